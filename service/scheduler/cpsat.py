@@ -1,0 +1,282 @@
+"""CP-SAT model of one component.
+
+Variables: per task a start variable whose domain is the window minus the forbidden-period holes
+(``Domain.from_intervals``), a presence literal ("placed"; fixed to true for fixed tasks and in
+makespan mode) and an optional fixed-size interval. Conflicts become one NoOverlap per clique of a
+greedy clique cover, zones become Cumulative constraints, precedences become linear constraints
+enforced only when both tasks are present.
+
+Placement mode is lexicographic, solved sequentially: (1) maximise the placed weighted work
+sum(weight * duration * placed); (2) fix that value as a constraint and minimise the weighted
+deviation sum(weight * |start - preferred|); (3) fix that too and minimise the bundle spans. Each
+level is hinted with the previous solution (the first with the greedy plan). A level whose hint
+already meets a trivial bound (e.g. everything placed, zero deviation) is skipped as proven.
+Makespan mode: every task is present, minimise the latest end.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from .components import clique_cover, conflict_edges
+from .model import ObjectiveMode, Problem, start_domain
+
+
+@dataclass
+class CpResult:
+    starts: dict[str, int] | None  # None: no solution found (or infeasible)
+    status: str  # optimal | feasible | infeasible | unknown
+    bound: int | None  # proven lower bound on unplaced work (placement) or makespan
+    wall_time_s: float
+    levels: int = 0  # CP-SAT solves actually run
+
+
+class ComponentModel:
+    def __init__(self, problem: Problem, mode: ObjectiveMode) -> None:
+        self.problem = problem
+        self.mode = mode
+        self.model = cp_model.CpModel()
+        m = self.model
+        self.start: dict[str, cp_model.IntVar] = {}
+        self.present: dict[str, cp_model.IntVar | int] = {}
+        self.interval: dict[str, cp_model.IntervalVar] = {}
+        self.infeasible = False
+        self.total_work = 0
+        tasks = problem.task_map()
+        horizon = max((t.latest_end for t in problem.tasks), default=0)
+        for t in problem.tasks:
+            if t.fixed_start is not None:
+                s = m.new_int_var(t.fixed_start, t.fixed_start, f"s_{t.id}")
+                p: cp_model.IntVar | int = 1
+                horizon = max(horizon, t.fixed_start + t.duration)
+            else:
+                dom = start_domain(t)
+                if not dom:
+                    if mode == "makespan":
+                        self.infeasible = True
+                    continue
+                s = m.new_int_var_from_domain(
+                    cp_model.Domain.from_intervals([list(iv) for iv in dom]), f"s_{t.id}"
+                )
+                p = 1 if mode == "makespan" else m.new_bool_var(f"p_{t.id}")
+            self.total_work += t.work
+            self.start[t.id] = s
+            self.present[t.id] = p
+            if t.duration > 0:
+                if isinstance(p, int):
+                    self.interval[t.id] = m.new_fixed_size_interval_var(s, t.duration, f"i_{t.id}")
+                else:
+                    self.interval[t.id] = m.new_optional_fixed_size_interval_var(
+                        s, t.duration, p, f"i_{t.id}"
+                    )
+        self.horizon = horizon
+        for clique in clique_cover(conflict_edges(problem)):
+            ivs = [self.interval[x] for x in clique if x in self.interval]
+            if len(ivs) >= 2:
+                m.add_no_overlap(ivs)
+        for z in problem.zones:
+            users = [(x, q) for x, q in z.demands.items() if x in self.interval and q > 0]
+            for x, q in users:
+                if q > z.capacity:
+                    self._forbid(x)
+            users = [(x, q) for x, q in users if q <= z.capacity]
+            if sum(q for _, q in users) > z.capacity:
+                m.add_cumulative([self.interval[x] for x, _ in users], [q for _, q in users], z.capacity)
+        for pr in problem.precedences:
+            if pr.before not in self.start or pr.after not in self.start:
+                continue
+            lits = [
+                lit for lit in (self.present[pr.before], self.present[pr.after]) if not isinstance(lit, int)
+            ]
+            sa, sb = self.start[pr.after], self.start[pr.before]
+            c = m.add(sa >= sb + pr.min_lag)
+            if lits:
+                c.only_enforce_if(lits)
+            if pr.max_lag is not None:
+                c = m.add(sa <= sb + pr.max_lag)
+                if lits:
+                    c.only_enforce_if(lits)
+        self.tasks = tasks
+
+    def _forbid(self, tid: str) -> None:
+        p = self.present[tid]
+        if isinstance(p, int):
+            self.infeasible = True
+        else:
+            self.model.add(p == 0)
+
+    # -- objective pieces --------------------------------------------------------------------
+    def placed_work(self) -> cp_model.LinearExpr:
+        return sum(self.tasks[x].work * p for x, p in self.present.items())  # type: ignore[return-value]
+
+    def deviation(self) -> tuple[cp_model.LinearExpr, dict[str, cp_model.IntVar]]:
+        devs: dict[str, cp_model.IntVar] = {}
+        for x, s in self.start.items():
+            t = self.tasks[x]
+            if t.weight == 0:
+                continue
+            pref = t.preferred
+            ub = max(abs(s.proto.domain[0] - pref), abs(s.proto.domain[-1] - pref))
+            if ub == 0:
+                continue
+            d = self.model.new_int_var(0, ub, f"dev_{x}")
+            p = self.present[x]
+            c1 = self.model.add(d >= s - pref)
+            c2 = self.model.add(d >= pref - s)
+            if not isinstance(p, int):
+                c1.only_enforce_if(p)
+                c2.only_enforce_if(p)
+            devs[x] = d
+        return sum(t.weight * d for t, d in ((self.tasks[x], d) for x, d in devs.items())), devs  # type: ignore
+
+    def bundle_span(self) -> cp_model.LinearExpr | None:
+        terms = []
+        for b in self.problem.bundles:
+            members = [x for x in dict.fromkeys(b.tasks) if x in self.start]
+            if not members:
+                continue
+            lo = self.model.new_int_var(0, self.horizon, f"blo_{b.id}")
+            hi = self.model.new_int_var(0, self.horizon, f"bhi_{b.id}")
+            self.model.add(hi >= lo)
+            for x in members:
+                p = self.present[x]
+                c1 = self.model.add(lo <= self.start[x])
+                c2 = self.model.add(hi >= self.start[x] + self.tasks[x].duration)
+                if not isinstance(p, int):
+                    c1.only_enforce_if(p)
+                    c2.only_enforce_if(p)
+            terms.append(hi - lo)
+        return sum(terms) if terms else None  # type: ignore[return-value]
+
+    def makespan(self) -> cp_model.IntVar:
+        mk = self.model.new_int_var(0, self.horizon, "makespan")
+        for x, s in self.start.items():
+            self.model.add(mk >= s + self.tasks[x].duration)
+        return mk
+
+    # -- solving -----------------------------------------------------------------------------
+    def hint(self, starts: dict[str, int]) -> None:
+        self.model.clear_hints()
+        for x, s in self.start.items():
+            p = self.present[x]
+            if x in starts:
+                self.model.add_hint(s, starts[x])
+                if not isinstance(p, int):
+                    self.model.add_hint(p, True)
+            elif not isinstance(p, int):
+                self.model.add_hint(p, False)
+                self.model.add_hint(s, s.proto.domain[0])
+
+    def run(self, time_limit: float, workers: int, seed: int) -> tuple[int, cp_model.CpSolver]:
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = workers
+        solver.parameters.random_seed = seed
+        solver.parameters.max_time_in_seconds = max(time_limit, 0.01)
+        status = solver.solve(self.model)
+        return status, solver
+
+    def extract(self, solver: cp_model.CpSolver) -> dict[str, int]:
+        out = {}
+        for x, s in self.start.items():
+            p = self.present[x]
+            if isinstance(p, int) or solver.boolean_value(p):
+                out[x] = solver.value(s)
+        return out
+
+
+def solve_component(
+    problem: Problem,
+    mode: ObjectiveMode,
+    hint: dict[str, int],
+    time_limit: float,
+    workers: int,
+    seed: int,
+) -> CpResult:
+    """Solve one component with CP-SAT within ``time_limit`` seconds (see module docstring)."""
+    t0 = time.perf_counter()
+    cm = ComponentModel(problem, mode)
+    if cm.infeasible:
+        return CpResult(None, "infeasible", None, time.perf_counter() - t0)
+    deadline = t0 + time_limit
+    if mode == "makespan":
+        mk = cm.makespan()
+        cm.model.minimize(mk)
+        if all(x in hint for x in cm.start):
+            cm.hint(hint)
+        status, solver = cm.run(deadline - time.perf_counter(), workers, seed)
+        wall = time.perf_counter() - t0
+        if status == cp_model.INFEASIBLE:
+            return CpResult(None, "infeasible", None, wall, 1)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return CpResult(None, "unknown", None, wall, 1)
+        st = "optimal" if status == cp_model.OPTIMAL else "feasible"
+        return CpResult(cm.extract(solver), st, int(round(solver.best_objective_bound)), wall, 1)
+
+    current = {x: s for x, s in hint.items() if x in cm.start}
+    tasks = cm.tasks
+    proven = True
+    solves = 0
+    work = cm.placed_work()
+    dev_expr, _ = cm.deviation()
+    span_expr = cm.bundle_span()
+    levels: list[tuple[str, cp_model.LinearExpr, int]] = [("work", -work, -cm.total_work)]
+    levels.append(("deviation", dev_expr, 0))
+    if span_expr is not None:
+        levels.append(("span", span_expr, 0))
+    bound_unplaced: int | None = None
+    for k, (name, expr, trivial) in enumerate(levels):
+        hint_value = _value(name, current, tasks, problem)
+        if hint_value <= trivial:
+            best = hint_value
+            if k == 0:
+                bound_unplaced = cm.total_work + trivial
+        else:
+            remaining = deadline - time.perf_counter()
+            share = remaining * (0.6 if k == 0 else 0.7) if k < len(levels) - 1 else remaining
+            if remaining <= 0.005:
+                if k == 0:
+                    return CpResult(None, "unknown", None, time.perf_counter() - t0, solves)
+                proven = False
+                break
+            cm.model.clear_objective()
+            cm.model.minimize(expr)
+            cm.hint(current)
+            status, solver = cm.run(share, workers, seed)
+            solves += 1
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                if k == 0:
+                    wall = time.perf_counter() - t0
+                    return CpResult(None, "unknown", None, wall, solves)
+                proven = False
+                break
+            if status != cp_model.OPTIMAL:
+                proven = False
+            best = int(round(solver.objective_value))
+            if k == 0:
+                bound_unplaced = cm.total_work + int(solver.best_objective_bound)
+            candidate = cm.extract(solver)
+            if _value(name, candidate, tasks, problem) <= hint_value:
+                current = candidate
+            else:  # numerically impossible, but never accept a worse solution
+                best = hint_value
+        cm.model.add(expr <= best)
+    unplaced_outside = sum(t.work for t in problem.tasks if t.id not in cm.start)
+    bound = None if bound_unplaced is None else max(bound_unplaced, 0) + unplaced_outside
+    status_name = "optimal" if proven else "feasible"
+    return CpResult(current, status_name, bound, time.perf_counter() - t0, solves)
+
+
+def _value(level: str, starts: dict[str, int], tasks: dict, problem: Problem) -> int:
+    if level == "work":
+        return -sum(tasks[x].work for x in starts)
+    if level == "deviation":
+        return sum(tasks[x].weight * abs(s - tasks[x].preferred) for x, s in starts.items())
+    total = 0
+    for b in problem.bundles:
+        ms = [(starts[x], starts[x] + tasks[x].duration) for x in set(b.tasks) if x in starts]
+        if ms:
+            total += max(e for _, e in ms) - min(s for s, _ in ms)
+    return total

@@ -1,0 +1,139 @@
+"""Top-level ``solve(problem, options, progress=None) -> Plan``.
+
+1. Run the first-come-first-served greedy on the whole problem (baseline, hint and fallback).
+2. Split into independent components. A component of one task, or one where the greedy already
+   places every task on its preferred start and there are no bundles, is optimal as it stands.
+3. Every other component goes to CP-SAT (smallest first). Each gets a share of the remaining time
+   proportional to its size, but at least min(1 s, 5 % of what remains), so small components get
+   enough time to prove optimality and the time they leave over flows to the larger ones.
+4. Per component the CP-SAT plan is kept only if its lexicographic objective is at least as good
+   as the greedy plan's for that component; otherwise (or when CP-SAT found nothing in time) the
+   greedy plan is kept. Components are independent, so the united plan is never worse than FCFS.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from .components import restrict, split_components
+from .cpsat import solve_component
+from .explain import explain_plan
+from .greedy import fcfs
+from .model import (
+    ComponentStats,
+    FcfsSummary,
+    Options,
+    Plan,
+    Problem,
+    Unplaced,
+    evaluate,
+)
+
+Progress = Callable[[int, int], None]
+_RANK = {"optimal": 0, "feasible": 1, "fallback_greedy": 2, "infeasible": 3}
+
+
+def solve(problem: Problem, options: Options | None = None, progress: Progress | None = None) -> Plan:
+    """Assign start days (see the module docstring); ``progress(done, total)`` per component."""
+    options = options or Options()
+    t0 = time.perf_counter()
+    deadline = t0 + options.time_limit_s
+    problem.validate()
+    mode = options.objective
+    tasks = problem.task_map()
+    greedy = fcfs(problem, mode)
+    g_parts = evaluate(problem, greedy.starts)
+    comps = split_components(problem)
+    starts: dict[str, int] = {}
+    reasons: dict[str, Unplaced] = {}
+    stats: list[ComponentStats] = []
+    bound_total = 0
+    makespan_bound = 0
+    hard = [c for c in comps if not _trivially_optimal(problem, c, greedy.starts, tasks, mode)]
+    hard_ids = {id(c) for c in hard}
+    size_left = sum(len(c) for c in hard)
+    for k, comp in enumerate(comps):
+        c0 = time.perf_counter()
+        g = {x: greedy.starts[x] for x in comp if x in greedy.starts}
+        chosen, status = g, "optimal"
+        if mode == "makespan" and len(g) < len(comp):
+            status = "infeasible"  # a lone task with an empty start domain
+        if id(comp) in hard_ids:
+            remaining = max(deadline - c0, 0.0)
+            budget = min(remaining, max(remaining * len(comp) / size_left, min(1.0, 0.05 * remaining)))
+            size_left -= len(comp)
+            sub = restrict(problem, comp)
+            res = solve_component(sub, mode, g, budget, options.num_workers, options.seed + k)
+            if res.status == "infeasible":
+                status = "infeasible"
+            elif res.starts is None:
+                status = "fallback_greedy"
+            else:
+                cp_key = evaluate(sub, res.starts).lex_key(mode)
+                g_key = evaluate(sub, g).lex_key(mode)
+                if cp_key <= g_key:
+                    chosen, status = res.starts, res.status
+                else:
+                    status = "fallback_greedy"
+            if mode == "placement":
+                sub_work = sum(tasks[x].work for x in comp if tasks[x].fixed_start is None)
+                lb = res.bound if res.bound is not None and status != "infeasible" else 0
+                bound_total += min(lb, sub_work)
+            elif res.bound is not None:
+                makespan_bound = max(makespan_bound, res.bound)
+        else:
+            bound_total += sum(tasks[x].work for x in comp if x not in g)
+            makespan_bound = max([makespan_bound] + [g[x] + tasks[x].duration for x in g])
+        starts.update(chosen)
+        for x in comp:
+            if x not in chosen:
+                reasons[x] = greedy.unplaced.get(x) or Unplaced(
+                    "left out to make room for more valuable work"
+                )
+                if status == "infeasible":
+                    reasons[x] = Unplaced("component proven infeasible")
+        stats.append(ComponentStats(len(comp), time.perf_counter() - c0, status, tuple(comp)))  # type: ignore
+        if progress is not None:
+            progress(k + 1, len(comps))
+    parts = evaluate(problem, starts)
+    worst = max((s.status for s in stats), key=lambda s: _RANK[s], default="optimal")
+    if mode == "makespan" and worst != "infeasible" and not reasons:
+        lower, upper = makespan_bound, parts.makespan
+    elif mode == "makespan":
+        lower, upper = None, None
+    else:
+        lower, upper = bound_total, parts.unplaced_work
+    plan = Plan(
+        mode=mode,
+        starts=dict(sorted(starts.items())),
+        unplaced=dict(sorted(reasons.items())),
+        objective=parts,
+        status=worst,  # type: ignore[arg-type]
+        lower_bound=lower,
+        upper_bound=upper,
+        stats=stats,
+        fcfs=FcfsSummary(g_parts, len(greedy.unplaced), dict(greedy.starts)),
+    )
+    if options.explain and mode == "placement":
+        plan.explanations = explain_plan(
+            problem, plan.starts, list(plan.unplaced), options.num_workers, options.seed
+        )
+        for tid, ex in plan.explanations.items():
+            if tid in plan.unplaced:
+                refs = tuple(dict.fromkeys(str(b["ref"]) for b in ex["blockers"]))
+                plan.unplaced[tid] = Unplaced(f"{plan.unplaced[tid].reason}; {ex['reason']}", refs)
+    plan.wall_time_s = time.perf_counter() - t0
+    return plan
+
+
+def _trivially_optimal(problem: Problem, comp: list[str], g: dict[str, int], tasks: dict, mode: str) -> bool:
+    """One task (the greedy takes its best start), or everything placed on its preferred start."""
+    if len(comp) == 1:
+        return True
+    if mode == "makespan" or sum(tasks[x].fixed_start is not None for x in comp) >= 2:
+        return False
+    if any(x not in g or g[x] != tasks[x].preferred for x in comp if tasks[x].fixed_start is None):
+        return False
+    members = set(comp)
+    return not any(b.tasks and b.tasks[0] in members for b in problem.bundles)
