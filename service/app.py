@@ -1,0 +1,55 @@
+"""The FastAPI application. Nothing happens at import time: call :func:`create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+from service.domains import modules
+from service.kit.db import make_engine, make_sessionmaker
+from service.kit.limits import BodySizeLimit
+from service.kit.problems import install_handlers
+from service.settings import Settings
+
+DESCRIPTION = """
+Slot system for construction sites in the Ruhr. Authorities submit site requests, the service finds
+conflicts in space, on corridors and on diversions, assigns non-conflicting slots with a constraint
+solver, notifies businesses and publishes open data feeds.
+
+Authenticate with your organisation's API key: `Authorization: Bearer bst_...`.
+Errors are RFC 9457 problem details (`application/problem+json`) naming the field that is wrong.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(title="Baustellenmanagement Ruhr", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    install_handlers(app)
+    for module in modules("endpoints"):
+        app.include_router(module.router)
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app, settings)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.auth.models import ApiKey, Organisation
+
+
+def get_org(session: Session, org_id: uuid.UUID) -> Organisation | None:
+    return session.get(Organisation, org_id)
+
+
+def get_org_by_name(session: Session, name: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.name == name))
+
+
+def list_orgs(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def add(session: Session, obj: Organisation | ApiKey) -> None:
+    session.add(obj)
+    session.flush()
+
+
+def get_active_key_by_hash(session: Session, key_hash: str) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)))

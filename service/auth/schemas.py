@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from service.auth.models import OrgKind, Role
+
+
+class OrganisationCreate(BaseModel):
+    name: str = Field(min_length=2, max_length=200)
+    kind: OrgKind
+
+
+class OrganisationRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: OrgKind
+    created_at: datetime
+
+
+class KeyCreate(BaseModel):
+    role: Role = Role.submitter
+
+
+class KeyCreated(BaseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    role: Role
+    prefix: str
+    key: str = Field(description="The secret key. It is shown only once; only a hash is stored.")
+
+
+class Me(BaseModel):
+    organisation: OrganisationRead
+    role: Role
+    key_id: uuid.UUID

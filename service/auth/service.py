@@ -1,0 +1,98 @@
+"""Organisations and API keys.
+
+A key looks like ``bst_3f9a1c2e_<secret>``: the ``bst_`` prefix makes leaked keys easy to grep for, the
+eight hex characters after it identify the key in logs, and only the SHA-256 of the whole key is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from service.auth import repository
+from service.auth.models import ApiKey, Organisation, OrgKind, Role
+from service.kit.problems import Problem, not_found
+
+KEY_PREFIX = "bst_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the organisation, its kind, the key's role and id."""
+
+    org_id: uuid.UUID
+    org_name: str
+    org_kind: str
+    role: str
+    key_id: uuid.UUID
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role in (Role.coordinator, Role.admin)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_organisation(session: Session, *, name: str, kind: OrgKind | str) -> Organisation:
+    kind = OrgKind(kind)
+    if repository.get_org_by_name(session, name) is not None:
+        raise Problem(409, "Conflict", f"An organisation named {name!r} exists already.", type_="conflict")
+    org = Organisation(name=name, kind=kind.value)
+    repository.add(session, org)
+    return org
+
+
+def get_or_create_organisation(session: Session, *, name: str, kind: OrgKind | str) -> Organisation:
+    return repository.get_org_by_name(session, name) or create_organisation(session, name=name, kind=kind)
+
+
+def create_key(session: Session, *, org_id: uuid.UUID, role: Role | str) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is never retrievable again."""
+    role = Role(role)
+    if repository.get_org(session, org_id) is None:
+        raise not_found("Organisation", org_id)
+    public = secrets.token_hex(4)
+    key = f"{KEY_PREFIX}{public}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(organisation_id=org_id, role=role.value, prefix=f"{KEY_PREFIX}{public}", key_hash=hash_key(key))
+    repository.add(session, api_key)
+    return api_key, key
+
+
+def authenticate(session: Session, key: str) -> Principal | None:
+    if not key.startswith(KEY_PREFIX):
+        return None
+    api_key = repository.get_active_key_by_hash(session, hash_key(key))
+    if api_key is None:
+        return None
+    org = api_key.organisation
+    return Principal(org_id=org.id, org_name=org.name, org_kind=org.kind, role=api_key.role, key_id=api_key.id)
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    return repository.list_orgs(session)
+
+
+SYSTEM_KEY_ID = uuid.UUID(int=0)
+
+
+def system_principal(org: Organisation) -> Principal:
+    """Act for an organisation from the CLI or the worker (no API key involved)."""
+    return Principal(org_id=org.id, org_name=org.name, org_kind=org.kind, role=Role.submitter.value,
+                     key_id=SYSTEM_KEY_ID)
+
+
+def get_organisation(session: Session, org_id: uuid.UUID) -> Organisation:
+    org = repository.get_org(session, org_id)
+    if org is None:
+        raise not_found("Organisation", org_id)
+    return org

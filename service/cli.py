@@ -1,0 +1,164 @@
+"""The ``baustellen`` command. Every part runs on its own, configured by ``BAUSTELLEN_*`` variables."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from service.domains import modules
+from service.settings import REPO_ROOT, Settings
+
+app = typer.Typer(help="Baustellenmanagement Ruhr: slot system for construction sites.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+demo_app = typer.Typer(help="The bundled Ruhr example.", no_args_is_help=True)
+import_app = typer.Typer(help="Import published site data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(key_app, name="key")
+app.add_typer(demo_app, name="demo")
+app.add_typer(import_app, name="import")
+
+console = Console(stderr=True)
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console)
+
+
+def session_factory(settings: Settings):  # noqa: ANN201 - sessionmaker
+    from service.kit.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings))
+
+
+def alembic_config(settings: Settings):  # noqa: ANN201 - alembic Config
+    from alembic.config import Config
+
+    cfg = Config(str(REPO_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    cfg.attributes["database_url"] = settings.database_url
+    return cfg
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations (``alembic upgrade head``)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(Settings()), revision)
+    console.print(f"[green]database at {revision}[/green]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` for an empty schema)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(Settings()), revision)
+
+
+@org_app.command("create")
+def org_create(name: Annotated[str, typer.Option()], kind: Annotated[str, typer.Option()]) -> None:
+    """Create an organisation and print its id."""
+    from service.auth import service as auth
+    from service.kit.db import session_scope
+
+    with session_scope(session_factory(Settings())) as session:
+        org = auth.create_organisation(session, name=name, kind=kind)
+        org_id = org.id
+    typer.echo(org_id)
+
+
+@org_app.command("list")
+def org_list() -> None:
+    from service.auth import service as auth
+    from service.kit.db import session_scope
+
+    table = Table("id", "name", "kind")
+    with session_scope(session_factory(Settings())) as session:
+        for org in auth.list_organisations(session):
+            table.add_row(str(org.id), org.name, org.kind)
+    Console().print(table)
+
+
+@key_app.command("create")
+def key_create(org: Annotated[uuid.UUID, typer.Option()], role: Annotated[str, typer.Option()] = "submitter") -> None:
+    """Create an API key and print it. It is shown only this once."""
+    from service.auth import service as auth
+    from service.kit.db import session_scope
+
+    with session_scope(session_factory(Settings())) as session:
+        _, secret = auth.create_key(session, org_id=org, role=role)
+    typer.echo(secret)
+
+
+def _print_summary(title: str, summary) -> None:  # noqa: ANN001
+    table = Table(title=title)
+    table.add_column("stored", justify="right")
+    table.add_column("repaired", justify="right")
+    table.add_column("refused", justify="right")
+    table.add_column("already there", justify="right")
+    table.add_row(str(summary.stored), str(summary.repaired), str(len(summary.refused)), str(summary.skipped))
+    Console().print(table)
+    for label, reason in summary.refused:
+        Console().print(f"[red]refused[/red] {label}: {reason}")
+
+
+@demo_app.command("load")
+def demo_load(folder: Path | None = None) -> None:
+    """Load the Ruhr example (organisations, requests, and what other domains add). Safe to run twice."""
+    from service.kit.db import session_scope
+    from service.requests import loaders
+
+    settings = Settings()
+    folder = folder or settings.examples_dir / "ruhr"
+    total = loaders.count_features(folder / "requests.geojson")
+    with progress_bar() as bar, session_scope(session_factory(settings)) as session:
+        task = bar.add_task("Ruhr example", total=total)
+        summary = loaders.load_example(session, folder, settings, progress=lambda n: bar.advance(task, n))
+        for module in modules("demo"):
+            module.load(session, folder, settings)
+    _print_summary("Ruhr example", summary)
+
+
+@import_app.command("karlsruhe")
+def import_karlsruhe(path: Path) -> None:
+    """Import the City of Karlsruhe's published sites (Datensatz „Baustellen“, CC BY 4.0)."""
+    from service.kit.db import session_scope
+    from service.requests import loaders
+
+    settings = Settings()
+    total = loaders.count_features(path)
+    with progress_bar() as bar, session_scope(session_factory(settings)) as session:
+        task = bar.add_task("Karlsruhe", total=total)
+        summary = loaders.load_karlsruhe(session, path, settings, progress=lambda n: bar.advance(task, n))
+    _print_summary("Karlsruhe import", summary)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def worker() -> None:
+    """Run the background jobs (deadlines, plan runs, notice delivery) in this process."""
+    from service.worker import run
+
+    run(Settings())
+
+
+for _module in modules("cli"):
+    _module.register(app)

@@ -1,0 +1,1 @@
+"""The conflicts domain."""

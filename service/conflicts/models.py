@@ -1,0 +1,1 @@
+"""ORM models of this domain."""

@@ -1,0 +1,185 @@
+"""Validation of incoming GeoJSON geometries (RFC 7946).
+
+:func:`validate_geojson` turns a GeoJSON geometry object into a Shapely geometry or raises
+:class:`GeometryError` saying exactly what is wrong and where. Z coordinates are dropped (and reported),
+everything else that is not a clean 2-D WGS84 geometry inside the service area is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity, make_valid
+
+from service.geo.crs import to_metric
+
+ALL_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+class GeometryError(ValueError):
+    """A geometry that cannot be accepted. ``detail`` is a sentence for the caller."""
+
+    def __init__(self, detail: str, *, location: tuple[float, float] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.location = location
+
+
+@dataclass(frozen=True)
+class GeometryLimits:
+    service_area: tuple[float, float, float, float] = (5.86, 47.27, 15.05, 55.06)
+    max_vertices: int = 10_000
+    max_area_km2: float = 25.0
+
+
+@dataclass
+class ValidGeometry:
+    geometry: BaseGeometry
+    dropped_z: bool = False
+    repaired: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+_DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
+
+
+def _clean_positions(obj: dict) -> tuple[dict, bool]:
+    """Check every position is 2 or 3 finite numbers in WGS84 range; drop Z. Returns (2-D obj, dropped_z)."""
+    gtype = obj["type"]
+    depth = _DEPTH[gtype]
+    dropped = False
+
+    def clean(coords: object, d: int) -> object:
+        nonlocal dropped
+        if d == 0:
+            if coords == []:
+                raise GeometryError("geometry is empty")
+            if not isinstance(coords, list | tuple) or len(coords) < 2:
+                raise GeometryError("a position must be an array of two numbers [longitude, latitude]")
+            if len(coords) > 3:
+                raise GeometryError("a position has more than three numbers")
+            for v in coords:
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    raise GeometryError(f"coordinate {v!r} is not a number")
+                if not math.isfinite(v):
+                    raise GeometryError("coordinates must be finite numbers (NaN or infinity found)")
+            lon, lat = float(coords[0]), float(coords[1])
+            if not (-180.0 <= lon <= 180.0) or not (-90.0 <= lat <= 90.0):
+                raise GeometryError(
+                    f"position [{lon}, {lat}] is outside the WGS84 range (longitude first, then latitude)",
+                    location=(lon, lat),
+                )
+            if len(coords) == 3:
+                dropped = True
+            return [lon, lat]
+        if not isinstance(coords, list | tuple):
+            raise GeometryError("coordinates must be nested arrays of positions")
+        return [clean(c, d - 1) for c in coords]
+
+    return {"type": gtype, "coordinates": clean(obj.get("coordinates"), depth)}, dropped
+
+
+def _first_point(geom: BaseGeometry) -> tuple[float, float] | None:
+    coords = shapely.get_coordinates(geom)
+    return (float(coords[0][0]), float(coords[0][1])) if len(coords) else None
+
+
+def validate_geojson(
+    obj: object,
+    *,
+    limits: GeometryLimits = GeometryLimits(),
+    allowed: tuple[str, ...] = ALL_TYPES,
+    repair: bool = False,
+) -> ValidGeometry:
+    """Validate a GeoJSON geometry object.
+
+    With ``repair=True`` an invalid geometry is passed through ``make_valid`` and accepted when the result
+    is a non-empty geometry of the same dimension (used for imports of published data).
+    """
+    if not isinstance(obj, dict) or "type" not in obj:
+        raise GeometryError("must be a GeoJSON geometry object with 'type' and 'coordinates'")
+    gtype = obj["type"]
+    if gtype == "GeometryCollection":
+        raise GeometryError("GeometryCollection is not accepted; send a single or Multi* geometry")
+    if gtype not in allowed:
+        raise GeometryError(f"geometry type {gtype!r} is not accepted here; use one of {', '.join(allowed)}")
+    if "coordinates" not in obj:
+        raise GeometryError("'coordinates' is missing")
+    flat, dropped_z = _clean_positions(obj)
+    if flat["coordinates"] == [] or _is_empty_nested(flat["coordinates"]):
+        raise GeometryError("geometry is empty")
+    try:
+        geom = shape(flat)
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise GeometryError(f"coordinates do not form a {gtype}: {exc}") from exc
+    if geom.is_empty:
+        raise GeometryError("geometry is empty")
+    n = shapely.get_num_coordinates(geom)
+    if n > limits.max_vertices:
+        raise GeometryError(f"geometry has {n} vertices; at most {limits.max_vertices} are allowed")
+
+    repaired = None
+    if not geom.is_valid:
+        reason = explain_validity(geom)
+        if not repair:
+            raise GeometryError(f"geometry is not valid: {reason}", location=_location(reason))
+        fixed = _repair(geom)
+        if fixed is None:
+            raise GeometryError(f"geometry is not valid and cannot be repaired: {reason}")
+        geom, repaired = fixed, reason
+
+    minx, miny, maxx, maxy = geom.bounds
+    ax0, ay0, ax1, ay1 = limits.service_area
+    if minx < ax0 or miny < ay0 or maxx > ax1 or maxy > ay1:
+        raise GeometryError(
+            f"geometry (bounds {minx:.5f},{miny:.5f},{maxx:.5f},{maxy:.5f}) lies outside the service area "
+            f"{ax0},{ay0},{ax1},{ay1}",
+            location=_first_point(geom),
+        )
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        area_km2 = to_metric(geom).area / 1e6
+        if area_km2 > limits.max_area_km2:
+            raise GeometryError(f"area is {area_km2:.1f} km²; at most {limits.max_area_km2:g} km² are allowed")
+    warnings = ["Z coordinates were dropped; only longitude and latitude are stored"] if dropped_z else []
+    if repaired:
+        warnings.append(f"geometry was invalid as submitted ({repaired}) and was repaired with make_valid")
+    return ValidGeometry(geometry=geom, dropped_z=dropped_z, repaired=repaired, warnings=warnings)
+
+
+def _is_empty_nested(coords: object) -> bool:
+    if isinstance(coords, list):
+        return len(coords) == 0 or all(_is_empty_nested(c) for c in coords) and not _is_position(coords)
+    return False
+
+
+def _is_position(coords: list) -> bool:
+    return len(coords) > 0 and all(isinstance(c, int | float) for c in coords)
+
+
+def _location(reason: str) -> tuple[float, float] | None:
+    # explain_validity says e.g. "Self-intersection[7.001 51.44]"
+    if "[" in reason and reason.endswith("]"):
+        try:
+            x, y = reason[reason.index("[") + 1 : -1].split()[:2]
+            return float(x), float(y)
+        except ValueError:
+            return None
+    return None
+
+
+def _repair(geom: BaseGeometry) -> BaseGeometry | None:
+    """make_valid, keeping only the parts of the original dimension (a polygon stays areal)."""
+    fixed = make_valid(geom)
+    dim = shapely.get_dimensions(geom)
+    if fixed.geom_type == "GeometryCollection":
+        parts = [g for g in fixed.geoms if shapely.get_dimensions(g) == dim]
+        if not parts:
+            return None
+        fixed = shapely.union_all(parts)
+    if fixed.is_empty or shapely.get_dimensions(fixed) != dim or not fixed.is_valid:
+        return None
+    return fixed

@@ -1,0 +1,1 @@
+"""Small shared building blocks: database sessions, problem details, pagination, GeoJSON helpers."""

@@ -1,0 +1,133 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Raise :class:`Problem` (or one of its helpers) anywhere below an endpoint; the handler renders
+``application/problem+json`` with ``type``, ``title``, ``status``, ``detail`` and, for validation errors,
+``errors: [{"field": "geometry", "detail": "..."}]`` naming the field that is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://baustellen.ruhr/problems/"
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str = "about:blank",
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ if type_ == "about:blank" or "://" in type_ else TYPE_BASE + type_
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class InvalidField(Problem):
+    """A 422 naming the field that is wrong. ``field`` is a dotted path such as ``geometry`` or
+    ``features[3].properties.latest_end``."""
+
+    def __init__(self, field: str, detail: str, **extra: Any) -> None:
+        super().__init__(
+            422,
+            "Invalid input",
+            f"{field}: {detail}",
+            type_="invalid-input",
+            errors=[{"field": field, "detail": detail, **extra}],
+        )
+        self.field = field
+        self.field_detail = detail
+
+
+def not_found(what: str, ident: object) -> Problem:
+    return Problem(404, "Not found", f"{what} {ident} does not exist or is not visible to you.", type_="not-found")
+
+
+def forbidden(detail: str) -> Problem:
+    return Problem(403, "Forbidden", detail, type_="forbidden")
+
+
+def conflict(detail: str, **extra: Any) -> Problem:
+    return Problem(409, "Conflict", detail, type_="conflict", **extra)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        if p.isdigit():
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + p
+    return out or "body"
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(str(request.url.path) if request else None),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            detail = err.get("msg", "invalid")
+            if detail.startswith("Value error, "):
+                detail = detail[len("Value error, ") :]
+            errors.append({"field": _field_path(err.get("loc", ())), "detail": detail})
+        first = errors[0] if errors else {"field": "body", "detail": "invalid"}
+        problem = Problem(
+            422, "Invalid input", f"{first['field']}: {first['detail']}", type_="invalid-input", errors=errors
+        )
+        return problem_response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = Problem(exc.status_code, _title(exc.status_code), str(exc.detail), headers=exc.headers)
+        return problem_response(problem, request)
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

@@ -1,0 +1,1 @@
+"""Site requests: what authorities, operators and utilities submit."""

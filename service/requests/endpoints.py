@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from service.auth.dependencies import Authenticated, SessionDep
+from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
+from service.requests import service
+from service.requests.models import SiteRequest, Status, WorkKind
+from service.requests.schemas import ImportReport, RequestPatch, RequestRead, RequestWrite
+
+router = APIRouter(prefix="/v1/requests", tags=["requests"])
+
+
+def _read_response(req: SiteRequest, *, full: bool, status_code: int = 200, warnings: list[str] | None = None,
+                   location: bool = False) -> JSONResponse:
+    headers = {"ETag": service.etag(req)}
+    if location:
+        headers["Location"] = f"/v1/requests/{req.id}"
+    content = jsonable_encoder(service.to_read(req, full=full, warnings=warnings))
+    return JSONResponse(content, status_code=status_code, headers=headers)
+
+
+@router.post("", response_model=RequestRead, status_code=201)
+def create_request(
+    body: RequestWrite,
+    principal: Authenticated,
+    session: SessionDep,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    """Submit a site request. With an `Idempotency-Key` header a retry returns the first answer."""
+    settings = request.app.state.settings
+    if idempotency_key:
+        status_code, content = service.create_idempotent(
+            session, principal, body, settings, key=idempotency_key, raw=body.model_dump(mode="json")
+        )
+        return JSONResponse(content, status_code=status_code, headers={
+            "Location": f"/v1/requests/{content['id']}", "ETag": f'"v{content["version"]}"'})
+    req, warnings = service.create(session, principal, body, settings)
+    return _read_response(req, full=True, status_code=201, warnings=warnings, location=True)
+
+
+@router.get("", response_class=GeoJSONResponse, responses=geojson_response_doc("FeatureCollection of public summaries"))
+def list_requests(
+    principal: Authenticated,
+    session: SessionDep,
+    request: Request,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
+    start: Annotated[date | None, Query(description="window ends on or after")] = None,
+    end: Annotated[date | None, Query(description="window starts on or before")] = None,
+    status: Annotated[list[Status], Query()] = [],  # noqa: B006
+    kind: Annotated[list[WorkKind], Query()] = [],  # noqa: B006
+    owner: Annotated[list[uuid.UUID], Query()] = [],  # noqa: B006
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> GeoJSONResponse:
+    features, next_cursor = service.list_page(
+        session, principal, bbox=bbox, start=start, end=end, statuses=[s.value for s in status],
+        kinds=[k.value for k in kind], owners=owner, cursor=cursor, limit=limit,
+    )
+    links = []
+    if next_cursor:
+        links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
+                      "href": str(request.url.include_query_params(cursor=next_cursor))})
+    return GeoJSONResponse({"type": "FeatureCollection", "features": features, "numberReturned": len(features),
+                            "links": links, "next_cursor": next_cursor})
+
+
+@router.post("/import", response_model=ImportReport)
+def import_requests(
+    principal: Authenticated,
+    session: SessionDep,
+    request: Request,
+    collection: Annotated[dict[str, Any], Body(description="GeoJSON FeatureCollection; properties = write body")],
+    atomic: bool = False,
+) -> ImportReport:
+    """Import many requests. Each feature is answered: stored or refused with the reasons.
+    With `atomic=true` either all are stored or none (422 with the report)."""
+    return service.import_features(session, principal, collection, request.app.state.settings, atomic=atomic)
+
+
+@router.get("/{request_id}", response_model=RequestRead)
+def get_request(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> Response:
+    """The request in full for its owner and coordinators; others get the public view (no contact)."""
+    req, full = service.get_visible(session, principal, request_id)
+    return _read_response(req, full=full)
+
+
+@router.patch("/{request_id}", response_model=RequestRead)
+def patch_request(
+    request_id: uuid.UUID,
+    patch: RequestPatch,
+    principal: Authenticated,
+    session: SessionDep,
+    request: Request,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Change fields of your request. Requires `If-Match` with the ETag from GET (stale → 412)."""
+    req, warnings = service.update(session, principal, request_id, patch, request.app.state.settings,
+                                   if_match=if_match)
+    return _read_response(req, full=True, warnings=warnings)
+
+
+@router.delete("/{request_id}", response_model=RequestRead)
+def withdraw_request(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> Response:
+    """Withdraw your request. The record stays, with status `withdrawn`."""
+    req = service.withdraw(session, principal, request_id)
+    return _read_response(req, full=True)

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.auth.models import Organisation
+from service.kit.db import Base
+
+
+class WorkKind(StrEnum):
+    gas = "gas"
+    water = "water"
+    sewer = "sewer"
+    district_heating = "district_heating"
+    power = "power"
+    telecom = "telecom"
+    road_maintenance = "road_maintenance"
+    road_construction = "road_construction"
+    tram_track = "tram_track"
+    rail = "rail"
+    bridge = "bridge"
+    building = "building"
+    event = "event"
+    other = "other"
+
+
+EXCAVATING_KINDS = frozenset(
+    {"gas", "water", "sewer", "district_heating", "power", "telecom", "road_construction", "tram_track"}
+)
+UTILITY_KINDS = frozenset({"gas", "water", "sewer", "district_heating", "power", "telecom"})
+
+
+class Impact(StrEnum):
+    none = "none"
+    footway = "footway"
+    lane_reduction = "lane_reduction"
+    one_way = "one_way"
+    full_closure = "full_closure"
+
+
+IMPACT_ORDER = {i.value: n for n, i in enumerate(Impact)}
+
+
+class Mode(StrEnum):
+    pedestrian = "pedestrian"
+    cycle = "cycle"
+    car = "car"
+    transit = "transit"
+    rail = "rail"
+
+
+class Shift(StrEnum):
+    continuous = "continuous"
+    day = "day"
+    night = "night"
+
+
+class Urgency(StrEnum):
+    planned = "planned"
+    urgent = "urgent"
+    emergency = "emergency"
+
+
+class Status(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    slot_proposed = "slot_proposed"
+    accepted = "accepted"
+    contested = "contested"
+    approved = "approved"
+    rejected = "rejected"
+    active = "active"
+    completed = "completed"
+    withdrawn = "withdrawn"
+
+
+class SiteRequest(Base):
+    __tablename__ = "site_requests"
+    __table_args__ = (UniqueConstraint("owner_id", "external_id", name="uq_site_requests_owner_external_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[dict] = mapped_column(JSONB, default=dict)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    impact: Mapped[str] = mapped_column(String(32))
+    modes: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list)
+    shift: Mapped[str] = mapped_column(String(16), default="continuous")
+    urgency: Mapped[str] = mapped_column(String(16), default="planned")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True), nullable=False)
+    geom_utm = mapped_column(
+        Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
+    )
+    diversions_geom = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=True)
+    diversions_utm = mapped_column(
+        Geometry("MULTILINESTRING", srid=25832, spatial_index=True),
+        Computed("ST_Transform(diversions_geom, 25832)", persisted=True),
+    )
+    replacement_geom = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=True)
+    replacement_utm = mapped_column(
+        Geometry("MULTILINESTRING", srid=25832, spatial_index=True),
+        Computed("ST_Transform(replacement_geom, 25832)", persisted=True),
+    )
+
+    earliest_start: Mapped[date] = mapped_column(Date)
+    latest_end: Mapped[date] = mapped_column(Date)
+    duration_days: Mapped[int] = mapped_column(Integer)
+    preferred_start: Mapped[date | None] = mapped_column(Date)
+    bundle_with: Mapped[list[str]] = mapped_column(ARRAY(String(36)), default=list)
+    geometry_notes: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    source: Mapped[str] = mapped_column(String(32), default="api")
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    owner: Mapped[Organisation] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class IdempotencyRecord(Base):
+    """What a POST with an ``Idempotency-Key`` answered, so a retry gets the same answer."""
+
+    __tablename__ = "idempotency_keys"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

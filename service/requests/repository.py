@@ -1,0 +1,117 @@
+"""All SQL for site requests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from service.auth.models import Organisation
+from service.requests.models import IdempotencyRecord, SiteRequest
+
+SUMMARY_COLUMNS = (
+    SiteRequest.id,
+    SiteRequest.title,
+    SiteRequest.kind,
+    SiteRequest.impact,
+    SiteRequest.modes,
+    SiteRequest.shift,
+    SiteRequest.status,
+    SiteRequest.urgency,
+    SiteRequest.earliest_start,
+    SiteRequest.latest_end,
+    SiteRequest.duration_days,
+    SiteRequest.preferred_start,
+    SiteRequest.created_at,
+    SiteRequest.owner_id,
+    Organisation.name.label("owner_name"),
+    Organisation.kind.label("owner_kind"),
+    func.ST_AsGeoJSON(SiteRequest.geom, 7).label("geometry"),
+)
+
+
+def add(session: Session, req: SiteRequest) -> SiteRequest:
+    session.add(req)
+    session.flush()
+    return req
+
+
+def get(session: Session, request_id: uuid.UUID, *, for_update: bool = False) -> SiteRequest | None:
+    stmt = select(SiteRequest).where(SiteRequest.id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=SiteRequest)
+    return session.scalar(stmt)
+
+
+def get_many(session: Session, ids: Sequence[uuid.UUID]) -> list[SiteRequest]:
+    if not ids:
+        return []
+    return list(session.scalars(select(SiteRequest).where(SiteRequest.id.in_(ids))))
+
+
+def get_by_external_id(session: Session, owner_id: uuid.UUID, external_id: str) -> SiteRequest | None:
+    return session.scalar(
+        select(SiteRequest).where(SiteRequest.owner_id == owner_id, SiteRequest.external_id == external_id)
+    )
+
+
+def list_summaries(
+    session: Session,
+    *,
+    viewer_org: uuid.UUID | None,
+    bbox: tuple[float, float, float, float] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    statuses: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    owners: Sequence[uuid.UUID] = (),
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 100,
+) -> list[Row[Any]]:
+    """Public summaries in (created_at, id) order. ``viewer_org=None`` means a coordinator: drafts of
+    every organisation are included; otherwise only the viewer's own drafts."""
+    stmt = select(*SUMMARY_COLUMNS).join(Organisation, Organisation.id == SiteRequest.owner_id)
+    if viewer_org is not None:
+        stmt = stmt.where(or_(SiteRequest.status != "draft", SiteRequest.owner_id == viewer_org))
+    if bbox is not None:
+        stmt = stmt.where(SiteRequest.geom.intersects(func.ST_MakeEnvelope(*bbox, 4326)))
+    if start is not None:
+        stmt = stmt.where(SiteRequest.latest_end >= start)
+    if end is not None:
+        stmt = stmt.where(SiteRequest.earliest_start <= end)
+    if statuses:
+        stmt = stmt.where(SiteRequest.status.in_(statuses))
+    if kinds:
+        stmt = stmt.where(SiteRequest.kind.in_(kinds))
+    if owners:
+        stmt = stmt.where(SiteRequest.owner_id.in_(owners))
+    if after is not None:
+        stmt = stmt.where(tuple_(SiteRequest.created_at, SiteRequest.id) > tuple_(*after))
+    stmt = stmt.order_by(SiteRequest.created_at, SiteRequest.id).limit(limit)
+    return list(session.execute(stmt))
+
+
+def count(session: Session, **filters: Any) -> int:
+    stmt = select(func.count()).select_from(SiteRequest)
+    conds = [getattr(SiteRequest, k) == v for k, v in filters.items()]
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    return int(session.scalar(stmt) or 0)
+
+
+def get_idempotency(session: Session, org_id: uuid.UUID, key: str) -> IdempotencyRecord | None:
+    return session.get(IdempotencyRecord, (org_id, key))
+
+
+def lock_idempotency_key(session: Session, org_id: uuid.UUID, key: str) -> None:
+    """Serialise concurrent retries with the same key for the rest of the transaction."""
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"{org_id}:{key}", 0))))
+
+
+def add_idempotency(session: Session, record: IdempotencyRecord) -> None:
+    session.add(record)
+    session.flush()

@@ -1,0 +1,146 @@
+"""Request bodies and responses. The write body is a plain JSON object; lists are GeoJSON."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from service.requests.models import Impact, Mode, Shift, Urgency, WorkKind
+
+GeoJSONGeometry = dict[str, Any]
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    email: EmailStr | None = None
+
+
+class RequestWrite(BaseModel):
+    """A site request as an authority submits it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "title": "Kanalerneuerung Rüttenscheider Straße",
+                "description": "Erneuerung des Mischwasserkanals, abschnittsweise Vollsperrung.",
+                "kind": "sewer",
+                "impact": "full_closure",
+                "modes": ["car", "cycle"],
+                "shift": "continuous",
+                "geometry": {"type": "LineString", "coordinates": [[7.0001, 51.4402], [7.0012, 51.4371]]},
+                "diversions": [{"type": "LineString", "coordinates": [[7.0030, 51.4405], [7.0041, 51.4368]]}],
+                "replacement_routes": [],
+                "earliest_start": "2027-03-01",
+                "latest_end": "2027-09-30",
+                "duration_days": 60,
+                "preferred_start": "2027-04-01",
+                "urgency": "planned",
+                "external_id": "EB-2027-0142",
+                "contact": {"name": "Bauleitung", "phone": "+49 201 000000", "email": "bau@example.org"},
+            }
+        },
+    )
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(default="", max_length=20_000)
+    kind: WorkKind
+    impact: Impact
+    modes: list[Mode] = Field(default_factory=list)
+    shift: Shift = Shift.continuous
+    geometry: GeoJSONGeometry
+    diversions: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
+    replacement_routes: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
+    earliest_start: date
+    latest_end: date
+    duration_days: int
+    preferred_start: date | None = None
+    urgency: Urgency = Urgency.planned
+    external_id: str | None = Field(default=None, max_length=100)
+    contact: Contact | None = None
+    bundle_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    status: Literal["draft", "submitted"] | None = None
+
+
+class RequestPatch(BaseModel):
+    """Any subset of the write body's fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=20_000)
+    kind: WorkKind | None = None
+    impact: Impact | None = None
+    modes: list[Mode] | None = None
+    shift: Shift | None = None
+    geometry: GeoJSONGeometry | None = None
+    diversions: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
+    replacement_routes: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
+    earliest_start: date | None = None
+    latest_end: date | None = None
+    duration_days: int | None = None
+    preferred_start: date | None = None
+    urgency: Urgency | None = None
+    external_id: str | None = Field(default=None, max_length=100)
+    contact: Contact | None = None
+    bundle_with: list[uuid.UUID] | None = Field(default=None, max_length=50)
+
+
+class OwnerRef(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str
+
+
+class RequestRead(BaseModel):
+    """The full request, as its owner and the coordinators see it."""
+
+    id: uuid.UUID
+    owner: OwnerRef
+    status: str
+    title: str
+    description: str
+    kind: str
+    impact: str
+    modes: list[str]
+    shift: str
+    geometry: GeoJSONGeometry
+    diversions: list[GeoJSONGeometry]
+    replacement_routes: list[GeoJSONGeometry]
+    earliest_start: date
+    latest_end: date
+    duration_days: int
+    preferred_start: date | None
+    urgency: str
+    external_id: str | None
+    contact: Contact | None
+    bundle_with: list[uuid.UUID]
+    geometry_notes: list[str] = Field(default_factory=list)
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    slot: dict[str, Any] | None = None
+    unplaced: dict[str, Any] | None = None
+    warnings: list[str] = Field(default_factory=list, description="What was changed on the way in, e.g. Z dropped")
+
+
+class ImportResult(BaseModel):
+    index: int
+    status: Literal["stored", "refused"]
+    id: uuid.UUID | None = None
+    external_id: str | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ImportReport(BaseModel):
+    atomic: bool
+    stored: int
+    refused: int
+    results: list[ImportResult]

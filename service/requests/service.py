@@ -1,0 +1,510 @@
+"""Site request logic: validation, visibility, create / change / withdraw, bulk import.
+
+Nothing here commits; the HTTP request or CLI command around it does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2.shape import from_shape, to_shape
+from pydantic import ValidationError
+from shapely.geometry import MultiLineString, mapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.auth.service import Principal
+from service.events import service as events
+from service.geo import GeometryError, GeometryLimits, validate_geojson
+from service.kit.problems import InvalidField, Problem, conflict, forbidden, not_found
+from service.kit.time import today
+from service.requests import repository
+from service.requests.models import IdempotencyRecord, SiteRequest, Status
+from service.requests.schemas import ImportReport, ImportResult, RequestPatch, RequestWrite
+from service.settings import Settings
+
+FOOTPRINT_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+EDITABLE_STATES = {Status.draft, Status.submitted}
+
+
+@dataclass
+class Prepared:
+    """Column values derived from a validated write body, plus what changed on the way in."""
+
+    values: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def geometry_limits(settings: Settings) -> GeometryLimits:
+    return GeometryLimits(
+        service_area=tuple(settings.service_area),  # type: ignore[arg-type]
+        max_vertices=settings.max_vertices,
+        max_area_km2=settings.max_area_km2,
+    )
+
+
+def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool) -> Any:
+    try:
+        return validate_geojson(obj, limits=geometry_limits(settings), allowed=FOOTPRINT_TYPES, repair=repair)
+    except GeometryError as exc:
+        extra = {"location": list(exc.location)} if exc.location else {}
+        raise InvalidField(field_name, exc.detail, **extra) from exc
+
+
+def _routes(objs: list[Any], settings: Settings, *, field_name: str) -> tuple[MultiLineString | None, list[str]]:
+    lines, warnings = [], []
+    for i, obj in enumerate(objs):
+        valid = _footprint(obj, settings, field_name=f"{field_name}[{i}]", repair=False)
+        if valid.geometry.geom_type != "LineString":
+            raise InvalidField(f"{field_name}[{i}]", "a route must be a LineString")
+        lines.append(valid.geometry)
+        warnings += [f"{field_name}[{i}]: {w}" for w in valid.warnings]
+    return (MultiLineString(lines) if lines else None), warnings
+
+
+def check_window(
+    earliest: date,
+    latest: date,
+    duration: int,
+    preferred: date | None,
+    *,
+    settings: Settings,
+    prefix: str = "",
+) -> None:
+    """The time window rules shared by create, change and import."""
+    if duration < 1:
+        raise InvalidField(prefix + "duration_days", "must be at least 1 day")
+    if latest < earliest:
+        raise InvalidField(prefix + "latest_end", f"{latest} is before earliest_start {earliest}")
+    window = (latest - earliest).days + 1
+    if window < duration:
+        raise InvalidField(
+            prefix + "duration_days", f"{duration} days do not fit into the window of {window} days"
+        )
+    horizon = today(settings).replace(year=today(settings).year + settings.max_years_ahead)
+    if latest > horizon:
+        raise InvalidField(
+            prefix + "latest_end", f"{latest} is more than {settings.max_years_ahead} years ahead (limit {horizon})"
+        )
+    if preferred is not None:
+        last_start = date.fromordinal(latest.toordinal() - duration + 1)
+        if not (earliest <= preferred <= last_start):
+            raise InvalidField(
+                prefix + "preferred_start",
+                f"{preferred} must lie between {earliest} and {last_start} so the works fit into the window",
+            )
+
+
+def prepare(body: RequestWrite | dict[str, Any], settings: Settings, *, repair: bool = False) -> Prepared:
+    """Validate a full write body (geometry and window) and turn it into column values."""
+    data = body if isinstance(body, dict) else body.model_dump(mode="python")
+    check_window(
+        data["earliest_start"], data["latest_end"], data["duration_days"], data.get("preferred_start"),
+        settings=settings,
+    )
+    geom = _footprint(data["geometry"], settings, field_name="geometry", repair=repair)
+    diversions, w1 = _routes(data.get("diversions") or [], settings, field_name="diversions")
+    replacements, w2 = _routes(data.get("replacement_routes") or [], settings, field_name="replacement_routes")
+    contact = data.get("contact")
+    values = {
+        "title": data["title"],
+        "description": data.get("description") or "",
+        "kind": str(data["kind"]),
+        "impact": str(data["impact"]),
+        "modes": sorted({str(m) for m in data.get("modes") or []}),
+        "shift": str(data.get("shift") or "continuous"),
+        "urgency": str(data.get("urgency") or "planned"),
+        "geom": from_shape(geom.geometry, srid=4326),
+        "diversions_geom": from_shape(diversions, srid=4326) if diversions else None,
+        "replacement_geom": from_shape(replacements, srid=4326) if replacements else None,
+        "earliest_start": data["earliest_start"],
+        "latest_end": data["latest_end"],
+        "duration_days": data["duration_days"],
+        "preferred_start": data.get("preferred_start"),
+        "external_id": data.get("external_id"),
+        "contact": dict(contact) if contact else {},
+        "bundle_with": [str(b) for b in data.get("bundle_with") or []],
+    }
+    notes = [f"geometry repaired: {geom.repaired}"] if geom.repaired else []
+    return Prepared(values=values, warnings=geom.warnings + w1 + w2, notes=notes)
+
+
+# --- visibility ---------------------------------------------------------------------------------
+
+
+def can_see_full(principal: Principal, req: SiteRequest) -> bool:
+    return principal.is_coordinator or req.owner_id == principal.org_id
+
+
+def get_visible(session: Session, principal: Principal, request_id: uuid.UUID) -> tuple[SiteRequest, bool]:
+    """The request and whether the caller may see it in full. Drafts of others do not exist for them."""
+    req = repository.get(session, request_id)
+    if req is None or (req.status == Status.draft and not can_see_full(principal, req)):
+        raise not_found("Request", request_id)
+    return req, can_see_full(principal, req)
+
+
+def get_owned(session: Session, principal: Principal, request_id: uuid.UUID) -> SiteRequest:
+    """The request for a change by its owner: 404 if invisible, 403 if visible but someone else's."""
+    req = repository.get(session, request_id, for_update=True)
+    if req is None or (req.status == Status.draft and not can_see_full(principal, req)):
+        raise not_found("Request", request_id)
+    if req.owner_id != principal.org_id:
+        raise forbidden("This request belongs to another organisation; only its owner may change it.")
+    return req
+
+
+# --- representation -----------------------------------------------------------------------------
+
+
+def _lines(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return [mapping(line) for line in to_shape(value).geoms]
+
+
+def etag(req: SiteRequest) -> str:
+    return f'"v{req.version}"'
+
+
+def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": req.id,
+        "owner": {"id": req.owner.id, "name": req.owner.name, "kind": req.owner.kind},
+        "status": req.status,
+        "title": req.title,
+        "description": req.description,
+        "kind": req.kind,
+        "impact": req.impact,
+        "modes": list(req.modes or []),
+        "shift": req.shift,
+        "geometry": mapping(to_shape(req.geom)),
+        "diversions": _lines(req.diversions_geom),
+        "replacement_routes": _lines(req.replacement_geom),
+        "earliest_start": req.earliest_start,
+        "latest_end": req.latest_end,
+        "duration_days": req.duration_days,
+        "preferred_start": req.preferred_start,
+        "urgency": req.urgency,
+        "external_id": req.external_id,
+        "contact": (req.contact or None) if full else None,
+        "bundle_with": list(req.bundle_with or []),
+        "geometry_notes": list(req.geometry_notes or []),
+        "version": req.version,
+        "created_at": req.created_at,
+        "updated_at": req.updated_at,
+        "warnings": warnings or [],
+    }
+    return data
+
+
+def summary_feature(row: Any) -> dict[str, Any]:
+    props = {
+        "id": str(row.id),
+        "title": row.title,
+        "owner": {"id": str(row.owner_id), "name": row.owner_name, "kind": row.owner_kind},
+        "kind": row.kind,
+        "impact": row.impact,
+        "modes": list(row.modes or []),
+        "shift": row.shift,
+        "status": row.status,
+        "urgency": row.urgency,
+        "earliest_start": row.earliest_start.isoformat(),
+        "latest_end": row.latest_end.isoformat(),
+        "duration_days": row.duration_days,
+        "preferred_start": row.preferred_start.isoformat() if row.preferred_start else None,
+    }
+    return {"type": "Feature", "id": str(row.id), "geometry": json.loads(row.geometry), "properties": props}
+
+
+# --- create / change / withdraw -----------------------------------------------------------------
+
+
+def _check_references(session: Session, principal: Principal, values: dict[str, Any], field_prefix: str = "") -> None:
+    for i, other in enumerate(values.get("bundle_with") or []):
+        ref = repository.get(session, uuid.UUID(other))
+        if ref is None or (ref.status == Status.draft and not can_see_full(principal, ref)):
+            raise InvalidField(f"{field_prefix}bundle_with[{i}]", f"request {other} does not exist")
+
+
+def _check_external_id(
+    session: Session, owner_id: uuid.UUID, external_id: str | None, *, exclude: uuid.UUID | None, field_name: str
+) -> None:
+    if external_id:
+        existing = repository.get_by_external_id(session, owner_id, external_id)
+        if existing is not None and existing.id != exclude:
+            raise Problem(
+                409, "Conflict", f"{field_name}: your organisation already has request {existing.id} with "
+                f"external_id {external_id!r}", type_="duplicate-external-id",
+                errors=[{"field": field_name, "detail": "already used by another request of your organisation"}],
+                existing_id=str(existing.id),
+            )
+
+
+def create(
+    session: Session, principal: Principal, body: RequestWrite, settings: Settings, *, repair: bool = False,
+    source: str = "api", owner_id: uuid.UUID | None = None,
+) -> tuple[SiteRequest, list[str]]:
+    prepared = prepare(body, settings, repair=repair)
+    owner = owner_id or principal.org_id
+    _check_references(session, principal, prepared.values)
+    _check_external_id(session, owner, prepared.values["external_id"], exclude=None, field_name="external_id")
+    status = Status.draft if body.status == "draft" else Status.submitted
+    req = SiteRequest(
+        owner_id=owner, status=status.value, geometry_notes=prepared.notes, source=source, **prepared.values
+    )
+    try:
+        with session.begin_nested():
+            repository.add(session, req)
+    except IntegrityError as exc:  # a concurrent create with the same external_id
+        raise conflict("external_id: already used by another request of your organisation") from exc
+    _after_change(session, req, events.REQUEST_CREATED, principal)
+    return req, prepared.warnings
+
+
+def body_hash(raw: Any) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create_idempotent(
+    session: Session, principal: Principal, body: RequestWrite, settings: Settings, *, key: str, raw: Any
+) -> tuple[int, dict[str, Any]]:
+    """Create once per ``Idempotency-Key``: a retry with the same key and body gets the stored answer."""
+    from fastapi.encoders import jsonable_encoder
+
+    digest = body_hash(raw)
+    repository.lock_idempotency_key(session, principal.org_id, key)
+    record = repository.get_idempotency(session, principal.org_id, key)
+    if record is not None:
+        if record.body_hash != digest:
+            raise Problem(
+                422, "Idempotency-Key reused", "This Idempotency-Key was used before with a different body.",
+                type_="idempotency-key-reused",
+                errors=[{"field": "Idempotency-Key", "detail": "used with another body"}],
+            )
+        return record.status_code, record.response
+    req, warnings = create(session, principal, body, settings)
+    response = jsonable_encoder(to_read(req, full=True, warnings=warnings))
+    repository.add_idempotency(
+        session, IdempotencyRecord(organisation_id=principal.org_id, key=key, body_hash=digest,
+                                   status_code=201, response=response)
+    )
+    return 201, response
+
+
+def update(
+    session: Session, principal: Principal, request_id: uuid.UUID, patch: RequestPatch, settings: Settings,
+    *, if_match: str | None,
+) -> tuple[SiteRequest, list[str]]:
+    req = get_owned(session, principal, request_id)
+    if if_match is None:
+        raise Problem(428, "Precondition required", "Send If-Match with the ETag from GET to change a request.",
+                      type_="precondition-required")
+    if if_match.strip() not in (etag(req), f"W/{etag(req)}", "*"):
+        raise Problem(412, "Precondition failed",
+                      f"The request changed since you read it (now {etag(req)}); GET it again.",
+                      type_="stale-etag", headers={"ETag": etag(req)})
+    if req.status not in EDITABLE_STATES:
+        raise conflict(f"A request in state {req.status} cannot be edited; ask for a change instead.")
+    changes = patch.model_dump(exclude_unset=True, mode="python")
+    for key in ("title", "kind", "impact", "earliest_start", "latest_end", "duration_days", "geometry"):
+        if key in changes and changes[key] is None:
+            raise InvalidField(key, "may not be null")
+    merged = {**_current_body(req), **changes}
+    prepared = prepare(merged, settings)
+    _check_references(session, principal, prepared.values)
+    _check_external_id(session, req.owner_id, prepared.values["external_id"], exclude=req.id, field_name="external_id")
+    changed = {k: v for k, v in prepared.values.items() if k in _column_keys(changes)}
+    for key, value in changed.items():
+        setattr(req, key, value)
+    session.flush()
+    _after_change(session, req, events.REQUEST_UPDATED, principal, {"fields": sorted(changes)})
+    return req, prepared.warnings
+
+
+def _column_keys(changes: dict[str, Any]) -> set[str]:
+    rename = {"geometry": "geom", "diversions": "diversions_geom", "replacement_routes": "replacement_geom"}
+    return {rename.get(k, k) for k in changes}
+
+
+def _current_body(req: SiteRequest) -> dict[str, Any]:
+    data = to_read(req, full=True)
+    return {k: data[k] for k in RequestWrite.model_fields if k in data}
+
+
+def withdraw(session: Session, principal: Principal, request_id: uuid.UUID) -> SiteRequest:
+    req = get_owned(session, principal, request_id)
+    if req.status in (Status.active, Status.completed):
+        raise conflict(f"A request in state {req.status} cannot be withdrawn.", allowed=[])
+    if req.status != Status.withdrawn:
+        previous = req.status
+        req.status = Status.withdrawn.value
+        session.flush()
+        _after_change(session, req, events.REQUEST_WITHDRAWN, principal, {"from": previous})
+    return req
+
+
+def _after_change(
+    session: Session, req: SiteRequest, kind: str, principal: Principal | None, extra: dict[str, Any] | None = None
+) -> None:
+    """Everything that follows a change of a request, in the same transaction."""
+    events.emit(
+        session, kind, request_id=req.id, organisation_id=principal.org_id if principal else None,
+        payload={"status": req.status, "title": req.title, **(extra or {})},
+    )
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+def encode_cursor(created_at: datetime, request_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at.isoformat(), str(request_id)]).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, rid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(created), uuid.UUID(rid)
+    except (ValueError, TypeError) as exc:
+        raise InvalidField("cursor", "is not a cursor this service handed out") from exc
+
+
+def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        parts = tuple(float(p) for p in bbox.split(","))
+    except ValueError as exc:
+        raise InvalidField("bbox", "must be four numbers: minlon,minlat,maxlon,maxlat") from exc
+    if len(parts) != 4:
+        raise InvalidField("bbox", "must be four numbers: minlon,minlat,maxlon,maxlat")
+    x0, y0, x1, y1 = parts
+    if not all(map(_finite, parts)) or not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+        raise InvalidField("bbox", "must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90")
+    return parts  # type: ignore[return-value]
+
+
+def _finite(v: float) -> bool:
+    return v == v and v not in (float("inf"), float("-inf"))
+
+
+def list_page(
+    session: Session, principal: Principal, *, bbox: str | None, start: date | None, end: date | None,
+    statuses: list[str], kinds: list[str], owners: list[uuid.UUID], cursor: str | None, limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    if start and end and end < start:
+        raise InvalidField("end", "is before start")
+    rows = repository.list_summaries(
+        session, viewer_org=None if principal.is_coordinator else principal.org_id, bbox=parse_bbox(bbox),
+        start=start, end=end, statuses=statuses, kinds=kinds, owners=owners,
+        after=decode_cursor(cursor) if cursor else None, limit=limit + 1,
+    )
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return [summary_feature(r) for r in rows[:limit]], next_cursor
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+def _validation_errors(exc: ValidationError, prefix: str) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        path = prefix
+        for p in err["loc"]:
+            path += f"[{p}]" if isinstance(p, int) else f".{p}"
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append({"field": path, "detail": msg})
+    return out
+
+
+def import_features(
+    session: Session, principal: Principal, collection: Any, settings: Settings, *, atomic: bool
+) -> ImportReport:
+    if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
+        raise InvalidField("type", "the body must be a GeoJSON FeatureCollection")
+    features = collection.get("features")
+    if not isinstance(features, list):
+        raise InvalidField("features", "must be an array of GeoJSON Features")
+    results: list[ImportResult] = []
+    for i, feature in enumerate(features):
+        prefix = f"features[{i}]"
+        result = ImportResult(index=i, status="refused")
+        try:
+            if not isinstance(feature, dict) or feature.get("type") != "Feature":
+                raise InvalidField(prefix, "is not a GeoJSON Feature")
+            props = feature.get("properties") or {}
+            result.external_id = props.get("external_id") if isinstance(props, dict) else None
+            body = RequestWrite.model_validate({**props, "geometry": feature.get("geometry")})
+            with session.begin_nested():
+                req, warnings = create(session, principal, body, settings, source="import")
+            result.status, result.id, result.warnings = "stored", req.id, warnings
+        except ValidationError as exc:
+            result.errors = _validation_errors(exc, f"{prefix}.properties")
+        except Problem as exc:
+            result.errors = [
+                {**e, "field": _feature_field(prefix, e.get("field", ""))} for e in (exc.errors or [])
+            ] or [{"field": prefix, "detail": exc.detail or exc.title}]
+        results.append(result)
+    stored = sum(r.status == "stored" for r in results)
+    report = ImportReport(atomic=atomic, stored=stored, refused=len(results) - stored, results=results)
+    if atomic and report.refused:
+        for r in report.results:
+            if r.status == "stored":
+                r.status, r.id = "refused", None
+                r.errors = [{"field": f"features[{r.index}]", "detail": "not stored: the atomic import failed"}]
+        report.stored, report.refused = 0, len(results)
+        raise Problem(422, "Import refused", "At least one feature is invalid; with atomic=true nothing was stored.",
+                      type_="import-refused", report=report.model_dump(mode="json"))
+    return report
+
+
+def _feature_field(prefix: str, field_name: str) -> str:
+    if field_name.startswith("features["):
+        return field_name
+    if field_name == "geometry":
+        return f"{prefix}.geometry"
+    return f"{prefix}.properties.{field_name}" if field_name else prefix
+
+
+# --- bulk loads (CLI) ---------------------------------------------------------------------------
+
+
+@dataclass
+class LoadSummary:
+    stored: int = 0
+    repaired: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    skipped: int = 0
+
+
+def load_body(
+    session: Session, owner: Principal, body: dict[str, Any], settings: Settings, summary: LoadSummary, *,
+    label: str, repair: bool = False, notes: list[str] | None = None, source: str,
+) -> SiteRequest | None:
+    """Store one request for a bulk load, counting it as stored, repaired, skipped or refused."""
+    if body.get("external_id") and repository.get_by_external_id(session, owner.org_id, body["external_id"]):
+        summary.skipped += 1
+        return None
+    try:
+        write = RequestWrite.model_validate(body)
+        with session.begin_nested():
+            req, _ = create(session, owner, write, settings, repair=repair, source=source)
+            if notes:
+                req.geometry_notes = list(req.geometry_notes or []) + notes
+    except ValidationError as exc:
+        summary.refused.append((label, "; ".join(f"{e['field']}: {e['detail']}" for e in _validation_errors(exc, ""))))
+        return None
+    except Problem as exc:
+        summary.refused.append((label, exc.detail or exc.title))
+        return None
+    summary.stored += 1
+    if req.geometry_notes:
+        summary.repaired += 1
+    return req
