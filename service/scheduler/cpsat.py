@@ -43,6 +43,7 @@ class ComponentModel:
         self.start: dict[str, cp_model.IntVar] = {}
         self.present: dict[str, cp_model.IntVar | int] = {}
         self.interval: dict[str, cp_model.IntervalVar] = {}
+        self.bounds: dict[str, tuple[int, int]] = {}  # start bounds (proto repeated fields lack [-1])
         self.infeasible = False
         self.total_work = 0
         tasks = problem.task_map()
@@ -50,6 +51,7 @@ class ComponentModel:
         for t in problem.tasks:
             if t.fixed_start is not None:
                 s = m.new_int_var(t.fixed_start, t.fixed_start, f"s_{t.id}")
+                self.bounds[t.id] = (t.fixed_start, t.fixed_start)
                 p: cp_model.IntVar | int = 1
                 horizon = max(horizon, t.fixed_start + t.duration)
             else:
@@ -58,6 +60,7 @@ class ComponentModel:
                     if mode == "makespan":
                         self.infeasible = True
                     continue
+                self.bounds[t.id] = (dom[0][0], dom[-1][1])
                 s = m.new_int_var_from_domain(
                     cp_model.Domain.from_intervals([list(iv) for iv in dom]), f"s_{t.id}"
                 )
@@ -119,7 +122,8 @@ class ComponentModel:
             if t.weight == 0:
                 continue
             pref = t.preferred
-            ub = max(abs(s.proto.domain[0] - pref), abs(s.proto.domain[-1] - pref))
+            lo, hi = self.bounds[x]
+            ub = max(abs(lo - pref), abs(hi - pref))
             if ub == 0:
                 continue
             d = self.model.new_int_var(0, ub, f"dev_{x}")
@@ -168,7 +172,7 @@ class ComponentModel:
                     self.model.add_hint(p, True)
             elif not isinstance(p, int):
                 self.model.add_hint(p, False)
-                self.model.add_hint(s, s.proto.domain[0])
+                self.model.add_hint(s, self.bounds[x][0])
 
     def run(self, time_limit: float, workers: int, seed: int) -> tuple[int, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
