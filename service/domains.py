@@ -1,15 +1,26 @@
-"""The domain packages, in one place. Each has ``endpoints.router``; some have ``cli.register(app)``
-and ``jobs.register(scheduler, context)``. Adding a domain means adding its name here."""
+"""The domain packages, in one place. Adding a domain means adding its name here.
+
+Each domain has ``endpoints.router`` (and may have ``endpoints.install(app, settings)``). Optional modules:
+- ``cli.register(app)`` adds commands to ``baustellen``;
+- ``jobs.register(scheduler, context)`` adds APScheduler jobs to the worker process;
+- ``demo.load(session, folder, settings)`` loads its part of ``examples/ruhr`` in ``baustellen demo load``;
+- ``hooks.after_request_change(session, req, kind, principal)`` reacts, in the same transaction, to every
+  change of a site request (kind is the event kind, e.g. ``request.created``), and
+  ``hooks.read_extras(req) -> dict`` adds fields to the request's read representation.
+Hooks run in the order of ``DOMAINS``.
+"""
 
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from types import ModuleType
 
 DOMAINS = ("auth", "requests", "events", "conflicts", "slots", "workflow", "notices", "feeds", "map")
 
 
-def modules(kind: str) -> list[ModuleType]:
+@cache
+def modules(kind: str) -> tuple[ModuleType, ...]:
     """Import ``service.<domain>.<kind>`` for every domain that has it."""
     found = []
     for name in DOMAINS:
@@ -18,4 +29,4 @@ def modules(kind: str) -> list[ModuleType]:
         except ModuleNotFoundError as exc:
             if exc.name != f"service.{name}.{kind}":
                 raise
-    return found
+    return tuple(found)

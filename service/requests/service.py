@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
+from service.domains import modules
 from service.events import service as events
 from service.geo import GeometryError, GeometryLimits, validate_geojson
 from service.kit.problems import InvalidField, Problem, conflict, forbidden, not_found
@@ -202,6 +203,10 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
         "updated_at": req.updated_at,
         "warnings": warnings or [],
     }
+    for module in modules("hooks"):
+        extras = getattr(module, "read_extras", None)
+        if extras is not None:
+            data.update(extras(req))
     return data
 
 
@@ -354,11 +359,16 @@ def withdraw(session: Session, principal: Principal, request_id: uuid.UUID) -> S
 def _after_change(
     session: Session, req: SiteRequest, kind: str, principal: Principal | None, extra: dict[str, Any] | None = None
 ) -> None:
-    """Everything that follows a change of a request, in the same transaction."""
+    """Everything that follows a change of a request, in the same transaction: the outbox event, then
+    each domain's ``hooks.after_request_change`` (conflicts, slots, ...)."""
     events.emit(
         session, kind, request_id=req.id, organisation_id=principal.org_id if principal else None,
         payload={"status": req.status, "title": req.title, **(extra or {})},
     )
+    for module in modules("hooks"):
+        hook = getattr(module, "after_request_change", None)
+        if hook is not None:
+            hook(session, req, kind, principal)
 
 
 # --- lists --------------------------------------------------------------------------------------

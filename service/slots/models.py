@@ -1,1 +1,50 @@
-"""ORM models of this domain."""
+"""Slots granted by the solver, and plan runs.
+
+A request has at most one slot row. ``status``: ``proposed`` (by a plan run or the incremental placement
+of a new request, then ``provisional`` is true), ``locked`` (a coordinator fixed it), ``approved`` (the
+workflow approved it), or ``unplaced`` (the plan found no feasible slot; ``unplaced`` says why).
+``start``/``end`` are inclusive dates: ``end - start + 1 == duration_days``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.kit.db import Base
+
+
+class PlanRun(Base):
+    __tablename__ = "plan_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued|running|done|failed
+    params: Mapped[dict] = mapped_column(JSONB, default=dict)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    stats: Mapped[dict] = mapped_column(JSONB, default=dict)
+    fcfs: Mapped[dict] = mapped_column(JSONB, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Slot(Base):
+    __tablename__ = "slots"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("site_requests.id", ondelete="CASCADE"), primary_key=True)
+    start: Mapped[date | None] = mapped_column(Date, index=True)
+    end: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    explanation: Mapped[dict] = mapped_column(JSONB, default=dict)
+    unplaced: Mapped[dict | None] = mapped_column(JSONB)
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plan_runs.id", ondelete="SET NULL"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
