@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs besides PostGIS. Each domain adds what it needs to PACKAGES.
 set -euo pipefail
-PACKAGES=()
+PACKAGES=(chromium gdal-bin)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
