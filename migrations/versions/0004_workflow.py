@@ -4,9 +4,9 @@ approval, answer deadlines.
 Revision ID: 0004_workflow
 Revises: 0003_slots
 """
-from alembic import op
-import sqlalchemy as sa
 import geoalchemy2  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
@@ -25,7 +25,8 @@ def upgrade() -> None:
     sa.Column('key_id', sa.Uuid(), nullable=True),
     sa.Column('latest_end', sa.Date(), nullable=True),
     sa.Column('duration_days', sa.Integer(), nullable=True),
-    sa.Column('geom', Geometry(srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT',
+                              name='geometry'), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('start', sa.Date(), nullable=True),
     sa.Column('end', sa.Date(), nullable=True),
@@ -41,7 +42,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['request_id'], ['site_requests.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_geospatial_index('idx_request_changes_geom', 'request_changes', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_geospatial_index('idx_request_changes_geom', 'request_changes', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_request_changes_request_id'), 'request_changes', ['request_id'], unique=False)
     op.create_index(op.f('ix_request_changes_status'), 'request_changes', ['status'], unique=False)
     op.create_table('request_comments',
@@ -109,5 +111,6 @@ def downgrade() -> None:
     op.drop_table('request_comments')
     op.drop_index(op.f('ix_request_changes_status'), table_name='request_changes')
     op.drop_index(op.f('ix_request_changes_request_id'), table_name='request_changes')
-    op.drop_geospatial_index('idx_request_changes_geom', table_name='request_changes', postgresql_using='gist', column_name='geom')
+    op.drop_geospatial_index('idx_request_changes_geom', table_name='request_changes', postgresql_using='gist',
+                             column_name='geom')
     op.drop_geospatial_table('request_changes')
