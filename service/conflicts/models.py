@@ -1,1 +1,183 @@
-"""ORM models of this domain."""
+"""Conflict rules managed by the coordination office, the stored conflicts and the dig-once opportunities.
+
+Rules (zones, corridors, moratoriums, blackouts) keep their geometry in EPSG:4326 plus a generated,
+GiST-indexed EPSG:25832 copy for metric queries, like site requests do.
+
+``conflicts`` holds one row per (pair, kind) — or (request, rule) for moratoriums and blackouts, where
+``request_b`` is null. Pairs are stored with ``request_a < request_b``. Corridor and zone conflicts are pairs
+too: two requests on the same rule that are active together on a day on which the rule is over capacity;
+the rule's id and the peak set are recorded. The explanation sentence (German, English) is rendered from
+``reason`` when read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.kit.db import Base
+
+
+class ConflictKind(StrEnum):
+    space = "space"
+    diversion = "diversion"
+    corridor = "corridor"
+    zone = "zone"
+    moratorium = "moratorium"
+    blackout = "blackout"
+    same_owner = "same_owner"
+
+
+class CorridorKind(StrEnum):
+    arterial = "arterial"
+    tram = "tram"
+    rail = "rail"
+    bus = "bus"
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    min_impact: Mapped[str] = mapped_column(String(32), default="lane_reduction")
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    geom_utm = mapped_column(
+        Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Corridor(Base):
+    __tablename__ = "corridors"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    buffer_m: Mapped[float] = mapped_column(Float, default=25.0)
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=1)
+    min_impact: Mapped[str] = mapped_column(String(32), default="lane_reduction")
+    routes: Mapped[list] = mapped_column(JSONB, default=list)
+    stops: Mapped[list] = mapped_column(JSONB, default=list)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    geom_utm = mapped_column(
+        Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Moratorium(Base):
+    __tablename__ = "moratoriums"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    geom_utm = mapped_column(
+        Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Blackout(Base):
+    __tablename__ = "blackouts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    max_impact: Mapped[str] = mapped_column(String(32), default="none")
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
+    geom_utm = mapped_column(
+        Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Conflict(Base):
+    __tablename__ = "conflicts"
+    __table_args__ = (
+        CheckConstraint("request_b IS NULL OR request_a < request_b", name="ck_conflicts_pair_order"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    request_a: Mapped[uuid.UUID] = mapped_column(ForeignKey("site_requests.id", ondelete="CASCADE"), index=True)
+    request_b: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("site_requests.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    hard: Mapped[bool] = mapped_column(Boolean)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    overlap_start: Mapped[date] = mapped_column(Date)
+    overlap_end: Mapped[date] = mapped_column(Date)
+    reason: Mapped[dict] = mapped_column(JSONB, default=dict)
+    zone_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("zones.id", ondelete="CASCADE"), index=True)
+    corridor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("corridors.id", ondelete="CASCADE"), index=True
+    )
+    moratorium_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("moratoriums.id", ondelete="CASCADE"), index=True
+    )
+    blackout_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("blackouts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Opportunity(Base):
+    """A dig-once pair: close in space, windows within a few months, road works + utility (or two utilities)."""
+
+    __tablename__ = "opportunities"
+    __table_args__ = (
+        UniqueConstraint("request_a", "request_b", name="uq_opportunities_pair"),
+        CheckConstraint("request_a < request_b", name="ck_opportunities_pair_order"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    request_a: Mapped[uuid.UUID] = mapped_column(ForeignKey("site_requests.id", ondelete="CASCADE"), index=True)
+    request_b: Mapped[uuid.UUID] = mapped_column(ForeignKey("site_requests.id", ondelete="CASCADE"), index=True)
+    distance_m: Mapped[float] = mapped_column(Float)
+    gap_days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | accepted
+    accepted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
