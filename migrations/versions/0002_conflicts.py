@@ -3,8 +3,8 @@
 Revision ID: 0002_conflicts
 Revises: 0001_foundation
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
