@@ -1,5 +1,46 @@
+"""The planners' map: the page at ``/map/``, its configuration and base map, OGC API Features (``/ogc``) and
+vector tiles (``/tiles``)."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from service.auth.dependencies import OptionalPrincipal, SessionDep
+from service.kit.geojson import GEOJSON_MEDIA_TYPE, geojson_response_doc
+from service.map import ogc, service, tiles
+from service.map.schemas import MapConfig
+from service.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(tags=["map"])
+router.include_router(ogc.router)
+router.include_router(tiles.router)
+
+
+@router.get("/map", include_in_schema=False)
+def map_redirect() -> RedirectResponse:
+    return RedirectResponse("/map/", status_code=308)
+
+
+@router.get("/map/config.json", response_model=MapConfig)
+def map_config(request: Request, session: SessionDep, principal: OptionalPrincipal) -> JSONResponse:
+    """What the page needs to start: style URL (or offline default), data extent, filter values."""
+    config = service.page_config(session, request.app.state.settings, service.viewer_of(principal))
+    return JSONResponse(config, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/map/base.geojson", responses=geojson_response_doc("municipality outlines of the example region"))
+def base_map(request: Request) -> Response:
+    """Offline base map: municipality outlines of the Ruhr example (no tile server needed)."""
+    return Response(service.base_map(request.app.state.settings), media_type=GEOJSON_MEDIA_TYPE,
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Serve the page and its scripts (MapLibre is vendored; no CDN)."""
+    app.mount("/map", StaticFiles(directory=STATIC_DIR, html=True), name="map-static")

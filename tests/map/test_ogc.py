@@ -1,0 +1,112 @@
+"""OGC API Features: documents, items with bbox / datetime (slot or window) / paging, visibility."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from service.slots.models import Slot
+from tests.conftest import site_body
+
+GEO = "application/geo+json"
+
+
+def _create(client, caller, **overrides) -> str:  # noqa: ANN001
+    r = client.post("/v1/requests", json=site_body(**overrides), headers=caller.headers)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_landing_conformance_collections(client) -> None:  # noqa: ANN001
+    landing = client.get("/ogc/").json()
+    rels = {link["rel"]: link["href"] for link in landing["links"]}
+    assert rels["conformance"].endswith("/ogc/conformance")
+    assert rels["data"].endswith("/ogc/collections")
+    assert rels["service-desc"].endswith("/openapi.json")
+    conf = client.get("/ogc/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in conf
+    ids = [c["id"] for c in client.get("/ogc/collections").json()["collections"]]
+    for needed in ("sites", "conflicts", "zones", "moratoriums", "blackouts", "corridors", "routes"):
+        assert needed in ids
+    assert client.get("/ogc/collections/nope").status_code == 404
+
+
+def test_sites_items_are_public_without_contact_and_hide_drafts(client, city, utility) -> None:  # noqa: ANN001
+    public = _create(client, city, title="Öffentliche Baustelle")
+    draft = _create(client, utility, title="Entwurf", status="draft")
+    r = client.get("/ogc/collections/sites/items")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith(GEO)
+    body = r.json()
+    ids = [f["id"] for f in body["features"]]
+    assert public in ids and draft not in ids
+    assert body["numberMatched"] == body["numberReturned"] == len(ids)
+    assert "contact" not in r.text and "bau@example.org" not in r.text
+    props = body["features"][0]["properties"]
+    assert props["owner"] == city.name and props["start"] == "2027-03-01" and props["end"] == "2027-09-30"
+    # the owner of the draft sees it with its key
+    mine = client.get("/ogc/collections/sites/items", headers=utility.headers).json()
+    assert draft in [f["id"] for f in mine["features"]]
+    # single item, and a draft is not found for the public
+    assert client.get(f"/ogc/collections/sites/items/{public}").json()["properties"]["title"] == "Öffentliche Baustelle"
+    assert client.get(f"/ogc/collections/sites/items/{draft}").status_code == 404
+    assert client.get(f"/ogc/collections/sites/items/{uuid.uuid4()}").status_code == 404
+    assert client.get("/ogc/collections/sites/items/not-a-uuid").status_code == 404
+
+
+def test_datetime_uses_slot_where_there_is_one_else_window(client, city, db) -> None:  # noqa: ANN001
+    slotted = _create(client, city, title="Mit Slot", earliest_start="2027-03-01", latest_end="2027-09-30",
+                      duration_days=30, preferred_start=None)
+    windowed = _create(client, city, title="Nur Fenster", earliest_start="2027-06-01", latest_end="2027-06-30",
+                       duration_days=10, preferred_start=None)
+    db.add(Slot(request_id=uuid.UUID(slotted), start=date(2027, 3, 1), end=date(2027, 3, 30), status="proposed"))
+    db.flush()
+
+    def ids(dt: str) -> set[str]:
+        r = client.get("/ogc/collections/sites/items", params={"datetime": dt})
+        assert r.status_code == 200, r.text
+        return {f["id"] for f in r.json()["features"]}
+
+    assert ids("2027-03-15") == {slotted}
+    assert ids("2027-06-15") == {windowed}  # the slotted site's window covers it, its slot does not
+    assert ids("2027-03-30/2027-06-01") == {slotted, windowed}
+    assert ids("../2027-02-28") == set()
+    assert ids("2027-07-01T00:00:00Z/..") == set()
+    assert ids("2027-06-30T23:30:00Z") == set()  # that is 1 July in Berlin
+    assert client.get("/ogc/collections/sites/items", params={"datetime": "soon"}).status_code == 422
+    assert client.get("/ogc/collections/sites/items", params={"datetime": "2027-02-01/2027-01-01"}).status_code == 422
+    item = client.get(f"/ogc/collections/sites/items/{slotted}").json()["properties"]
+    assert (item["start"], item["end"], item["slot_status"]) == ("2027-03-01", "2027-03-30", "proposed")
+
+
+def test_bbox_filters_paging_and_next_links(client, city) -> None:  # noqa: ANN001
+    created = [_create(client, city, title=f"Baustelle {i}") for i in range(5)]
+    far = _create(client, city, title="Dortmund", geometry={"type": "Point", "coordinates": [7.4653, 51.5136]},
+                  diversions=[])
+    essen = client.get("/ogc/collections/sites/items", params={"bbox": "6.99,51.43,7.01,51.45"}).json()
+    assert {f["id"] for f in essen["features"]} == set(created)
+    seen, url, pages = [], "/ogc/collections/sites/items?limit=2", 0
+    while url:
+        page = client.get(url).json()
+        pages += 1
+        assert page["numberMatched"] == 6 and page["numberReturned"] <= 2
+        seen += [f["id"] for f in page["features"]]
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+    assert pages == 3 and sorted(seen) == sorted([*created, far]) and len(set(seen)) == 6
+    assert client.get("/ogc/collections/sites/items", params={"bbox": "1,2,3"}).status_code == 422
+    assert client.get("/ogc/collections/sites/items", params={"limit": 0}).status_code == 422
+    huge = client.get("/ogc/collections/sites/items", params={"limit": 1_000_000}).json()
+    assert huge["numberReturned"] == 6
+    assert len(client.get("/ogc/collections/sites/items", params={"impact": "footway"}).json()["features"]) == 0
+    assert client.get("/ogc/collections/sites/items", params={"status": "bogus"}).status_code == 422
+    mine = client.get("/ogc/collections/sites/items", params={"owner": city.name, "kind": "sewer,gas"}).json()
+    assert mine["numberMatched"] == 6
+
+
+def test_routes_collection_has_diversions(client, city) -> None:  # noqa: ANN001
+    site = _create(client, city)
+    body = client.get("/ogc/collections/routes/items").json()
+    assert [f["properties"]["route_kind"] for f in body["features"]] == ["diversion"]
+    assert body["features"][0]["properties"]["site_id"] == site
+    fid = body["features"][0]["id"]
+    assert client.get(f"/ogc/collections/routes/items/{fid}").json()["geometry"]["type"] == "MultiLineString"
