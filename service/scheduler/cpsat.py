@@ -24,6 +24,8 @@ from ortools.sat.python import cp_model
 from .components import clique_cover, conflict_edges
 from .model import ObjectiveMode, Problem, start_domain
 
+SUBSOLVERS: list[str] = ["max_lp", "objective_shaving"]
+
 
 @dataclass
 class CpResult:
@@ -179,6 +181,10 @@ class ComponentModel:
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
         solver.parameters.max_time_in_seconds = max(time_limit, 0.01)
+        if self.mode == "placement" and SUBSOLVERS:
+            # earliness/tardiness bounds are weak in the default 2-worker portfolio; an LP worker
+            # plus objective shaving proves small components optimal much faster
+            solver.parameters.subsolvers.extend(SUBSOLVERS)
         status = solver.solve(self.model)
         return status, solver
 
@@ -250,6 +256,8 @@ def solve_component(
             cm.hint(current)
             status, solver = cm.run(share, workers, seed)
             solves += 1
+            if status == cp_model.INFEASIBLE:  # only the hard constraints can cause this (fixed tasks)
+                return CpResult(None, "infeasible", None, time.perf_counter() - t0, solves)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 if k == 0:
                     wall = time.perf_counter() - t0
