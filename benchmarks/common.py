@@ -1,0 +1,56 @@
+"""Shared benchmark helpers: a throw-away database and latency statistics."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+from service.settings import Settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BASE_URL = os.environ.get("BAUSTELLEN_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/baustellen")
+
+
+@contextmanager
+def bench_database(tag: str) -> Iterator[Settings]:
+    """A fresh database built by the migrations, dropped afterwards."""
+    from alembic import command
+
+    from service.cli import alembic_config
+
+    name = f"baustellen_bench_{tag}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(make_url(BASE_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'create database "{name}"'))
+    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(database_url=url)
+    try:
+        cfg = alembic_config(settings)
+        cfg.attributes["skip_logging"] = True
+        command.upgrade(cfg, "head")
+        yield settings
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
+
+
+def percentiles(samples_s: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in samples_s)
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return {"n": len(ms), "p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2), "p99_ms": round(q[98], 2),
+            "max_ms": round(ms[-1], 2)}
+
+
+def write_result(name: str, data: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    return path
