@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -44,3 +45,10 @@ def base_map(request: Request) -> Response:
 def install(app: FastAPI, settings: Settings) -> None:
     """Serve the page and its scripts (MapLibre is vendored; no CDN)."""
     app.mount("/map", StaticFiles(directory=STATIC_DIR, html=True), name="map-static")
+
+
+@router.get("/map/timeline/{collection_id}/{rule_id}")
+def map_timeline(collection_id: str, rule_id: str, session: SessionDep, principal: OptionalPrincipal) -> JSONResponse:
+    """Sites in a zone or on a corridor (within its buffer), for the Gantt chart: window, slot, dates."""
+    data = service.timeline(session, collection_id, rule_id, service.viewer_of(principal))
+    return JSONResponse(jsonable_encoder(data))

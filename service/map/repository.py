@@ -262,18 +262,23 @@ def rule_features(
     return int(matched), list(rows)
 
 
+PAIR_GEOM = ("CASE WHEN b.id IS NULL THEN ST_PointOnSurface(a.geom) "
+             "ELSE ST_MakeLine(ST_PointOnSurface(a.geom), ST_PointOnSurface(b.geom)) END")
+
+
 def pair_features(
     session: Session, info: TableInfo, viewer: Viewer, *, bbox: tuple[float, float, float, float] | None,
     start: date | None, end: date | None, site: uuid.UUID | None, kinds: tuple[str, ...], limit: int,
     offset: int, fid: str | None = None,
 ) -> tuple[int, list[str]]:
-    """Conflicts and dig-once opportunities: pairs of sites, drawn as a line joining the two sites.
-    Only pairs whose both sites the viewer may see are returned."""
+    """Conflicts and dig-once opportunities: pairs of sites, drawn as a line joining the two sites (a conflict
+    of one site with a rule, a moratorium or a blackout, is drawn as a point on the site). Only pairs whose
+    sites the viewer may see are returned."""
     if len(info.site_refs) < 2:
         return 0, []
     ca, cb = _q(info.site_refs[0]), _q(info.site_refs[1])
     params: dict[str, Any] = {"limit": limit, "offset": offset}
-    conds = [_visibility(viewer, "a", params, "va"), _visibility(viewer, "b", params, "vb")]
+    conds = [_visibility(viewer, "a", params, "va"), f"(b.id IS NULL OR {_visibility(viewer, 'b', params, 'vb')})"]
     conds += _period_conds(info, "t", start, end, params)
     if site is not None:
         params["site"] = site
@@ -289,18 +294,48 @@ def pair_features(
         params["fid"] = fid
         conds.append(f"t.{_q(info.order)}::text = :fid")
     where = " AND ".join(conds)
-    base = (f"{_q(info.name)} t JOIN site_requests a ON a.id = t.{ca} JOIN site_requests b ON b.id = t.{cb} "
-            f"JOIN organisations oa ON oa.id = a.owner_id JOIN organisations ob ON ob.id = b.owner_id")
+    base = (f"{_q(info.name)} t JOIN site_requests a ON a.id = t.{ca} LEFT JOIN site_requests b ON b.id = t.{cb} "
+            f"JOIN organisations oa ON oa.id = a.owner_id LEFT JOIN organisations ob ON ob.id = b.owner_id")
     matched = session.execute(text(f"SELECT count(*) FROM {base} WHERE {where}"), params).scalar_one()
     rows = session.execute(text(f"""
         SELECT json_build_object('type', 'Feature', 'id', t.{_q(info.order)},
-            'geometry', ST_AsGeoJSON(ST_MakeLine(ST_PointOnSurface(a.geom), ST_PointOnSurface(b.geom)), 7)::json,
+            'geometry', ST_AsGeoJSON({PAIR_GEOM}, 7)::json,
             'properties', {_props(info, 't')} || jsonb_build_object(
                 'site_a', a.id, 'site_b', b.id, 'title_a', a.title, 'title_b', b.title,
                 'owner_a', oa.name, 'owner_b', ob.name, 'status_a', a.status, 'status_b', b.status))::text
         FROM {base} WHERE {where} ORDER BY t.{_q(info.order)} LIMIT :limit OFFSET :offset"""),
         params).scalars().all()
     return int(matched), list(rows)
+
+
+# --- timeline of a zone or corridor -------------------------------------------------------------
+
+_RULE_MATCH = {
+    "zones": "ST_Intersects(r.geom_utm, g.geom_utm)",
+    "corridors": "ST_DWithin(r.geom_utm, g.geom_utm, coalesce(g.buffer_m, 25.0))",
+    "moratoriums": "ST_Intersects(r.geom_utm, g.geom_utm)",
+    "blackouts": "(g.geom_utm IS NULL OR ST_Intersects(r.geom_utm, g.geom_utm))",
+}
+
+
+def rule_name(session: Session, table: str, rule_id: str) -> str | None:
+    if table not in _RULE_MATCH or table_info(session, table) is None:
+        return None
+    return session.execute(text(f"SELECT name FROM {_q(table)} WHERE id::text = :id"), {"id": rule_id}).scalar()
+
+
+def sites_in_rule(session: Session, viewer: Viewer, table: str, rule_id: str) -> list[dict[str, Any]]:
+    """The sites in a zone (or on a corridor, within its buffer) with window, slot and effective dates."""
+    params: dict[str, Any] = {"rule": rule_id}
+    where = _visibility(viewer, "r", params)
+    rows = session.execute(text(f"""
+        SELECT r.id, r.title, r.status, r.impact, r.kind, o.name AS owner, r.earliest_start, r.latest_end,
+               r.duration_days, s.status AS slot_status, s.start AS slot_start, s."end" AS slot_end,
+               {EFFECTIVE_START} AS start, {EFFECTIVE_END} AS "end"
+        FROM {SITE_FROM} JOIN {_q(table)} g ON g.id::text = :rule AND {_RULE_MATCH[table]}
+        WHERE {where} AND r.status NOT IN ('withdrawn', 'rejected')
+        ORDER BY {EFFECTIVE_START}, r.title"""), params).mappings().all()
+    return [dict(row) for row in rows]
 
 
 # --- vector tiles --------------------------------------------------------------------------------
@@ -311,7 +346,7 @@ TILE_BUFFER = 64
 
 def _tile_bounds() -> str:
     # The tile envelope in 3857, and the same envelope (with the buffer) in 4326 for the index on geom.
-    return (f"WITH b AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env, "
+    return (f"WITH tb AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env, "
             f"ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {TILE_BUFFER / TILE_EXTENT}), 4326) AS env4326)")
 
 
@@ -320,13 +355,13 @@ def site_tile(session: Session, viewer: Viewer, f: SiteFilter, z: int, x: int, y
     where = _site_where(viewer, f, params)
     sql = f"""{_tile_bounds()}
         SELECT ST_AsMVT(t, 'sites', {TILE_EXTENT}, 'geom') FROM (
-            SELECT ST_AsMVTGeom(ST_Transform(r.geom, 3857), b.env, {TILE_EXTENT}, {TILE_BUFFER}, true) AS geom,
+            SELECT ST_AsMVTGeom(ST_Transform(r.geom, 3857), tb.env, {TILE_EXTENT}, {TILE_BUFFER}, true) AS geom,
                    r.id::text AS id, r.title, r.status, r.impact, r.kind, o.name AS owner,
                    s.status AS slot_status,
                    to_char({EFFECTIVE_START}, 'YYYY-MM-DD') AS start,
                    to_char({EFFECTIVE_END}, 'YYYY-MM-DD') AS "end"
-            FROM {SITE_FROM}, b
-            WHERE r.geom && b.env4326 AND {where}) t
+            FROM {SITE_FROM}, tb
+            WHERE r.geom && tb.env4326 AND {where}) t
         WHERE t.geom IS NOT NULL"""
     return bytes(session.execute(text(sql), params).scalar_one() or b"")
 
@@ -337,16 +372,16 @@ def pair_tile(session: Session, info: TableInfo, viewer: Viewer, layer: str, sta
         return b""
     ca, cb = _q(info.site_refs[0]), _q(info.site_refs[1])
     params: dict[str, Any] = {"z": z, "x": x, "y": y}
-    conds = [_visibility(viewer, "a", params, "va"), _visibility(viewer, "b", params, "vb")]
+    conds = [_visibility(viewer, "a", params, "va"), f"(b.id IS NULL OR {_visibility(viewer, 'b', params, 'vb')})"]
     conds += _period_conds(info, "t", start, end, params)
     kind = "t.kind" if "kind" in info.columns else "NULL::text"
     sql = f"""{_tile_bounds()}
         SELECT ST_AsMVT(q, '{layer}', {TILE_EXTENT}, 'geom') FROM (
-            SELECT ST_AsMVTGeom(ST_Transform(ST_MakeLine(ST_PointOnSurface(a.geom), ST_PointOnSurface(b.geom)),
-                                             3857), b_.env, {TILE_EXTENT}, {TILE_BUFFER}, true) AS geom,
-                   t.{_q(info.order)}::text AS id, {kind} AS kind, a.id::text AS site_a, b.id::text AS site_b
-            FROM {_q(info.name)} t JOIN site_requests a ON a.id = t.{ca} JOIN site_requests b ON b.id = t.{cb},
-                 (SELECT env, env4326 FROM b) b_
-            WHERE (a.geom && b_.env4326 OR b.geom && b_.env4326) AND {" AND ".join(conds)}) q
+            SELECT ST_AsMVTGeom(ST_Transform({PAIR_GEOM}, 3857), tb.env, {TILE_EXTENT}, {TILE_BUFFER}, true)
+                   AS geom, t.{_q(info.order)}::text AS id, {kind} AS kind, a.id::text AS site_a,
+                   b.id::text AS site_b
+            FROM {_q(info.name)} t JOIN site_requests a ON a.id = t.{ca}
+                 LEFT JOIN site_requests b ON b.id = t.{cb}, tb
+            WHERE (a.geom && tb.env4326 OR b.geom && tb.env4326) AND {" AND ".join(conds)}) q
         WHERE q.geom IS NOT NULL"""
     return bytes(session.execute(text(sql), params).scalar_one() or b"")

@@ -295,3 +295,13 @@ def base_map(settings: Settings) -> bytes:
     if path.is_file():
         return path.read_bytes()
     return b'{"type": "FeatureCollection", "features": []}'
+
+
+def timeline(session: Session, collection_id: str, rule_id: str, viewer: Viewer) -> dict[str, Any]:
+    """The sites of a zone, corridor, moratorium or blackout for the page's Gantt chart."""
+    c = collection(collection_id)
+    name = repository.rule_name(session, c.id, rule_id) if c.kind == "rule" else None
+    if name is None:
+        raise not_found(f"Feature in {collection_id}", rule_id)
+    sites = repository.sites_in_rule(session, viewer, c.id, rule_id)
+    return {"collection": c.id, "id": rule_id, "name": name, "sites": sites}

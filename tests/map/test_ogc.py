@@ -6,15 +6,13 @@ import uuid
 from datetime import date
 
 from service.slots.models import Slot
-from tests.conftest import site_body
+from tests.map.helpers import add_site
 
 GEO = "application/geo+json"
 
 
-def _create(client, caller, **overrides) -> str:  # noqa: ANN001
-    r = client.post("/v1/requests", json=site_body(**overrides), headers=caller.headers)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+def _create(db, caller, **overrides) -> str:  # noqa: ANN001, ANN003
+    return str(add_site(db, caller.org_id, **overrides).id)
 
 
 def test_landing_conformance_collections(client) -> None:  # noqa: ANN001
@@ -31,9 +29,9 @@ def test_landing_conformance_collections(client) -> None:  # noqa: ANN001
     assert client.get("/ogc/collections/nope").status_code == 404
 
 
-def test_sites_items_are_public_without_contact_and_hide_drafts(client, city, utility) -> None:  # noqa: ANN001
-    public = _create(client, city, title="Öffentliche Baustelle")
-    draft = _create(client, utility, title="Entwurf", status="draft")
+def test_sites_items_are_public_without_contact_and_hide_drafts(client, city, utility, db) -> None:  # noqa: ANN001
+    public = _create(db, city, title="Öffentliche Baustelle")
+    draft = _create(db, utility, title="Entwurf", status="draft")
     r = client.get("/ogc/collections/sites/items")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith(GEO)
@@ -55,9 +53,9 @@ def test_sites_items_are_public_without_contact_and_hide_drafts(client, city, ut
 
 
 def test_datetime_uses_slot_where_there_is_one_else_window(client, city, db) -> None:  # noqa: ANN001
-    slotted = _create(client, city, title="Mit Slot", earliest_start="2027-03-01", latest_end="2027-09-30",
+    slotted = _create(db, city, title="Mit Slot", earliest_start="2027-03-01", latest_end="2027-09-30",
                       duration_days=30, preferred_start=None)
-    windowed = _create(client, city, title="Nur Fenster", earliest_start="2027-06-01", latest_end="2027-06-30",
+    windowed = _create(db, city, title="Nur Fenster", earliest_start="2027-06-01", latest_end="2027-06-30",
                        duration_days=10, preferred_start=None)
     db.add(Slot(request_id=uuid.UUID(slotted), start=date(2027, 3, 1), end=date(2027, 3, 30), status="proposed"))
     db.flush()
@@ -79,9 +77,9 @@ def test_datetime_uses_slot_where_there_is_one_else_window(client, city, db) -> 
     assert (item["start"], item["end"], item["slot_status"]) == ("2027-03-01", "2027-03-30", "proposed")
 
 
-def test_bbox_filters_paging_and_next_links(client, city) -> None:  # noqa: ANN001
-    created = [_create(client, city, title=f"Baustelle {i}") for i in range(5)]
-    far = _create(client, city, title="Dortmund", geometry={"type": "Point", "coordinates": [7.4653, 51.5136]},
+def test_bbox_filters_paging_and_next_links(client, city, db) -> None:  # noqa: ANN001
+    created = [_create(db, city, title=f"Baustelle {i}") for i in range(5)]
+    far = _create(db, city, title="Dortmund", geometry={"type": "Point", "coordinates": [7.4653, 51.5136]},
                   diversions=[])
     essen = client.get("/ogc/collections/sites/items", params={"bbox": "6.99,51.43,7.01,51.45"}).json()
     assert {f["id"] for f in essen["features"]} == set(created)
@@ -103,8 +101,8 @@ def test_bbox_filters_paging_and_next_links(client, city) -> None:  # noqa: ANN0
     assert mine["numberMatched"] == 6
 
 
-def test_routes_collection_has_diversions(client, city) -> None:  # noqa: ANN001
-    site = _create(client, city)
+def test_routes_collection_has_diversions(client, city, db) -> None:  # noqa: ANN001
+    site = _create(db, city)
     body = client.get("/ogc/collections/routes/items").json()
     assert [f["properties"]["route_kind"] for f in body["features"]] == ["diversion"]
     assert body["features"][0]["properties"]["site_id"] == site
