@@ -1,0 +1,72 @@
+from service.scheduler import Conflict, Forbidden, Options, Problem, Zone, check_plan
+from service.scheduler.generator import generate
+from service.scheduler.incremental import InsertionIndex
+
+from .helpers import solved, task
+
+
+def _problem():
+    return Problem(
+        [task("fixed", 10, fixed_start=10), task("mov", 5, es=0, le=60, pref=0), task("other", 5, pref=40)],
+        conflicts=[Conflict(("fixed", "mov"))],
+        zones=[Zone("Z", 1, {"other": 1})],
+    )
+
+
+def test_greedy_insertion_respects_fixed_tasks_and_moves_nothing():
+    p = _problem()
+    plan = solved(p)
+    idx = InsertionIndex(p, plan)
+    res = idx.insert(task("new", 4, es=0, le=60, pref=12), conflicts=["fixed"], repair=False)
+    assert res.method == "greedy" and res.moved == {}
+    # free starts around 12 given fixed on [10, 20): up to 6 (distance 6) or from 20 (distance 8)
+    assert res.start == res.greedy_start == 6
+    assert idx.starts["fixed"] == 10
+
+
+def test_repair_moves_a_movable_neighbour_but_never_a_fixed_task():
+    p = Problem(
+        [task("fixed", 10, fixed_start=10), task("mov", 5, es=0, le=60, pref=0, w=1)],
+        conflicts=[Conflict(("fixed", "mov"))],
+    )
+    plan = solved(p)
+    assert plan.starts == {"fixed": 10, "mov": 0}
+    idx = InsertionIndex(p, plan)
+    # new must be in [0, 10) and conflicts with both: only fits if mov moves away
+    res = idx.insert(task("new", 8, es=0, le=10, pref=0, w=5), conflicts=["fixed", "mov"], commit=True)
+    assert res.greedy_start is None
+    assert res.method == "cpsat" and res.start in (0, 1, 2)
+    assert "fixed" not in res.moved and res.moved["mov"] >= 20
+    # the committed state is a valid plan of the extended problem
+    full = idx.problem
+    assert check_plan(full, _Plan(dict(idx.starts))) == []
+
+
+class _Plan:
+    def __init__(self, starts, problem=None):
+        self.starts, self.mode = starts, "placement"
+        self.unplaced = {t.id: "" for t in problem.tasks if t.id not in starts} if problem else {}
+
+
+def test_insertion_honours_zone_and_forbidden_given_at_insert_time():
+    p = _problem()
+    plan = solved(p)
+    idx = InsertionIndex(p, plan)
+    res = idx.insert(task("new", 5, pref=40), zones_demand={"Z": 1}, forbidden=[Forbidden(45, 50, "Fest")])
+    # [40, 45) is taken by "other" in zone Z (capacity 1); [45, 50) is forbidden -> 35 or 50
+    assert res.start == 35
+
+
+def test_insertion_stream_on_generated_instance_stays_valid():
+    p = generate(n_tasks=300, n_zones=100, seed=3)
+    plan = solved(p, Options(time_limit_s=10, explain=False))
+    idx = InsertionIndex(p, plan)
+    extra = generate(n_tasks=30, n_zones=100, seed=4)
+    zone_of = {t: z.id for z in extra.zones for t in z.demands}
+    for t in extra.tasks:
+        t = t.__class__(**{**t.__dict__, "id": "new-" + t.id, "fixed_start": None})
+        nb = [x.id for x in p.tasks[:300:37]]
+        idx.insert(t, conflicts=nb, zones_demand={zone_of[t.id[4:]]: 1}, commit=True)
+    assert check_plan(idx.problem, _Plan(dict(idx.starts), idx.problem)) == []
+    fixed = {t.id: t.fixed_start for t in p.tasks if t.fixed_start is not None}
+    assert all(idx.starts[k] == v for k, v in fixed.items())
