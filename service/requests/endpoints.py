@@ -68,8 +68,9 @@ def list_requests(
     if next_cursor:
         links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
                       "href": str(request.url.include_query_params(cursor=next_cursor))})
-    return GeoJSONResponse({"type": "FeatureCollection", "features": features, "numberReturned": len(features),
-                            "links": links, "next_cursor": next_cursor})
+    return GeoJSONResponse.feature_collection(
+        features, numberReturned=len(features), links=links, next_cursor=next_cursor
+    )
 
 
 @router.post("/import", response_model=ImportReport)

@@ -7,31 +7,38 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, tuple_
+from sqlalchemy import JSON, Row, Text, and_, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from service.auth.models import Organisation
 from service.requests.models import IdempotencyRecord, SiteRequest
 
-SUMMARY_COLUMNS = (
-    SiteRequest.id,
-    SiteRequest.title,
-    SiteRequest.kind,
-    SiteRequest.impact,
-    SiteRequest.modes,
-    SiteRequest.shift,
-    SiteRequest.status,
-    SiteRequest.urgency,
-    SiteRequest.earliest_start,
-    SiteRequest.latest_end,
-    SiteRequest.duration_days,
-    SiteRequest.preferred_start,
-    SiteRequest.created_at,
-    SiteRequest.owner_id,
-    Organisation.name.label("owner_name"),
-    Organisation.kind.label("owner_kind"),
-    func.ST_AsGeoJSON(SiteRequest.geom, 7).label("geometry"),
-)
+
+def _summary_feature_json():  # noqa: ANN202 - SQL expression
+    """The public summary as a GeoJSON Feature, built by PostgreSQL (no contact, no description)."""
+    props = func.json_build_object(
+        "id", cast(SiteRequest.id, Text),
+        "title", SiteRequest.title,
+        "owner", func.json_build_object("id", cast(SiteRequest.owner_id, Text), "name", Organisation.name,
+                                        "kind", Organisation.kind),
+        "kind", SiteRequest.kind,
+        "impact", SiteRequest.impact,
+        "modes", SiteRequest.modes,
+        "shift", SiteRequest.shift,
+        "status", SiteRequest.status,
+        "urgency", SiteRequest.urgency,
+        "earliest_start", SiteRequest.earliest_start,
+        "latest_end", SiteRequest.latest_end,
+        "duration_days", SiteRequest.duration_days,
+        "preferred_start", SiteRequest.preferred_start,
+    )
+    return cast(
+        func.json_build_object(
+            "type", "Feature", "id", cast(SiteRequest.id, Text),
+            "geometry", cast(func.ST_AsGeoJSON(SiteRequest.geom, 7), JSON), "properties", props,
+        ),
+        Text,
+    ).label("feature")
 
 
 def add(session: Session, req: SiteRequest) -> SiteRequest:
@@ -72,9 +79,11 @@ def list_summaries(
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int = 100,
 ) -> list[Row[Any]]:
-    """Public summaries in (created_at, id) order. ``viewer_org=None`` means a coordinator: drafts of
-    every organisation are included; otherwise only the viewer's own drafts."""
-    stmt = select(*SUMMARY_COLUMNS).join(Organisation, Organisation.id == SiteRequest.owner_id)
+    """Public summaries as GeoJSON Feature text, in (created_at, id) order. ``viewer_org=None`` means a
+    coordinator: drafts of every organisation are included; otherwise only the viewer's own drafts."""
+    stmt = select(SiteRequest.created_at, SiteRequest.id, _summary_feature_json()).join(
+        Organisation, Organisation.id == SiteRequest.owner_id
+    )
     if viewer_org is not None:
         stmt = stmt.where(or_(SiteRequest.status != "draft", SiteRequest.owner_id == viewer_org))
     if bbox is not None:

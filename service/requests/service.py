@@ -210,25 +210,6 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
     return data
 
 
-def summary_feature(row: Any) -> dict[str, Any]:
-    props = {
-        "id": str(row.id),
-        "title": row.title,
-        "owner": {"id": str(row.owner_id), "name": row.owner_name, "kind": row.owner_kind},
-        "kind": row.kind,
-        "impact": row.impact,
-        "modes": list(row.modes or []),
-        "shift": row.shift,
-        "status": row.status,
-        "urgency": row.urgency,
-        "earliest_start": row.earliest_start.isoformat(),
-        "latest_end": row.latest_end.isoformat(),
-        "duration_days": row.duration_days,
-        "preferred_start": row.preferred_start.isoformat() if row.preferred_start else None,
-    }
-    return {"type": "Feature", "id": str(row.id), "geometry": json.loads(row.geometry), "properties": props}
-
-
 # --- create / change / withdraw -----------------------------------------------------------------
 
 
@@ -408,7 +389,8 @@ def _finite(v: float) -> bool:
 def list_page(
     session: Session, principal: Principal, *, bbox: str | None, start: date | None, end: date | None,
     statuses: list[str], kinds: list[str], owners: list[uuid.UUID], cursor: str | None, limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[str], str | None]:
+    """One page of public summaries, each a GeoJSON Feature already serialised by PostgreSQL."""
     if start and end and end < start:
         raise InvalidField("end", "is before start")
     rows = repository.list_summaries(
@@ -417,7 +399,7 @@ def list_page(
         after=decode_cursor(cursor) if cursor else None, limit=limit + 1,
     )
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return [summary_feature(r) for r in rows[:limit]], next_cursor
+    return [r.feature for r in rows[:limit]], next_cursor
 
 
 # --- import -------------------------------------------------------------------------------------
