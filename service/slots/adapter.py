@@ -1,0 +1,284 @@
+"""Stored requests → a scheduler :class:`~service.scheduler.Problem`.
+
+Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task ids are the request ids
+(as strings), so everything the scheduler reports (conflict partners, blockers) names requests.
+
+- window: ``earliest_start``/``latest_end`` (inclusive dates) become ``earliest_start``/``latest_end``
+  day ints, the end exclusive, clipped to the horizon. A request whose clipped window is shorter than its
+  duration is not part of the plan (``skipped``: its window does not fit into the plan period).
+- preferred start: the request's ``preferred_start`` (else its earliest start), clamped into the window.
+- weight: urgency factor × impact factor (see ``URGENCY_WEIGHT``/``IMPACT_WEIGHT``). The scheduler's
+  "work" of a task is weight × duration: the first objective places as much of it as possible, so an
+  emergency full closure of 30 days outweighs a planned footway site of 30 days twelvefold.
+- submitted: ``created_at`` as a POSIX timestamp (the FCFS order).
+- fixed start: a slot that is ``locked`` or ``approved``, or any slot of an ``accepted``, ``approved`` or
+  ``active`` request; an approved/active request without a slot is fixed at its preferred (else earliest)
+  start. Fixed slots that began before day 0 are clipped to start on day 0; those over before day 0 are left
+  out. Scheduled requests outside the scope (any request with a slot) that conflict with one in scope
+  join the problem as fixed tasks, so a plan of one district respects the slots next door.
+- conflicts: hard conflicts, from the conflicts domain's table when it exists, otherwise computed here
+  (``repository.space_conflicts``: one PostGIS query). Conflicts between two fixed tasks are facts, not
+  constraints, and are dropped (they would make the model infeasible).
+- bundles: ``bundle_with`` references between tasks of the problem, merged into groups.
+- capacity rules: a corridor with ``max_concurrent`` 1 is a clique (no two of its sites at once); a
+  corridor with N > 1 and every zone become a cumulative Zone of capacity N with demand 1 for each request
+  of at least the rule's ``min_impact`` on it (within the corridor's buffer, intersecting the zone).
+- forbidden periods: moratoriums (excavating kinds, not emergencies, footprint in the area) and blackouts
+  (impact above the blackout's ``max_impact``; a blackout without geometry applies everywhere) become
+  holes in the start domain (``Task.forbidden``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.requests.models import EXCAVATING_KINDS, IMPACT_ORDER
+from service.scheduler import Bundle, Conflict, Forbidden, Problem, Task, Zone
+from service.settings import Settings
+from service.slots import repository
+from service.slots.repository import FIXED_REQUEST_STATUSES, FIXED_SLOT_STATUSES
+
+URGENCY_WEIGHT = {"planned": 1, "urgent": 2, "emergency": 4}
+IMPACT_WEIGHT = {"none": 1, "footway": 1, "lane_reduction": 2, "one_way": 2, "full_closure": 3}
+
+
+def weight_of(urgency: str, impact: str) -> int:
+    return URGENCY_WEIGHT.get(urgency, 1) * IMPACT_WEIGHT.get(impact, 1)
+
+
+@dataclass
+class Scope:
+    start: date
+    end: date  # inclusive
+    bbox: tuple[float, float, float, float] | None = None
+    zone: str | None = None
+
+
+@dataclass
+class TaskInfo:
+    request_id: uuid.UUID
+    version: int
+    status: str
+    in_scope: bool
+    fixed: bool
+    slot_status: str | None
+    owner_id: uuid.UUID | None = None
+
+
+@dataclass
+class Built:
+    problem: Problem
+    day0: date
+    horizon: int
+    info: dict[str, TaskInfo] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    conflict_source: str = "postgis"
+
+    def day(self, d: date) -> int:
+        return (d - self.day0).days
+
+    def date(self, day: int) -> date:
+        return self.day0 + timedelta(days=day)
+
+    def movable(self) -> list[str]:
+        return [tid for tid, i in self.info.items() if not i.fixed]
+
+
+def is_fixed(row: Any) -> bool:
+    if row.slot_status in FIXED_SLOT_STATUSES:
+        return True
+    if row.status in FIXED_REQUEST_STATUSES and row.slot_start is not None:
+        return True
+    return row.status in ("approved", "active")
+
+
+def fixed_dates(row: Any) -> tuple[date, date]:
+    """Inclusive dates of a fixed request: its slot, else its preferred/earliest start and duration."""
+    if row.slot_start is not None and row.slot_end is not None:
+        return row.slot_start, row.slot_end
+    start = row.preferred_start or row.earliest_start
+    return start, start + timedelta(days=row.duration_days - 1)
+
+
+def task_of(row: Any, day0: date, horizon: int, *, fixed: bool) -> tuple[Task | None, str | None]:
+    """The scheduler task of one request row, or ``(None, reason)`` when it is not part of the plan."""
+    tid = str(row.id)
+    weight = weight_of(row.urgency, row.impact)
+    submitted = row.created_at.timestamp()
+    if fixed:
+        first, last = fixed_dates(row)
+        s, e = (first - day0).days, (last - day0).days + 1
+        if e <= 0 or s >= horizon:
+            return None, "fixed slot outside the plan period"
+        s = max(s, 0)
+        return Task(tid, e - s, s, e, s, weight, submitted, fixed_start=s, shift=row.shift), None
+    es = max((row.earliest_start - day0).days, 0)
+    le = min((row.latest_end - day0).days + 1, horizon)
+    d = row.duration_days
+    if le - es < d:
+        return None, "the window does not fit into the plan period"
+    pref = (row.preferred_start or row.earliest_start) - day0
+    pref = min(max(pref.days, es), le - d)
+    return Task(tid, d, es, le, pref, weight, submitted, shift=row.shift), None
+
+
+def hard_pairs(
+    session: Session, ids: Sequence[uuid.UUID], settings: Settings, *, start: date, end: date
+) -> tuple[list[tuple[uuid.UUID, uuid.UUID, str]], str]:
+    """Hard conflicts touching ``ids`` (with each other or with any scheduled request) and their source."""
+    if _conflicts_domain_ready(session):
+        pairs = repository.conflicts_table_pairs(session, ids)
+        return pairs, "conflicts"
+    pairs = repository.space_conflicts(session, ids, dict(settings.conflict_distance_m), start=start, end=end)
+    return [(a, b, "space") for a, b in pairs], "postgis"
+
+
+def _conflicts_domain_ready(session: Session) -> bool:
+    try:
+        conflicts_service = importlib.import_module("service.conflicts.service")
+    except ImportError:
+        return False
+    return hasattr(conflicts_service, "refresh_for_request") and repository.table_exists(session, "conflicts")
+
+
+def build(session: Session, scope: Scope, settings: Settings) -> Built:
+    """The scheduler problem of every plannable request in the scope (see the module docstring)."""
+    day0 = scope.start
+    horizon = (scope.end - scope.start).days + 1
+    built = Built(Problem([], horizon=horizon), day0, horizon)
+    rows = repository.requests_in_scope(session, bbox=scope.bbox, zone_id=scope.zone, start=scope.start,
+                                        end=scope.end)
+    tasks: dict[str, Task] = {}
+    for row in rows:
+        fixed = is_fixed(row)
+        task, reason = task_of(row, day0, horizon, fixed=fixed)
+        if task is None:
+            if not fixed:
+                built.skipped[str(row.id)] = reason or "skipped"
+            continue
+        tasks[task.id] = task
+        built.info[task.id] = TaskInfo(row.id, row.version, row.status, True, fixed, row.slot_status, row.owner_id)
+    scope_ids = [built.info[t].request_id for t in tasks]
+    pairs, built.conflict_source = hard_pairs(session, scope_ids, settings, start=scope.start, end=scope.end)
+    members = rule_members(session, scope_ids, start=scope.start, end=scope.end)
+    add_context(session, built, tasks, {x for a, b, _ in pairs for x in (a, b)} | {r.request_id for r in members})
+    built.problem.tasks = list(tasks.values())
+    built.problem.conflicts = conflicts_of(pairs, tasks)
+    built.problem.bundles = bundles_of(rows, tasks)
+    cliques, built.problem.zones = capacity_rules(members, tasks)
+    built.problem.conflicts += cliques
+    forbidden = forbidden_for(session, built, [i.request_id for t, i in built.info.items() if not i.fixed])
+    if forbidden:
+        built.problem.tasks = [replace(t, forbidden=tuple(forbidden.get(t.id, ()))) for t in built.problem.tasks]
+    built.problem.validate()
+    return built
+
+
+def add_context(session: Session, built: Built, tasks: dict[str, Task], ids: Iterable[uuid.UUID]) -> None:
+    """Scheduled requests outside the scope that share a conflict or a rule with it, as fixed tasks."""
+    outside = sorted(x for x in ids if str(x) not in tasks and str(x) not in built.skipped)
+    for row in repository.requests_by_id(session, outside):
+        if row.slot_start is None or row.status not in repository.PLANNABLE_STATUSES:
+            continue  # not scheduled: nothing to respect
+        task, _ = task_of(row, built.day0, built.horizon, fixed=True)
+        if task is not None:
+            tasks[task.id] = task
+            built.info[task.id] = TaskInfo(row.id, row.version, row.status, False, True, row.slot_status,
+                                           row.owner_id)
+
+
+def rule_members(session: Session, ids: Sequence[uuid.UUID], *, start: date, end: date) -> list[Any]:
+    """Zone and corridor memberships (rows with ``rule``, ``rule_id``, ``capacity``, ``request_id``)."""
+    order = dict(IMPACT_ORDER)
+    out: list[Any] = []
+    for rule, fetch in (("zone", repository.zone_members), ("corridor", repository.corridor_members)):
+        for r in fetch(session, ids, order, start=start, end=end):
+            out.append(SimpleNamespace(rule=rule, rule_id=r.rule_id, capacity=r.capacity, request_id=r.request_id))
+    return out
+
+
+def capacity_rules(members: Iterable[Any], tasks: dict[str, Task]) -> tuple[list[Conflict], list[Zone]]:
+    """Corridors allowing one site at a time become cliques; other corridors and zones become cumulative
+    zones (demand 1 per member). Fixed members never conflict with each other, and a zone's capacity is
+    raised to the load its fixed members already put on it (otherwise the model would be infeasible)."""
+    groups: dict[tuple[str, Any], tuple[int, list[str]]] = {}
+    for m in members:
+        tid = str(m.request_id)
+        if tid in tasks:
+            groups.setdefault((m.rule, m.rule_id), (m.capacity, []))[1].append(tid)
+    cliques: list[Conflict] = []
+    zones: list[Zone] = []
+    for (rule, rule_id), (capacity, ids) in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        ids = sorted(set(ids))
+        label = f"{rule}:{rule_id}"
+        if len(ids) <= max(capacity, 0):
+            continue  # can never be exceeded
+        movable = [t for t in ids if tasks[t].fixed_start is None]
+        fixed = [t for t in ids if tasks[t].fixed_start is not None]
+        if rule == "corridor" and capacity <= 1:
+            if len(movable) > 1:
+                cliques.append(Conflict(tuple(movable), label))
+            cliques += [Conflict((m, f), label) for m in movable for f in fixed]
+            continue
+        load: dict[int, int] = {}
+        for f in fixed:
+            t = tasks[f]
+            for day in range(t.fixed_start or 0, (t.fixed_start or 0) + t.duration):
+                load[day] = load.get(day, 0) + 1
+        zones.append(Zone(label, max(capacity, max(load.values(), default=0)), {t: 1 for t in ids}))
+    return cliques, zones
+
+
+def conflicts_of(pairs: Iterable[tuple[uuid.UUID, uuid.UUID, str]], tasks: dict[str, Task]) -> list[Conflict]:
+    out: dict[frozenset[str], Conflict] = {}
+    for a, b, kind in pairs:
+        x, y = str(a), str(b)
+        if x == y or x not in tasks or y not in tasks:
+            continue
+        if tasks[x].fixed_start is not None and tasks[y].fixed_start is not None:
+            continue
+        out.setdefault(frozenset((x, y)), Conflict(tuple(sorted((x, y))), kind))
+    return list(out.values())
+
+
+def bundles_of(rows: Iterable[Any], tasks: dict[str, Task]) -> list[Bundle]:
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for row in rows:
+        a = str(row.id)
+        for b in row.bundle_with or []:
+            if a in tasks and b in tasks and a != b:
+                parent[find(a)] = find(b)
+    groups: dict[str, list[str]] = {}
+    for x in parent:
+        groups.setdefault(find(x), []).append(x)
+    return [Bundle(f"bundle:{root}", tuple(sorted(members))) for root, members in sorted(groups.items())
+            if len(members) > 1]
+
+
+def forbidden_for(session: Session, built: Built, ids: Sequence[uuid.UUID]) -> dict[str, list[Forbidden]]:
+    """Moratoriums (excavating, non-emergency works) and blackouts (impact above the blackout's maximum)
+    as per-task forbidden periods ``[first day, last day + 1)``, clipped to the horizon."""
+    out: dict[str, list[Forbidden]] = {}
+    rows = repository.forbidden_periods(session, ids, dict(IMPACT_ORDER), sorted(EXCAVATING_KINDS),
+                                        start=built.day0, end=built.date(built.horizon - 1))
+    for r in rows:
+        a = max(built.day(r.start), 0)
+        b = min(built.day(r.end) + 1, built.horizon)
+        if a < b:
+            out.setdefault(str(r.request_id), []).append(Forbidden(a, b, f"{r.kind}:{r.name}"))
+    return out

@@ -1,0 +1,45 @@
+"""The slots domain's part in every request change and read."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.requests.models import SiteRequest
+from service.settings import Settings
+from service.slots import repository, service
+
+log = logging.getLogger("baustellen.slots")
+
+
+@cache
+def _settings() -> Settings:
+    return Settings()
+
+
+def settings_for(session: Session) -> Settings:
+    return session.info.get("settings") or _settings()
+
+
+def after_request_change(session: Session, req: SiteRequest, kind: str, principal: Any) -> None:
+    """A new submitted request gets a provisional slot at once; an edited one whose slot is not fixed is
+    placed again; a withdrawn one gives its slot back."""
+    if req.status in ("withdrawn", "rejected"):
+        service.release(session, req)
+        return
+    if req.status != "submitted" or kind not in ("request.created", "request.updated"):
+        return
+    slot = repository.get_slot(session, req.id)
+    if slot is not None:
+        if slot.status in ("locked", "approved"):
+            return
+        repository.delete_slot(session, req.id)
+        session.flush()
+    service.place_incrementally(session, req, settings_for(session))
+
+
+def read_extras(req: SiteRequest) -> dict[str, Any]:
+    return service.slot_extras(req)

@@ -1,0 +1,270 @@
+"""All SQL of the slots domain: plan runs, slots, and the reads the adapter needs (requests in a scope,
+hard conflicts between them)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, select, text, update
+from sqlalchemy.orm import Session
+
+from service.requests.models import SiteRequest
+from service.slots.models import PlanRun, Slot
+
+# Requests a plan can schedule, and requests whose existing slot others must respect.
+PLANNABLE_STATUSES = ("submitted", "slot_proposed", "contested", "accepted", "approved", "active")
+# In these request states the slot (if any) is fixed: the owner accepted it, it was approved, or works run.
+FIXED_REQUEST_STATUSES = ("accepted", "approved", "active")
+FIXED_SLOT_STATUSES = ("locked", "approved")
+
+
+# --- plan runs ----------------------------------------------------------------------------------
+
+
+def add_plan(session: Session, run: PlanRun) -> PlanRun:
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_plan(session: Session, plan_id: uuid.UUID, *, for_update: bool = False) -> PlanRun | None:
+    stmt = select(PlanRun).where(PlanRun.id == plan_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def claim_queued_plan(session: Session) -> PlanRun | None:
+    """The oldest queued run, locked so that concurrent workers skip it."""
+    stmt = (
+        select(PlanRun).where(PlanRun.status == "queued").order_by(PlanRun.created_at)
+        .limit(1).with_for_update(skip_locked=True)
+    )
+    return session.scalar(stmt)
+
+
+def set_progress(session: Session, plan_id: uuid.UUID, progress: float) -> None:
+    session.execute(update(PlanRun).where(PlanRun.id == plan_id).values(progress=progress))
+
+
+# --- slots --------------------------------------------------------------------------------------
+
+
+def get_slot(session: Session, request_id: uuid.UUID, *, for_update: bool = False) -> Slot | None:
+    stmt = select(Slot).where(Slot.request_id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def slots_of(session: Session, request_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Slot]:
+    ids = list(request_ids)
+    if not ids:
+        return {}
+    return {s.request_id: s for s in session.scalars(select(Slot).where(Slot.request_id.in_(ids)))}
+
+
+def put_slot(session: Session, request_id: uuid.UUID, **values: Any) -> Slot:
+    slot = session.get(Slot, request_id)
+    if slot is None:
+        slot = Slot(request_id=request_id, **values)
+        session.add(slot)
+    else:
+        for key, value in values.items():
+            setattr(slot, key, value)
+    session.flush()
+    return slot
+
+
+def delete_slot(session: Session, request_id: uuid.UUID) -> None:
+    session.execute(delete(Slot).where(Slot.request_id == request_id))
+
+
+def requests_for_update(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SiteRequest]:
+    if not ids:
+        return {}
+    stmt = select(SiteRequest).where(SiteRequest.id.in_(ids)).order_by(SiteRequest.id).with_for_update(
+        of=SiteRequest
+    )
+    return {r.id: r for r in session.scalars(stmt)}
+
+
+# --- reads for the adapter ----------------------------------------------------------------------
+
+_REQUEST_COLUMNS = """
+    r.id, r.owner_id, r.kind, r.impact, r.shift, r.urgency, r.status, r.version,
+    r.earliest_start, r.latest_end, r.duration_days, r.preferred_start, r.bundle_with, r.created_at,
+    s.start as slot_start, s."end" as slot_end, s.status as slot_status, s.provisional as slot_provisional
+"""
+
+
+def table_exists(session: Session, name: str) -> bool:
+    return session.scalar(text("select to_regclass(:n) is not null"), {"n": f"public.{name}"})
+
+
+def requests_in_scope(
+    session: Session, *, bbox: tuple[float, float, float, float] | None, zone_id: str | None,
+    start: date, end: date,
+) -> list[Row[Any]]:
+    """Plannable requests whose footprint lies in the bbox (or zone) and whose window (or slot, when it
+    is fixed) overlaps ``[start, end]``."""
+    where = ["r.status = any(:statuses)", "least(s.start, r.earliest_start) <= :end",
+             'greatest(s."end", r.latest_end) >= :start']
+    params: dict[str, Any] = {"statuses": list(PLANNABLE_STATUSES), "start": start, "end": end}
+    if bbox is not None:
+        where.append("st_intersects(r.geom, st_makeenvelope(:x0, :y0, :x1, :y1, 4326))")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    if zone_id is not None:
+        where.append("st_intersects(r.geom, (select z.geom from zones z where z.id::text = :zone))")
+        params["zone"] = zone_id
+    sql = f"select {_REQUEST_COLUMNS} from site_requests r left join slots s on s.request_id = r.id " \
+          f"where {' and '.join(where)} order by r.created_at, r.id"
+    return list(session.execute(text(sql), params))
+
+
+def requests_by_id(session: Session, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    if not ids:
+        return []
+    sql = f"select {_REQUEST_COLUMNS} from site_requests r left join slots s on s.request_id = r.id " \
+          "where r.id = any(:ids) order by r.created_at, r.id"
+    return list(session.execute(text(sql), {"ids": list(ids)}))
+
+
+def space_conflicts(
+    session: Session, ids: Sequence[uuid.UUID], distances: dict[str, float], *, start: date, end: date,
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Hard space conflicts of the requests ``ids`` with each other and with any other scheduled request
+    (one with a slot). Two requests conflict when they belong to different owners, their footprints lie
+    within the larger of their two impact distances (``settings.conflict_distance_m``), their shifts
+    clash (day and night work do not) and their windows or slots can overlap in time within
+    ``[start, end]``. Pairs come back ordered ``(a, b)`` with ``a < b``, each once."""
+    if not ids:
+        return []
+    sql = """
+    with a as (
+        select r.*, coalesce(s.start, r.earliest_start) as t0, coalesce(s."end", r.latest_end) as t1
+        from site_requests r left join slots s on s.request_id = r.id where r.id = any(:ids)
+    ), b as (
+        select r.*, case when r.id = any(:ids) then r.earliest_start else s.start end as t0,
+               case when r.id = any(:ids) then r.latest_end else s."end" end as t1
+        from site_requests r left join slots s on s.request_id = r.id
+        where r.status = any(:statuses) and (r.id = any(:ids) or s.start is not null)
+    )
+    select distinct least(a.id, b.id) as x, greatest(a.id, b.id) as y
+    from a join b on a.id <> b.id
+     and a.owner_id <> b.owner_id
+     and not ((a.shift = 'day' and b.shift = 'night') or (a.shift = 'night' and b.shift = 'day'))
+     and greatest(a.t0, b.t0, :start) <= least(a.t1, b.t1, :end)
+     and st_dwithin(a.geom_utm, b.geom_utm,
+                    greatest(coalesce((cast(:dist as jsonb) ->> a.impact)::float, 0),
+                             coalesce((cast(:dist as jsonb) ->> b.impact)::float, 0)))
+    order by 1, 2
+    """
+    rows = session.execute(text(sql), {
+        "ids": list(ids), "statuses": list(PLANNABLE_STATUSES), "dist": json.dumps(distances),
+        "start": start, "end": end,
+    })
+    return [(r.x, r.y) for r in rows]
+
+
+def conflicts_table_pairs(session: Session, ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """Hard conflicts recorded by the conflicts domain that touch ``ids`` (its ``conflicts`` table)."""
+    if not ids:
+        return []
+    sql = """
+    select c.request_a as a, c.request_b as b, c.kind as kind from conflicts c
+    where c.hard and c.request_b is not null and c.kind not in ('corridor', 'zone', 'moratorium', 'blackout')
+      and (c.request_a = any(:ids) or c.request_b = any(:ids))
+    """
+    return [(r.a, r.b, r.kind) for r in session.execute(text(sql), {"ids": list(ids)})]
+
+
+def plan_runs_since(session: Session, since: datetime) -> list[PlanRun]:
+    return list(session.scalars(select(PlanRun).where(PlanRun.created_at >= since).order_by(PlanRun.created_at)))
+
+
+# --- rules of the conflicts domain (zones, corridors, moratoriums, blackouts) ----------------------
+
+_MEMBER_SCOPE = (
+    "(r.id = any(:ids) or exists (select 1 from slots s where s.request_id = r.id and s.start is not null"
+    " and s.start <= :end and s.\"end\" >= :start)) and r.status = any(:statuses)"
+)
+
+
+def _rule_params(ids: Sequence[uuid.UUID], impact_order: dict[str, int], start: date, end: date) -> dict[str, Any]:
+    return {"ids": list(ids), "order": json.dumps(impact_order), "start": start, "end": end,
+            "statuses": list(PLANNABLE_STATUSES)}
+
+
+def zone_members(
+    session: Session, ids: Sequence[uuid.UUID], impact_order: dict[str, int], *, start: date, end: date
+) -> list[Row[Any]]:
+    """(zone id, capacity, request id) for every zone touching one of ``ids``: its members among ``ids`` and
+    among scheduled requests (those with a slot in ``[start, end]``), impact at least the zone's min_impact."""
+    if not ids:
+        return []
+    sql = f"""
+    with touched as (
+        select distinct z.id from zones z join site_requests r on st_intersects(z.geom_utm, r.geom_utm)
+        where r.id = any(:ids)
+    )
+    select z.id as rule_id, z.capacity as capacity, r.id as request_id
+    from zones z join touched t on t.id = z.id join site_requests r on st_intersects(z.geom_utm, r.geom_utm)
+    where {_MEMBER_SCOPE}
+      and (cast(:order as jsonb) ->> r.impact)::int >= coalesce((cast(:order as jsonb) ->> z.min_impact)::int, 0)
+    order by 1, 3
+    """
+    return list(session.execute(text(sql), _rule_params(ids, impact_order, start, end)))
+
+
+def corridor_members(
+    session: Session, ids: Sequence[uuid.UUID], impact_order: dict[str, int], *, start: date, end: date
+) -> list[Row[Any]]:
+    """(corridor id, max_concurrent, request id) like :func:`zone_members`; a request is on a corridor when
+    it lies within the corridor's buffer."""
+    if not ids:
+        return []
+    sql = f"""
+    with touched as (
+        select distinct c.id from corridors c join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m)
+        where r.id = any(:ids)
+    )
+    select c.id as rule_id, c.max_concurrent as capacity, r.id as request_id
+    from corridors c join touched t on t.id = c.id
+    join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m)
+    where {_MEMBER_SCOPE}
+      and (cast(:order as jsonb) ->> r.impact)::int >= coalesce((cast(:order as jsonb) ->> c.min_impact)::int, 0)
+    order by 1, 3
+    """
+    return list(session.execute(text(sql), _rule_params(ids, impact_order, start, end)))
+
+
+def forbidden_periods(
+    session: Session, ids: Sequence[uuid.UUID], impact_order: dict[str, int], excavating: Sequence[str], *,
+    start: date, end: date,
+) -> list[Row[Any]]:
+    """(request id, kind, rule id, name, start, end) of every moratorium (excavating, non-emergency works
+    in its area) and blackout (impact above its max_impact, in its area or everywhere when it has none)
+    that applies to one of ``ids`` and overlaps ``[start, end]``."""
+    if not ids:
+        return []
+    sql = """
+    select r.id as request_id, 'moratorium' as kind, m.id as rule_id, m.name, m.start, m."end"
+    from moratoriums m join site_requests r on st_intersects(m.geom_utm, r.geom_utm)
+    where r.id = any(:ids) and r.kind = any(:excavating) and r.urgency <> 'emergency'
+      and m.start <= :end and m."end" >= :start
+    union all
+    select r.id, 'blackout', b.id, b.name, b.start, b."end"
+    from blackouts b join site_requests r on (b.geom_utm is null or st_intersects(b.geom_utm, r.geom_utm))
+    where r.id = any(:ids)
+      and (cast(:order as jsonb) ->> r.impact)::int > coalesce((cast(:order as jsonb) ->> b.max_impact)::int, 0)
+      and b.start <= :end and b."end" >= :start
+    order by 1, 5
+    """
+    params = _rule_params(ids, impact_order, start, end)
+    params["excavating"] = list(excavating)
+    return list(session.execute(text(sql), params))

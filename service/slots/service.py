@@ -1,0 +1,445 @@
+"""Slot allocation: plan runs (queued by the API, solved in the worker), slots on requests, locks, and the
+incremental placement of a newly submitted request.
+
+Nothing here commits, except :func:`run_plan`, which is a unit of work of its own (the worker's job): it
+commits progress while it runs, then the slots in one transaction at the end.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy.orm import Session, object_session, sessionmaker
+
+from service.auth.service import Principal
+from service.events import service as events
+from service.kit.db import session_scope
+from service.kit.problems import InvalidField, conflict, not_found
+from service.kit.time import now
+from service.requests import repository as requests_repository
+from service.requests.models import SiteRequest
+from service.requests.service import parse_bbox
+from service.scheduler import Options, Task, check_plan, solve
+from service.scheduler.explain import explain_moved, explain_unplaced
+from service.scheduler.incremental import InsertionIndex
+from service.settings import Settings
+from service.slots import adapter, repository
+from service.slots.models import PlanRun, Slot
+from service.slots.schemas import PlanCreate
+
+log = logging.getLogger("baustellen.slots")
+
+SLOT_PROPOSED = "slot.proposed"
+SLOT_LOCKED = "slot.locked"
+SLOT_UNLOCKED = "slot.unlocked"
+# Request states in which a (re)proposal moves the request to slot_proposed.
+PROPOSABLE_STATUSES = ("submitted", "slot_proposed", "contested")
+MAX_PLAN_DAYS = 3 * 366
+
+
+# --- plan runs: API side ------------------------------------------------------------------------
+
+
+def create_plan(session: Session, created_by: uuid.UUID | None, body: PlanCreate, settings: Settings) -> PlanRun:
+    if (body.bbox is None) == (body.zone is None):
+        raise InvalidField("bbox", "give either bbox or zone (exactly one)")
+    if body.bbox is not None:
+        parse_bbox(",".join(str(v) for v in body.bbox))
+    if body.to < body.from_:
+        raise InvalidField("to", f"{body.to} is before from {body.from_}")
+    if (body.to - body.from_).days + 1 > MAX_PLAN_DAYS:
+        raise InvalidField("to", f"a plan covers at most {MAX_PLAN_DAYS} days")
+    if body.zone is not None and not _zone_exists(session, body.zone):
+        raise InvalidField("zone", f"zone {body.zone} does not exist")
+    params = {"bbox": list(body.bbox) if body.bbox else None, "zone": body.zone,
+              "from": body.from_.isoformat(), "to": body.to.isoformat()}
+    run = repository.add_plan(session, PlanRun(status="queued", params=params, progress=0.0, stats={}, fcfs={},
+                                               created_by=created_by))
+    events.emit(session, "plan.queued", organisation_id=created_by, payload={"plan_id": str(run.id), **params})
+    return run
+
+
+def _zone_exists(session: Session, zone_id: str) -> bool:
+    if not repository.table_exists(session, "zones"):
+        return False
+    from sqlalchemy import text
+
+    return bool(session.scalar(text("select count(*) from zones where id::text = :z"), {"z": zone_id}))
+
+
+def get_plan(session: Session, plan_id: uuid.UUID) -> PlanRun:
+    run = repository.get_plan(session, plan_id)
+    if run is None:
+        raise not_found("Plan", plan_id)
+    return run
+
+
+def plan_read(run: PlanRun) -> dict[str, Any]:
+    return {
+        "id": run.id, "status": run.status, "progress": run.progress, "params": run.params,
+        "statistics": run.stats or None, "fcfs": run.fcfs or None, "error": run.error,
+        "created_at": run.created_at, "started_at": run.started_at, "finished_at": run.finished_at,
+    }
+
+
+def scope_of(params: dict[str, Any]) -> adapter.Scope:
+    bbox = tuple(params["bbox"]) if params.get("bbox") else None
+    return adapter.Scope(date.fromisoformat(params["from"]), date.fromisoformat(params["to"]), bbox,
+                         params.get("zone"))  # type: ignore[arg-type]
+
+
+# --- plan runs: worker side ---------------------------------------------------------------------
+
+
+def claim_and_run(factory: sessionmaker[Session], settings: Settings) -> uuid.UUID | None:
+    """Claim the oldest queued plan run (``FOR UPDATE SKIP LOCKED``) and run it. Returns its id."""
+    with session_scope(factory) as session:
+        run = repository.claim_queued_plan(session)
+        if run is None:
+            return None
+        run.status, run.started_at, run.progress = "running", now(settings), 0.01
+        plan_id = run.id
+    run_plan(factory, plan_id, settings)
+    return plan_id
+
+
+def run_plan(
+    factory: sessionmaker[Session], plan_id: uuid.UUID, settings: Settings,
+    on_progress: Callable[[float], None] | None = None,
+) -> str:
+    """Solve plan run ``plan_id`` and write its slots. Commits as it goes; returns the final status.
+
+    Any error marks the run ``failed`` with the error; slots are then left as they were."""
+    try:
+        with session_scope(factory) as session:
+            run = repository.get_plan(session, plan_id, for_update=True)
+            if run is None:
+                raise LookupError(f"plan run {plan_id} does not exist")
+            if run.status in ("done", "failed"):
+                return run.status
+            run.status, run.progress = "running", 0.02
+            run.started_at = run.started_at or now(settings)
+            params = dict(run.params)
+        _execute(factory, plan_id, params, settings, on_progress)
+        return "done"
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run
+        log.exception("plan run %s failed", plan_id)
+        with session_scope(factory) as session:
+            run = repository.get_plan(session, plan_id, for_update=True)
+            if run is not None:
+                run.status, run.finished_at = "failed", now(settings)
+                run.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:4000]
+        return "failed"
+
+
+def _execute(
+    factory: sessionmaker[Session], plan_id: uuid.UUID, params: dict[str, Any], settings: Settings,
+    on_progress: Callable[[float], None] | None,
+) -> None:
+    t0 = time.perf_counter()
+    with session_scope(factory) as session:
+        built = adapter.build(session, scope_of(params), settings)
+        repository.set_progress(session, plan_id, 0.1)
+    t_build = time.perf_counter() - t0
+
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(0.1 + 0.8 * done / max(total, 1))
+        if time.monotonic() - last[0] < 0.5 and done < total:
+            return
+        last[0] = time.monotonic()
+        with session_scope(factory) as s:
+            repository.set_progress(s, plan_id, round(0.1 + 0.8 * done / max(total, 1), 3))
+
+    options = Options(time_limit_s=settings.solver_time_limit_s, num_workers=max(2, settings.solver_workers),
+                      seed=settings.solver_seed)
+    plan = solve(built.problem, options, progress)
+    violations = check_plan(built.problem, plan)
+    if violations:
+        raise RuntimeError(f"the plan checker found {len(violations)} violations, e.g. {violations[0].message}")
+    with session_scope(factory) as session:
+        written = write_plan(session, plan_id, built, plan, settings)
+        run = repository.get_plan(session, plan_id, for_update=True)
+        assert run is not None
+        run.stats = statistics(built, plan, written, t_build)
+        run.fcfs = fcfs_comparison(built, plan)
+        run.status, run.progress, run.finished_at = "done", 1.0, now(settings)
+        events.emit(session, "plan.done", organisation_id=run.created_by,
+                    payload={"plan_id": str(plan_id), "placed": run.stats["placed"],
+                             "unplaced": run.stats["unplaced"]})
+
+
+def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: Any, settings: Settings) -> dict:
+    """Slots for every movable task of the plan. Requests that changed since the problem was built (new
+    version, or their slot got locked/approved meanwhile) are left alone and counted as ``stale``."""
+    movable = built.movable()
+    ids = [built.info[t].request_id for t in movable]
+    reqs = repository.requests_for_update(session, ids)
+    slots = repository.slots_of(session, ids)
+    counts = {"proposed": 0, "unchanged": 0, "unplaced": 0, "stale": 0}
+    for tid in movable:
+        info = built.info[tid]
+        req, slot = reqs.get(info.request_id), slots.get(info.request_id)
+        if req is None or req.version != info.version or (slot is not None and slot.status in ("locked", "approved")):
+            counts["stale"] += 1
+            continue
+        if tid in plan.starts:
+            start = built.date(plan.starts[tid])
+            end = start + timedelta(days=req.duration_days - 1)
+            explanation = placed_explanation(built, tid, plan.starts[tid], plan.explanations.get(tid), plan_id)
+            unchanged = slot is not None and slot.status == "proposed" and (slot.start, slot.end) == (start, end)
+            repository.put_slot(session, req.id, start=start, end=end, status="proposed", provisional=False,
+                                explanation=explanation, unplaced=None, plan_id=plan_id)
+            if unchanged and req.status == "slot_proposed":
+                counts["unchanged"] += 1
+                continue
+            counts["proposed"] += 1
+            if req.status in PROPOSABLE_STATUSES:
+                propose(session, req, start, end, explanation, None, settings=settings, plan_id=plan_id)
+        else:
+            counts["unplaced"] += 1
+            repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=False,
+                                explanation={"plan_id": str(plan_id), "method": "plan"},
+                                unplaced=unplaced_info(built, tid, plan), plan_id=plan_id)
+    return counts
+
+
+def propose(
+    session: Session, req: SiteRequest, start: date, end: date, explanation: dict, actor: Any, *,
+    settings: Settings, plan_id: uuid.UUID | None = None,
+) -> None:
+    """Hand a proposed slot to the workflow (state ``slot_proposed``, history, event); without the workflow
+    domain, set the state and emit ``slot.proposed`` here."""
+    try:
+        workflow = importlib.import_module("service.workflow.service")
+    except ImportError:
+        workflow = None
+    hook = getattr(workflow, "propose_slot", None)
+    if hook is not None:
+        hook(session, req, start, end, explanation, actor, settings=settings, plan_id=plan_id)
+        return
+    if req.status != "slot_proposed":
+        req.status = "slot_proposed"
+        session.flush()
+    events.emit(session, SLOT_PROPOSED, request_id=req.id, organisation_id=req.owner_id,
+                payload={"start": start.isoformat(), "end": end.isoformat(), "status": req.status})
+
+
+def _blockers(built: adapter.Built, blockers: list[dict]) -> list[dict]:
+    """Scheduler blockers (start-day ranges ``[a, b)``) as dates; conflict refs are request ids."""
+    out = []
+    for b in blockers:
+        a, z = b["days"]
+        item = {"kind": b["kind"], "ref": str(b["ref"]), "starts_from": built.date(a).isoformat(),
+                "starts_to": built.date(z - 1).isoformat()}
+        if b["kind"] in ("conflict", "precedence"):
+            item["request_id"] = str(b["ref"])
+        out.append(item)
+    return out
+
+
+def placed_explanation(built: adapter.Built, tid: str, start: int, ex: dict | None, plan_id: uuid.UUID | None,
+                       method: str = "plan") -> dict[str, Any]:
+    task = built.problem.task_map()[tid]
+    out: dict[str, Any] = {
+        "method": method, "plan_id": str(plan_id) if plan_id else None,
+        "preferred_start": built.date(task.preferred).isoformat(), "deviation_days": abs(start - task.preferred),
+    }
+    if ex is None or start == task.preferred:
+        out["summary"] = "placed on the preferred start"
+        out["blockers"] = []
+        return out
+    direction = "later" if start > task.preferred else "earlier"
+    out["summary"] = f"placed {abs(start - task.preferred)} days {direction} than preferred"
+    out["blockers"] = _blockers(built, ex.get("blockers", []))
+    if ex.get("note"):
+        out["note"] = ex["note"]
+    return out
+
+
+def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
+    why = plan.unplaced.get(tid)
+    ex = plan.explanations.get(tid) or {}
+    blockers = _blockers(built, ex.get("blockers", []))
+    blocking = [b["request_id"] for b in blockers if "request_id" in b]
+    if why is not None:
+        blocking += [r for r in why.blocking if r in built.info]
+    nearest = {}
+    near = ex.get("nearest") or {}
+    if "extend_latest_end_to" in near:
+        nearest["latest_end"] = built.date(near["extend_latest_end_to"] - 1).isoformat()
+    if "extend_earliest_start_to" in near:
+        nearest["earliest_start"] = built.date(near["extend_earliest_start_to"]).isoformat()
+    return {"reason": why.reason if why else ex.get("reason", "not placed"), "blocking": list(dict.fromkeys(blocking)),
+            "blockers": blockers, "nearest_feasible": nearest or None}
+
+
+def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -> dict[str, Any]:
+    tasks = built.problem.task_map()
+    movable = built.movable()
+    devs = [abs(plan.starts[t] - tasks[t].preferred) for t in movable if t in plan.starts]
+    comp_status: dict[str, int] = {}
+    for c in plan.stats:
+        comp_status[c.status] = comp_status.get(c.status, 0) + 1
+    return {
+        "from": built.day0.isoformat(), "horizon_days": built.horizon,
+        "requests": len(movable), "fixed": sum(i.fixed for i in built.info.values()),
+        "context": sum(not i.in_scope for i in built.info.values()),
+        "placed": len(devs), "unplaced": sum(t in plan.unplaced for t in movable),
+        "skipped": len(built.skipped), "skipped_requests": dict(list(built.skipped.items())[:100]),
+        "conflicts": len(built.problem.conflicts), "conflict_source": built.conflict_source,
+        "zones": len(built.problem.zones), "bundles": len(built.problem.bundles),
+        "forbidden_periods": sum(len(t.forbidden) for t in built.problem.tasks),
+        "moved_days_total": sum(devs), "moved_days_max": max(devs, default=0),
+        "moved_requests": sum(d > 0 for d in devs),
+        "objective": asdict(plan.objective), "lower_bound": plan.lower_bound, "upper_bound": plan.upper_bound,
+        "solver_status": plan.status, "components": len(plan.stats), "component_status": comp_status,
+        "violations": 0, "build_time_s": round(t_build, 3), "solve_time_s": round(plan.wall_time_s, 3),
+        "slots": written,
+    }
+
+
+def fcfs_comparison(built: adapter.Built, plan: Any) -> dict[str, Any]:
+    if plan.fcfs is None:
+        return {}
+    tasks = built.problem.task_map()
+    f, p = plan.fcfs.objective, plan.objective
+    devs = [abs(s - tasks[t].preferred) for t, s in plan.fcfs.starts.items() if tasks[t].fixed_start is None]
+
+    def saved(a: int, b: int) -> float | None:
+        return round(100.0 * (a - b) / a, 2) if a else None
+
+    return {
+        "objective": asdict(f), "unplaced": plan.fcfs.unplaced_count,
+        "placed": sum(1 for t in plan.fcfs.starts if tasks[t].fixed_start is None),
+        "moved_days_total": sum(devs), "moved_days_max": max(devs, default=0),
+        "unplaced_work_saved_pct": saved(f.unplaced_work, p.unplaced_work),
+        "deviation_saved_pct": saved(f.weighted_deviation, p.weighted_deviation),
+        "plan_better_or_equal": p.lex_key() <= f.lex_key(),
+    }
+
+
+# --- slots on requests --------------------------------------------------------------------------
+
+
+def slot_extras(req: SiteRequest) -> dict[str, Any]:
+    session = object_session(req)
+    slot = repository.get_slot(session, req.id) if session is not None else None
+    if slot is None:
+        return {"slot": None, "unplaced": None}
+    if slot.status == "unplaced" or slot.start is None:
+        return {"slot": None, "unplaced": slot.unplaced or {"reason": "not placed", "blocking": []}}
+    return {"slot": {"start": slot.start, "end": slot.end, "status": slot.status, "provisional": slot.provisional,
+                     "plan_id": slot.plan_id, "explanation": slot.explanation or {}}, "unplaced": None}
+
+
+def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, locked: bool) -> SiteRequest:
+    req = requests_repository.get(session, request_id, for_update=True)
+    if req is None:
+        raise not_found("Request", request_id)
+    slot = repository.get_slot(session, request_id, for_update=True)
+    if slot is None or slot.start is None:
+        raise conflict("This request has no slot to lock; run a plan first.")
+    if slot.status == "approved":
+        raise conflict("The slot is approved; approved slots are fixed and cannot be locked or unlocked.")
+    target = "locked" if locked else "proposed"
+    if slot.status != target:
+        slot.status, slot.provisional = target, False
+        slot.explanation = {**(slot.explanation or {}), "locked_by" if locked else "unlocked_by": str(principal.org_id)}
+        session.flush()
+        events.emit(session, SLOT_LOCKED if locked else SLOT_UNLOCKED, request_id=req.id,
+                    organisation_id=principal.org_id,
+                    payload={"start": slot.start.isoformat(), "end": slot.end.isoformat() if slot.end else None})
+    return req
+
+
+# --- incremental placement ----------------------------------------------------------------------
+
+
+def place_incrementally(session: Session, req: SiteRequest, settings: Settings) -> Slot:
+    """Give a newly submitted request a provisional proposed slot at once.
+
+    The neighbourhood is every scheduled request the new one has a hard conflict with, plus (as fixed
+    tasks) everything those conflict with. Only neighbours whose slot is itself provisional (placed the
+    same way, not yet proposed by a plan run) may be moved by the CP-SAT repair; slots a plan run proposed,
+    locked and approved slots stay put until the next full run."""
+    tid = str(req.id)
+    pairs, _ = adapter.hard_pairs(session, [req.id], settings, start=req.earliest_start, end=req.latest_end)
+    neighbours = sorted({x for a, b, _ in pairs for x in (a, b) if x != req.id})
+    rows = {r.id: r for r in repository.requests_by_id(session, neighbours) if r.slot_start is not None}
+    neighbours = [n for n in neighbours if n in rows]
+    ring: list[tuple[uuid.UUID, uuid.UUID, str]] = []
+    if neighbours:
+        first = min(r.slot_start for r in rows.values())
+        last = max(r.slot_end for r in rows.values())
+        ring, _ = adapter.hard_pairs(session, neighbours, settings, start=first, end=last)
+        extra = sorted({x for a, b, _ in ring for x in (a, b)} - set(rows) - {req.id})
+        rows.update({r.id: r for r in repository.requests_by_id(session, extra) if r.slot_start is not None})
+    day0 = min([req.earliest_start] + [r.slot_start for r in rows.values()])
+    last_day = max([req.latest_end] + [r.slot_end for r in rows.values()] + [r.latest_end for r in rows.values()])
+    horizon = (last_day - day0).days + 2
+    built = adapter.Built(adapter.Problem([], horizon=horizon), day0, horizon)
+    tasks: dict[str, Task] = {}
+    for rid, row in rows.items():
+        movable = (rid in neighbours and row.slot_status == "proposed" and row.slot_provisional
+                   and row.status == "submitted")
+        task, _ = adapter.task_of(row, day0, horizon, fixed=not movable)
+        if task is None or (movable and not (task.earliest_start <= (row.slot_start - day0).days
+                                              <= task.latest_end - task.duration)):
+            task, _ = adapter.task_of(row, day0, horizon, fixed=True)
+            movable = False
+        if task is not None:
+            tasks[task.id] = task
+            built.info[task.id] = adapter.TaskInfo(rid, row.version, row.status, False, not movable, row.slot_status)
+    built.problem.tasks = list(tasks.values())
+    built.problem.conflicts = adapter.conflicts_of(ring, tasks)
+    new_row = SimpleNamespace(id=req.id, urgency=req.urgency, impact=req.impact, created_at=req.created_at or now(
+        settings), shift=req.shift, earliest_start=req.earliest_start, latest_end=req.latest_end,
+        duration_days=req.duration_days, preferred_start=req.preferred_start)
+    new_task, _ = adapter.task_of(new_row, day0, horizon, fixed=False)
+    assert new_task is not None
+    starts = {t: (rows[built.info[t].request_id].slot_start - day0).days for t in tasks}
+    index = InsertionIndex(built.problem, SimpleNamespace(starts=starts), max(2, settings.solver_workers),
+                           settings.solver_seed)
+    result = index.insert(new_task, conflicts=[str(n) for n in neighbours if str(n) in tasks], repair=True,
+                          repair_time_s=0.1, commit=True)
+    built.info[tid] = adapter.TaskInfo(req.id, req.version, req.status, True, False, None)
+    built.problem = index.problem
+    for other, s in result.moved.items():
+        start = built.date(s)
+        t = tasks[other]
+        repository.put_slot(session, built.info[other].request_id, start=start,
+                            end=start + timedelta(days=t.duration - 1), status="proposed", provisional=True,
+                            explanation={"method": "incremental", "summary": f"moved to make room for {tid}",
+                                         "preferred_start": built.date(t.preferred).isoformat(),
+                                         "deviation_days": abs(s - t.preferred), "blockers": []},
+                            unplaced=None, plan_id=None)
+    if result.start is not None:
+        ex = explain_moved(index.occ, new_task, result.start) if result.start != new_task.preferred else None
+        explanation = placed_explanation(built, tid, result.start, ex, None, method=f"incremental/{result.method}")
+        start = built.date(result.start)
+        return repository.put_slot(session, req.id, start=start, end=start + timedelta(days=req.duration_days - 1),
+                                   status="proposed", provisional=True, explanation=explanation, unplaced=None,
+                                   plan_id=None)
+    ex = explain_unplaced(index.occ, new_task, max(2, settings.solver_workers), settings.solver_seed)
+    plan_like = SimpleNamespace(unplaced={}, explanations={tid: ex})
+    info = unplaced_info(built, tid, plan_like)
+    return repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=True,
+                               explanation={"method": "incremental"}, unplaced=info, plan_id=None)
+
+
+def release(session: Session, req: SiteRequest) -> None:
+    """A withdrawn or rejected request gives its slot back (approved and locked ones too: the works are off)."""
+    repository.delete_slot(session, req.id)
+

@@ -1,0 +1,151 @@
+"""Plan runs through the API, the worker entry point and the request representation, on real PostGIS."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from service.slots.models import PlanRun
+from service.slots.service import claim_and_run
+from tests.conftest import site_body
+from tests.slots.helpers import assert_slots_valid, plan
+
+
+def _days(slot: dict) -> tuple[date, date]:
+    return date.fromisoformat(slot["start"]), date.fromisoformat(slot["end"])
+
+
+def test_plan_places_conflicting_requests_of_two_owners_apart(client, city, utility, coordinator, factory,
+                                                              settings, db) -> None:  # noqa: ANN001
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    b = client.post("/v1/requests", json=site_body(kind="water", impact="lane_reduction"),
+                    headers=utility.headers).json()
+    got = plan(client, coordinator, factory, settings)
+    assert got["status"] == "done", got["error"]
+    assert got["progress"] == 1.0
+    stats, fcfs = got["statistics"], got["fcfs"]
+    assert stats["requests"] == 2 and stats["placed"] == 2 and stats["unplaced"] == 0
+    assert stats["conflicts"] == 1 and stats["violations"] == 0
+    assert fcfs["plan_better_or_equal"] is True
+    assert fcfs["objective"]["unplaced_work"] >= stats["objective"]["unplaced_work"]
+
+    slots = {}
+    for req in (a, b):
+        r = client.get(f"/v1/requests/{req['id']}", headers=coordinator.headers).json()
+        assert r["status"] == "slot_proposed"
+        assert r["unplaced"] is None
+        slot = r["slot"]
+        assert slot["status"] == "proposed" and slot["provisional"] is False and slot["plan_id"] == got["id"]
+        start, end = _days(slot)
+        assert (end - start).days + 1 == r["duration_days"] == 60
+        assert date.fromisoformat(r["earliest_start"]) <= start and end <= date.fromisoformat(r["latest_end"])
+        slots[req["id"]] = (start, end)
+    (s1, e1), (s2, e2) = slots.values()
+    assert e1 < s2 or e2 < s1, slots
+    # the heavier full closure keeps its preferred start, the lane reduction moves and says why
+    assert slots[a["id"]][0] == date(2027, 4, 1)
+    moved = client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"]["explanation"]
+    assert moved["deviation_days"] > 0
+    assert {x["request_id"] for x in moved["blockers"] if x["kind"] == "conflict"} == {a["id"]}
+    assert assert_slots_valid(db, settings) == 2
+
+
+def test_same_owner_and_day_night_do_not_conflict(client, city, utility, coordinator, factory, settings) -> None:  # noqa: ANN001
+    # the city's two day sites overlap only each other (same owner); the utility works at night
+    ids = [client.post("/v1/requests", json=site_body(shift="day"), headers=city.headers).json()["id"]
+           for _ in range(2)]
+    ids.append(client.post("/v1/requests", json=site_body(shift="night"), headers=utility.headers).json()["id"])
+    got = plan(client, coordinator, factory, settings)
+    assert got["statistics"]["conflicts"] == 0
+    starts = {client.get(f"/v1/requests/{rid}", headers=city.headers).json()["slot"]["start"] for rid in ids}
+    assert starts == {"2027-04-01"}
+
+
+def test_impossible_request_is_unplaced_with_blocking_ids(client, city, utility, coordinator, factory, settings,
+                                                          db) -> None:  # noqa: ANN001
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    plan(client, coordinator, factory, settings)
+    assert client.post(f"/v1/requests/{a['id']}/slot/lock", headers=coordinator.headers).status_code == 200
+    tight = site_body(kind="gas", earliest_start="2027-04-10", latest_end="2027-05-20", duration_days=30,
+                      preferred_start="2027-04-10")
+    b = client.post("/v1/requests", json=tight, headers=utility.headers).json()
+    assert b["slot"] is None and b["unplaced"]["blocking"] == [a["id"]]  # the incremental placement says so too
+    got = plan(client, coordinator, factory, settings)
+    assert got["statistics"]["unplaced"] == 1 and got["statistics"]["fixed"] == 1
+    r = client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()
+    assert r["slot"] is None
+    assert r["unplaced"]["blocking"] == [a["id"]]
+    assert r["unplaced"]["reason"]
+    assert r["unplaced"]["nearest_feasible"]["latest_end"] > "2027-05-20"
+    assert assert_slots_valid(db, settings) == 1
+
+
+def test_locked_slot_does_not_move_in_a_rerun(client, city, utility, coordinator, factory, settings, db) -> None:  # noqa: ANN001
+    a = client.post("/v1/requests", json=site_body(impact="footway", kind="telecom"), headers=city.headers).json()
+    plan(client, coordinator, factory, settings)
+    before = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]
+    locked = client.post(f"/v1/requests/{a['id']}/slot/lock", headers=coordinator.headers)
+    assert locked.status_code == 200 and locked.json()["slot"]["status"] == "locked"
+    # an emergency full closure that wants exactly the same days, and outweighs the locked footway site
+    b = client.post("/v1/requests", json=site_body(urgency="emergency"), headers=utility.headers).json()
+    got = plan(client, coordinator, factory, settings)
+    assert got["statistics"]["fixed"] == 1 and got["statistics"]["placed"] == 1
+    after = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]
+    assert (after["start"], after["end"], after["status"]) == (before["start"], before["end"], "locked")
+    moved = client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"]
+    assert moved["start"] > after["end"] or moved["end"] < after["start"]
+    assert assert_slots_valid(db, settings) == 2
+    # unlocked, the next run may move it: the emergency takes its preferred days
+    assert client.post(f"/v1/requests/{a['id']}/slot/unlock", headers=coordinator.headers).json()["slot"][
+        "status"] == "proposed"
+    plan(client, coordinator, factory, settings)
+    assert client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"]["start"] == "2027-04-01"
+    assert assert_slots_valid(db, settings) == 2
+
+
+def test_only_coordinators_plan_and_lock(client, city, coordinator) -> None:  # noqa: ANN001
+    body = {"bbox": [6.99, 51.43, 7.01, 51.45], "from": "2027-01-01", "to": "2028-12-31"}
+    assert client.post("/v1/plans", json=body, headers=city.headers).status_code == 403
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    assert client.post(f"/v1/requests/{a['id']}/slot/lock", headers=city.headers).status_code == 403
+    bad = client.post("/v1/plans", json={**body, "to": "2026-12-31"}, headers=coordinator.headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "to"
+    both = client.post("/v1/plans", json={**body, "zone": "x"}, headers=coordinator.headers)
+    assert both.status_code == 422
+    assert client.get("/v1/plans/00000000-0000-0000-0000-000000000000", headers=city.headers).status_code == 404
+
+
+def test_worker_claims_queued_plan(client, city, coordinator, factory, settings, db) -> None:  # noqa: ANN001
+    client.post("/v1/requests", json=site_body(), headers=city.headers)
+    r = client.post("/v1/plans", json={"bbox": [6.99, 51.43, 7.01, 51.45], "from": "2027-01-01",
+                                       "to": "2028-12-31"}, headers=coordinator.headers)
+    assert claim_and_run(factory, settings) is not None
+    assert client.get(f"/v1/plans/{r.json()['id']}", headers=coordinator.headers).json()["status"] == "done"
+    assert claim_and_run(factory, settings) is None
+
+
+def test_failed_run_records_the_error(client, coordinator, factory, settings, db) -> None:  # noqa: ANN001
+    from service.slots.service import run_plan
+
+    run = PlanRun(status="queued", params={"bbox": None, "zone": None, "from": "2027-01-01", "to": "garbage"},
+                  progress=0.0, stats={}, fcfs={})
+    db.add(run)
+    db.flush()
+    assert run_plan(factory, run.id, settings) == "failed"
+    got = client.get(f"/v1/plans/{run.id}", headers=coordinator.headers).json()
+    assert got["status"] == "failed" and "garbage" in got["error"]
+
+
+def test_incremental_slot_on_create(client, city, utility) -> None:  # noqa: ANN001
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    assert a["slot"]["status"] == "proposed" and a["slot"]["provisional"] is True
+    assert (a["slot"]["start"], a["slot"]["end"]) == ("2027-04-01", "2027-05-30")
+    b = client.post("/v1/requests", json=site_body(kind="gas"), headers=utility.headers).json()
+    sa, ea = _days(a["slot"])
+    sb, eb = _days(b["slot"])
+    assert (eb - sb).days + 1 == 60 and (eb < sa or ea < sb)
+    assert b["slot"]["explanation"]["blockers"][0]["request_id"] == a["id"]
+    assert b["status"] == "submitted"  # provisional: the request stays submitted until a plan run proposes
+    draft = client.post("/v1/requests", json=site_body(status="draft"), headers=city.headers).json()
+    assert draft["slot"] is None and draft["unplaced"] is None
+    withdrawn = client.delete(f"/v1/requests/{a['id']}", headers=city.headers).json()
+    assert withdrawn["slot"] is None
