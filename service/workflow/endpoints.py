@@ -1,5 +1,160 @@
+"""Workflow endpoints: one POST per step of the lifecycle, proposals, changes after approval, history,
+comments, reason codes. Thin: parse, call ``service``, answer."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from service.auth.dependencies import Authenticated, SessionDep
+from service.requests import service as requests_service
+from service.requests.models import SiteRequest
+from service.requests.schemas import RequestRead
+from service.workflow import service
+from service.workflow.reasons import REASON_CODES
+from service.workflow.schemas import (
+    ActionBody,
+    ActionsRead,
+    ChangeBody,
+    ChangeRead,
+    CommentBody,
+    CommentRead,
+    DecisionBody,
+    HistoryEntry,
+    ProposeBody,
+    ReasonCodeRead,
+)
+from service.workflow.states import TRANSITIONS
 
 router = APIRouter(tags=["workflow"])
+PREFIX = "/v1/requests/{request_id}"
+
+
+def _answer(req: SiteRequest) -> JSONResponse:
+    content = jsonable_encoder(requests_service.to_read(req, full=True))
+    return JSONResponse(content, headers={"ETag": requests_service.etag(req)})
+
+
+@router.get("/v1/reason-codes", response_model=list[ReasonCodeRead])
+def reason_codes() -> list[dict[str, Any]]:
+    """The reason codes of rejections, revocations and system decisions, in German and English."""
+    return [{"code": r.code, "de": r.de, "en": r.en, "use": r.use} for r in REASON_CODES]
+
+
+@router.get(PREFIX + "/actions", response_model=ActionsRead)
+def actions(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> dict[str, Any]:
+    """The steps you may take now, and the answer deadline that runs."""
+    return service.available_actions(session, principal, request_id)
+
+
+@router.post(PREFIX + "/propose", response_model=RequestRead)
+def propose(request_id: uuid.UUID, body: ProposeBody, principal: Authenticated, session: SessionDep,
+            request: Request) -> Response:
+    """Coordinators: propose a slot by hand (the planner proposes through the same function)."""
+    if not principal.is_coordinator:
+        from service.kit.problems import forbidden
+
+        service.load_visible(session, principal, request_id, lock=False)
+        raise forbidden("Only the coordination office may propose a slot.")
+    req = service.propose(session, principal, request_id, body.start, body.explanation, body.reason,
+                          request.app.state.settings)
+    return _answer(req)
+
+
+@router.post(PREFIX + "/approve", response_model=RequestRead)
+def approve(request_id: uuid.UUID, principal: Authenticated, session: SessionDep, request: Request,
+            body: Annotated[ActionBody | None, Body()] = None,
+            if_match: Annotated[str | None, Header()] = None) -> Response:
+    """Coordinators: approve the proposed slot (or `start`). With `If-Match` a stale ETag answers 412."""
+    req = service.approve(session, principal, request_id, body or ActionBody(), request.app.state.settings,
+                          if_match=if_match)
+    return _answer(req)
+
+
+def _step(action: str, fn: Callable[..., SiteRequest]) -> None:
+    t = TRANSITIONS[action]
+
+    def endpoint(request_id: uuid.UUID, principal: Authenticated, session: SessionDep, request: Request,
+                 body: Annotated[ActionBody | None, Body()] = None) -> Response:
+        req = fn(session, principal, request_id, body or ActionBody(), request.app.state.settings)
+        return _answer(req)
+
+    endpoint.__name__ = f"{action}_request"
+    who = "Owners" if t.who == "owner" else "Coordinators"
+    router.add_api_route(
+        f"{PREFIX}/{action}", endpoint, methods=["POST"], response_model=RequestRead,
+        summary=f"{action.capitalize()} ({t.who})",
+        description=f"{who}: {t.doc}. From {', '.join(sorted(t.sources))} to {t.target}; "
+        f"event `{t.event}`. Illegal in the current state: 409 with `allowed`.",
+    )
+
+
+for _action, _fn in service.ACTIONS.items():
+    _step(_action, _fn)
+
+
+@router.get(PREFIX + "/history", response_model=list[HistoryEntry])
+def history(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> list[Any]:
+    """Every change of the request, its slot and its state, in order (owner and coordinators)."""
+    return service.history(session, principal, request_id)
+
+
+@router.post(PREFIX + "/comments", response_model=CommentRead, status_code=201)
+def add_comment(request_id: uuid.UUID, body: CommentBody, principal: Authenticated,
+                session: SessionDep) -> dict[str, Any]:
+    c = service.add_comment(session, principal, request_id, body.text)
+    return _comment(c, principal.org_name if c.organisation_id == principal.org_id else None)
+
+
+@router.get(PREFIX + "/comments", response_model=list[CommentRead])
+def list_comments(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> list[dict[str, Any]]:
+    """Comments, visible to the owner and the coordinators."""
+    return [_comment(c) for c in service.comments(session, principal, request_id)]
+
+
+def _comment(c: Any, name: str | None = None) -> dict[str, Any]:
+    from sqlalchemy.orm import object_session
+
+    from service.auth.models import Organisation
+
+    session = object_session(c)
+    org = session.get(Organisation, c.organisation_id) if session is not None else None
+    return {"id": c.id, "request_id": c.request_id, "key_id": c.key_id, "text": c.text,
+            "created_at": c.created_at,
+            "organisation": {"id": c.organisation_id, "name": org.name if org else name,
+                             "kind": org.kind if org else None}}
+
+
+@router.post(PREFIX + "/changes", response_model=ChangeRead, status_code=201)
+def request_change(request_id: uuid.UUID, body: ChangeBody, principal: Authenticated, session: SessionDep,
+                   request: Request) -> dict[str, Any]:
+    """Owners: ask for an extension or a new area after approval. Placed and checked at once; pending until
+    a coordinator decides (the old slot stays valid)."""
+    change = service.request_change(session, principal, request_id, body, request.app.state.settings)
+    return service.change_json(session, change)
+
+
+@router.get(PREFIX + "/changes", response_model=list[ChangeRead])
+def list_changes(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> list[dict[str, Any]]:
+    return service.list_changes(session, principal, request_id)
+
+
+def _decision(decision: str) -> None:
+    def endpoint(request_id: uuid.UUID, change_id: uuid.UUID, principal: Authenticated, session: SessionDep,
+                 request: Request, body: Annotated[DecisionBody | None, Body()] = None) -> dict[str, Any]:
+        change = service.decide_change(session, principal, request_id, change_id, decision,
+                                       body or DecisionBody(), request.app.state.settings)
+        return service.change_json(session, change)
+
+    endpoint.__name__ = f"{decision}_change"
+    router.add_api_route(f"{PREFIX}/changes/{{change_id}}/{decision}", endpoint, methods=["POST"],
+                         response_model=ChangeRead, summary=f"{decision.capitalize()} a change (coordinator)")
+
+
+_decision("approve")
+_decision("reject")

@@ -51,7 +51,7 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        "the coordinator's deadline passed: the proposal is deemed approved"),
     _t("lapse", {S.slot_proposed}, S.submitted, "system", "proposal.lapsed",
        "the owner's deadline passed: the proposal lapses back to the coordinator's queue"),
-    _t("emergency", {S.submitted}, S.active, "system", "request.emergency",
+    _t("emergency", UNDECIDED, S.active, "system", "request.emergency",
        "an emergency is active at once, with an approved slot from today"),
     _t("displace", UNDECIDED | {S.approved}, S.slot_proposed, "system", "slot.displaced",
        "an emergency took the slot: a new slot is proposed"),

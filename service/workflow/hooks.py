@@ -1,0 +1,24 @@
+"""Reactions to every change of a site request (see ``service/domains.py``): the history row, the
+coordinator's answer clock on new submissions, emergencies, and withdrawals through DELETE."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, object_session
+
+from service.auth.service import Principal
+from service.requests.models import SiteRequest
+from service.workflow import service
+
+
+def after_request_change(session: Session, req: SiteRequest, kind: str, principal: Principal | None) -> None:
+    if service.in_transition(session):
+        return  # the workflow's own transitions write their history themselves
+    service.on_request_change(session, req, kind, principal)
+
+
+def read_extras(req: SiteRequest) -> dict[str, Any]:
+    """The answer deadline that runs for the request now (``null`` when none)."""
+    session = object_session(req)
+    return {"deadline": service.deadline_json(session, req.id) if session is not None else None}

@@ -1,0 +1,216 @@
+"""All SQL of the workflow domain."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, exists, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from service.requests.models import SiteRequest
+from service.slots.models import Slot
+from service.workflow.models import RequestChange, RequestComment, RequestDeadline, RequestHistory
+
+# --- requests and slots ---------------------------------------------------------------------------
+
+
+def lock_request(session: Session, request_id: uuid.UUID) -> SiteRequest | None:
+    """The request, locked for the rest of the transaction and re-read from the database (a concurrent
+    transaction may have changed it while we waited for the lock)."""
+    stmt = (select(SiteRequest).where(SiteRequest.id == request_id).with_for_update(of=SiteRequest)
+            .execution_options(populate_existing=True))
+    return session.scalar(stmt)
+
+
+def get_request(session: Session, request_id: uuid.UUID) -> SiteRequest | None:
+    return session.get(SiteRequest, request_id)
+
+
+def get_slot(session: Session, request_id: uuid.UUID, *, for_update: bool = False) -> Slot | None:
+    stmt = select(Slot).where(Slot.request_id == request_id).execution_options(populate_existing=True)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def put_slot(session: Session, request_id: uuid.UUID, **values: Any) -> Slot:
+    slot = session.get(Slot, request_id)
+    if slot is None:
+        slot = Slot(request_id=request_id, **values)
+        session.add(slot)
+    else:
+        for key, value in values.items():
+            setattr(slot, key, value)
+    session.flush()
+    return slot
+
+
+def delete_slot(session: Session, request_id: uuid.UUID) -> None:
+    slot = session.get(Slot, request_id)
+    if slot is not None:
+        session.delete(slot)
+        session.flush()
+
+
+ACTIVE_REQUEST_STATUSES = ("submitted", "slot_proposed", "accepted", "contested", "approved", "active")
+BLOCKING_SLOT_STATUSES = ("proposed", "locked", "approved")
+
+
+def _distance_sql() -> str:
+    return ("greatest(coalesce((cast(:dist as jsonb) ->> r.impact)::float, 0), "
+            "coalesce((cast(:dist as jsonb) ->> :impact)::float, 0))")
+
+
+def conflicting_slots(
+    session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
+    shift: str, start: date, end: date, distances: dict[str, float],
+    statuses: tuple[str, ...] = BLOCKING_SLOT_STATUSES,
+) -> list[Row[Any]]:
+    """Slots of other requests that conflict with works of request ``request_id`` on ``[start, end]``:
+    another owner, footprints within the larger of the two impact distances (``conflict_distance_m``),
+    shifts that clash (day and night work do not), time overlapping. ``geom_wkb`` replaces the request's
+    own footprint (a change of area); ``None`` uses the stored one. Same rule as the slots domain."""
+    footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
+                 else "(select geom_utm from site_requests where id = :rid)")
+    sql = f"""
+    select r.id, r.owner_id, r.status as request_status, r.title, r.earliest_start, r.latest_end,
+           r.duration_days, r.preferred_start, r.impact, r.shift,
+           s.start, s."end", s.status as slot_status
+    from slots s join site_requests r on r.id = s.request_id
+    where s.request_id <> :rid and s.status = any(:slot_statuses) and s.start is not null
+      and r.status = any(:req_statuses) and r.owner_id <> :owner
+      and s.start <= :end and s."end" >= :start
+      and not ((r.shift = 'day' and :shift = 'night') or (r.shift = 'night' and :shift = 'day'))
+      and st_dwithin(r.geom_utm, {footprint}, {_distance_sql()})
+    order by s.start, r.id
+    """
+    params = {"rid": request_id, "owner": owner_id, "wkb": geom_wkb, "impact": impact, "shift": shift,
+              "start": start, "end": end, "dist": json.dumps(distances), "slot_statuses": list(statuses),
+              "req_statuses": list(ACTIVE_REQUEST_STATUSES)}
+    if geom_wkb is None:
+        params.pop("wkb")
+    return list(session.execute(text(sql), params))
+
+
+def neighbour_slots(
+    session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
+    shift: str, distances: dict[str, float], start: date, end: date,
+) -> list[Row[Any]]:
+    """Every slot (of any blocking status) that would conflict with the request somewhere in ``[start, end]``:
+    what a placement inside that window must avoid."""
+    return conflicting_slots(session, request_id=request_id, owner_id=owner_id, geom_wkb=geom_wkb, impact=impact,
+                             shift=shift, start=start, end=end, distances=distances)
+
+
+# --- history --------------------------------------------------------------------------------------
+
+
+def history_rows(session: Session, request_id: uuid.UUID) -> list[RequestHistory]:
+    return list(session.scalars(
+        select(RequestHistory).where(RequestHistory.request_id == request_id).order_by(RequestHistory.seq)
+    ))
+
+
+def next_seq(session: Session, request_id: uuid.UUID) -> int:
+    current = session.scalar(select(func.max(RequestHistory.seq)).where(RequestHistory.request_id == request_id))
+    return (current or 0) + 1
+
+
+def add_history(session: Session, row: RequestHistory) -> RequestHistory:
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- comments -------------------------------------------------------------------------------------
+
+
+def add_comment(session: Session, comment: RequestComment) -> RequestComment:
+    session.add(comment)
+    session.flush()
+    session.refresh(comment)
+    return comment
+
+
+def comments_of(session: Session, request_id: uuid.UUID) -> list[RequestComment]:
+    return list(session.scalars(
+        select(RequestComment).where(RequestComment.request_id == request_id)
+        .order_by(RequestComment.created_at, RequestComment.id)
+    ))
+
+
+# --- changes after approval -----------------------------------------------------------------------
+
+
+def add_change(session: Session, change: RequestChange) -> RequestChange:
+    session.add(change)
+    session.flush()
+    return change
+
+
+def pending_change(session: Session, request_id: uuid.UUID) -> RequestChange | None:
+    return session.scalar(
+        select(RequestChange).where(RequestChange.request_id == request_id, RequestChange.status == "pending")
+    )
+
+
+def get_change(session: Session, request_id: uuid.UUID, change_id: uuid.UUID) -> RequestChange | None:
+    return session.scalar(
+        select(RequestChange).where(RequestChange.id == change_id, RequestChange.request_id == request_id)
+        .with_for_update()
+    )
+
+
+def changes_of(session: Session, request_id: uuid.UUID) -> list[RequestChange]:
+    return list(session.scalars(
+        select(RequestChange).where(RequestChange.request_id == request_id).order_by(RequestChange.created_at)
+    ))
+
+
+def change_geometry_wkb(session: Session, change: RequestChange) -> bytes | None:
+    if change.geom is None:
+        return None
+    return bytes(session.scalar(select(func.ST_AsBinary(RequestChange.geom)).where(RequestChange.id == change.id)))
+
+
+# --- deadlines ------------------------------------------------------------------------------------
+
+
+def set_deadline(session: Session, request_id: uuid.UUID, *, party: str, status: str, since: datetime,
+                 due_at: datetime) -> RequestDeadline:
+    deadline = session.get(RequestDeadline, request_id)
+    if deadline is None:
+        deadline = RequestDeadline(request_id=request_id)
+        session.add(deadline)
+    deadline.party, deadline.status, deadline.since, deadline.due_at = party, status, since, due_at
+    session.flush()
+    return deadline
+
+
+def clear_deadline(session: Session, request_id: uuid.UUID) -> None:
+    session.execute(delete(RequestDeadline).where(RequestDeadline.request_id == request_id))
+
+
+def get_deadline(session: Session, request_id: uuid.UUID) -> RequestDeadline | None:
+    return session.get(RequestDeadline, request_id)
+
+
+def due_deadlines(session: Session, now: datetime, limit: int = 500) -> list[RequestDeadline]:
+    """Deadlines due at ``now`` that can be acted on: every owner deadline, and coordinator deadlines of
+    requests that have a proposal (a dated proposed or locked slot) that can be deemed approved."""
+    actionable = or_(
+        RequestDeadline.party == "owner",
+        exists().where(Slot.request_id == RequestDeadline.request_id, Slot.start.is_not(None),
+                       Slot.status.in_(("proposed", "locked"))),
+    )
+    return list(session.scalars(
+        select(RequestDeadline).where(RequestDeadline.due_at <= now, actionable)
+        .order_by(RequestDeadline.due_at).limit(limit)
+    ))
+
+
+def transaction_now(session: Session) -> datetime:
+    return session.scalar(select(func.now()))

@@ -1,0 +1,118 @@
+"""Bodies and answers of the workflow endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.requests.schemas import GeoJSONGeometry
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    earliest_start: date
+    latest_end: date
+
+
+class ActionBody(BaseModel):
+    """What a step takes: ``reason`` (contest, revoke, reject with code ``other``: required), ``reason_code``
+    (reject: required; revoke: optional), ``counter_proposal`` (contest: optional window), ``start``
+    (approve: approve another start than the proposed one), ``override`` (approve despite conflicts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=5000)
+    reason_code: str | None = Field(default=None, max_length=64)
+    counter_proposal: Window | None = None
+    start: date | None = None
+    override: bool = False
+
+
+class ProposeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: date
+    explanation: dict[str, Any] | None = None
+    reason: str | None = Field(default=None, max_length=5000)
+
+
+class ChangeBody(BaseModel):
+    """A change after approval: a later ``latest_end`` and/or longer ``duration_days`` (extension) and/or a
+    new ``geometry`` (change of area)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latest_end: date | None = None
+    duration_days: int | None = None
+    geometry: GeoJSONGeometry | None = None
+    reason: str | None = Field(default=None, max_length=5000)
+
+
+class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=5000)
+    reason_code: str | None = Field(default=None, max_length=64)
+
+
+class CommentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class CommentRead(BaseModel):
+    id: uuid.UUID
+    request_id: uuid.UUID
+    organisation: dict[str, Any]
+    key_id: uuid.UUID | None
+    text: str
+    created_at: datetime
+
+
+class HistoryEntry(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    organisation_id: uuid.UUID | None
+    key_id: uuid.UUID | None
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    reason_code: str | None
+
+
+class ChangeRead(BaseModel):
+    id: uuid.UUID
+    request_id: uuid.UUID
+    status: str
+    latest_end: date | None
+    duration_days: int | None
+    geometry: GeoJSONGeometry | None
+    reason: str | None
+    start: date | None
+    end: date | None
+    conflicts: list[Any]
+    placement: dict[str, Any]
+    decision_reason: str | None
+    decision_reason_code: str | None
+    decided_at: datetime | None
+    created_at: datetime
+
+
+class ReasonCodeRead(BaseModel):
+    code: str
+    de: str
+    en: str
+    use: str
+
+
+class ActionsRead(BaseModel):
+    status: str
+    allowed: list[str]
+    deadline: dict[str, Any] | None

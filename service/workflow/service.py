@@ -1,0 +1,820 @@
+"""Coordination workflow: transitions (driven by ``states.TRANSITIONS``), slot proposals, deadlines,
+emergencies, changes after approval, the append-only history and comments.
+
+Every state change here, in one transaction: mutate, write a history row, set or clear the answer deadline,
+then ``requests.service._after_change`` (the outbox event plus every domain's hook). Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from types import SimpleNamespace
+from typing import Any
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import mapping
+from sqlalchemy.orm import Session
+
+from service.auth.service import Principal
+from service.kit.problems import InvalidField, Problem, forbidden, not_found
+from service.kit.time import now as service_now
+from service.kit.time import today as service_today
+from service.kit.time import tz
+from service.requests import service as requests_service
+from service.requests.models import SiteRequest, Status
+from service.settings import Settings
+from service.slots.models import Slot
+from service.workflow import repository
+from service.workflow.calendar import working_days_deadline
+from service.workflow.models import RequestChange, RequestComment, RequestHistory
+from service.workflow.reasons import BY_CODE, COORDINATOR_CODES
+from service.workflow.schemas import ActionBody, ChangeBody, DecisionBody
+from service.workflow.states import TRANSITIONS, allowed_actions, roles_of
+
+try:  # the pure scheduler's incremental insertion (issue 4); the greedy below is the fallback
+    from service.scheduler.incremental import InsertionIndex
+    from service.scheduler.model import Problem as PlanProblem
+    from service.scheduler.model import Task
+except ImportError:  # pragma: no cover - depends on the scheduler work being present
+    InsertionIndex = None  # type: ignore[assignment,misc]
+
+IN_TRANSITION = "workflow.in_transition"
+SNAPSHOT_FIELDS = (
+    "status", "title", "description", "kind", "impact", "modes", "shift", "urgency", "earliest_start",
+    "latest_end", "duration_days", "preferred_start", "external_id", "contact", "bundle_with",
+)
+# Which answer deadline starts when a transition lands: the coordinator's (working days) or the owner's.
+COORDINATOR_CLOCK_ACTIONS = {"create", "submit", "accept"}
+OWNER_CLOCK_ACTIONS = {"propose", "displace"}
+
+
+# --- snapshots and history ------------------------------------------------------------------------
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def slot_json(slot: Slot | None) -> dict[str, Any] | None:
+    if slot is None:
+        return None
+    return {"start": slot.start.isoformat() if slot.start else None,
+            "end": slot.end.isoformat() if slot.end else None, "status": slot.status}
+
+
+def snapshot(session: Session, req: SiteRequest) -> dict[str, Any]:
+    """The request as the history compares it: the fields an owner or the workflow can change, plus the slot."""
+    data: dict[str, Any] = {name: getattr(req, name) for name in SNAPSHOT_FIELDS}
+    data["modes"] = list(data["modes"] or [])
+    data["bundle_with"] = list(data["bundle_with"] or [])
+    data["geometry"] = mapping(to_shape(req.geom)) if req.geom is not None else None
+    data["diversions"] = mapping(to_shape(req.diversions_geom)) if req.diversions_geom is not None else None
+    data["replacement_routes"] = (mapping(to_shape(req.replacement_geom))
+                                  if req.replacement_geom is not None else None)
+    data["slot"] = slot_json(session.get(Slot, req.id))
+    return _json(data)
+
+
+def _actor(principal: Principal | None, req: SiteRequest) -> str:
+    if principal is None:
+        return "system"
+    if principal.org_id == req.owner_id:
+        return "owner"
+    return "coordinator" if principal.is_coordinator else "other"
+
+
+def _replayed(rows: list[RequestHistory]) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for row in rows:
+        state.update(row.after or {})
+    return state
+
+
+def record(
+    session: Session, req: SiteRequest, action: str, principal: Principal | None, *, reason: str | None = None,
+    reason_code: str | None = None, force: bool = False,
+) -> RequestHistory | None:
+    """Append a history row for what changed since the last row (``before``/``after`` hold the changed
+    fields only). Without ``force`` nothing is written when nothing changed. Other domains that change a
+    request or its slot without a workflow transition (e.g. a coordinator locking a slot) call this."""
+    session.flush()
+    rows = repository.history_rows(session, req.id)
+    current = snapshot(session, req)
+    if not rows:
+        before, after = None, current
+        action = "create" if action in ("create", "request.created") else action
+    else:
+        previous = _replayed(rows)
+        changed = sorted(k for k in current if previous.get(k) != current[k])
+        if not changed and not force:
+            return None
+        before = {k: previous.get(k) for k in changed}
+        after = {k: current[k] for k in changed}
+    return repository.add_history(session, RequestHistory(
+        request_id=req.id, seq=(rows[-1].seq + 1) if rows else 1, actor=_actor(principal, req),
+        organisation_id=principal.org_id if principal else None, key_id=principal.key_id if principal else None,
+        action=action, before=before, after=after, reason=reason, reason_code=reason_code,
+    ))
+
+
+def _ensure_created(session: Session, req: SiteRequest, principal: Principal | None) -> None:
+    """A transition before the foundation's ``request.created`` hook reached us (another domain's hook
+    acting on a new request): write the creation row first, so the history starts with it."""
+    if not repository.history_rows(session, req.id):
+        record(session, req, "create", principal)
+
+
+@contextmanager
+def _in_transition(session: Session) -> Iterator[None]:
+    depth = session.info.get(IN_TRANSITION, 0)
+    session.info[IN_TRANSITION] = depth + 1
+    try:
+        yield
+    finally:
+        session.info[IN_TRANSITION] = depth
+
+
+def in_transition(session: Session) -> bool:
+    return bool(session.info.get(IN_TRANSITION))
+
+
+def _notify(session: Session, req: SiteRequest, kind: str, principal: Principal | None,
+            payload: dict[str, Any]) -> None:
+    """The outbox event and the other domains' hooks, exactly as for the foundation's own changes."""
+    with _in_transition(session):
+        requests_service._after_change(session, req, kind, principal, _json(payload))
+
+
+# --- deadlines ------------------------------------------------------------------------------------
+
+
+def _set_clock(session: Session, req: SiteRequest, action: str, settings: Settings, at: datetime | None) -> None:
+    at = at or service_now(settings)
+    if action in COORDINATOR_CLOCK_ACTIONS and req.status in (Status.submitted, Status.accepted):
+        due = working_days_deadline(at, settings.coordinator_answer_working_days, tz(settings))
+        repository.set_deadline(session, req.id, party="coordinator", status=req.status, since=at, due_at=due)
+    elif action in OWNER_CLOCK_ACTIONS and req.status == Status.slot_proposed:
+        due = at + timedelta(days=settings.owner_answer_days)
+        repository.set_deadline(session, req.id, party="owner", status=req.status, since=at, due_at=due)
+    else:
+        repository.clear_deadline(session, req.id)
+
+
+def deadline_json(session: Session, request_id: uuid.UUID) -> dict[str, Any] | None:
+    d = repository.get_deadline(session, request_id)
+    if d is None:
+        return None
+    return {"party": d.party, "status": d.status, "since": d.since.isoformat(), "due_at": d.due_at.isoformat()}
+
+
+# --- the transition core --------------------------------------------------------------------------
+
+
+def _transition(
+    session: Session, req: SiteRequest, action: str, principal: Principal | None, settings: Settings, *,
+    reason: str | None = None, reason_code: str | None = None, payload: dict[str, Any] | None = None,
+    mutate: Any = None, at: datetime | None = None,
+) -> SiteRequest:
+    t = TRANSITIONS[action]
+    if req.status not in t.sources:  # callers check first; this guards the system paths
+        raise _illegal(req, action, set())
+    _ensure_created(session, req, principal)
+    previous = req.status
+    req.status = t.target
+    if mutate is not None:
+        mutate()
+    session.flush()
+    record(session, req, action, principal, reason=reason, reason_code=reason_code, force=True)
+    _set_clock(session, req, action, settings, at)
+    slot = session.get(Slot, req.id)
+    _notify(session, req, t.event, principal, {
+        "from": previous, "action": action, "owner_id": str(req.owner_id), "reason": reason,
+        "reason_code": reason_code, "slot": slot_json(slot), **(payload or {}),
+    })
+    return req
+
+
+def _illegal(req: SiteRequest, action: str, roles: set[str]) -> Problem:
+    allowed = allowed_actions(req.status, roles)
+    return Problem(
+        409, "Conflict", f"'{action}' is not possible while the request is {req.status}; "
+        f"allowed now: {', '.join(allowed) or 'nothing'}.", type_="illegal-transition",
+        status_now=req.status, allowed=allowed,
+    )
+
+
+def _roles(principal: Principal, req: SiteRequest) -> set[str]:
+    return roles_of(is_owner=req.owner_id == principal.org_id, is_coordinator=principal.is_coordinator)
+
+
+def load_visible(session: Session, principal: Principal, request_id: uuid.UUID, *, lock: bool) -> SiteRequest:
+    req = repository.lock_request(session, request_id) if lock else repository.get_request(session, request_id)
+    if req is None or (req.status == Status.draft and not requests_service.can_see_full(principal, req)):
+        raise not_found("Request", request_id)
+    return req
+
+
+def load_for_action(session: Session, principal: Principal, request_id: uuid.UUID, action: str) -> SiteRequest:
+    """The request, locked: 404 if invisible, 403 if the caller may not take this step, 409 (with the
+    ``allowed`` list for this caller) if the state does not allow it."""
+    req = load_visible(session, principal, request_id, lock=True)
+    t = TRANSITIONS[action]
+    roles = _roles(principal, req)
+    if t.who not in roles:
+        who = "the owner of the request" if t.who == "owner" else "the coordination office"
+        raise forbidden(f"Only {who} may {action} this request.")
+    if req.status not in t.sources:
+        raise _illegal(req, action, roles)
+    return req
+
+
+def check_if_match(req: SiteRequest, if_match: str | None) -> None:
+    if if_match is None:
+        return
+    tag = requests_service.etag(req)
+    if if_match.strip() not in (tag, f"W/{tag}", "*"):
+        raise Problem(412, "Precondition failed", f"The request changed since you read it (now {tag}); "
+                      "GET it again.", type_="stale-etag", headers={"ETag": tag})
+
+
+def available_actions(session: Session, principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
+    req = load_visible(session, principal, request_id, lock=False)
+    return {"status": req.status, "allowed": allowed_actions(req.status, _roles(principal, req)),
+            "deadline": deadline_json(session, req.id)}
+
+
+# --- owner steps ----------------------------------------------------------------------------------
+
+
+def _today(settings: Settings, today: date | None) -> date:
+    return today or service_today(settings)
+
+
+def submit(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
+           settings: Settings) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "submit")
+    _transition(session, req, "submit", principal, settings, reason=body.reason)
+    if req.urgency == "emergency":
+        activate_emergency(session, req, settings)
+    return req
+
+
+def accept(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
+           settings: Settings) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "accept")
+    return _transition(session, req, "accept", principal, settings, reason=body.reason)
+
+
+def contest(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
+            settings: Settings) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "contest")
+    if not body.reason or not body.reason.strip():
+        raise InvalidField("reason", "say why you contest the proposed slot")
+    counter = None
+    if body.counter_proposal is not None:
+        cp = body.counter_proposal
+        requests_service.check_window(cp.earliest_start, cp.latest_end, req.duration_days, None,
+                                      settings=settings, prefix="counter_proposal.")
+        counter = {"earliest_start": cp.earliest_start.isoformat(), "latest_end": cp.latest_end.isoformat()}
+    reason = body.reason.strip()
+    if counter:
+        reason += f" [counter-proposal: {counter['earliest_start']} to {counter['latest_end']}]"
+    return _transition(session, req, "contest", principal, settings, reason=reason,
+                       payload={"counter_proposal": counter})
+
+
+def start(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
+          *, today: date | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "start")
+    day = _today(settings, today)
+    slot = repository.get_slot(session, req.id, for_update=True)
+    if slot is None or slot.status != "approved" or slot.start is None or not (slot.start <= day <= slot.end):
+        window = f"{slot.start} to {slot.end}" if slot is not None and slot.start else "none"
+        raise Problem(409, "Conflict", f"The site may only be set up inside its approved slot ({window}); "
+                      f"today is {day}.", type_="outside-approved-slot",
+                      slot=slot_json(slot), today=day.isoformat())
+    return _transition(session, req, "start", principal, settings, reason=body.reason)
+
+
+def complete(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
+             *, today: date | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "complete")
+    day = _today(settings, today)
+    slot = repository.get_slot(session, req.id, for_update=True)
+
+    def release_rest() -> None:  # finished early: the remaining days are free for others
+        if slot is not None and slot.start is not None and slot.start <= day < slot.end:
+            slot.end = day
+
+    return _transition(session, req, "complete", principal, settings, reason=body.reason, mutate=release_rest)
+
+
+def _cancel_pending_changes(session: Session, req: SiteRequest, why: str) -> None:
+    change = repository.pending_change(session, req.id)
+    if change is not None:
+        change.status = "cancelled"
+        change.decision_reason = why
+        session.flush()
+
+
+def withdraw(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
+             settings: Settings) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "withdraw")
+
+    def free_slot() -> None:
+        repository.delete_slot(session, req.id)
+        _cancel_pending_changes(session, req, "request withdrawn")
+
+    return _transition(session, req, "withdraw", principal, settings, reason=body.reason, mutate=free_slot)
+
+
+# --- coordinator steps ----------------------------------------------------------------------------
+
+
+def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: date, settings: Settings, *,
+                  geom_wkb: bytes | None = None, impact: str | None = None,
+                  statuses: tuple[str, ...] = ("locked", "approved")) -> list[dict[str, Any]]:
+    rows = repository.conflicting_slots(
+        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=geom_wkb, impact=impact or req.impact,
+        shift=req.shift, start=start_day, end=end_day, distances=settings.conflict_distance_m, statuses=statuses,
+    )
+    return [{"request_id": str(r.id), "title": r.title, "start": r.start.isoformat(), "end": r.end.isoformat(),
+             "slot_status": r.slot_status, "request_status": r.request_status} for r in rows]
+
+
+def _check_in_window(req: SiteRequest, start_day: date, field_name: str) -> date:
+    end_day = start_day + timedelta(days=req.duration_days - 1)
+    if start_day < req.earliest_start or end_day > req.latest_end:
+        raise InvalidField(field_name, f"a slot from {start_day} to {end_day} ({req.duration_days} days) does not "
+                           f"fit the window {req.earliest_start} to {req.latest_end}")
+    return end_day
+
+
+def propose_slot(
+    session: Session, req: SiteRequest, start_day: date, end_day: date, explanation: dict[str, Any] | None,
+    actor: Principal | None, *, settings: Settings, reason: str | None = None, plan_id: uuid.UUID | None = None,
+    provisional: bool = False, at: datetime | None = None,
+) -> SiteRequest:
+    """Propose ``[start_day, end_day]`` (inclusive) for ``req``: the slot row becomes ``proposed``, the request
+    ``slot_proposed``, the owner's answer deadline starts, event ``slot.proposed``. For the planner (actor
+    ``None`` = system) and the coordinator's manual proposal. The caller holds the request row lock."""
+    if req.status not in TRANSITIONS["propose"].sources:
+        raise _illegal(req, "propose", {"coordinator"})
+    if (end_day - start_day).days + 1 != req.duration_days:
+        raise InvalidField("start", f"the slot must last {req.duration_days} days")
+
+    def place() -> None:
+        values: dict[str, Any] = {"start": start_day, "end": end_day, "status": "proposed",
+                                  "provisional": provisional, "explanation": explanation or {}, "unplaced": None}
+        if plan_id is not None:
+            values["plan_id"] = plan_id
+        repository.put_slot(session, req.id, **values)
+
+    return _transition(session, req, "propose", actor, settings, reason=reason, mutate=place, at=at,
+                       payload={"explanation": explanation or {}, "plan_id": str(plan_id) if plan_id else None})
+
+
+def propose(session: Session, principal: Principal, request_id: uuid.UUID, start_day: date,
+            explanation: dict[str, Any] | None, reason: str | None, settings: Settings) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "propose")
+    end_day = _check_in_window(req, start_day, "start")
+    clashes = _conflicts_at(session, req, start_day, end_day, settings)
+    if clashes:
+        raise Problem(409, "Conflict", "The proposed slot conflicts with approved or locked slots.",
+                      type_="slot-conflict", conflicts=clashes)
+    return propose_slot(session, req, start_day, end_day, {"manual": True, **(explanation or {})}, principal,
+                        settings=settings, reason=reason)
+
+
+def approve(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
+            *, if_match: str | None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "approve")
+    check_if_match(req, if_match)
+    slot = repository.get_slot(session, req.id, for_update=True)
+    if body.start is not None:
+        start_day, end_day = body.start, _check_in_window(req, body.start, "start")
+    elif slot is not None and slot.start is not None and slot.status in ("proposed", "locked"):
+        start_day, end_day = slot.start, slot.end
+    else:
+        raise Problem(409, "Conflict", "There is no slot to approve: propose one first (POST .../propose) or "
+                      "send `start`.", type_="no-slot", allowed=allowed_actions(req.status, _roles(principal, req)))
+    clashes = _conflicts_at(session, req, start_day, end_day, settings)
+    if clashes and not body.override:
+        raise Problem(409, "Conflict", "The slot conflicts with approved or locked slots; send override=true to "
+                      "approve anyway.", type_="slot-conflict", conflicts=clashes)
+
+    def fix_slot() -> None:
+        repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
+                            unplaced=None)
+
+    return _transition(session, req, "approve", principal, settings, reason=body.reason,
+                       reason_code=_coordinator_code(body.reason_code, required=False), mutate=fix_slot,
+                       payload={"overridden_conflicts": clashes} if clashes else None)
+
+
+def _coordinator_code(code: str | None, *, required: bool) -> str | None:
+    if code is None:
+        if required:
+            raise InvalidField("reason_code", f"give one of {', '.join(COORDINATOR_CODES)} (GET /v1/reason-codes)")
+        return None
+    if code not in COORDINATOR_CODES:
+        raise InvalidField("reason_code", f"unknown code {code!r}; one of {', '.join(COORDINATOR_CODES)}")
+    return code
+
+
+def reject(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
+           settings: Settings) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "reject")
+    code = _coordinator_code(body.reason_code, required=True)
+    if code == "other" and not (body.reason and body.reason.strip()):
+        raise InvalidField("reason", "explain the reason when the code is 'other'")
+    return _transition(session, req, "reject", principal, settings, reason=body.reason, reason_code=code,
+                       mutate=lambda: repository.delete_slot(session, req.id),
+                       payload={"reason_text": {"de": BY_CODE[code].de, "en": BY_CODE[code].en}})
+
+
+def revoke(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
+           settings: Settings) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "revoke")
+    if not body.reason or not body.reason.strip():
+        raise InvalidField("reason", "say why the approval is revoked")
+    code = _coordinator_code(body.reason_code, required=False)
+
+    def unfix() -> None:
+        slot = repository.get_slot(session, req.id, for_update=True)
+        if slot is not None:
+            slot.status = "proposed"
+        _cancel_pending_changes(session, req, "approval revoked")
+
+    return _transition(session, req, "revoke", principal, settings, reason=body.reason, reason_code=code,
+                       mutate=unfix)
+
+
+ACTIONS = {"submit": submit, "accept": accept, "contest": contest, "reject": reject, "start": start,
+           "complete": complete, "withdraw": withdraw, "revoke": revoke}
+
+
+# --- placement (emergencies, changes) -------------------------------------------------------------
+
+
+@dataclass
+class Placement:
+    start: date | None
+    method: str
+    blockers: list[str] = field(default_factory=list)
+
+
+def place_around(
+    session: Session, req: SiteRequest, settings: Settings, *, window_start: date, window_end: date, duration: int,
+    preferred: date, ignore: set[uuid.UUID], geom_wkb: bytes | None = None,
+) -> Placement:
+    """The start for ``duration`` days inside ``[window_start, window_end]`` that avoids every blocking slot of
+    a conflicting request (except ``ignore``), closest to ``preferred``. Uses the pure scheduler's incremental
+    insertion (greedy step, all neighbours fixed) when it is present, else the same rule here."""
+    last_start = window_end - timedelta(days=duration - 1)
+    if last_start < window_start:
+        return Placement(None, "none")
+    obstacles = [r for r in repository.neighbour_slots(
+        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=geom_wkb, impact=req.impact, shift=req.shift,
+        distances=settings.conflict_distance_m, start=window_start, end=window_end,
+    ) if r.id not in ignore]
+    blockers = sorted({str(r.id) for r in obstacles})
+    if InsertionIndex is not None:
+        base = min([window_start, *(r.start for r in obstacles)])
+        horizon = (max([window_end, *(r.end for r in obstacles)]) - base).days + 1
+        fixed = [Task(id=str(r.id), duration=(r.end - r.start).days + 1, earliest_start=(r.start - base).days,
+                      latest_end=(r.end - base).days + 1, fixed_start=(r.start - base).days) for r in obstacles]
+        index = InsertionIndex(PlanProblem(fixed, horizon=horizon), SimpleNamespace(starts={
+            t.id: t.fixed_start for t in fixed}), num_workers=max(2, settings.solver_workers))
+        task = Task(id=str(req.id), duration=duration, earliest_start=(window_start - base).days,
+                    latest_end=(window_end - base).days + 1,
+                    preferred_start=min(max((preferred - base).days, (window_start - base).days),
+                                        (last_start - base).days))
+        result = index.insert(task, conflicts=[t.id for t in fixed], repair=False)
+        found = None if result.start is None else base + timedelta(days=result.start)
+        return Placement(found, "scheduler.incremental", blockers)
+    busy = [(r.start, r.end) for r in obstacles]
+    best: date | None = None
+    day = window_start
+    while day <= last_start:
+        end = day + timedelta(days=duration - 1)
+        if not any(s <= end and day <= e for s, e in busy):
+            if best is None or abs((day - preferred).days) < abs((best - preferred).days):
+                best = day
+        day += timedelta(days=1)
+    return Placement(best, "workflow.greedy", blockers)
+
+
+# --- emergencies ----------------------------------------------------------------------------------
+
+
+def activate_emergency(session: Session, req: SiteRequest, settings: Settings, *,
+                       today: date | None = None) -> list[dict[str, Any]]:
+    """An emergency (``urgency=emergency``) is active at once with an approved slot from today; every request
+    whose slot now conflicts is re-planned around it and its owner told (``slot.displaced``)."""
+    day = _today(settings, today)
+    start_day, end_day = day, day + timedelta(days=req.duration_days - 1)
+    victims = [r for r in repository.conflicting_slots(
+        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=None, impact=req.impact, shift=req.shift,
+        start=start_day, end=end_day, distances=settings.conflict_distance_m,
+    )]
+    movable = [r for r in victims if r.request_status != Status.active]
+    running = [str(r.id) for r in victims if r.request_status == Status.active]
+
+    def fix_slot() -> None:
+        repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
+                            explanation={"emergency": True, "reported": day.isoformat()}, unplaced=None)
+
+    _transition(session, req, "emergency", None, settings, reason="emergency", mutate=fix_slot, payload={
+        "displaced": [str(r.id) for r in movable], "conflicts_with_active": running})
+    moved = []
+    pending = {r.id for r in movable}
+    for row in movable:
+        pending.discard(row.id)
+        moved.append(_displace(session, row.id, req, settings, day, ignore=pending))
+    return moved
+
+
+def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, settings: Settings, day: date, *,
+              ignore: set[uuid.UUID]) -> dict[str, Any]:
+    victim = repository.lock_request(session, victim_id)
+    assert victim is not None
+    old = repository.get_slot(session, victim.id, for_update=True)
+    old_json = slot_json(old)
+    placement = place_around(
+        session, victim, settings, window_start=max(victim.earliest_start, day), window_end=victim.latest_end,
+        duration=victim.duration_days, preferred=old.start if old and old.start else victim.earliest_start,
+        ignore=ignore,
+    )
+    explanation = {"displaced_by": str(emergency.id), "previous": old_json, "method": placement.method}
+    if placement.start is not None:
+        new_start = placement.start
+        new_end = new_start + timedelta(days=victim.duration_days - 1)
+
+        def move() -> None:
+            repository.put_slot(session, victim.id, start=new_start, end=new_end, status="proposed",
+                                provisional=False, explanation=explanation, unplaced=None)
+        action = "displace"
+    else:
+        def move() -> None:
+            repository.put_slot(session, victim.id, start=None, end=None, status="unplaced", provisional=False,
+                                explanation=explanation, unplaced={
+                                    "reason": "no slot inside the window after the emergency",
+                                    "blocking": placement.blockers})
+        action = "displace_unplaced"
+    _transition(session, victim, action, None, settings, reason="emergency_displacement",
+                reason_code="emergency_displacement", mutate=move,
+                payload={"emergency_id": str(emergency.id), "previous_slot": old_json, "method": placement.method})
+    new = repository.get_slot(session, victim.id)
+    return {"request_id": str(victim.id), "previous": old_json, "slot": slot_json(new), "status": victim.status}
+
+
+# --- deadlines (worker) ---------------------------------------------------------------------------
+
+
+@dataclass
+class DeadlineReport:
+    deemed_approved: list[str] = field(default_factory=list)
+    lapsed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> DeadlineReport:
+    """Act on every deadline due at ``now``: the coordinator's passed → the proposal is deemed approved (actor
+    system, reason code ``deemed_approved``); the owner's passed → the proposal lapses back to the
+    coordinator's queue (``proposal.lapsed``). A request whose state moved on meanwhile is left alone."""
+    report = DeadlineReport()
+    for deadline in repository.due_deadlines(session, now):
+        req = repository.lock_request(session, deadline.request_id)
+        if req is None or req.status != deadline.status:
+            repository.clear_deadline(session, deadline.request_id)
+            report.skipped.append(str(deadline.request_id))
+            continue
+        if deadline.party == "coordinator":
+            slot = repository.get_slot(session, req.id, for_update=True)
+            if slot is None or slot.start is None or slot.status not in ("proposed", "locked"):
+                report.skipped.append(str(req.id))  # nothing proposed: nothing can be deemed approved
+                continue
+
+            def fix(slot: Slot = slot) -> None:
+                slot.status, slot.provisional = "approved", False
+
+            _transition(session, req, "deem_approve", None, settings, reason="deemed_approved",
+                        reason_code="deemed_approved", mutate=fix, at=now,
+                        payload={"due_at": deadline.due_at.isoformat()})
+            report.deemed_approved.append(str(req.id))
+        else:
+            _transition(session, req, "lapse", None, settings, reason="proposal_lapsed",
+                        reason_code="proposal_lapsed", at=now, payload={"due_at": deadline.due_at.isoformat()})
+            report.lapsed.append(str(req.id))
+    return report
+
+
+# --- hooks from the foundation --------------------------------------------------------------------
+
+
+def on_request_change(session: Session, req: SiteRequest, kind: str, principal: Principal | None,
+                      settings: Settings | None = None) -> None:
+    """The foundation changed a request (create, PATCH, DELETE) or another domain reported a change: write
+    history; start the coordinator's clock on a new submitted request; an emergency becomes active at once;
+    a withdrawal (DELETE) frees the slot exactly like POST .../withdraw."""
+    settings = settings or default_settings()
+    if kind == "request.created":
+        if not repository.history_rows(session, req.id):
+            record(session, req, "create", principal)
+        if req.status == Status.submitted:
+            _set_clock(session, req, "create", settings, None)
+    elif kind == "request.withdrawn":
+        repository.delete_slot(session, req.id)
+        _cancel_pending_changes(session, req, "request withdrawn")
+        repository.clear_deadline(session, req.id)
+        record(session, req, "withdraw", principal, force=True)
+    elif kind == "request.updated":
+        record(session, req, "update", principal)
+    else:
+        record(session, req, kind, principal)
+    if req.urgency == "emergency" and req.status in TRANSITIONS["emergency"].sources:
+        activate_emergency(session, req, settings)
+
+
+@cache
+def default_settings() -> Settings:
+    """Hooks get no settings from the foundation; the environment's are used there."""
+    return Settings()
+
+
+# --- changes after approval -----------------------------------------------------------------------
+
+
+def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
+    return {
+        "id": change.id, "request_id": change.request_id, "status": change.status, "latest_end": change.latest_end,
+        "duration_days": change.duration_days,
+        "geometry": mapping(to_shape(change.geom)) if change.geom is not None else None,
+        "reason": change.reason, "start": change.start, "end": change.end, "conflicts": change.conflicts or [],
+        "placement": change.placement or {}, "decision_reason": change.decision_reason,
+        "decision_reason_code": change.decision_reason_code, "decided_at": change.decided_at,
+        "created_at": change.created_at,
+    }
+
+
+CHANGEABLE = (Status.approved, Status.active)
+
+
+def request_change(session: Session, principal: Principal, request_id: uuid.UUID, body: ChangeBody,
+                   settings: Settings) -> RequestChange:
+    """An owner asks for an extension and/or a new area of an approved or active site. The change is checked
+    for conflicts and placed incrementally; it stays pending (the old slot valid) until a coordinator decides."""
+    req = load_visible(session, principal, request_id, lock=True)
+    if req.owner_id != principal.org_id:
+        raise forbidden("Only the owner of the request may ask for a change.")
+    if req.status not in CHANGEABLE:
+        raise Problem(409, "Conflict", f"Changes after approval need an approved or active request; this one is "
+                      f"{req.status}" + (" (edit it with PATCH instead)." if req.status in (
+                          Status.draft, Status.submitted) else "."),
+                      type_="illegal-transition", status_now=req.status,
+                      allowed=allowed_actions(req.status, _roles(principal, req)))
+    if body.latest_end is None and body.duration_days is None and body.geometry is None:
+        raise InvalidField("body", "give latest_end, duration_days and/or geometry")
+    if repository.pending_change(session, req.id) is not None:
+        raise Problem(409, "Conflict", "A change of this request is pending already; wait for the decision.",
+                      type_="change-pending")
+    latest_end = body.latest_end or req.latest_end
+    duration = body.duration_days or req.duration_days
+    requests_service.check_window(req.earliest_start, latest_end, duration, None, settings=settings)
+    geom_wkb = None
+    geom_value = None
+    if body.geometry is not None:
+        valid = requests_service._footprint(body.geometry, settings, field_name="geometry", repair=False)
+        geom_value = from_shape(valid.geometry, srid=4326)
+        geom_wkb = valid.geometry.wkb
+    slot = repository.get_slot(session, req.id)
+    assert slot is not None and slot.start is not None
+    # An active site cannot move: it is extended in place. An approved one keeps its start if it can.
+    keep_start = slot.start
+    keep_end = keep_start + timedelta(days=duration - 1)
+    placement: dict[str, Any]
+    clashes = (_conflicts_at(session, req, keep_start, keep_end, settings, geom_wkb=geom_wkb,
+                             statuses=("proposed", "locked", "approved"))
+               if keep_end <= latest_end else [{"reason": "the extended works end after latest_end"}])
+    if not clashes:
+        new_start, placement = keep_start, {"method": "in_place"}
+    elif req.status == Status.active:
+        new_start, placement = None, {"method": "none", "reason": "an active site cannot move"}
+    else:
+        found = place_around(session, req, settings, window_start=max(req.earliest_start, service_today(settings)),
+                             window_end=latest_end, duration=duration, preferred=slot.start, ignore=set(),
+                             geom_wkb=geom_wkb)
+        new_start = found.start
+        placement = {"method": found.method, "blocking": found.blockers}
+    new_end = new_start + timedelta(days=duration - 1) if new_start else None
+    remaining = (_conflicts_at(session, req, new_start, new_end, settings, geom_wkb=geom_wkb,
+                               statuses=("proposed", "locked", "approved")) if new_start else clashes)
+    change = repository.add_change(session, RequestChange(
+        request_id=req.id, status="pending", organisation_id=principal.org_id, key_id=principal.key_id,
+        latest_end=body.latest_end, duration_days=body.duration_days, geom=geom_value, reason=body.reason,
+        start=new_start, end=new_end, conflicts=_json(remaining), placement=_json(placement),
+    ))
+    _ensure_created(session, req, principal)
+    repository.add_history(session, RequestHistory(
+        request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
+        organisation_id=principal.org_id, key_id=principal.key_id, action="change.requested",
+        before=None, after=_json({"change_id": change.id, "latest_end": body.latest_end,
+                                  "duration_days": body.duration_days, "geometry": body.geometry,
+                                  "placement": {"start": new_start, "end": new_end}}),
+        reason=body.reason,
+    ))
+    _notify(session, req, "change.requested", principal, {
+        "change_id": str(change.id), "owner_id": str(req.owner_id), "start": new_start, "end": new_end,
+        "conflicts": remaining})
+    return change
+
+
+def decide_change(session: Session, principal: Principal, request_id: uuid.UUID, change_id: uuid.UUID,
+                  decision: str, body: DecisionBody, settings: Settings) -> RequestChange:
+    req = load_visible(session, principal, request_id, lock=True)
+    if not principal.is_coordinator:
+        raise forbidden("Only the coordination office may decide on a change.")
+    change = repository.get_change(session, req.id, change_id)
+    if change is None:
+        raise not_found("Change", change_id)
+    if change.status != "pending":
+        raise Problem(409, "Conflict", f"This change is {change.status} already.", type_="change-decided")
+    code = _coordinator_code(body.reason_code, required=False)
+    if decision == "approve":
+        if change.start is None:
+            raise Problem(409, "Conflict", "No slot fits the changed works; reject the change.", type_="no-slot")
+        if req.status not in CHANGEABLE:
+            raise Problem(409, "Conflict", f"The request is {req.status} now.", type_="illegal-transition")
+        if change.latest_end is not None:
+            req.latest_end = change.latest_end
+        if change.duration_days is not None:
+            req.duration_days = change.duration_days
+        if change.geom is not None:
+            req.geom = change.geom
+        if req.preferred_start is not None and req.preferred_start > req.latest_end - timedelta(
+                days=req.duration_days - 1):
+            req.preferred_start = None
+        repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
+                            provisional=False)
+    change.status = "approved" if decision == "approve" else "rejected"
+    change.decided_by, change.decided_at = principal.org_id, service_now(settings)
+    change.decision_reason, change.decision_reason_code = body.reason, code
+    session.flush()
+    kind = f"change.{change.status}"
+    if decision == "approve":
+        record(session, req, kind, principal, reason=body.reason, reason_code=code, force=True)
+    else:
+        repository.add_history(session, RequestHistory(
+            request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
+            organisation_id=principal.org_id, key_id=principal.key_id, action=kind, before=None,
+            after={"change_id": str(change.id)}, reason=body.reason, reason_code=code,
+        ))
+    _notify(session, req, kind, principal, {"change_id": str(change.id), "owner_id": str(req.owner_id),
+                                            "slot": slot_json(session.get(Slot, req.id)), "reason": body.reason,
+                                            "reason_code": code})
+    return change
+
+
+def list_changes(session: Session, principal: Principal, request_id: uuid.UUID) -> list[dict[str, Any]]:
+    req = _load_private(session, principal, request_id)
+    return [change_json(session, c) for c in repository.changes_of(session, req.id)]
+
+
+# --- history and comments -------------------------------------------------------------------------
+
+
+def _load_private(session: Session, principal: Principal, request_id: uuid.UUID) -> SiteRequest:
+    """For what only the owner and the coordinators see: 404 if invisible, 403 for other organisations."""
+    req = load_visible(session, principal, request_id, lock=False)
+    if not requests_service.can_see_full(principal, req):
+        raise forbidden("Only the owner of the request and the coordination office may see this.")
+    return req
+
+
+def history(session: Session, principal: Principal, request_id: uuid.UUID) -> list[RequestHistory]:
+    req = _load_private(session, principal, request_id)
+    return repository.history_rows(session, req.id)
+
+
+def add_comment(session: Session, principal: Principal, request_id: uuid.UUID, text: str) -> RequestComment:
+    req = _load_private(session, principal, request_id)
+    comment = repository.add_comment(session, RequestComment(
+        request_id=req.id, organisation_id=principal.org_id, key_id=principal.key_id, text=text.strip()))
+    from service.events import service as events
+
+    events.emit(session, "comment.added", request_id=req.id, organisation_id=principal.org_id,
+                payload={"comment_id": str(comment.id), "owner_id": str(req.owner_id),
+                         "by": principal.org_name})
+    return comment
+
+
+def comments(session: Session, principal: Principal, request_id: uuid.UUID) -> list[RequestComment]:
+    req = _load_private(session, principal, request_id)
+    return repository.comments_of(session, req.id)
