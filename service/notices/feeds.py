@@ -1,0 +1,77 @@
+"""Pull channels of a subscription: an iCalendar feed (RFC 5545) and an Atom feed (RFC 4287)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from icalendar import Calendar, Event, vGeo
+
+from service.notices import render
+from service.notices.models import Notice, Subscription
+
+UID_DOMAIN = "baustellen.ruhr"
+CANCELLED = {"withdrawn", "rejected"}
+CONFIRMED = {"approved", "active", "completed"}
+
+
+def calendar(sub: Subscription, sites: list[dict[str, Any]], links: dict[str, str], now: datetime) -> bytes:
+    """One all-day VEVENT per site: stable UID, SEQUENCE rising with every change of the site (the number of
+    its outbox events), GEO, LOCATION, STATUS CANCELLED when withdrawn or rejected."""
+    lang = sub.language
+    cal = Calendar()
+    cal.add("prodid", "-//Baustellenmanagement Ruhr//Baustellenhinweise//DE")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", "Baustellen in Ihrem Gebiet" if lang == "de" else "Construction sites in your area")
+    cal.add("x-wr-timezone", "Europe/Berlin")
+    for site in sites:
+        ev = Event()
+        ev.add("uid", f"{site['id']}@{UID_DOMAIN}")
+        ev.add("dtstamp", now.astimezone(UTC))
+        ev.add("last-modified", datetime.fromisoformat(site["updated_at"]).astimezone(UTC))
+        ev.add("sequence", int(site["sequence"]))
+        ev.add("summary", f"{render.KIND_LABELS.get(site['kind'], (site['kind'],) * 2)[0]}: {site['title']}")
+        ev.add("dtstart", date.fromisoformat(site["start"]))
+        ev.add("dtend", date.fromisoformat(site["end"]) + timedelta(days=1))  # DTEND is exclusive
+        ev.add("location", site["title"])
+        ev["geo"] = vGeo((site["lat"], site["lon"]))
+        ev.add("url", site["map_url"])
+        ev.add("transp", "TRANSPARENT")
+        status = "CANCELLED" if site["status"] in CANCELLED else (
+            "CONFIRMED" if site["status"] in CONFIRMED else "TENTATIVE")
+        ev.add("status", status)
+        kind = "request.withdrawn" if status == "CANCELLED" else "request.updated"
+        first, second = render.languages(lang)
+        ev.add("description", render.site_block(kind, site, first) + "\n\n" + render.site_block(kind, site, second))
+        cal.add_component(ev)
+    return cal.to_ical()
+
+
+def atom(sub: Subscription, notices: list[Notice], links: dict[str, str], now: datetime) -> bytes:
+    """The subscription's notices, newest first."""
+    lang = sub.language
+    fg = FeedGenerator()
+    fg.id(f"urn:uuid:{sub.id}")
+    fg.title("Baustellenhinweise" if lang == "de" else "Construction site notices")
+    fg.author({"name": "Baustellenmanagement Ruhr"})
+    fg.link(href=links["atom"], rel="self")
+    fg.link(href=links["manage"], rel="alternate")
+    fg.language(lang)
+    fg.updated(max((n.created_at for n in notices), default=now))
+    for n in reversed(notices):  # feedgen prepends: add oldest first so the newest ends up on top
+        site = n.payload.get("site")
+        if not site:
+            continue
+        entry = fg.add_entry()
+        entry.id(f"urn:uuid:{n.id}")
+        entry.title(render.subject(n.kind, site, lang))
+        entry.link(href=site["map_url"])
+        entry.updated(n.created_at)
+        entry.published(n.created_at)
+        first, second = render.languages(lang)
+        entry.content(render.site_block(n.kind, site, first) + "\n\n" + render.site_block(n.kind, site, second),
+                      type="text")
+    return fg.atom_str(pretty=True)

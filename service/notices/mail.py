@@ -1,0 +1,88 @@
+"""Email: building a notice message and sending it over one reused SMTP connection."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from service.settings import Settings
+
+
+def message_id(delivery_id: object, settings: Settings) -> str:
+    """Stable per delivery, so a retry carries the same Message-ID and the receiver can drop the copy."""
+    domain = parseaddr(settings.mail_from)[1].partition("@")[2] or "baustellen.ruhr"
+    return f"<{delivery_id}@{domain}>"
+
+
+def build(
+    *, to: str, subject: str, body: str, msg_id: str, unsubscribe_url: str, settings: Settings, date: datetime,
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = msg_id
+    # RFC 8058 one-click unsubscribe (plus RFC 2369 List-Unsubscribe).
+    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["Content-Language"] = "de, en"
+    msg.set_content(body)
+    return msg
+
+
+class PermanentError(Exception):
+    """The server refused the message for good (5xx): retrying will not help."""
+
+
+class Mailer:
+    """One SMTP connection for a whole batch (STARTTLS and login when configured); reconnects once if the
+    server dropped it."""
+
+    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self._conn: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        conn = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
+        if s.smtp_starttls:
+            conn.starttls(context=ssl.create_default_context())
+        if s.smtp_user:
+            conn.login(s.smtp_user, s.smtp_password or "")
+        return conn
+
+    def send(self, msg: EmailMessage) -> None:
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = self._connect()
+            try:
+                self._conn.send_message(msg)
+                return
+            except smtplib.SMTPServerDisconnected:
+                self._conn = None
+                if attempt == 2:
+                    raise
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _ in exc.recipients.values()]
+                if codes and all(500 <= c < 600 for c in codes):
+                    raise PermanentError(str(exc)) from exc
+                raise
+            except smtplib.SMTPResponseException as exc:
+                if 500 <= exc.smtp_code < 600:
+                    raise PermanentError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+                self.close()
+                raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._conn = None

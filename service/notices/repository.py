@@ -1,0 +1,285 @@
+"""All SQL of the notices domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, selectinload
+
+from service.events.models import Event
+from service.notices.models import Attempt, Delivery, EventLog, Notice, Subscription, WebhookEndpoint
+
+# Normalised street text, the same in SQL as in service.normalise_street: lower case, "straße"/"strasse"/
+# "str." → "str", no spaces, hyphens or dots.
+_NORM_SQL = (
+    "replace(replace(replace(replace(replace(replace(lower({x}), 'straße', 'str'), 'strasse', 'str'), "
+    "'.', ''), ' ', ''), '-', ''), chr(160), '')"
+)
+SITE_TEXT = _NORM_SQL.format(x="r.title || ' ' || r.description")
+IMPACT_RANK_SQL = (
+    "CASE r.impact WHEN 'none' THEN 0 WHEN 'footway' THEN 1 WHEN 'lane_reduction' THEN 2 "
+    "WHEN 'one_way' THEN 3 WHEN 'full_closure' THEN 4 ELSE 0 END"
+)
+# A site matches a subscription when its footprint or a diversion intersects the area (both in EPSG:25832,
+# GiST-indexed on subscriptions.area_utm) and the filters let it through.
+MATCH_SQL = f"""
+    (ST_Intersects(s.area_utm, r.geom_utm)
+     OR (r.diversions_utm IS NOT NULL AND ST_Intersects(s.area_utm, r.diversions_utm)))
+    AND (cardinality(s.kinds) = 0 OR r.kind = ANY(s.kinds))
+    AND s.min_impact_rank <= {IMPACT_RANK_SQL}
+    AND (cardinality(s.modes) = 0 OR s.modes && r.modes)
+    AND (s.street_norm IS NULL OR strpos({SITE_TEXT}, s.street_norm) > 0)
+"""
+
+# Where a site stands in time: its slot when one is proposed, locked or approved; else its preferred
+# dates; else its whole window.
+SITE_DATES_SQL = """
+    CASE WHEN sl.start IS NOT NULL AND sl.status IN ('approved', 'locked', 'proposed') THEN sl.start
+         WHEN r.preferred_start IS NOT NULL THEN r.preferred_start ELSE r.earliest_start END AS start_date,
+    CASE WHEN sl.start IS NOT NULL AND sl.status IN ('approved', 'locked', 'proposed') THEN sl."end"
+         WHEN r.preferred_start IS NOT NULL THEN r.preferred_start + (r.duration_days - 1)
+         ELSE r.latest_end END AS end_date,
+    CASE WHEN sl.start IS NOT NULL AND sl.status IN ('approved', 'locked') THEN 'slot'
+         WHEN sl.start IS NOT NULL AND sl.status = 'proposed' THEN 'proposed'
+         WHEN r.preferred_start IS NOT NULL THEN 'preferred' ELSE 'window' END AS dates
+"""
+
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+def add(session: Session, obj: Any) -> Any:
+    session.add(obj)
+    session.flush()
+    return obj
+
+
+def _with_hooks(stmt):  # noqa: ANN001, ANN202
+    return stmt.options(selectinload(Subscription.webhooks))
+
+
+def get(session: Session, sub_id: uuid.UUID) -> Subscription | None:
+    return session.scalar(_with_hooks(select(Subscription).where(Subscription.id == sub_id)))
+
+
+def get_by_token(session: Session, token: str) -> Subscription | None:
+    return session.scalar(_with_hooks(select(Subscription).where(Subscription.token == token)))
+
+
+def get_by_confirm_token(session: Session, token: str) -> Subscription | None:
+    return session.scalar(select(Subscription).where(Subscription.confirm_token == token).with_for_update())
+
+
+def list_for_org(session: Session, org_id: uuid.UUID) -> list[Subscription]:
+    return list(session.scalars(_with_hooks(
+        select(Subscription).where(Subscription.organisation_id == org_id).order_by(Subscription.created_at)
+    )))
+
+
+def remove(session: Session, sub_id: uuid.UUID) -> bool:
+    """Delete a subscription and (by cascade) its endpoints, notices, deliveries and attempts."""
+    return bool(session.execute(delete(Subscription).where(Subscription.id == sub_id)).rowcount)
+
+
+def expire_pending(session: Session, before: datetime) -> int:
+    return session.execute(
+        delete(Subscription).where(Subscription.status == "pending", Subscription.created_at < before)
+    ).rowcount
+
+
+def area_geojson(session: Session, sub_id: uuid.UUID) -> str:
+    return session.scalar(select(func.ST_AsGeoJSON(Subscription.area, 7)).where(Subscription.id == sub_id))
+
+
+# --- matching -----------------------------------------------------------------------------------
+
+
+def match_subscriptions(session: Session, request_id: uuid.UUID) -> list[Any]:
+    """Active subscriptions whose area and filters match the site, in one indexed query."""
+    return list(session.execute(text(f"""
+        SELECT s.id, s.email, s.delivery, s.language
+        FROM site_requests r JOIN subscriptions s ON {MATCH_SQL}
+        WHERE r.id = :rid AND s.status = 'active'
+    """), {"rid": request_id}))
+
+
+def count_matches(session: Session, request_id: uuid.UUID) -> int:
+    return int(session.scalar(text(f"""
+        SELECT count(*) FROM site_requests r JOIN subscriptions s ON {MATCH_SQL}
+        WHERE r.id = :rid AND s.status = 'active'
+    """), {"rid": request_id}))
+
+
+def sites_for_subscription(session: Session, sub_id: uuid.UUID, *, ends_after: date, limit: int) -> list[uuid.UUID]:
+    """Sites (not drafts) matching a subscription that end on or after ``ends_after``."""
+    return list(session.scalars(text(f"""
+        SELECT r.id FROM subscriptions s JOIN site_requests r ON {MATCH_SQL}
+        WHERE s.id = :sid AND r.status <> 'draft' AND r.latest_end >= :after
+        ORDER BY r.earliest_start, r.id LIMIT :limit
+    """), {"sid": sub_id, "after": ends_after, "limit": limit}))
+
+
+def lead_candidates(session: Session, today: date, horizon_days: int = 366) -> list[Any]:
+    """(subscription, site, start) where the site starts within the subscription's lead time from today."""
+    return list(session.execute(text(f"""
+        WITH x AS (
+            SELECT r.id AS request_id, {SITE_DATES_SQL}
+            FROM site_requests r LEFT JOIN slots sl ON sl.request_id = r.id
+            WHERE r.status NOT IN ('draft', 'withdrawn', 'rejected', 'active', 'completed')
+        )
+        SELECT s.id AS subscription_id, x.request_id, x.start_date
+        FROM x JOIN site_requests r ON r.id = x.request_id
+        JOIN subscriptions s ON {MATCH_SQL}
+        WHERE s.status = 'active' AND x.start_date >= :today AND x.start_date <= :horizon
+          AND x.start_date <= :today + s.lead_days
+        ORDER BY x.request_id, s.id
+    """), {"today": today, "horizon": date.fromordinal(today.toordinal() + horizon_days)}))
+
+
+def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The facts a notice tells about each site, as JSON-ready dicts."""
+    if not ids:
+        return {}
+    rows = session.execute(text(f"""
+        SELECT r.id, r.title, r.description, r.kind, r.impact, r.modes, r.status, r.urgency, r.contact,
+               r.duration_days, r.version, o.name AS owner, r.diversions_geom IS NOT NULL AS diversion,
+               ST_X(ST_PointOnSurface(r.geom)) AS lon, ST_Y(ST_PointOnSurface(r.geom)) AS lat,
+               r.updated_at, {SITE_DATES_SQL},
+               (SELECT count(*) FROM events e WHERE e.request_id = r.id) AS changes
+        FROM site_requests r JOIN organisations o ON o.id = r.owner_id
+        LEFT JOIN slots sl ON sl.request_id = r.id
+        WHERE r.id = ANY(:ids)
+    """), {"ids": list(ids)})
+    out = {}
+    for r in rows:
+        contact = r.contact or {}
+        out[r.id] = {
+            "id": str(r.id), "title": r.title, "kind": r.kind, "impact": r.impact, "modes": list(r.modes or []),
+            "status": r.status, "urgency": r.urgency, "owner": r.owner,
+            "contact": {k: contact.get(k) for k in ("name", "phone", "email") if contact.get(k)},
+            "start": r.start_date.isoformat(), "end": r.end_date.isoformat(), "dates": r.dates,
+            "duration_days": r.duration_days, "diversion": bool(r.diversion), "lon": round(r.lon, 6),
+            "lat": round(r.lat, 6), "version": r.version, "sequence": int(r.changes),
+            "updated_at": r.updated_at.isoformat(),
+        }
+    return out
+
+
+# --- outbox consumption -------------------------------------------------------------------------
+
+# Events are consumed by anti-join against notice_event_log rather than by a single cursor, so an event
+# whose transaction commits after a later one (ids are assigned at insert, not at commit) is still seen.
+# The scan starts this many ids below the highest processed one.
+EVENT_LOOKBACK = 100_000
+
+
+def unprocessed_events(session: Session, limit: int) -> list[Event]:
+    high = session.scalar(select(func.coalesce(func.max(EventLog.event_id), 0)))
+    stmt = (
+        select(Event)
+        .where(Event.id > high - EVENT_LOOKBACK)
+        .where(~select(EventLog.event_id).where(EventLog.event_id == Event.id).exists())
+        .order_by(Event.id)
+        .limit(limit)
+        .with_for_update(of=Event, skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def mark_events(session: Session, ids: Sequence[int]) -> None:
+    if ids:
+        session.execute(insert(EventLog).values([{"event_id": i} for i in ids]).on_conflict_do_nothing())
+
+
+def insert_notice(session: Session, values: dict[str, Any]) -> uuid.UUID | None:
+    """Insert a notice once per (subscription, dedupe_key); None when it was there already."""
+    stmt = insert(Notice).values(id=uuid.uuid4(), **values).on_conflict_do_nothing(
+        constraint="uq_notices_subscription_dedupe").returning(Notice.id)
+    return session.scalar(stmt)
+
+
+def insert_delivery(session: Session, values: dict[str, Any]) -> uuid.UUID | None:
+    """Insert a delivery once per (inbox, dedupe_key): the same change never reaches an inbox twice."""
+    stmt = insert(Delivery).values(id=uuid.uuid4(), **values).on_conflict_do_nothing(
+        constraint="uq_notice_deliveries_inbox_dedupe").returning(Delivery.id)
+    return session.scalar(stmt)
+
+
+def enabled_endpoints(session: Session, sub_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[WebhookEndpoint]]:
+    out: dict[uuid.UUID, list[WebhookEndpoint]] = {}
+    if not sub_ids:
+        return out
+    for ep in session.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.subscription_id.in_(list(sub_ids)), WebhookEndpoint.enabled)):
+        out.setdefault(ep.subscription_id, []).append(ep)
+    return out
+
+
+# --- digests ------------------------------------------------------------------------------------
+
+
+def digest_due(session: Session, delivery: str, boundary: datetime) -> list[Subscription]:
+    return list(session.scalars(
+        select(Subscription).where(
+            Subscription.status == "active", Subscription.delivery == delivery,
+            (Subscription.last_digest_at.is_(None)) | (Subscription.last_digest_at < boundary),
+        ).with_for_update(skip_locked=True)
+    ))
+
+
+def pending_digest_items(session: Session, sub_id: uuid.UUID) -> list[Notice]:
+    return list(session.scalars(
+        select(Notice).where(Notice.subscription_id == sub_id, Notice.digest_pending)
+        .order_by(Notice.created_at, Notice.id).with_for_update()
+    ))
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[tuple[Delivery, Notice, Subscription]]:
+    """Pending deliveries that are due, locked for this transaction; other workers skip them."""
+    stmt = (
+        select(Delivery, Notice, Subscription)
+        .join(Notice, Notice.id == Delivery.notice_id)
+        .join(Subscription, Subscription.id == Notice.subscription_id)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(of=Delivery, skip_locked=True)
+    )
+    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+
+
+def get_endpoint(session: Session, endpoint_id: uuid.UUID, *, for_update: bool = False) -> WebhookEndpoint | None:
+    stmt = select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def add_attempt(session: Session, **values: Any) -> None:
+    session.add(Attempt(**values))
+
+
+def cancel_endpoint_deliveries(session: Session, endpoint_id: uuid.UUID, reason: str) -> int:
+    return session.execute(
+        update(Delivery).where(Delivery.endpoint_id == endpoint_id, Delivery.status == "pending")
+        .values(status="cancelled", last_error=reason)
+    ).rowcount
+
+
+def notices_for(session: Session, sub_id: uuid.UUID, limit: int) -> list[Notice]:
+    return list(session.scalars(
+        select(Notice).where(Notice.subscription_id == sub_id, Notice.request_id.is_not(None))
+        .order_by(Notice.created_at.desc(), Notice.id).limit(limit)
+    ))
+
+
+def delivery_counts(session: Session) -> dict[str, int]:
+    return dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())

@@ -1,0 +1,104 @@
+"""Bodies and answers of the subscription API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from service.requests.models import Impact, Mode, WorkKind
+
+Delivery = Literal["immediate", "daily", "weekly"]
+Language = Literal["de", "en"]
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2000, description="HTTPS URL receiving Standard Webhooks")
+
+
+class SubscriptionWrite(BaseModel):
+    """A business's subscription: an inbox, an area and what it wants to hear about."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "email": "info@baeckerei-example.de",
+                "area": {"point": [7.0045, 51.4350], "radius_m": 500},
+                "kinds": [],
+                "min_impact": "lane_reduction",
+                "modes": [],
+                "lead_days": 14,
+                "delivery": "immediate",
+                "language": "de",
+                "webhooks": [],
+            }
+        },
+    )
+
+    email: EmailStr
+    area: dict[str, Any] = Field(
+        description='A GeoJSON Polygon/MultiPolygon, or {"point": [lon, lat], "radius_m": 500}, '
+        'or {"street": "Rüttenscheider Straße", "city": "Essen"}'
+    )
+    kinds: list[WorkKind] = Field(default_factory=list, description="empty = every kind of work")
+    min_impact: Impact | None = Field(default=None, description="only sites with at least this impact")
+    modes: list[Mode] = Field(default_factory=list, description="empty = every mode; else any of these affected")
+    lead_days: int = Field(default=14, ge=0, le=365)
+    delivery: Delivery = "immediate"
+    language: Language = "de"
+    webhooks: list[WebhookIn | str] = Field(default_factory=list, max_length=5)
+
+
+class SubscriptionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    area: dict[str, Any] | None = None
+    kinds: list[WorkKind] | None = None
+    min_impact: Impact | None = None
+    modes: list[Mode] | None = None
+    lead_days: int | None = Field(default=None, ge=0, le=365)
+    delivery: Delivery | None = None
+    language: Language | None = None
+    webhooks: list[WebhookIn | str] | None = Field(default=None, max_length=5)
+
+
+class WebhookRead(BaseModel):
+    id: uuid.UUID
+    url: str
+    secret: str = Field(description="whsec_ secret to verify the webhook-signature header")
+    enabled: bool
+    failing_since: datetime | None
+    disabled_at: datetime | None
+
+
+class SubscriptionRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    status: Literal["pending", "active"]
+    area: dict[str, Any]
+    area_geometry: dict[str, Any]
+    kinds: list[str]
+    min_impact: str | None
+    modes: list[str]
+    lead_days: int
+    delivery: Delivery
+    language: Language
+    webhooks: list[WebhookRead]
+    links: dict[str, str]
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+class SubscriptionAccepted(BaseModel):
+    id: uuid.UUID
+    status: Literal["pending", "active"]
+    detail: str
+    subscription: SubscriptionRead | None = Field(
+        default=None, description="the full subscription, only when created with a business organisation's key"
+    )

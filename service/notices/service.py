@@ -1,0 +1,537 @@
+"""Subscriptions and the notice outbox. Nothing here commits; the HTTP request or the worker job does.
+
+A subscription's area is stored as a (multi)polygon in EPSG:4326 with a generated EPSG:25832 copy under a
+GiST index: a point with a radius is buffered in metres; a street within a city is the city's outline
+plus the normalised street name, which must occur in the site's title or description (there is no street
+gazetteer offline; see docs/notices.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, Point, Polygon, box, shape
+from sqlalchemy.orm import Session
+
+from service.auth.service import Principal
+from service.events.models import Event
+from service.geo import GeometryError, GeometryLimits, to_metric, to_wgs84, validate_geojson
+from service.kit.problems import InvalidField, Problem, forbidden, not_found
+from service.notices import render, repository
+from service.notices.models import Subscription, WebhookEndpoint
+from service.notices.schemas import SubscriptionPatch, SubscriptionWrite, WebhookIn
+from service.requests.models import IMPACT_ORDER
+from service.settings import Settings
+
+MAX_SUBSCRIPTION_AREA_KM2 = 1500.0
+RADIUS_RANGE_M = (10.0, 20_000.0)
+PENDING_TTL = timedelta(days=7)
+FEED_LIMIT = 500
+
+# Approximate outlines (bounding boxes, lon/lat) of the Ruhr's cities for street subscriptions. They are
+# deliberately generous; the street name does the narrowing. Replaced by examples/ruhr/municipalities.geojson
+# when that file exists (features with a "name" property).
+CITY_BBOXES: dict[str, tuple[float, float, float, float]] = {
+    "essen": (6.89, 51.34, 7.14, 51.54),
+    "mülheim an der ruhr": (6.81, 51.35, 6.96, 51.47),
+    "duisburg": (6.62, 51.33, 6.83, 51.56),
+    "oberhausen": (6.78, 51.45, 6.93, 51.58),
+    "bochum": (7.10, 51.41, 7.35, 51.53),
+    "dortmund": (7.30, 51.41, 7.64, 51.60),
+    "gelsenkirchen": (6.98, 51.48, 7.14, 51.64),
+    "bottrop": (6.88, 51.50, 7.01, 51.65),
+    "herne": (7.10, 51.50, 7.27, 51.58),
+    "hagen": (7.37, 51.27, 7.60, 51.43),
+    "hamm": (7.67, 51.59, 7.98, 51.74),
+    "recklinghausen": (7.14, 51.55, 7.27, 51.66),
+    "gladbeck": (6.92, 51.55, 7.03, 51.61),
+    "witten": (7.25, 51.38, 7.43, 51.47),
+    "moers": (6.57, 51.41, 6.70, 51.49),
+    "herten": (7.07, 51.57, 7.19, 51.63),
+    "castrop-rauxel": (7.25, 51.53, 7.37, 51.60),
+    "marl": (7.02, 51.62, 7.18, 51.70),
+    "unna": (7.62, 51.50, 7.78, 51.58),
+    "lünen": (7.45, 51.58, 7.60, 51.66),
+}
+CITY_ALIASES = {"mülheim": "mülheim an der ruhr", "muelheim": "mülheim an der ruhr",
+                "muelheim an der ruhr": "mülheim an der ruhr", "luenen": "lünen"}
+
+
+# --- areas --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Area:
+    kind: str  # polygon|circle|street
+    geometry: MultiPolygon
+    street_norm: str | None
+    stored_input: dict[str, Any]
+
+
+def normalise_street(name: str) -> str:
+    """The same normalisation as repository._NORM_SQL: "Rüttenscheider Straße" → "rüttenscheiderstr"."""
+    s = unicodedata.normalize("NFC", name).lower()
+    for a, b in (("straße", "str"), ("strasse", "str"), (".", ""), (" ", ""), ("-", ""), ("\u00a0", "")):
+        s = s.replace(a, b)
+    return s
+
+
+@cache
+def _municipalities(path: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        return {}
+    data = json.loads(p.read_text())
+    return {str(f["properties"].get("name", "")).lower(): shape(f["geometry"]) for f in data.get("features", [])
+            if f.get("geometry") and f.get("properties")}
+
+
+def city_outline(city: str, settings: Settings) -> Any:
+    key = " ".join(city.lower().split())
+    key = CITY_ALIASES.get(key, key)
+    found = _municipalities(str(settings.examples_dir / "ruhr" / "municipalities.geojson")).get(key)
+    if found is not None:
+        return found
+    if key in CITY_BBOXES:
+        return box(*CITY_BBOXES[key])
+    known = ", ".join(sorted(c.title() for c in CITY_BBOXES))
+    raise InvalidField("area.city", f"{city!r} is not a city this service knows; known cities: {known}")
+
+
+def _multi(geom: Any) -> MultiPolygon:
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    raise InvalidField("area", "must describe an area")
+
+
+def parse_area(area: dict[str, Any], settings: Settings) -> Area:
+    limits = GeometryLimits(service_area=tuple(settings.service_area), max_vertices=settings.max_vertices,  # type: ignore[arg-type]
+                            max_area_km2=MAX_SUBSCRIPTION_AREA_KM2)
+    if "type" in area:
+        try:
+            valid = validate_geojson(area, limits=limits, allowed=("Polygon", "MultiPolygon"))
+        except GeometryError as exc:
+            raise InvalidField("area", exc.detail) from exc
+        return Area("polygon", _multi(valid.geometry), None, {"type": "polygon"})
+    if "point" in area:
+        extra = set(area) - {"point", "radius_m"}
+        if extra:
+            raise InvalidField(f"area.{sorted(extra)[0]}", "is not a field of a point area")
+        radius = area.get("radius_m", 500)
+        if isinstance(radius, bool) or not isinstance(radius, int | float):
+            raise InvalidField("area.radius_m", "must be a number of metres")
+        if not RADIUS_RANGE_M[0] <= radius <= RADIUS_RANGE_M[1]:
+            raise InvalidField("area.radius_m", f"must lie between {RADIUS_RANGE_M[0]:g} and {RADIUS_RANGE_M[1]:g} m")
+        try:
+            valid = validate_geojson({"type": "Point", "coordinates": area["point"]}, limits=limits,
+                                     allowed=("Point",))
+        except GeometryError as exc:
+            raise InvalidField("area.point", exc.detail) from exc
+        circle = to_wgs84(to_metric(valid.geometry).buffer(float(radius), quad_segs=16))
+        p: Point = valid.geometry  # type: ignore[assignment]
+        return Area("circle", _multi(circle), None, {"point": [p.x, p.y], "radius_m": radius})
+    if "street" in area:
+        extra = set(area) - {"street", "city"}
+        if extra:
+            raise InvalidField(f"area.{sorted(extra)[0]}", "is not a field of a street area")
+        street, city = area.get("street"), area.get("city")
+        if not isinstance(street, str) or not 2 <= len(street.strip()) <= 200:
+            raise InvalidField("area.street", "must be a street name of 2 to 200 characters")
+        if not isinstance(city, str) or not city.strip():
+            raise InvalidField("area.city", "is required with a street")
+        norm = normalise_street(street)
+        if len(norm) < 3:
+            raise InvalidField("area.street", "is too short to find in site descriptions")
+        return Area("street", _multi(city_outline(city, settings)), norm,
+                    {"street": street.strip(), "city": city.strip()})
+    raise InvalidField("area", 'must be a GeoJSON Polygon, {"point": [lon, lat], "radius_m": m} or '
+                               '{"street": "...", "city": "..."}')
+
+
+def area_label(sub: Subscription) -> str:
+    data = sub.area_input or {}
+    if sub.area_kind == "circle":
+        lon, lat = data["point"]
+        return f"{data['radius_m']:g} m um / around {lat:.5f} N, {lon:.5f} E"
+    if sub.area_kind == "street":
+        return f"{data['street']}, {data['city']}"
+    return "eigenes Gebiet / own area (polygon)"
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def new_webhook_secret() -> str:
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def check_webhook_url(url: str, settings: Settings, field_name: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host or parts.scheme not in ("https", "http"):
+        raise InvalidField(field_name, "must be an absolute HTTPS URL")
+    loopback = host in ("localhost", "127.0.0.1", "::1")
+    try:
+        ip = ipaddress.ip_address(host)
+        loopback = loopback or ip.is_loopback
+        if not loopback and (ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast):
+            raise InvalidField(field_name, "must not point into a private network")
+    except ValueError:
+        pass
+    if loopback and not settings.webhook_allow_http_loopback:
+        raise InvalidField(field_name, "must not point to this machine")
+    if parts.scheme == "http" and not (loopback and settings.webhook_allow_http_loopback):
+        raise InvalidField(field_name, "must use https")
+    if parts.username or parts.password:
+        raise InvalidField(field_name, "must not contain credentials")
+    return url
+
+
+def _set_webhooks(sub: Subscription, hooks: list[WebhookIn | str], settings: Settings) -> None:
+    urls = []
+    for i, h in enumerate(hooks):
+        url = h if isinstance(h, str) else h.url
+        urls.append(check_webhook_url(url, settings, f"webhooks[{i}]"))
+    if len(set(urls)) != len(urls):
+        raise InvalidField("webhooks", "lists the same URL twice")
+    existing = {ep.url: ep for ep in sub.webhooks}
+    keep = []
+    for url in urls:
+        ep = existing.get(url)
+        if ep is None:
+            ep = WebhookEndpoint(id=uuid.uuid4(), url=url, secret=new_webhook_secret(), enabled=True)
+        else:  # saving it again re-enables a disabled endpoint
+            ep.enabled, ep.failing_since, ep.disabled_at = True, None, None
+        keep.append(ep)
+    sub.webhooks = keep
+
+
+# --- links --------------------------------------------------------------------------------------
+
+
+def links(sub: Subscription, settings: Settings) -> dict[str, str]:
+    base = settings.public_url.rstrip("/") + "/v1/subscriptions"
+    return {
+        "manage": f"{base}/{sub.token}",
+        "unsubscribe": f"{base}/{sub.token}/unsubscribe",
+        "calendar": f"{base}/{sub.token}/calendar.ics",
+        "atom": f"{base}/{sub.token}/feed.atom",
+    }
+
+
+def confirm_url(token: str, settings: Settings) -> str:
+    return f"{settings.public_url.rstrip('/')}/v1/subscriptions/confirm?token={token}"
+
+
+def map_url(request_id: str, settings: Settings) -> str:
+    return f"{settings.public_url.rstrip('/')}/map/#request={request_id}"
+
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+def _apply(sub: Subscription, data: dict[str, Any], settings: Settings) -> None:
+    if "area" in data:
+        area = parse_area(data["area"], settings)
+        sub.area_kind, sub.street_norm, sub.area_input = area.kind, area.street_norm, area.stored_input
+        sub.area = from_shape(area.geometry, srid=4326)
+    if "kinds" in data:
+        sub.kinds = sorted({str(k) for k in data["kinds"] or []})
+    if "min_impact" in data:
+        sub.min_impact_rank = IMPACT_ORDER[str(data["min_impact"])] if data["min_impact"] else 0
+    if "modes" in data:
+        sub.modes = sorted({str(m) for m in data["modes"] or []})
+    for key in ("lead_days", "delivery", "language"):
+        if data.get(key) is not None:
+            setattr(sub, key, data[key])
+
+
+def create(
+    session: Session, body: SubscriptionWrite, settings: Settings, principal: Principal | None = None
+) -> Subscription:
+    """A pending subscription and its confirmation email in the outbox. A business organisation's key makes
+    the organisation its co-owner; the email address still has to confirm."""
+    if principal is not None and principal.org_kind != "business":
+        raise forbidden("Only business organisations own subscriptions; subscribe without a key instead.")
+    sub = Subscription(
+        id=uuid.uuid4(), email=str(body.email), organisation_id=principal.org_id if principal else None,
+        token="sub_" + secrets.token_urlsafe(32), confirm_token=secrets.token_urlsafe(32), status="pending",
+        kinds=[], modes=[], min_impact_rank=0, webhooks=[],
+    )
+    _apply(sub, body.model_dump(mode="python", exclude={"webhooks", "email"}), settings)
+    _set_webhooks(sub, body.webhooks, settings)
+    repository.add(session, sub)
+    queue_confirmation(session, sub, settings)
+    return sub
+
+
+def queue_confirmation(session: Session, sub: Subscription, settings: Settings) -> None:
+    notice_id = repository.insert_notice(session, {
+        "subscription_id": sub.id, "kind": "confirmation", "dedupe_key": f"confirm:{sub.confirm_token}",
+        "payload": {"confirm_url": confirm_url(sub.confirm_token or "", settings), "area": area_label(sub)},
+    })
+    if notice_id is not None:
+        repository.insert_delivery(session, {
+            "notice_id": notice_id, "channel": "email", "inbox": sub.email.lower(),
+            "dedupe_key": f"confirm:{sub.confirm_token}",
+        })
+
+
+def confirm(session: Session, token: str, now: datetime | None = None) -> Subscription:
+    sub = repository.get_by_confirm_token(session, token)
+    if sub is None:
+        raise Problem(404, "Not found", "This confirmation link is unknown, used already or expired.",
+                      type_="not-found")
+    sub.status, sub.confirmed_at, sub.confirm_token = "active", now or datetime.now(UTC), None
+    session.flush()
+    return sub
+
+
+def resolve(session: Session, ref: str, principal: Principal | None) -> Subscription:
+    """A subscription by its secret management token, or by id with its business organisation's key."""
+    sub = None
+    if ref.startswith("sub_"):
+        sub = repository.get_by_token(session, ref)
+    else:
+        try:
+            sub_id = uuid.UUID(ref)
+        except ValueError:
+            sub_id = None
+        if sub_id is not None and principal is not None:
+            found = repository.get(session, sub_id)
+            if found is not None and found.organisation_id == principal.org_id:
+                sub = found
+    if sub is None:
+        raise not_found("Subscription", ref if not ref.startswith("sub_") else "behind this link")
+    return sub
+
+
+def list_for(session: Session, principal: Principal) -> list[Subscription]:
+    if principal.org_kind != "business":
+        raise forbidden("Only business organisations own subscriptions.")
+    return repository.list_for_org(session, principal.org_id)
+
+
+def update(session: Session, sub: Subscription, patch: SubscriptionPatch, settings: Settings) -> Subscription:
+    data = patch.model_dump(mode="python", exclude_unset=True)
+    for key in ("area", "delivery", "language", "lead_days", "email"):
+        if key in data and data[key] is None:
+            raise InvalidField(key, "may not be null")
+    _apply(sub, {k: v for k, v in data.items() if k not in ("webhooks", "email")}, settings)
+    if "webhooks" in data:
+        _set_webhooks(sub, patch.webhooks or [], settings)
+    if "email" in data and str(data["email"]).lower() != sub.email.lower():
+        # A new address confirms again; nothing goes to it before.
+        sub.email, sub.status, sub.confirmed_at = str(data["email"]), "pending", None
+        sub.confirm_token = secrets.token_urlsafe(32)
+        session.flush()
+        queue_confirmation(session, sub, settings)
+    session.flush()
+    return sub
+
+
+def delete(session: Session, sub: Subscription) -> None:
+    """Delete the subscription with its email address, endpoints and everything queued or sent for it."""
+    session.expunge(sub)
+    repository.remove(session, sub.id)
+
+
+def unsubscribe(session: Session, token: str) -> bool:
+    sub = repository.get_by_token(session, token)
+    if sub is None:
+        return False
+    delete(session, sub)
+    return True
+
+
+def to_read(session: Session, sub: Subscription, settings: Settings) -> dict[str, Any]:
+    min_impact = next((k for k, v in IMPACT_ORDER.items() if v == sub.min_impact_rank), None)
+    return {
+        "id": sub.id, "email": sub.email, "status": sub.status, "area": {"kind": sub.area_kind, **sub.area_input},
+        "area_geometry": json.loads(repository.area_geojson(session, sub.id)),
+        "kinds": list(sub.kinds or []), "min_impact": min_impact if sub.min_impact_rank else None,
+        "modes": list(sub.modes or []), "lead_days": sub.lead_days, "delivery": sub.delivery,
+        "language": sub.language,
+        "webhooks": [{"id": ep.id, "url": ep.url, "secret": ep.secret, "enabled": ep.enabled,
+                      "failing_since": ep.failing_since, "disabled_at": ep.disabled_at} for ep in sub.webhooks],
+        "links": links(sub, settings), "created_at": sub.created_at, "confirmed_at": sub.confirmed_at,
+    }
+
+
+def expire_pending(session: Session, now: datetime) -> int:
+    return repository.expire_pending(session, now - PENDING_TTL)
+
+
+# --- notices ------------------------------------------------------------------------------------
+
+
+def queue_notice(
+    session: Session, sub_id: uuid.UUID, email: str, delivery: str, endpoints: list[WebhookEndpoint], *,
+    kind: str, dedupe_key: str, payload: dict[str, Any], request_id: uuid.UUID | None = None,
+    event_id: int | None = None, email_now: bool = False,
+) -> uuid.UUID | None:
+    """One notice per (subscription, dedupe_key) and its deliveries: the email (now, or with the next
+    digest) and each enabled webhook. Deliveries are unique per (inbox, dedupe_key)."""
+    digest = delivery != "immediate" and not email_now
+    notice_id = repository.insert_notice(session, {
+        "subscription_id": sub_id, "kind": kind, "dedupe_key": dedupe_key, "payload": payload,
+        "request_id": request_id, "event_id": event_id, "digest_pending": digest,
+    })
+    if notice_id is None:
+        return None
+    if not digest:
+        repository.insert_delivery(session, {"notice_id": notice_id, "channel": "email", "inbox": email.lower(),
+                                             "dedupe_key": dedupe_key})
+    for ep in endpoints:
+        repository.insert_delivery(session, {"notice_id": notice_id, "channel": "webhook", "endpoint_id": ep.id,
+                                             "inbox": f"webhook:{ep.url}", "dedupe_key": dedupe_key})
+    return notice_id
+
+
+def _site_payload(site: dict[str, Any], settings: Settings, **extra: Any) -> dict[str, Any]:
+    return {"site": {**site, "map_url": map_url(site["id"], settings), **extra}}
+
+
+def notice_kind_for(event: Event, site: dict[str, Any]) -> str | None:
+    """Which notice an outbox event becomes, or None when businesses need not hear of it."""
+    kind = event.kind
+    if kind not in render.HEADLINES or kind.startswith("lead_time"):
+        return None
+    payload = event.payload or {}
+    if site["status"] == "draft":
+        return None
+    if kind in render.CANCELLING:
+        return None if payload.get("from") == "draft" else kind
+    if site["status"] in ("withdrawn", "rejected"):
+        return None  # a stale event of a site that is cancelled meanwhile; the cancellation follows
+    if kind == "request.updated" and "fields" in payload and not set(payload["fields"]) & render.RELEVANT_FIELDS:
+        return None
+    if kind in ("request.created", "request.submitted") and site.get("urgency") == "emergency":
+        return "request.emergency"
+    return kind
+
+
+def process_events(session: Session, settings: Settings, *, limit: int = 500) -> int:
+    """Consume outbox events: write the notices they cause and mark them processed, in one transaction."""
+    events = repository.unprocessed_events(session, limit)
+    queued = 0
+    sites = repository.site_snapshots(session, list({e.request_id for e in events if e.request_id}))
+    for event in events:
+        site = sites.get(event.request_id) if event.request_id else None
+        kind = notice_kind_for(event, site) if site else None
+        if kind is None:
+            continue
+        matches = repository.match_subscriptions(session, event.request_id)
+        endpoints = repository.enabled_endpoints(session, [m.id for m in matches])
+        payload = _site_payload(site, settings)
+        for m in matches:
+            if queue_notice(session, m.id, m.email, m.delivery, endpoints.get(m.id, []), kind=kind,
+                            dedupe_key=f"event:{event.id}", payload=payload, request_id=event.request_id,
+                            event_id=event.id):
+                queued += 1
+    repository.mark_events(session, [e.id for e in events])
+    return queued
+
+
+def queue_lead_notices(session: Session, settings: Settings, today: date) -> int:
+    """"Starts in N days": once per subscription, site and start date, as soon as the site's start is
+    within the subscription's lead time."""
+    rows = repository.lead_candidates(session, today)
+    sites = repository.site_snapshots(session, list({r.request_id for r in rows}))
+    subs = {s.id: s for s in _subs(session, {r.subscription_id for r in rows})}
+    endpoints = repository.enabled_endpoints(session, list(subs))
+    queued = 0
+    for r in rows:
+        sub, site = subs[r.subscription_id], sites[r.request_id]
+        days = (r.start_date - today).days
+        kind = "lead_time_today" if days == 0 else "lead_time"
+        payload = _site_payload(site, settings, days_until=days)
+        if queue_notice(session, sub.id, sub.email, sub.delivery, endpoints.get(sub.id, []), kind=kind,
+                        dedupe_key=f"lead:{r.request_id}:{r.start_date.isoformat()}", payload=payload,
+                        request_id=r.request_id):
+            queued += 1
+    return queued
+
+
+def _subs(session: Session, ids: set[uuid.UUID]) -> list[Subscription]:
+    from sqlalchemy import select
+
+    return list(session.scalars(select(Subscription).where(Subscription.id.in_(list(ids))))) if ids else []
+
+
+def digest_boundary(period: str, now: datetime, settings: Settings, hour: int = 7) -> datetime:
+    """The latest digest time at or before ``now``: every day (daily) or every Monday (weekly) at 07:00."""
+    from service.kit.time import tz
+
+    local = now.astimezone(tz(settings))
+    boundary = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if boundary > local:
+        boundary -= timedelta(days=1)
+    if period == "weekly":
+        boundary -= timedelta(days=boundary.weekday())
+    return boundary
+
+
+def queue_digests(session: Session, settings: Settings, now: datetime) -> int:
+    """Collect what each daily/weekly subscription was noticed since its last digest into one email."""
+    sent = 0
+    for period in ("daily", "weekly"):
+        boundary = digest_boundary(period, now, settings)
+        for sub in repository.digest_due(session, period, boundary):
+            items = repository.pending_digest_items(session, sub.id)
+            sub.last_digest_at = now
+            if not items:
+                continue
+            payload = {"period": period, "items": [{"kind": n.kind, "site": n.payload["site"],
+                                                    "notice_id": str(n.id)} for n in items]}
+            digest_id = queue_notice(session, sub.id, sub.email, sub.delivery, [], kind=f"digest.{period}",
+                                     dedupe_key=f"digest:{period}:{boundary.isoformat()}", payload=payload,
+                                     email_now=True)
+            for n in items:
+                n.digest_pending, n.digest_id = False, digest_id
+            sent += 1
+    session.flush()
+    return sent
+
+
+# --- pull feeds ---------------------------------------------------------------------------------
+
+
+def _require_active(sub: Subscription) -> None:
+    if sub.status != "active":
+        raise Problem(409, "Not confirmed", "Confirm the subscription with the emailed link first.",
+                      type_="subscription-pending")
+
+
+def calendar_ics(session: Session, sub: Subscription, settings: Settings, now: datetime) -> bytes:
+    from service.notices import feeds
+
+    _require_active(sub)
+    since = (now - timedelta(days=90)).date()
+    ids = repository.sites_for_subscription(session, sub.id, ends_after=since, limit=FEED_LIMIT)
+    snaps = repository.site_snapshots(session, ids)
+    sites = [{**snaps[i], "map_url": map_url(str(i), settings)} for i in ids if i in snaps]
+    return feeds.calendar(sub, sites, links(sub, settings), now)
+
+
+def atom_feed(session: Session, sub: Subscription, settings: Settings, now: datetime) -> bytes:
+    from service.notices import feeds
+
+    _require_active(sub)
+    return feeds.atom(sub, repository.notices_for(session, sub.id, 100), links(sub, settings), now)
