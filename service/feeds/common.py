@@ -1,0 +1,187 @@
+"""What the three feed builders share: the published site as plain data, licence links, dates, road names and the
+scrubbing of free text. Pure: no ORM, no FastAPI."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shapely.geometry.base import BaseGeometry
+
+# Sites whose impact reaches the carriageway (WZDx, DATEX II closure records, GTFS-RT).
+ROAD_IMPACTS = frozenset({"lane_reduction", "one_way", "full_closure"})
+RAIL_KINDS = frozenset({"tram_track", "rail"})
+
+LICENSES = {
+    "dl-de/by-2-0": "https://www.govdata.de/dl-de/by-2-0",
+    "dl-de/by-2.0": "https://www.govdata.de/dl-de/by-2-0",
+    "dl-de/zero-2-0": "https://www.govdata.de/dl-de/zero-2-0",
+    "dl-de/zero-2.0": "https://www.govdata.de/dl-de/zero-2-0",
+    "cc0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+    "cc0": "https://creativecommons.org/publicdomain/zero/1.0/",
+    "cc-by-4.0": "https://creativecommons.org/licenses/by/4.0/",
+}
+CC0_URL = "https://creativecommons.org/publicdomain/zero/1.0/"
+
+IMPACT_TEXT = {
+    "none": ("Keine Verkehrseinschränkung", "No traffic restriction"),
+    "footway": ("Gehweg eingeschränkt", "Footway restricted"),
+    "lane_reduction": ("Fahrstreifen eingeschränkt", "Lane(s) closed"),
+    "one_way": ("Nur in einer Richtung befahrbar", "Open in one direction only"),
+    "full_closure": ("Vollsperrung", "Road closed"),
+}
+
+
+@dataclass(frozen=True)
+class FeedMeta:
+    """Who publishes, under which licence, and the time the content last changed (used as publication time so
+    the same content always gives the same bytes and ETag)."""
+
+    publisher: str
+    license: str
+    license_url: str
+    public_url: str
+    timezone: str
+    updated: datetime
+    national_identifier: str = "DE-BST-RUHR"
+
+
+@dataclass
+class Corridor:
+    id: str
+    name: str
+    kind: str
+    routes: list[str]
+    stops: list[str]
+
+
+@dataclass
+class FeedSite:
+    """One published site request, as every feed sees it. Never carries contact data."""
+
+    id: uuid.UUID
+    title: str
+    description: str
+    kind: str
+    impact: str
+    modes: list[str]
+    shift: str
+    urgency: str
+    status: str
+    owner_id: uuid.UUID
+    owner_name: str
+    geometry: BaseGeometry
+    has_diversion: bool
+    has_replacement: bool
+    start: date
+    end: date  # inclusive
+    from_slot: bool
+    version: int
+    first_published: datetime
+    last_changed: datetime
+    corridors: list[Corridor] = field(default_factory=list)
+
+    @property
+    def road_affecting(self) -> bool:
+        return self.impact in ROAD_IMPACTS or ("car" in self.modes and self.impact != "none")
+
+    @property
+    def active_now(self) -> bool:
+        return self.status == "active" or self.urgency == "emergency"
+
+
+@dataclass
+class EndedSite:
+    """A site that was published and no longer is: ``reason`` is ``cancelled`` or ``closed``."""
+
+    id: uuid.UUID
+    impact: str
+    kind: str
+    has_diversion: bool
+    version: int
+    ended_at: datetime
+    reason: str
+
+
+def license_url(license_id: str) -> str:
+    if "://" in license_id:
+        return license_id
+    return LICENSES.get(license_id.lower(), f"https://www.govdata.de/{license_id}")
+
+
+def start_instant(day: date, tz: str) -> datetime:
+    """Local midnight at the start of ``day``, in UTC."""
+    return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC)
+
+
+def end_instant(day: date, tz: str) -> datetime:
+    """Local midnight after the inclusive end ``day``, in UTC."""
+    return start_instant(day + timedelta(days=1), tz)
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def local_date(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+_STREET_SUFFIX = r"(?:straße|strasse|str\.|weg|allee|platz|ring|damm|gasse|chaussee|ufer|wall|markt|brücke|tunnel)"
+_STREET_WORD = r"(?:Straße|Strasse|Weg|Allee|Platz|Ring|Damm|Gasse|Chaussee|Ufer|Wall|Markt|Brücke|Tunnel)"
+_ROAD_RE = re.compile(
+    r"\b([A-ZÄÖÜ][\wäöüß-]*" + _STREET_SUFFIX + r")(?![\wäöüß])"
+    r"|\b([A-ZÄÖÜ][\wäöüß-]*\s" + _STREET_WORD + r")(?![\wäöüß])"
+    r"|\b((?:An|Am|Auf|Im|In|Zum|Zur)\s(?:der\s|dem\s|den\s)?[A-ZÄÖÜ][\wäöüß-]+)"
+    r"|\b([ABLK]\s?\d{1,4})\b"
+)
+
+
+def road_names(title: str, description: str = "") -> list[str]:
+    """Street names and road numbers found in the title (then the description); the title itself if none.
+
+    Requests carry no structured road name, so this is a heuristic for German street names
+    (``Rüttenscheider Straße``, ``Alfredstraße``, ``Am Hauptbahnhof``, ``B 224``)."""
+    found: list[str] = []
+    for text in (title, description):
+        for match in _ROAD_RE.finditer(text or ""):
+            name = next(g for g in match.groups() if g)
+            name = re.sub(r"\s+", " ", name).strip()
+            if name not in found:
+                found.append(name)
+        if found:
+            break
+    return found or [title]
+
+
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_RE = re.compile(r"(?:\+|\b0)\d[\d\s/()-]{5,}\d")
+
+
+def scrub(text: str) -> str:
+    """Remove e-mail addresses and telephone numbers from free text before it is published."""
+    text = _EMAIL_RE.sub("[…]", text or "")
+    return _PHONE_RE.sub("[…]", text).strip()
+
+
+def route_ids(values: Any) -> list[str]:
+    """Route ids registered on a corridor: strings, or objects with ``id`` (or ``route_id``)."""
+    out: list[str] = []
+    for value in values or []:
+        ident = value.get("id") or value.get("route_id") if isinstance(value, dict) else value
+        if ident is not None and str(ident) not in out:
+            out.append(str(ident))
+    return out
+
+
+def stop_ids(values: Any) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        ident = value.get("id") or value.get("stop_id") if isinstance(value, dict) else value
+        if ident is not None and str(ident) not in out:
+            out.append(str(ident))
+    return out

@@ -1,0 +1,301 @@
+"""DATEX II v3.6 (EN 16157) situation publication, in an Exchange 2020 message container.
+
+Shape (compare the NDW sample in ``../shared/data/standards/datex2/samples/``)::
+
+    con:messageContainer
+      con:payload  xsi:type=sit:SituationPublication   one sit:situation per site, id = the request id
+        sit:situationRecord  MaintenanceWorks | ConstructionWorks | PublicEvent   (what is done, where, when)
+        sit:situationRecord  RoadOrCarriagewayOrLaneManagement                   (roadClosed / laneClosures)
+        sit:situationRecord  ReroutingManagement                                 (when a diversion is signed)
+      con:exchangeInformation   snapshotPull, supplier = the publisher
+      con:informationManagement elementReference cancelled | closed for records that were published and
+                                are no longer (withdrawn / rejected → cancelled, completed / over → closed)
+
+Every record carries ``version`` = the site's publication version, so a consumer sees updates as new
+versions of the same record ids. Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``).
+Pure: takes :class:`FeedSite` lists, returns bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lxml import etree
+from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import linemerge
+
+from service.feeds.common import (
+    IMPACT_TEXT,
+    ROAD_IMPACTS,
+    EndedSite,
+    FeedMeta,
+    FeedSite,
+    end_instant,
+    iso_z,
+    road_names,
+    start_instant,
+)
+
+NS = {
+    "con": "http://datex2.eu/schema/3/messageContainer",
+    "sit": "http://datex2.eu/schema/3/situation",
+    "com": "http://datex2.eu/schema/3/common",
+    "loc": "http://datex2.eu/schema/3/locationReferencing",
+    "ex": "http://datex2.eu/schema/3/exchangeInformation",
+    "inf": "http://datex2.eu/schema/3/informationManagement",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+}
+XSI_TYPE = f"{{{NS['xsi']}}}type"
+MEDIA_TYPE = "application/xml"
+
+# kind → (record type, detail). MaintenanceWorks: roadMaintenanceType; ConstructionWorks: constructionWorkType.
+RECORD_TYPES = {
+    "road_maintenance": ("MaintenanceWorks", "maintenanceWork"),
+    "gas": ("MaintenanceWorks", "roadworks"),
+    "water": ("MaintenanceWorks", "roadworks"),
+    "sewer": ("MaintenanceWorks", "roadworks"),
+    "district_heating": ("MaintenanceWorks", "roadworks"),
+    "power": ("MaintenanceWorks", "roadworks"),
+    "telecom": ("MaintenanceWorks", "roadworks"),
+    "road_construction": ("ConstructionWorks", "roadImprovementOrUpgrading"),
+    "tram_track": ("ConstructionWorks", "constructionWork"),
+    "rail": ("ConstructionWorks", "constructionWork"),
+    "bridge": ("ConstructionWorks", "constructionWork"),
+    "building": ("ConstructionWorks", "constructionWork"),
+    "event": ("PublicEvent", "other"),
+    "other": ("MaintenanceWorks", "other"),
+}
+SUBJECTS = {
+    "gas": "gasMainWork",
+    "water": "waterMain",
+    "sewer": "sewer",
+    "district_heating": "heatingPipe",
+    "power": "buriedCables",
+    "telecom": "buriedCables",
+    "tram_track": "publicTransportInfrastructure",
+    "rail": "publicTransportInfrastructure",
+    "bridge": "bridge",
+    "road_construction": "road",
+    "road_maintenance": "road",
+}
+CLOSURE_TYPES = {"full_closure": "roadClosed", "lane_reduction": "laneClosures", "one_way": "laneClosures"}
+SEVERITY = {"full_closure": "high", "one_way": "medium", "lane_reduction": "medium", "footway": "low",
+            "none": "lowest"}
+
+
+def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    prefix, name = tag.split(":")
+    node = etree.SubElement(parent, f"{{{NS[prefix]}}}{name}")
+    for key, value in attrs.items():
+        node.set(XSI_TYPE if key == "xsi_type" else key, value)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def _multilingual(parent: etree._Element, tag: str, values: Iterable[tuple[str, str]]) -> None:
+    holder = _el(_el(parent, tag), "com:values")
+    for lang, value in values:
+        _el(holder, "com:value", value, lang=lang)
+
+
+def _pos_list(coords: Iterable[tuple[float, ...]]) -> str:
+    return " ".join(f"{c[1]:.6f} {c[0]:.6f}" for c in coords)
+
+
+def record_ids(site_id: str, impact: str, has_diversion: bool) -> list[str]:
+    """The situation record ids a site publishes (stable across versions)."""
+    ids = [f"{site_id}_works"]
+    if impact in CLOSURE_TYPES:
+        ids.append(f"{site_id}_closure")
+    if has_diversion:
+        ids.append(f"{site_id}_rerouting")
+    return ids
+
+
+# --- location ---------------------------------------------------------------------------------------------
+
+
+def _display(parent: etree._Element, geom: BaseGeometry) -> None:
+    point = geom.representative_point()
+    coords = _el(parent, "loc:coordinatesForDisplay")
+    _el(coords, "loc:latitude", f"{point.y:.6f}")
+    _el(coords, "loc:longitude", f"{point.x:.6f}")
+
+
+def _supplementary(parent: etree._Element, site: FeedSite) -> None:
+    desc = _el(parent, "loc:supplementaryPositionalDescription")
+    for name in road_names(site.title, site.description):
+        _el(_el(desc, "loc:roadInformation"), "loc:roadName", name)
+
+
+def _location(parent: etree._Element, tag: str, geom: BaseGeometry, site: FeedSite) -> None:
+    """One ``loc:Location`` for a simple geometry."""
+    if isinstance(geom, Point):
+        loc = _el(parent, tag, xsi_type="loc:PointLocation")
+        _display(loc, geom)
+        _supplementary(loc, site)
+        coords = _el(_el(loc, "loc:pointByCoordinates"), "loc:pointCoordinates")
+        _el(coords, "loc:latitude", f"{geom.y:.6f}")
+        _el(coords, "loc:longitude", f"{geom.x:.6f}")
+    elif isinstance(geom, LineString):
+        loc = _el(parent, tag, xsi_type="loc:LinearLocation")
+        _display(loc, geom)
+        _supplementary(loc, site)
+        _el(_el(loc, "loc:gmlLineString", srsDimension="2"), "loc:posList", _pos_list(geom.coords))
+    else:  # Polygon / MultiPolygon
+        loc = _el(parent, tag, xsi_type="loc:AreaLocation")
+        _display(loc, geom)
+        multi = _el(loc, "loc:gmlMultiPolygon")
+        for poly in getattr(geom, "geoms", [geom]):
+            gml = _el(multi, "loc:gmlPolygon")
+            _el(_el(gml, "loc:exterior", srsDimension="2"), "loc:posList", _pos_list(poly.exterior.coords))
+            for ring in poly.interiors:
+                _el(_el(gml, "loc:interior", srsDimension="2"), "loc:posList", _pos_list(ring.coords))
+
+
+def _location_reference(parent: etree._Element, site: FeedSite) -> None:
+    geom = site.geometry
+    if isinstance(geom, MultiLineString):
+        merged = linemerge(geom)
+        geom = merged if isinstance(merged, LineString) else geom
+    if isinstance(geom, MultiPoint | MultiLineString) and len(geom.geoms) == 1:
+        geom = geom.geoms[0]
+    if isinstance(geom, MultiPoint | MultiLineString):
+        group = _el(parent, "sit:locationReference", xsi_type="loc:LocationGroupByList")
+        for part in geom.geoms:
+            _location(group, "loc:locationContainedInGroup", part, site)
+    elif isinstance(geom, Point | LineString | Polygon | MultiPolygon):
+        _location(parent, "sit:locationReference", geom, site)
+    else:  # anything else: its representative point
+        _location(parent, "sit:locationReference", geom.representative_point(), site)
+
+
+# --- records ----------------------------------------------------------------------------------------------
+
+
+def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_type: str,
+                 meta: FeedMeta, *, impact: bool = False) -> etree._Element:
+    rec = _el(situation, "sit:situationRecord", xsi_type=xsi_type, id=record_id, version=str(site.version))
+    _el(rec, "sit:situationRecordCreationTime", iso_z(site.first_published))
+    _el(rec, "sit:situationRecordVersionTime", iso_z(site.last_changed))
+    _el(rec, "sit:probabilityOfOccurrence", "certain")
+    _el(rec, "sit:severity", SEVERITY.get(site.impact, "unknown"))
+    source = _el(rec, "sit:source")
+    _el(source, "com:sourceCountry", "de")
+    _el(source, "com:sourceIdentification", str(site.owner_id))
+    _multilingual(source, "com:sourceName", [("de", site.owner_name)])
+    validity = _el(rec, "sit:validity")
+    _el(validity, "com:validityStatus", "active" if site.active_now else "definedByValidityTimeSpec")
+    period = _el(validity, "com:validityTimeSpecification")
+    _el(period, "com:overallStartTime", iso_z(start_instant(site.start, meta.timezone)))
+    _el(period, "com:overallEndTime", iso_z(end_instant(site.end, meta.timezone)))
+    if impact and site.impact == "full_closure":
+        imp = _el(rec, "sit:impact")
+        _el(imp, "sit:capacityRemaining", "0.0")
+        _el(imp, "sit:numberOfOperationalLanes", "0")
+    if xsi_type != "sit:PublicEvent":
+        cause = _el(rec, "sit:cause")
+        _el(cause, "sit:causeType", "roadMaintenance" if xsi_type == "sit:MaintenanceWorks" else "constructionWork")
+    de, en = IMPACT_TEXT.get(site.impact, (site.impact, site.impact))
+    dates = f"{site.start.strftime('%d.%m.%Y')} – {site.end.strftime('%d.%m.%Y')}"
+    comment = _el(rec, "sit:generalPublicComment")
+    body = f"{site.title}. {de}. {dates}." + (f" {site.description}" if site.description else "")
+    _multilingual(comment, "sit:comment", [("de", body), ("en", f"{site.title}. {en}. {dates}.")])
+    _location_reference(rec, site)
+    return rec
+
+
+def _operator_status(site: FeedSite) -> str:
+    return "beingImplemented" if site.active_now else "approved"
+
+
+def _works(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
+    record_type, detail = RECORD_TYPES.get(site.kind, ("MaintenanceWorks", "other"))
+    rec = _record_head(situation, site, f"{site.id}_works", f"sit:{record_type}", meta)
+    if record_type == "PublicEvent":
+        _el(rec, "sit:publicEventType", detail)
+        return
+    _el(rec, "sit:operatorActionStatus", _operator_status(site))
+    _el(rec, "sit:roadworksIdentifier", str(site.id))
+    _el(rec, "sit:urgentRoadworks", "true" if site.urgency in ("urgent", "emergency") else "false")
+    mobility = _el(rec, "sit:mobility")
+    _el(mobility, "sit:mobilityType", "stationary")
+    if site.kind in SUBJECTS:
+        _el(_el(rec, "sit:subjects"), "sit:subjectTypeOfWorks", SUBJECTS[site.kind])
+    if record_type == "MaintenanceWorks":
+        _el(rec, "sit:roadMaintenanceType", "repairWork" if site.urgency == "emergency" else detail)
+    else:
+        _el(rec, "sit:constructionWorkType", detail)
+
+
+def _closure(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
+    rec = _record_head(situation, site, f"{site.id}_closure", "sit:RoadOrCarriagewayOrLaneManagement", meta,
+                       impact=True)
+    _el(rec, "sit:operatorActionStatus", _operator_status(site))
+    _el(rec, "sit:complianceOption", "mandatory")
+    _el(rec, "sit:roadOrCarriagewayOrLaneManagementType", CLOSURE_TYPES[site.impact])
+
+
+def _rerouting(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
+    rec = _record_head(situation, site, f"{site.id}_rerouting", "sit:ReroutingManagement", meta)
+    _el(rec, "sit:operatorActionStatus", _operator_status(site))
+    _el(rec, "sit:complianceOption", "advisory")
+    _el(rec, "sit:reroutingManagementType", "followDiversionSigns")
+    _el(rec, "sit:signedRerouting", "true")
+
+
+def _situation(payload: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
+    situation = _el(payload, "sit:situation", id=str(site.id))
+    _el(situation, "sit:overallSeverity", SEVERITY.get(site.impact, "unknown"))
+    _el(situation, "sit:situationVersionTime", iso_z(site.last_changed))
+    header = _el(situation, "sit:headerInformation")
+    _el(header, "com:confidentiality", "noRestriction")
+    _el(header, "com:informationStatus", "real")
+    _works(situation, site, meta)
+    if site.impact in ROAD_IMPACTS:
+        _closure(situation, site, meta)
+    if site.has_diversion:
+        _rerouting(situation, site, meta)
+
+
+def build(sites: list[FeedSite], ended: list[EndedSite], meta: FeedMeta) -> bytes:
+    root = etree.Element(f"{{{NS['con']}}}messageContainer", nsmap=NS, modelBaseVersion="3")
+    payload = _el(root, "con:payload", xsi_type="sit:SituationPublication", lang="de", modelBaseVersion="3")
+    _multilingual(payload, "com:feedDescription", [
+        ("de", f"Baustellen im Ruhrgebiet. Herausgeber: {meta.publisher}. Lizenz: {meta.license} "
+               f"({meta.license_url})."),
+        ("en", f"Roadworks in the Ruhr area. Publisher: {meta.publisher}. Licence: {meta.license} "
+               f"({meta.license_url})."),
+    ])
+    _el(payload, "com:feedType", "roadworks")
+    _el(payload, "com:publicationTime", iso_z(meta.updated))
+    creator = _el(payload, "com:publicationCreator")
+    _el(creator, "com:country", "de")
+    _el(creator, "com:nationalIdentifier", meta.national_identifier)
+    for site in sites:
+        _situation(payload, site, meta)
+
+    exchange = _el(root, "con:exchangeInformation", modelBaseVersion="3")
+    context = _el(exchange, "ex:exchangeContext")
+    _el(context, "ex:codedExchangeProtocol", "snapshotPull")
+    _el(context, "ex:exchangeSpecificationVersion", "3")
+    supplier = _el(context, "ex:supplierOrCisRequester")
+    _el(supplier, "ex:name", meta.publisher)
+    _el(supplier, "ex:serviceURL", meta.public_url.rstrip("/") + "/feeds/datex2/situations.xml")
+    ident = _el(supplier, "ex:internationalIdentifier")
+    _el(ident, "com:country", "de")
+    _el(ident, "com:nationalIdentifier", meta.national_identifier)
+    dynamic = _el(exchange, "ex:dynamicInformation")
+    _el(dynamic, "ex:exchangeStatus", "online")
+    _el(dynamic, "ex:messageGenerationTimestamp", iso_z(meta.updated))
+
+    if ended:
+        resources = _el(_el(root, "con:informationManagement"), "inf:informationManagedResourceList")
+        for gone in ended:
+            for record_id in record_ids(str(gone.id), gone.impact, gone.has_diversion):
+                ref = _el(resources, "inf:elementReference")
+                _el(ref, "inf:managementStatus", gone.reason)
+                _el(ref, "inf:versionedReference", id=record_id, version=str(gone.version))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -1,0 +1,138 @@
+"""All SQL of the feeds: reconciling ``feed_publications`` with the requests, reading what is published, the
+transit corridors near a site, and the push state."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select, text
+from sqlalchemy.orm import Session
+
+from service.feeds.models import FeedPublication, FeedPushState
+
+# Effective dates: the slot where it is approved or locked, else the request's window.
+# Publishable: approved or active, or emergency works that are not (yet) decided; and not over.
+_CTES = """
+with eff as (
+    select r.id, r.status, r.urgency, r.version, r.owner_id,
+           (s.status in ('approved', 'locked') and s.start is not null and s."end" is not null) as from_slot,
+           case when s.status in ('approved', 'locked') and s.start is not null and s."end" is not null
+                then s.start else r.earliest_start end as start_date,
+           case when s.status in ('approved', 'locked') and s.start is not null and s."end" is not null
+                then s."end" else r.latest_end end as end_date
+    from site_requests r left join slots s on s.request_id = r.id
+),
+pub as (
+    select id, md5(concat_ws('|', version, status, urgency, start_date, end_date, owner_id)) as fp
+    from eff
+    where (status in ('approved', 'active')
+           or (urgency = 'emergency' and status in ('submitted', 'slot_proposed', 'accepted', 'contested')))
+      and end_date >= :today
+)
+"""
+
+_PUBLISH = text(_CTES + """
+insert into feed_publications as p (request_id, version, fingerprint, first_published, last_changed)
+select id, 1, fp, clock_timestamp(), clock_timestamp() from pub
+on conflict (request_id) do update
+    set version = p.version + 1, fingerprint = excluded.fingerprint, last_changed = excluded.last_changed,
+        cancelled_at = null, end_reason = null
+    where p.fingerprint <> excluded.fingerprint or p.cancelled_at is not null
+""")
+
+_END = text(_CTES + """
+update feed_publications p
+   set cancelled_at = clock_timestamp(), last_changed = clock_timestamp(),
+       end_reason = case when e.status = 'completed' or e.end_date < :today then 'closed' else 'cancelled' end
+  from eff e
+ where e.id = p.request_id and p.cancelled_at is null
+   and not exists (select 1 from pub where pub.id = p.request_id)
+""")
+
+_PUBLISHED = text(_CTES + """
+select r.id, r.title, r.description, r.kind, r.impact, r.modes, r.shift, r.urgency, r.status, r.owner_id,
+       o.name as owner_name, ST_AsGeoJSON(r.geom, 7) as geometry,
+       r.diversions_geom is not null as has_diversion, r.replacement_geom is not null as has_replacement,
+       e.start_date, e.end_date, e.from_slot, p.version, p.first_published, p.last_changed
+  from feed_publications p
+  join site_requests r on r.id = p.request_id
+  join organisations o on o.id = r.owner_id
+  join eff e on e.id = r.id
+ where p.cancelled_at is null
+ order by r.id
+""")
+
+_ENDED = text("""
+select r.id, r.impact, r.kind, r.diversions_geom is not null as has_diversion, p.version,
+       p.cancelled_at, p.end_reason
+  from feed_publications p join site_requests r on r.id = p.request_id
+ where p.cancelled_at is not null and p.cancelled_at >= :since
+ order by r.id
+""")
+
+
+def sync(session: Session, today: date) -> int:
+    """Reconcile ``feed_publications`` with the requests; returns how many rows changed."""
+    published = session.execute(_PUBLISH, {"today": today}).rowcount or 0
+    ended = session.execute(_END, {"today": today}).rowcount or 0
+    return published + ended
+
+
+def published(session: Session) -> list[Row[Any]]:
+    # The CTEs need :today only for ``pub``; any date works here because only ``eff`` is used.
+    return list(session.execute(_PUBLISHED, {"today": date.min}))
+
+
+def ended_since(session: Session, since: datetime) -> list[Row[Any]]:
+    return list(session.execute(_ENDED, {"since": since}))
+
+
+def state_token(session: Session) -> tuple[int, int, datetime | None]:
+    """(rows, sum of versions, last change): changes whenever anything published changes."""
+    row = session.execute(text(
+        "select count(*), coalesce(sum(version), 0), max(last_changed) from feed_publications"
+    )).one()
+    return int(row[0]), int(row[1]), row[2]
+
+
+def corridors_near(session: Session, request_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    """Transit corridors (with routes or stops) whose geometry lies within their buffer of each site."""
+    if not request_ids:
+        return []
+    try:
+        from service.conflicts.models import Corridor
+    except ImportError:  # the conflicts domain is not installed
+        return []
+    from service.requests.models import SiteRequest
+
+    stmt = (
+        select(SiteRequest.id.label("request_id"), Corridor.id, Corridor.name, Corridor.kind, Corridor.routes,
+               Corridor.stops)
+        .join(Corridor, func.ST_DWithin(Corridor.geom_utm, SiteRequest.geom_utm, Corridor.buffer_m))
+        .where(SiteRequest.id.in_(list(request_ids)))
+        .where((func.jsonb_array_length(Corridor.routes) > 0) | (func.jsonb_array_length(Corridor.stops) > 0))
+        .order_by(SiteRequest.id, Corridor.name)
+    )
+    return list(session.execute(stmt))
+
+
+def try_lock(session: Session, name: str) -> bool:
+    """A transaction-scoped advisory lock, so that only one worker pushes at a time."""
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtextextended(name, 0)))))
+
+
+def push_state(session: Session, target: str) -> FeedPushState | None:
+    return session.scalar(select(FeedPushState).where(FeedPushState.target == target).with_for_update())
+
+
+def add_push_state(session: Session, state: FeedPushState) -> FeedPushState:
+    session.add(state)
+    session.flush()
+    return state
+
+
+def get_publication(session: Session, request_id: uuid.UUID) -> FeedPublication | None:
+    return session.get(FeedPublication, request_id)

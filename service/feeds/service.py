@@ -1,0 +1,229 @@
+"""The open data feeds: what is published, rendering with ETag / Last-Modified, and the DATEX II push.
+
+Published are requests that are approved or active, and emergency works while they are being decided (they
+are active at once); never drafts or merely submitted requests, never contact data (free text is scrubbed of
+e-mail addresses and telephone numbers). Dates are the slot's where the slot is approved or locked, else the
+request's window. Before a feed is built, :func:`sync` reconciles ``feed_publications`` with the requests,
+so versions and cancellations are always current, whoever changed a request and however.
+
+Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from enum import StrEnum
+
+import httpx
+from shapely.geometry import shape
+from sqlalchemy.orm import Session
+
+from service.feeds import datex2, gtfsrt, repository, wzdx
+from service.feeds.common import (
+    Corridor,
+    EndedSite,
+    FeedMeta,
+    FeedSite,
+    license_url,
+    route_ids,
+    scrub,
+    start_instant,
+    stop_ids,
+)
+from service.feeds.models import FeedPushState
+from service.kit.time import now as local_now
+from service.kit.time import today
+from service.settings import Settings
+
+log = logging.getLogger("baustellen.feeds")
+
+ENDED_RETENTION = timedelta(days=7)  # cancelled / closed records stay in DATEX II informationManagement
+PUSH_TARGET = "datex2"
+PUSH_BASE_DELAY_S = 30.0
+PUSH_MAX_DELAY_S = 3600.0
+
+
+class FeedFormat(StrEnum):
+    datex2 = "datex2"
+    wzdx = "wzdx"
+    gtfsrt = "gtfsrt"
+    gtfsrt_json = "gtfsrt_json"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    media_type: str
+    etag: str
+    last_modified: datetime
+    license_url: str
+
+    @property
+    def last_modified_http(self) -> str:
+        return format_datetime(self.last_modified.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def sync(session: Session, settings: Settings) -> int:
+    """Bring ``feed_publications`` up to date with the requests; returns the number of changed rows."""
+    return repository.sync(session, today(settings))
+
+
+def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSite]:
+    rows = repository.published(session)
+    sites = [
+        FeedSite(
+            id=row.id, title=scrub(row.title), description=scrub(row.description), kind=row.kind,
+            impact=row.impact, modes=list(row.modes or []), shift=row.shift, urgency=row.urgency,
+            status=row.status, owner_id=row.owner_id, owner_name=row.owner_name,
+            geometry=shape(json.loads(row.geometry)), has_diversion=row.has_diversion,
+            has_replacement=row.has_replacement, start=row.start_date, end=row.end_date,
+            from_slot=row.from_slot, version=row.version, first_published=row.first_published,
+            last_changed=row.last_changed,
+        )
+        for row in rows
+    ]
+    if with_corridors and sites:
+        by_id = {s.id: s for s in sites}
+        for row in repository.corridors_near(session, list(by_id)):
+            routes, stops = route_ids(row.routes), stop_ids(row.stops)
+            if routes or stops:
+                by_id[row.request_id].corridors.append(
+                    Corridor(id=str(row.id), name=row.name, kind=row.kind, routes=routes, stops=stops))
+    return sites
+
+
+def load_ended(session: Session, settings: Settings) -> list[EndedSite]:
+    since = local_now(settings) - ENDED_RETENTION
+    return [
+        EndedSite(id=row.id, impact=row.impact, kind=row.kind, has_diversion=row.has_diversion, version=row.version,
+                  ended_at=row.cancelled_at, reason=row.end_reason)
+        for row in repository.ended_since(session, since)
+    ]
+
+
+def feed_meta(session: Session, settings: Settings) -> FeedMeta:
+    _, _, last_change = repository.state_token(session)
+    updated = last_change or start_instant(today(settings), settings.timezone)
+    return FeedMeta(
+        publisher=settings.feed_publisher, license=settings.feed_license,
+        license_url=license_url(settings.feed_license), public_url=settings.public_url,
+        timezone=settings.timezone, updated=updated,
+    )
+
+
+def _rendered(body: bytes, media_type: str, meta: FeedMeta) -> Rendered:
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    return Rendered(body=body, media_type=media_type, etag=f'W/"{digest}"', last_modified=meta.updated,
+                    license_url=meta.license_url)
+
+
+def render(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
+    """Sync, then build one feed. The bytes depend on the data only (times are data times), so the ETag is
+    the same as long as nothing published changed."""
+    sync(session, settings)
+    meta = feed_meta(session, settings)
+    if fmt is FeedFormat.datex2:
+        return _rendered(datex2.build(load_sites(session), load_ended(session, settings), meta),
+                         datex2.MEDIA_TYPE, meta)
+    if fmt is FeedFormat.wzdx:
+        body = json.dumps(wzdx.build(load_sites(session), meta), ensure_ascii=False, separators=(",", ":"))
+        return _rendered(body.encode(), wzdx.MEDIA_TYPE, meta)
+    feed = gtfsrt.build(load_sites(session, with_corridors=True), meta)
+    if fmt is FeedFormat.gtfsrt_json:
+        return _rendered(gtfsrt.to_json(feed), "application/json", meta)
+    return _rendered(gtfsrt.to_bytes(feed), gtfsrt.MEDIA_TYPE, meta)
+
+
+def _etag_values(header: str) -> list[str]:
+    return [v.strip().removeprefix("W/") for v in header.split(",") if v.strip()]
+
+
+def not_modified(rendered: Rendered, *, if_none_match: str | None, if_modified_since: str | None) -> bool:
+    """RFC 9110 conditional GET: If-None-Match (weak comparison) wins over If-Modified-Since."""
+    if if_none_match is not None:
+        values = _etag_values(if_none_match)
+        return "*" in values or rendered.etag.removeprefix("W/") in values
+    if if_modified_since:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            return False
+        return rendered.last_modified.replace(microsecond=0) <= since
+    return False
+
+
+# --- DATEX II push --------------------------------------------------------------------------------------
+
+
+def backoff(attempts: int, base: float = PUSH_BASE_DELAY_S, cap: float = PUSH_MAX_DELAY_S) -> timedelta:
+    """Exponential backoff after ``attempts`` failed deliveries: base, 2·base, 4·base, … up to ``cap``."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def push_datex(
+    session: Session, settings: Settings, *, client: httpx.Client, now: datetime | None = None,
+    base_delay: float = PUSH_BASE_DELAY_S, max_delay: float = PUSH_MAX_DELAY_S,
+) -> str:
+    """POST the DATEX II publication to ``settings.datex_push_url`` when it changed since the last successful
+    delivery. A failure (network error or non-2xx) is retried on a later run after an exponential backoff.
+
+    Returns what happened: ``disabled``, ``busy`` (another worker pushes), ``unchanged``, ``waiting`` (backoff),
+    ``delivered`` or ``failed``."""
+    url = settings.datex_push_url
+    if not url:
+        return "disabled"
+    if not repository.try_lock(session, f"feeds.push.{PUSH_TARGET}"):
+        return "busy"
+    now = now or datetime.now(UTC)
+    rendered = render(session, settings, FeedFormat.datex2)
+    digest = rendered.etag.removeprefix("W/").strip('"')
+    state = repository.push_state(session, PUSH_TARGET)
+    if state is None:
+        state = repository.add_push_state(session, FeedPushState(target=PUSH_TARGET, url=url, attempts=0))
+    if state.url != url:  # a new receiver gets everything anew
+        state.url, state.delivered_hash, state.attempts, state.next_attempt_at = url, None, 0, None
+    if state.delivered_hash == digest:
+        return "unchanged"
+    if state.next_attempt_at is not None and now < state.next_attempt_at:
+        return "waiting"
+    try:
+        response = client.post(url, content=rendered.body, headers={
+            "Content-Type": f"{rendered.media_type}; charset=utf-8", "ETag": rendered.etag,
+            "Link": f'<{rendered.license_url}>; rel="license"', "Idempotency-Key": digest,
+        })
+        status, error = response.status_code, None if response.is_success else response.text[:500]
+    except httpx.HTTPError as exc:
+        status, error = None, f"{type(exc).__name__}: {exc}"[:500]
+    state.last_status = status
+    if error is None:
+        state.delivered_hash, state.delivered_at = digest, now
+        state.attempts, state.next_attempt_at, state.last_error = 0, None, None
+        session.flush()
+        log.info("DATEX II publication delivered to %s (%s)", url, status)
+        return "delivered"
+    state.attempts += 1
+    state.next_attempt_at = now + backoff(state.attempts, base_delay, max_delay)
+    state.last_error = error
+    session.flush()
+    log.warning("DATEX II push to %s failed (attempt %d, next %s): %s", url, state.attempts,
+                state.next_attempt_at.isoformat(), error)
+    return "failed"
+
+
+def publication_of(session: Session, request_id: uuid.UUID) -> dict[str, object] | None:
+    """What the feeds say about one request (for debugging and tests)."""
+    pub = repository.get_publication(session, request_id)
+    if pub is None:
+        return None
+    return {"version": pub.version, "first_published": pub.first_published, "last_changed": pub.last_changed,
+            "cancelled_at": pub.cancelled_at, "end_reason": pub.end_reason}
