@@ -1,0 +1,480 @@
+"""All SQL of the conflicts domain.
+
+The pair queries share one shape: a CTE ``a`` holds the side being checked — one stored request
+(``single``), every active request (``all``, for the set-based conflict graph) or a draft given as WKB
+(``check``, nothing stored) — and is joined to ``site_requests b`` with ``ST_DWithin`` on the GiST-indexed
+EPSG:25832 columns (footprint, diversions, replacement routes) plus the time overlap of the effective
+periods. The effective period of a request is its assigned slot (proposed, locked or approved) where one
+exists, else its window.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, select, text, update
+from sqlalchemy.orm import Session
+
+from service.conflicts.models import Blackout, Conflict, Corridor, Moratorium, Opportunity, Zone
+from service.geo.rules import IMPACTS, ROAD_KINDS, TOLERANCE_M, TRACK_KINDS, UTILITY_KINDS
+
+INACTIVE = ("withdrawn", "rejected", "completed")
+SLOT_STATES = ("proposed", "locked", "approved")
+PAIR_KINDS = ("space", "diversion", "same_owner")
+RULE_MODELS = {"zone": Zone, "corridor": Corridor, "moratorium": Moratorium, "blackout": Blackout}
+RULE_COLUMN = {"zone": "zone_id", "corridor": "corridor_id", "moratorium": "moratorium_id", "blackout": "blackout_id"}
+
+_IMPACT_ARRAY = "ARRAY[" + ",".join(f"'{i}'" for i in IMPACTS) + "]"
+_INACTIVE_SQL = "(" + ",".join(f"'{s}'" for s in INACTIVE) + ")"
+_SLOT_SQL = "(" + ",".join(f"'{s}'" for s in SLOT_STATES) + ")"
+
+
+def _rank(col: str) -> str:
+    return f"array_position({_IMPACT_ARRAY}::text[], {col}::text)"
+
+
+def _slot_join(alias: str, req: str) -> str:
+    return (f"LEFT JOIN slots {alias} ON {alias}.request_id = {req}.id AND {alias}.status IN {_SLOT_SQL} "
+            f"AND {alias}.start IS NOT NULL AND {alias}.\"end\" IS NOT NULL")
+
+
+@dataclass
+class Draft:
+    """The side ``a`` of a dry-run check: a request that is not stored."""
+
+    owner_id: uuid.UUID
+    kind: str
+    impact: str
+    shift: str
+    urgency: str
+    start: date
+    end: date
+    geom_wkb: bytes
+    diversions_wkb: bytes | None = None
+    replacement_wkb: bytes | None = None
+    exclude_id: uuid.UUID | None = None  # checking a change of a stored request: ignore the stored one
+
+
+def _a_cte(mode: str, params: dict[str, Any], *, request_id: uuid.UUID | None = None,
+           draft: Draft | None = None) -> str:
+    cols = ("r.id, r.owner_id, r.title, r.kind, r.impact, r.shift, r.urgency, r.status, r.bundle_with, r.geom_utm, "
+            "r.diversions_utm, r.replacement_utm, COALESCE(s.start, r.earliest_start) AS p_start, "
+            "COALESCE(s.\"end\", r.latest_end) AS p_end, r.earliest_start AS w_start, r.latest_end AS w_end")
+    if mode == "check":
+        assert draft is not None
+        params.update(a_owner=draft.owner_id, a_kind=draft.kind, a_impact=draft.impact, a_shift=draft.shift,
+                      a_urgency=draft.urgency, a_start=draft.start, a_end=draft.end, a_geom=draft.geom_wkb,
+                      a_div=draft.diversions_wkb, a_rep=draft.replacement_wkb, a_exclude=draft.exclude_id)
+        return (
+            "a AS MATERIALIZED (SELECT CAST(:a_exclude AS uuid) AS id, CAST(:a_owner AS uuid) AS owner_id, "
+            "CAST('' AS text) AS title, CAST(:a_kind AS text) AS kind, CAST(:a_impact AS text) AS impact, "
+            "CAST(:a_shift AS text) AS shift, CAST(:a_urgency AS text) AS urgency, 'submitted' AS status, "
+            "CAST(ARRAY[] AS varchar[]) AS bundle_with, "
+            "ST_Transform(ST_GeomFromWKB(:a_geom, 4326), 25832) AS geom_utm, "
+            "ST_Transform(ST_GeomFromWKB(CAST(:a_div AS bytea), 4326), 25832) AS diversions_utm, "
+            "ST_Transform(ST_GeomFromWKB(CAST(:a_rep AS bytea), 4326), 25832) AS replacement_utm, "
+            "CAST(:a_start AS date) AS p_start, CAST(:a_end AS date) AS p_end, "
+            "CAST(:a_start AS date) AS w_start, CAST(:a_end AS date) AS w_end)"
+        )
+    where = f"r.status NOT IN {_INACTIVE_SQL}"
+    if mode == "single":
+        params["a_id"] = request_id
+        where += " AND r.id = :a_id"
+    return f"a AS MATERIALIZED (SELECT {cols} FROM site_requests r {_slot_join('s', 'r')} WHERE {where})"
+
+
+def _pair_filter(mode: str) -> str:
+    if mode == "all":
+        return "b.id > a.id"
+    return "(a.id IS NULL OR b.id <> a.id)"
+
+
+def _distance_case(col: str, distances: Mapping[str, float], params: dict[str, Any]) -> str:
+    parts = []
+    for impact in IMPACTS:
+        params[f"d_{impact}"] = float(distances[impact])
+        parts.append(f"WHEN '{impact}' THEN CAST(:d_{impact} AS float8)")
+    return f"(CASE {col} " + " ".join(parts) + " ELSE 0 END)"
+
+
+def pair_candidates(
+    session: Session, mode: str, *, distances: Mapping[str, float], route_tolerance_m: float,
+    request_id: uuid.UUID | None = None, draft: Draft | None = None,
+) -> list[Row[Any]]:
+    """Pairs whose effective periods overlap and whose footprints come within the largest configured
+    distance, or where one footprint touches the other's diversion or replacement route. Each row carries
+    the measured distance and the per-pair SQL verdicts (``space_hit``, ``a_on_b_div``, ...)."""
+    params: dict[str, Any] = {}
+    cte = _a_cte(mode, params, request_id=request_id, draft=draft)
+    params["maxd"] = max(float(v) for v in distances.values()) + TOLERANCE_M
+    params["tol"] = route_tolerance_m + TOLERANCE_M
+    params["eps"] = TOLERANCE_M
+    da, db = _distance_case("a.impact", distances, params), _distance_case("b.impact", distances, params)
+    required = f"GREATEST({da}, {db})"
+    sql = f"""
+    WITH {cte}
+    SELECT a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner,
+           a.title AS a_title, b.title AS b_title, b.status AS b_status,
+           a.kind AS a_kind, b.kind AS b_kind, a.impact AS a_impact, b.impact AS b_impact,
+           a.shift AS a_shift, b.shift AS b_shift, a.p_start AS a_start, a.p_end AS a_end,
+           bp.p_start AS b_start, bp.p_end AS b_end, a.bundle_with AS a_bundle, b.bundle_with AS b_bundle,
+           ST_Distance(a.geom_utm, b.geom_utm) AS distance,
+           ST_DWithin(a.geom_utm, b.geom_utm, {required} + :eps) AS space_hit,
+           COALESCE(ST_DWithin(a.geom_utm, b.diversions_utm, :tol), false) AS a_on_b_div,
+           COALESCE(ST_DWithin(a.geom_utm, b.replacement_utm, :tol), false) AS a_on_b_rep,
+           COALESCE(ST_DWithin(b.geom_utm, a.diversions_utm, :tol), false) AS b_on_a_div,
+           COALESCE(ST_DWithin(b.geom_utm, a.replacement_utm, :tol), false) AS b_on_a_rep
+    FROM a
+    JOIN site_requests b ON (
+        ST_DWithin(b.geom_utm, a.geom_utm, :maxd)
+        OR ST_DWithin(b.diversions_utm, a.geom_utm, :tol)
+        OR ST_DWithin(b.replacement_utm, a.geom_utm, :tol)
+        OR ST_DWithin(b.geom_utm, a.diversions_utm, :tol)
+        OR ST_DWithin(b.geom_utm, a.replacement_utm, :tol))
+    {_slot_join('sb', 'b')}
+    CROSS JOIN LATERAL (SELECT COALESCE(sb.start, b.earliest_start) AS p_start,
+                               COALESCE(sb."end", b.latest_end) AS p_end) bp
+    WHERE b.status NOT IN {_INACTIVE_SQL} AND {_pair_filter(mode)}
+      AND bp.p_start <= a.p_end AND bp.p_end >= a.p_start
+    """
+    return list(session.execute(text(sql), params))
+
+
+def opportunity_candidates(
+    session: Session, mode: str, *, max_distance_m: float, months: int,
+    request_id: uuid.UUID | None = None, draft: Draft | None = None,
+) -> list[Row[Any]]:
+    """Pairs of dig-once kinds within ``max_distance_m`` whose windows lie within ``months`` of each other."""
+    params: dict[str, Any] = {"dmax": max_distance_m + TOLERANCE_M, "months": months,
+                              "kinds": sorted(ROAD_KINDS | UTILITY_KINDS | TRACK_KINDS)}
+    cte = _a_cte(mode, params, request_id=request_id, draft=draft)
+    sql = f"""
+    WITH {cte}
+    SELECT a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner, b.status AS b_status,
+           a.kind AS a_kind, b.kind AS b_kind, a.w_start AS a_start, a.w_end AS a_end,
+           b.earliest_start AS b_start, b.latest_end AS b_end, a.bundle_with AS a_bundle,
+           b.bundle_with AS b_bundle, b.title AS b_title, ST_Distance(a.geom_utm, b.geom_utm) AS distance
+    FROM a
+    JOIN site_requests b ON ST_DWithin(b.geom_utm, a.geom_utm, :dmax)
+    WHERE b.status NOT IN {_INACTIVE_SQL} AND {_pair_filter(mode)}
+      AND a.kind = ANY(:kinds) AND b.kind = ANY(:kinds)
+      AND b.earliest_start <= a.w_end + make_interval(months => :months)
+      AND a.w_start <= b.latest_end + make_interval(months => :months)
+    """
+    return list(session.execute(text(sql), params))
+
+
+# --- rule hits ----------------------------------------------------------------------------------
+
+
+def moratorium_hits(
+    session: Session, mode: str, *, tolerance_m: float, request_id: uuid.UUID | None = None,
+    draft: Draft | None = None, moratorium_id: uuid.UUID | None = None,
+) -> list[Row[Any]]:
+    """(request, moratorium) with the footprint in the area and the periods overlapping. Whether the works
+    are of an excavating kind and not an emergency is decided by :func:`service.geo.rules.moratorium_applies`."""
+    params: dict[str, Any] = {"tol": tolerance_m + TOLERANCE_M, "mid": moratorium_id}
+    cte = _a_cte(mode, params, request_id=request_id, draft=draft)
+    sql = f"""
+    WITH {cte}
+    SELECT a.id AS request_id, a.kind, a.urgency, a.impact, m.id AS rule_id, m.name, m.reason,
+           GREATEST(a.p_start, m.start) AS o_start, LEAST(a.p_end, m."end") AS o_end
+    FROM a JOIN moratoriums m ON ST_DWithin(m.geom_utm, a.geom_utm, :tol)
+    WHERE m.start <= a.p_end AND m."end" >= a.p_start
+      AND (CAST(:mid AS uuid) IS NULL OR m.id = CAST(:mid AS uuid))
+    """
+    return list(session.execute(text(sql), params))
+
+
+def blackout_hits(
+    session: Session, mode: str, *, tolerance_m: float, request_id: uuid.UUID | None = None,
+    draft: Draft | None = None, blackout_id: uuid.UUID | None = None,
+) -> list[Row[Any]]:
+    params: dict[str, Any] = {"tol": tolerance_m + TOLERANCE_M, "bid": blackout_id}
+    cte = _a_cte(mode, params, request_id=request_id, draft=draft)
+    sql = f"""
+    WITH {cte}
+    SELECT a.id AS request_id, a.kind, a.urgency, a.impact, k.id AS rule_id, k.name, k.max_impact,
+           GREATEST(a.p_start, k.start) AS o_start, LEAST(a.p_end, k."end") AS o_end
+    FROM a JOIN blackouts k ON (k.geom_utm IS NULL OR ST_DWithin(k.geom_utm, a.geom_utm, :tol))
+    WHERE k.start <= a.p_end AND k."end" >= a.p_start
+      AND {_rank('a.impact')} > {_rank('k.max_impact')}
+      AND (CAST(:bid AS uuid) IS NULL OR k.id = CAST(:bid AS uuid))
+    """
+    return list(session.execute(text(sql), params))
+
+
+def capacity_rules_of(
+    session: Session, mode: str, *, request_id: uuid.UUID | None = None, draft: Draft | None = None
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """Corridors and zones the request counts for (on them, impact at or above the rule's threshold)."""
+    params: dict[str, Any] = {"eps": TOLERANCE_M}
+    cte = _a_cte(mode, params, request_id=request_id, draft=draft)
+    corridors = session.scalars(text(f"""
+        WITH {cte} SELECT c.id FROM a JOIN corridors c ON ST_DWithin(c.geom_utm, a.geom_utm, c.buffer_m + :eps)
+        WHERE {_rank('a.impact')} >= {_rank('c.min_impact')}"""), params).all()
+    zones = session.scalars(text(f"""
+        WITH {cte} SELECT z.id FROM a JOIN zones z ON ST_DWithin(z.geom_utm, a.geom_utm, :eps)
+        WHERE {_rank('a.impact')} >= {_rank('z.min_impact')}"""), params).all()
+    return list(corridors), list(zones)
+
+
+def capacity_members(session: Session, rule: str, rule_id: uuid.UUID) -> list[Row[Any]]:
+    """Active requests counting for a corridor or zone, with their effective periods."""
+    if rule == "corridor":
+        join = "corridors g JOIN site_requests r ON ST_DWithin(r.geom_utm, g.geom_utm, g.buffer_m + :eps)"
+    else:
+        join = "zones g JOIN site_requests r ON ST_DWithin(r.geom_utm, g.geom_utm, :eps)"
+    sql = f"""
+    SELECT r.id, r.owner_id, r.status, r.shift, r.bundle_with,
+           COALESCE(s.start, r.earliest_start) AS p_start, COALESCE(s."end", r.latest_end) AS p_end
+    FROM {join} {_slot_join('s', 'r')}
+    WHERE g.id = :gid AND r.status NOT IN {_INACTIVE_SQL} AND {_rank('r.impact')} >= {_rank('g.min_impact')}
+    """
+    return list(session.execute(text(sql), {"gid": rule_id, "eps": TOLERANCE_M}))
+
+
+def rule_ids_in_conflicts(session: Session, request_id: uuid.UUID) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    rows = session.execute(
+        select(Conflict.corridor_id, Conflict.zone_id).where(
+            (Conflict.request_a == request_id) | (Conflict.request_b == request_id),
+            (Conflict.corridor_id.is_not(None)) | (Conflict.zone_id.is_not(None)),
+        )
+    ).all()
+    return {r.corridor_id for r in rows if r.corridor_id}, {r.zone_id for r in rows if r.zone_id}
+
+
+def all_rule_ids(session: Session, rule: str) -> list[uuid.UUID]:
+    return list(session.scalars(select(RULE_MODELS[rule].id)))
+
+
+# --- conflict rows ------------------------------------------------------------------------------
+
+COPY_COLUMNS = ("request_a", "request_b", "kind", "hard", "distance_m", "overlap_start", "overlap_end", "reason",
+                "zone_id", "corridor_id", "moratorium_id", "blackout_id")
+
+
+def delete_request_conflicts(session: Session, request_id: uuid.UUID) -> None:
+    """This request's rows, except corridor and zone rows (those are recomputed per rule)."""
+    session.execute(delete(Conflict).where(
+        (Conflict.request_a == request_id) | (Conflict.request_b == request_id),
+        Conflict.corridor_id.is_(None), Conflict.zone_id.is_(None),
+    ))
+
+
+def delete_rule_conflicts(session: Session, rule: str, rule_id: uuid.UUID) -> None:
+    session.execute(delete(Conflict).where(getattr(Conflict, RULE_COLUMN[rule]) == rule_id))
+
+
+def delete_all_conflicts(session: Session) -> None:
+    session.execute(text("DELETE FROM conflicts"))
+
+
+def insert_conflicts(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Bulk insert with COPY on the session's connection (same transaction)."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    session.flush()
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY conflicts ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([
+                json.dumps(row[c], default=str) if c == "reason" else row.get(c) for c in COPY_COLUMNS
+            ])
+    return len(rows)
+
+
+_SIDE_COLUMNS = """
+    c.id, c.request_a, c.request_b, c.kind, c.hard, c.distance_m, c.overlap_start, c.overlap_end, c.reason,
+    c.zone_id, c.corridor_id, c.moratorium_id, c.blackout_id,
+    ra.title AS a_title, ra.kind AS a_kind, ra.impact AS a_impact, ra.status AS a_status, ra.owner_id AS a_owner,
+    oa.name AS a_owner_name,
+    rb.title AS b_title, rb.kind AS b_kind, rb.impact AS b_impact, rb.status AS b_status, rb.owner_id AS b_owner,
+    ob.name AS b_owner_name
+"""
+_SIDE_JOINS = """
+    FROM conflicts c
+    JOIN site_requests ra ON ra.id = c.request_a JOIN organisations oa ON oa.id = ra.owner_id
+    LEFT JOIN site_requests rb ON rb.id = c.request_b LEFT JOIN organisations ob ON ob.id = rb.owner_id
+"""
+
+
+def conflicts_of(session: Session, request_id: uuid.UUID) -> list[Row[Any]]:
+    sql = f"""SELECT {_SIDE_COLUMNS} {_SIDE_JOINS}
+    WHERE c.request_a = :rid OR c.request_b = :rid ORDER BY c.hard DESC, c.overlap_start, c.id"""
+    return list(session.execute(text(sql), {"rid": request_id}))
+
+
+def list_conflicts(
+    session: Session, *, viewer_org: uuid.UUID | None, bbox: tuple[float, float, float, float] | None,
+    start: date | None, end: date | None, kinds: Sequence[str], owners: Sequence[uuid.UUID], hard: bool | None,
+    after: int | None, limit: int,
+) -> list[Row[Any]]:
+    """Conflicts with a connecting line (pairs) or the site's point (rules) as GeoJSON. ``viewer_org`` None =
+    coordinator; otherwise rows involving another organisation's draft are left out."""
+    conds, params = ["true"], {"limit": limit}
+    if viewer_org is not None:
+        conds.append("(ra.status <> 'draft' OR ra.owner_id = :viewer) "
+                     "AND (rb.id IS NULL OR rb.status <> 'draft' OR rb.owner_id = :viewer)")
+        params["viewer"] = viewer_org
+    if bbox is not None:
+        conds.append("(ra.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) "
+                     "OR rb.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    if start is not None:
+        conds.append("c.overlap_end >= :start")
+        params["start"] = start
+    if end is not None:
+        conds.append("c.overlap_start <= :end")
+        params["end"] = end
+    if kinds:
+        conds.append("c.kind = ANY(:kinds)")
+        params["kinds"] = list(kinds)
+    if owners:
+        conds.append("(ra.owner_id = ANY(:owners) OR rb.owner_id = ANY(:owners))")
+        params["owners"] = list(owners)
+    if hard is not None:
+        conds.append("c.hard = :hard")
+        params["hard"] = hard
+    if after is not None:
+        conds.append("c.id > :after")
+        params["after"] = after
+    sql = f"""SELECT {_SIDE_COLUMNS},
+        ST_AsGeoJSON(CASE WHEN rb.id IS NULL THEN ST_PointOnSurface(ra.geom)
+                          ELSE ST_MakeLine(ST_PointOnSurface(ra.geom), ST_PointOnSurface(rb.geom)) END, 7) AS line
+        {_SIDE_JOINS} WHERE {' AND '.join(conds)} ORDER BY c.id LIMIT :limit"""
+    return list(session.execute(text(sql), params))
+
+
+def pair_counts(session: Session) -> list[Row[Any]]:
+    """Distinct pairs (or request/rule rows) per kind and hardness."""
+    return list(session.execute(text("""
+        SELECT kind, hard, count(DISTINCT (request_a, request_b, COALESCE(zone_id, corridor_id, moratorium_id,
+               blackout_id))) AS n FROM conflicts GROUP BY kind, hard ORDER BY kind, hard""")))
+
+
+def pair_totals(session: Session) -> Row[Any]:
+    """Distinct request pairs with at least one hard conflict / only same-owner information."""
+    return session.execute(text("""
+        WITH p AS (SELECT request_a, request_b, bool_or(hard) AS hard FROM conflicts
+                   WHERE request_b IS NOT NULL GROUP BY request_a, request_b)
+        SELECT count(*) FILTER (WHERE hard) AS hard_pairs, count(*) FILTER (WHERE NOT hard) AS info_pairs,
+               (SELECT count(DISTINCT request_a) FROM conflicts WHERE request_b IS NULL) AS rule_requests
+        FROM p""")).one()
+
+
+# --- opportunities ------------------------------------------------------------------------------
+
+
+def accepted_pairs(session: Session, request_id: uuid.UUID | None = None) -> set[frozenset[uuid.UUID]]:
+    stmt = select(Opportunity.request_a, Opportunity.request_b).where(Opportunity.status == "accepted")
+    if request_id is not None:
+        stmt = stmt.where((Opportunity.request_a == request_id) | (Opportunity.request_b == request_id))
+    return {frozenset((a, b)) for a, b in session.execute(stmt)}
+
+
+def delete_open_opportunities(session: Session, request_id: uuid.UUID | None, keep: set[tuple]) -> None:
+    stmt = select(Opportunity.id, Opportunity.request_a, Opportunity.request_b).where(Opportunity.status == "open")
+    if request_id is not None:
+        stmt = stmt.where((Opportunity.request_a == request_id) | (Opportunity.request_b == request_id))
+    stale = [oid for oid, a, b in session.execute(stmt) if (a, b) not in keep]
+    for i in range(0, len(stale), 5000):
+        session.execute(delete(Opportunity).where(Opportunity.id.in_(stale[i:i + 5000])))
+
+
+def upsert_opportunities(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if not rows:
+        return
+    from sqlalchemy.dialects.postgresql import insert
+
+    for i in range(0, len(rows), 2000):
+        stmt = insert(Opportunity).values([dict(r, id=uuid.uuid4(), status="open") for r in rows[i:i + 2000]])
+        stmt = stmt.on_conflict_do_update(
+            constraint="uq_opportunities_pair",
+            set_={"distance_m": stmt.excluded.distance_m, "gap_days": stmt.excluded.gap_days},
+        )
+        session.execute(stmt)
+
+
+def get_opportunity(session: Session, opportunity_id: uuid.UUID, *, for_update: bool = False) -> Opportunity | None:
+    stmt = select(Opportunity).where(Opportunity.id == opportunity_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def accept_opportunity(session: Session, opp: Opportunity, org_id: uuid.UUID, at: datetime) -> None:
+    session.execute(update(Opportunity).where(Opportunity.id == opp.id).values(
+        status="accepted", accepted_by=org_id, accepted_at=at))
+    session.refresh(opp)
+
+
+def list_opportunities(
+    session: Session, *, viewer_org: uuid.UUID | None, status: str | None, owners: Sequence[uuid.UUID],
+    bbox: tuple[float, float, float, float] | None, limit: int,
+) -> list[Row[Any]]:
+    conds, params = ["true"], {"limit": limit}
+    if viewer_org is not None:
+        conds.append("(ra.status <> 'draft' OR ra.owner_id = :viewer) "
+                     "AND (rb.status <> 'draft' OR rb.owner_id = :viewer)")
+        params["viewer"] = viewer_org
+    if status:
+        conds.append("o.status = :status")
+        params["status"] = status
+    if owners:
+        conds.append("(ra.owner_id = ANY(:owners) OR rb.owner_id = ANY(:owners))")
+        params["owners"] = list(owners)
+    if bbox is not None:
+        conds.append("(ra.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) "
+                     "OR rb.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    sql = f"""
+    SELECT o.id, o.request_a, o.request_b, o.distance_m, o.gap_days, o.status, o.accepted_at,
+           ra.title AS a_title, ra.kind AS a_kind, oa.name AS a_owner_name, ra.owner_id AS a_owner,
+           ra.earliest_start AS a_start, ra.latest_end AS a_end,
+           rb.title AS b_title, rb.kind AS b_kind, ob.name AS b_owner_name, rb.owner_id AS b_owner,
+           rb.earliest_start AS b_start, rb.latest_end AS b_end,
+           ST_AsGeoJSON(ST_MakeLine(ST_PointOnSurface(ra.geom), ST_PointOnSurface(rb.geom)), 7) AS line
+    FROM opportunities o
+    JOIN site_requests ra ON ra.id = o.request_a JOIN organisations oa ON oa.id = ra.owner_id
+    JOIN site_requests rb ON rb.id = o.request_b JOIN organisations ob ON ob.id = rb.owner_id
+    WHERE ra.status NOT IN {_INACTIVE_SQL} AND rb.status NOT IN {_INACTIVE_SQL} AND {' AND '.join(conds)}
+    ORDER BY o.status, o.distance_m, o.id LIMIT :limit"""
+    return list(session.execute(text(sql), params))
+
+
+# --- rules CRUD ---------------------------------------------------------------------------------
+
+
+def add_rule(session: Session, rule: Any) -> Any:
+    session.add(rule)
+    session.flush()
+    session.refresh(rule)
+    return rule
+
+
+def get_rule(session: Session, rule: str, rule_id: uuid.UUID, *, for_update: bool = False) -> Any:
+    stmt = select(RULE_MODELS[rule]).where(RULE_MODELS[rule].id == rule_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def get_rule_by_name(session: Session, rule: str, name: str) -> Any:
+    return session.scalar(select(RULE_MODELS[rule]).where(RULE_MODELS[rule].name == name))
+
+
+def list_rules(session: Session, rule: str) -> list[Any]:
+    model = RULE_MODELS[rule]
+    return list(session.scalars(select(model).order_by(model.name)))
+
+
+def delete_rule(session: Session, obj: Any) -> None:
+    session.delete(obj)
+    session.flush()

@@ -1,0 +1,141 @@
+"""Bodies of the conflicts domain: rule writes, the dry-run check, and conflict representations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.conflicts.models import CorridorKind
+from service.requests.models import Impact, Shift, Urgency, WorkKind
+
+GeoJSONGeometry = dict[str, Any]
+
+
+class Stop(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=100)
+    name: str = Field(default="", max_length=200)
+
+
+class ZoneWrite(BaseModel):
+    """A zone: at most ``capacity`` concurrent sites of impact ``min_impact`` or more inside the polygon."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "name": "Innenstadt Essen", "capacity": 3, "min_impact": "lane_reduction",
+        "geometry": {"type": "Polygon", "coordinates": [[[7.005, 51.452], [7.020, 51.452], [7.020, 51.462],
+                                                         [7.005, 51.462], [7.005, 51.452]]]}}})
+
+    name: str = Field(min_length=1, max_length=200)
+    geometry: GeoJSONGeometry
+    capacity: int = Field(ge=0, le=10_000)
+    min_impact: Impact = Impact.lane_reduction
+
+
+class CorridorWrite(BaseModel):
+    """A corridor: at most ``max_concurrent`` sites of impact ``min_impact`` or more within ``buffer_m``
+    of the line at the same time, however far apart they are."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "name": "B224 Essen–Gladbeck", "kind": "arterial", "buffer_m": 25, "max_concurrent": 1,
+        "min_impact": "full_closure", "routes": [], "stops": [],
+        "geometry": {"type": "LineString", "coordinates": [[7.0085, 51.4700], [7.0001, 51.5000]]}}})
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: CorridorKind
+    geometry: GeoJSONGeometry
+    buffer_m: float = Field(default=25.0, ge=0, le=1000)
+    max_concurrent: int = Field(default=1, ge=0, le=10_000)
+    min_impact: Impact = Impact.lane_reduction
+    routes: list[str] = Field(default_factory=list, max_length=500)
+    stops: list[Stop] = Field(default_factory=list, max_length=5000)
+    owner_id: uuid.UUID | None = Field(default=None, description="organisation (e.g. the transit operator) that "
+                                       "may maintain routes and stops of this corridor")
+
+
+class MoratoriumWrite(BaseModel):
+    """No excavating works in the area during the period (dates inclusive); emergencies are exempt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=2000)
+    geometry: GeoJSONGeometry
+    start: date
+    end: date
+
+
+class BlackoutWrite(BaseModel):
+    """No works above ``max_impact`` in the area (``geometry: null`` = the whole region) during the period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    geometry: GeoJSONGeometry | None = None
+    start: date
+    end: date
+    max_impact: Impact = Impact.none
+
+
+RULE_SCHEMAS: dict[str, type[BaseModel]] = {
+    "zone": ZoneWrite, "corridor": CorridorWrite, "moratorium": MoratoriumWrite, "blackout": BlackoutWrite,
+}
+
+
+class CheckBody(BaseModel):
+    """A planned request to check without storing anything."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "geometry": {"type": "LineString", "coordinates": [[7.0001, 51.4402], [7.0012, 51.4371]]},
+        "earliest_start": "2027-04-01", "latest_end": "2027-05-30", "impact": "full_closure", "kind": "sewer",
+        "shift": "continuous"}})
+
+    geometry: GeoJSONGeometry
+    earliest_start: date
+    latest_end: date
+    duration_days: int | None = Field(default=None, description="defaults to the whole window")
+    impact: Impact
+    kind: WorkKind
+    shift: Shift = Shift.continuous
+    urgency: Urgency = Urgency.planned
+    diversions: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
+    replacement_routes: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
+    bundle_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    request_id: uuid.UUID | None = Field(default=None, description="checking a change of this stored request of "
+                                         "yours: it is left out of the comparison")
+
+
+class OtherRequest(BaseModel):
+    id: uuid.UUID
+    title: str
+    owner: dict[str, Any]
+    kind: str
+    impact: str
+    status: str
+
+
+class RuleRef(BaseModel):
+    type: str
+    id: uuid.UUID
+    name: str
+
+
+class ConflictRead(BaseModel):
+    id: int | None = None
+    kind: str
+    hard: bool
+    distance_m: float | None
+    overlap: dict[str, date]
+    other: OtherRequest | None = None
+    rule: RuleRef | None = None
+    explanation: dict[str, str]
+    reason: dict[str, Any]
+
+
+class CheckResult(BaseModel):
+    conflicts: list[ConflictRead]
+    hard: int
+    opportunities: list[dict[str, Any]]

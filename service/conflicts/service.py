@@ -1,0 +1,737 @@
+"""Conflict detection: keep the ``conflicts`` table current, answer dry-run checks, manage the rules.
+
+Nothing here commits. The decisions are the pure rules of :mod:`service.geo.rules`; the repository finds
+candidates with indexed PostGIS queries and measures (distance, touches) in EPSG:25832.
+
+Stored rows:
+- pairs (``space``, ``diversion``; ``same_owner`` when both requests belong to one organisation — one
+  information row per pair with the bases in ``reason.basis``), ``request_a < request_b``;
+- ``corridor`` / ``zone``: the pairs active together on a day on which the rule is over capacity (rule id,
+  capacity, peak count and peak set in ``reason``); hard even for one owner;
+- ``moratorium`` / ``blackout``: one row per (request, rule), ``request_b`` null.
+Withdrawn, rejected and completed requests conflict with nothing; bundled pairs (``bundle_with`` either
+way, or an accepted dig-once opportunity) never conflict with each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely import to_wkb
+from shapely.geometry import mapping
+from sqlalchemy.orm import Session
+
+from service.auth.service import Principal
+from service.conflicts import repository
+from service.conflicts.models import Corridor, Opportunity, Zone
+from service.conflicts.schemas import RULE_SCHEMAS, CheckBody
+from service.geo import GeometryError, GeometryLimits, rules, validate_geojson
+from service.kit.problems import InvalidField, Problem, forbidden, not_found
+from service.kit.time import now, today
+from service.requests import repository as requests_repository
+from service.requests import service as requests_service
+from service.settings import Settings
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Config:
+    distances: Mapping[str, float]
+    route_tolerance_m: float
+    dig_once_distance_m: float
+    dig_once_months: int
+
+
+@cache
+def _env_settings() -> Settings:
+    return Settings()
+
+
+def config(settings: Settings | None = None) -> Config:
+    s = settings or _env_settings()
+    return Config(dict(s.conflict_distance_m), s.diversion_tolerance_m, s.dig_once_distance_m, s.dig_once_months)
+
+
+# --- classification (pure, on candidate rows) -----------------------------------------------------
+
+
+def _bundled(a_id: Any, b_id: Any, a_bundle: Iterable[str] | None, b_bundle: Iterable[str] | None,
+             accepted: set[frozenset]) -> bool:
+    if a_id is not None and str(a_id) in set(b_bundle or ()):
+        return True
+    if b_id is not None and str(b_id) in set(a_bundle or ()):
+        return True
+    return frozenset((a_id, b_id)) in accepted
+
+
+def classify_pair(row: Any, cfg: Config, accepted: set[frozenset]) -> list[dict[str, Any]]:
+    """The conflict rows of one candidate pair (``a`` is the side checked, ``b`` a stored request)."""
+    overlap = rules.periods_overlap((row.a_start, row.a_end), (row.b_start, row.b_end))
+    if overlap is None or not rules.shifts_clash(row.a_shift, row.b_shift):
+        return []
+    if _bundled(row.a_id, row.b_id, row.a_bundle, row.b_bundle, accepted):
+        return []
+    bases, via = [], []
+    required = rules.required_distance(row.a_impact, row.b_impact, cfg.distances)
+    if rules.space_clash(row.distance, row.a_impact, row.b_impact, cfg.distances):
+        bases.append("space")
+    for flag, site, route_of, route in (
+        (row.a_on_b_div, "a", "b", "diversion"), (row.a_on_b_rep, "a", "b", "replacement_route"),
+        (row.b_on_a_div, "b", "a", "diversion"), (row.b_on_a_rep, "b", "a", "replacement_route"),
+    ):
+        impact = row.a_impact if site == "a" else row.b_impact
+        if flag and rules.blocks_routes(impact):
+            via.append({"site": site, "route_of": route_of, "route": route})
+    if via:
+        bases.append("diversion")
+    if not bases:
+        return []
+    base = {"request_a": row.a_id, "request_b": row.b_id, "distance_m": round(float(row.distance), 2),
+            "overlap_start": overlap[0], "overlap_end": overlap[1]}
+    facts = {"required_m": required, "impact_a": row.a_impact, "impact_b": row.b_impact,
+             "shift_a": row.a_shift, "shift_b": row.b_shift}
+    if row.a_owner == row.b_owner:
+        return [{**base, "kind": "same_owner", "hard": False, "reason": {**facts, "basis": bases, "via": via}}]
+    out = []
+    if "space" in bases:
+        out.append({**base, "kind": "space", "hard": True, "reason": facts})
+    if via:
+        out.append({**base, "kind": "diversion", "hard": True, "reason": {**facts, "via": via}})
+    return out
+
+
+def _ordered(row: dict[str, Any]) -> dict[str, Any]:
+    """Store pairs with request_a < request_b (swapping the a/b facts with them)."""
+    a, b = row["request_a"], row.get("request_b")
+    if b is None or a < b:
+        return row
+    swap = {"a": "b", "b": "a"}
+    reason = dict(row["reason"])
+    for key in ("impact", "shift"):
+        if f"{key}_a" in reason:
+            reason[f"{key}_a"], reason[f"{key}_b"] = reason[f"{key}_b"], reason[f"{key}_a"]
+    if reason.get("via"):
+        reason["via"] = [{**v, "site": swap[v["site"]], "route_of": swap[v["route_of"]]} for v in reason["via"]]
+    return {**row, "request_a": b, "request_b": a, "reason": reason}
+
+
+def moratorium_rows(hits: Iterable[Any]) -> list[dict[str, Any]]:
+    return [{
+        "request_a": h.request_id, "request_b": None, "kind": "moratorium", "hard": True, "distance_m": None,
+        "overlap_start": h.o_start, "overlap_end": h.o_end, "moratorium_id": h.rule_id,
+        "reason": {"rule": {"type": "moratorium", "id": str(h.rule_id), "name": h.name, "reason": h.reason},
+                   "work_kind": h.kind},
+    } for h in hits if rules.moratorium_applies(h.kind, h.urgency)]
+
+
+def blackout_rows(hits: Iterable[Any]) -> list[dict[str, Any]]:
+    return [{
+        "request_a": h.request_id, "request_b": None, "kind": "blackout", "hard": True, "distance_m": None,
+        "overlap_start": h.o_start, "overlap_end": h.o_end, "blackout_id": h.rule_id,
+        "reason": {"rule": {"type": "blackout", "id": str(h.rule_id), "name": h.name, "max_impact": h.max_impact},
+                   "impact": h.impact},
+    } for h in hits if rules.blackout_applies(h.impact, h.max_impact, h.urgency)]
+
+
+def capacity_rows(rule: str, obj: Zone | Corridor, members: list[Any], accepted: set[frozenset]) -> list[dict]:
+    capacity = obj.capacity if rule == "zone" else obj.max_concurrent
+    info = {m.id: m for m in members}
+    out = []
+    for ex in rules.capacity_excess([rules.Member(m.id, m.p_start, m.p_end, m.shift) for m in members], capacity):
+        ma, mb = info[ex.a], info[ex.b]
+        if _bundled(ma.id, mb.id, ma.bundle_with, mb.bundle_with, accepted):
+            continue
+        out.append({
+            "request_a": ex.a, "request_b": ex.b, "kind": rule, "hard": True, "distance_m": None,
+            "overlap_start": ex.start, "overlap_end": ex.end, f"{rule}_id": obj.id,
+            "reason": {"rule": {"type": rule, "id": str(obj.id), "name": obj.name, "capacity": capacity,
+                                "min_impact": obj.min_impact}, "peak": ex.peak,
+                       "peak_members": [str(i) for i in ex.peak_members],
+                       "same_owner": ma.owner_id == mb.owner_id},
+        })
+    return out
+
+
+# --- refresh ----------------------------------------------------------------------------------------
+
+
+def _refresh_capacity_rule(session: Session, rule: str, rule_id: uuid.UUID, accepted: set[frozenset]) -> int:
+    repository.delete_rule_conflicts(session, rule, rule_id)
+    obj = repository.get_rule(session, rule, rule_id)
+    if obj is None:
+        return 0
+    rows = capacity_rows(rule, obj, repository.capacity_members(session, rule, rule_id), accepted)
+    return repository.insert_conflicts(session, [_ordered(r) for r in rows])
+
+
+def _refresh_area_rule(session: Session, rule: str, rule_id: uuid.UUID) -> int:
+    repository.delete_rule_conflicts(session, rule, rule_id)
+    if rule == "moratorium":
+        rows = moratorium_rows(repository.moratorium_hits(session, "all", tolerance_m=0.0, moratorium_id=rule_id))
+    else:
+        rows = blackout_rows(repository.blackout_hits(session, "all", tolerance_m=0.0, blackout_id=rule_id))
+    return repository.insert_conflicts(session, rows)
+
+
+def refresh_rule(session: Session, rule: str, rule_id: uuid.UUID) -> int:
+    """Recompute the conflicts of one rule (after it was created, changed or deleted)."""
+    session.flush()
+    if rule in ("zone", "corridor"):
+        return _refresh_capacity_rule(session, rule, rule_id, repository.accepted_pairs(session))
+    return _refresh_area_rule(session, rule, rule_id)
+
+
+def refresh_for_request(session: Session, request_id: uuid.UUID, settings: Settings | None = None) -> int:
+    """Recompute everything this request takes part in: its pairs, its rule rows, the corridors and zones
+    it counts (or counted) for, and its dig-once opportunities. Returns the number of rows it now has."""
+    cfg = config(settings)
+    session.flush()
+    old_corridors, old_zones = repository.rule_ids_in_conflicts(session, request_id)
+    repository.delete_request_conflicts(session, request_id)
+    req = requests_repository.get(session, request_id)
+    active = req is not None and req.status not in repository.INACTIVE
+    corridors, zones = set(old_corridors), set(old_zones)
+    accepted = repository.accepted_pairs(session, request_id)
+    rows: list[dict[str, Any]] = []
+    if active:
+        for cand in repository.pair_candidates(session, "single", request_id=request_id, distances=cfg.distances,
+                                               route_tolerance_m=cfg.route_tolerance_m):
+            rows += classify_pair(cand, cfg, accepted)
+        rows += moratorium_rows(repository.moratorium_hits(session, "single", request_id=request_id, tolerance_m=0))
+        rows += blackout_rows(repository.blackout_hits(session, "single", request_id=request_id, tolerance_m=0))
+        now_corridors, now_zones = repository.capacity_rules_of(session, "single", request_id=request_id)
+        corridors |= set(now_corridors)
+        zones |= set(now_zones)
+    repository.insert_conflicts(session, [_ordered(r) for r in rows])
+    if corridors or zones:
+        accepted_all = repository.accepted_pairs(session)
+        for cid in corridors:
+            _refresh_capacity_rule(session, "corridor", cid, accepted_all)
+        for zid in zones:
+            _refresh_capacity_rule(session, "zone", zid, accepted_all)
+    _refresh_opportunities(session, cfg, request_id=request_id if active else None, drop_for=request_id)
+    return len(rows)
+
+
+def refresh_all(session: Session, progress: Progress | None = None, settings: Settings | None = None) -> dict:
+    """Rebuild the whole conflict graph with set-based queries (one self-join for the pairs)."""
+    cfg = config(settings)
+    say = progress or (lambda _msg: None)
+    session.flush()
+    repository.delete_all_conflicts(session)
+    accepted = repository.accepted_pairs(session)
+    say("pairs")
+    rows = []
+    for cand in repository.pair_candidates(session, "all", distances=cfg.distances,
+                                           route_tolerance_m=cfg.route_tolerance_m):
+        rows += classify_pair(cand, cfg, accepted)
+    stats = {"pairs": repository.insert_conflicts(session, [_ordered(r) for r in rows])}
+    say("moratoriums and blackouts")
+    stats["moratorium"] = repository.insert_conflicts(
+        session, moratorium_rows(repository.moratorium_hits(session, "all", tolerance_m=0.0)))
+    stats["blackout"] = repository.insert_conflicts(
+        session, blackout_rows(repository.blackout_hits(session, "all", tolerance_m=0.0)))
+    say("corridors and zones")
+    stats["corridor"] = sum(_refresh_capacity_rule(session, "corridor", i, accepted)
+                            for i in repository.all_rule_ids(session, "corridor"))
+    stats["zone"] = sum(_refresh_capacity_rule(session, "zone", i, accepted)
+                        for i in repository.all_rule_ids(session, "zone"))
+    say("dig-once opportunities")
+    stats["opportunities"] = _refresh_opportunities(session, cfg, request_id=None, drop_for=None, full=True)
+    return stats
+
+
+def _opportunity_rows(cands: Iterable[Any], cfg: Config) -> list[dict[str, Any]]:
+    out = []
+    for c in cands:
+        a, b = (c.a_start, c.a_end), (c.b_start, c.b_end)
+        if _bundled(c.a_id, c.b_id, c.a_bundle, c.b_bundle, set()):
+            continue
+        if not rules.dig_once_pair(c.a_kind, c.b_kind, float(c.distance), a, b,
+                                   max_distance_m=cfg.dig_once_distance_m, months=cfg.dig_once_months):
+            continue
+        pair = sorted((c.a_id, c.b_id)) if c.a_id is not None else [None, c.b_id]
+        out.append({"request_a": pair[0], "request_b": pair[1], "distance_m": round(float(c.distance), 2),
+                    "gap_days": rules.gap_days(a, b), "b_title": c.b_title, "b_kind": c.b_kind,
+                    "b_owner": c.b_owner, "b_status": c.b_status})
+    return out
+
+
+def _refresh_opportunities(session: Session, cfg: Config, *, request_id: uuid.UUID | None,
+                           drop_for: uuid.UUID | None, full: bool = False) -> int:
+    if full:
+        cands = repository.opportunity_candidates(session, "all", max_distance_m=cfg.dig_once_distance_m,
+                                                  months=cfg.dig_once_months)
+    elif request_id is not None:
+        cands = repository.opportunity_candidates(session, "single", request_id=request_id,
+                                                  max_distance_m=cfg.dig_once_distance_m,
+                                                  months=cfg.dig_once_months)
+    else:
+        cands = []
+    rows = [{k: r[k] for k in ("request_a", "request_b", "distance_m", "gap_days")}
+            for r in _opportunity_rows(cands, cfg)]
+    keep = {(r["request_a"], r["request_b"]) for r in rows}
+    if full:
+        repository.delete_open_opportunities(session, None, keep)
+    elif drop_for is not None:
+        repository.delete_open_opportunities(session, drop_for, keep)
+    repository.upsert_opportunities(session, rows)
+    return len(rows)
+
+
+# --- dry run ------------------------------------------------------------------------------------------
+
+
+def check(session: Session, principal: Principal, body: CheckBody, settings: Settings) -> dict[str, Any]:
+    """Conflicts a planned request would have, without storing anything."""
+    cfg = config(settings)
+    duration = body.duration_days or (body.latest_end - body.earliest_start).days + 1
+    requests_service.check_window(body.earliest_start, body.latest_end, duration, None, settings=settings)
+    geom = requests_service._footprint(body.geometry, settings, field_name="geometry", repair=False)
+    diversions, _ = requests_service._routes(body.diversions, settings, field_name="diversions")
+    replacements, _ = requests_service._routes(body.replacement_routes, settings, field_name="replacement_routes")
+    draft = repository.Draft(
+        owner_id=principal.org_id, kind=body.kind.value, impact=body.impact.value, shift=body.shift.value,
+        urgency=body.urgency.value, start=body.earliest_start, end=body.latest_end,
+        geom_wkb=to_wkb(geom.geometry), diversions_wkb=to_wkb(diversions) if diversions else None,
+        replacement_wkb=to_wkb(replacements) if replacements else None, exclude_id=body.request_id,
+    )
+    bundle = [str(b) for b in body.bundle_with]
+    accepted = repository.accepted_pairs(session, body.request_id) if body.request_id else set()
+
+    def visible(owner: uuid.UUID, status: str) -> bool:
+        return status != "draft" or principal.is_coordinator or owner == principal.org_id
+
+    others: dict[uuid.UUID, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for cand in repository.pair_candidates(session, "check", draft=draft, distances=cfg.distances,
+                                           route_tolerance_m=cfg.route_tolerance_m):
+        if not visible(cand.b_owner, cand.b_status):
+            continue
+        cand_rows = classify_pair(_with_bundle(cand, bundle, body.request_id), cfg, accepted)
+        if cand_rows:
+            others[cand.b_id] = {"id": cand.b_id, "title": cand.b_title, "kind": cand.b_kind,
+                                 "impact": cand.b_impact, "status": cand.b_status, "owner_id": cand.b_owner}
+        rows += cand_rows
+    rows += moratorium_rows(repository.moratorium_hits(session, "check", draft=draft, tolerance_m=0.0))
+    rows += blackout_rows(repository.blackout_hits(session, "check", draft=draft, tolerance_m=0.0))
+    corridors, zones = repository.capacity_rules_of(session, "check", draft=draft)
+    for rule, ids in (("corridor", corridors), ("zone", zones)):
+        for rid in ids:
+            obj = repository.get_rule(session, rule, rid)
+            members = [m for m in repository.capacity_members(session, rule, rid)
+                       if m.id != body.request_id and visible(m.owner_id, m.status)]
+            me = _Member(None, principal.org_id, "submitted", body.shift.value, bundle, body.earliest_start,
+                         body.latest_end)
+            for r in capacity_rows(rule, obj, [*members, me], accepted):
+                if None in (r["request_a"], r["request_b"]):
+                    other = r["request_b"] if r["request_a"] is None else r["request_a"]
+                    others.setdefault(other, {"id": other})
+                    rows.append({**r, "request_a": None, "request_b": other})
+    _fill_others(session, others)
+    conflicts = [_render_check(r, others) for r in rows]
+    conflicts.sort(key=lambda c: (not c["hard"], c["overlap"]["start"]))
+    opportunities = []
+    for o in _opportunity_rows(repository.opportunity_candidates(
+            session, "check", draft=draft, max_distance_m=cfg.dig_once_distance_m, months=cfg.dig_once_months),
+            cfg):
+        other = o["request_b"] if o["request_a"] is None else o["request_a"]
+        if visible(o["b_owner"], o["b_status"]):
+            opportunities.append({"other": {"id": other, "title": o["b_title"], "kind": o["b_kind"]},
+                                  "distance_m": o["distance_m"], "gap_days": o["gap_days"]})
+    return {"conflicts": conflicts, "hard": sum(c["hard"] for c in conflicts), "opportunities": opportunities}
+
+
+@dataclass
+class _Member:
+    id: Any
+    owner_id: Any
+    status: str
+    shift: str
+    bundle_with: list[str]
+    p_start: date
+    p_end: date
+
+
+class _Row:
+    def __init__(self, row: Any, **overrides: Any) -> None:
+        self.__dict__.update(row._mapping)
+        self.__dict__.update(overrides)
+
+
+def _with_bundle(cand: Any, bundle: list[str], request_id: uuid.UUID | None) -> Any:
+    # a_id None (a draft): bundled when the draft names b, or b names the stored request being changed
+    return _Row(cand, a_bundle=bundle, a_id=request_id)
+
+
+def _fill_others(session: Session, others: dict[uuid.UUID, dict[str, Any]]) -> None:
+    missing = [k for k, v in others.items() if "title" not in v or "owner_name" not in v]
+    for req in requests_repository.get_many(session, missing):
+        others[req.id] = {"id": req.id, "title": req.title, "kind": req.kind, "impact": req.impact,
+                          "status": req.status, "owner_id": req.owner_id, "owner_name": req.owner.name}
+
+
+def _render_check(row: dict[str, Any], others: dict[uuid.UUID, dict[str, Any]]) -> dict[str, Any]:
+    other_id = row.get("request_b")
+    other = others.get(other_id) if other_id else None
+    a_side = {"title": "Geplante Baustelle / planned site"}
+    flat = {**row, "a_title": a_side["title"], "b_title": other["title"] if other else None}
+    reason = dict(row["reason"])
+    reason.pop("peak_members", None)
+    return {
+        "id": None, "kind": row["kind"], "hard": row["hard"], "distance_m": row.get("distance_m"),
+        "overlap": {"start": row["overlap_start"], "end": row["overlap_end"]},
+        "other": _other_view(other) if other else None,
+        "rule": _rule_ref(reason),
+        "explanation": explain(row["kind"], reason, flat["a_title"], flat["b_title"], row.get("distance_m"),
+                               row["overlap_start"], row["overlap_end"]),
+        "reason": reason,
+    }
+
+
+def _other_view(other: dict[str, Any]) -> dict[str, Any]:
+    return {"id": other["id"], "title": other["title"], "kind": other["kind"], "impact": other["impact"],
+            "status": other["status"], "owner": {"id": other["owner_id"], "name": other.get("owner_name")}}
+
+
+def _rule_ref(reason: dict[str, Any]) -> dict[str, Any] | None:
+    rule = reason.get("rule")
+    return {"type": rule["type"], "id": rule["id"], "name": rule["name"]} if rule else None
+
+
+# --- explanations ---------------------------------------------------------------------------------------
+
+IMPACT_DE = {"none": "keiner Einschränkung", "footway": "Gehwegsperrung", "lane_reduction": "Fahrstreifenreduzierung",
+             "one_way": "Einbahnregelung", "full_closure": "Vollsperrung"}
+IMPACT_EN = {"none": "no restriction", "footway": "a footway closure", "lane_reduction": "a lane reduction",
+             "one_way": "one-way traffic", "full_closure": "a full closure"}
+ROUTE_DE = {"diversion": "Umleitungsstrecke", "replacement_route": "Route des Schienenersatzverkehrs"}
+ROUTE_EN = {"diversion": "diversion route", "replacement_route": "rail-replacement bus route"}
+
+
+def period_de(start: date, end: date) -> str:
+    if start.year == end.year:
+        return f"{start:%d.%m.}–{end:%d.%m.%Y}"
+    return f"{start:%d.%m.%Y}–{end:%d.%m.%Y}"
+
+
+def period_en(start: date, end: date) -> str:
+    if start.year == end.year:
+        return f"{start.day} {start:%b} – {end.day} {end:%b} {end.year}"
+    return f"{start.day} {start:%b} {start.year} – {end.day} {end:%b} {end.year}"
+
+
+def _m(v: float | None) -> str:
+    return f"{v:.0f}" if v is not None else "?"
+
+
+def explain(kind: str, reason: dict[str, Any], title_a: str | None, title_b: str | None, distance: float | None,
+            start: date, end: date) -> dict[str, str]:
+    """One sentence in German and one in English, from the recorded facts."""
+    pde, pen = period_de(start, end), period_en(start, end)
+    titles = {"a": title_a or "?", "b": title_b or "?"}
+    if kind in ("space", "same_owner") and (kind == "space" or "space" in reason.get("basis", [])):
+        worst = max((reason.get("impact_a", "none"), reason.get("impact_b", "none")), key=rules.IMPACT_RANK.get)
+        de = (f"Beide Baustellen liegen {_m(distance)} m auseinander und sperren gleichzeitig ({pde}); "
+              f"bei {IMPACT_DE[worst]} sind {_m(reason.get('required_m'))} m Abstand nötig.")
+        en = (f"Both sites are {_m(distance)} m apart and restrict traffic at the same time ({pen}); "
+              f"with {IMPACT_EN[worst]} they must be {_m(reason.get('required_m'))} m apart.")
+        if kind == "same_owner":
+            de += " Beide gehören demselben Träger: zur Information, kein harter Konflikt."
+            en += " Both belong to the same owner: for information, not a hard conflict."
+        return {"de": de, "en": en}
+    if kind in ("diversion", "same_owner"):
+        v = (reason.get("via") or [{"site": "a", "route_of": "b", "route": "diversion"}])[0]
+        de = (f"Die Baustelle „{titles[v['site']]}“ liegt auf der {ROUTE_DE[v['route']]} von "
+              f"„{titles[v['route_of']]}“, und beide sind gleichzeitig eingerichtet ({pde}).")
+        en = (f"The site “{titles[v['site']]}” lies on the {ROUTE_EN[v['route']]} of “{titles[v['route_of']]}” "
+              f"while both are in place ({pen}).")
+        if kind == "same_owner":
+            de += " Beide gehören demselben Träger: zur Information, kein harter Konflikt."
+            en += " Both belong to the same owner: for information, not a hard conflict."
+        return {"de": de, "en": en}
+    rule = reason.get("rule", {})
+    if kind in ("corridor", "zone"):
+        where_de = "auf dem Korridor" if kind == "corridor" else "in der Zone"
+        where_en = "on the corridor" if kind == "corridor" else "in the zone"
+        imp = rule.get("min_impact", "none")
+        return {
+            "de": (f"{where_de.capitalize()} „{rule.get('name')}“ sind höchstens {rule.get('capacity')} Baustellen "
+                   f"ab {IMPACT_DE[imp]} gleichzeitig erlaubt; im Zeitraum {pde} wären es {reason.get('peak')}."),
+            "en": (f"At most {rule.get('capacity')} sites with {IMPACT_EN[imp]} or more are allowed at the same "
+                   f"time {where_en} “{rule.get('name')}”; during {pen} there would be {reason.get('peak')}."),
+        }
+    if kind == "moratorium":
+        why = f" ({rule.get('reason')})" if rule.get("reason") else ""
+        return {
+            "de": (f"Im Bereich „{rule.get('name')}“ gilt im Zeitraum {pde} ein Aufbruchverbot{why}; "
+                   f"Aufgrabungen sind dort nur im Notfall zulässig."),
+            "en": (f"The area “{rule.get('name')}” is protected from excavation during {pen}{why}; "
+                   f"digging there is allowed only in an emergency."),
+        }
+    if kind == "blackout":
+        mx, imp = rule.get("max_impact", "none"), reason.get("impact", "none")
+        return {
+            "de": (f"Während „{rule.get('name')}“ ({pde}) sind nur Baustellen bis {IMPACT_DE[mx]} zulässig; "
+                   f"diese bringt {IMPACT_DE[imp]}."),
+            "en": (f"During “{rule.get('name')}” ({pen}) only works up to {IMPACT_EN[mx]} are allowed; "
+                   f"this one brings {IMPACT_EN[imp]}."),
+        }
+    return {"de": "Konflikt.", "en": "Conflict."}
+
+
+# --- reading stored conflicts -------------------------------------------------------------------------------
+
+
+def _side(row: Any, side: str) -> dict[str, Any]:
+    g = lambda k: getattr(row, f"{side}_{k}")  # noqa: E731
+    return {"id": row.request_a if side == "a" else row.request_b, "title": g("title"), "kind": g("kind"),
+            "impact": g("impact"), "status": g("status"), "owner": {"id": g("owner"), "name": g("owner_name")}}
+
+
+def _sees(principal: Principal, side: dict[str, Any]) -> bool:
+    return side["status"] != "draft" or principal.is_coordinator or side["owner"]["id"] == principal.org_id
+
+
+def _present(row: Any, principal: Principal, perspective: uuid.UUID | None) -> dict[str, Any] | None:
+    a = _side(row, "a")
+    b = _side(row, "b") if row.request_b is not None else None
+    if not _sees(principal, a) or (b is not None and not _sees(principal, b)):
+        return None
+    reason = dict(row.reason)
+    if not principal.is_coordinator:
+        reason.pop("peak_members", None)
+    out = {
+        "id": row.id, "kind": row.kind, "hard": row.hard, "distance_m": row.distance_m,
+        "overlap": {"start": row.overlap_start, "end": row.overlap_end},
+        "rule": _rule_ref(reason),
+        "explanation": explain(row.kind, reason, a["title"], b["title"] if b else None, row.distance_m,
+                               row.overlap_start, row.overlap_end),
+        "reason": reason,
+    }
+    if perspective is None:
+        out["requests"] = [a, b] if b else [a]
+    else:
+        out["other"] = (b if row.request_a == perspective else a) if b else None
+    return out
+
+
+def conflicts_of(session: Session, principal: Principal, request_id: uuid.UUID) -> list[dict[str, Any]]:
+    requests_service.get_visible(session, principal, request_id)
+    out = [_present(r, principal, request_id) for r in repository.conflicts_of(session, request_id)]
+    return [c for c in out if c is not None]
+
+
+def list_features(
+    session: Session, principal: Principal, *, bbox: str | None, start: date | None, end: date | None,
+    kinds: list[str], owners: list[uuid.UUID], hard: bool | None, cursor: int | None, limit: int,
+) -> tuple[list[dict[str, Any]], int | None]:
+    if start and end and end < start:
+        raise InvalidField("end", "is before start")
+    rows = repository.list_conflicts(
+        session, viewer_org=None if principal.is_coordinator else principal.org_id,
+        bbox=requests_service.parse_bbox(bbox), start=start, end=end, kinds=kinds, owners=owners, hard=hard,
+        after=cursor, limit=limit + 1)
+    features = []
+    for row in rows[:limit]:
+        props = _present(row, principal, None)
+        if props is not None:
+            features.append({"type": "Feature", "id": row.id, "geometry": _json(row.line), "properties": props})
+    return features, (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def report_features(session: Session) -> list[dict[str, Any]]:
+    """Every stored conflict as a GeoJSON feature (the coordinator's view), for the CLI report."""
+    from fastapi.encoders import jsonable_encoder
+
+    admin = Principal(org_id=uuid.UUID(int=0), org_name="report", org_kind="coordinator", role="admin",
+                      key_id=uuid.UUID(int=0))
+    out, after = [], None
+    while True:
+        rows = repository.list_conflicts(session, viewer_org=None, bbox=None, start=None, end=None, kinds=(),
+                                         owners=(), hard=None, after=after, limit=5000)
+        for row in rows:
+            out.append({"type": "Feature", "id": row.id, "geometry": _json(row.line),
+                        "properties": jsonable_encoder(_present(row, admin, None))})
+        if len(rows) < 5000:
+            return out
+        after = rows[-1].id
+
+
+def report_counts(session: Session) -> dict[str, Any]:
+    by_kind = [{"kind": r.kind, "hard": r.hard, "count": r.n} for r in repository.pair_counts(session)]
+    totals = repository.pair_totals(session)
+    return {"by_kind": by_kind, "hard_pairs": totals.hard_pairs, "same_owner_only_pairs": totals.info_pairs,
+            "requests_against_rules": totals.rule_requests}
+
+
+def _json(text_value: str | None) -> Any:
+    import json
+
+    return json.loads(text_value) if text_value else None
+
+
+# --- opportunities ------------------------------------------------------------------------------------------
+
+
+def list_opportunities(session: Session, principal: Principal, *, status: str | None, owners: list[uuid.UUID],
+                       bbox: str | None, limit: int) -> list[dict[str, Any]]:
+    rows = repository.list_opportunities(
+        session, viewer_org=None if principal.is_coordinator else principal.org_id, status=status, owners=owners,
+        bbox=requests_service.parse_bbox(bbox), limit=limit)
+    features = []
+    for r in rows:
+        sides = [{"id": getattr(r, f"request_{s}"), "title": getattr(r, f"{s}_title"), "kind": getattr(r, f"{s}_kind"),
+                  "owner": {"id": getattr(r, f"{s}_owner"), "name": getattr(r, f"{s}_owner_name")},
+                  "window": {"start": getattr(r, f"{s}_start"), "end": getattr(r, f"{s}_end")}} for s in ("a", "b")]
+        de = (f"„{r.a_title}“ und „{r.b_title}“ liegen {r.distance_m:.0f} m auseinander und "
+              f"{'überschneiden sich zeitlich' if r.gap_days == 0 else f'liegen {r.gap_days} Tage auseinander'}: "
+              f"ein gemeinsamer Graben spart eine Sperrung.")
+        en = (f"“{r.a_title}” and “{r.b_title}” are {r.distance_m:.0f} m apart and "
+              f"{'overlap in time' if r.gap_days == 0 else f'{r.gap_days} days apart'}: one shared trench saves "
+              f"a closure.")
+        features.append({"type": "Feature", "id": str(r.id), "geometry": _json(r.line), "properties": {
+            "id": str(r.id), "status": r.status, "distance_m": r.distance_m, "gap_days": r.gap_days,
+            "accepted_at": r.accepted_at, "requests": sides, "explanation": {"de": de, "en": en}}})
+    return features
+
+
+def accept_opportunity(session: Session, principal: Principal, opportunity_id: uuid.UUID,
+                       settings: Settings) -> Opportunity:
+    opp = repository.get_opportunity(session, opportunity_id, for_update=True)
+    if opp is None:
+        raise not_found("Opportunity", opportunity_id)
+    if opp.status != "accepted":
+        repository.accept_opportunity(session, opp, principal.org_id, now(settings))
+        refresh_for_request(session, opp.request_a, settings)
+        refresh_for_request(session, opp.request_b, settings)
+    return opp
+
+
+# --- rules CRUD ------------------------------------------------------------------------------------------------
+
+RULE_TYPES = {"zone": ("Polygon", "MultiPolygon"), "corridor": ("LineString", "MultiLineString"),
+              "moratorium": ("Polygon", "MultiPolygon", "LineString", "MultiLineString"),
+              "blackout": ("Polygon", "MultiPolygon")}
+RULE_MAX_AREA_KM2 = 5000.0  # rules may cover a whole city (a request may not)
+
+
+def _rule_geometry(obj: Any, rule: str, settings: Settings) -> Any:
+    limits = GeometryLimits(service_area=tuple(settings.service_area), max_vertices=settings.max_vertices,  # type: ignore[arg-type]
+                            max_area_km2=max(settings.max_area_km2, RULE_MAX_AREA_KM2))
+    try:
+        valid = validate_geojson(obj, limits=limits, allowed=RULE_TYPES[rule])
+    except GeometryError as exc:
+        extra = {"location": list(exc.location)} if exc.location else {}
+        raise InvalidField("geometry", exc.detail, **extra) from exc
+    return valid.geometry
+
+
+def _rule_values(rule: str, data: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    values = {k: v for k, v in data.items() if k != "geometry"}
+    geometry = data.get("geometry")
+    if geometry is None and rule != "blackout":
+        raise InvalidField("geometry", "is required")
+    values["geom"] = from_shape(_rule_geometry(geometry, rule, settings), srid=4326) if geometry else None
+    if "start" in data:
+        if data["end"] < data["start"]:
+            raise InvalidField("end", f"{data['end']} is before start {data['start']}")
+        horizon = today(settings).replace(year=today(settings).year + settings.max_years_ahead)
+        if data["end"] > horizon:
+            raise InvalidField("end", f"{data['end']} is more than {settings.max_years_ahead} years ahead")
+    for key in ("min_impact", "max_impact", "kind"):
+        if key in values and values[key] is not None:
+            values[key] = str(values[key])
+    if rule == "corridor":
+        values["stops"] = [dict(s) for s in values.get("stops") or []]
+    return values
+
+
+def rule_to_read(rule: str, obj: Any) -> dict[str, Any]:
+    schema = RULE_SCHEMAS[rule]
+    props = {k: getattr(obj, k) for k in schema.model_fields if k != "geometry"}
+    props.update(id=obj.id, type=rule, created_at=obj.created_at, updated_at=obj.updated_at)
+    geometry = mapping(to_shape(obj.geom)) if obj.geom is not None else None
+    return {"type": "Feature", "id": str(obj.id), "geometry": geometry, "properties": props}
+
+
+def _validate(rule: str, data: dict[str, Any]) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    try:
+        return RULE_SCHEMAS[rule].model_validate(data).model_dump(mode="python")
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "body",
+                   "detail": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
+        raise Problem(422, "Invalid input", f"{errors[0]['field']}: {errors[0]['detail']}",
+                      type_="invalid-input", errors=errors) from exc
+
+
+def create_rule(session: Session, rule: str, data: dict[str, Any], settings: Settings) -> Any:
+    clean = _validate(rule, data)
+    if repository.get_rule_by_name(session, rule, clean["name"]) is not None:
+        raise Problem(409, "Conflict", f"name: a {rule} named {clean['name']!r} exists already", type_="conflict",
+                      errors=[{"field": "name", "detail": "already used"}])
+    obj = repository.add_rule(session, repository.RULE_MODELS[rule](**_rule_values(rule, clean, settings)))
+    refresh_rule(session, rule, obj.id)
+    return obj
+
+
+def get_rule(session: Session, rule: str, rule_id: uuid.UUID) -> Any:
+    obj = repository.get_rule(session, rule, rule_id)
+    if obj is None:
+        raise not_found(rule.capitalize(), rule_id)
+    return obj
+
+
+OWNER_EDITABLE = {"routes", "stops"}
+
+
+def update_rule(session: Session, principal: Principal, rule: str, rule_id: uuid.UUID, patch: dict[str, Any],
+                settings: Settings) -> Any:
+    """Coordinators change anything; the organisation owning a corridor may change its routes and stops."""
+    obj = repository.get_rule(session, rule, rule_id, for_update=True)
+    if obj is None:
+        raise not_found(rule.capitalize(), rule_id)
+    if not principal.is_coordinator:
+        owner = getattr(obj, "owner_id", None)
+        if owner is None or owner != principal.org_id or not set(patch) <= OWNER_EDITABLE:
+            raise forbidden("Only the coordination office may change this rule"
+                            + ("; the corridor's owner may change routes and stops." if owner else "."))
+    if not isinstance(patch, dict):
+        raise InvalidField("body", "must be a JSON object")
+    current = rule_to_read(rule, obj)
+    merged = {k: v for k, v in current["properties"].items() if k in RULE_SCHEMAS[rule].model_fields}
+    merged["geometry"] = current["geometry"]
+    merged.update(patch)
+    clean = _validate(rule, merged)
+    if clean["name"] != obj.name and repository.get_rule_by_name(session, rule, clean["name"]) is not None:
+        raise Problem(409, "Conflict", f"name: a {rule} named {clean['name']!r} exists already", type_="conflict")
+    values = _rule_values(rule, clean, settings)
+    if "geometry" not in patch:
+        values.pop("geom")
+    for key, value in values.items():
+        setattr(obj, key, value)
+    session.flush()
+    session.refresh(obj)
+    refresh_rule(session, rule, obj.id)
+    return obj
+
+
+def delete_rule(session: Session, rule: str, rule_id: uuid.UUID) -> None:
+    obj = get_rule(session, rule, rule_id)
+    repository.delete_rule_conflicts(session, rule, rule_id)
+    repository.delete_rule(session, obj)
+
+
+def rules_of_type(session: Session, rule: str) -> list[Any]:
+    return repository.list_rules(session, rule)
+
+

@@ -1,0 +1,204 @@
+"""The conflict rules, once, as pure functions (Shapely geometries in EPSG:25832, dates, enum strings).
+
+The database path (``service/conflicts/repository.py``) evaluates the same predicates in PostGIS on the
+GiST-indexed EPSG:25832 columns; ``tests/geo/test_rules_vs_postgis.py`` checks with hypothesis that both
+agree. Distances are compared with a tolerance of :data:`TOLERANCE_M` (1 mm) on both sides so that
+floating-point noise between GEOS and PostGIS cannot flip a decision on the boundary.
+
+Periods are inclusive ``(start, end)`` date pairs, like site request windows and slots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from shapely.geometry.base import BaseGeometry
+
+TOLERANCE_M = 0.001
+
+IMPACTS = ("none", "footway", "lane_reduction", "one_way", "full_closure")
+IMPACT_RANK = {name: n for n, name in enumerate(IMPACTS)}
+DEFAULT_DISTANCES = {"none": 0.0, "footway": 10.0, "lane_reduction": 50.0, "one_way": 100.0, "full_closure": 200.0}
+
+EXCAVATING_KINDS = frozenset(
+    {"gas", "water", "sewer", "district_heating", "power", "telecom", "road_construction", "tram_track"}
+)
+UTILITY_KINDS = frozenset({"gas", "water", "sewer", "district_heating", "power", "telecom"})
+ROAD_KINDS = frozenset({"road_maintenance", "road_construction"})
+TRACK_KINDS = frozenset({"tram_track", "rail"})
+
+Period = tuple[date, date]
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+
+def periods_overlap(a: Period, b: Period) -> Period | None:
+    """The common days of two inclusive periods, or None."""
+    start, end = max(a[0], b[0]), min(a[1], b[1])
+    return (start, end) if start <= end else None
+
+
+def gap_days(a: Period, b: Period) -> int:
+    """Days strictly between two periods (0 when they overlap or touch)."""
+    if periods_overlap(a, b):
+        return 0
+    first, second = (a, b) if a[1] < b[0] else (b, a)
+    return max(0, (second[0] - first[1]).days - 1)
+
+
+def add_months(d: date, months: int) -> date:
+    month = d.month - 1 + months
+    year, month = d.year + month // 12, month % 12 + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def within_months(a: Period, b: Period, months: int) -> bool:
+    """Whether the later period starts no more than ``months`` after the earlier one ends."""
+    return b[0] <= add_months(a[1], months) and a[0] <= add_months(b[1], months)
+
+
+def shifts_clash(a: str, b: str) -> bool:
+    """Day-only and night-only works do not meet; ``continuous`` meets both."""
+    return not ({a, b} == {"day", "night"})
+
+
+# --- impact and distance --------------------------------------------------------------------------
+
+
+def impact_at_least(impact: str, threshold: str) -> bool:
+    return IMPACT_RANK[impact] >= IMPACT_RANK[threshold]
+
+
+def required_distance(impact_a: str, impact_b: str, distances: Mapping[str, float] = DEFAULT_DISTANCES) -> float:
+    """Two sites must stay this far apart: the larger of the two impacts' distances."""
+    return max(float(distances[impact_a]), float(distances[impact_b]))
+
+
+def space_clash(distance_m: float, impact_a: str, impact_b: str,
+                distances: Mapping[str, float] = DEFAULT_DISTANCES) -> bool:
+    """The space rule on a measured distance (what the database path applies to ``ST_Distance``)."""
+    return distance_m <= required_distance(impact_a, impact_b, distances) + TOLERANCE_M
+
+
+def space_conflict(a: BaseGeometry, b: BaseGeometry, impact_a: str, impact_b: str,
+                   distances: Mapping[str, float] = DEFAULT_DISTANCES) -> bool:
+    """Footprints (EPSG:25832) closer than the distance their impacts require."""
+    return space_clash(a.distance(b), impact_a, impact_b, distances)
+
+
+def touches_route(footprint: BaseGeometry, route: BaseGeometry | None, tolerance_m: float) -> bool:
+    """A footprint on (within ``tolerance_m`` of) a diversion or replacement route."""
+    return route is not None and not route.is_empty and footprint.distance(route) <= tolerance_m + TOLERANCE_M
+
+
+def blocks_routes(impact: str) -> bool:
+    """Only a site that restricts traffic at all can block a diversion."""
+    return impact != "none"
+
+
+def on_corridor(footprint: BaseGeometry, corridor: BaseGeometry, buffer_m: float) -> bool:
+    return footprint.distance(corridor) <= buffer_m + TOLERANCE_M
+
+
+def in_area(footprint: BaseGeometry, area: BaseGeometry | None, tolerance_m: float = 0.0) -> bool:
+    """Inside / touching a zone, moratorium or blackout area; ``None`` is the whole region."""
+    return area is None or footprint.distance(area) <= tolerance_m + TOLERANCE_M
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+
+def moratorium_applies(kind: str, urgency: str) -> bool:
+    """Moratoriums refuse excavating works, except emergencies."""
+    return kind in EXCAVATING_KINDS and urgency != "emergency"
+
+
+def blackout_applies(impact: str, max_impact: str, urgency: str) -> bool:
+    """Blackouts refuse works above the allowed impact, except emergencies (they cannot wait)."""
+    return IMPACT_RANK[impact] > IMPACT_RANK[max_impact] and urgency != "emergency"
+
+
+def dig_once(kind_a: str, kind_b: str) -> bool:
+    """Road works with a utility or track renewal, or two utilities: one trench, one closure."""
+    def road(k: str) -> bool:
+        return k in ROAD_KINDS
+
+    def dig(k: str) -> bool:
+        return k in UTILITY_KINDS or k in TRACK_KINDS
+
+    return (road(kind_a) and dig(kind_b)) or (road(kind_b) and dig(kind_a)) or (
+        kind_a in UTILITY_KINDS and kind_b in UTILITY_KINDS
+    )
+
+
+def dig_once_pair(kind_a: str, kind_b: str, distance_m: float, a: Period, b: Period, *,
+                  max_distance_m: float, months: int) -> bool:
+    return dig_once(kind_a, kind_b) and distance_m <= max_distance_m + TOLERANCE_M and within_months(a, b, months)
+
+
+# --- capacity (corridors, zones) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    id: object
+    start: date
+    end: date
+    shift: str = "continuous"
+
+
+@dataclass
+class Excess:
+    """Two members active together while the rule was over capacity."""
+
+    a: object
+    b: object
+    start: date
+    end: date
+    peak: int
+    peak_members: list = field(default_factory=list)
+
+
+def capacity_excess(members: Sequence[Member], capacity: int) -> list[Excess]:
+    """Sweep over start/end events: on each day count the members active by day and by night
+    (``continuous`` counts for both). Where a count exceeds ``capacity``, every pair active in that shift
+    conflicts. Returns one :class:`Excess` per pair with the first and last over-capacity day they share
+    and the largest count seen."""
+    events: set[date] = set()
+    for m in members:
+        events.add(m.start)
+        events.add(m.end + timedelta(days=1))
+    days = sorted(events)
+    found: dict[tuple, Excess] = {}
+    for i, seg_start in enumerate(days[:-1]):
+        seg_end = days[i + 1] - timedelta(days=1)
+        active = [m for m in members if m.start <= seg_start and m.end >= seg_end]
+        for shift in ("day", "night"):
+            group = [m for m in active if m.shift in ("continuous", shift)]
+            if len(group) <= capacity:
+                continue
+            group.sort(key=lambda m: str(m.id))
+            for x in range(len(group)):
+                for y in range(x + 1, len(group)):
+                    key = (group[x].id, group[y].id)
+                    ex = found.get(key)
+                    if ex is None:
+                        found[key] = Excess(group[x].id, group[y].id, seg_start, seg_end, len(group),
+                                            [m.id for m in group])
+                    else:
+                        ex.start, ex.end = min(ex.start, seg_start), max(ex.end, seg_end)
+                        if len(group) > ex.peak:
+                            ex.peak, ex.peak_members = len(group), [m.id for m in group]
+    return list(found.values())
+
+
+def members_of(items: Iterable[tuple[object, date, date, str]]) -> list[Member]:
+    return [Member(i, s, e, sh) for i, s, e, sh in items]
