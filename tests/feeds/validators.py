@@ -1,0 +1,56 @@
+"""Validators built from the official standard files in ``../shared/data/standards`` (no network)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from jsonschema import Draft7Validator, FormatChecker
+from lxml import etree
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
+
+from service.settings import Settings
+
+STANDARDS = Settings().shared_data_dir / "standards"
+DATEX_DIR = STANDARDS / "datex2" / "v3.6"
+WZDX_DIR = STANDARDS / "wzdx-4.2"
+WZDX_BASE = "https://raw.githubusercontent.com/usdot-jpo-ode/wzdx/main/schemas/4.2/"
+
+
+@cache
+def datex_container_schema() -> etree.XMLSchema:
+    """DATEX II v3.6 Exchange 2020 message container (it imports the D2Payload and Situation schemas)."""
+    return etree.XMLSchema(etree.parse(str(DATEX_DIR / "DATEXII_3_MessageContainer.xsd")))
+
+
+def assert_datex_valid(body: bytes) -> etree._Element:
+    doc = etree.fromstring(body)
+    schema = datex_container_schema()
+    if not schema.validate(doc):
+        errors = "\n".join(f"{e.line}: {e.message}" for e in list(schema.error_log)[:20])
+        raise AssertionError(f"DATEX II document does not validate:\n{errors}")
+    return doc
+
+
+@cache
+def wzdx_validator() -> Draft7Validator:
+    resources = []
+    for path in sorted((WZDX_DIR / "schemas").glob("*.json")):
+        resources.append((WZDX_BASE + path.name, Resource.from_contents(json.loads(path.read_text()), DRAFT7)))
+    for name in ("Point", "MultiPoint", "LineString"):
+        path = STANDARDS / "geojson-geometry" / f"{name}.json"
+        resources.append((f"https://geojson.org/schema/{name}.json",
+                          Resource.from_contents(json.loads(path.read_text()), DRAFT7)))
+    registry = Registry().with_resources(resources)
+    schema = json.loads((WZDX_DIR / "schemas" / "WorkZoneFeed.json").read_text())
+    return Draft7Validator(schema, registry=registry, format_checker=FormatChecker())
+
+
+def wzdx_errors(doc: dict) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in wzdx_validator().iter_errors(doc)]
+
+
+def wzdx_examples() -> list[Path]:
+    return sorted((WZDX_DIR / "examples").glob("*.geojson"))
