@@ -220,15 +220,17 @@ def load_visible(session: Session, principal: Principal, request_id: uuid.UUID, 
     return req
 
 
-def load_for_action(session: Session, principal: Principal, request_id: uuid.UUID, action: str) -> SiteRequest:
-    """The request, locked: 404 if invisible, 403 if the caller may not take this step, 409 (with the
-    ``allowed`` list for this caller) if the state does not allow it."""
+def load_for_action(session: Session, principal: Principal, request_id: uuid.UUID, action: str, *,
+                    if_match: str | None = None) -> SiteRequest:
+    """The request, locked: 404 if invisible, 403 if the caller may not take this step, 412 if ``if_match``
+    is stale, 409 (with the ``allowed`` list for this caller) if the state does not allow it."""
     req = load_visible(session, principal, request_id, lock=True)
     t = TRANSITIONS[action]
     roles = _roles(principal, req)
     if t.who not in roles:
         who = "the owner of the request" if t.who == "owner" else "the coordination office"
         raise forbidden(f"Only {who} may {action} this request.")
+    check_if_match(req, if_match)
     if req.status not in t.sources:
         raise _illegal(req, action, roles)
     return req
@@ -394,8 +396,7 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
 
 def approve(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
             *, if_match: str | None) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "approve")
-    check_if_match(req, if_match)
+    req = load_for_action(session, principal, request_id, "approve", if_match=if_match)
     slot = repository.get_slot(session, req.id, for_update=True)
     if body.start is not None:
         start_day, end_day = body.start, _check_in_window(req, body.start, "start")

@@ -1,0 +1,61 @@
+"""Helpers that drive requests through the workflow over the API."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from service.events.models import Event
+from service.kit.time import today as service_today
+from service.settings import Settings
+from service.workflow.models import RequestHistory
+from tests.conftest import site_body
+
+
+def today() -> date:
+    return service_today(Settings())
+
+
+def d(offset: int) -> str:
+    return (today() + timedelta(days=offset)).isoformat()
+
+
+def body_now(**overrides: Any) -> dict:
+    """A request whose window starts today: 10 days inside the next 90."""
+    base = {"earliest_start": d(0), "latest_end": d(89), "duration_days": 10, "preferred_start": None}
+    base.update(overrides)
+    return site_body(**base)
+
+
+def create(client, caller, **overrides: Any) -> dict:  # noqa: ANN001
+    r = client.post("/v1/requests", json=body_now(**overrides), headers=caller.headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def act(client, caller, rid: str, action: str, body: dict | None = None, **headers: str):  # noqa: ANN001, ANN201
+    return client.post(f"/v1/requests/{rid}/{action}", json=body, headers={**caller.headers, **headers})
+
+
+def ok(client, caller, rid: str, action: str, body: dict | None = None, **headers: str) -> dict:  # noqa: ANN001
+    r = act(client, caller, rid, action, body, **headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def approved(client, owner, coordinator, start_offset: int = 0, **overrides: Any) -> dict:  # noqa: ANN001
+    req = create(client, owner, **overrides)
+    ok(client, coordinator, req["id"], "propose", {"start": d(start_offset)})
+    ok(client, owner, req["id"], "accept")
+    return ok(client, coordinator, req["id"], "approve")
+
+
+def events(db, rid: str) -> list[Event]:  # noqa: ANN001
+    return list(db.scalars(select(Event).where(Event.request_id == rid).order_by(Event.id)))
+
+
+def history(db, rid: str) -> list[RequestHistory]:  # noqa: ANN001
+    return list(db.scalars(select(RequestHistory).where(RequestHistory.request_id == rid)
+                           .order_by(RequestHistory.seq)))
