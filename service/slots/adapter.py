@@ -16,10 +16,11 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
   start. Fixed slots that began before day 0 are clipped to start on day 0; those over before day 0 are left
   out. Scheduled requests outside the scope (any request with a slot) that conflict with one in scope
   join the problem as fixed tasks, so a plan of one district respects the slots next door.
-- conflicts: hard conflicts, from the conflicts domain's table when it exists, otherwise computed here
-  (``repository.space_conflicts``: one PostGIS query). Conflicts between two fixed tasks are facts, not
-  constraints, and are dropped (they would make the model infeasible).
-- bundles: ``bundle_with`` references between tasks of the problem, merged into groups.
+- conflicts: potential hard conflicts (space, diversion) over the windows, by the conflicts domain's rules
+  (``repository.hard_conflicts``: one PostGIS query; see ``hard_pairs`` for why not its table).
+  Conflicts between two fixed tasks are facts, not constraints, and are dropped (they would make the model infeasible).
+- bundles: ``bundle_with`` references and accepted dig-once opportunities between tasks of the problem,
+  merged into groups (members of a bundle may overlap each other: one closure, one trench).
 - capacity rules: a corridor with ``max_concurrent`` 1 is a clique (no two of its sites at once); a
   corridor with N > 1 and every zone become a cumulative Zone of capacity N with demand 1 for each request
   of at least the rule's ``min_impact`` on it (within the corridor's buffer, intersecting the zone).
@@ -30,7 +31,6 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -133,20 +133,13 @@ def task_of(row: Any, day0: date, horizon: int, *, fixed: bool) -> tuple[Task | 
 def hard_pairs(
     session: Session, ids: Sequence[uuid.UUID], settings: Settings, *, start: date, end: date
 ) -> tuple[list[tuple[uuid.UUID, uuid.UUID, str]], str]:
-    """Hard conflicts touching ``ids`` (with each other or with any scheduled request) and their source."""
-    if _conflicts_domain_ready(session):
-        pairs = repository.conflicts_table_pairs(session, ids)
-        return pairs, "conflicts"
-    pairs = repository.space_conflicts(session, ids, dict(settings.conflict_distance_m), start=start, end=end)
-    return [(a, b, "space") for a, b in pairs], "postgis"
-
-
-def _conflicts_domain_ready(session: Session) -> bool:
-    try:
-        conflicts_service = importlib.import_module("service.conflicts.service")
-    except ImportError:
-        return False
-    return hasattr(conflicts_service, "refresh_for_request") and repository.table_exists(session, "conflicts")
+    """Potential hard conflicts (space, diversion) touching ``ids``, with each other or with any scheduled
+    request. The conflicts domain's table records conflicts of the *current* periods (slot, else window);
+    the solver needs every pair that could clash anywhere in the windows, so it is computed here with the
+    same rules (``service/geo/rules.py``) in one PostGIS query."""
+    pairs = repository.hard_conflicts(session, ids, dict(settings.conflict_distance_m),
+                                      settings.diversion_tolerance_m, start=start, end=end)
+    return pairs, "postgis"
 
 
 def build(session: Session, scope: Scope, settings: Settings) -> Built:
@@ -172,7 +165,8 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
     add_context(session, built, tasks, {x for a, b, _ in pairs for x in (a, b)} | {r.request_id for r in members})
     built.problem.tasks = list(tasks.values())
     built.problem.conflicts = conflicts_of(pairs, tasks)
-    built.problem.bundles = bundles_of(rows, tasks)
+    accepted = repository.accepted_opportunities(session, [built.info[t].request_id for t in tasks])
+    built.problem.bundles = bundles_of(rows, tasks, accepted)
     cliques, built.problem.zones = capacity_rules(members, tasks)
     built.problem.conflicts += cliques
     forbidden = forbidden_for(session, built, [i.request_id for t, i in built.info.items() if not i.fixed])
@@ -249,7 +243,9 @@ def conflicts_of(pairs: Iterable[tuple[uuid.UUID, uuid.UUID, str]], tasks: dict[
     return list(out.values())
 
 
-def bundles_of(rows: Iterable[Any], tasks: dict[str, Task]) -> list[Bundle]:
+def bundles_of(rows: Iterable[Any], tasks: dict[str, Task],
+               pairs: Iterable[tuple[uuid.UUID, uuid.UUID]] = ()) -> list[Bundle]:
+    """Groups of tasks linked by ``bundle_with`` or by an accepted dig-once opportunity."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -258,11 +254,11 @@ def bundles_of(rows: Iterable[Any], tasks: dict[str, Task]) -> list[Bundle]:
             x = parent[x]
         return x
 
-    for row in rows:
-        a = str(row.id)
-        for b in row.bundle_with or []:
-            if a in tasks and b in tasks and a != b:
-                parent[find(a)] = find(b)
+    links = [(str(row.id), str(b)) for row in rows for b in row.bundle_with or []]
+    links += [(str(a), str(b)) for a, b in pairs]
+    for a, b in links:
+        if a in tasks and b in tasks and a != b:
+            parent[find(a)] = find(b)
     groups: dict[str, list[str]] = {}
     for x in parent:
         groups.setdefault(find(x), []).append(x)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from functools import cache
 from typing import Any
@@ -32,6 +33,8 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
         return
     if req.status != "submitted" or kind not in ("request.created", "request.updated"):
         return
+    if req.urgency == "emergency" and _workflow_handles_emergencies():
+        return  # the workflow makes it active at once with an approved slot from today
     slot = repository.get_slot(session, req.id)
     if slot is not None:
         if slot.status in ("locked", "approved"):
@@ -39,6 +42,15 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
         repository.delete_slot(session, req.id)
         session.flush()
     service.place_incrementally(session, req, settings_for(session))
+
+
+@cache
+def _workflow_handles_emergencies() -> bool:
+    try:
+        workflow = importlib.import_module("service.workflow.service")
+    except ImportError:
+        return False
+    return hasattr(workflow, "activate_emergency")
 
 
 def read_extras(req: SiteRequest) -> dict[str, Any]:

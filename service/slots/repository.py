@@ -134,53 +134,64 @@ def requests_by_id(session: Session, ids: Sequence[uuid.UUID]) -> list[Row[Any]]
     return list(session.execute(text(sql), {"ids": list(ids)}))
 
 
-def space_conflicts(
-    session: Session, ids: Sequence[uuid.UUID], distances: dict[str, float], *, start: date, end: date,
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Hard space conflicts of the requests ``ids`` with each other and with any other scheduled request
-    (one with a slot). Two requests conflict when they belong to different owners, their footprints lie
-    within the larger of their two impact distances (``settings.conflict_distance_m``), their shifts
-    clash (day and night work do not) and their windows or slots can overlap in time within
-    ``[start, end]``. Pairs come back ordered ``(a, b)`` with ``a < b``, each once."""
+def hard_conflicts(
+    session: Session, ids: Sequence[uuid.UUID], distances: dict[str, float], route_tolerance_m: float, *,
+    start: date, end: date,
+) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """Potential hard conflicts of the requests ``ids`` with each other and with any other scheduled request
+    (one with a slot), by the rules of ``service/geo/rules.py``: different owners, shifts that clash (day
+    and night work do not), time ranges that overlap within ``[start, end]`` (the windows of ``ids``, the
+    slots of the others), and either footprints within the larger of the two impact distances (``space``)
+    or one footprint, with an impact other than ``none``, on the other's diversion or replacement route
+    (``diversion``). Pairs come back as ``(a, b, kind)`` with ``a < b``."""
     if not ids:
         return []
     sql = """
     with a as (
-        select r.*, coalesce(s.start, r.earliest_start) as t0, coalesce(s."end", r.latest_end) as t1
-        from site_requests r left join slots s on s.request_id = r.id where r.id = any(:ids)
+        select r.* from site_requests r where r.id = any(:ids)
     ), b as (
         select r.*, case when r.id = any(:ids) then r.earliest_start else s.start end as t0,
                case when r.id = any(:ids) then r.latest_end else s."end" end as t1
         from site_requests r left join slots s on s.request_id = r.id
         where r.status = any(:statuses) and (r.id = any(:ids) or s.start is not null)
+    ), cand as (
+        select a.id as a_id, b.id as b_id,
+               st_dwithin(a.geom_utm, b.geom_utm,
+                          greatest(coalesce((cast(:dist as jsonb) ->> a.impact)::float, 0),
+                                   coalesce((cast(:dist as jsonb) ->> b.impact)::float, 0)) + 0.001) as space_hit,
+               (a.impact <> 'none' and (coalesce(st_dwithin(a.geom_utm, b.diversions_utm, :tol), false)
+                                        or coalesce(st_dwithin(a.geom_utm, b.replacement_utm, :tol), false)))
+               or (b.impact <> 'none' and (coalesce(st_dwithin(b.geom_utm, a.diversions_utm, :tol), false)
+                                           or coalesce(st_dwithin(b.geom_utm, a.replacement_utm, :tol), false)))
+               as route_hit
+        from a join b on a.id <> b.id
+         and a.owner_id <> b.owner_id
+         and not ((a.shift = 'day' and b.shift = 'night') or (a.shift = 'night' and b.shift = 'day'))
+         and greatest(a.earliest_start, b.t0, :start) <= least(a.latest_end, b.t1, :end)
+         and (st_dwithin(a.geom_utm, b.geom_utm, :maxd) or st_dwithin(a.geom_utm, b.diversions_utm, :tol)
+              or st_dwithin(a.geom_utm, b.replacement_utm, :tol) or st_dwithin(b.geom_utm, a.diversions_utm, :tol)
+              or st_dwithin(b.geom_utm, a.replacement_utm, :tol))
     )
-    select distinct least(a.id, b.id) as x, greatest(a.id, b.id) as y
-    from a join b on a.id <> b.id
-     and a.owner_id <> b.owner_id
-     and not ((a.shift = 'day' and b.shift = 'night') or (a.shift = 'night' and b.shift = 'day'))
-     and greatest(a.t0, b.t0, :start) <= least(a.t1, b.t1, :end)
-     and st_dwithin(a.geom_utm, b.geom_utm,
-                    greatest(coalesce((cast(:dist as jsonb) ->> a.impact)::float, 0),
-                             coalesce((cast(:dist as jsonb) ->> b.impact)::float, 0)))
+    select distinct least(a_id, b_id) as x, greatest(a_id, b_id) as y,
+           case when space_hit then 'space' else 'diversion' end as kind
+    from cand where space_hit or route_hit
     order by 1, 2
     """
     rows = session.execute(text(sql), {
         "ids": list(ids), "statuses": list(PLANNABLE_STATUSES), "dist": json.dumps(distances),
+        "maxd": max(distances.values(), default=0.0) + 0.001, "tol": route_tolerance_m + 0.001,
         "start": start, "end": end,
     })
-    return [(r.x, r.y) for r in rows]
+    return [(r.x, r.y, r.kind) for r in rows]
 
 
-def conflicts_table_pairs(session: Session, ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
-    """Hard conflicts recorded by the conflicts domain that touch ``ids`` (its ``conflicts`` table)."""
-    if not ids:
+def accepted_opportunities(session: Session, ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Dig-once pairs the owners accepted (the conflicts domain's ``opportunities``), touching ``ids``."""
+    if not ids or not table_exists(session, "opportunities"):
         return []
-    sql = """
-    select c.request_a as a, c.request_b as b, c.kind as kind from conflicts c
-    where c.hard and c.request_b is not null and c.kind not in ('corridor', 'zone', 'moratorium', 'blackout')
-      and (c.request_a = any(:ids) or c.request_b = any(:ids))
-    """
-    return [(r.a, r.b, r.kind) for r in session.execute(text(sql), {"ids": list(ids)})]
+    sql = """select o.request_a as a, o.request_b as b from opportunities o
+             where o.status = 'accepted' and (o.request_a = any(:ids) or o.request_b = any(:ids))"""
+    return [(r.a, r.b) for r in session.execute(text(sql), {"ids": list(ids)})]
 
 
 def plan_runs_since(session: Session, since: datetime) -> list[PlanRun]:
@@ -230,12 +241,13 @@ def corridor_members(
         return []
     sql = f"""
     with touched as (
-        select distinct c.id from corridors c join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m)
+        select distinct c.id from corridors c
+        join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m + 0.001)
         where r.id = any(:ids)
     )
     select c.id as rule_id, c.max_concurrent as capacity, r.id as request_id
     from corridors c join touched t on t.id = c.id
-    join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m)
+    join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m + 0.001)
     where {_MEMBER_SCOPE}
       and (cast(:order as jsonb) ->> r.impact)::int >= coalesce((cast(:order as jsonb) ->> c.min_impact)::int, 0)
     order by 1, 3
@@ -260,7 +272,7 @@ def forbidden_periods(
     union all
     select r.id, 'blackout', b.id, b.name, b.start, b."end"
     from blackouts b join site_requests r on (b.geom_utm is null or st_intersects(b.geom_utm, r.geom_utm))
-    where r.id = any(:ids)
+    where r.id = any(:ids) and r.urgency <> 'emergency'
       and (cast(:order as jsonb) ->> r.impact)::int > coalesce((cast(:order as jsonb) ->> b.max_impact)::int, 0)
       and b.start <= :end and b."end" >= :start
     order by 1, 5

@@ -85,8 +85,8 @@ def test_locked_slot_does_not_move_in_a_rerun(client, city, utility, coordinator
     before = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]
     locked = client.post(f"/v1/requests/{a['id']}/slot/lock", headers=coordinator.headers)
     assert locked.status_code == 200 and locked.json()["slot"]["status"] == "locked"
-    # an emergency full closure that wants exactly the same days, and outweighs the locked footway site
-    b = client.post("/v1/requests", json=site_body(urgency="emergency"), headers=utility.headers).json()
+    # an urgent full closure that wants exactly the same days, and outweighs the locked footway site
+    b = client.post("/v1/requests", json=site_body(urgency="urgent"), headers=utility.headers).json()
     got = plan(client, coordinator, factory, settings)
     assert got["statistics"]["fixed"] == 1 and got["statistics"]["placed"] == 1
     after = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]
@@ -94,7 +94,7 @@ def test_locked_slot_does_not_move_in_a_rerun(client, city, utility, coordinator
     moved = client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"]
     assert moved["start"] > after["end"] or moved["end"] < after["start"]
     assert assert_slots_valid(db, settings) == 2
-    # unlocked, the next run may move it: the emergency takes its preferred days
+    # unlocked, the next run may move it: the urgent closure takes its preferred days
     assert client.post(f"/v1/requests/{a['id']}/slot/unlock", headers=coordinator.headers).json()["slot"][
         "status"] == "proposed"
     plan(client, coordinator, factory, settings)
