@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('min_impact_rank', sa.SmallInteger(), nullable=False),
     sa.Column('modes', postgresql.ARRAY(sa.String(length=16)), nullable=False),
     sa.Column('lead_days', sa.Integer(), nullable=False),
-    sa.Column('delivery', sa.String(length=8), nullable=False),
+    sa.Column('delivery', sa.String(length=12), nullable=False),
     sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('last_digest_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),

@@ -58,7 +58,7 @@ def email_content(notice: Notice, sub: Subscription, settings: Settings) -> tupl
     p = notice.payload
     if notice.kind == "confirmation":
         return (render.special_subject("confirmation", lang),
-                render.confirmation_text(p["confirm_url"], links, p["area"], lang))
+                render.confirmation_text(service.confirm_url(p["confirm_token"], settings), links, p["area"], lang))
     if notice.kind == "endpoint.disabled":
         return (render.special_subject("endpoint.disabled", lang),
                 render.endpoint_disabled_text(p["url"], p["since"], links, lang))
@@ -104,7 +104,7 @@ class _Channels:
 
 def _send_email(d: Delivery, notice: Notice, sub: Subscription, settings: Settings, ch: _Channels) -> None:
     subject, body = email_content(notice, sub, settings)
-    msg = mail.build(to=sub.email, subject=subject, body=body, msg_id=mail.message_id(d.id, settings),
+    msg = mail.build(to=d.inbox, subject=subject, body=body, msg_id=mail.message_id(d.id, settings),
                      unsubscribe_url=service.links(sub, settings)["unsubscribe"], settings=settings,
                      date=datetime.now(UTC))
     ch.mailer.send(msg)

@@ -67,7 +67,7 @@ class Subscription(Base):
     min_impact_rank: Mapped[int] = mapped_column(SmallInteger, default=0)
     modes: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list)
     lead_days: Mapped[int] = mapped_column(Integer, default=14)
-    delivery: Mapped[str] = mapped_column(String(8), default="immediate")  # immediate|daily|weekly
+    delivery: Mapped[str] = mapped_column(String(12), default="immediate")  # immediate|daily|weekly
     language: Mapped[str] = mapped_column(String(2), default="de")
     last_digest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

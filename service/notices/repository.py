@@ -274,6 +274,14 @@ def cancel_endpoint_deliveries(session: Session, endpoint_id: uuid.UUID, reason:
     ).rowcount
 
 
+def cancel_pending_email(session: Session, sub_id: uuid.UUID, reason: str) -> int:
+    notice_ids = select(Notice.id).where(Notice.subscription_id == sub_id)
+    return session.execute(
+        update(Delivery).where(Delivery.notice_id.in_(notice_ids), Delivery.channel == "email",
+                               Delivery.status == "pending").values(status="cancelled", last_error=reason)
+    ).rowcount
+
+
 def notices_for(session: Session, sub_id: uuid.UUID, limit: int) -> list[Notice]:
     return list(session.scalars(
         select(Notice).where(Notice.subscription_id == sub_id, Notice.request_id.is_not(None))

@@ -284,7 +284,7 @@ def create(
 def queue_confirmation(session: Session, sub: Subscription, settings: Settings) -> None:
     notice_id = repository.insert_notice(session, {
         "subscription_id": sub.id, "kind": "confirmation", "dedupe_key": f"confirm:{sub.confirm_token}",
-        "payload": {"confirm_url": confirm_url(sub.confirm_token or "", settings), "area": area_label(sub)},
+        "payload": {"confirm_token": sub.confirm_token, "area": area_label(sub)},
     })
     if notice_id is not None:
         repository.insert_delivery(session, {
@@ -337,7 +337,8 @@ def update(session: Session, sub: Subscription, patch: SubscriptionPatch, settin
     if "webhooks" in data:
         _set_webhooks(sub, patch.webhooks or [], settings)
     if "email" in data and str(data["email"]).lower() != sub.email.lower():
-        # A new address confirms again; nothing goes to it before.
+        # A new address confirms again; nothing goes to it before, nothing more to the old one.
+        repository.cancel_pending_email(session, sub.id, "email address changed")
         sub.email, sub.status, sub.confirmed_at = str(data["email"]), "pending", None
         sub.confirm_token = secrets.token_urlsafe(32)
         session.flush()

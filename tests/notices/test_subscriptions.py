@@ -1,0 +1,160 @@
+"""Subscriptions: double opt-in, validation, management by link or business key, one-click unsubscribe."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import func, select
+
+from service.notices.models import Delivery, Notice, Subscription
+from tests.conftest import site_body
+from tests.notices.helpers import FAR_AWAY, NEAR_SITE, deliveries, notices_of, sub_body, subscribe
+
+
+def test_double_opt_in_sends_only_the_confirmation_until_confirmed(client, db, city, smtp, run_jobs) -> None:
+    inbox, _ = smtp
+    r = client.post("/v1/subscriptions", json=sub_body())
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "pending"
+    assert "subscription" not in r.json()  # no management link for an anonymous caller
+
+    # A matching site appears before the confirmation: nothing but the confirmation email is sent.
+    assert client.post("/v1/requests", json=site_body(), headers=city.headers).status_code == 201
+    stats = run_jobs()
+    assert stats.delivered == 1
+    [msg] = inbox.messages
+    assert msg["To"] == "info@baeckerei-example.de"
+    assert msg["Subject"].startswith("Bitte bestätigen")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Unsubscribe"].startswith("<https://baustellen.example/v1/subscriptions/sub_")
+    body = msg.get_content()
+    assert body.index("Bitte bestätigen") < body.index("Please confirm")  # German first
+    link = next(w for w in body.split() if "/v1/subscriptions/confirm?token=" in w)
+    assert link.startswith("https://baustellen.example/v1/subscriptions/confirm?token=")
+    sub_id = r.json()["id"]
+    assert [n.kind for n in notices_of(db, sub_id)] == ["confirmation"]
+
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    confirmed = client.get("/v1/subscriptions/confirm", params={"token": token})
+    assert confirmed.status_code == 200
+    assert "bestätigt" in confirmed.text
+    assert client.get("/v1/subscriptions/confirm", params={"token": token}).status_code == 404  # used up
+
+    # Now a change of the site is noticed.
+    site_id = client.get("/v1/requests", headers=city.headers).json()["features"][0]["id"]
+    etag = client.get(f"/v1/requests/{site_id}", headers=city.headers).headers["etag"]
+    assert client.patch(f"/v1/requests/{site_id}", json={"impact": "one_way"},
+                        headers={**city.headers, "If-Match": etag}).status_code == 200
+    inbox.clear()
+    assert run_jobs().delivered == 1
+    [notice] = inbox.messages
+    assert notice["Subject"].startswith("Baustelle geändert")
+
+
+def test_invalid_bodies_name_the_field_and_store_nothing(client, db) -> None:
+    cases = [
+        ({"area": {"point": NEAR_SITE, "radius_m": 5}}, "area.radius_m"),
+        ({"area": {"point": [200, 51]}}, "area.point"),
+        ({"area": {"street": "Rüttenscheider Straße", "city": "Atlantis"}}, "area.city"),
+        ({"area": {"street": "Rüttenscheider Straße"}}, "area.city"),
+        ({"area": {"type": "Polygon", "coordinates": [[[7, 51], [7.1, 51], [7, 51]]]}}, "area"),
+        ({"area": {"foo": 1}}, "area"),
+        ({"email": "not-an-address"}, "email"),
+        ({"webhooks": ["http://example.org/hook"]}, "webhooks[0]"),
+        ({"webhooks": ["https://10.1.2.3/hook"]}, "webhooks[0]"),
+        ({"lead_days": -1}, "lead_days"),
+        ({"delivery": "hourly"}, "delivery"),
+    ]
+    for override, field in cases:
+        r = client.post("/v1/subscriptions", json=sub_body(**override))
+        assert r.status_code == 422, (override, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["errors"][0]["field"] == field, (override, r.json())
+    assert db.scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+def test_manage_by_secret_link(client, db) -> None:
+    sub = subscribe(client, db)
+    r = client.get(f"/v1/subscriptions/{sub.token}")
+    assert r.status_code == 200
+    got = r.json()
+    assert got["email"] == "info@baeckerei-example.de"
+    assert got["area"] == {"kind": "circle", "point": NEAR_SITE, "radius_m": 300}
+    assert got["area_geometry"]["type"] == "MultiPolygon"
+    assert got["links"]["calendar"].endswith(f"/v1/subscriptions/{sub.token}/calendar.ics")
+
+    r = client.patch(f"/v1/subscriptions/{sub.token}",
+                     json={"min_impact": "one_way", "kinds": ["sewer"], "delivery": "daily"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["min_impact"], r.json()["kinds"], r.json()["delivery"]) == ("one_way", ["sewer"], "daily")
+    assert client.patch(f"/v1/subscriptions/{sub.token}", json={"area": {"point": [7, 51], "radius_m": 1}}
+                        ).json()["errors"][0]["field"] == "area.radius_m"
+
+    assert client.get("/v1/subscriptions/sub_wrong").status_code == 404
+    assert client.get(f"/v1/subscriptions/{sub.id}").status_code == 404  # the id alone is not enough
+
+    assert client.delete(f"/v1/subscriptions/{sub.token}").status_code == 204
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Subscription)) == 0
+    assert db.scalar(select(func.count()).select_from(Notice)) == 0  # the confirmation email went with it
+    assert db.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_business_key_sees_and_changes_only_its_own(client, db, make_caller, city) -> None:
+    shop = make_caller("business", "submitter", "Bäckerei Beispiel")
+    other = make_caller("business", "submitter", "Spedition Hafen")
+    r = client.post("/v1/subscriptions", json=sub_body(webhooks=[]), headers=shop.headers)
+    assert r.status_code == 202
+    created = r.json()["subscription"]
+    assert created["status"] == "pending"
+    sub_id = created["id"]
+
+    assert [s["id"] for s in client.get("/v1/subscriptions", headers=shop.headers).json()] == [sub_id]
+    assert client.get("/v1/subscriptions", headers=other.headers).json() == []
+    assert client.get(f"/v1/subscriptions/{sub_id}", headers=shop.headers).status_code == 200
+    assert client.get(f"/v1/subscriptions/{sub_id}", headers=other.headers).status_code == 404
+    assert client.delete(f"/v1/subscriptions/{sub_id}", headers=other.headers).status_code == 404
+    assert client.patch(f"/v1/subscriptions/{sub_id}", json={"lead_days": 3}, headers=shop.headers
+                        ).json()["lead_days"] == 3
+    # Authorities do not own subscriptions.
+    assert client.post("/v1/subscriptions", json=sub_body(), headers=city.headers).status_code == 403
+    assert client.get("/v1/subscriptions", headers=city.headers).status_code == 403
+    assert client.delete(f"/v1/subscriptions/{sub_id}", headers=shop.headers).status_code == 204
+
+
+def test_one_click_unsubscribe(client, db) -> None:
+    sub = subscribe(client, db)
+    sub_id, token = sub.id, sub.token
+    page = client.get(f"/v1/subscriptions/{token}/unsubscribe")
+    assert page.status_code == 200 and "<form method=post" in page.text
+    db.expire_all()
+    assert db.get(Subscription, sub_id) is not None  # GET never unsubscribes
+
+    r = client.post(f"/v1/subscriptions/{token}/unsubscribe", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 200
+    db.expunge_all()
+    assert db.get(Subscription, sub_id) is None
+    assert db.scalar(select(func.count()).select_from(Subscription).where(
+        Subscription.email == "info@baeckerei-example.de")) == 0
+    # Idempotent: a second click answers the same.
+    assert client.post(f"/v1/subscriptions/{token}/unsubscribe").status_code == 200
+
+
+def test_change_of_email_needs_a_new_confirmation(client, db, smtp, run_jobs) -> None:
+    inbox, _ = smtp
+    sub = subscribe(client, db)
+    r = client.patch(f"/v1/subscriptions/{sub.token}", json={"email": "neu@example.de"})
+    assert r.json()["status"] == "pending"
+    run_jobs()
+    # The first confirmation was still queued: it is cancelled, only the new address is asked.
+    assert [m["To"] for m in inbox.messages] == ["neu@example.de"]
+    assert sorted(d.status for d in deliveries(db)) == ["cancelled", "delivered"]
+
+
+def test_far_away_subscription_is_not_noticed(client, db, city, smtp, run_jobs) -> None:
+    near = subscribe(client, db)
+    far = subscribe(client, db, email="far@example.de", area={"point": FAR_AWAY, "radius_m": 2000})
+    client.post("/v1/requests", json=site_body(), headers=city.headers)
+    run_jobs()
+    assert [n.kind for n in notices_of(db, near.id)] == ["confirmation", "request.created"]
+    assert [n.kind for n in notices_of(db, far.id)] == ["confirmation"]
