@@ -4,7 +4,7 @@ A site affects transit when a transit corridor with registered GTFS routes or st
 corridor's buffer of the site, and the site touches the road (lane reduction, one-way, full closure) or is
 tram / rail work. Each alert has cause ``CONSTRUCTION`` and an effect per corridor:
 
-- ``NO_SERVICE``: a full closure on a tram or rail corridor (or tram / rail works with a full closure);
+- ``NO_SERVICE``: a full closure on a tram or rail corridor;
 - ``DETOUR``: the site has a diversion or replacement route, or closes the road for a bus corridor;
 - ``REDUCED_SERVICE``: a lane reduction or one-way arrangement on the corridor.
 
@@ -44,8 +44,7 @@ def affects_transit(site: FeedSite) -> bool:
 
 
 def effect_for(site: FeedSite, corridor_kind: str) -> int:
-    rail_bound = corridor_kind in ("tram", "rail") or site.kind in RAIL_KINDS
-    if site.impact == "full_closure" and rail_bound:
+    if site.impact == "full_closure" and corridor_kind in ("tram", "rail"):
         return rt.Alert.NO_SERVICE
     if site.has_diversion or site.has_replacement or site.impact == "full_closure":
         return rt.Alert.DETOUR

@@ -1,0 +1,103 @@
+"""GTFS-Realtime alerts: built with the official bindings, parsed back; routes/stops from transit corridors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from geoalchemy2.shape import from_shape
+from google.protobuf import json_format, text_format
+from google.transit import gtfs_realtime_pb2 as rt
+from shapely.geometry import LineString
+
+from service.conflicts.models import Corridor
+from service.feeds.common import start_instant
+from tests.feeds.validators import STANDARDS
+
+URL = "/feeds/gtfs-rt/alerts.pb"
+# Rüttenscheider Straße, Essen (the default site of site_body) and a street 2 km away.
+RUETTENSCHEID = [[7.0001, 51.4402], [7.0012, 51.4371]]
+ELSEWHERE = [[7.0300, 51.4600], [7.0312, 51.4571]]
+
+
+def _corridor(db, name: str, kind: str, coords, routes, stops, buffer_m: float = 30.0) -> Corridor:  # noqa: ANN001
+    corridor = Corridor(name=name, kind=kind, buffer_m=buffer_m, routes=routes, stops=stops,
+                        geom=from_shape(LineString(coords), srid=4326))
+    db.add(corridor)
+    db.flush()
+    return corridor
+
+
+def _feed(client) -> rt.FeedMessage:  # noqa: ANN001
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-protobuf"
+    feed = rt.FeedMessage()
+    feed.ParseFromString(response.content)
+    assert feed.header.gtfs_realtime_version == "2.0"
+    assert feed.header.incrementality == rt.FeedHeader.FULL_DATASET
+    return feed
+
+
+def _texts(translated: rt.TranslatedString) -> dict[str, str]:
+    return {t.language: t.text for t in translated.translation}
+
+
+def test_the_official_alerts_example_parses_with_the_bindings() -> None:
+    example = (STANDARDS / "gtfs-realtime" / "alerts-example.asciipb").read_text()
+    feed = text_format.Parse(example, rt.FeedMessage())
+    assert feed.entity[0].alert.cause == rt.Alert.CONSTRUCTION and feed.entity[0].alert.effect == rt.Alert.DETOUR
+
+
+def test_alerts_carry_effect_periods_translations_and_informed_entities(client, make_site, city, db) -> None:  # noqa: ANN001
+    _corridor(db, "Straßenbahn 107/108 Rüttenscheider Straße", "tram",
+              [[7.0000, 51.4405], [7.0013, 51.4368]], ["107", {"id": "108", "name": "108"}],
+              [{"id": "de:05113:9161", "name": "Rüttenscheider Stern"}])
+    _corridor(db, "Bus 160 Rüttenscheid", "bus", [[7.0003, 51.4400], [7.0010, 51.4375]], ["160"], [])
+    _corridor(db, "Bus 142 Ost", "bus", [[7.0301, 51.4601], [7.0311, 51.4572]], ["142"], [])
+    _corridor(db, "Arterial without GTFS ids", "arterial", RUETTENSCHEID, [], [])
+
+    tram_closure = make_site(city, kind="tram_track", diversions=[], slot=(date(2027, 4, 1), date(2027, 5, 30)))
+    lanes = make_site(city, kind="water", impact="lane_reduction", diversions=[],
+                      geometry={"type": "LineString", "coordinates": ELSEWHERE})
+    nowhere = make_site(city, geometry={"type": "LineString", "coordinates": [[7.2, 51.5], [7.201, 51.501]]})
+    draft = make_site(city, status="draft", kind="tram_track")
+
+    feed = _feed(client)
+    alerts = {e.id: e.alert for e in feed.entity}
+    tram_id, bus_id = f"{tram_closure.id}:no_service", f"{tram_closure.id}:detour"
+    assert set(alerts) == {tram_id, bus_id, str(lanes.id)}
+    assert str(nowhere.id) not in alerts and not any(str(draft.id) in key for key in alerts)
+
+    tram = alerts[tram_id]
+    assert tram.cause == rt.Alert.CONSTRUCTION and tram.effect == rt.Alert.NO_SERVICE
+    assert [(e.route_id, e.stop_id) for e in tram.informed_entity] == [("107", ""), ("108", ""), ("", "de:05113:9161")]
+    assert tram.active_period[0].start == int(start_instant(date(2027, 4, 1), "Europe/Berlin").timestamp())
+    assert tram.active_period[0].end == int(start_instant(date(2027, 5, 31), "Europe/Berlin").timestamp())
+    header, description = _texts(tram.header_text), _texts(tram.description_text)
+    assert set(header) == {"de", "en"} and set(description) == {"de", "en"}
+    assert header["de"] == "Kein Betrieb wegen Baustelle: Kanalerneuerung Rüttenscheider Straße"
+    assert header["en"] == "No service due to construction: Kanalerneuerung Rüttenscheider Straße"
+    assert "vom 01.04.2027 bis 30.05.2027" in description["de"] and "Vollsperrung" in description["de"]
+    assert "from 2027-04-01 to 2027-05-30" in description["en"] and "Road closed" in description["en"]
+
+    bus = alerts[bus_id]  # a full closure on a bus corridor: the bus detours
+    assert bus.effect == rt.Alert.DETOUR and [e.route_id for e in bus.informed_entity] == ["160"]
+    assert alerts[str(lanes.id)].effect == rt.Alert.REDUCED_SERVICE
+    assert [e.route_id for e in alerts[str(lanes.id)].informed_entity] == ["142"]
+
+    # The same message as JSON, parsed back with the bindings.
+    response = client.get(URL, params={"format": "json"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert json_format.Parse(response.text, rt.FeedMessage()) == feed
+
+
+def test_a_diversion_makes_a_detour_and_a_withdrawn_site_disappears(client, make_site, city, db) -> None:  # noqa: ANN001
+    _corridor(db, "Bus 160", "bus", [[7.0003, 51.4400], [7.0010, 51.4375]], ["160"], [{"id": "S1", "name": "X"}])
+    detour = make_site(city, impact="lane_reduction")  # site_body has a diversion
+    feed = _feed(client)
+    assert [(e.id, e.alert.effect) for e in feed.entity] == [(str(detour.id), rt.Alert.DETOUR)]
+    assert "Eine Umleitung ist eingerichtet." in _texts(feed.entity[0].alert.description_text)["de"]
+
+    detour.status = "withdrawn"
+    db.flush()
+    assert len(_feed(client).entity) == 0
