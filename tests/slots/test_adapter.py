@@ -1,0 +1,127 @@
+"""The adapter builds the right scheduler problem from stored requests, slots and conflict rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import LineString, box
+
+from service.conflicts.models import Blackout, Corridor, Moratorium, Zone
+from service.slots import adapter, repository
+from tests.conftest import site_body
+from tests.slots.helpers import ESSEN, assert_slots_valid, plan
+
+DAY0 = date(2027, 1, 1)
+STREET = LineString([(7.0001, 51.4402), (7.0012, 51.4371)])
+
+
+def _day(d: str) -> int:
+    return (date.fromisoformat(d) - DAY0).days
+
+
+def _build(db, settings):  # noqa: ANN001, ANN202
+    return adapter.build(db, adapter.Scope(DAY0, date(2028, 12, 31), tuple(ESSEN)), settings)
+
+
+def _rules(db, *, capacity_zone: int | None = None, corridor: int | None = None) -> None:  # noqa: ANN001
+    area = from_shape(box(*ESSEN), srid=4326)
+    db.add(Moratorium(name="Neu asphaltiert", start=date(2027, 6, 1), end=date(2027, 6, 30), geom=area))
+    db.add(Blackout(name="Weihnachtsmarkt", start=date(2027, 12, 20), end=date(2028, 1, 6),
+                    max_impact="lane_reduction"))
+    if capacity_zone is not None:
+        db.add(Zone(name="Rüttenscheid", capacity=capacity_zone, min_impact="lane_reduction", geom=area))
+    if corridor is not None:
+        db.add(Corridor(name="Rüttenscheider Straße", kind="arterial", buffer_m=25.0, max_concurrent=corridor,
+                        min_impact="lane_reduction", geom=from_shape(STREET, srid=4326)))
+    db.flush()
+
+
+def test_windows_weights_fixed_slots_and_forbidden_periods(client, city, utility, make_caller, db, settings) -> None:  # noqa: ANN001
+    _rules(db, capacity_zone=2)
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()  # sewer, full closure
+    b = client.post("/v1/requests", json=site_body(kind="building", impact="lane_reduction", urgency="urgent",
+                                                   preferred_start=None), headers=utility.headers).json()
+    early = client.post("/v1/requests", json=site_body(earliest_start="2026-12-15", latest_end="2027-03-31",
+                                                       duration_days=30, preferred_start=None,
+                                                       impact="footway", kind="other"),
+                        headers=utility.headers).json()
+    late = client.post("/v1/requests", json=site_body(earliest_start="2028-12-01", latest_end="2029-06-30",
+                                                      preferred_start=None), headers=utility.headers).json()
+    other = make_caller("utility", "submitter", "Telekom")
+    approved = client.post("/v1/requests", json=site_body(kind="telecom", impact="one_way"),
+                           headers=other.headers).json()
+    repository.put_slot(db, uuid.UUID(approved["id"]), start=date(2027, 2, 1), end=date(2027, 4, 1),
+                        status="approved", provisional=False, explanation={}, unplaced=None, plan_id=None)
+    locked = client.post("/v1/requests", json=site_body(kind="power", impact="lane_reduction",
+                                                        earliest_start="2027-08-01", latest_end="2027-12-31",
+                                                        preferred_start=None), headers=other.headers).json()
+    repository.put_slot(db, uuid.UUID(locked["id"]), start=date(2027, 9, 1), end=date(2027, 10, 30),
+                        status="locked", provisional=False, explanation={}, unplaced=None, plan_id=None)
+    draft = client.post("/v1/requests", json=site_body(status="draft"), headers=city.headers).json()
+
+    built = _build(db, settings)
+    tasks = built.problem.task_map()
+    assert set(tasks) == {a["id"], b["id"], early["id"], approved["id"], locked["id"]}
+    assert built.skipped == {late["id"]: "the window does not fit into the plan period"}
+    assert draft["id"] not in tasks
+
+    ta = tasks[a["id"]]
+    assert (ta.earliest_start, ta.latest_end, ta.duration) == (_day("2027-03-01"), _day("2027-09-30") + 1, 60)
+    assert ta.preferred == _day("2027-04-01") and ta.fixed_start is None
+    assert ta.weight == 3  # planned × full closure
+    assert {(f.start, f.end, f.label) for f in ta.forbidden} == {
+        (_day("2027-06-01"), _day("2027-06-30") + 1, "moratorium:Neu asphaltiert"),
+        (_day("2027-12-20"), _day("2028-01-06") + 1, "blackout:Weihnachtsmarkt"),
+    }
+    tb = tasks[b["id"]]
+    assert tb.weight == 4 and tb.preferred == tb.earliest_start and tb.forbidden == ()  # not excavating, allowed
+    assert ta.submitted == datetime.fromisoformat(a["created_at"]).timestamp()
+    te = tasks[early["id"]]
+    assert (te.earliest_start, te.latest_end) == (0, _day("2027-03-31") + 1)  # clipped to the plan period
+    assert tasks[approved["id"]].fixed_start == _day("2027-02-01") and tasks[approved["id"]].duration == 60
+    assert tasks[locked["id"]].fixed_start == _day("2027-09-01")
+
+    pairs = {frozenset(c.tasks) for c in built.problem.conflicts}
+    assert frozenset((a["id"], b["id"])) in pairs and frozenset((a["id"], approved["id"])) in pairs
+    assert frozenset((approved["id"], locked["id"])) not in pairs  # both fixed: a fact, not a constraint
+    assert all(len(c.tasks) == 2 for c in built.problem.conflicts)
+    (zone,) = built.problem.zones
+    assert zone.capacity == 2
+    assert set(zone.demands) == {a["id"], b["id"], approved["id"], locked["id"]}  # not the footway site
+
+
+def test_corridor_of_one_site_at_a_time_is_a_clique_and_bundles(client, city, utility, make_caller, db,
+                                                                  settings) -> None:  # noqa: ANN001
+    _rules(db, corridor=1)
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    b = client.post("/v1/requests", json=site_body(kind="gas", bundle_with=[a["id"]]),
+                    headers=utility.headers).json()
+    c = client.post("/v1/requests", json=site_body(kind="water"), headers=make_caller("utility").headers).json()
+    built = _build(db, settings)
+    cliques = [c_ for c_ in built.problem.conflicts if c_.label.startswith("corridor:")]
+    assert [set(x.tasks) for x in cliques] == [{a["id"], b["id"], c["id"]}]
+    assert [set(x.tasks) for x in built.problem.bundles] == [{a["id"], b["id"]}]
+
+
+def test_plan_respects_moratorium_blackout_and_zone(client, city, utility, make_caller, coordinator, factory, db,
+                                                     settings) -> None:  # noqa: ANN001
+    _rules(db, capacity_zone=1)
+    # prefers June: the moratorium forbids excavating then
+    a = client.post("/v1/requests", json=site_body(preferred_start="2027-05-15", latest_end="2027-12-31"),
+                    headers=city.headers).json()
+    # not in conflict by distance (footway, 400 m away) but in the same capacity-1 zone
+    far = {"type": "LineString", "coordinates": [[7.0001, 51.4330], [7.0012, 51.4320]]}
+    b = client.post("/v1/requests", json=site_body(kind="building", impact="lane_reduction", geometry=far,
+                                                   diversions=[], latest_end="2027-12-31"),
+                    headers=utility.headers).json()
+    got = plan(client, coordinator, factory, settings)
+    assert got["status"] == "done" and got["statistics"]["zones"] == 1 and got["statistics"]["forbidden_periods"] >= 2
+    slot_a = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]
+    assert not (slot_a["start"] <= "2027-06-30" and slot_a["end"] >= "2027-06-01")
+    assert any(x["kind"] == "forbidden" and x["ref"] == "moratorium:Neu asphaltiert"
+               for x in slot_a["explanation"]["blockers"])
+    slot_b = client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"]
+    assert slot_b["end"] < slot_a["start"] or slot_a["end"] < slot_b["start"]  # the zone takes one at a time
+    assert assert_slots_valid(db, settings) == 2
