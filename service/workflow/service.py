@@ -625,7 +625,7 @@ def on_request_change(session: Session, req: SiteRequest, kind: str, principal: 
     """The foundation changed a request (create, PATCH, DELETE) or another domain reported a change: write
     history; start the coordinator's clock on a new submitted request; an emergency becomes active at once;
     a withdrawal (DELETE) frees the slot exactly like POST .../withdraw."""
-    settings = settings or default_settings()
+    settings = settings or session.info.get("settings") or default_settings()
     if kind == "request.created":
         if not repository.history_rows(session, req.id):
             record(session, req, "create", principal)
