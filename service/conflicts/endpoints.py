@@ -109,14 +109,16 @@ def _install_rule(rule: str, path: str, schema: type) -> None:
         features = [service.rule_to_read(rule, o) for o in service.rules_of_type(session, rule)]
         return GeoJSONResponse(jsonable_encoder({"type": "FeatureCollection", "features": features}))
 
-    @router.post(f"/v1/{path}", response_class=GeoJSONResponse, status_code=201, tags=["rules"],
-                 name=f"create_{rule}", responses={201: doc[200]})
-    def create_rule(body: schema, principal: Coordinator, session: SessionDep,  # type: ignore[valid-type]
-                    request: Request) -> Response:
+    def create_rule(body: Any, principal: Coordinator, session: SessionDep, request: Request) -> Response:
         obj = service.create_rule(session, rule, body.model_dump(mode="python"), request.app.state.settings)
         response = _feature(rule, obj, 201)
         response.headers["Location"] = f"/v1/{path}/{obj.id}"
         return response
+
+    create_rule.__annotations__["body"] = schema  # the concrete body model (annotations are strings here)
+    create_rule.__doc__ = f"Create a {rule} (coordinators only)."
+    router.post(f"/v1/{path}", response_class=GeoJSONResponse, status_code=201, tags=["rules"],
+                name=f"create_{rule}", responses={201: doc[200]})(create_rule)
 
     @router.get(f"/v1/{path}/{{rule_id}}", response_class=GeoJSONResponse, tags=["rules"], name=f"get_{rule}",
                 responses=doc)
@@ -126,7 +128,7 @@ def _install_rule(rule: str, path: str, schema: type) -> None:
     @router.patch(f"/v1/{path}/{{rule_id}}", response_class=GeoJSONResponse, tags=["rules"],
                   name=f"update_{rule}", responses=doc)
     def update_rule(rule_id: uuid.UUID, principal: Authenticated, session: SessionDep, request: Request,
-                    patch: Annotated[dict[str, Any], Body(description=f"any fields of {schema.__name__}")]) -> Response:
+                    patch: Annotated[dict[str, Any], Body(description="any fields of the write body")]) -> Response:
         """Coordinators change any field; the organisation owning a corridor may change `routes` and `stops`."""
         obj = service.update_rule(session, principal, rule, rule_id, patch, request.app.state.settings)
         return _feature(rule, obj)

@@ -292,7 +292,7 @@ def _refresh_opportunities(session: Session, cfg: Config, *, request_id: uuid.UU
 def check(session: Session, principal: Principal, body: CheckBody, settings: Settings) -> dict[str, Any]:
     """Conflicts a planned request would have, without storing anything."""
     cfg = config(settings)
-    duration = body.duration_days or (body.latest_end - body.earliest_start).days + 1
+    duration = body.duration_days or max(1, (body.latest_end - body.earliest_start).days + 1)
     requests_service.check_window(body.earliest_start, body.latest_end, duration, None, settings=settings)
     geom = requests_service._footprint(body.geometry, settings, field_name="geometry", repair=False)
     diversions, _ = requests_service._routes(body.diversions, settings, field_name="diversions")
