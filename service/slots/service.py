@@ -43,7 +43,7 @@ SLOT_LOCKED = "slot.locked"
 SLOT_UNLOCKED = "slot.unlocked"
 # Request states in which a (re)proposal moves the request to slot_proposed.
 PROPOSABLE_STATUSES = ("submitted", "slot_proposed", "contested")
-MAX_PLAN_DAYS = 3 * 366
+MAX_PLAN_DAYS = 11 * 366  # settings.max_years_ahead is 10
 
 
 # --- plan runs: API side ------------------------------------------------------------------------
