@@ -1,0 +1,68 @@
+"""The pure conflict rules."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from shapely.geometry import LineString, Point
+
+from service.geo import rules
+
+
+def test_required_distance_uses_the_larger_impact() -> None:
+    assert rules.required_distance("footway", "full_closure") == 200
+    assert rules.required_distance("lane_reduction", "none") == 50
+    assert rules.space_conflict(Point(0, 0), Point(0, 49.9), "lane_reduction", "footway")
+    assert not rules.space_conflict(Point(0, 0), Point(0, 50.1), "lane_reduction", "footway")
+    assert rules.space_conflict(Point(0, 0), Point(0, 0), "none", "none")
+    assert not rules.space_conflict(Point(0, 0), Point(0, 0.01), "none", "none")
+
+
+def test_shifts_and_periods() -> None:
+    assert not rules.shifts_clash("day", "night")
+    assert rules.shifts_clash("day", "day") and rules.shifts_clash("continuous", "night")
+    a, b = (date(2027, 1, 1), date(2027, 1, 31)), (date(2027, 1, 31), date(2027, 2, 5))
+    assert rules.periods_overlap(a, b) == (date(2027, 1, 31), date(2027, 1, 31))
+    assert rules.periods_overlap(a, (date(2027, 2, 1), date(2027, 2, 2))) is None
+    assert rules.gap_days(a, (date(2027, 2, 1), date(2027, 2, 2))) == 0
+    assert rules.gap_days(a, (date(2027, 2, 11), date(2027, 2, 12))) == 10
+    assert rules.add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
+    assert rules.within_months(a, (date(2027, 7, 31), date(2027, 8, 1)), 6)
+    assert not rules.within_months(a, (date(2027, 8, 1), date(2027, 8, 2)), 6)
+
+
+def test_routes_corridors_areas() -> None:
+    route = LineString([(0, 10), (100, 10)])
+    assert rules.touches_route(Point(50, 14), route, 5) and not rules.touches_route(Point(50, 16), route, 5)
+    assert not rules.touches_route(Point(50, 10), None, 5)
+    assert rules.on_corridor(Point(50, 34), route, 25) and not rules.on_corridor(Point(50, 36), route, 25)
+    assert rules.in_area(Point(0, 0), None)
+
+
+def test_moratorium_blackout_dig_once_predicates() -> None:
+    assert rules.moratorium_applies("sewer", "planned")
+    assert not rules.moratorium_applies("sewer", "emergency")
+    assert not rules.moratorium_applies("road_maintenance", "planned")
+    assert rules.blackout_applies("full_closure", "lane_reduction", "urgent")
+    assert not rules.blackout_applies("lane_reduction", "lane_reduction", "planned")
+    assert rules.dig_once("road_construction", "water") and rules.dig_once("tram_track", "road_maintenance")
+    assert rules.dig_once("gas", "telecom")
+    assert not rules.dig_once("road_maintenance", "road_construction") and not rules.dig_once("event", "gas")
+
+
+def test_capacity_sweep_counts_day_and_night_separately() -> None:
+    d = date
+    members = rules.members_of([
+        ("a", d(2027, 1, 1), d(2027, 1, 10), "continuous"),
+        ("b", d(2027, 1, 5), d(2027, 1, 20), "day"),
+        ("c", d(2027, 1, 8), d(2027, 1, 30), "night"),
+        ("d", d(2027, 1, 9), d(2027, 1, 9), "day"),
+    ])
+    assert rules.capacity_excess(members, 3) == []
+    found = {(e.a, e.b): e for e in rules.capacity_excess(members, 2)}
+    # by day on the 9th: a, b, d (3 > 2); by night a and c only
+    assert set(found) == {("a", "b"), ("a", "d"), ("b", "d")}
+    assert (found[("a", "b")].start, found[("a", "b")].end, found[("a", "b")].peak) == (d(2027, 1, 9),
+                                                                                       d(2027, 1, 9), 3)
+    one = {(e.a, e.b) for e in rules.capacity_excess(members, 1)}
+    assert ("b", "c") not in one and ("a", "c") in one and ("a", "b") in one

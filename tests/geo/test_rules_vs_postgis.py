@@ -1,0 +1,123 @@
+"""The pure rules (Shapely, EPSG:25832) and the PostGIS path (GiST-indexed 25832 columns) agree.
+
+Random footprints and routes are stored as site requests; the repository's indexed candidate query is run
+for a random planned site, and the set it reports (space verdict, route touches) is compared with the
+set the pure rules find on the same geometries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from geoalchemy2.shape import from_shape
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely import to_wkb
+from shapely.geometry import LineString, MultiLineString, Point, Polygon
+
+from service.auth import service as auth
+from service.conflicts import repository
+from service.geo import rules, to_metric, to_wgs84
+from service.requests.models import SiteRequest
+
+X0, Y0 = (lambda p: (round(p.x), round(p.y)))(to_metric(Point(7.0, 51.44)))
+coord = st.integers(-300, 300)
+impacts = st.sampled_from(rules.IMPACTS)
+
+
+@st.composite
+def footprints(draw):  # noqa: ANN001, ANN201
+    kind = draw(st.sampled_from(["point", "line", "box"]))
+    x, y = draw(coord), draw(coord)
+    if kind == "point":
+        return Point(X0 + x, Y0 + y)
+    if kind == "line":
+        pts = [(X0 + x, Y0 + y)] + [(X0 + draw(coord), Y0 + draw(coord)) for _ in range(draw(st.integers(1, 3)))]
+        if len(set(pts)) < 2:
+            pts.append((pts[0][0] + 1, pts[0][1]))
+        return LineString(pts)
+    w, h = draw(st.integers(1, 80)), draw(st.integers(1, 80))
+    return Polygon([(X0 + x, Y0 + y), (X0 + x + w, Y0 + y), (X0 + x + w, Y0 + y + h), (X0 + x, Y0 + y + h)])
+
+
+@st.composite
+def routes(draw):  # noqa: ANN001, ANN201
+    if not draw(st.booleans()):
+        return None
+    return MultiLineString([[(X0 + draw(coord), Y0 + draw(coord)), (X0 + draw(coord), Y0 + draw(coord))]])
+
+
+sites = st.tuples(footprints(), impacts, routes())
+WINDOW = (date(2027, 4, 1), date(2027, 5, 30))
+
+
+def _store(db, owner: uuid.UUID, geom, impact: str, diversions) -> SiteRequest:  # noqa: ANN001
+    req = SiteRequest(
+        owner_id=owner, title="random", kind="water", impact=impact, modes=[], shift="continuous",
+        urgency="planned", status="submitted", contact={}, geometry_notes=[], bundle_with=[],
+        geom=from_shape(to_wgs84(geom), srid=4326),
+        diversions_geom=from_shape(to_wgs84(diversions), srid=4326) if diversions is not None else None,
+        earliest_start=WINDOW[0], latest_end=WINDOW[1], duration_days=60, source="test",
+    )
+    db.add(req)
+    return req
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stored=st.lists(sites, min_size=1, max_size=6), planned=sites)
+def test_space_and_route_rules_match_postgis(db, stored, planned) -> None:  # noqa: ANN001
+    distances = rules.DEFAULT_DISTANCES
+    tolerance = 5.0
+    savepoint = db.begin_nested()
+    try:
+        org = auth.create_organisation(db, name=f"Prop {uuid.uuid4().hex[:8]}", kind="utility")
+        db.flush()
+        reqs = [(_store(db, org.id, g, imp, div), g, imp, div) for g, imp, div in stored]
+        db.flush()
+        pg, pimp, pdiv = planned
+        draft = repository.Draft(
+            owner_id=uuid.uuid4(), kind="gas", impact=pimp, shift="continuous", urgency="planned",
+            start=WINDOW[0], end=WINDOW[1], geom_wkb=to_wkb(to_wgs84(pg)),
+            diversions_wkb=to_wkb(to_wgs84(pdiv)) if pdiv is not None else None,
+        )
+        rows = repository.pair_candidates(db, "check", draft=draft, distances=distances,
+                                          route_tolerance_m=tolerance)
+        ours = {r.id for r, *_ in reqs}
+        rows = [r for r in rows if r.b_id in ours]
+        sql_space = {r.b_id for r in rows if r.space_hit}
+        sql_space_from_distance = {r.b_id for r in rows if rules.space_clash(r.distance, r.a_impact, r.b_impact,
+                                                                               distances)}
+        sql_on_their_route = {r.b_id for r in rows if r.a_on_b_div}
+        sql_on_my_route = {r.b_id for r in rows if r.b_on_a_div}
+
+        py_space = {r.id for r, g, imp, _ in reqs if rules.space_conflict(pg, g, pimp, imp, distances)}
+        py_on_their_route = {r.id for r, _, _, div in reqs if rules.touches_route(pg, div, tolerance)}
+        py_on_my_route = {r.id for r, g, _, _ in reqs if rules.touches_route(g, pdiv, tolerance)}
+        assert sql_space == py_space
+        assert sql_space_from_distance == py_space
+        assert sql_on_their_route == py_on_their_route
+        assert sql_on_my_route == py_on_my_route
+    finally:
+        savepoint.rollback()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stored=st.lists(sites, min_size=1, max_size=5), impact=impacts)
+def test_set_based_graph_matches_pairwise_rules(db, stored, impact) -> None:  # noqa: ANN001
+    """The self-join used for the full conflict graph finds exactly the pairs the pure rule finds."""
+    distances = rules.DEFAULT_DISTANCES
+    savepoint = db.begin_nested()
+    try:
+        org = auth.create_organisation(db, name=f"Graph {uuid.uuid4().hex[:8]}", kind="utility")
+        db.flush()
+        reqs = [(_store(db, org.id, g, imp, None), g, imp) for g, imp, _ in stored]
+        db.flush()
+        rows = repository.pair_candidates(db, "all", distances=distances, route_tolerance_m=0.0)
+        ours = {r.id for r, *_ in reqs}
+        sql = {frozenset((r.a_id, r.b_id)) for r in rows if r.a_id in ours and r.b_id in ours and r.space_hit}
+        py = {frozenset((ra.id, rb.id)) for i, (ra, ga, ia) in enumerate(reqs) for rb, gb, ib in reqs[i + 1:]
+              if rules.space_conflict(ga, gb, ia, ib, distances)}
+        assert sql == py
+    finally:
+        savepoint.rollback()
