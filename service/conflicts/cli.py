@@ -1,0 +1,72 @@
+"""``baustellen conflicts report|refresh``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from service.settings import Settings
+
+app = typer.Typer(help="Conflicts between sites and against rules.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="conflicts")
+
+
+def _factory(settings: Settings):  # noqa: ANN202
+    from service.kit.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings))
+
+
+@app.command("refresh")
+def refresh() -> None:
+    """Recompute the whole conflict graph (set-based PostGIS self-join) and the dig-once opportunities."""
+    from service.conflicts import service
+    from service.kit.db import session_scope
+
+    settings = Settings()
+    err = Console(stderr=True)
+    with session_scope(_factory(settings)) as session:
+        stats = service.refresh_all(session, progress=lambda m: err.print(f"[dim]… {m}[/dim]"), settings=settings)
+    table = Table("rows", "count", title="conflicts refreshed")
+    for key, value in stats.items():
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+@app.command("report")
+def report(
+    geojson: Annotated[Path | None, typer.Option(help="write the conflicts as a GeoJSON FeatureCollection")] = None,
+    refresh_first: Annotated[bool, typer.Option("--refresh/--no-refresh", help="recompute before reporting")] = True,
+) -> None:
+    """How many conflicting pairs the stored requests contain, by kind (hard vs same owner)."""
+    from fastapi.encoders import jsonable_encoder
+
+    from service.conflicts import service
+    from service.kit.db import session_scope
+
+    settings = Settings()
+    with session_scope(_factory(settings)) as session:
+        if refresh_first:
+            service.refresh_all(session, settings=settings)
+        counts = service.report_counts(session)
+        features = service.report_features(session) if geojson else []
+    table = Table("kind", "hard", "pairs / rows", title="Conflicts by kind")
+    for row in counts["by_kind"]:
+        table.add_row(row["kind"], "hard" if row["hard"] else "information", str(row["count"]))
+    console = Console()
+    console.print(table)
+    console.print(f"request pairs with at least one hard conflict: [bold]{counts['hard_pairs']}[/bold]")
+    console.print(f"request pairs with only same-owner information: [bold]{counts['same_owner_only_pairs']}[/bold]")
+    console.print(f"requests against a moratorium or blackout: [bold]{counts['requests_against_rules']}[/bold]")
+    if geojson:
+        geojson.write_text(json.dumps(jsonable_encoder({"type": "FeatureCollection", "features": features}),
+                                      ensure_ascii=False), "utf-8")
+        console.print(f"{len(features)} conflicts written to {geojson}")
