@@ -253,3 +253,31 @@ def test_two_coordinators_approving_at_once_one_gets_412(engine, settings, clean
         assert s.scalar(text("select status from site_requests where id = :id"), {"id": rid}) == "approved"
         kinds = s.scalars(text("select kind from events where request_id = :id order by id"), {"id": rid}).all()
         assert kinds.count("request.approved") == 1
+
+
+def test_worker_runs_the_deadline_job(settings, engine, clean_database) -> None:  # noqa: ANN001
+    from service.worker import build_scheduler
+    from service.workflow import jobs
+
+    scheduler, context = build_scheduler(settings)
+    job = scheduler.get_job("workflow.deadlines")
+    assert job is not None and job.func is jobs.run_deadlines
+    with Session(engine) as s:
+        org = auth.create_organisation(s, name="Stadt Herne", kind="city")
+        key, _ = auth.create_key(s, org_id=org.id, role="submitter")
+        owner = Principal(org_id=org.id, org_name=org.name, org_kind="city", role="submitter", key_id=key.id)
+        req, _ = requests_service.create(s, owner, RequestWrite.model_validate(body_now()), settings)
+        rid = req.id
+        s.execute(text("update request_deadlines set due_at = now() - interval '1 second' where request_id = :id"),
+                  {"id": rid})
+        s.execute(text("delete from slots where request_id = :id"), {"id": rid})
+        s.add(Slot(request_id=rid, start=today(), end=today() + timedelta(days=9), status="proposed",
+                   provisional=True, explanation={}))
+        s.commit()
+    try:
+        report = jobs.run_deadlines(context)  # the real clock: the (moved) deadline has passed
+    finally:
+        context.sessionmaker.kw["bind"].dispose()
+    assert report.deemed_approved == [str(rid)]
+    with Session(engine) as s:
+        assert s.scalar(text("select status from site_requests where id = :id"), {"id": rid}) == "approved"
