@@ -47,7 +47,7 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t("revoke", {S.approved}, S.submitted, "coordinator", "approval.revoked",
        "revoke an approval, with a reason; the request goes back to the coordinator's queue"),
     # System transitions: deadline jobs and emergencies.
-    _t("deem_approve", {S.submitted, S.slot_proposed, S.accepted}, S.approved, "system", "request.deemed_approved",
+    _t("deem_approve", {S.submitted, S.accepted}, S.approved, "system", "request.deemed_approved",
        "the coordinator's deadline passed: the proposal is deemed approved"),
     _t("lapse", {S.slot_proposed}, S.submitted, "system", "proposal.lapsed",
        "the owner's deadline passed: the proposal lapses back to the coordinator's queue"),
