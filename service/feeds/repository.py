@@ -24,32 +24,32 @@ with eff as (
            case when s.status in ('approved', 'locked') and s.start is not null and s."end" is not null
                 then s."end" else r.latest_end end as end_date
     from site_requests r left join slots s on s.request_id = r.id
-),
-pub as (
-    select id, md5(concat_ws('|', version, status, urgency, start_date, end_date, owner_id)) as fp
-    from eff
-    where (status in ('approved', 'active')
-           or (urgency = 'emergency' and status in ('submitted', 'slot_proposed', 'accepted', 'contested')))
-      and end_date >= :today
 )
 """
+_PUBLISHABLE = """
+    ((e.status in ('approved', 'active')
+      or (e.urgency = 'emergency' and e.status in ('submitted', 'slot_proposed', 'accepted', 'contested')))
+     and e.end_date >= :today)
+"""
+_FINGERPRINT = "md5(concat_ws('|', e.version, e.status, e.urgency, e.start_date, e.end_date, e.owner_id))"
 
-_PUBLISH = text(_CTES + """
+_PUBLISH = text(_CTES + f"""
 insert into feed_publications as p (request_id, version, fingerprint, first_published, last_changed)
-select id, 1, fp, clock_timestamp(), clock_timestamp() from pub
+select e.id, 1, {_FINGERPRINT}, clock_timestamp(), clock_timestamp() from eff e where {_PUBLISHABLE}
+   and not exists (select 1 from feed_publications q where q.request_id = e.id and q.cancelled_at is null
+                   and q.fingerprint = {_FINGERPRINT})
 on conflict (request_id) do update
     set version = p.version + 1, fingerprint = excluded.fingerprint, last_changed = excluded.last_changed,
         cancelled_at = null, end_reason = null
     where p.fingerprint <> excluded.fingerprint or p.cancelled_at is not null
 """)
 
-_END = text(_CTES + """
+_END = text(_CTES + f"""
 update feed_publications p
    set cancelled_at = clock_timestamp(), last_changed = clock_timestamp(),
        end_reason = case when e.status = 'completed' or e.end_date < :today then 'closed' else 'cancelled' end
   from eff e
- where e.id = p.request_id and p.cancelled_at is null
-   and not exists (select 1 from pub where pub.id = p.request_id)
+ where e.id = p.request_id and p.cancelled_at is null and not {_PUBLISHABLE}
 """)
 
 _PUBLISHED = text(_CTES + """
@@ -82,8 +82,7 @@ def sync(session: Session, today: date) -> int:
 
 
 def published(session: Session) -> list[Row[Any]]:
-    # The CTEs need :today only for ``pub``; any date works here because only ``eff`` is used.
-    return list(session.execute(_PUBLISHED, {"today": date.min}))
+    return list(session.execute(_PUBLISHED))
 
 
 def ended_since(session: Session, since: datetime) -> list[Row[Any]]:
@@ -96,6 +95,24 @@ def state_token(session: Session) -> tuple[int, int, datetime | None]:
         "select count(*), coalesce(sum(version), 0), max(last_changed) from feed_publications"
     )).one()
     return int(row[0]), int(row[1]), row[2]
+
+
+def content_token(session: Session, since: datetime, *, corridors: bool) -> str:
+    """Identifies everything a feed shows: the published rows with their versions, the ended rows still listed,
+    and (for GTFS-RT) the corridors. Equal tokens mean equal feed content."""
+    row = session.execute(text("""
+        select count(*), max(last_changed),
+               md5(string_agg(request_id::text || ':' || version || ':' || coalesce(cancelled_at::text, ''), ','
+                              order by request_id))
+          from feed_publications where cancelled_at is null or cancelled_at >= :since
+    """), {"since": since}).one()
+    token = f"{row[0]}|{row[1]}|{row[2]}"
+    if corridors:
+        crow = session.execute(text(
+            "select count(*), md5(string_agg(id::text || ':' || updated_at::text, ',' order by id)) from corridors"
+        )).one()
+        token += f"|{crow[0]}|{crow[1]}"
+    return token
 
 
 def corridors_near(session: Session, request_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -123,10 +125,33 @@ def _rendered(body: bytes, media_type: str, meta: FeedMeta) -> Rendered:
                     license_url=meta.license_url)
 
 
+_CACHE: OrderedDict[tuple, Rendered] = OrderedDict()
+_CACHE_SIZE = 16
+_CACHE_LOCK = threading.Lock()
+
+
 def render(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
     """Sync, then build one feed. The bytes depend on the data only (times are data times), so the ETag is
-    the same as long as nothing published changed."""
+    the same as long as nothing published changed. Built feeds are kept in a small in-process cache keyed by
+    a token of everything they show (:func:`repository.content_token`), so unchanged feeds are not rebuilt."""
     sync(session, settings)
+    since = local_now(settings) - ENDED_RETENTION
+    token = repository.content_token(session, since, corridors=fmt in (FeedFormat.gtfsrt, FeedFormat.gtfsrt_json))
+    key = (fmt, settings.database_url, settings.feed_publisher, settings.feed_license, settings.public_url,
+           settings.timezone, today(settings), token)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    rendered = _build(session, settings, fmt)
+    with _CACHE_LOCK:
+        _CACHE[key] = rendered
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return rendered
+
+
+def _build(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
     meta = feed_meta(session, settings)
     if fmt is FeedFormat.datex2:
         return _rendered(datex2.build(load_sites(session), load_ended(session, settings), meta),
