@@ -86,7 +86,7 @@ def load_ruhr(engine: Engine, folder: Path = RUHR) -> Ruhr:
             ruhr.ids[props.get("external_id") or props["title"]] = req.id
             ruhr.titles[req.id] = req.title
         session.commit()
-        reqs = session.query(SiteRequest).order_by(SiteRequest.created_at, SiteRequest.id).all()
+        reqs = [session.get(SiteRequest, rid) for rid in ruhr.ids.values()]  # in the file's order
         # the first three get a slot: proposed, approved, locked; the first two conflict with each other
         for req, status in zip(reqs[:3], ("proposed", "approved", "locked"), strict=True):
             start = req.preferred_start or req.earliest_start

@@ -327,7 +327,9 @@ function renderConflicts(conflicts, siteId) {
     const p = c.properties || c;
     const otherId = p.site_a === siteId ? p.site_b : p.site_a;
     const other = p.other?.title || (p.site_a === siteId ? p.title_b : p.title_a);
-    const otherLink = otherId ? ` ${esc(t("with"))} <a data-goto="${esc(otherId || p.other?.id)}">${esc(other || otherId)}</a>` : "";
+    const rule = p.rule && typeof p.rule === "object" ? p.rule.name : null;
+    const otherLink = otherId ? ` ${esc(t("with"))} <a data-goto="${esc(otherId)}">${esc(other || otherId)}</a>`
+      : rule ? ` – ${esc(rule)}` : "";
     const from = p.overlap_start || p.period?.start, to = p.overlap_end || p.period?.end;
     return `<div class="conflict-item ${p.kind === "same_owner" ? "info" : ""}">
       <strong>${esc(v("conflict", p.kind))}</strong>${otherLink}<br>
@@ -427,20 +429,22 @@ function normaliseConflicts(data, siteId) {
   return items.map((c) => {
     const p = c.properties ? { ...c.properties } : { ...c };
     if (!p.site_a) { p.site_a = siteId; p.site_b = p.other?.id || p.other_id || p.request_b || null; }
-    if (!p.overlap_start && p.period) { p.overlap_start = p.period.start; p.overlap_end = p.period.end; }
+    const period = p.overlap || p.period;
+    if (!p.overlap_start && period) { p.overlap_start = period.start; p.overlap_end = period.end; }
+    if (!p.title_b && p.other) { p.title_b = p.other.title; }
     return { properties: p };
   });
 }
 
 function renderActions(full, actions) {
-  if (!full) return "";
+  if (!full) return `<div id="d-message"></div>`;
   const allowed = new Set(actions?.allowed || ["approve", "reject"]);
   const buttons = [];
   if (allowed.has("approve")) buttons.push(`<button type="button" class="ok" data-action="approve">${esc(t("approve"))}</button>`);
   if (allowed.has("reject")) buttons.push(`<button type="button" class="danger" data-action="reject">${esc(t("reject"))}</button>`);
   if (full.slot && full.slot.status === "proposed") buttons.push(`<button type="button" data-action="lock">${esc(t("lock"))}</button>`);
-  if (!buttons.length) return "";
-  return `<h3>${esc(t("actions"))}</h3><div class="action-row">${buttons.join("")}</div><div id="d-message"></div>`;
+  const row = buttons.length ? `<div class="action-row">${buttons.join("")}</div>` : "";
+  return `<h3>${esc(t("actions"))}</h3>${row}<div id="d-message"></div>`;
 }
 
 function message(text, ok) {
@@ -466,7 +470,7 @@ async function approve(id, full, override = false) {
   const r = await api(`/v1/requests/${id}/approve`, { method: "POST", headers: { "If-Match": full.etag || `"v${full.version}"` },
                                                       body: override ? { override: true } : {} });
   if (r.ok) return refreshAfterAction(id, t("approved_ok"));
-  if (r.status === 409 && !override && r.data && /conflict|Konflikt/i.test(JSON.stringify(r.data)) && !r.data.allowed) {
+  if (r.status === 409 && !override && r.data?.conflicts) {
     if (confirm(t("override_confirm", { detail: r.data.detail || "" }))) return approve(id, full, true);
   }
   message(problemText(r), false);
@@ -753,7 +757,7 @@ async function main() {
     attributionControl: { compact: true },
     preserveDrawingBuffer: true,
   });
-  window.bst.map = map;
+  Object.assign(window.bst, { map, select, setDay, openGantt });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   await new Promise((resolve) => map.on("load", resolve));
