@@ -78,5 +78,5 @@ def _print(run) -> None:  # noqa: ANN001
     table.add_row("fixed / skipped", f"{s['fixed']} / {s['skipped']}", "")
     table.add_row("conflicts", str(s["conflicts"]), "")
     table.add_row("solver", s["solver_status"], "")
-    table.add_row("time (s)", f"{s['build_time_s'] + s['solve_time_s']:.1f}", "")
+    table.add_row("time (s)", f"{s.get('wall_time_s', s['build_time_s'] + s['solve_time_s']):.1f}", "")
     console.print(table)

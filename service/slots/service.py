@@ -169,10 +169,13 @@ def _execute(
     if violations:
         raise RuntimeError(f"the plan checker found {len(violations)} violations, e.g. {violations[0].message}")
     with session_scope(factory) as session:
+        t_write = time.perf_counter()
         written = write_plan(session, plan_id, built, plan, settings)
         run = repository.get_plan(session, plan_id, for_update=True)
         assert run is not None
         run.stats = statistics(built, plan, written, t_build)
+        run.stats["write_time_s"] = round(time.perf_counter() - t_write, 3)
+        run.stats["wall_time_s"] = round(time.perf_counter() - t0, 3)
         run.fcfs = fcfs_comparison(built, plan)
         run.status, run.progress, run.finished_at = "done", 1.0, now(settings)
         events.emit(session, "plan.done", organisation_id=run.created_by,
