@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 from datetime import datetime
-from email.charset import QP, Charset
-from email.header import Header
+from email.charset import BASE64, Charset
 from email.message import Message
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import cache
 
 from service.settings import Settings
 
 _CHARSET = Charset("utf-8")
-_CHARSET.body_encoding = QP
+_CHARSET.body_encoding = BASE64
 _WIRE = compat32.clone(linesep="\r\n", max_line_length=998)  # smtplib leaves bare LFs in bytes as they are
 
 
@@ -28,13 +29,12 @@ def message_id(delivery_id: object, settings: Settings) -> str:
 def build(
     *, to: str, subject: str, body: str, msg_id: str, unsubscribe_url: str, settings: Settings, date: datetime,
 ) -> Message:
-    """A text/plain UTF-8 message (quoted-printable). Built with the compat32 email API: about three times
-    faster than ``EmailMessage`` with the default policy, which matters for 10,000-message batches."""
+    """A text/plain UTF-8 message (base64 body). Built with the compat32 email API and our own RFC 2047
+    header encoding: several times faster than ``EmailMessage``, which matters for 10,000-message batches."""
     msg = MIMEText(body, "plain", _CHARSET)
-    name, address = parseaddr(settings.mail_from)
-    msg["From"] = formataddr((str(Header(name, "utf-8")) if not name.isascii() else name, address))
+    msg["From"] = _from_header(settings.mail_from)
     msg["To"] = to
-    msg["Subject"] = Header(subject, "utf-8") if not subject.isascii() else subject
+    msg["Subject"] = encode_words(subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = msg_id
     # RFC 8058 one-click unsubscribe (plus RFC 2369 List-Unsubscribe).
@@ -43,6 +43,28 @@ def build(
     msg["Auto-Submitted"] = "auto-generated"
     msg["Content-Language"] = "de, en"
     return msg
+
+
+def encode_words(text: str) -> str:
+    """RFC 2047 B-encoded words of at most 45 UTF-8 bytes each (76 characters encoded), whole characters
+    only. Much cheaper than ``email.header.Header`` folding."""
+    if text.isascii():
+        return text
+    words, chunk = [], b""
+    for ch in text:
+        b = ch.encode()
+        if len(chunk) + len(b) > 45:
+            words.append(chunk)
+            chunk = b""
+        chunk += b
+    words.append(chunk)
+    return " ".join(f"=?utf-8?b?{base64.b64encode(w).decode()}?=" for w in words)
+
+
+@cache
+def _from_header(mail_from: str) -> str:
+    name, address = parseaddr(mail_from)
+    return formataddr((encode_words(name), address))
 
 
 class PermanentError(Exception):
