@@ -38,8 +38,8 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     """Assign start days (see the module docstring); ``progress(done, total)`` per component."""
     options = options or Options()
     t0 = time.perf_counter()
-    # the whole call stays within time_limit_s: a tenth is kept for the explanations
-    deadline = t0 + options.time_limit_s * (0.9 if options.explain else 0.97)
+    # the whole call stays within time_limit_s: part of it is kept for the explanations
+    deadline = t0 + options.time_limit_s * (0.85 if options.explain else 0.97)
     problem.validate()
     mode = options.objective
     tasks = problem.task_map()
