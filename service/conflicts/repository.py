@@ -90,7 +90,7 @@ def _a_cte(mode: str, params: dict[str, Any], *, request_id: uuid.UUID | None = 
 
 def _pair_filter(mode: str) -> str:
     if mode == "all":
-        return "b.id > a.id"
+        return "b.id::text > a.id::text"  # same order as uuid; keeps the planner off a pkey range per row
     return "(a.id IS NULL OR b.id <> a.id)"
 
 
@@ -120,6 +120,7 @@ def pair_candidates(
     WITH {cte}
     SELECT a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner,
            a.title AS a_title, b.title AS b_title, b.status AS b_status,
+           (SELECT o.name FROM organisations o WHERE o.id = b.owner_id) AS b_owner_name,
            a.kind AS a_kind, b.kind AS b_kind, a.impact AS a_impact, b.impact AS b_impact,
            a.shift AS a_shift, b.shift AS b_shift, a.p_start AS a_start, a.p_end AS a_end,
            bp.p_start AS b_start, bp.p_end AS b_end, a.bundle_with AS a_bundle, b.bundle_with AS b_bundle,
@@ -215,13 +216,14 @@ def capacity_rules_of(
     """Corridors and zones the request counts for (on them, impact at or above the rule's threshold)."""
     params: dict[str, Any] = {"eps": TOLERANCE_M}
     cte = _a_cte(mode, params, request_id=request_id, draft=draft)
-    corridors = session.scalars(text(f"""
-        WITH {cte} SELECT c.id FROM a JOIN corridors c ON ST_DWithin(c.geom_utm, a.geom_utm, c.buffer_m + :eps)
-        WHERE {_rank('a.impact')} >= {_rank('c.min_impact')}"""), params).all()
-    zones = session.scalars(text(f"""
-        WITH {cte} SELECT z.id FROM a JOIN zones z ON ST_DWithin(z.geom_utm, a.geom_utm, :eps)
+    rows = session.execute(text(f"""
+        WITH {cte}
+        SELECT 'corridor' AS rule, c.id FROM a JOIN corridors c ON ST_DWithin(c.geom_utm, a.geom_utm, c.buffer_m + :eps)
+        WHERE {_rank('a.impact')} >= {_rank('c.min_impact')}
+        UNION ALL
+        SELECT 'zone', z.id FROM a JOIN zones z ON ST_DWithin(z.geom_utm, a.geom_utm, :eps)
         WHERE {_rank('a.impact')} >= {_rank('z.min_impact')}"""), params).all()
-    return list(corridors), list(zones)
+    return [r.id for r in rows if r.rule == "corridor"], [r.id for r in rows if r.rule == "zone"]
 
 
 def capacity_members(session: Session, rule: str, rule_id: uuid.UUID) -> list[Row[Any]]:

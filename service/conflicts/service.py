@@ -318,7 +318,8 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
         cand_rows = classify_pair(_with_bundle(cand, bundle, body.request_id), cfg, accepted)
         if cand_rows:
             others[cand.b_id] = {"id": cand.b_id, "title": cand.b_title, "kind": cand.b_kind,
-                                 "impact": cand.b_impact, "status": cand.b_status, "owner_id": cand.b_owner}
+                                 "impact": cand.b_impact, "status": cand.b_status, "owner_id": cand.b_owner,
+                                 "owner_name": cand.b_owner_name}
         rows += cand_rows
     rows += moratorium_rows(repository.moratorium_hits(session, "check", draft=draft, tolerance_m=0.0))
     rows += blackout_rows(repository.blackout_hits(session, "check", draft=draft, tolerance_m=0.0))
@@ -372,7 +373,9 @@ def _with_bundle(cand: Any, bundle: list[str], request_id: uuid.UUID | None) -> 
 
 
 def _fill_others(session: Session, others: dict[uuid.UUID, dict[str, Any]]) -> None:
-    missing = [k for k, v in others.items() if "title" not in v or "owner_name" not in v]
+    missing = [k for k, v in others.items() if "owner_name" not in v]
+    if not missing:
+        return
     for req in requests_repository.get_many(session, missing):
         others[req.id] = {"id": req.id, "title": req.title, "kind": req.kind, "impact": req.impact,
                           "status": req.status, "owner_id": req.owner_id, "owner_name": req.owner.name}
