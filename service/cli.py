@@ -37,7 +37,7 @@ def progress_bar() -> Progress:
 def session_factory(settings: Settings):  # noqa: ANN201 - sessionmaker
     from service.kit.db import make_engine, make_sessionmaker
 
-    return make_sessionmaker(make_engine(settings))
+    return make_sessionmaker(make_engine(settings), settings)
 
 
 def alembic_config(settings: Settings):  # noqa: ANN201 - alembic Config

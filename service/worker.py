@@ -27,7 +27,7 @@ class WorkerContext:
 
 
 def build_scheduler(settings: Settings) -> tuple[BlockingScheduler, WorkerContext]:
-    context = WorkerContext(settings=settings, sessionmaker=make_sessionmaker(make_engine(settings)))
+    context = WorkerContext(settings=settings, sessionmaker=make_sessionmaker(make_engine(settings), settings))
     scheduler = BlockingScheduler(timezone=settings.timezone)
     for module in modules("jobs"):
         module.register(scheduler, context)

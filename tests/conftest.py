@@ -79,9 +79,11 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def db(connection: Connection) -> Iterator[Session]:
+def db(connection: Connection, settings: Settings) -> Iterator[Session]:
     """A session on the test's transaction, for arranging data and checking tables."""
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, info={"settings": settings}
+    )
     yield session
     session.close()
 
@@ -89,7 +91,9 @@ def db(connection: Connection) -> Iterator[Session]:
 @pytest.fixture
 def app(settings: Settings, connection: Connection):  # noqa: ANN201
     application = create_app(settings)
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, info={"settings": settings}
+    )
 
     def _session() -> Iterator[Session]:
         with session_scope(factory) as session:

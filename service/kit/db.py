@@ -29,8 +29,10 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions carry the settings in ``session.info["settings"]`` so request hooks deep below a service
+    call see the same configuration as the app, CLI command or worker that opened them."""
+    return sessionmaker(engine, expire_on_commit=False, info={"settings": settings} if settings else None)
 
 
 @contextmanager
