@@ -39,7 +39,8 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     options = options or Options()
     t0 = time.perf_counter()
     # the whole call stays within time_limit_s: part of it is kept for the explanations
-    deadline = t0 + options.time_limit_s * (0.85 if options.explain else 0.97)
+    explaining = options.explain and options.objective == "placement"
+    deadline = t0 + options.time_limit_s * (0.85 if explaining else 0.97)
     problem.validate()
     mode = options.objective
     tasks = problem.task_map()
