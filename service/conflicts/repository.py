@@ -226,6 +226,34 @@ def capacity_rules_of(
     return [r.id for r in rows if r.rule == "corridor"], [r.id for r in rows if r.rule == "zone"]
 
 
+def rule_hits(session: Session, *, draft: Draft, tolerance_m: float) -> list[Row[Any]]:
+    """For a dry run, in one round trip: moratorium and blackout hits and the corridors and zones the draft
+    counts for. ``rule`` says which; the columns of :func:`moratorium_hits` / :func:`blackout_hits`."""
+    params: dict[str, Any] = {"tol": tolerance_m + TOLERANCE_M, "eps": TOLERANCE_M}
+    cte = _a_cte("check", params, draft=draft)
+    sql = f"""
+    WITH {cte}
+    SELECT 'moratorium' AS rule, a.id AS request_id, a.kind, a.urgency, a.impact, m.id AS rule_id, m.name,
+           m.reason, NULL AS max_impact, GREATEST(a.p_start, m.start) AS o_start, LEAST(a.p_end, m."end") AS o_end
+    FROM a JOIN moratoriums m ON ST_DWithin(m.geom_utm, a.geom_utm, :tol)
+    WHERE m.start <= a.p_end AND m."end" >= a.p_start
+    UNION ALL
+    SELECT 'blackout', a.id, a.kind, a.urgency, a.impact, k.id, k.name, NULL, k.max_impact,
+           GREATEST(a.p_start, k.start), LEAST(a.p_end, k."end")
+    FROM a JOIN blackouts k ON (k.geom_utm IS NULL OR ST_DWithin(k.geom_utm, a.geom_utm, :tol))
+    WHERE k.start <= a.p_end AND k."end" >= a.p_start AND {_rank('a.impact')} > {_rank('k.max_impact')}
+    UNION ALL
+    SELECT 'corridor', a.id, a.kind, a.urgency, a.impact, c.id, c.name, NULL, NULL, NULL, NULL
+    FROM a JOIN corridors c ON ST_DWithin(c.geom_utm, a.geom_utm, c.buffer_m + :eps)
+    WHERE {_rank('a.impact')} >= {_rank('c.min_impact')}
+    UNION ALL
+    SELECT 'zone', a.id, a.kind, a.urgency, a.impact, z.id, z.name, NULL, NULL, NULL, NULL
+    FROM a JOIN zones z ON ST_DWithin(z.geom_utm, a.geom_utm, :eps)
+    WHERE {_rank('a.impact')} >= {_rank('z.min_impact')}
+    """
+    return list(session.execute(text(sql), params))
+
+
 def capacity_members(session: Session, rule: str, rule_id: uuid.UUID) -> list[Row[Any]]:
     """Active requests counting for a corridor or zone, with their effective periods."""
     if rule == "corridor":

@@ -321,9 +321,11 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
                                  "impact": cand.b_impact, "status": cand.b_status, "owner_id": cand.b_owner,
                                  "owner_name": cand.b_owner_name}
         rows += cand_rows
-    rows += moratorium_rows(repository.moratorium_hits(session, "check", draft=draft, tolerance_m=0.0))
-    rows += blackout_rows(repository.blackout_hits(session, "check", draft=draft, tolerance_m=0.0))
-    corridors, zones = repository.capacity_rules_of(session, "check", draft=draft)
+    hits = repository.rule_hits(session, draft=draft, tolerance_m=0.0)
+    rows += moratorium_rows(h for h in hits if h.rule == "moratorium")
+    rows += blackout_rows(h for h in hits if h.rule == "blackout")
+    corridors = [h.rule_id for h in hits if h.rule == "corridor"]
+    zones = [h.rule_id for h in hits if h.rule == "zone"]
     for rule, ids in (("corridor", corridors), ("zone", zones)):
         for rid in ids:
             obj = repository.get_rule(session, rule, rid)

@@ -172,6 +172,11 @@ def test_zone_capacity(client, db, city, utility, coordinator) -> None:  # noqa:
     assert conflicts(client, city, a) == []
     post(client, city, geometry=line(0, 1500), impact="footway", kind="road_maintenance")  # below min_impact
     assert conflicts(client, city, a) == []
+    dry = client.post("/v1/conflicts/check", headers=city.headers, json={
+        "geometry": line(-800, -1500), "earliest_start": "2027-05-10", "latest_end": "2027-05-20",
+        "impact": "one_way", "kind": "road_maintenance"}).json()
+    assert sorted((x["kind"], x["other"]["id"]) for x in dry["conflicts"]) == sorted([("zone", a), ("zone", b)])
+    assert dry["conflicts"][0]["overlap"] == {"start": "2027-05-10", "end": "2027-05-20"}
     c = post(client, utility, geometry=line(1500, 0), impact="full_closure", kind="gas",
              earliest_start="2027-05-01", latest_end="2027-06-29")
     found = conflicts(client, city, a)
