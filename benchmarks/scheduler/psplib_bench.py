@@ -11,8 +11,7 @@ import argparse
 import statistics
 import time
 
-from _common import Counter, percentile, write_json
-
+from benchmarks.scheduler._common import Counter, percentile, write_json
 from service.scheduler import Options, check_plan, solve
 from service.scheduler.rcpsp import (
     benchmarks_dir,
@@ -106,7 +105,7 @@ def run_rcpsp_max(folder: str, names: list[str], limit: float, workers: int) -> 
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small smoke-test subset")
@@ -115,7 +114,7 @@ def main() -> None:
     ap.add_argument("--j30-time-limit", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", choices=["j30", "j60", "j120", "max"], action="append")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     base = benchmarks_dir()
     bks = load_bks()
     sets = {s: sorted_instances(base / "psplib-rcpsp" / s, "*.txt") for s in ("J30", "J60", "J120")}
@@ -173,7 +172,24 @@ def main() -> None:
         )
     print(f"\ntotal wall time {summary['total_time_s']:.1f}s")
     print("written", write_json(out_name, summary))
+    return 0 if goals_met(summary) else 1
+
+
+def goals_met(summary: dict) -> bool:
+    """The issue's goals: J30 all optimal and each under 1 s; >= 90 % of the J60 sample optimal; J120 mean gap
+    <= 3 %; no plan below a known optimum; every RCPSP/max unsat instance proven infeasible, none falsely."""
+    sets = summary["sets"]
+    ok = all(s["below_bks"] == 0 and s["violations"] == 0 for s in sets.values())
+    if "J30" in sets:
+        ok = ok and sets["J30"]["optimal"] == sets["J30"]["instances"] and sets["J30"]["max_time_s"] < 1.0
+    if "J60" in sets:
+        ok = ok and sets["J60"]["optimal_pct"] >= 90.0
+    if "J120" in sets:
+        ok = ok and sets["J120"]["mean_gap_pct"] <= 3.0
+    for s in summary["rcpsp_max"].values():
+        ok = ok and s["unsat_proven"] == s["unsat"] and s["false_infeasible"] == 0
+    return ok
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

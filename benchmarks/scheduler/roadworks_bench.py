@@ -16,8 +16,7 @@ import argparse
 import random
 import time
 
-from _common import Counter, percentile, write_json
-
+from benchmarks.scheduler._common import Counter, percentile, write_json
 from service.scheduler import Options, Problem, check_plan, solve
 from service.scheduler.generator import generate
 from service.scheduler.incremental import InsertionIndex
@@ -153,7 +152,7 @@ def incremental(problem: Problem, k: int, limit: float, workers: int) -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tasks", type=int, default=5000)
     ap.add_argument("--zones", type=int, default=2000)
@@ -161,7 +160,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--insertions", type=int, default=200)
     ap.add_argument("--quick", action="store_true", help="1,000 tasks, 10 s, 50 insertions")
-    args = ap.parse_args()
+    ap.add_argument("--full", action="store_true", help="same as the default (accepted for make bench-full)")
+    args = ap.parse_args(argv)
     if args.quick:
         args.tasks, args.zones, args.time_limit, args.insertions = 1000, 400, 10.0, 50
     t0 = time.perf_counter()
@@ -194,7 +194,19 @@ def main() -> None:
     )
     print(f"total wall time {out['total_time_s']:.1f}s")
     print("written", write_json("roadworks_bench" + ("_quick" if args.quick else ""), out))
+    return 0 if goals_met(out, args) else 1
+
+
+def goals_met(out: dict, args: argparse.Namespace) -> bool:
+    """The issue's goals: re-plan within the limit, no violations, never worse than FCFS, >= 30 % better than
+    FCFS on the congested instance, greedy insertion p99 < 10 ms and CP-SAT repair p95 < 100 ms."""
+    replans = out["replan"].values()
+    ok = all(r["wall_time_s"] <= args.time_limit and r["violations"] == 0 and r["never_worse_than_fcfs"]
+             for r in replans)
+    ok = ok and out["replan"]["congested"]["placement_improvement_pct"] >= 30.0
+    inc = out["incremental"]
+    return ok and inc["greedy_p99_ms"] < 10.0 and inc["repair_p95_ms"] < 100.0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
