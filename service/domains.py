@@ -16,7 +16,9 @@ import importlib
 from functools import cache
 from types import ModuleType
 
-DOMAINS = ("auth", "requests", "events", "conflicts", "slots", "workflow", "notices", "feeds", "map")
+# Order matters for hooks: slots places a new request and the workflow handles emergencies before conflicts
+# are computed, so stored conflicts follow the slot the request has just been given.
+DOMAINS = ("auth", "requests", "events", "slots", "workflow", "conflicts", "notices", "feeds", "map")
 
 
 @cache
