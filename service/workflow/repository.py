@@ -36,18 +36,6 @@ def get_slot(session: Session, request_id: uuid.UUID, *, for_update: bool = Fals
     return session.scalar(stmt)
 
 
-def put_slot(session: Session, request_id: uuid.UUID, **values: Any) -> Slot:
-    slot = session.get(Slot, request_id)
-    if slot is None:
-        slot = Slot(request_id=request_id, **values)
-        session.add(slot)
-    else:
-        for key, value in values.items():
-            setattr(slot, key, value)
-    session.flush()
-    return slot
-
-
 def delete_slot(session: Session, request_id: uuid.UUID) -> None:
     slot = session.get(Slot, request_id)
     if slot is not None:

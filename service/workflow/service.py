@@ -29,6 +29,7 @@ from service.kit.time import tz
 from service.requests import service as requests_service
 from service.requests.models import SiteRequest, Status
 from service.settings import Settings
+from service.slots import repository as slot_repository
 from service.slots.models import Slot
 from service.workflow import repository
 from service.workflow.calendar import working_days_deadline
@@ -376,7 +377,7 @@ def propose_slot(
                                   "provisional": provisional, "explanation": explanation or {}, "unplaced": None}
         if plan_id is not None:
             values["plan_id"] = plan_id
-        repository.put_slot(session, req.id, **values)
+        slot_repository.put_slot(session, req.id, **values)
 
     return _transition(session, req, "propose", actor, settings, reason=reason, mutate=place, at=at,
                        payload={"explanation": explanation or {}, "plan_id": str(plan_id) if plan_id else None})
@@ -411,7 +412,7 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
                       "approve anyway.", type_="slot-conflict", conflicts=clashes)
 
     def fix_slot() -> None:
-        repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
+        slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
                             unplaced=None)
 
     return _transition(session, req, "approve", principal, settings, reason=body.reason,
@@ -529,7 +530,7 @@ def activate_emergency(session: Session, req: SiteRequest, settings: Settings, *
     running = [str(r.id) for r in victims if r.request_status == Status.active]
 
     def fix_slot() -> None:
-        repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
+        slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
                             explanation={"emergency": True, "reported": day.isoformat()}, unplaced=None)
 
     _transition(session, req, "emergency", None, settings, reason="emergency", mutate=fix_slot, payload={
@@ -559,12 +560,12 @@ def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, se
         new_end = new_start + timedelta(days=victim.duration_days - 1)
 
         def move() -> None:
-            repository.put_slot(session, victim.id, start=new_start, end=new_end, status="proposed",
+            slot_repository.put_slot(session, victim.id, start=new_start, end=new_end, status="proposed",
                                 provisional=False, explanation=explanation, unplaced=None)
         action = "displace"
     else:
         def move() -> None:
-            repository.put_slot(session, victim.id, start=None, end=None, status="unplaced", provisional=False,
+            slot_repository.put_slot(session, victim.id, start=None, end=None, status="unplaced", provisional=False,
                                 explanation=explanation, unplaced={
                                     "reason": "no slot inside the window after the emergency",
                                     "blocking": placement.blockers})
@@ -762,7 +763,7 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
         if req.preferred_start is not None and req.preferred_start > req.latest_end - timedelta(
                 days=req.duration_days - 1):
             req.preferred_start = None
-        repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
+        slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
                             provisional=False)
     change.status = "approved" if decision == "approve" else "rejected"
     change.decided_by, change.decided_at = principal.org_id, service_now(settings)
