@@ -49,7 +49,8 @@ def list_subscriptions(principal: Authenticated, session: SessionDep, request: R
     return [service.to_read(session, s, settings) for s in service.list_for(session, principal)]
 
 
-@router.api_route("/confirm", methods=["GET", "POST"], response_class=HTMLResponse)
+@router.get("/confirm", response_class=HTMLResponse, operation_id="confirm_subscription")
+@router.post("/confirm", response_class=HTMLResponse, operation_id="confirm_subscription_post")
 def confirm(token: str, session: SessionDep, request: Request) -> HTMLResponse:
     """Activate a subscription: the link from the confirmation email."""
     settings = request.app.state.settings
