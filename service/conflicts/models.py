@@ -56,13 +56,10 @@ class CorridorKind(StrEnum):
     bus = "bus"
 
 
-class Zone(Base):
-    __tablename__ = "zones"
+class RuleArea:
+    """Geometry in EPSG:4326 with its generated, GiST-indexed EPSG:25832 copy, and timestamps: what every
+    rule table (zones, corridors, moratoriums, blackouts) has."""
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    capacity: Mapped[int] = mapped_column(Integer)
-    min_impact: Mapped[str] = mapped_column(String(32), default="lane_reduction")
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
     geom_utm = mapped_column(
         Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
@@ -73,7 +70,16 @@ class Zone(Base):
     )
 
 
-class Corridor(Base):
+class Zone(RuleArea, Base):
+    __tablename__ = "zones"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    min_impact: Mapped[str] = mapped_column(String(32), default="lane_reduction")
+
+
+class Corridor(RuleArea, Base):
     __tablename__ = "corridors"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -87,17 +93,9 @@ class Corridor(Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True
     )
-    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
-    geom_utm = mapped_column(
-        Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
-    )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
 
 
-class Moratorium(Base):
+class Moratorium(RuleArea, Base):
     __tablename__ = "moratoriums"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -105,17 +103,9 @@ class Moratorium(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
-    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
-    geom_utm = mapped_column(
-        Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
-    )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
 
 
-class Blackout(Base):
+class Blackout(RuleArea, Base):
     __tablename__ = "blackouts"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -123,14 +113,7 @@ class Blackout(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     max_impact: Mapped[str] = mapped_column(String(32), default="none")
-    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
-    geom_utm = mapped_column(
-        Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
-    )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)  # null = region
 
 
 class Conflict(Base):
