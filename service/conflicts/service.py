@@ -437,6 +437,13 @@ def _m(v: float | None) -> str:
     return f"{v:.0f}" if v is not None else "?"
 
 
+def _with_owner_note(kind: str, de: str, en: str) -> dict[str, str]:
+    if kind == "same_owner":
+        de += " Beide gehören demselben Träger: zur Information, kein harter Konflikt."
+        en += " Both belong to the same owner: for information, not a hard conflict."
+    return {"de": de, "en": en}
+
+
 def explain(kind: str, reason: dict[str, Any], title_a: str | None, title_b: str | None, distance: float | None,
             start: date, end: date) -> dict[str, str]:
     """One sentence in German and one in English, from the recorded facts."""
@@ -448,20 +455,14 @@ def explain(kind: str, reason: dict[str, Any], title_a: str | None, title_b: str
               f"bei {IMPACT_DE[worst]} sind {_m(reason.get('required_m'))} m Abstand nötig.")
         en = (f"Both sites are {_m(distance)} m apart and restrict traffic at the same time ({pen}); "
               f"with {IMPACT_EN[worst]} they must be {_m(reason.get('required_m'))} m apart.")
-        if kind == "same_owner":
-            de += " Beide gehören demselben Träger: zur Information, kein harter Konflikt."
-            en += " Both belong to the same owner: for information, not a hard conflict."
-        return {"de": de, "en": en}
+        return _with_owner_note(kind, de, en)
     if kind in ("diversion", "same_owner"):
         v = (reason.get("via") or [{"site": "a", "route_of": "b", "route": "diversion"}])[0]
         de = (f"Die Baustelle „{titles[v['site']]}“ liegt auf der {ROUTE_DE[v['route']]} von "
               f"„{titles[v['route_of']]}“, und beide sind gleichzeitig eingerichtet ({pde}).")
         en = (f"The site “{titles[v['site']]}” lies on the {ROUTE_EN[v['route']]} of “{titles[v['route_of']]}” "
               f"while both are in place ({pen}).")
-        if kind == "same_owner":
-            de += " Beide gehören demselben Träger: zur Information, kein harter Konflikt."
-            en += " Both belong to the same owner: for information, not a hard conflict."
-        return {"de": de, "en": en}
+        return _with_owner_note(kind, de, en)
     rule = reason.get("rule", {})
     if kind in ("corridor", "zone"):
         where_de = "auf dem Korridor" if kind == "corridor" else "in der Zone"
