@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
-
+from service.kit.db import temporary_database
 from service.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -21,25 +19,8 @@ BASE_URL = os.environ.get("BAUSTELLEN_DATABASE_URL", "postgresql+psycopg://postg
 @contextmanager
 def bench_database(tag: str) -> Iterator[Settings]:
     """A fresh database built by the migrations, dropped afterwards."""
-    from alembic import command
-
-    from service.cli import alembic_config
-
-    name = f"baustellen_bench_{tag}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(make_url(BASE_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'create database "{name}"'))
-    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-    settings = Settings(database_url=url)
-    try:
-        cfg = alembic_config(settings)
-        cfg.attributes["skip_logging"] = True
-        command.upgrade(cfg, "head")
-        yield settings
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+    with temporary_database(BASE_URL, f"baustellen_bench_{tag}") as url:
+        yield Settings(database_url=url)
 
 
 def percentiles(samples_s: list[float]) -> dict[str, float]:

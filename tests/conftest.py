@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.app import create_app
 from service.auth import service as auth
-from service.kit.db import get_session, session_scope
+from service.kit.db import get_session, session_scope, temporary_database
 from service.settings import Settings
 
 BASE_URL = os.environ.get("BAUSTELLEN_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/baustellen")
@@ -32,27 +32,14 @@ def _admin_engine() -> Engine:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    name = f"baustellen_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = _admin_engine()
     with admin.connect() as conn:
         available = conn.scalar(text("select count(*) from pg_available_extensions where name = 'postgis'"))
-        if not available:
-            pytest.exit("PostGIS is not installed on the test server: run `make test` (it installs it).", 2)
-        conn.execute(text(f'create database "{name}"'))
-    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        from alembic import command
-
-        from service.cli import alembic_config
-
-        cfg = alembic_config(Settings(database_url=url))
-        cfg.attributes["skip_logging"] = True
-        command.upgrade(cfg, "head")
+    admin.dispose()
+    if not available:
+        pytest.exit("PostGIS is not installed on the test server: run `make test` (it installs it).", 2)
+    with temporary_database(BASE_URL, f"baustellen_test_{os.getpid()}") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -54,3 +54,32 @@ def get_session(request: Request) -> Iterator[Session]:
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     with session_scope(factory) as session:
         yield session
+
+
+@contextmanager
+def temporary_database(base_url: str, prefix: str, *, migrate: bool = True) -> Iterator[str]:
+    """A new database on the server of ``base_url``, built by the migrations (unless ``migrate=False``) and
+    dropped afterwards. Used by the test suite and the benchmarks; yields its URL."""
+    import uuid
+
+    from sqlalchemy import make_url, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'create database "{name}"'))
+    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        if migrate:
+            from alembic import command
+
+            from service.cli import alembic_config
+
+            cfg = alembic_config(Settings(database_url=url))
+            cfg.attributes["skip_logging"] = True
+            command.upgrade(cfg, "head")
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
