@@ -271,6 +271,8 @@ def rule_features(
 
 PAIR_GEOM = ("CASE WHEN b.id IS NULL THEN ST_PointOnSurface(a.geom) "
              "ELSE ST_MakeLine(ST_PointOnSurface(a.geom), ST_PointOnSurface(b.geom)) END")
+# The same line from the stored Web Mercator points, for tiles.
+PAIR_GEOM_3857 = "CASE WHEN b.id IS NULL THEN a.point_3857 ELSE ST_MakeLine(a.point_3857, b.point_3857) END"
 
 
 def pair_features(
@@ -359,17 +361,23 @@ def _tile_bounds() -> str:
 
 # Below this zoom a tile may hold thousands of sites: it carries only what styling and the day filter need.
 DETAIL_ZOOM = 12
+# Below this zoom a site (tens to hundreds of metres) is a pixel or two: it is drawn as a point on the site
+# and without its id (a region-wide tile is for seeing where works cluster, not for clicking one of 5,000).
+POINT_ZOOM = 11
 
 
 def site_tile(session: Session, viewer: Viewer, f: SiteFilter, z: int, x: int, y: int) -> bytes:
     _no_jit(session)
     params: dict[str, Any] = {"z": z, "x": x, "y": y}
     where = _site_where(viewer, f, params)
-    detail = "r.title, o.name AS owner, s.status AS slot_status," if z >= DETAIL_ZOOM else ""
+    # Properties are cast to text: ST_AsMVT encodes varchar through a generic, about three times slower path.
+    detail = "r.title::text, o.name::text AS owner, s.status::text AS slot_status," if z >= DETAIL_ZOOM else ""
+    ident = "r.id::text AS id," if z >= POINT_ZOOM else ""
+    geom = "r.geom_3857" if z >= POINT_ZOOM else "r.point_3857"  # stored (migration 0008), not transformed here
     sql = f"""{_tile_bounds()}
         SELECT ST_AsMVT(t, 'sites', {TILE_EXTENT}, 'geom') FROM (
-            SELECT ST_AsMVTGeom(ST_Transform(r.geom, 3857), tb.env, {TILE_EXTENT}, {TILE_BUFFER}, true) AS geom,
-                   r.id::text AS id, r.status, r.impact, r.kind, {detail}
+            SELECT ST_AsMVTGeom({geom}, tb.env, {TILE_EXTENT}, {TILE_BUFFER}, true) AS geom,
+                   {ident} r.status::text, r.impact::text, r.kind::text, {detail}
                    to_char({EFFECTIVE_START}, 'YYYY-MM-DD') AS start,
                    to_char({EFFECTIVE_END}, 'YYYY-MM-DD') AS "end"
             FROM {SITE_FROM}, tb
@@ -390,8 +398,8 @@ def pair_tile(session: Session, info: TableInfo, viewer: Viewer, layer: str, sta
     kind = "t.kind" if "kind" in info.columns else "NULL::text"
     sql = f"""{_tile_bounds()}
         SELECT ST_AsMVT(q, '{layer}', {TILE_EXTENT}, 'geom') FROM (
-            SELECT ST_AsMVTGeom(ST_Transform({PAIR_GEOM}, 3857), tb.env, {TILE_EXTENT}, {TILE_BUFFER}, true)
-                   AS geom, t.{_q(info.order)}::text AS id, {kind} AS kind, a.id::text AS site_a,
+            SELECT ST_AsMVTGeom({PAIR_GEOM_3857}, tb.env, {TILE_EXTENT}, {TILE_BUFFER}, true)
+                   AS geom, t.{_q(info.order)}::text AS id, {kind}::text AS kind, a.id::text AS site_a,
                    b.id::text AS site_b
             FROM {_q(info.name)} t JOIN site_requests a ON a.id = t.{ca}
                  LEFT JOIN site_requests b ON b.id = t.{cb}, tb

@@ -111,6 +111,16 @@ class SiteRequest(Base):
     geom_utm = mapped_column(
         Geometry("GEOMETRY", srid=25832, spatial_index=True), Computed("ST_Transform(geom, 25832)", persisted=True)
     )
+    # Web Mercator copies for the map's vector tiles (``ST_AsMVT`` works in 3857): transforming thousands of
+    # sites per low-zoom tile was most of its time. Deferred: nothing but tiles reads them.
+    geom_3857 = mapped_column(
+        Geometry("GEOMETRY", srid=3857, spatial_index=False), Computed("ST_Transform(geom, 3857)", persisted=True),
+        deferred=True,
+    )
+    point_3857 = mapped_column(
+        Geometry("POINT", srid=3857, spatial_index=False),
+        Computed("ST_Transform(ST_PointOnSurface(geom), 3857)", persisted=True), deferred=True,
+    )
     diversions_geom = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=True)
     diversions_utm = mapped_column(
         Geometry("MULTILINESTRING", srid=25832, spatial_index=True),

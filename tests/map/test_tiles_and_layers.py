@@ -63,6 +63,27 @@ def test_site_tile_has_properties_and_honours_datetime_and_filters(client, city,
     assert draft in {f["properties"]["id"] for f in mapbox_vector_tile.decode(r.content)["sites"]["features"]}
 
 
+def test_low_zoom_site_tile_draws_points_without_ids_and_still_filters(client, city, utility, db) -> None:  # noqa: ANN001
+    _create(db, city, title="Kanal A", earliest_start="2027-03-01", latest_end="2027-09-30")
+    _create(db, utility, title="Gas B", kind="gas", impact="lane_reduction", earliest_start="2027-01-04",
+            latest_end="2027-02-26", duration_days=30, preferred_start=None,
+            geometry={"type": "Point", "coordinates": [7.0005, 51.4390]}, diversions=[])
+    x, y = tile_of(7.0005, 51.439, 10)
+    tile = _decode(client, f"/tiles/sites/10/{x}/{y}.mvt")
+    feats = tile["sites"]["features"]
+    assert len(feats) == 2
+    assert {f["geometry"]["type"] for f in feats} == {"Point"}  # the line of Kanal A is a point at z10
+    assert all("id" not in f["properties"] and "title" not in f["properties"] for f in feats)
+    assert sorted(f["properties"]["kind"] for f in feats) == ["gas", "sewer"]
+    in_march = _decode(client, f"/tiles/sites/10/{x}/{y}.mvt", datetime="2027-03-15")
+    assert [f["properties"]["kind"] for f in in_march["sites"]["features"]] == ["sewer"]
+    # from z11 the same site is its line again, with its id
+    x11, y11 = tile_of(7.0005, 51.439, 11)
+    kanal = [f for f in _decode(client, f"/tiles/sites/11/{x11}/{y11}.mvt")["sites"]["features"]
+             if f["properties"]["kind"] == "sewer"]
+    assert kanal[0]["geometry"]["type"] == "LineString" and "id" in kanal[0]["properties"]
+
+
 def test_conflicts_collection_tile_and_zone_timeline(client, city, utility, db) -> None:  # noqa: ANN001
     a = uuid.UUID(_create(db, city, title="Kanal A"))
     b = uuid.UUID(_create(db, utility, title="Gas B", kind="gas",
