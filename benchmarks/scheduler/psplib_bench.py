@@ -8,10 +8,11 @@ and every unsat RCPSP/max instance (must be proven infeasible). ``--quick``: a s
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
-from benchmarks.scheduler._common import Counter, percentile, write_json
+from benchmarks.scheduler._common import RESULTS, Counter, percentile, write_json
 from service.scheduler import Options, check_plan, solve
 from service.scheduler.rcpsp import (
     benchmarks_dir,
@@ -23,7 +24,8 @@ from service.scheduler.rcpsp import (
 )
 
 
-def run_psplib(name: str, files, limit: float, workers: int, bks: dict) -> dict:
+def run_psplib(name: str, files, limit: float, workers: int, bks: dict, on_row=None) -> dict:
+    """Solve every file; ``on_row(partial_summary)`` after each, so an interrupted run keeps what it did."""
     rows = []
     counter = Counter(name, len(files))
     for path in files:
@@ -48,6 +50,12 @@ def run_psplib(name: str, files, limit: float, workers: int, bks: dict) -> dict:
             }
         )
         counter.step(f"{path.name} {mk} (bks {best}) {wall:.2f}s")
+        if on_row is not None:
+            on_row(_summarise(name, rows))
+    return _summarise(name, rows)
+
+
+def _summarise(name: str, rows: list[dict]) -> dict:
     times = [r["time_s"] for r in rows]
     return {
         "set": name,
@@ -134,12 +142,20 @@ def main(argv: list[str] | None = None) -> int:
         "sets": {},
         "rcpsp_max": {},
     }
+    previous = RESULTS / f"{out_name}.json"
+    if args.only and previous.exists():  # a partial run updates its sets and keeps the others' results
+        summary |= {k: v for k, v in json.loads(previous.read_text()).items() if k in ("sets", "rcpsp_max")}
     for name, files in pick.items():
         if name.lower() not in only:
             continue
         limit = args.j30_time_limit if name == "J30" else args.time_limit
-        summary["sets"][name] = run_psplib(name, files, limit, args.workers, bks)
-        write_json(out_name, summary)  # partial results survive an interrupted run
+
+        def keep(partial: dict, name: str = name) -> None:  # partial results survive an interrupted run
+            summary["sets"][name] = partial
+            write_json(out_name, summary)
+
+        summary["sets"][name] = run_psplib(name, files, limit, args.workers, bks, on_row=keep)
+        write_json(out_name, summary)
     if "max" in only:
         for folder in ("j10", "j20", "j30"):
             optima = load_rcpsp_max_optima(folder)
