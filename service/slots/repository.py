@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Row, delete, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.requests.models import SiteRequest
 from service.slots.models import PlanRun, Slot
@@ -45,6 +46,40 @@ def claim_queued_plan(session: Session) -> PlanRun | None:
         .limit(1).with_for_update(skip_locked=True)
     )
     return session.scalar(stmt)
+
+
+# A plan run is "alive" while the process running it holds a session-level advisory lock on this key; the
+# lock goes with the process's connection when the process dies, so no heartbeat or timeout is needed.
+_RUN_LOCK_KEY = "hashtextextended('baustellen.plan_run:' || :plan_id, 0)"
+
+
+@contextmanager
+def runner_lock(factory: sessionmaker[Session], plan_id: uuid.UUID) -> Iterator[None]:
+    """Hold the plan run's liveness lock for the duration of the block, on a connection of its own (or, when
+    the factory is bound to a single connection as in the tests, on that one)."""
+    bind = factory.kw.get("bind")
+    own = isinstance(bind, Engine)
+    with bind.connect() if own else nullcontext(bind) as conn:  # type: ignore[union-attr]
+        conn.execute(text(f"SELECT pg_advisory_lock({_RUN_LOCK_KEY})"), {"plan_id": str(plan_id)})
+        if own:
+            conn.commit()  # a session-level lock outlives the transaction; do not sit idle in one
+        try:
+            yield
+        finally:
+            conn.execute(text(f"SELECT pg_advisory_unlock({_RUN_LOCK_KEY})"), {"plan_id": str(plan_id)})
+            if own:
+                conn.commit()
+
+
+def orphaned_runs(session: Session, started_before: datetime) -> list[PlanRun]:
+    """Runs marked ``running`` (started before ``started_before``) whose runner lock nobody holds: the process
+    running them died. Locked FOR UPDATE; the advisory test lock is held until the transaction ends."""
+    candidates = session.scalars(
+        select(PlanRun).where(PlanRun.status == "running", PlanRun.started_at < started_before)
+        .order_by(PlanRun.started_at).with_for_update(skip_locked=True)
+    ).all()
+    return [run for run in candidates
+            if session.scalar(text(f"SELECT pg_try_advisory_xact_lock({_RUN_LOCK_KEY})"), {"plan_id": str(run.id)})]
 
 
 def set_progress(session: Session, plan_id: uuid.UUID, progress: float) -> None:

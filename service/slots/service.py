@@ -100,8 +100,35 @@ def scope_of(params: dict[str, Any]) -> adapter.Scope:
 # --- plan runs: worker side ---------------------------------------------------------------------
 
 
+# A run whose process died is queued again this many times, then marked failed.
+MAX_REQUEUES = 2
+# A run claimed less than this long ago may not hold its runner lock yet (claim and lock are two steps).
+ORPHAN_GRACE = timedelta(seconds=60)
+
+
+def requeue_orphaned(session: Session, settings: Settings) -> list[uuid.UUID]:
+    """Give runs left ``running`` by a dead worker (or CLI) back to the queue, or fail them after
+    :data:`MAX_REQUEUES` attempts. Returns their ids."""
+    out = []
+    for run in repository.orphaned_runs(session, now(settings) - ORPHAN_GRACE):
+        requeued = int(run.stats.get("requeued", 0))
+        if requeued >= MAX_REQUEUES:
+            run.status, run.finished_at = "failed", now(settings)
+            run.error = (f"the process running this plan stopped {requeued + 1} times before it finished "
+                         "(out of memory or killed?); start a new run, perhaps for a smaller area")
+        else:
+            run.status, run.progress, run.started_at = "queued", 0.0, None
+            run.stats = {**run.stats, "requeued": requeued + 1}
+        log.warning("plan run %s was orphaned by a dead process: %s", run.id, run.status)
+        out.append(run.id)
+    return out
+
+
 def claim_and_run(factory: sessionmaker[Session], settings: Settings) -> uuid.UUID | None:
-    """Claim the oldest queued plan run (``FOR UPDATE SKIP LOCKED``) and run it. Returns its id."""
+    """Requeue orphaned runs, then claim the oldest queued plan run (``FOR UPDATE SKIP LOCKED``) and run it.
+    Returns its id."""
+    with session_scope(factory) as session:
+        requeue_orphaned(session, settings)
     with session_scope(factory) as session:
         run = repository.claim_queued_plan(session)
         if run is None:
@@ -118,7 +145,16 @@ def run_plan(
 ) -> str:
     """Solve plan run ``plan_id`` and write its slots. Commits as it goes; returns the final status.
 
-    Any error marks the run ``failed`` with the error; slots are then left as they were."""
+    Any error marks the run ``failed`` with the error; slots are then left as they were. The run's runner lock
+    is held throughout, so that :func:`requeue_orphaned` can tell a live run from one whose process died."""
+    with repository.runner_lock(factory, plan_id):
+        return _run_plan(factory, plan_id, settings, on_progress)
+
+
+def _run_plan(
+    factory: sessionmaker[Session], plan_id: uuid.UUID, settings: Settings,
+    on_progress: Callable[[float], None] | None,
+) -> str:
     try:
         with session_scope(factory) as session:
             run = repository.get_plan(session, plan_id, for_update=True)

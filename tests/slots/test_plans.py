@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import text
+
 from service.slots.models import PlanRun
 from service.slots.service import claim_and_run
 from tests.conftest import site_body
@@ -149,3 +151,63 @@ def test_incremental_slot_on_create(client, city, utility) -> None:  # noqa: ANN
     assert draft["slot"] is None and draft["unplaced"] is None
     withdrawn = client.delete(f"/v1/requests/{a['id']}", headers=city.headers).json()
     assert withdrawn["slot"] is None
+
+
+def _running_run(db, started_minutes_ago: float, **params) -> PlanRun:  # noqa: ANN001, ANN003
+    from datetime import UTC, datetime, timedelta
+
+    run = PlanRun(status="running", params={"bbox": [6.99, 51.43, 7.01, 51.45], "zone": None, "from": "2027-01-01",
+                                            "to": "2028-12-31"} | params, progress=0.4, stats={}, fcfs={},
+                  started_at=datetime.now(UTC) - timedelta(minutes=started_minutes_ago))
+    db.add(run)
+    db.flush()
+    return run
+
+
+def test_run_of_a_dead_worker_is_requeued_and_then_run(client, city, coordinator, factory, settings, db) -> None:  # noqa: ANN001
+    from service.slots.service import requeue_orphaned
+
+    client.post("/v1/requests", json=site_body(), headers=city.headers)
+    orphan = _running_run(db, started_minutes_ago=5)
+    fresh = _running_run(db, started_minutes_ago=0)  # just claimed: its runner may not hold the lock yet
+    assert requeue_orphaned(db, settings) == [orphan.id]
+    db.flush()
+    db.refresh(orphan)
+    db.refresh(fresh)
+    assert (orphan.status, orphan.progress, orphan.started_at, orphan.stats) == ("queued", 0.0, None, {"requeued": 1})
+    assert fresh.status == "running"
+    assert claim_and_run(factory, settings) == orphan.id
+    assert client.get(f"/v1/plans/{orphan.id}", headers=coordinator.headers).json()["status"] == "done"
+
+
+def test_run_whose_worker_is_alive_is_left_alone(engine, settings, db) -> None:  # noqa: ANN001
+    from service.slots.service import requeue_orphaned
+
+    run = _running_run(db, started_minutes_ago=30)
+    with engine.connect() as other:  # another worker process, still solving this run
+        other.execute(text("SELECT pg_advisory_lock(hashtextextended('baustellen.plan_run:' || :i, 0))"),
+                      {"i": str(run.id)})
+        assert requeue_orphaned(db, settings) == []
+        other.execute(text("SELECT pg_advisory_unlock_all()"))
+    db.refresh(run)
+    assert run.status == "running"
+    assert requeue_orphaned(db, settings) == [run.id]  # and once that worker is gone, it is requeued
+
+
+def test_run_that_keeps_killing_its_worker_fails_after_two_requeues(settings, db) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime, timedelta
+
+    from service.slots.service import MAX_REQUEUES, requeue_orphaned
+
+    run = _running_run(db, started_minutes_ago=5)
+    for attempt in range(MAX_REQUEUES):
+        assert requeue_orphaned(db, settings) == [run.id]
+        db.flush()
+        db.refresh(run)
+        assert run.status == "queued" and run.stats["requeued"] == attempt + 1
+        run.status, run.started_at = "running", datetime.now(UTC) - timedelta(minutes=5)  # claimed, died again
+        db.flush()
+    assert requeue_orphaned(db, settings) == [run.id]
+    db.flush()
+    db.refresh(run)
+    assert run.status == "failed" and "stopped 3 times" in run.error
