@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -28,7 +28,7 @@ from service.kit.time import now
 from service.requests import repository as requests_repository
 from service.requests.models import SiteRequest
 from service.requests.service import parse_bbox
-from service.scheduler import Options, Task, check_plan, solve
+from service.scheduler import Options, Task, Zone, check_plan, solve
 from service.scheduler.explain import explain_moved, explain_unplaced
 from service.scheduler.incremental import InsertionIndex
 from service.settings import Settings
@@ -410,9 +410,11 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     """Give a newly submitted request a provisional proposed slot at once.
 
     The neighbourhood is every scheduled request the new one has a hard conflict with, plus (as fixed
-    tasks) everything those conflict with. Only neighbours whose slot is itself provisional (placed the
-    same way, not yet proposed by a plan run) may be moved by the CP-SAT repair; slots a plan run proposed,
-    locked and approved slots stay put until the next full run."""
+    tasks) everything those conflict with and the scheduled members of the zones and corridors the new
+    request lies in. Zone and corridor capacities and the blackouts and moratoriums that apply are respected
+    as in a full run. Only neighbours whose slot is itself provisional (placed the same way, not yet proposed
+    by a plan run) may be moved by the CP-SAT repair; slots a plan run proposed, locked and approved slots stay
+    put until the next full run."""
     tid = str(req.id)
     pairs, _ = adapter.hard_pairs(session, [req.id], settings, start=req.earliest_start, end=req.latest_end)
     neighbours = sorted({x for a, b, _ in pairs for x in (a, b) if x != req.id})
@@ -425,6 +427,11 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
         ring, _ = adapter.hard_pairs(session, neighbours, settings, start=first, end=last)
         extra = sorted({x for a, b, _ in ring for x in (a, b)} - set(rows) - {req.id})
         rows.update({r.id: r for r in repository.requests_by_id(session, extra) if r.slot_start is not None})
+    # zones and corridors of the new request, with their members scheduled during its window
+    members = adapter.rule_members(session, [req.id], start=req.earliest_start, end=req.latest_end)
+    others = sorted({m.request_id for m in members} - set(rows) - {req.id})
+    rows.update({r.id: r for r in repository.requests_by_id(session, others)
+                 if r.slot_start is not None and r.status in repository.PLANNABLE_STATUSES})
     day0 = min([req.earliest_start] + [r.slot_start for r in rows.values()])
     last_day = max([req.latest_end] + [r.slot_end for r in rows.values()] + [r.latest_end for r in rows.values()])
     horizon = (last_day - day0).days + 2
@@ -441,17 +448,28 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
         if task is not None:
             tasks[task.id] = task
             built.info[task.id] = adapter.TaskInfo(rid, row.version, row.status, False, not movable, row.slot_status)
-    built.problem.tasks = list(tasks.values())
-    built.problem.conflicts = adapter.conflicts_of(ring, tasks)
     new_row = SimpleNamespace(id=req.id, urgency=req.urgency, impact=req.impact, created_at=req.created_at or now(
         settings), shift=req.shift, earliest_start=req.earliest_start, latest_end=req.latest_end,
         duration_days=req.duration_days, preferred_start=req.preferred_start)
     new_task, _ = adapter.task_of(new_row, day0, horizon, fixed=False)
     assert new_task is not None
+    # blackouts and moratoriums: for the new request and for the neighbours the repair may move
+    forbidden = adapter.forbidden_for(session, built, [req.id] + [built.info[t].request_id for t in tasks
+                                                                   if not built.info[t].fixed])
+    tasks = {t: replace(task, forbidden=tuple(forbidden.get(t, ()))) for t, task in tasks.items()}
+    new_task = replace(new_task, forbidden=tuple(forbidden.get(tid, ())))
+    cliques, zones = adapter.capacity_rules(members, {**tasks, tid: new_task})
+    partners = [str(n) for n in neighbours if str(n) in tasks]
+    partners += [x for c in cliques if tid in c.tasks for x in c.tasks if x != tid]
+    built.problem.tasks = list(tasks.values())
+    built.problem.conflicts = adapter.conflicts_of(ring, tasks) + [c for c in cliques if tid not in c.tasks]
+    built.problem.zones = [Zone(z.id, z.capacity, {x: q for x, q in z.demands.items() if x != tid})
+                           for z in zones]
+    demand = {z.id: z.demands[tid] for z in zones if tid in z.demands}
     starts = {t: (rows[built.info[t].request_id].slot_start - day0).days for t in tasks}
     index = InsertionIndex(built.problem, SimpleNamespace(starts=starts), max(2, settings.solver_workers),
                            settings.solver_seed)
-    result = index.insert(new_task, conflicts=[str(n) for n in neighbours if str(n) in tasks], repair=True,
+    result = index.insert(new_task, conflicts=list(dict.fromkeys(partners)), zones_demand=demand, repair=True,
                           repair_time_s=0.1, commit=True)
     built.info[tid] = adapter.TaskInfo(req.id, req.version, req.status, True, False, None)
     built.problem = index.problem

@@ -125,3 +125,39 @@ def test_plan_respects_moratorium_blackout_and_zone(client, city, utility, make_
     slot_b = client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"]
     assert slot_b["end"] < slot_a["start"] or slot_a["end"] < slot_b["start"]  # the zone takes one at a time
     assert assert_slots_valid(db, settings) == 2
+
+
+def test_provisional_slot_on_create_respects_moratorium_blackout_zone_and_corridor(client, city, utility, make_caller,
+                                                                                    db) -> None:  # noqa: ANN001
+    _rules(db, capacity_zone=1)
+    # prefers 15 May for 60 days: the moratorium (June) forbids excavating then; 2 April (ends 31 May) is
+    # closer to the preferred start than 1 July
+    a = client.post("/v1/requests", json=site_body(preferred_start="2027-05-15", latest_end="2027-12-31"),
+                    headers=city.headers).json()
+    assert (a["slot"]["start"], a["slot"]["end"]) == ("2027-04-02", "2027-05-31")
+    assert any(x["kind"] == "forbidden" and x["ref"] == "moratorium:Neu asphaltiert"
+               for x in a["slot"]["explanation"]["blockers"])
+    # 400 m away (no conflict by distance) but in the same capacity-1 zone: after a's slot
+    far = {"type": "LineString", "coordinates": [[7.0001, 51.4330], [7.0012, 51.4320]]}
+    b = client.post("/v1/requests", json=site_body(kind="building", impact="lane_reduction", geometry=far,
+                                                   diversions=[], latest_end="2027-12-31", preferred_start=None),
+                    headers=utility.headers).json()
+    assert b["slot"] is not None
+    assert b["slot"]["end"] < a["slot"]["start"] or a["slot"]["end"] < b["slot"]["start"]
+    assert any(x["kind"] == "zone" for x in b["slot"]["explanation"]["blockers"]), b["slot"]["explanation"]
+    # a full closure may not start during the Christmas market (blackout above lane reduction)
+    c = client.post("/v1/requests", json=site_body(kind="other", impact="full_closure", geometry=far, diversions=[],
+                                                   earliest_start="2027-12-01", latest_end="2028-03-31",
+                                                   duration_days=10, preferred_start="2027-12-24"),
+                    headers=make_caller("utility").headers).json()
+    c_start, c_end = c["slot"]["start"], c["slot"]["end"]
+    assert c_end < "2027-12-20" or c_start > "2028-01-06", c["slot"]
+
+
+def test_provisional_slot_on_create_respects_a_one_at_a_time_corridor(client, city, utility, db) -> None:  # noqa: ANN001
+    _rules(db, corridor=1)
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    # the same owner's works do not conflict by rule; the corridor allows one site at a time whoever owns it
+    b = client.post("/v1/requests", json=site_body(kind="water", latest_end="2027-12-31"),
+                    headers=city.headers).json()
+    assert b["slot"]["end"] < a["slot"]["start"] or a["slot"]["end"] < b["slot"]["start"]
