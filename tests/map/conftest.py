@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from geoalchemy2.shape import from_shape, to_shape
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from service.requests.schemas import RequestWrite
 from service.requests.service import prepare
 from service.settings import REPO_ROOT, Settings
 from service.slots.models import Slot
+from tests.map.browser import CHROMIUM_ARGS
 
 RUHR = REPO_ROOT / "examples" / "ruhr"
 
@@ -52,6 +54,27 @@ def live_server(settings: Settings, clean_database: Engine) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh tab (German locale); JavaScript dialogs are accepted; any page error fails the test."""
+    context = browser.new_context(viewport={"width": 1600, "height": 950}, locale="de-DE")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("dialog", lambda d: d.accept())  # "approve despite conflicts?" and the like
+    yield pg
+    context.close()
+    assert not errors, errors
 
 
 @dataclass

@@ -1,69 +1,15 @@
 """The page in a real browser (Debian's Chromium, headless) against a real server with the Ruhr example.
 
-Screenshots go to artifacts/screenshots/ (gitignored)."""
+Screenshots go to artifacts/screenshots/ (gitignored). Planner actions and filters: test_page_actions.py."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
 from shapely.geometry import Point, shape
 
-from service.settings import REPO_ROOT
-
-SHOTS = REPO_ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1600, "height": 950}, locale="de-DE")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("dialog", lambda d: d.accept())  # "approve despite conflicts?" and the like
-    yield pg
-    context.close()
-    assert not errors, errors
-
-
-def open_map(page: Page, url: str) -> None:
-    page.goto(f"{url}/map/")
-    page.wait_for_function("window.bst && window.bst.map", timeout=20_000)
-    page.evaluate("window.bst.ready")
-
-
-def rendered_ids(page: Page) -> set[str]:
-    page.wait_for_function("window.bst.map.loaded() && !window.bst.map.isMoving()")
-    page.evaluate("new Promise((r) => { const m = window.bst.map; m.once('idle', r); m.triggerRepaint(); })")
-    ids = page.evaluate(
-        "window.bst.map.queryRenderedFeatures({layers: window.bst.SITE_LAYERS}).map((f) => f.properties.id)")
-    return set(ids)
-
-
-def shot(page: Page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    return path
-
-
-def expected_on(url: str, day: str) -> set[str]:
-    body = httpx.get(f"{url}/ogc/collections/sites/items", params={"datetime": day, "limit": 10000}).json()
-    return {f["id"] for f in body["features"]}
+from tests.map.browser import expected_on, open_map, rendered_ids, shot
 
 
 def lonely_site(url: str) -> tuple[str, tuple[float, float]]:

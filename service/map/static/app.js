@@ -28,6 +28,7 @@ const state = {
   bboxes: new Map(),
   day: null,
   allDays: false,
+  // the ticked values; an unticked box hides its sites (impact and kind: all ticked once the config is loaded)
   filters: { owner: "", status: new Set(DEFAULT_STATUSES), impact: new Set(), kind: new Set(),
              conflict: new Set(CONFLICT_KINDS.filter((k) => k !== "same_owner")) },
   layers: new Set(LAYER_GROUPS),
@@ -210,8 +211,8 @@ function dayExpr(startKey = "start", endKey = "end") {
 function siteExpr() {
   const f = state.filters;
   const parts = ["all", dayExpr(), ["in", ["get", "status"], ["literal", [...f.status]]]];
-  if (f.impact.size) parts.push(["in", ["get", "impact"], ["literal", [...f.impact]]]);
-  if (f.kind.size) parts.push(["in", ["get", "kind"], ["literal", [...f.kind]]]);
+  parts.push(["in", ["get", "impact"], ["literal", [...f.impact]]]);
+  parts.push(["in", ["get", "kind"], ["literal", [...f.kind]]]);
   if (f.owner) parts.push(["==", ["get", "owner"], f.owner]);
   return parts;
 }
@@ -219,8 +220,8 @@ function siteExpr() {
 function siteMatches(p) {
   const f = state.filters;
   if (!f.status.has(p.status)) return false;
-  if (f.impact.size && !f.impact.has(p.impact)) return false;
-  if (f.kind.size && !f.kind.has(p.kind)) return false;
+  if (!f.impact.has(p.impact)) return false;
+  if (!f.kind.has(p.kind)) return false;
   if (f.owner && p.owner !== f.owner) return false;
   if (!state.allDays && state.day && !(p.start <= state.day && p.end >= state.day)) return false;
   return true;
@@ -354,7 +355,8 @@ function renderHistory(entries) {
   const fmt = new Intl.DateTimeFormat(language() === "de" ? "de-DE" : "en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Berlin" });
   return entries.slice().reverse().map((h) => {
     const change = h.after && h.after.status ? ` → ${esc(v("status", h.after.status))}` : "";
-    const why = h.reason || h.reason_code ? `<div>${esc(h.reason_code || "")} ${esc(h.reason || "")}</div>` : "";
+    const code = h.reason_code ? `${reasonLabel(h.reason_code)}${h.reason ? ":" : ""}` : "";
+    const why = h.reason || h.reason_code ? `<div>${esc(code)} ${esc(h.reason || "")}</div>` : "";
     return `<div class="history-item"><time>${esc(fmt.format(new Date(h.at)))} · ${esc(h.actor)}</time><strong>${esc(h.action)}</strong>${change}${why}</div>`;
   }).join("");
 }
@@ -394,7 +396,7 @@ async function select(id, { fly = false } = {}) {
   if (state.key) {
     const [r1, r2, r3, r4] = await Promise.all([
       api(`/v1/requests/${id}`), api(`/v1/requests/${id}/conflicts`), api(`/v1/requests/${id}/history`),
-      api(`/v1/requests/${id}/actions`),
+      api(`/v1/requests/${id}/actions`), loadReasonCodes(),
     ]);
     if (r1.ok) full = { ...r1.data, etag: r1.etag };
     if (r2.ok) conflicts = normaliseConflicts(r2.data, id);
@@ -476,12 +478,23 @@ async function approve(id, full, override = false) {
   message(problemText(r), false);
 }
 
+// Reason codes with their German and English texts (rejections, revocations, system decisions); loaded once.
+async function loadReasonCodes() {
+  if (state.reasonCodes) return state.reasonCodes;
+  const r = await api("/v1/reason-codes");
+  if (!r.ok) return [{ code: "other", de: "Sonstiger Grund", en: "Other reason", use: "coordinator" }];
+  state.reasonCodes = r.data;
+  return state.reasonCodes;
+}
+
+function reasonLabel(code) {
+  const c = (state.reasonCodes || []).find((x) => x.code === code);
+  return c ? c[language()] || c.de : code;
+}
+
 async function openReject(id) {
-  if (!state.reasonCodes) {
-    const r = await api("/v1/reason-codes");
-    state.reasonCodes = r.ok ? r.data.filter((c) => c.use === "coordinator") : [{ code: "other", de: "Sonstiger Grund", en: "Other reason" }];
-  }
-  $("reject-code").innerHTML = state.reasonCodes.map((c) => `<option value="${esc(c.code)}">${esc(c[language()] || c.de)}</option>`).join("");
+  const codes = (await loadReasonCodes()).filter((c) => c.use === "coordinator");
+  $("reject-code").innerHTML = codes.map((c) => `<option value="${esc(c.code)}">${esc(c[language()] || c.de)}</option>`).join("");
   $("reject-text").value = "";
   const dialog = $("reject-dialog");
   dialog.dataset.id = id;
@@ -732,7 +745,7 @@ async function startPlan() {
   const poll = async () => {
     const p = await api(`/v1/plans/${r.data.id}`);
     if (!p.ok) return;
-    setStatus(t("plan_status", { id: r.data.id.slice(0, 8), status: p.data.status, progress: Math.round((p.data.progress || 0) * 100) }));
+    setStatus(t("plan_status", { id: r.data.id.slice(0, 8), status: v("plan_status", p.data.status), progress: Math.round((p.data.progress || 0) * 100) }));
     if (p.data.status === "done" || p.data.status === "failed") { await loadData(); return; }
     setTimeout(poll, 2000);
   };
@@ -747,6 +760,8 @@ async function main() {
   await loadMe();
   const cfg = await api("/map/config.json");
   state.config = cfg.data;
+  state.filters.impact = new Set(state.config.impacts);
+  state.filters.kind = new Set(state.config.kinds);
   renderTexts();
   const [x0, y0, x1, y1] = state.config.bbox;
   map = new maplibregl.Map({

@@ -179,6 +179,7 @@ export const VALUES = {
       completed: "Abgeschlossen", withdrawn: "Zurückgezogen",
     },
     slot_status: { proposed: "vorgeschlagen", locked: "fixiert", approved: "genehmigt", unplaced: "nicht platzierbar" },
+    plan_status: { queued: "wartet", running: "läuft", done: "fertig", failed: "fehlgeschlagen" },
     impact: {
       none: "Keine", footway: "Gehweg", lane_reduction: "Fahrstreifenreduzierung", one_way: "Einbahnregelung",
       full_closure: "Vollsperrung",
@@ -204,6 +205,7 @@ export const VALUES = {
       completed: "Completed", withdrawn: "Withdrawn",
     },
     slot_status: { proposed: "proposed", locked: "locked", approved: "approved", unplaced: "unplaced" },
+    plan_status: { queued: "queued", running: "running", done: "done", failed: "failed" },
     impact: {
       none: "None", footway: "Footway", lane_reduction: "Lane reduction", one_way: "One way",
       full_closure: "Full closure",

@@ -1,0 +1,46 @@
+"""Helpers for driving the page in Debian's Chromium (headless) with Playwright; the `browser` and `page`
+fixtures are in conftest.py. Screenshots go to artifacts/screenshots/ (gitignored)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page
+
+from service.settings import REPO_ROOT
+
+SHOTS = REPO_ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def open_map(page: Page, url: str) -> None:
+    page.goto(f"{url}/map/")
+    page.wait_for_function("window.bst && window.bst.map", timeout=20_000)
+    page.evaluate("window.bst.ready")
+
+
+def idle(page: Page) -> None:
+    """Wait until the map has stopped moving and has drawn what its filters now say."""
+    page.wait_for_function("window.bst.map.loaded() && !window.bst.map.isMoving()")
+    page.evaluate("new Promise((r) => { const m = window.bst.map; m.once('idle', r); m.triggerRepaint(); })")
+
+
+def rendered_ids(page: Page) -> set[str]:
+    idle(page)
+    ids = page.evaluate(
+        "window.bst.map.queryRenderedFeatures({layers: window.bst.SITE_LAYERS}).map((f) => f.properties.id)")
+    return set(ids)
+
+
+def shot(page: Page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def expected_on(url: str, day: str) -> set[str]:
+    body = httpx.get(f"{url}/ogc/collections/sites/items", params={"datetime": day, "limit": 10000}).json()
+    return {f["id"] for f in body["features"]}
