@@ -400,7 +400,17 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
         events.emit(session, SLOT_LOCKED if locked else SLOT_UNLOCKED, request_id=req.id,
                     organisation_id=principal.org_id,
                     payload={"start": slot.start.isoformat(), "end": slot.end.isoformat() if slot.end else None})
+        _record_history(session, req, SLOT_LOCKED if locked else SLOT_UNLOCKED, principal)
     return req
+
+
+def _record_history(session: Session, req: SiteRequest, action: str, principal: Principal) -> None:
+    """Who locked or unlocked a slot belongs in the request's history (kept by the workflow domain, if any)."""
+    try:
+        workflow = importlib.import_module("service.workflow.service")
+    except ImportError:
+        return
+    workflow.record(session, req, action, principal, force=True)
 
 
 # --- incremental placement ----------------------------------------------------------------------

@@ -99,6 +99,9 @@ def test_locked_slot_does_not_move_in_a_rerun(client, city, utility, coordinator
     # unlocked, the next run may move it: the urgent closure takes its preferred days
     assert client.post(f"/v1/requests/{a['id']}/slot/unlock", headers=coordinator.headers).json()["slot"][
         "status"] == "proposed"
+    history = client.get(f"/v1/requests/{a['id']}/history", headers=city.headers).json()
+    assert [h["action"] for h in history][-2:] == ["slot.locked", "slot.unlocked"]
+    assert history[-2]["actor"] == history[-1]["actor"] != history[0]["actor"]  # the coordinator, not the owner
     plan(client, coordinator, factory, settings)
     assert client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"]["start"] == "2027-04-01"
     assert assert_slots_valid(db, settings) == 2
