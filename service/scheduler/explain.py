@@ -17,6 +17,7 @@ else is fixed). We also report the nearest window extensions that would make it 
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from ortools.sat.python import cp_model
@@ -81,7 +82,7 @@ def _fits(window: Intervals, ranges: dict[Element, Intervals], keep: list[Elemen
 
 
 def _cpsat_core(
-    window: Intervals, ranges: dict[Element, Intervals], workers: int, seed: int
+    window: Intervals, ranges: dict[Element, Intervals], workers: int, seed: int, time_limit: float = 5.0
 ) -> list[Element]:
     """Sufficient infeasible subset from CP-SAT assumptions ([] if the task actually fits)."""
     model = cp_model.CpModel()
@@ -104,7 +105,7 @@ def _cpsat_core(
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
-    solver.parameters.max_time_in_seconds = 5.0
+    solver.parameters.max_time_in_seconds = max(time_limit, 0.001)
     status = solver.solve(model)
     if status != cp_model.INFEASIBLE:
         return []
@@ -112,7 +113,11 @@ def _cpsat_core(
     return core or list(lits.values())
 
 
-def explain_unplaced(occ: Occupancy, task: Task, workers: int = 2, seed: int = 0) -> dict:
+def explain_unplaced(
+    occ: Occupancy, task: Task, workers: int = 2, seed: int = 0, deadline: float | None = None
+) -> dict:
+    """Why ``task`` cannot be placed (see the module docstring). Past ``deadline`` (``time.perf_counter()``)
+    CP-SAT is skipped and the deletion starts from every element: still an irreducible set, found exactly."""
     d = task.duration
     window = (
         [(task.earliest_start, task.latest_end - d)] if task.latest_end - d >= task.earliest_start else []
@@ -132,7 +137,8 @@ def explain_unplaced(occ: Occupancy, task: Task, workers: int = 2, seed: int = 0
                 f"could start on day {free[0][0]}, but was left out to make room for other requests"
             )
         else:
-            core = _cpsat_core(window, ranges, workers, seed)
+            left = 5.0 if deadline is None else min(5.0, deadline - time.perf_counter())
+            core = _cpsat_core(window, ranges, workers, seed, left) if left > 0.01 else list(ranges)
             if _fits(window, ranges, core):  # defensive: never trust a core we cannot confirm
                 core = list(ranges)
             minimal = list(core)
@@ -160,9 +166,11 @@ def explain_unplaced(occ: Occupancy, task: Task, workers: int = 2, seed: int = 0
 
 
 def explain_plan(
-    problem: Problem, starts: dict[str, int], unplaced: list[str], workers: int = 2, seed: int = 0
+    problem: Problem, starts: dict[str, int], unplaced: list[str], workers: int = 2, seed: int = 0,
+    deadline: float | None = None,
 ) -> dict[str, dict]:
-    """Explanations for every moved or unplaced task, keyed by task id."""
+    """Explanations for every moved or unplaced task, keyed by task id. CP-SAT cores are only computed before
+    ``deadline`` (``time.perf_counter()``); after it the exact interval-arithmetic deletion does it alone."""
     occ = Occupancy(problem, zones_all=True)
     for tid, s in starts.items():
         occ.place(tid, s)
@@ -173,5 +181,5 @@ def explain_plan(
         if t.fixed_start is None and s != t.preferred:
             out[tid] = explain_moved(occ, t, s)
     for tid in unplaced:
-        out[tid] = explain_unplaced(occ, tasks[tid], workers, seed)
+        out[tid] = explain_unplaced(occ, tasks[tid], workers, seed, deadline)
     return out

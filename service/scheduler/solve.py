@@ -119,7 +119,8 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     )
     if options.explain and mode == "placement":
         plan.explanations = explain_plan(
-            problem, plan.starts, list(plan.unplaced), options.num_workers, options.seed
+            problem, plan.starts, list(plan.unplaced), options.num_workers, options.seed,
+            deadline=t0 + options.time_limit_s * 0.97,
         )
         for tid, ex in plan.explanations.items():
             if tid in plan.unplaced:

@@ -61,6 +61,20 @@ def test_unplaced_explanation_is_a_minimal_blocking_set():
     assert ex["nearest"]["extend_latest_end_to"] == 17
 
 
+def test_unplaced_explanation_past_the_deadline_is_still_minimal_without_cpsat():
+    import time
+
+    p = Problem(
+        [task("big1", 4, fixed_start=0), task("big2", 5, fixed_start=7), task("small", 2, fixed_start=0),
+         task("x", 5, es=0, le=12)],
+        conflicts=[Conflict(("x", o)) for o in ("big1", "big2", "small")],
+    )
+    starts = {"big1": 0, "big2": 7, "small": 0}
+    late = explain_plan(p, starts, ["x"], deadline=time.perf_counter() - 1)["x"]
+    assert refs(late) == {"big1", "big2"}
+    assert late == explain_plan(p, starts, ["x"])["x"]
+
+
 def test_unplaced_by_zone_and_forbidden_period():
     p = Problem(
         [task("a", 10, fixed_start=0), task("x", 4, es=0, le=14, forbidden=(Forbidden(10, 12, "Markt"),))],
