@@ -19,6 +19,9 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
 
 
 def read_extras(req: SiteRequest) -> dict[str, Any]:
-    """The answer deadline that runs for the request now (``null`` when none)."""
+    """The answer deadline that runs for the request now (``null`` when none) and, for a rejected request, the
+    decision with its reason."""
     session = object_session(req)
-    return {"deadline": service.deadline_json(session, req.id) if session is not None else None}
+    if session is None:
+        return {"deadline": None, "decision": None}
+    return {"deadline": service.deadline_json(session, req.id), "decision": service.decision_json(session, req)}

@@ -102,6 +102,14 @@ def history_rows(session: Session, request_id: uuid.UUID) -> list[RequestHistory
     ))
 
 
+def last_reasoned(session: Session, request_id: uuid.UUID) -> RequestHistory | None:
+    """The latest history row that carries a reason code (a rejection, revocation, system decision)."""
+    return session.scalar(
+        select(RequestHistory).where(RequestHistory.request_id == request_id, RequestHistory.reason_code.is_not(None))
+        .order_by(RequestHistory.seq.desc()).limit(1)
+    )
+
+
 def next_seq(session: Session, request_id: uuid.UUID) -> int:
     current = session.scalar(select(func.max(RequestHistory.seq)).where(RequestHistory.request_id == request_id))
     return (current or 0) + 1

@@ -174,6 +174,18 @@ def deadline_json(session: Session, request_id: uuid.UUID) -> dict[str, Any] | N
     return {"party": d.party, "status": d.status, "since": d.since.isoformat(), "due_at": d.due_at.isoformat()}
 
 
+def decision_json(session: Session, req: SiteRequest) -> dict[str, Any] | None:
+    """Why a rejected request was rejected: the coordinator's reason code (German and English) and text."""
+    if req.status != "rejected":
+        return None
+    row = repository.last_reasoned(session, req.id)
+    if row is None:
+        return None
+    code = BY_CODE.get(row.reason_code or "")
+    return {"action": row.action, "at": row.at.isoformat(), "reason_code": row.reason_code,
+            "reason_de": code.de if code else None, "reason_en": code.en if code else None, "reason": row.reason}
+
+
 # --- the transition core --------------------------------------------------------------------------
 
 

@@ -75,12 +75,18 @@ def test_reject_needs_a_known_reason_code_and_revoke_a_reason(client, db, city, 
     event = events(db, rid)[-1]
     assert (event.kind, event.payload["reason_code"]) == ("request.rejected", "inside_moratorium")
     assert event.payload["reason_text"]["de"].startswith("Liegt in einer Aufbruchsperre")
+    # the owner reads why on the request itself
+    decision = client.get(f"/v1/requests/{rid}", headers=city.headers).json()["decision"]
+    assert decision | {"at": None} == {
+        "action": "reject", "at": None, "reason_code": "inside_moratorium", "reason": "Neu asphaltiert",
+        "reason_de": "Liegt in einer Aufbruchsperre (Moratorium)",
+        "reason_en": "Inside a moratorium (newly surfaced road)"}
 
     other = approved(client, city, coordinator)["id"]
     assert act(client, coordinator, other, "revoke", {}).status_code == 422
     revoked = ok(client, coordinator, other, "revoke", {"reason": "Rohrbruch in der Nähe",
                                                          "reason_code": "conflicts_with_approved_site"})
-    assert revoked["status"] == "submitted"
+    assert revoked["status"] == "submitted" and revoked["decision"] is None
     db.expire_all()
     assert db.get(Slot, other).status == "proposed"
     assert events(db, other)[-1].kind == "approval.revoked"
