@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from functools import cache
 from typing import Any
@@ -46,11 +45,7 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
 
 @cache
 def _workflow_handles_emergencies() -> bool:
-    try:
-        workflow = importlib.import_module("service.workflow.service")
-    except ImportError:
-        return False
-    return hasattr(workflow, "activate_emergency")
+    return service.workflow_hook("activate_emergency") is not None
 
 
 def read_extras(req: SiteRequest) -> dict[str, Any]:

@@ -260,11 +260,7 @@ def propose(
 ) -> None:
     """Hand a proposed slot to the workflow (state ``slot_proposed``, history, event); without the workflow
     domain, set the state and emit ``slot.proposed`` here."""
-    try:
-        workflow = importlib.import_module("service.workflow.service")
-    except ImportError:
-        workflow = None
-    hook = getattr(workflow, "propose_slot", None)
+    hook = workflow_hook("propose_slot")
     if hook is not None:
         hook(session, req, start, end, explanation, actor, settings=settings, plan_id=plan_id)
         return
@@ -406,11 +402,19 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
 
 def _record_history(session: Session, req: SiteRequest, action: str, principal: Principal) -> None:
     """Who locked or unlocked a slot belongs in the request's history (kept by the workflow domain, if any)."""
+    record = workflow_hook("record")
+    if record is not None:
+        record(session, req, action, principal, force=True)
+
+
+def workflow_hook(name: str) -> Callable[..., Any] | None:
+    """A function of the workflow domain's service, or ``None`` when that domain (or the function) is absent:
+    slots works without the workflow, and importing it lazily keeps the two domains free of an import cycle."""
     try:
         workflow = importlib.import_module("service.workflow.service")
     except ImportError:
-        return
-    workflow.record(session, req, action, principal, force=True)
+        return None
+    return getattr(workflow, name, None)
 
 
 # --- incremental placement ----------------------------------------------------------------------
