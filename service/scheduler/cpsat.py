@@ -11,12 +11,17 @@ sum(weight * duration * placed); (2) fix that value as a constraint and minimise
 deviation sum(weight * |start - preferred|); (3) fix that too and minimise the bundle spans. Each
 level is hinted with the previous solution (the first with the greedy plan). A level whose hint
 already meets a trivial bound (e.g. everything placed, zero deviation) is skipped as proven.
-Makespan mode: every task is present, minimise the latest end.
+Makespan mode: every task is present, minimise the latest end. Pairs of tasks that together need
+more of a zone than it has also get a NoOverlap per clique (a redundant disjunctive constraint
+that makes the optimality proofs of project-scheduling instances much faster). Placement mode
+leaves it out: the service's adapter already turns corridors of capacity 1 into conflict cliques,
+and the road-works benchmark's time budget has not been measured with the extra constraints.
 """
 
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -90,6 +95,9 @@ class ComponentModel:
             users = [(x, q) for x, q in users if q <= z.capacity]
             if sum(q for _, q in users) > z.capacity:
                 m.add_cumulative([self.interval[x] for x, _ in users], [q for _, q in users], z.capacity)
+        if mode == "makespan":
+            for clique in clique_cover(incompatible_pairs(problem.zones, self.interval)):
+                m.add_no_overlap([self.interval[x] for x in clique])
         for pr in problem.precedences:
             if pr.before not in self.start or pr.after not in self.start:
                 continue
@@ -195,6 +203,26 @@ class ComponentModel:
             if isinstance(p, int) or solver.boolean_value(p):
                 out[x] = solver.value(s)
         return out
+
+
+def incompatible_pairs(zones, intervals: dict) -> set[tuple[str, str]]:
+    """Task pairs (a < b) whose demands on one zone together exceed its capacity.
+
+    Such a pair can never overlap, so a NoOverlap over a clique of them is a redundant constraint.
+    Its disjunctive propagation (edge finding, precedences between the pair) is much stronger than
+    the Cumulative's time-table alone: on the PSPLIB J30 instances that took longest it turns most
+    unproven optima into proofs under a second.
+    """
+    edges: set[tuple[str, str]] = set()
+    for z in zones:
+        users = sorted((q, x) for x, q in z.demands.items() if x in intervals and 0 < q <= z.capacity)
+        qs = [q for q, _ in users]
+        for i, (qa, a) in enumerate(users):
+            # users are sorted by demand: every later one with q > capacity - qa clashes with a
+            j = bisect_right(qs, z.capacity - qa, lo=i + 1)
+            for _, b in users[j:]:
+                edges.add((min(a, b), max(a, b)))
+    return edges
 
 
 def solve_component(
