@@ -89,15 +89,21 @@ def main(argv: list[str] | None = None) -> int:
         with Progress(console=console) as bar:
             task = bar.add_task("bulk insert", total=args.stored)
             inserted = 0
-            started = time.perf_counter()
-            while inserted < args.graph:
-                n = min(10_000, args.graph - inserted)
+
+            def insert_up_to(target: int) -> None:
+                """Insert generated requests in batches of 10,000 until ``target`` are stored."""
+                nonlocal inserted
+                while inserted < target:
+                    n = min(10_000, target - inserted)
+                    with session_scope(factory) as session:
+                        bulk_insert(session, owners, n, inserted)
+                    inserted += n
+                    bar.advance(task, n)
                 with session_scope(factory) as session:
-                    bulk_insert(session, owners, n, inserted)
-                inserted += n
-                bar.advance(task, n)
-            with session_scope(factory) as session:
-                session.execute(text("ANALYZE site_requests"))
+                    session.execute(text("ANALYZE site_requests"))
+
+            started = time.perf_counter()
+            insert_up_to(args.graph)
             result["insert_s"] = round(time.perf_counter() - started, 1)
 
             graph_task = bar.add_task(f"conflict graph of {args.graph}", total=5)
@@ -111,14 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 counts = service.report_counts(session)
             result["graph_pairs"] = {"hard": counts["hard_pairs"], "same_owner_only": counts["same_owner_only_pairs"]}
 
-            while inserted < args.stored:
-                n = min(10_000, args.stored - inserted)
-                with session_scope(factory) as session:
-                    bulk_insert(session, owners, n, inserted)
-                inserted += n
-                bar.advance(task, n)
-            with session_scope(factory) as session:
-                session.execute(text("ANALYZE site_requests"))
+            insert_up_to(args.stored)
 
         headers = {"Authorization": f"Bearer {key}"}
         with TestClient(create_app(settings)) as client:
