@@ -126,8 +126,16 @@ def demo_load(folder: Path | None = None) -> None:
         task = bar.add_task("Ruhr example", total=total)
         summary = loaders.load_example(session, folder, settings, progress=lambda n: bar.advance(task, n))
         for module in modules("demo"):
-            module.load(session, folder, settings)
+            if hasattr(module, "load"):
+                module.load(session, folder, settings)
+        decided = [module.after_load(session, folder, settings) for module in modules("demo")
+                   if hasattr(module, "after_load")]
     _print_summary("Ruhr example", summary)
+    for result in decided:
+        if "approved" in result:
+            Console().print(f"coordination office: {result['approved']} slots approved")
+        for label, reason in result.get("skipped", []):
+            Console().print(f"[yellow]not approved[/yellow] {label}: {reason}")
 
 
 @import_app.command("karlsruhe")

@@ -3,7 +3,8 @@
 Each domain has ``endpoints.router`` (and may have ``endpoints.install(app, settings)``). Optional modules:
 - ``cli.register(app)`` adds commands to ``baustellen``;
 - ``jobs.register(scheduler, context)`` adds APScheduler jobs to the worker process;
-- ``demo.load(session, folder, settings)`` loads its part of ``examples/ruhr`` in ``baustellen demo load``;
+- ``demo.load(session, folder, settings)`` loads its part of ``examples/ruhr`` in ``baustellen demo load``, and
+  ``demo.after_load(session, folder, settings)`` acts on the loaded example once every domain has loaded its part;
 - ``hooks.after_request_change(session, req, kind, principal)`` reacts, in the same transaction, to every
   change of a site request (kind is the event kind, e.g. ``request.created``), and
   ``hooks.read_extras(req) -> dict`` adds fields to the request's read representation.

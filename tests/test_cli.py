@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -12,8 +13,11 @@ from typer.testing import CliRunner
 
 from service.app import create_app
 from service.cli import app as cli
+from service.conflicts.models import Conflict
 from service.requests.models import SiteRequest
 from service.settings import Settings
+from service.slots.models import Slot
+from tests.feeds.validators import assert_datex_valid, wzdx_errors
 
 KARLSRUHE = Settings().shared_data_dir / "real" / "karlsruhe" / "sites.geojson"
 
@@ -71,3 +75,41 @@ def test_import_karlsruhe_repairs_and_maps_the_real_data(run, engine) -> None:  
     run("import", "karlsruhe", str(KARLSRUHE))
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(SiteRequest)) == 368
+
+
+def test_demo_load_takes_the_offices_decisions_so_the_feeds_publish_sites(run, engine, settings) -> None:  # noqa: ANN001
+    folder = settings.examples_dir / "ruhr"
+    decided = {d["external_id"] for d in json.loads((folder / "decisions.json").read_text("utf-8"))["approve"]}
+    out = run("demo", "load")
+    assert f"coordination office: {len(decided)} slots approved" in out
+    assert "not approved" not in out
+    with Session(engine) as session:
+        rows = session.execute(select(SiteRequest.id, SiteRequest.external_id, SiteRequest.status, Slot.start,
+                                      Slot.end, Slot.status).join(Slot, Slot.request_id == SiteRequest.id)).all()
+        hard = session.execute(select(Conflict.request_a, Conflict.request_b)
+                               .where(Conflict.hard, Conflict.request_b.is_not(None))).all()
+    assert len(rows) == 53
+    approved = {r[0]: r for r in rows if r[2] == "approved"}
+    assert {r[1] for r in approved.values()} == decided
+    assert all(r[5] == "approved" for r in approved.values())
+    assert {r[2] for r in rows if r[0] not in approved} == {"submitted"}
+    # the office approved no two slots that clash: hard conflicts between approved sites never overlap in time
+    for a, b in hard:
+        if a in approved and b in approved:
+            assert approved[a][4] < approved[b][3] or approved[b][4] < approved[a][3], (a, b)
+
+    with TestClient(create_app(settings)) as client:
+        datex = client.get("/feeds/datex2/situations.xml")
+        wzdx = client.get("/feeds/wzdx.geojson").json()
+    root = assert_datex_valid(datex.content)
+    situations = {el.get("id") for el in root.iter("{*}situation")}
+    assert situations == {str(rid) for rid in approved}
+    assert wzdx_errors(wzdx) == []
+    # WZDx is about the road: the two pedestrian-zone works and the S-Bahn platform are left out
+    off_road = {"TBA-66-2027/012", "WBD-TB-27-0088", "DBI-RW-BST-2027-0210"}
+    assert {f["id"] for f in wzdx["features"]} == {str(rid) for rid, r in approved.items() if r[1] not in off_road}
+
+    # a second load finds everything there and decides nothing again
+    assert "coordination office: 0 slots approved" in run("demo", "load")
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).where(SiteRequest.status == "approved")) == len(decided)

@@ -52,6 +52,10 @@ def create_organisation(session: Session, *, name: str, kind: OrgKind | str) -> 
     return org
 
 
+def find_organisation(session: Session, name: str) -> Organisation | None:
+    return repository.get_org_by_name(session, name)
+
+
 def get_or_create_organisation(session: Session, *, name: str, kind: OrgKind | str) -> Organisation:
     return repository.get_org_by_name(session, name) or create_organisation(session, name=name, kind=kind)
 
@@ -85,9 +89,9 @@ def list_organisations(session: Session) -> list[Organisation]:
 SYSTEM_KEY_ID = uuid.UUID(int=0)
 
 
-def system_principal(org: Organisation) -> Principal:
+def system_principal(org: Organisation, role: Role = Role.submitter) -> Principal:
     """Act for an organisation from the CLI or the worker (no API key involved)."""
-    return Principal(org_id=org.id, org_name=org.name, org_kind=org.kind, role=Role.submitter.value,
+    return Principal(org_id=org.id, org_name=org.name, org_kind=org.kind, role=Role(role).value,
                      key_id=SYSTEM_KEY_ID)
 
 
