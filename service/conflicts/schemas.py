@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.conflicts.models import CorridorKind
 from service.requests.models import Impact, Shift, Urgency, WorkKind
@@ -15,10 +15,21 @@ GeoJSONGeometry = dict[str, Any]
 
 
 class Stop(BaseModel):
+    """A GTFS stop served on the corridor. With ``lon``/``lat`` (WGS84), GTFS-RT alerts name it only for sites
+    near it; without, for every site on the corridor."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=100)
     name: str = Field(default="", max_length=200)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Stop:
+        if (self.lon is None) != (self.lat is None):
+            raise ValueError("give both lon and lat, or neither")
+        return self
 
 
 class ZoneWrite(BaseModel):

@@ -656,7 +656,7 @@ def _rule_values(rule: str, data: dict[str, Any], settings: Settings) -> dict[st
         if key in values and values[key] is not None:
             values[key] = str(values[key])
     if rule == "corridor":
-        values["stops"] = [dict(s) for s in values.get("stops") or []]
+        values["stops"] = [{k: v for k, v in dict(s).items() if v is not None} for s in values.get("stops") or []]
     return values
 
 

@@ -10,11 +10,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shapely import get_coordinates
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import linemerge
+
+from service.geo.crs import to_metric
 
 # Sites whose impact reaches the carriageway (WZDx, DATEX II closure records, GTFS-RT).
 ROAD_IMPACTS = frozenset({"lane_reduction", "one_way", "full_closure"})
 RAIL_KINDS = frozenset({"tram_track", "rail"})
+# a corridor's stop this close to a site is affected by it (closed, moved, or served by the replacement)
+STOP_RADIUS_M = 300.0
 
 LICENSES = {
     "dl-de/by-2-0": "https://www.govdata.de/dl-de/by-2-0",
@@ -51,12 +58,19 @@ class FeedMeta:
 
 
 @dataclass
+class Stop:
+    id: str
+    position: Point | None = None  # WGS84; None when the operator registered no coordinates
+
+
+@dataclass
 class Corridor:
     id: str
     name: str
     kind: str
     routes: list[str]
-    stops: list[str]
+    stops: list[Stop]
+    geometry: BaseGeometry | None = None  # WGS84
 
 
 @dataclass
@@ -178,10 +192,41 @@ def route_ids(values: Any) -> list[str]:
     return out
 
 
-def stop_ids(values: Any) -> list[str]:
-    out: list[str] = []
+def corridor_stops(values: Any) -> list[Stop]:
+    """Stops registered on a corridor: strings, or objects with ``id`` (or ``stop_id``) and optional ``lon``/``lat``."""
+    out: list[Stop] = []
     for value in values or []:
-        ident = value.get("id") or value.get("stop_id") if isinstance(value, dict) else value
-        if ident is not None and str(ident) not in out:
-            out.append(str(ident))
+        if isinstance(value, dict):
+            ident = value.get("id") or value.get("stop_id")
+            lon, lat = value.get("lon"), value.get("lat")
+            position = Point(lon, lat) if lon is not None and lat is not None else None
+        else:
+            ident, position = value, None
+        if ident is not None and all(st.id != str(ident) for st in out):
+            out.append(Stop(str(ident), position))
     return out
+
+
+def affected_stops(site: BaseGeometry, corridor: Corridor, *, closed: bool,
+                   radius_m: float = STOP_RADIUS_M) -> list[str]:
+    """The corridor's stops a site affects, in the corridor's order (distances in EPSG:25832).
+
+    A stop without a position always counts: nothing says where it is. A stop with one counts when it lies within
+    ``radius_m`` of the site. When ``closed`` (no service through the site) and the corridor is one line, the last
+    stop before the site and the first after it along the line count too: service ends there.
+    """
+    located = {st.id: to_metric(st.position) for st in corridor.stops if st.position is not None}
+    if not located:
+        return [st.id for st in corridor.stops]
+    footprint = to_metric(site)
+    picked = {ident for ident, point in located.items() if point.distance(footprint) <= radius_m}
+    line = to_metric(corridor.geometry) if closed and corridor.geometry is not None else None
+    if line is not None and line.geom_type == "MultiLineString":
+        line = linemerge(line)
+    if line is not None and line.geom_type == "LineString":
+        along = sorted((line.project(point), ident) for ident, point in located.items())
+        reach = [line.project(Point(xy)) for xy in get_coordinates(footprint)]
+        before = [ident for pos, ident in along if pos <= min(reach)]
+        after = [ident for pos, ident in along if pos >= max(reach)]
+        picked.update(before[-1:] + after[:1])
+    return [st.id for st in corridor.stops if st.position is None or st.id in picked]

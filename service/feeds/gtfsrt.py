@@ -10,7 +10,9 @@ tram / rail work. Each alert has cause ``CONSTRUCTION`` and an effect per corrid
 
 Corridors of one site with the same effect share one alert (entity id = request id, or
 ``<request id>:<effect>`` when a site has several). Informed entities are the corridors' ``route_id``s and
-``stop_id``s. Withdrawn sites are absent (FULL_DATASET). Header and description are German and English.
+the ``stop_id``s the site affects (``common.affected_stops``: stops near the site, and for ``NO_SERVICE`` the
+nearest stop on each side along the line). Withdrawn sites are absent (FULL_DATASET). Header and description
+are German and English.
 GTFS-RT's header cannot carry a licence: the HTTP ``Link: <…>; rel="license"`` header does.
 """
 
@@ -25,6 +27,7 @@ from service.feeds.common import (
     ROAD_IMPACTS,
     FeedMeta,
     FeedSite,
+    affected_stops,
     end_instant,
     local_date,
     start_instant,
@@ -102,9 +105,13 @@ def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
             continue
         groups: dict[int, tuple[list[str], list[str], list[str]]] = {}
         for corridor in site.corridors:
-            routes, stops, lines = groups.setdefault(effect_for(site, corridor.kind), ([], [], []))
+            effect = effect_for(site, corridor.kind)
+            near = affected_stops(site.geometry, corridor, closed=effect == rt.Alert.NO_SERVICE)
+            if not corridor.routes and not near:
+                continue  # a corridor known only by its stops, none of them affected
+            routes, stops, lines = groups.setdefault(effect, ([], [], []))
             routes += [r for r in corridor.routes if r not in routes]
-            stops += [s for s in corridor.stops if s not in stops]
+            stops += [s for s in near if s not in stops]
             lines.append(corridor.name)
         for effect, (routes, stops, lines) in sorted(groups.items()):
             entity_id = str(site.id) if len(groups) == 1 else f"{site.id}:{rt.Alert.Effect.Name(effect).lower()}"

@@ -127,7 +127,7 @@ def corridors_near(session: Session, request_ids: Sequence[uuid.UUID]) -> list[R
 
     stmt = (
         select(SiteRequest.id.label("request_id"), Corridor.id, Corridor.name, Corridor.kind, Corridor.routes,
-               Corridor.stops)
+               Corridor.stops, func.ST_AsGeoJSON(Corridor.geom).label("geometry"))
         .join(Corridor, func.ST_DWithin(Corridor.geom_utm, SiteRequest.geom_utm, Corridor.buffer_m))
         .where(SiteRequest.id.in_(list(request_ids)))
         .where((func.jsonb_array_length(Corridor.routes) > 0) | (func.jsonb_array_length(Corridor.stops) > 0))

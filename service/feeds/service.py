@@ -32,11 +32,11 @@ from service.feeds.common import (
     EndedSite,
     FeedMeta,
     FeedSite,
+    corridor_stops,
     license_url,
     route_ids,
     scrub,
     start_instant,
-    stop_ids,
 )
 from service.feeds.models import FeedPushState
 from service.kit.time import now as local_now
@@ -93,10 +93,11 @@ def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSi
     if with_corridors and sites:
         by_id = {s.id: s for s in sites}
         for row in repository.corridors_near(session, list(by_id)):
-            routes, stops = route_ids(row.routes), stop_ids(row.stops)
+            routes, stops = route_ids(row.routes), corridor_stops(row.stops)
             if routes or stops:
                 by_id[row.request_id].corridors.append(
-                    Corridor(id=str(row.id), name=row.name, kind=row.kind, routes=routes, stops=stops))
+                    Corridor(id=str(row.id), name=row.name, kind=row.kind, routes=routes, stops=stops,
+                             geometry=shape(json.loads(row.geometry))))
     return sites
 
 

@@ -59,6 +59,8 @@ def test_crud_for_coordinators_read_for_everyone_403_for_submitters(client, db, 
     ("zones", {"capacity": -1}, "capacity"),
     ("corridors", {"geometry": box(0, 0, 100, 100)}, "geometry"),
     ("corridors", {"kind": "ferry"}, "kind"),
+    ("corridors", {"stops": [{"id": "s1", "lon": 7.0}]}, "stops[0]"),
+    ("corridors", {"stops": [{"id": "s1", "lon": 7.0, "lat": 95.0}]}, "stops[0].lat"),
     ("moratoriums", {"end": "2026-12-31"}, "end"),
     ("moratoriums", {"geometry": {"type": "Point", "coordinates": [7.0, 51.44]}}, "geometry"),
     ("blackouts", {"geometry": BOWTIE}, "geometry"),
@@ -85,9 +87,11 @@ def test_transit_operator_maintains_routes_and_stops_of_its_corridor(client, coo
     ruhrbahn = make_caller("transit_operator", "submitter", "Ruhrbahn")
     body = {**BODIES["corridors"], "owner_id": str(ruhrbahn.org_id)}
     rid = client.post("/v1/corridors", json=body, headers=coordinator.headers).json()["id"]
-    ok = client.patch(f"/v1/corridors/{rid}", json={"routes": ["U18", "107"], "stops": [{"id": "s1", "name": "Ost"}]},
+    stops = [{"id": "s1", "name": "Ost"}, {"id": "s2", "name": "West", "lon": 7.001, "lat": 51.44}]
+    ok = client.patch(f"/v1/corridors/{rid}", json={"routes": ["U18", "107"], "stops": stops},
                       headers=ruhrbahn.headers)
     assert ok.status_code == 200, ok.text
     assert ok.json()["properties"]["routes"] == ["U18", "107"]
+    assert ok.json()["properties"]["stops"] == stops  # a stop without a position stays without one
     assert client.patch(f"/v1/corridors/{rid}", json={"max_concurrent": 5},
                         headers=ruhrbahn.headers).status_code == 403

@@ -101,3 +101,29 @@ def test_a_diversion_makes_a_detour_and_a_withdrawn_site_disappears(client, make
     detour.status = "withdrawn"
     db.flush()
     assert len(_feed(client).entity) == 0
+
+
+def test_stops_with_positions_are_named_only_where_the_site_affects_them(client, make_site, city, db) -> None:  # noqa: ANN001
+    # A tram line running south along 7.0 E, stops about 450 m north and south of the site, two further out, and
+    # one registered without a position.
+    stop = lambda ident, lat: {"id": ident, "name": ident, "lon": 7.0, "lat": lat}  # noqa: E731
+    _corridor(db, "Tram 101", "tram", [[7.0, 51.4500], [7.0, 51.4280]], ["101"],
+              [stop("north-2", 51.4480), stop("north-1", 51.4440), stop("south-1", 51.4340),
+               stop("south-2", 51.4300), {"id": "unplaced", "name": "without position"}])
+    # A bus line along 7.03 E with one stop 50 m from the second site and one 1.5 km away.
+    _corridor(db, "Bus 142", "bus", [[7.03, 51.4700], [7.03, 51.4450]], ["142"],
+              [{"id": "near", "lon": 7.0307, "lat": 51.4600}, {"id": "far", "lon": 7.03, "lat": 51.4470}])
+    closure = make_site(city, kind="tram_track", diversions=[],
+                        geometry={"type": "LineString", "coordinates": [[7.0, 51.4400], [7.0, 51.4380]]})
+    lanes = make_site(city, kind="water", impact="lane_reduction", diversions=[],
+                      geometry={"type": "LineString", "coordinates": [[7.0302, 51.4605], [7.0302, 51.4590]]})
+
+    alerts = {e.id: e.alert for e in _feed(client).entity}
+    tram = alerts[str(closure.id)]
+    assert tram.effect == rt.Alert.NO_SERVICE
+    # no service through the site: the trams turn at the last stop before it and the first after it
+    assert [(e.route_id, e.stop_id) for e in tram.informed_entity] == [
+        ("101", ""), ("", "north-1"), ("", "south-1"), ("", "unplaced")]
+    bus = alerts[str(lanes.id)]
+    assert bus.effect == rt.Alert.REDUCED_SERVICE
+    assert [(e.route_id, e.stop_id) for e in bus.informed_entity] == [("142", ""), ("", "near")]
