@@ -16,7 +16,8 @@ GeoJSONGeometry = dict[str, Any]
 
 class Stop(BaseModel):
     """A GTFS stop served on the corridor. With ``lon``/``lat`` (WGS84), GTFS-RT alerts name it only for sites
-    near it; without, for every site on the corridor."""
+    that affect it (within 300 m, or the nearest stop on either side of a closure); without, for every site on
+    the corridor."""
 
     model_config = ConfigDict(extra="forbid")
 
