@@ -7,6 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,6 +72,19 @@ class Corridor:
     routes: list[str]
     stops: list[Stop]
     geometry: BaseGeometry | None = None  # WGS84
+
+    @cached_property
+    def located_stops(self) -> dict[str, BaseGeometry]:
+        """Stops with a position, in EPSG:25832 (computed once, however many sites lie on the corridor)."""
+        return {st.id: to_metric(st.position) for st in self.stops if st.position is not None}
+
+    @cached_property
+    def metric_line(self) -> BaseGeometry | None:
+        """The corridor as one line in EPSG:25832, or None when it is not one line."""
+        line = to_metric(self.geometry) if self.geometry is not None else None
+        if line is not None and line.geom_type == "MultiLineString":
+            line = linemerge(line)
+        return line if line is not None and line.geom_type == "LineString" else None
 
 
 @dataclass
@@ -215,15 +229,13 @@ def affected_stops(site: BaseGeometry, corridor: Corridor, *, closed: bool,
     ``radius_m`` of the site. When ``closed`` (no service through the site) and the corridor is one line, the last
     stop before the site and the first after it along the line count too: service ends there.
     """
-    located = {st.id: to_metric(st.position) for st in corridor.stops if st.position is not None}
+    located = corridor.located_stops
     if not located:
         return [st.id for st in corridor.stops]
     footprint = to_metric(site)
     picked = {ident for ident, point in located.items() if point.distance(footprint) <= radius_m}
-    line = to_metric(corridor.geometry) if closed and corridor.geometry is not None else None
-    if line is not None and line.geom_type == "MultiLineString":
-        line = linemerge(line)
-    if line is not None and line.geom_type == "LineString":
+    line = corridor.metric_line if closed else None
+    if line is not None:
         along = sorted((line.project(point), ident) for ident, point in located.items())
         reach = [line.project(Point(xy)) for xy in get_coordinates(footprint)]
         before = [ident for pos, ident in along if pos <= min(reach)]

@@ -92,12 +92,15 @@ def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSi
     ]
     if with_corridors and sites:
         by_id = {s.id: s for s in sites}
+        corridors: dict[str, Corridor] = {}  # one object per corridor, shared by every site on it
         for row in repository.corridors_near(session, list(by_id)):
-            routes, stops = route_ids(row.routes), corridor_stops(row.stops)
-            if routes or stops:
-                by_id[row.request_id].corridors.append(
-                    Corridor(id=str(row.id), name=row.name, kind=row.kind, routes=routes, stops=stops,
-                             geometry=shape(json.loads(row.geometry))))
+            corridor = corridors.get(str(row.id))
+            if corridor is None:
+                corridor = corridors[str(row.id)] = Corridor(
+                    id=str(row.id), name=row.name, kind=row.kind, routes=route_ids(row.routes),
+                    stops=corridor_stops(row.stops), geometry=shape(json.loads(row.geometry)))
+            if corridor.routes or corridor.stops:
+                by_id[row.request_id].corridors.append(corridor)
     return sites
 
 
