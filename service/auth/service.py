@@ -57,7 +57,7 @@ def find_organisation(session: Session, name: str) -> Organisation | None:
 
 
 def get_or_create_organisation(session: Session, *, name: str, kind: OrgKind | str) -> Organisation:
-    return repository.get_org_by_name(session, name) or create_organisation(session, name=name, kind=kind)
+    return find_organisation(session, name) or create_organisation(session, name=name, kind=kind)
 
 
 def create_key(session: Session, *, org_id: uuid.UUID, role: Role | str) -> tuple[ApiKey, str]:
