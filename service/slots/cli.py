@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         from_: Annotated[str, typer.Option("--from", help="first day of the plan, e.g. 2027-01-01")] = "",
         to: Annotated[str, typer.Option(help="last day of the plan, e.g. 2028-12-31")] = "",
     ) -> None:
-        """Plan every plannable request in the bbox (or zone) whose window overlaps [from, to]; writes slots."""
+        """Plan every plannable request in the bbox (or zone) whose window overlaps from..to; writes slots."""
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
