@@ -19,7 +19,9 @@ from service.kit.problems import Problem, forbidden
 
 _bearer = HTTPBearer(auto_error=False, description="API key of your organisation: `Bearer bst_...`")
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits when the endpoint returns, before the response is sent, so a
+# client that reads right after a 201/202 finds what it created, and a failing commit is an error, not a 2xx.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _unauthorized(detail: str) -> Problem:

@@ -108,14 +108,38 @@ def install_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
         for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            if loc == ("body",) and isinstance(err.get("input"), bytes | bytearray):
+                # FastAPI hands over the raw bytes when the content type is not JSON
+                media = request.headers.get("content-type", "none")
+                return problem_response(Problem(
+                    415, "Unsupported Media Type",
+                    f"The body must be JSON sent with 'Content-Type: application/json' (got {media}).",
+                    type_="unsupported-media-type",
+                ), request)
+            if err.get("type") == "json_invalid":
+                at = loc[1] if len(loc) > 1 else None
+                reason = (err.get("ctx") or {}).get("error", "malformed")
+                errors.append({"field": "body", "detail": f"is not valid JSON: {reason}"
+                               + (f" (at character {at})" if at is not None else "")})
+                continue
             detail = err.get("msg", "invalid")
             if detail.startswith("Value error, "):
                 detail = detail[len("Value error, ") :]
-            errors.append({"field": _field_path(err.get("loc", ())), "detail": detail})
+            errors.append({"field": _field_path(loc), "detail": detail})
         first = errors[0] if errors else {"field": "body", "detail": "invalid"}
         problem = Problem(
             422, "Invalid input", f"{first['field']}: {first['detail']}", type_="invalid-input", errors=errors
         )
+        return problem_response(problem, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Last resort (Starlette still logs the traceback): the caller gets problem details, never a bare
+        # text/plain 500, and the session's transaction has been rolled back by its context manager.
+        problem = Problem(500, "Internal Server Error",
+                          "An unexpected error occurred; nothing was changed. Please report the time of the call.",
+                          type_="internal-error")
         return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
