@@ -27,13 +27,14 @@ from shapely import to_wkb
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
+from service.auth import repository as auth_repository
 from service.auth.service import Principal
 from service.conflicts import repository
 from service.conflicts.models import Corridor, Opportunity, Zone
 from service.conflicts.schemas import RULE_SCHEMAS, CheckBody
 from service.geo import GeometryError, GeometryLimits, rules, validate_geojson
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
-from service.kit.time import now, today
+from service.kit.time import now, today, years_after
 from service.requests import repository as requests_repository
 from service.requests import service as requests_service
 from service.settings import Settings
@@ -292,7 +293,14 @@ def _refresh_opportunities(session: Session, cfg: Config, *, request_id: uuid.UU
 def check(session: Session, principal: Principal, body: CheckBody, settings: Settings) -> dict[str, Any]:
     """Conflicts a planned request would have, without storing anything."""
     cfg = config(settings)
-    duration = body.duration_days or max(1, (body.latest_end - body.earliest_start).days + 1)
+    duration = (body.duration_days if body.duration_days is not None
+                else max(1, (body.latest_end - body.earliest_start).days + 1))
+    if body.request_id is not None:
+        own = requests_repository.get(session, body.request_id)
+        if own is None or own.owner_id != principal.org_id:
+            raise InvalidField("request_id", f"request {body.request_id} is not a request of your organisation")
+    requests_service._check_references(session, principal, {"bundle_with": [str(b) for b in body.bundle_with]},
+                                       owner_id=principal.org_id, self_id=body.request_id)
     requests_service.check_window(body.earliest_start, body.latest_end, duration, None, settings=settings)
     geom = requests_service._footprint(body.geometry, settings, field_name="geometry", repair=False)
     diversions, _ = requests_service._routes(body.diversions, settings, field_name="diversions")
@@ -633,7 +641,8 @@ def _rule_geometry(obj: Any, rule: str, settings: Settings) -> Any:
     limits = GeometryLimits(service_area=tuple(settings.service_area), max_vertices=settings.max_vertices,  # type: ignore[arg-type]
                             max_area_km2=max(settings.max_area_km2, RULE_MAX_AREA_KM2))
     try:
-        valid = validate_geojson(obj, limits=limits, allowed=RULE_TYPES[rule])
+        # a transit line may pass the same junction twice (loops, turning circles)
+        valid = validate_geojson(obj, limits=limits, allowed=RULE_TYPES[rule], simple_lines=rule != "corridor")
     except GeometryError as exc:
         extra = {"location": list(exc.location)} if exc.location else {}
         raise InvalidField("geometry", exc.detail, **extra) from exc
@@ -645,11 +654,12 @@ def _rule_values(rule: str, data: dict[str, Any], settings: Settings) -> dict[st
     geometry = data.get("geometry")
     if geometry is None and rule != "blackout":
         raise InvalidField("geometry", "is required")
-    values["geom"] = from_shape(_rule_geometry(geometry, rule, settings), srid=4326) if geometry else None
+    # only an explicit null means "the whole region" (blackouts); {} or [] is a malformed geometry
+    values["geom"] = from_shape(_rule_geometry(geometry, rule, settings), srid=4326) if geometry is not None else None
     if "start" in data:
         if data["end"] < data["start"]:
             raise InvalidField("end", f"{data['end']} is before start {data['start']}")
-        horizon = today(settings).replace(year=today(settings).year + settings.max_years_ahead)
+        horizon = years_after(today(settings), settings.max_years_ahead)
         if data["end"] > horizon:
             raise InvalidField("end", f"{data['end']} is more than {settings.max_years_ahead} years ahead")
     for key in ("min_impact", "max_impact", "kind"):
@@ -657,6 +667,11 @@ def _rule_values(rule: str, data: dict[str, Any], settings: Settings) -> dict[st
             values[key] = str(values[key])
     if rule == "corridor":
         values["stops"] = [{k: v for k, v in dict(s).items() if v is not None} for s in values.get("stops") or []]
+        ax0, ay0, ax1, ay1 = settings.service_area
+        for i, stop in enumerate(values["stops"]):
+            if "lon" in stop and not (ax0 <= stop["lon"] <= ax1 and ay0 <= stop["lat"] <= ay1):
+                raise InvalidField(f"stops[{i}]", f"position {stop['lon']}, {stop['lat']} lies outside the service "
+                                   f"area {ax0},{ay0},{ax1},{ay1}")
     return values
 
 
@@ -680,8 +695,15 @@ def _validate(rule: str, data: dict[str, Any]) -> dict[str, Any]:
                       type_="invalid-input", errors=errors) from exc
 
 
+def _check_owner(session: Session, clean: dict[str, Any]) -> None:
+    owner = clean.get("owner_id")
+    if owner is not None and auth_repository.get_org(session, owner) is None:
+        raise InvalidField("owner_id", f"organisation {owner} does not exist")
+
+
 def create_rule(session: Session, rule: str, data: dict[str, Any], settings: Settings) -> Any:
     clean = _validate(rule, data)
+    _check_owner(session, clean)
     if repository.get_rule_by_name(session, rule, clean["name"]) is not None:
         raise Problem(409, "Conflict", f"name: a {rule} named {clean['name']!r} exists already", type_="conflict",
                       errors=[{"field": "name", "detail": "already used"}])
@@ -718,6 +740,7 @@ def update_rule(session: Session, principal: Principal, rule: str, rule_id: uuid
     merged["geometry"] = current["geometry"]
     merged.update(patch)
     clean = _validate(rule, merged)
+    _check_owner(session, clean)
     if clean["name"] != obj.name and repository.get_rule_by_name(session, rule, clean["name"]) is not None:
         raise Problem(409, "Conflict", f"name: a {rule} named {clean['name']!r} exists already", type_="conflict")
     values = _rule_values(rule, clean, settings)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 import shapely
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity, make_valid
@@ -65,8 +66,12 @@ def _clean_positions(obj: dict) -> tuple[dict, bool]:
             for v in coords:
                 if isinstance(v, bool) or not isinstance(v, int | float):
                     raise GeometryError(f"coordinate {v!r} is not a number")
-                if not math.isfinite(v):
-                    raise GeometryError("coordinates must be finite numbers (NaN or infinity found)")
+                try:
+                    finite = math.isfinite(v)
+                except OverflowError:  # an integer too large for a float
+                    finite = False
+                if not finite:
+                    raise GeometryError("coordinates must be finite numbers in the WGS84 range")
             lon, lat = float(coords[0]), float(coords[1])
             if not (-180.0 <= lon <= 180.0) or not (-90.0 <= lat <= 90.0):
                 raise GeometryError(
@@ -80,7 +85,42 @@ def _clean_positions(obj: dict) -> tuple[dict, bool]:
             raise GeometryError("coordinates must be nested arrays of positions")
         return [clean(c, d - 1) for c in coords]
 
-    return {"type": gtype, "coordinates": clean(obj.get("coordinates"), depth)}, dropped
+    cleaned = clean(obj.get("coordinates"), depth)
+    if not _is_empty_nested(cleaned):  # an empty geometry is reported as such by the caller
+        _check_structure(gtype, cleaned)
+    return {"type": gtype, "coordinates": cleaned}, dropped
+
+
+def _check_structure(gtype: str, coords: list) -> None:
+    """What RFC 7946 requires of each part: a line has two or more positions, a ring four or more with the
+    last equal to the first. Checked here so that the caller learns which part is wrong."""
+
+    def line(positions: list, where: str) -> None:
+        if len(positions) < 2:
+            raise GeometryError(f"{where}has {len(positions)} position(s); a line needs at least two")
+
+    def ring(positions: list, where: str) -> None:
+        if len(positions) < 4:
+            raise GeometryError(f"{where}has {len(positions)} position(s); a ring needs at least four")
+        if positions[0] != positions[-1]:
+            raise GeometryError(f"{where}is not closed: its last position must equal its first (RFC 7946)")
+
+    def polygon(rings: list, where: str) -> None:
+        if not rings:
+            raise GeometryError(f"{where}has no rings")
+        for i, r in enumerate(rings):
+            ring(r, f"{where}ring {i} ")
+
+    if gtype == "LineString":
+        line(coords, "the line ")
+    elif gtype == "MultiLineString":
+        for i, part in enumerate(coords):
+            line(part, f"line {i} ")
+    elif gtype == "Polygon":
+        polygon(coords, "the polygon ")
+    elif gtype == "MultiPolygon":
+        for i, part in enumerate(coords):
+            polygon(part, f"polygon {i} ")
 
 
 def _first_point(geom: BaseGeometry) -> tuple[float, float] | None:
@@ -94,11 +134,15 @@ def validate_geojson(
     limits: GeometryLimits = GeometryLimits(),
     allowed: tuple[str, ...] = ALL_TYPES,
     repair: bool = False,
+    simple_lines: bool = True,
 ) -> ValidGeometry:
     """Validate a GeoJSON geometry object.
 
     With ``repair=True`` an invalid geometry is passed through ``make_valid`` and accepted when the result
     is a non-empty geometry of the same dimension (used for imports of published data).
+    With ``simple_lines=True`` a line that crosses or touches itself is refused (the footprint of works);
+    routes and transit lines pass ``False``, since a vehicle may pass the same junction twice. Separate parts of
+    a MultiLineString may always cross (two trenches across a junction).
     """
     if not isinstance(obj, dict) or "type" not in obj:
         raise GeometryError("must be a GeoJSON geometry object with 'type' and 'coordinates'")
@@ -114,7 +158,7 @@ def validate_geojson(
         raise GeometryError("geometry is empty")
     try:
         geom = shape(flat)
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+    except (ValueError, TypeError, AttributeError, IndexError, ShapelyError) as exc:
         raise GeometryError(f"coordinates do not form a {gtype}: {exc}") from exc
     if geom.is_empty:
         raise GeometryError("geometry is empty")
@@ -132,6 +176,11 @@ def validate_geojson(
             raise GeometryError(f"geometry is not valid and cannot be repaired: {reason}")
         geom, repaired = fixed, reason
 
+    crossing = _self_crossing(geom) if simple_lines else None
+    if crossing is not None and not repair:
+        raise GeometryError(f"{crossing} crosses or touches itself; split it into parts that do not",
+                            location=_first_point(geom))
+
     minx, miny, maxx, maxy = geom.bounds
     ax0, ay0, ax1, ay1 = limits.service_area
     if minx < ax0 or miny < ay0 or maxx > ax1 or maxy > ay1:
@@ -145,9 +194,22 @@ def validate_geojson(
         if area_km2 > limits.max_area_km2:
             raise GeometryError(f"area is {area_km2:.1f} km²; at most {limits.max_area_km2:g} km² are allowed")
     warnings = ["Z coordinates were dropped; only longitude and latitude are stored"] if dropped_z else []
+    if crossing is not None:
+        warnings.append(f"{crossing} crosses or touches itself")
     if repaired:
         warnings.append(f"geometry was invalid as submitted ({repaired}) and was repaired with make_valid")
     return ValidGeometry(geometry=geom, dropped_z=dropped_z, repaired=repaired, warnings=warnings)
+
+
+def _self_crossing(geom: BaseGeometry) -> str | None:
+    """Which line of a (Multi)LineString is not simple, or None."""
+    if geom.geom_type == "LineString":
+        return None if geom.is_simple else "the line"
+    if geom.geom_type == "MultiLineString":
+        for i, part in enumerate(geom.geoms):
+            if not part.is_simple:
+                return f"line {i}"
+    return None
 
 
 def _is_empty_nested(coords: object) -> bool:

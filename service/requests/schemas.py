@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from service.requests.models import Impact, Mode, Shift, Urgency, WorkKind
 
 GeoJSONGeometry = dict[str, Any]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# A title people read in lists and notices: not only spaces. Days are whole numbers, not true/false or "3".
+Title = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_not_blank)]
+Days = Annotated[int, Field(strict=True)]
 
 
 class Contact(BaseModel):
@@ -48,7 +59,7 @@ class RequestWrite(BaseModel):
         },
     )
 
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     description: str = Field(default="", max_length=20_000)
     kind: WorkKind
     impact: Impact
@@ -59,7 +70,7 @@ class RequestWrite(BaseModel):
     replacement_routes: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
     earliest_start: date
     latest_end: date
-    duration_days: int
+    duration_days: Days
     preferred_start: date | None = None
     urgency: Urgency = Urgency.planned
     external_id: str | None = Field(default=None, max_length=100)
@@ -73,7 +84,7 @@ class RequestPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: Title | None = None
     description: str | None = Field(default=None, max_length=20_000)
     kind: WorkKind | None = None
     impact: Impact | None = None
@@ -84,7 +95,7 @@ class RequestPatch(BaseModel):
     replacement_routes: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
     earliest_start: date | None = None
     latest_end: date | None = None
-    duration_days: int | None = None
+    duration_days: Days | None = None
     preferred_start: date | None = None
     urgency: Urgency | None = None
     external_id: str | None = Field(default=None, max_length=100)

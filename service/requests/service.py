@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
@@ -24,7 +24,7 @@ from service.domains import modules
 from service.events import service as events
 from service.geo import GeometryError, GeometryLimits, validate_geojson
 from service.kit.problems import InvalidField, Problem, conflict, forbidden, not_found
-from service.kit.time import today
+from service.kit.time import today, years_after
 from service.requests import repository
 from service.requests.models import IdempotencyRecord, SiteRequest, Status
 from service.requests.schemas import ImportReport, ImportResult, RequestPatch, RequestWrite
@@ -43,6 +43,9 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
+PUBLISHED_SOURCES = {"karlsruhe"}
+
+
 def geometry_limits(settings: Settings) -> GeometryLimits:
     return GeometryLimits(
         service_area=tuple(settings.service_area),  # type: ignore[arg-type]
@@ -51,9 +54,10 @@ def geometry_limits(settings: Settings) -> GeometryLimits:
     )
 
 
-def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool) -> Any:
+def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool, simple_lines: bool = True) -> Any:
     try:
-        return validate_geojson(obj, limits=geometry_limits(settings), allowed=FOOTPRINT_TYPES, repair=repair)
+        return validate_geojson(obj, limits=geometry_limits(settings), allowed=FOOTPRINT_TYPES, repair=repair,
+                                simple_lines=simple_lines)
     except GeometryError as exc:
         extra = {"location": list(exc.location)} if exc.location else {}
         raise InvalidField(field_name, exc.detail, **extra) from exc
@@ -62,7 +66,7 @@ def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool) -
 def _routes(objs: list[Any], settings: Settings, *, field_name: str) -> tuple[MultiLineString | None, list[str]]:
     lines, warnings = [], []
     for i, obj in enumerate(objs):
-        valid = _footprint(obj, settings, field_name=f"{field_name}[{i}]", repair=False)
+        valid = _footprint(obj, settings, field_name=f"{field_name}[{i}]", repair=False, simple_lines=False)
         if valid.geometry.geom_type != "LineString":
             raise InvalidField(f"{field_name}[{i}]", "a route must be a LineString")
         lines.append(valid.geometry)
@@ -78,18 +82,23 @@ def check_window(
     *,
     settings: Settings,
     prefix: str = "",
+    allow_past: bool = False,
 ) -> None:
-    """The time window rules shared by create, change and import."""
+    """The time window rules shared by create, change and import. A window that has ended is refused (works
+    cannot be set up in the past) unless ``allow_past``: imports of published records keep their dates."""
     if duration < 1:
         raise InvalidField(prefix + "duration_days", "must be at least 1 day")
     if latest < earliest:
         raise InvalidField(prefix + "latest_end", f"{latest} is before earliest_start {earliest}")
+    if not allow_past and latest < today(settings):
+        raise InvalidField(prefix + "latest_end", f"{latest} has passed (today is {today(settings)}); no slot can "
+                           "be granted in the past")
     window = (latest - earliest).days + 1
     if window < duration:
         raise InvalidField(
             prefix + "duration_days", f"{duration} days do not fit into the window of {window} days"
         )
-    horizon = today(settings).replace(year=today(settings).year + settings.max_years_ahead)
+    horizon = years_after(today(settings), settings.max_years_ahead)
     if latest > horizon:
         raise InvalidField(
             prefix + "latest_end", f"{latest} is more than {settings.max_years_ahead} years ahead (limit {horizon})"
@@ -103,13 +112,19 @@ def check_window(
             )
 
 
-def prepare(body: RequestWrite | dict[str, Any], settings: Settings, *, repair: bool = False) -> Prepared:
+def prepare(body: RequestWrite | dict[str, Any], settings: Settings, *, repair: bool = False,
+            allow_past: bool = False) -> Prepared:
     """Validate a full write body (geometry and window) and turn it into column values."""
     data = body if isinstance(body, dict) else body.model_dump(mode="python")
     check_window(
         data["earliest_start"], data["latest_end"], data["duration_days"], data.get("preferred_start"),
-        settings=settings,
+        settings=settings, allow_past=allow_past,
     )
+    if str(data.get("urgency") or "planned") == "emergency":
+        day = today(settings)
+        if not data["earliest_start"] <= day or data["latest_end"] < day + timedelta(days=data["duration_days"] - 1):
+            raise InvalidField("earliest_start", f"an emergency starts today ({day}): the window must begin on or "
+                               f"before today and last at least duration_days from today")
     geom = _footprint(data["geometry"], settings, field_name="geometry", repair=repair)
     diversions, w1 = _routes(data.get("diversions") or [], settings, field_name="diversions")
     replacements, w2 = _routes(data.get("replacement_routes") or [], settings, field_name="replacement_routes")
@@ -213,11 +228,21 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
 # --- create / change / withdraw -----------------------------------------------------------------
 
 
-def _check_references(session: Session, principal: Principal, values: dict[str, Any], field_prefix: str = "") -> None:
+def _check_references(session: Session, principal: Principal, values: dict[str, Any], *, owner_id: uuid.UUID,
+                      self_id: uuid.UUID | None = None) -> None:
+    """``bundle_with`` names other requests of the same organisation. A bundle lifts the conflicts between
+    its requests, so one organisation may not declare it over another's site: works of two organisations
+    are bundled by the coordination office (dig-once opportunities)."""
     for i, other in enumerate(values.get("bundle_with") or []):
+        field_name = f"bundle_with[{i}]"
         ref = repository.get(session, uuid.UUID(other))
         if ref is None or (ref.status == Status.draft and not can_see_full(principal, ref)):
-            raise InvalidField(f"{field_prefix}bundle_with[{i}]", f"request {other} does not exist")
+            raise InvalidField(field_name, f"request {other} does not exist")
+        if ref.id == self_id:
+            raise InvalidField(field_name, "a request cannot be bundled with itself")
+        if ref.owner_id != owner_id:
+            raise InvalidField(field_name, f"request {other} belongs to another organisation; works of two "
+                               "organisations are bundled by the coordination office (GET /v1/opportunities)")
 
 
 def _check_external_id(
@@ -238,9 +263,10 @@ def create(
     session: Session, principal: Principal, body: RequestWrite, settings: Settings, *, repair: bool = False,
     source: str = "api", owner_id: uuid.UUID | None = None,
 ) -> tuple[SiteRequest, list[str]]:
-    prepared = prepare(body, settings, repair=repair)
+    # published records (a city's open data) keep their dates, even when their works have ended
+    prepared = prepare(body, settings, repair=repair, allow_past=source in PUBLISHED_SOURCES)
     owner = owner_id or principal.org_id
-    _check_references(session, principal, prepared.values)
+    _check_references(session, principal, prepared.values, owner_id=owner)
     _check_external_id(session, owner, prepared.values["external_id"], exclude=None, field_name="external_id")
     status = Status.draft if body.status == "draft" else Status.submitted
     req = SiteRequest(
@@ -300,12 +326,14 @@ def update(
     if req.status not in EDITABLE_STATES:
         raise conflict(f"A request in state {req.status} cannot be edited; ask for a change instead.")
     changes = patch.model_dump(exclude_unset=True, mode="python")
+    if not changes:  # nothing to change: no event, no history entry, no re-placement
+        return req, []
     for key in ("title", "kind", "impact", "earliest_start", "latest_end", "duration_days", "geometry"):
         if key in changes and changes[key] is None:
             raise InvalidField(key, "may not be null")
     merged = {**_current_body(req), **changes}
     prepared = prepare(merged, settings)
-    _check_references(session, principal, prepared.values)
+    _check_references(session, principal, prepared.values, owner_id=req.owner_id, self_id=req.id)
     _check_external_id(session, req.owner_id, prepared.values["external_id"], exclude=req.id, field_name="external_id")
     changed = {k: v for k, v in prepared.values.items() if k in _column_keys(changes)}
     for key, value in changed.items():
@@ -432,13 +460,16 @@ def import_features(
             if not isinstance(feature, dict) or feature.get("type") != "Feature":
                 raise InvalidField(prefix, "is not a GeoJSON Feature")
             props = feature.get("properties") or {}
-            result.external_id = props.get("external_id") if isinstance(props, dict) else None
+            if not isinstance(props, dict):
+                raise InvalidField(f"{prefix}.properties", "must be a JSON object")
+            result.external_id = props.get("external_id")
             body = RequestWrite.model_validate({**props, "geometry": feature.get("geometry")})
             with session.begin_nested():
                 req, warnings = create(session, principal, body, settings, source="import")
             result.status, result.id, result.warnings = "stored", req.id, warnings
         except ValidationError as exc:
-            result.errors = _validation_errors(exc, f"{prefix}.properties")
+            result.errors = [{**e, "field": e["field"].replace(f"{prefix}.properties.geometry", f"{prefix}.geometry")}
+                             for e in _validation_errors(exc, f"{prefix}.properties")]
         except Problem as exc:
             result.errors = [
                 {**e, "field": _feature_field(prefix, e.get("field", ""))} for e in (exc.errors or [])

@@ -29,7 +29,7 @@ class ActionBody(BaseModel):
     reason_code: str | None = Field(default=None, max_length=64)
     counter_proposal: Window | None = None
     start: date | None = None
-    override: bool = False
+    override: bool = Field(default=False, strict=True)
 
 
 class ProposeBody(BaseModel):

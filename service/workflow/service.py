@@ -699,8 +699,8 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     if repository.pending_change(session, req.id) is not None:
         raise Problem(409, "Conflict", "A change of this request is pending already; wait for the decision.",
                       type_="change-pending")
-    latest_end = body.latest_end or req.latest_end
-    duration = body.duration_days or req.duration_days
+    latest_end = body.latest_end if body.latest_end is not None else req.latest_end
+    duration = body.duration_days if body.duration_days is not None else req.duration_days
     requests_service.check_window(req.earliest_start, latest_end, duration, None, settings=settings)
     geom_wkb = None
     geom_value = None

@@ -15,6 +15,7 @@ from service.conflicts.models import Conflict
 from service.slots.models import Slot
 from tests.conflicts.helpers import box, fixed, line
 from tests.conftest import site_body
+from tests.workflow.flow import d
 
 
 def post(client, caller, **overrides: Any) -> str:  # noqa: ANN001
@@ -116,12 +117,33 @@ def test_same_owner_is_information_not_hard(client, city) -> None:  # noqa: ANN0
 
 def test_bundled_requests_never_conflict_and_withdrawn_ones_conflict_with_nothing(client, city, utility) -> None:  # noqa: ANN001
     a = post(client, city, geometry=line(0, 0))
-    b = post(client, utility, geometry=line(0, 10), kind="water", bundle_with=[a])
+    b = post(client, city, geometry=line(0, 10), kind="water", bundle_with=[a])
     assert conflicts(client, city, a) == []
     c = post(client, utility, geometry=line(0, 20), kind="gas")
     assert kinds(conflicts(client, city, a)) == [("space", True)]
     assert client.delete(f"/v1/requests/{c}", headers=utility.headers).status_code == 200
-    assert conflicts(client, city, a) == [] and conflicts(client, utility, b) == []
+    assert conflicts(client, city, a) == [] and conflicts(client, city, b) == []
+
+
+def test_bundle_with_another_organisations_request_is_refused(client, city, utility) -> None:  # noqa: ANN001
+    """A bundle lifts conflicts, so one organisation cannot declare it over another's site (the coordination
+    office bundles across organisations through dig-once opportunities), nor over the request itself."""
+    a = post(client, city, geometry=line(0, 0))
+    before = client.get("/v1/requests", headers=utility.headers).json()
+    r = client.post("/v1/requests", json=site_body(**fixed(geometry=line(0, 10), kind="water", bundle_with=[a])),
+                    headers=utility.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "bundle_with[0]"
+    assert "another organisation" in r.json()["errors"][0]["detail"]
+    assert client.get("/v1/requests", headers=utility.headers).json() == before
+    dry = client.post("/v1/conflicts/check", json={"geometry": line(0, 10), "earliest_start": "2027-04-01",
+                                                   "latest_end": "2027-05-30", "kind": "water",
+                                                   "impact": "lane_reduction", "bundle_with": [a]},
+                      headers=utility.headers)
+    assert dry.status_code == 422 and dry.json()["errors"][0]["field"] == "bundle_with[0]"
+    etag = client.get(f"/v1/requests/{a}", headers=city.headers).headers["ETag"]
+    selfish = client.patch(f"/v1/requests/{a}", json={"bundle_with": [a]}, headers={**city.headers, "If-Match": etag})
+    assert selfish.status_code == 422 and "itself" in selfish.json()["errors"][0]["detail"]
+    assert kinds(conflicts(client, city, a)) == []
 
 
 def test_assigned_slot_replaces_the_window(client, db, city, utility) -> None:  # noqa: ANN001
@@ -199,7 +221,8 @@ def test_moratorium_refuses_digging_except_emergencies(client, city, utility, co
     assert (c["kind"], c["hard"], c["other"]) == ("moratorium", True, None)
     assert c["rule"]["name"] == "Rüttenscheider Straße neu asphaltiert"
     assert "Aufbruchverbot" in c["explanation"]["de"]
-    emergency = post(client, utility, geometry=line(400, 0, 50), kind="water", urgency="emergency")
+    emergency = post(client, utility, geometry=line(400, 0, 50), kind="water", urgency="emergency",
+                     earliest_start=d(0), latest_end=d(59))  # an emergency starts today
     inside = client.post("/v1/conflicts/check", headers=utility.headers, json={
         "geometry": line(600, 0, 20), "earliest_start": "2027-04-01", "latest_end": "2027-04-10",
         "impact": "footway", "kind": "water", "urgency": "emergency"}).json()

@@ -8,6 +8,7 @@ from lxml import etree
 
 from service.slots.models import Slot
 from tests.feeds.validators import DATEX_DIR, assert_datex_valid, datex_container_schema
+from tests.workflow.flow import d
 
 URL = "/feeds/datex2/situations.xml"
 NS = {
@@ -107,7 +108,8 @@ def test_unpublished_requests_never_appear_and_emergencies_appear_at_once(client
     submitted = make_site(city, status="submitted")
     proposed = make_site(city, status="slot_proposed", slot=(date(2027, 4, 1), date(2027, 5, 30)),
                          slot_status="proposed")
-    emergency = make_site(city, status="submitted", urgency="emergency", kind="water")
+    emergency = make_site(city, status="submitted", urgency="emergency", kind="water", earliest_start=d(0),
+                          latest_end=d(59), duration_days=10, preferred_start=None)  # an emergency starts today
     doc = _get(client)
     for req in (draft, submitted, proposed):
         assert _situation(doc, req.id) is None

@@ -1,0 +1,191 @@
+"""Bad input found by an audit of the write endpoints: each is refused with problem details naming the field, and
+nothing is stored."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from service.conflicts.models import Corridor, Zone
+from service.events.models import Event
+from service.kit.time import years_after
+from service.requests.models import SiteRequest
+from tests.conftest import site_body
+from tests.workflow.flow import d
+
+PROBLEM = "application/problem+json"
+
+
+def count(db, model=SiteRequest) -> int:  # noqa: ANN001
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def refused(r, field: str, status: int = 422, contains: str = "") -> None:  # noqa: ANN001
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body = r.json()
+    assert body["errors"][0]["field"] == field, body
+    assert contains in body["errors"][0]["detail"], body
+
+
+LINE = [[7.0, 51.44], [7.001, 51.44]]
+
+
+@pytest.mark.parametrize(("geometry", "contains"), [
+    ({"type": "LineString", "coordinates": [[7.0, 51.44]]}, "a line needs at least two"),
+    ({"type": "MultiLineString", "coordinates": [[], LINE]}, "line 0 has 0 position"),
+    ({"type": "LineString", "coordinates": [[7.0, 51.44], [10**400, 51.44]]}, "finite numbers"),
+    ({"type": "Polygon", "coordinates": [[[7.0, 51.44], [7.01, 51.44], [7.01, 51.45]]]}, "at least four"),
+    ({"type": "Polygon", "coordinates": [[[7.0, 51.44], [7.01, 51.44], [7.01, 51.45], [7.0, 51.45]]]},
+     "is not closed"),
+    ({"type": "LineString", "coordinates": [[7.0, 51.44], [7.01, 51.45], [7.01, 51.44], [7.0, 51.45]]},
+     "crosses or touches itself"),
+])
+def test_malformed_footprints_are_refused_not_crashed(client, city, db, geometry, contains) -> None:  # noqa: ANN001
+    refused(client.post("/v1/requests", json=site_body(geometry=geometry), headers=city.headers), "geometry",
+            contains=contains)
+    assert count(db) == 0
+
+
+def test_two_trenches_across_a_junction_and_a_looping_diversion_are_fine(client, city) -> None:  # noqa: ANN001
+    cross = {"type": "MultiLineString", "coordinates": [[[7.0, 51.44], [7.002, 51.442]], [[7.0, 51.442],
+                                                                                         [7.002, 51.44]]]}
+    loop = {"type": "LineString", "coordinates": [[7.003, 51.44], [7.004, 51.441], [7.004, 51.44], [7.003, 51.441]]}
+    r = client.post("/v1/requests", json=site_body(geometry=cross, diversions=[loop]), headers=city.headers)
+    assert r.status_code == 201, r.text
+
+
+def test_control_characters_are_refused_with_their_field(client, city, db) -> None:  # noqa: ANN001
+    r = client.post("/v1/requests", json=site_body(contact={"name": "Bau\u0000leitung", "email": "a@example.org"}),
+                    headers=city.headers)
+    refused(r, "contact.name", contains="control character")
+    feature = {"type": "Feature", "geometry": site_body()["geometry"],
+               "properties": {k: v for k, v in site_body(title="A\u0007").items() if k != "geometry"}}
+    r = client.post("/v1/requests/import", json={"type": "FeatureCollection", "features": [feature]},
+                    headers=city.headers)
+    refused(r, "features[0].properties.title")
+    # an escaped backslash followed by "u0000" is ordinary text
+    r = client.post("/v1/requests", json=site_body(description="C:\\u0000dir"), headers=city.headers)
+    assert r.status_code == 201, r.text
+    assert count(db) == 1
+
+
+def test_malformed_json_wrong_content_type_and_chunked_oversize(client, city, db) -> None:  # noqa: ANN001
+    r = client.post("/v1/requests", content=b'{"title": "x",,}',
+                    headers={**city.headers, "Content-Type": "application/json"})
+    refused(r, "body", contains="is not valid JSON")
+    r = client.post("/v1/requests", content=b"title=x", headers={**city.headers, "Content-Type": "text/plain"})
+    assert r.status_code == 415 and r.headers["content-type"].startswith(PROBLEM)
+
+    def chunks():  # no Content-Length: the limit is enforced while reading
+        for _ in range(7):
+            yield b" " * 1_000_000
+
+    r = client.post("/v1/requests", content=chunks(), headers={**city.headers, "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.headers["content-type"].startswith(PROBLEM)
+    assert count(db) == 0
+
+
+def test_an_unexpected_error_is_a_problem_not_plain_text(app) -> None:  # noqa: ANN001
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/v1/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/v1/boom")
+    assert r.status_code == 500 and r.headers["content-type"].startswith(PROBLEM)
+    assert r.json()["title"] == "Internal Server Error" and "a bug" not in r.text
+
+
+def test_windows_that_have_ended_and_emergencies_outside_today(client, city, db) -> None:  # noqa: ANN001
+    r = client.post("/v1/requests", json=site_body(earliest_start="1990-01-01", latest_end="1990-12-31",
+                                                   preferred_start=None), headers=city.headers)
+    refused(r, "latest_end", contains="has passed")
+    r = client.post("/v1/requests", json=site_body(urgency="emergency", earliest_start="2030-01-01",
+                                                   latest_end="2030-12-31", duration_days=10, preferred_start=None),
+                    headers=city.headers)
+    refused(r, "earliest_start", contains="emergency starts today")
+    assert count(db) == 0
+    r = client.post("/v1/requests", json=site_body(urgency="emergency", earliest_start=d(-2), latest_end=d(30),
+                                                   duration_days=10, preferred_start=None), headers=city.headers)
+    assert r.status_code == 201 and r.json()["status"] == "active", r.text
+
+
+def test_loose_types_and_blank_titles(client, city, db) -> None:  # noqa: ANN001
+    refused(client.post("/v1/requests", json=site_body(duration_days=True), headers=city.headers), "duration_days")
+    refused(client.post("/v1/requests", json=site_body(duration_days="60"), headers=city.headers), "duration_days")
+    refused(client.post("/v1/requests", json=site_body(title="   "), headers=city.headers), "title",
+            contains="blank")
+    assert count(db) == 0
+
+
+def test_import_feature_with_bad_properties_is_refused_alone(client, city, db) -> None:  # noqa: ANN001
+    good = site_body()
+    features = [
+        {"type": "Feature", "geometry": good.pop("geometry"), "properties": good},
+        {"type": "Feature", "geometry": site_body()["geometry"], "properties": [1, 2]},
+        {"type": "Feature", "geometry": None, "properties": {k: v for k, v in site_body().items() if k != "geometry"}},
+    ]
+    r = client.post("/v1/requests/import", json={"type": "FeatureCollection", "features": features},
+                    headers=city.headers)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["stored"] == 1 and [x["status"] for x in report["results"]] == ["stored", "refused", "refused"]
+    assert report["results"][1]["errors"][0]["field"] == "features[1].properties"
+    assert report["results"][2]["errors"][0]["field"] == "features[2].geometry"
+    assert count(db) == 1
+
+
+def test_an_empty_patch_changes_nothing(client, city, db) -> None:  # noqa: ANN001
+    rid = client.post("/v1/requests", json=site_body(), headers=city.headers).json()["id"]
+    events = count(db, Event)
+    before = client.get(f"/v1/requests/{rid}", headers=city.headers)
+    history = client.get(f"/v1/requests/{rid}/history", headers=city.headers).json()
+    r = client.patch(f"/v1/requests/{rid}", json={}, headers={**city.headers, "If-Match": "*"})
+    assert r.status_code == 200
+    after = client.get(f"/v1/requests/{rid}", headers=city.headers)
+    assert after.headers["etag"] == before.headers["etag"] and after.json()["slot"] == before.json()["slot"]
+    assert client.get(f"/v1/requests/{rid}/history", headers=city.headers).json() == history
+    assert count(db, Event) == events  # no request.updated for subscribers and feeds
+
+
+def test_dry_run_checks_its_request_id_and_duration(client, city, utility) -> None:  # noqa: ANN001
+    theirs = client.post("/v1/requests", json=site_body(), headers=utility.headers).json()
+    check = {"geometry": site_body()["geometry"], "earliest_start": "2027-04-01", "latest_end": "2027-05-30",
+             "impact": "full_closure", "kind": "sewer"}
+    refused(client.post("/v1/conflicts/check", json={**check, "request_id": theirs["id"]}, headers=city.headers),
+            "request_id")
+    refused(client.post("/v1/conflicts/check", json={**check, "duration_days": 0}, headers=city.headers),
+            "duration_days")
+
+
+def test_rules_refuse_empty_geometry_unknown_owner_and_far_stops(client, coordinator, db) -> None:  # noqa: ANN001
+    h = coordinator.headers
+    refused(client.post("/v1/zones", json={"name": "Z", "capacity": 1, "geometry": {}}, headers=h), "geometry")
+    refused(client.post("/v1/blackouts", json={"name": "B", "geometry": {}, "start": "2027-01-01",
+                                               "end": "2027-01-05"}, headers=h), "geometry")
+    corridor = {"name": "C1", "kind": "arterial", "geometry": {"type": "LineString", "coordinates": LINE}}
+    refused(client.post("/v1/corridors", json={**corridor, "owner_id": "00000000-0000-0000-0000-000000000000"},
+                        headers=h), "owner_id")
+    refused(client.post("/v1/corridors", json={**corridor, "stops": [{"id": "X", "name": "Null Island", "lon": 0,
+                                                                      "lat": 0}]}, headers=h), "stops[0]")
+    assert count(db, Zone) == 0 and count(db, Corridor) == 0
+    loop = {"type": "LineString", "coordinates": [[7.0, 51.44], [7.01, 51.45], [7.01, 51.44], [7.0, 51.45]]}
+    assert client.post("/v1/corridors", json={**corridor, "geometry": loop}, headers=h).status_code == 201
+
+
+def test_years_after_survives_29_february() -> None:
+    assert years_after(date(2028, 2, 29), 10) == date(2038, 2, 28)
+    assert years_after(date(2028, 2, 29), 4) == date(2032, 2, 29)
+
+
+def test_a_change_to_zero_days_is_refused(client, city, coordinator) -> None:  # noqa: ANN001
+    from tests.workflow.flow import approved
+
+    rid = approved(client, city, coordinator)["id"]
+    r = client.post(f"/v1/requests/{rid}/changes", json={"duration_days": 0}, headers=city.headers)
+    refused(r, "duration_days", contains="at least 1 day")
+    assert client.get(f"/v1/requests/{rid}", headers=city.headers).json()["duration_days"] == 10
