@@ -13,9 +13,11 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
 - submitted: ``created_at`` as a POSIX timestamp (the FCFS order).
 - fixed start: a slot that is ``locked`` or ``approved``, or any slot of an ``accepted``, ``approved`` or
   ``active`` request; an approved/active request without a slot is fixed at its preferred (else earliest)
-  start. Fixed slots that began before day 0 are clipped to start on day 0; those over before day 0 are left
-  out. Scheduled requests outside the scope (any request with a slot) that conflict with one in scope
-  join the problem as fixed tasks, so a plan of one district respects the slots next door.
+  start. A request skipped because its window does not fit the plan period keeps the slot it holds (any
+  ``proposed``, ``locked`` or ``approved`` one) as a fixed task. Fixed slots that began before day 0 are
+  clipped to start on day 0; those over before day 0 are left out. Scheduled requests outside the scope
+  (any request with a slot) that conflict with one in scope join the problem as fixed tasks, so a plan of
+  one district respects the slots next door.
 - conflicts: potential hard conflicts (space, diversion) over the windows, by the conflicts domain's rules
   (``repository.hard_conflicts``: one PostGIS query; see ``hard_pairs`` for why not its table).
   Conflicts between two fixed tasks are facts, not constraints, and are dropped (they would make the model infeasible).
@@ -23,7 +25,9 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
   merged into groups (members of a bundle may overlap each other: one closure, one trench).
 - capacity rules: a corridor with ``max_concurrent`` 1 is a clique (no two of its sites at once); a
   corridor with N > 1 and every zone become a cumulative Zone of capacity N with demand 1 for each request
-  of at least the rule's ``min_impact`` on it (within the corridor's buffer, intersecting the zone).
+  of at least the rule's ``min_impact`` on it (within the corridor's buffer, intersecting the zone). Where
+  fixed members alone overload a zone, their demand becomes fixed load tasks (``<rule>:<id>:load:<k>``,
+  weight 0, not in ``Built.info``) that fill the zone on those days only; the capacity stays as it is.
 - forbidden periods: moratoriums (excavating kinds, not emergencies, footprint in the area) and blackouts
   (impact above the blackout's ``max_impact``; a blackout without geometry applies everywhere) become
   holes in the start domain (``Task.forbidden``).
@@ -153,9 +157,12 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
     for row in rows:
         fixed = is_fixed(row)
         task, reason = task_of(row, day0, horizon, fixed=fixed)
+        if task is None and not fixed:
+            built.skipped[str(row.id)] = reason or "skipped"
+            if row.slot_start is not None:  # not planned by this run, but its slot holds the street: respect it
+                fixed = True
+                task, _ = task_of(row, day0, horizon, fixed=True)
         if task is None:
-            if not fixed:
-                built.skipped[str(row.id)] = reason or "skipped"
             continue
         tasks[task.id] = task
         built.info[task.id] = TaskInfo(row.id, row.version, row.status, True, fixed, row.slot_status, row.owner_id)
@@ -167,8 +174,9 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
     built.problem.conflicts = conflicts_of(pairs, tasks)
     accepted = repository.accepted_opportunities(session, [built.info[t].request_id for t in tasks])
     built.problem.bundles = bundles_of(rows, tasks, accepted)
-    cliques, built.problem.zones = capacity_rules(members, tasks)
+    cliques, built.problem.zones, loads = capacity_rules(members, tasks)
     built.problem.conflicts += cliques
+    built.problem.tasks += loads
     forbidden = forbidden_for(session, built, [i.request_id for t, i in built.info.items() if not i.fixed])
     if forbidden:
         built.problem.tasks = [replace(t, forbidden=tuple(forbidden.get(t.id, ()))) for t in built.problem.tasks]
@@ -199,10 +207,12 @@ def rule_members(session: Session, ids: Sequence[uuid.UUID], *, start: date, end
     return out
 
 
-def capacity_rules(members: Iterable[Any], tasks: dict[str, Task]) -> tuple[list[Conflict], list[Zone]]:
+def capacity_rules(members: Iterable[Any], tasks: dict[str, Task]) -> tuple[list[Conflict], list[Zone], list[Task]]:
     """Corridors allowing one site at a time become cliques; other corridors and zones become cumulative
-    zones (demand 1 per member). Fixed members never conflict with each other, and a zone's capacity is
-    raised to the load its fixed members already put on it (otherwise the model would be infeasible)."""
+    zones (demand 1 per member). Fixed members never conflict with each other. Where the fixed members of a
+    zone already overload it, their demand is replaced by fixed "load" tasks (returned, to add to the problem)
+    that fill the zone up to its capacity on those days and carry the fixed load elsewhere: the zone keeps its
+    capacity on every other day (otherwise the model would be infeasible, or the zone too large)."""
     groups: dict[tuple[str, Any], tuple[int, list[str]]] = {}
     for m in members:
         tid = str(m.request_id)
@@ -210,6 +220,7 @@ def capacity_rules(members: Iterable[Any], tasks: dict[str, Task]) -> tuple[list
             groups.setdefault((m.rule, m.rule_id), (m.capacity, []))[1].append(tid)
     cliques: list[Conflict] = []
     zones: list[Zone] = []
+    loads: list[Task] = []
     for (rule, rule_id), (capacity, ids) in sorted(groups.items(), key=lambda kv: str(kv[0])):
         ids = sorted(set(ids))
         label = f"{rule}:{rule_id}"
@@ -227,8 +238,26 @@ def capacity_rules(members: Iterable[Any], tasks: dict[str, Task]) -> tuple[list
             t = tasks[f]
             for day in range(t.fixed_start or 0, (t.fixed_start or 0) + t.duration):
                 load[day] = load.get(day, 0) + 1
-        zones.append(Zone(label, max(capacity, max(load.values(), default=0)), {t: 1 for t in ids}))
-    return cliques, zones
+        if max(load.values(), default=0) <= capacity:
+            zones.append(Zone(label, capacity, {t: 1 for t in ids}))
+            continue
+        runs = load_runs({day: min(n, capacity) for day, n in load.items()})
+        extra = [Task(f"{label}:load:{k}", n, a, a + n, a, 0, 0.0, fixed_start=a) for k, (a, n, _) in enumerate(runs)]
+        loads += extra
+        demands = {t: 1 for t in movable} | {t.id: q for t, (_, _, q) in zip(extra, runs, strict=True)}
+        zones.append(Zone(label, max(capacity, 0), demands))
+    return cliques, zones, loads
+
+
+def load_runs(load: dict[int, int]) -> list[tuple[int, int, int]]:
+    """Maximal runs of consecutive days with the same positive load, as ``(first day, days, load)``."""
+    runs: list[tuple[int, int, int]] = []
+    for day in sorted(d for d, q in load.items() if q > 0):
+        if runs and runs[-1][0] + runs[-1][1] == day and runs[-1][2] == load[day]:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1, load[day])
+        else:
+            runs.append((day, 1, load[day]))
+    return runs
 
 
 def conflicts_of(pairs: Iterable[tuple[uuid.UUID, uuid.UUID, str]], tasks: dict[str, Task]) -> list[Conflict]:

@@ -26,7 +26,8 @@ def settings_for(session: Session) -> Settings:
 
 def after_request_change(session: Session, req: SiteRequest, kind: str, principal: Any) -> None:
     """A new submitted request gets a provisional slot at once; an edited one whose slot is not fixed is
-    placed again; a withdrawn one gives its slot back."""
+    placed again, and so is one whose locked slot no longer fits the edited window or duration (the lock is
+    released); a withdrawn one gives its slot back."""
     if req.status in ("withdrawn", "rejected"):
         service.release(session, req)
         return
@@ -36,6 +37,9 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
         return  # the workflow makes it active at once with an approved slot from today
     slot = repository.get_slot(session, req.id)
     if slot is not None:
+        if slot.status == "locked" and not service.lock_fits(req, slot):
+            service.replace_outdated_lock(session, req, principal, settings_for(session))
+            return
         if slot.status in ("locked", "approved"):
             return
         repository.delete_slot(session, req.id)

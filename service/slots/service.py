@@ -400,21 +400,54 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
     return req
 
 
-def _record_history(session: Session, req: SiteRequest, action: str, principal: Principal) -> None:
+def _record_history(session: Session, req: SiteRequest, action: str, principal: Principal | None, *,
+                    reason: str | None = None, force: bool = True) -> None:
     """Who locked or unlocked a slot belongs in the request's history (kept by the workflow domain, if any)."""
     record = workflow_hook("record")
     if record is not None:
-        record(session, req, action, principal, force=True)
+        record(session, req, action, principal, reason=reason, force=force)
+
+
+def lock_fits(req: SiteRequest, slot: Slot) -> bool:
+    """Whether a locked slot still lies in the request's window and lasts its duration."""
+    return (slot.start is not None and slot.end is not None and req.earliest_start <= slot.start
+            and slot.end <= req.latest_end and (slot.end - slot.start).days + 1 == req.duration_days)
+
+
+def replace_outdated_lock(session: Session, req: SiteRequest, principal: Principal | None,
+                          settings: Settings) -> Slot:
+    """An edit of the request made its locked slot no longer fit (window, duration): release the lock and place
+    the request again (provisional), with the reason in the slot's explanation, the history and an event."""
+    slot = repository.get_slot(session, req.id, for_update=True)
+    assert slot is not None and slot.start is not None and slot.end is not None
+    old_start, old_end = slot.start, slot.end
+    reason = (f"lock released because the request changed: the locked slot {old_start} .. {old_end} no longer "
+              f"fits the window {req.earliest_start} .. {req.latest_end} and duration of {req.duration_days} days")
+    _record_history(session, req, "update", principal, force=False)  # the edit first, then its consequence
+    repository.delete_slot(session, req.id)
+    session.flush()
+    new = place_incrementally(session, req, settings)
+    new.explanation = {**(new.explanation or {}), "lock_released": reason}
+    session.flush()
+    events.emit(session, SLOT_UNLOCKED, request_id=req.id, organisation_id=req.owner_id,
+                payload={"start": old_start.isoformat(), "end": old_end.isoformat(), "reason": reason})
+    _record_history(session, req, SLOT_UNLOCKED, None, reason=reason)
+    return new
 
 
 def workflow_hook(name: str) -> Callable[..., Any] | None:
     """A function of the workflow domain's service, or ``None`` when that domain (or the function) is absent:
     slots works without the workflow, and importing it lazily keeps the two domains free of an import cycle."""
+    return domain_function("workflow", name)
+
+
+def domain_function(domain: str, name: str) -> Callable[..., Any] | None:
+    """``service.<domain>.service.<name>``, or ``None`` when that domain (or the function) is absent."""
     try:
-        workflow = importlib.import_module("service.workflow.service")
+        module = importlib.import_module(f"service.{domain}.service")
     except ImportError:
         return None
-    return getattr(workflow, name, None)
+    return getattr(module, name, None)
 
 
 # --- incremental placement ----------------------------------------------------------------------
@@ -424,11 +457,12 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     """Give a newly submitted request a provisional proposed slot at once.
 
     The neighbourhood is every scheduled request the new one has a hard conflict with, plus (as fixed
-    tasks) everything those conflict with and the scheduled members of the zones and corridors the new
-    request lies in. Zone and corridor capacities and the blackouts and moratoriums that apply are respected
-    as in a full run. Only neighbours whose slot is itself provisional (placed the same way, not yet proposed
-    by a plan run) may be moved by the CP-SAT repair; slots a plan run proposed, locked and approved slots stay
-    put until the next full run."""
+    tasks) everything those conflict with anywhere in their windows and the scheduled members of the zones and
+    corridors the new request and the movable neighbours lie in. Zone and corridor capacities and the blackouts
+    and moratoriums that apply are respected as in a full run. Only neighbours whose slot is itself provisional
+    (placed the same way, not yet proposed by a plan run) may be moved by the CP-SAT repair; slots a plan run
+    proposed, locked and approved slots stay put until the next full run. Moved neighbours get their stored
+    conflicts refreshed."""
     tid = str(req.id)
     pairs, _ = adapter.hard_pairs(session, [req.id], settings, start=req.earliest_start, end=req.latest_end)
     neighbours = sorted({x for a, b, _ in pairs for x in (a, b) if x != req.id})
@@ -436,13 +470,18 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     neighbours = [n for n in neighbours if n in rows]
     ring: list[tuple[uuid.UUID, uuid.UUID, str]] = []
     if neighbours:
-        first = min(r.slot_start for r in rows.values())
-        last = max(r.slot_end for r in rows.values())
+        # the repair may move a neighbour anywhere in its window: its own conflicts over all of it
+        first = min(min(r.slot_start, r.earliest_start) for r in rows.values())
+        last = max(max(r.slot_end, r.latest_end) for r in rows.values())
         ring, _ = adapter.hard_pairs(session, neighbours, settings, start=first, end=last)
         extra = sorted({x for a, b, _ in ring for x in (a, b)} - set(rows) - {req.id})
         rows.update({r.id: r for r in repository.requests_by_id(session, extra) if r.slot_start is not None})
-    # zones and corridors of the new request, with their members scheduled during its window
-    members = adapter.rule_members(session, [req.id], start=req.earliest_start, end=req.latest_end)
+    # zones and corridors of the new request and of the neighbours the repair may move, with their members
+    # scheduled during those windows
+    movable_ids = [n for n in neighbours if _provisional(rows[n])]
+    members = adapter.rule_members(session, [req.id, *movable_ids],
+                                   start=min([req.earliest_start] + [rows[n].earliest_start for n in movable_ids]),
+                                   end=max([req.latest_end] + [rows[n].latest_end for n in movable_ids]))
     others = sorted({m.request_id for m in members} - set(rows) - {req.id})
     rows.update({r.id: r for r in repository.requests_by_id(session, others)
                  if r.slot_start is not None and r.status in repository.PLANNABLE_STATUSES})
@@ -452,8 +491,7 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     built = adapter.Built(adapter.Problem([], horizon=horizon), day0, horizon)
     tasks: dict[str, Task] = {}
     for rid, row in rows.items():
-        movable = (rid in neighbours and row.slot_status == "proposed" and row.slot_provisional
-                   and row.status == "submitted")
+        movable = rid in movable_ids
         task, _ = adapter.task_of(row, day0, horizon, fixed=not movable)
         if task is None or (movable and not (task.earliest_start <= (row.slot_start - day0).days
                                               <= task.latest_end - task.duration)):
@@ -472,7 +510,8 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
                                                                    if not built.info[t].fixed])
     tasks = {t: replace(task, forbidden=tuple(forbidden.get(t, ()))) for t, task in tasks.items()}
     new_task = replace(new_task, forbidden=tuple(forbidden.get(tid, ())))
-    cliques, zones = adapter.capacity_rules(members, {**tasks, tid: new_task})
+    cliques, zones, loads = adapter.capacity_rules(members, {**tasks, tid: new_task})
+    tasks.update({t.id: t for t in loads})
     partners = [str(n) for n in neighbours if str(n) in tasks]
     partners += [x for c in cliques if tid in c.tasks for x in c.tasks if x != tid]
     built.problem.tasks = list(tasks.values())
@@ -480,7 +519,8 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     built.problem.zones = [Zone(z.id, z.capacity, {x: q for x, q in z.demands.items() if x != tid})
                            for z in zones]
     demand = {z.id: z.demands[tid] for z in zones if tid in z.demands}
-    starts = {t: (rows[built.info[t].request_id].slot_start - day0).days for t in tasks}
+    starts = {t: (rows[built.info[t].request_id].slot_start - day0).days if t in built.info else task.fixed_start
+              for t, task in tasks.items()}
     index = InsertionIndex(built.problem, SimpleNamespace(starts=starts), max(2, settings.solver_workers),
                            settings.solver_seed)
     result = index.insert(new_task, conflicts=list(dict.fromkeys(partners)), zones_demand=demand, repair=True,
@@ -500,14 +540,27 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
         ex = explain_moved(index.occ, new_task, result.start) if result.start != new_task.preferred else None
         explanation = placed_explanation(built, tid, result.start, ex, None, method=f"incremental/{result.method}")
         start = built.date(result.start)
-        return repository.put_slot(session, req.id, start=start, end=start + timedelta(days=req.duration_days - 1),
+        slot = repository.put_slot(session, req.id, start=start, end=start + timedelta(days=req.duration_days - 1),
                                    status="proposed", provisional=True, explanation=explanation, unplaced=None,
                                    plan_id=None)
-    ex = explain_unplaced(index.occ, new_task, max(2, settings.solver_workers), settings.solver_seed)
-    plan_like = SimpleNamespace(unplaced={}, explanations={tid: ex})
-    info = unplaced_info(built, tid, plan_like)
-    return repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=True,
-                               explanation={"method": "incremental"}, unplaced=info, plan_id=None)
+    else:
+        ex = explain_unplaced(index.occ, new_task, max(2, settings.solver_workers), settings.solver_seed)
+        plan_like = SimpleNamespace(unplaced={}, explanations={tid: ex})
+        info = unplaced_info(built, tid, plan_like)
+        slot = repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=True,
+                                   explanation={"method": "incremental"}, unplaced=info, plan_id=None)
+    # the conflicts domain refreshes the new request itself (its hook runs next); the moved neighbours' stored
+    # conflicts follow their new slots here
+    refresh = domain_function("conflicts", "refresh_for_request")
+    if refresh is not None:
+        for other in sorted(result.moved):
+            refresh(session, built.info[other].request_id, settings)
+    return slot
+
+
+def _provisional(row: Any) -> bool:
+    """A slot the incremental placement may move: placed that way and not yet proposed by a plan run."""
+    return row.slot_status == "proposed" and bool(row.slot_provisional) and row.status == "submitted"
 
 
 def release(session: Session, req: SiteRequest) -> None:

@@ -63,8 +63,10 @@ def test_windows_weights_fixed_slots_and_forbidden_periods(client, city, utility
 
     built = _build(db, settings)
     tasks = built.problem.task_map()
-    assert set(tasks) == {a["id"], b["id"], early["id"], approved["id"], locked["id"]}
+    assert set(tasks) == {a["id"], b["id"], early["id"], approved["id"], locked["id"], late["id"]}
     assert built.skipped == {late["id"]: "the window does not fit into the plan period"}
+    # skipped, but its provisional slot from 1 December 2028 holds the street: a fixed task
+    assert tasks[late["id"]].fixed_start == _day("2028-12-01") and built.info[late["id"]].fixed
     assert draft["id"] not in tasks
 
     ta = tasks[a["id"]]
@@ -89,15 +91,15 @@ def test_windows_weights_fixed_slots_and_forbidden_periods(client, city, utility
     assert all(len(c.tasks) == 2 for c in built.problem.conflicts)
     (zone,) = built.problem.zones
     assert zone.capacity == 2
-    assert set(zone.demands) == {a["id"], b["id"], approved["id"], locked["id"]}  # not the footway site
+    assert set(zone.demands) == {a["id"], b["id"], approved["id"], locked["id"], late["id"]}  # not the footway site
 
 
 def test_corridor_of_one_site_at_a_time_is_a_clique_and_bundles(client, city, utility, make_caller, db,
                                                                   settings) -> None:  # noqa: ANN001
     _rules(db, corridor=1)
     a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
-    b = client.post("/v1/requests", json=site_body(kind="gas", bundle_with=[a["id"]]),
-                    headers=utility.headers).json()
+    # bundle_with links works of one organisation (two organisations are bundled by the coordination office)
+    b = client.post("/v1/requests", json=site_body(kind="gas", bundle_with=[a["id"]]), headers=city.headers).json()
     c = client.post("/v1/requests", json=site_body(kind="water"), headers=make_caller("utility").headers).json()
     built = _build(db, settings)
     cliques = [c_ for c_ in built.problem.conflicts if c_.label.startswith("corridor:")]

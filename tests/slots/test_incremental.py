@@ -1,0 +1,82 @@
+"""Incremental placement: the repair of the neighbourhood and edits of requests with a locked slot."""
+
+from __future__ import annotations
+
+from tests.conftest import site_body
+from tests.slots.helpers import assert_slots_valid
+
+SPOT = {"type": "LineString", "coordinates": [[7.1000, 51.4200], [7.1004, 51.4200]]}
+SPOT_BBOX = [7.09, 51.41, 7.11, 51.43]
+
+
+def _lane(earliest: str, latest: str, days: int, preferred: str | None = None, **extra) -> dict:  # noqa: ANN003
+    return site_body(kind="other", impact="lane_reduction", geometry=SPOT, diversions=[], earliest_start=earliest,
+                     latest_end=latest, duration_days=days, preferred_start=preferred, **extra)
+
+
+def _slot(client, caller, rid: str) -> dict | None:  # noqa: ANN001
+    return client.get(f"/v1/requests/{rid}", headers=caller.headers).json()["slot"]
+
+
+def test_repair_never_moves_a_neighbour_onto_a_site_it_conflicts_with(client, make_caller, db, settings) -> None:  # noqa: ANN001
+    z, r, p, q = (make_caller("utility") for _ in range(4))
+    client.post("/v1/requests", json=_lane("2027-01-01", "2027-05-31", 151), headers=z.headers)
+    client.post("/v1/requests", json=_lane("2027-07-01", "2027-12-31", 184), headers=r.headers)
+    pr = client.post("/v1/requests", json=_lane("2027-01-01", "2027-12-31", 30, "2027-06-01"),
+                     headers=p.headers).json()
+    assert (pr["slot"]["start"], pr["slot"]["end"]) == ("2027-06-01", "2027-06-30")
+    qr = client.post("/v1/requests", json=_lane("2027-06-01", "2027-06-30", 30), headers=q.headers).json()
+    # P cannot go anywhere else in its window (Z holds January to May, R July to December): Q waits
+    assert qr["slot"] is None and qr["unplaced"]["blocking"] == [pr["id"]]
+    after = _slot(client, p, pr["id"])
+    assert (after["start"], after["end"]) == ("2027-06-01", "2027-06-30")
+    assert assert_slots_valid(db, settings, bbox=SPOT_BBOX, start="2027-01-01", end="2027-12-31") == 3
+
+
+def test_a_neighbour_moved_by_the_repair_gets_its_conflicts_refreshed(client, make_caller, db, settings) -> None:  # noqa: ANN001
+    p, q = make_caller("utility"), make_caller("utility")
+    pr = client.post("/v1/requests", json=_lane("2027-06-01", "2027-07-30", 30, "2027-06-01"),
+                     headers=p.headers).json()
+    assert pr["slot"]["start"] == "2027-06-01"
+    # the same owner's site in July: no hard conflict, and none recorded while P works in June
+    dr = client.post("/v1/requests", json=_lane("2027-07-01", "2027-07-30", 30), headers=p.headers).json()
+    assert dr["slot"]["start"] == "2027-07-01"
+    conflicts = client.get(f"/v1/requests/{pr['id']}/conflicts", headers=p.headers).json()
+    assert dr["id"] not in {c["other"]["id"] for c in conflicts if c.get("other")}
+    qr = client.post("/v1/requests", json=_lane("2027-06-01", "2027-06-30", 30), headers=q.headers).json()
+    assert (qr["slot"]["start"], qr["slot"]["end"]) == ("2027-06-01", "2027-06-30")
+    moved = _slot(client, p, pr["id"])
+    assert (moved["start"], moved["end"], moved["provisional"]) == ("2027-07-01", "2027-07-30", True)
+    # P now works in July next to D, and no longer in June next to Q: its stored conflicts say so
+    others = {c["other"]["id"]: c for c in client.get(f"/v1/requests/{pr['id']}/conflicts",
+                                                      headers=p.headers).json() if c.get("other")}
+    assert dr["id"] in others and others[dr["id"]]["kind"] == "same_owner"
+    assert qr["id"] not in others
+    assert assert_slots_valid(db, settings, bbox=SPOT_BBOX, start="2027-01-01", end="2027-12-31") == 3
+
+
+def test_editing_a_request_releases_a_locked_slot_that_no_longer_fits(client, city, coordinator) -> None:  # noqa: ANN001
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    assert client.post(f"/v1/requests/{a['id']}/slot/lock", headers=coordinator.headers).status_code == 200
+    # a change that keeps the slot inside the window keeps the lock
+    kept = client.patch(f"/v1/requests/{a['id']}", json={"title": "Kanal, 2. Bauabschnitt"},
+                        headers={**city.headers, "If-Match": "*"})
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["slot"]["status"], kept.json()["slot"]["start"]) == ("locked", "2027-04-01")
+    # the locked 1 April .. 30 May no longer fits a window from 1 June: the lock goes, the request is placed again
+    r = client.patch(f"/v1/requests/{a['id']}", json={"earliest_start": "2027-06-01", "preferred_start": None},
+                     headers={**city.headers, "If-Match": "*"})
+    assert r.status_code == 200, r.text
+    slot = r.json()["slot"]
+    assert (slot["status"], slot["provisional"]) == ("proposed", True)
+    assert (slot["start"], slot["end"]) == ("2027-06-01", "2027-07-30")
+    assert "lock released" in slot["explanation"]["lock_released"]
+    history = client.get(f"/v1/requests/{a['id']}/history", headers=city.headers).json()
+    assert [h["action"] for h in history][-2:] == ["update", "slot.unlocked"]
+    assert "request changed" in history[-1]["reason"]
+    # a shorter duration no longer fits the locked slot either
+    assert client.post(f"/v1/requests/{a['id']}/slot/lock", headers=coordinator.headers).status_code == 200
+    r = client.patch(f"/v1/requests/{a['id']}", json={"duration_days": 40}, headers={**city.headers, "If-Match": "*"})
+    slot = r.json()["slot"]
+    assert (slot["status"], slot["start"], slot["end"]) == ("proposed", "2027-06-01", "2027-07-10")
+
