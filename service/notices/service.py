@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import socket
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -181,14 +182,32 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def _ip_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address a host literal stands for, including the shorthand forms resolvers accept (``127.1``,
+    ``2130706433``, ``0x7f.0.0.1``); ValueError for a host name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        if all(c in "0123456789abcdefx." for c in host) and any(c.isdigit() for c in host):
+            try:
+                return ipaddress.IPv4Address(socket.inet_aton(host))
+            except OSError:
+                pass
+        raise
+
+
 def check_webhook_url(url: str, settings: Settings, field_name: str) -> str:
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host = (parts.hostname or "").lower().rstrip(".")
     if not host or parts.scheme not in ("https", "http"):
         raise InvalidField(field_name, "must be an absolute HTTPS URL")
-    loopback = host in ("localhost", "127.0.0.1", "::1")
     try:
-        ip = ipaddress.ip_address(host)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise InvalidField(field_name, "has an invalid port") from exc
+    loopback = host == "localhost" or host.endswith(".localhost")
+    try:
+        ip = _ip_of(host)
         loopback = loopback or ip.is_loopback
         if not loopback and (ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast):
             raise InvalidField(field_name, "must not point into a private network")

@@ -24,7 +24,7 @@ from service.auth.service import Principal
 from service.events import service as events
 from service.kit.db import session_scope
 from service.kit.problems import InvalidField, conflict, not_found
-from service.kit.time import now
+from service.kit.time import now, today
 from service.requests import repository as requests_repository
 from service.requests.models import SiteRequest
 from service.requests.service import parse_bbox
@@ -56,6 +56,8 @@ def create_plan(session: Session, created_by: uuid.UUID | None, body: PlanCreate
         parse_bbox(",".join(str(v) for v in body.bbox))
     if body.to < body.from_:
         raise InvalidField("to", f"{body.to} is before from {body.from_}")
+    if body.to < today(settings):
+        raise InvalidField("to", f"{body.to} has passed (today is {today(settings)}); no slot can be granted then")
     if (body.to - body.from_).days + 1 > MAX_PLAN_DAYS:
         raise InvalidField("to", f"a plan covers at most {MAX_PLAN_DAYS} days")
     if body.zone is not None and not _zone_exists(session, body.zone):

@@ -189,3 +189,23 @@ def test_a_change_to_zero_days_is_refused(client, city, coordinator) -> None:  #
     r = client.post(f"/v1/requests/{rid}/changes", json={"duration_days": 0}, headers=city.headers)
     refused(r, "duration_days", contains="at least 1 day")
     assert client.get(f"/v1/requests/{rid}", headers=city.headers).json()["duration_days"] == 10
+
+
+@pytest.mark.parametrize("url", ["https://127.1/h", "https://2130706433/h", "https://0x7f.0.0.1/h",
+                                 "https://localhost./h", "https://api.localhost/h", "https://10.1/h",
+                                 "https://example.org:99999/h"])
+def test_webhook_urls_cannot_reach_this_machine_in_disguise(settings, url) -> None:  # noqa: ANN001
+    from service.kit.problems import InvalidField
+    from service.notices.service import check_webhook_url
+
+    strict = settings.model_copy(update={"webhook_allow_http_loopback": False})
+    with pytest.raises(InvalidField) as err:
+        check_webhook_url(url, strict, "webhooks[0]")
+    assert err.value.field == "webhooks[0]"
+    assert check_webhook_url("https://hooks.example.org:8443/h", strict, "webhooks[0]")
+
+
+def test_a_plan_of_days_that_have_passed_is_refused(client, coordinator) -> None:  # noqa: ANN001
+    r = client.post("/v1/plans", json={"bbox": [6.9, 51.4, 7.1, 51.5], "from": "1990-01-01", "to": "1990-12-31"},
+                    headers=coordinator.headers)
+    refused(r, "to", contains="has passed")
