@@ -52,6 +52,14 @@ def test_org_create_refuses_unknown_kind(clean_database, database_url, monkeypat
     assert result.exit_code != 0
 
 
+def test_plan_names_a_missing_or_malformed_day(clean_database, database_url, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("BAUSTELLEN_DATABASE_URL", database_url)
+    missing = CliRunner().invoke(cli, ["plan", "--bbox", "6.9,51.4,7.1,51.5", "--to", "2027-12-31"])
+    assert missing.exit_code == 2 and "--from" in missing.output
+    bad = CliRunner().invoke(cli, ["plan", "--bbox", "6.9,51.4,7.1,51.5", "--from", "2027-13-01", "--to", "2027-12-31"])
+    assert bad.exit_code == 2 and "--from '2027-13-01' is not a date like 2027-01-01" in bad.output
+
+
 def test_import_karlsruhe_repairs_and_maps_the_real_data(run, engine) -> None:  # noqa: ANN001
     run("import", "karlsruhe", str(KARLSRUHE))
     with Session(engine) as session:

@@ -11,10 +11,10 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan(
+        from_: Annotated[str, typer.Option("--from", help="first day of the plan, e.g. 2027-01-01")],
+        to: Annotated[str, typer.Option(help="last day of the plan, e.g. 2028-12-31")],
         bbox: Annotated[str | None, typer.Option(help="minlon,minlat,maxlon,maxlat")] = None,
         zone: Annotated[str | None, typer.Option(help="zone id instead of a bbox")] = None,
-        from_: Annotated[str, typer.Option("--from", help="first day of the plan, e.g. 2027-01-01")] = "",
-        to: Annotated[str, typer.Option(help="last day of the plan, e.g. 2028-12-31")] = "",
     ) -> None:
         """Plan every plannable request in the bbox (or zone) whose window overlaps from..to; writes slots."""
         from rich.console import Console
@@ -31,9 +31,15 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         factory = session_factory(settings)
         try:
+            days = {}
+            for option, value in (("--from", from_), ("--to", to)):
+                try:
+                    days[option] = date.fromisoformat(value)
+                except ValueError as exc:
+                    raise ValueError(f"{option} {value!r} is not a date like 2027-01-01") from exc
             body = PlanCreate.model_validate({
                 "bbox": list(parse_bbox(bbox)) if bbox else None, "zone": zone,
-                "from": date.fromisoformat(from_), "to": date.fromisoformat(to),
+                "from": days["--from"], "to": days["--to"],
             })
             with session_scope(factory) as session:
                 run = service.create_plan(session, None, body, settings)
