@@ -667,11 +667,13 @@ def _rule_values(rule: str, data: dict[str, Any], settings: Settings) -> dict[st
             values[key] = str(values[key])
     if rule == "corridor":
         values["stops"] = [{k: v for k, v in dict(s).items() if v is not None} for s in values.get("stops") or []]
-        ax0, ay0, ax1, ay1 = settings.service_area
         for i, stop in enumerate(values["stops"]):
-            if "lon" in stop and not (ax0 <= stop["lon"] <= ax1 and ay0 <= stop["lat"] <= ay1):
-                raise InvalidField(f"stops[{i}]", f"position {stop['lon']}, {stop['lat']} lies outside the service "
-                                   f"area {ax0},{ay0},{ax1},{ay1}")
+            if "lon" in stop:
+                try:
+                    validate_geojson({"type": "Point", "coordinates": [stop["lon"], stop["lat"]]},
+                                     limits=requests_service.geometry_limits(settings))
+                except GeometryError as exc:
+                    raise InvalidField(f"stops[{i}]", exc.detail) from exc
     return values
 
 

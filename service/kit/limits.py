@@ -17,6 +17,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.kit.problems import InvalidField, Problem
+
 # An escaped C0 control in JSON text (raw ones are invalid JSON and left to the parser).
 _ESCAPED_CONTROL = re.compile(rb"\\u00[01][0-9a-fA-F]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -63,8 +65,7 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_problem(send, 413, "Payload too large", f"The body is larger than {self.max_bytes} bytes.",
-                                "body-too-large")
+            await _send_problem(send, self._too_large())
             return
         chunks: list[bytes] = []
         seen = 0
@@ -75,8 +76,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.max_bytes:
-                await _send_problem(send, 413, "Payload too large",
-                                    f"The body is larger than {self.max_bytes} bytes.", "body-too-large")
+                await _send_problem(send, self._too_large())
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -88,9 +88,8 @@ class BodySizeLimit:
             except ValueError:
                 path = None  # not JSON after all: the endpoint's parser reports it
             if path:
-                detail = "contains a control character (such as U+0000); remove it"
-                await _send_problem(send, 422, "Invalid input", f"{path}: {detail}", "invalid-input",
-                                    errors=[{"field": path, "detail": detail}])
+                await _send_problem(send, InvalidField(path, "contains a control character (such as U+0000); "
+                                                             "remove it"))
                 return
 
         replayed = False
@@ -104,10 +103,13 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
+    def _too_large(self) -> Problem:
+        return Problem(413, "Payload too large", f"The body is larger than {self.max_bytes} bytes.",
+                       type_="body-too-large")
 
-async def _send_problem(send: Send, status: int, title: str, detail: str, type_: str, **extra: Any) -> None:
-    body = json.dumps({"type": f"https://baustellen.ruhr/problems/{type_}", "title": title, "status": status,
-                       "detail": detail, **extra}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
+
+async def _send_problem(send: Send, problem: Problem) -> None:
+    body = json.dumps(problem.body()).encode()
+    await send({"type": "http.response.start", "status": problem.status, "headers": [
         (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
