@@ -32,6 +32,20 @@ def _days(a: int, b: int) -> list[int]:
     return [a, b + 1]
 
 
+def _detail(occ: Occupancy, task: Task, kind: str, ref: str, a: int, z: int) -> dict:
+    """One blocker: start days ``[a, z]`` of ``task`` ruled out by ``(kind, ref)``. A conflict names the rule it
+    comes from (``via``: ``space``, ``diversion``, ``corridor:<id>``, ...); a zone names the placed tasks that
+    fill it then (``tasks``)."""
+    item: dict = {"kind": kind, "ref": ref, "days": _days(a, z)}
+    if kind == "conflict":
+        label = occ.conflict_label(task.id, ref)
+        if label:
+            item["via"] = label
+    elif kind == "zone":
+        item["tasks"] = [t for t in occ.zone_occupants(ref, a, z + max(task.duration, 1) - 1) if t != task.id]
+    return item
+
+
 def explain_moved(occ: Occupancy, task: Task, start: int) -> dict:
     pref = task.preferred
     lo, hi = (pref, start - 1) if start > pref else (start + 1, pref)
@@ -42,7 +56,7 @@ def explain_moved(occ: Occupancy, task: Task, start: int) -> dict:
         for b in occ.blocks(task, lo, hi):
             a, z = max(b.starts[0], lo), min(b.starts[1], hi)
             if a <= z:
-                blockers.append({"kind": b.kind, "ref": b.ref, "days": _days(a, z)})
+                blockers.append(_detail(occ, task, b.kind, b.ref, a, z))
     finally:
         occ.place(task.id, start)
     for i, f in enumerate(task.forbidden):
@@ -124,6 +138,7 @@ def explain_unplaced(
     )
     out: dict = {"status": "unplaced", "blockers": [], "nearest": {}}
     if not window:
+        out["code"] = "window_too_short"
         out["reason"] = "the window is shorter than the duration"
         out["blockers"].append(
             {"kind": "window", "ref": "window", "days": [task.earliest_start, task.latest_end]}
@@ -133,6 +148,7 @@ def explain_unplaced(
         ranges = _element_ranges(occ, task, lo, hi)
         if _fits(window, ranges, list(ranges)):
             free = subtract(window, merge(iv for v in ranges.values() for iv in v))
+            out["code"], out["free_from"] = "left_out", free[0][0]
             out["reason"] = (
                 f"could start on day {free[0][0]}, but was left out to make room for other requests"
             )
@@ -146,12 +162,16 @@ def explain_unplaced(
                 trial = [x for x in minimal if x != e]
                 if not _fits(window, ranges, trial):
                     minimal = trial
+            out["code"] = "blocked"
             out["reason"] = "no start in the window is free of the listed blockers"
             for kind, ref in minimal:
                 for a, z in ranges[(kind, ref)]:
                     a, z = max(a, lo), min(z, hi)
                     if a <= z:
-                        out["blockers"].append({"kind": kind, "ref": ref, "days": _days(a, z)})
+                        if kind == "forbidden":
+                            out["blockers"].append({"kind": kind, "ref": ref, "days": _days(a, z)})
+                        else:
+                            out["blockers"].append(_detail(occ, task, kind, ref, a, z))
     # nearest feasible windows: everything else as is, window relaxed to the whole horizon
     big = max(occ.horizon, task.latest_end) + max(d, 1) * 2
     relaxed = replace(task, earliest_start=0, latest_end=big, fixed_start=None)

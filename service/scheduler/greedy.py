@@ -61,6 +61,7 @@ class Occupancy:
         self.starts: dict[str, int] = {}
         bundle_pairs = problem.bundle_pairs()
         self.neighbours: dict[str, set[str]] = defaultdict(set)
+        self._conflicts = problem.conflicts
         for c in problem.conflicts:
             members = list(dict.fromkeys(c.tasks))
             for i, a in enumerate(members):
@@ -68,9 +69,11 @@ class Occupancy:
                     if frozenset((a, b)) not in bundle_pairs:
                         self.neighbours[a].add(b)
                         self.neighbours[b].add(a)
+        self._labels: dict[frozenset[str], str] | None = None
         self.capacity: dict[str, int] = {}
         self.usage: dict[str, list[int]] = {}
         self.task_zones: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        self.zone_members: dict[str, list[str]] = defaultdict(list)
         for z in problem.zones:
             if not zones_all and sum(z.demands.values()) <= z.capacity:
                 continue  # can never be exceeded
@@ -78,6 +81,7 @@ class Occupancy:
             for tid, q in z.demands.items():
                 if q > 0:
                     self.task_zones[tid].append((z.id, q))
+                    self.zone_members[z.id].append(tid)
         # start(x) in [start(y) + lo, start(y) + hi] for every (y, lo, hi) in prec[x]
         self.prec: dict[str, list[tuple[str, int, int | None]]] = defaultdict(list)
         for p in problem.precedences:
@@ -113,6 +117,30 @@ class Occupancy:
                 u[day] -= q
 
     # -- queries -----------------------------------------------------------------------------
+    def conflict_label(self, a: str, b: str) -> str:
+        """The label of the conflict that keeps ``a`` and ``b`` apart (e.g. ``corridor:<id>`` for a clique,
+        ``space`` for a pair); a rule's label (with a colon) wins over a plain kind. Built on first use: only
+        explanations need it."""
+        if self._labels is None:
+            self._labels = {}
+            for c in self._conflicts:
+                members = list(dict.fromkeys(c.tasks))
+                for i, x in enumerate(members):
+                    for y in members[i + 1 :]:
+                        key = frozenset((x, y))
+                        if key not in self._labels or (":" in c.label and ":" not in self._labels[key]):
+                            self._labels[key] = c.label
+        return self._labels.get(frozenset((a, b)), "")
+
+    def zone_occupants(self, zid: str, first: int, last: int) -> list[str]:
+        """Placed tasks that use zone ``zid`` on some day in ``[first, last]``."""
+        out = []
+        for tid in self.zone_members.get(zid, ()):
+            s = self.starts.get(tid)
+            if s is not None and s <= last and s + self.tasks[tid].duration - 1 >= first:
+                out.append(tid)
+        return out
+
     def blocks(self, task: Task, lo: int, hi: int) -> list[Block]:
         """Blocked start ranges for ``task`` within candidate starts ``[lo, hi]``."""
         d = task.duration

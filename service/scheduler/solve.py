@@ -124,7 +124,7 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
         )
         for tid, ex in plan.explanations.items():
             if tid in plan.unplaced:
-                refs = tuple(dict.fromkeys(str(b["ref"]) for b in ex["blockers"]))
+                refs = tuple(dict.fromkeys(str(r) for b in ex["blockers"] for r in [b["ref"], *b.get("tasks", ())]))
                 plan.unplaced[tid] = Unplaced(f"{plan.unplaced[tid].reason}; {ex['reason']}", refs)
     plan.wall_time_s = time.perf_counter() - t0
     return plan

@@ -17,7 +17,7 @@ def test_moved_task_names_the_conflicting_task_and_the_blocked_days():
     assert plan.starts["side"] == 10
     ex = plan.explanations["side"]
     assert ex["status"] == "moved" and ex["deviation"] == 8
-    assert ex["blockers"] == [{"kind": "conflict", "ref": "main", "days": [2, 10]}]
+    assert ex["blockers"] == [{"kind": "conflict", "ref": "main", "days": [2, 10], "via": "same crossing"}]
 
 
 def test_moved_task_names_zone_forbidden_and_precedence():
@@ -36,6 +36,8 @@ def test_moved_task_names_zone_forbidden_and_precedence():
     ex = plan.explanations["x"]
     kinds = {(b["kind"], b["ref"]) for b in ex["blockers"]}
     assert kinds == {("zone", "Gelsenkirchen"), ("forbidden", "Kirmes"), ("precedence", "y")}
+    (zone,) = [b for b in ex["blockers"] if b["kind"] == "zone"]
+    assert zone["tasks"] == ["a", "b"]  # the tasks filling the zone on the blocked days
 
 
 def test_unplaced_explanation_is_a_minimal_blocking_set():
@@ -83,15 +85,30 @@ def test_unplaced_by_zone_and_forbidden_period():
     plan = solved(p)
     ex = plan.explanations["x"]
     assert {(b["kind"], b["ref"]) for b in ex["blockers"]} == {("zone", "Z"), ("forbidden", "Markt")}
+    assert [b["tasks"] for b in ex["blockers"] if b["kind"] == "zone"] == [["a"]]
+    assert plan.unplaced["x"].blocking == ("Z", "a", "Markt")  # the zone and the task that fills it
+    assert ex["code"] == "blocked"
     assert ex["nearest"]["extend_latest_end_to"] == 16
 
 
 def test_unplaced_because_window_is_too_short():
     plan = solved(Problem([task("x", 10, es=0, le=5)]))
     assert plan.explanations["x"]["blockers"][0]["kind"] == "window"
+    assert plan.explanations["x"]["code"] == "window_too_short"
 
 
 def test_explain_plan_marks_left_out_tasks_that_would_fit():
     p = Problem([task("x", 2, es=0, le=10)])
     ex = explain_plan(p, {}, ["x"])
     assert "could start on day 0" in ex["x"]["reason"]
+    assert (ex["x"]["code"], ex["x"]["free_from"]) == ("left_out", 0)
+
+
+def test_a_corridor_clique_is_named_over_a_plain_pair():
+    # x conflicts with a both by distance (a pair) and through a corridor's one-at-a-time clique
+    p = Problem(
+        [task("a", 5, fixed_start=0), task("b", 5, fixed_start=5), task("x", 3, pref=0)],
+        conflicts=[Conflict(("a", "x"), "space"), Conflict(("a", "b", "x"), "corridor:B1")],
+    )
+    ex = solved(p).explanations["x"]
+    assert {(b["ref"], b["via"]) for b in ex["blockers"]} == {("a", "corridor:B1"), ("b", "corridor:B1")}
