@@ -5,8 +5,10 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
 
 - window: ``earliest_start``/``latest_end`` (inclusive dates) become ``earliest_start``/``latest_end``
   day ints, the end exclusive, clipped to the horizon. A request whose clipped window is shorter than its
-  duration is not part of the plan (``skipped``: its window does not fit into the plan period).
-- preferred start: the request's ``preferred_start`` (else its earliest start), clamped into the window.
+  duration is not part of the plan (``skipped``: its window does not fit into the plan period), nor is one
+  whose preferred start lies after the period (a plan for 2027 does not pull works wanted in 2028 forward).
+- preferred start: the request's ``preferred_start`` (else its earliest start), clamped into the window. The
+  owner's own preferred start is kept in ``TaskInfo.preferred``: explanations report against it.
 - weight: urgency factor × impact factor (see ``URGENCY_WEIGHT``/``IMPACT_WEIGHT``). The scheduler's
   "work" of a task is weight × duration: the first objective places as much of it as possible, so an
   emergency full closure of 30 days outweighs a planned footway site of 30 days twelvefold.
@@ -75,6 +77,7 @@ class TaskInfo:
     fixed: bool
     slot_status: str | None
     owner_id: uuid.UUID | None = None
+    preferred: date | None = None  # the owner's preferred start (else earliest), before clipping to the period
 
 
 @dataclass
@@ -129,6 +132,8 @@ def task_of(row: Any, day0: date, horizon: int, *, fixed: bool) -> tuple[Task | 
     d = row.duration_days
     if le - es < d:
         return None, "the window does not fit into the plan period"
+    if ((row.preferred_start or row.earliest_start) - day0).days >= horizon:
+        return None, "the preferred start lies after the plan period"
     pref = (row.preferred_start or row.earliest_start) - day0
     pref = min(max(pref.days, es), le - d)
     return Task(tid, d, es, le, pref, weight, submitted, shift=row.shift), None
@@ -165,7 +170,8 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
         if task is None:
             continue
         tasks[task.id] = task
-        built.info[task.id] = TaskInfo(row.id, row.version, row.status, True, fixed, row.slot_status, row.owner_id)
+        built.info[task.id] = TaskInfo(row.id, row.version, row.status, True, fixed, row.slot_status, row.owner_id,
+                                       row.preferred_start or row.earliest_start)
     scope_ids = [built.info[t].request_id for t in tasks]
     pairs, built.conflict_source = hard_pairs(session, scope_ids, settings, start=scope.start, end=scope.end)
     members = rule_members(session, scope_ids, start=scope.start, end=scope.end)

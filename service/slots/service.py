@@ -32,7 +32,7 @@ from service.scheduler import Options, Task, Zone, check_plan, solve
 from service.scheduler.explain import explain_moved, explain_unplaced
 from service.scheduler.incremental import InsertionIndex
 from service.settings import Settings
-from service.slots import adapter, repository
+from service.slots import adapter, explanations, repository
 from service.slots.models import PlanRun, Slot
 from service.slots.schemas import PlanCreate
 
@@ -200,25 +200,49 @@ def _execute(
         with session_scope(factory) as s:
             repository.set_progress(s, plan_id, round(0.1 + 0.8 * done / max(total, 1), 3))
 
+    plan = _solve_checked(built, settings, progress)
+    with session_scope(factory) as session:
+        _finish(session, plan_id, built, plan, settings, t0, t_build)
+
+
+def _solve_checked(built: adapter.Built, settings: Settings, progress: Callable[[int, int], None] | None) -> Any:
     options = Options(time_limit_s=settings.solver_time_limit_s, num_workers=max(2, settings.solver_workers),
                       seed=settings.solver_seed)
     plan = solve(built.problem, options, progress)
     violations = check_plan(built.problem, plan)
     if violations:
         raise RuntimeError(f"the plan checker found {len(violations)} violations, e.g. {violations[0].message}")
-    with session_scope(factory) as session:
-        t_write = time.perf_counter()
-        written = write_plan(session, plan_id, built, plan, settings)
-        run = repository.get_plan(session, plan_id, for_update=True)
-        assert run is not None
-        run.stats = statistics(built, plan, written, t_build)
-        run.stats["write_time_s"] = round(time.perf_counter() - t_write, 3)
-        run.stats["wall_time_s"] = round(time.perf_counter() - t0, 3)
-        run.fcfs = fcfs_comparison(built, plan)
-        run.status, run.progress, run.finished_at = "done", 1.0, now(settings)
-        events.emit(session, "plan.done", organisation_id=run.created_by,
-                    payload={"plan_id": str(plan_id), "placed": run.stats["placed"],
-                             "unplaced": run.stats["unplaced"]})
+    return plan
+
+
+def _finish(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: Any, settings: Settings, t0: float,
+            t_build: float) -> None:
+    """Write the slots, the statistics and the FCFS comparison, mark the run done (one transaction)."""
+    t_write = time.perf_counter()
+    written = write_plan(session, plan_id, built, plan, settings)
+    run = repository.get_plan(session, plan_id, for_update=True)
+    assert run is not None
+    run.stats = statistics(built, plan, written, t_build)
+    run.stats["write_time_s"] = round(time.perf_counter() - t_write, 3)
+    run.stats["wall_time_s"] = round(time.perf_counter() - t0, 3)
+    run.fcfs = fcfs_comparison(built, plan)
+    run.status, run.progress, run.finished_at = "done", 1.0, now(settings)
+    events.emit(session, "plan.done", organisation_id=run.created_by,
+                payload={"plan_id": str(plan_id), "placed": run.stats["placed"], "unplaced": run.stats["unplaced"]})
+
+
+def plan_in_session(session: Session, params: dict[str, Any], settings: Settings,
+                    created_by: uuid.UUID | None = None) -> PlanRun:
+    """Run a plan at once inside ``session`` (no worker, nothing committed here): ``baustellen demo load`` plans
+    the example this way before the coordination office's decisions, which need the data uncommitted."""
+    t0 = time.perf_counter()
+    run = repository.add_plan(session, PlanRun(status="running", params=params, progress=0.1, stats={}, fcfs={},
+                                               created_by=created_by, started_at=now(settings)))
+    built = adapter.build(session, scope_of(params), settings)
+    t_build = time.perf_counter() - t0
+    plan = _solve_checked(built, settings, None)
+    _finish(session, run.id, built, plan, settings, t0, t_build)
+    return run
 
 
 def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: Any, settings: Settings) -> dict:
@@ -229,6 +253,7 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
     reqs = repository.requests_for_update(session, ids)
     slots = repository.slots_of(session, ids)
     counts = {"proposed": 0, "unchanged": 0, "unplaced": 0, "stale": 0}
+    moved: list[uuid.UUID] = []  # slots whose dates changed: their stored conflicts follow them
     for tid in movable:
         info = built.info[tid]
         req, slot = reqs.get(info.request_id), slots.get(info.request_id)
@@ -240,6 +265,8 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
             end = start + timedelta(days=req.duration_days - 1)
             explanation = placed_explanation(built, tid, plan.starts[tid], plan.explanations.get(tid), plan_id)
             unchanged = slot is not None and slot.status == "proposed" and (slot.start, slot.end) == (start, end)
+            if slot is None or (slot.start, slot.end) != (start, end):
+                moved.append(req.id)
             repository.put_slot(session, req.id, start=start, end=end, status="proposed", provisional=False,
                                 explanation=explanation, unplaced=None, plan_id=plan_id)
             if unchanged and req.status == "slot_proposed":
@@ -250,10 +277,34 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
                 propose(session, req, start, end, explanation, None, settings=settings, plan_id=plan_id)
         else:
             counts["unplaced"] += 1
+            if slot is not None and slot.start is not None:
+                moved.append(req.id)
             repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=False,
                                 explanation={"plan_id": str(plan_id), "method": "plan"},
                                 unplaced=unplaced_info(built, tid, plan), plan_id=plan_id)
+    refresh_conflicts(session, moved, settings)
     return counts
+
+
+# Above this many moved slots one set-based rebuild of the conflict graph beats refreshing them one by one.
+REFRESH_ALL_ABOVE = 300
+
+
+def refresh_conflicts(session: Session, ids: list[uuid.UUID], settings: Settings) -> None:
+    """The stored conflicts record the current periods (slot, else window): after slots moved, recompute the
+    conflicts of those requests (or the whole graph when many moved). Nothing happens without the conflicts
+    domain."""
+    if not ids:
+        return
+    if len(ids) > REFRESH_ALL_ABOVE:
+        refresh_all = domain_function("conflicts", "refresh_all")
+        if refresh_all is not None:
+            refresh_all(session, settings=settings)
+            return
+    refresh = domain_function("conflicts", "refresh_for_request")
+    if refresh is not None:
+        for rid in ids:
+            refresh(session, rid, settings)
 
 
 def propose(
@@ -273,53 +324,45 @@ def propose(
                 payload={"start": start.isoformat(), "end": end.isoformat(), "status": req.status})
 
 
-def _blockers(built: adapter.Built, blockers: list[dict]) -> list[dict]:
-    """Scheduler blockers (start-day ranges ``[a, b)``) as dates; conflict refs are request ids."""
-    out = []
-    for b in blockers:
-        a, z = b["days"]
-        item = {"kind": b["kind"], "ref": str(b["ref"]), "starts_from": built.date(a).isoformat(),
-                "starts_to": built.date(z - 1).isoformat()}
-        if b["kind"] in ("conflict", "precedence"):
-            item["request_id"] = str(b["ref"])
-        out.append(item)
-    return out
-
-
 def placed_explanation(built: adapter.Built, tid: str, start: int, ex: dict | None, plan_id: uuid.UUID | None,
                        method: str = "plan") -> dict[str, Any]:
+    """A placed slot's explanation, against the owner's own preferred start (a plan period may have clipped the
+    scheduler's): deviation, what blocked the days in between, and a German and an English summary."""
     task = built.problem.task_map()[tid]
+    preferred = built.info[tid].preferred if tid in built.info and built.info[tid].preferred else \
+        built.date(task.preferred)
+    start_date = built.date(start)
+    blockers = explanations.blockers(built, ex.get("blockers", [])) if ex is not None and start != task.preferred \
+        else []
     out: dict[str, Any] = {
         "method": method, "plan_id": str(plan_id) if plan_id else None,
-        "preferred_start": built.date(task.preferred).isoformat(), "deviation_days": abs(start - task.preferred),
+        "preferred_start": preferred.isoformat(), "deviation_days": abs((start_date - preferred).days),
+        "summary": explanations.placed_summary(start_date, preferred, blockers, bool(ex and ex.get("note")),
+                                               (built.day0, built.date(built.horizon - 1)), task.duration),
+        "blockers": blockers,
     }
-    if ex is None or start == task.preferred:
-        out["summary"] = "placed on the preferred start"
-        out["blockers"] = []
-        return out
-    direction = "later" if start > task.preferred else "earlier"
-    out["summary"] = f"placed {abs(start - task.preferred)} days {direction} than preferred"
-    out["blockers"] = _blockers(built, ex.get("blockers", []))
-    if ex.get("note"):
-        out["note"] = ex["note"]
     return out
 
 
 def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
+    """Why a request got no slot: a German and an English reason, the blocking requests (a small set that
+    together make it impossible), the blockers and the nearest window bounds that would let it fit."""
     why = plan.unplaced.get(tid)
     ex = plan.explanations.get(tid) or {}
-    blockers = _blockers(built, ex.get("blockers", []))
-    blocking = [b["request_id"] for b in blockers if "request_id" in b]
+    blockers = explanations.blockers(built, ex.get("blockers", []))
+    blocking = explanations.blocking_requests(blockers)
     if why is not None:
-        blocking += [r for r in why.blocking if r in built.info]
+        blocking += [str(built.info[r].request_id) for r in why.blocking if r in built.info]
     nearest = {}
     near = ex.get("nearest") or {}
     if "extend_latest_end_to" in near:
         nearest["latest_end"] = built.date(near["extend_latest_end_to"] - 1).isoformat()
     if "extend_earliest_start_to" in near:
         nearest["earliest_start"] = built.date(near["extend_earliest_start_to"]).isoformat()
-    return {"reason": why.reason if why else ex.get("reason", "not placed"), "blocking": list(dict.fromkeys(blocking)),
-            "blockers": blockers, "nearest_feasible": nearest or None}
+    free_from = built.date(ex["free_from"]) if ex.get("free_from") is not None else None
+    detail = why.reason if why else ex.get("reason", "not placed")
+    return {"reason": explanations.unplaced_reason(ex.get("code"), blockers, free_from), "detail": detail,
+            "blocking": list(dict.fromkeys(blocking)), "blockers": blockers, "nearest_feasible": nearest or None}
 
 
 def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -> dict[str, Any]:
@@ -376,7 +419,8 @@ def slot_extras(req: SiteRequest) -> dict[str, Any]:
     if slot is None:
         return {"slot": None, "unplaced": None}
     if slot.status == "unplaced" or slot.start is None:
-        return {"slot": None, "unplaced": slot.unplaced or {"reason": "not placed", "blocking": []}}
+        return {"slot": None, "unplaced": slot.unplaced or {
+            "reason": {"de": "Nicht eingeplant.", "en": "Not placed."}, "blocking": []}}
     return {"slot": {"start": slot.start, "end": slot.end, "status": slot.status, "provisional": slot.provisional,
                      "plan_id": slot.plan_id, "explanation": slot.explanation or {}}, "unplaced": None}
 
@@ -423,13 +467,14 @@ def replace_outdated_lock(session: Session, req: SiteRequest, principal: Princip
     slot = repository.get_slot(session, req.id, for_update=True)
     assert slot is not None and slot.start is not None and slot.end is not None
     old_start, old_end = slot.start, slot.end
-    reason = (f"lock released because the request changed: the locked slot {old_start} .. {old_end} no longer "
-              f"fits the window {req.earliest_start} .. {req.latest_end} and duration of {req.duration_days} days")
+    texts = explanations.lock_released((old_start, old_end), (req.earliest_start, req.latest_end),
+                                       req.duration_days)
+    reason = f"{texts['de']} / {texts['en']}"
     _record_history(session, req, "update", principal, force=False)  # the edit first, then its consequence
     repository.delete_slot(session, req.id)
     session.flush()
     new = place_incrementally(session, req, settings)
-    new.explanation = {**(new.explanation or {}), "lock_released": reason}
+    new.explanation = {**(new.explanation or {}), "lock_released": texts}
     session.flush()
     events.emit(session, SLOT_UNLOCKED, request_id=req.id, organisation_id=req.owner_id,
                 payload={"start": old_start.isoformat(), "end": old_end.isoformat(), "reason": reason})
@@ -527,14 +572,16 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
                            settings.solver_seed)
     result = index.insert(new_task, conflicts=list(dict.fromkeys(partners)), zones_demand=demand, repair=True,
                           repair_time_s=0.1, commit=True)
-    built.info[tid] = adapter.TaskInfo(req.id, req.version, req.status, True, False, None)
+    built.info[tid] = adapter.TaskInfo(req.id, req.version, req.status, True, False, None, req.owner_id,
+                                       req.preferred_start or req.earliest_start)
     built.problem = index.problem
     for other, s in result.moved.items():
         start = built.date(s)
         t = tasks[other]
         repository.put_slot(session, built.info[other].request_id, start=start,
                             end=start + timedelta(days=t.duration - 1), status="proposed", provisional=True,
-                            explanation={"method": "incremental", "summary": f"moved to make room for {tid}",
+                            explanation={"method": "incremental", "moved_for": str(req.id),
+                                         "summary": explanations.moved_for_summary(start, built.date(t.preferred)),
                                          "preferred_start": built.date(t.preferred).isoformat(),
                                          "deviation_days": abs(s - t.preferred), "blockers": []},
                             unplaced=None, plan_id=None)
@@ -553,10 +600,7 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
                                    explanation={"method": "incremental"}, unplaced=info, plan_id=None)
     # the conflicts domain refreshes the new request itself (its hook runs next); the moved neighbours' stored
     # conflicts follow their new slots here
-    refresh = domain_function("conflicts", "refresh_for_request")
-    if refresh is not None:
-        for other in sorted(result.moved):
-            refresh(session, built.info[other].request_id, settings)
+    refresh_conflicts(session, [built.info[other].request_id for other in sorted(result.moved)], settings)
     return slot
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import LineString, box
+from sqlalchemy import select
 
 from service.conflicts.models import Blackout, Corridor, Moratorium, Zone
 from service.slots import adapter, repository
@@ -163,3 +164,51 @@ def test_provisional_slot_on_create_respects_a_one_at_a_time_corridor(client, ci
     b = client.post("/v1/requests", json=site_body(kind="water", latest_end="2027-12-31"),
                     headers=city.headers).json()
     assert b["slot"]["end"] < a["slot"]["start"] or a["slot"]["end"] < b["slot"]["start"]
+
+
+def test_explanations_name_the_corridor_and_the_requests_filling_a_zone(client, city, utility, coordinator, factory,
+                                                                        db, settings) -> None:  # noqa: ANN001
+    # two lane reductions at either end of Rüttenscheider Straße, about 300 m apart: no conflict by distance, but
+    # the corridor allows one site at a time
+    north = {"type": "LineString", "coordinates": [[7.0001, 51.4402], [7.0003, 51.4396]]}
+    south = {"type": "LineString", "coordinates": [[7.0010, 51.4377], [7.0012, 51.4371]]}
+    _rules(db, corridor=1)
+    a = client.post("/v1/requests", json=site_body(impact="lane_reduction", geometry=north, diversions=[]),
+                    headers=city.headers).json()
+    b = client.post("/v1/requests", json=site_body(kind="gas", impact="lane_reduction", geometry=south,
+                                                   diversions=[], urgency="planned"),
+                    headers=utility.headers).json()
+    built = _build(db, settings)
+    assert not [c for c in built.problem.conflicts if not c.label.startswith("corridor:")]  # no pair by distance
+    plan(client, coordinator, factory, settings)
+    slots = {r["id"]: client.get(f"/v1/requests/{r['id']}", headers=city.headers).json()["slot"] for r in (a, b)}
+    moved_id = max(slots, key=lambda k: slots[k]["explanation"]["deviation_days"])
+    other = a["id"] if moved_id == b["id"] else b["id"]
+    blockers = slots[moved_id]["explanation"]["blockers"]
+    corridor_id = str(db.scalar(select(Corridor.id)))
+    # (the moratorium of June may block some days too)
+    assert {(x["kind"], x["ref"], x["request_id"]) for x in blockers if x["kind"] != "forbidden"} == {
+        ("corridor", f"corridor:{corridor_id}", other)}
+    summary = slots[moved_id]["explanation"]["summary"]
+    assert "die Grenze von einer Baustelle zur Zeit auf einem Korridor" in summary["de"]
+    assert "the one-site-at-a-time limit of a corridor" in summary["en"]
+
+
+def test_zone_blockers_name_the_requests_that_fill_the_zone(client, city, utility, db) -> None:  # noqa: ANN001
+    _rules(db, capacity_zone=1)
+    a = client.post("/v1/requests", json=site_body(latest_end="2027-12-31"), headers=city.headers).json()
+    far = {"type": "LineString", "coordinates": [[7.0001, 51.4330], [7.0012, 51.4320]]}
+    b = client.post("/v1/requests", json=site_body(kind="building", impact="lane_reduction", geometry=far,
+                                                   diversions=[], latest_end="2027-12-31"),
+                    headers=utility.headers).json()
+    zone_blockers = [x for x in b["slot"]["explanation"]["blockers"] if x["kind"] == "zone"]
+    assert zone_blockers and all(x["request_ids"] == [a["id"]] for x in zone_blockers), zone_blockers
+    assert "die Kapazität einer Zone" in b["slot"]["explanation"]["summary"]["de"]
+    # unplaced: the zone is full over the whole window, and the request filling it is named as blocking
+    tight = client.post("/v1/requests", json=site_body(kind="building", impact="lane_reduction", geometry=far,
+                                                       diversions=[], earliest_start="2027-04-01",
+                                                       latest_end="2027-05-30", duration_days=60),
+                        headers=utility.headers).json()
+    assert tight["slot"] is None
+    assert tight["unplaced"]["blocking"] == [a["id"]], tight["unplaced"]
+    assert tight["unplaced"]["reason"]["en"] == "No start in the window is free: blocked by the capacity of a zone."

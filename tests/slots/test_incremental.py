@@ -70,10 +70,12 @@ def test_editing_a_request_releases_a_locked_slot_that_no_longer_fits(client, ci
     slot = r.json()["slot"]
     assert (slot["status"], slot["provisional"]) == ("proposed", True)
     assert (slot["start"], slot["end"]) == ("2027-06-01", "2027-07-30")
-    assert "lock released" in slot["explanation"]["lock_released"]
+    released = slot["explanation"]["lock_released"]
+    assert released["de"].startswith("Sperre aufgehoben") and "01.04.2027–30.05.2027" in released["de"]
+    assert released["en"].startswith("Lock released because the request changed")
     history = client.get(f"/v1/requests/{a['id']}/history", headers=city.headers).json()
     assert [h["action"] for h in history][-2:] == ["update", "slot.unlocked"]
-    assert "request changed" in history[-1]["reason"]
+    assert history[-1]["reason"].startswith("Sperre aufgehoben") and "request changed" in history[-1]["reason"]
     # a shorter duration no longer fits the locked slot either
     assert client.post(f"/v1/requests/{a['id']}/slot/lock", headers=coordinator.headers).status_code == 200
     r = client.patch(f"/v1/requests/{a['id']}", json={"duration_days": 40}, headers={**city.headers, "If-Match": "*"})

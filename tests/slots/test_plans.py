@@ -48,6 +48,13 @@ def test_plan_places_conflicting_requests_of_two_owners_apart(client, city, util
     moved = client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"]["explanation"]
     assert moved["deviation_days"] > 0
     assert {x["request_id"] for x in moved["blockers"] if x["kind"] == "conflict"} == {a["id"]}
+    n = moved["deviation_days"]
+    assert moved["summary"]["de"].startswith(f"{n} Tage später als gewünscht eingeplant")
+    assert "einen Konflikt mit 1 Baustelle" in moved["summary"]["de"]
+    assert moved["summary"]["en"].startswith(f"Placed {n} days later than preferred")
+    placed = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]["explanation"]
+    assert placed["summary"] == {"de": "Am gewünschten Beginn (01.04.2027) eingeplant.",
+                                 "en": "Placed on the preferred start (1 Apr 2027)."}
     assert assert_slots_valid(db, settings) == 2
 
 
@@ -76,7 +83,8 @@ def test_impossible_request_is_unplaced_with_blocking_ids(client, city, utility,
     r = client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()
     assert r["slot"] is None
     assert r["unplaced"]["blocking"] == [a["id"]]
-    assert r["unplaced"]["reason"]
+    assert r["unplaced"]["reason"]["de"].startswith("Kein Beginn im Zeitfenster ist frei: blockiert durch")
+    assert r["unplaced"]["reason"]["en"] == "No start in the window is free: blocked by a conflict with 1 site."
     assert r["unplaced"]["nearest_feasible"]["latest_end"] > "2027-05-20"
     assert assert_slots_valid(db, settings) == 1
 
@@ -214,3 +222,48 @@ def test_run_that_keeps_killing_its_worker_fails_after_two_requeues(settings, db
     db.flush()
     db.refresh(run)
     assert run.status == "failed" and "stopped 3 times" in run.error
+
+
+def test_full_plan_refreshes_the_stored_conflicts_of_the_slots_it_moves(client, city, coordinator, factory,
+                                                                        settings) -> None:  # noqa: ANN001
+    a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    assert (a["slot"]["start"], a["slot"]["end"]) == ("2027-04-01", "2027-05-30")
+    # a moratorium decided after the slot was placed: the provisional slot now breaks it
+    area = {"type": "Polygon", "coordinates": [[[6.99, 51.43], [7.01, 51.43], [7.01, 51.45], [6.99, 51.45],
+                                                [6.99, 51.43]]]}
+    r = client.post("/v1/moratoriums", json={"name": "Neu asphaltiert", "geometry": area, "start": "2027-03-01",
+                                              "end": "2027-05-31"}, headers=coordinator.headers)
+    assert r.status_code == 201, r.text
+
+    def moratorium_conflicts() -> list:
+        got = client.get("/v1/conflicts", params={"kind": "moratorium"}, headers=city.headers)
+        assert got.status_code == 200, got.text
+        return got.json()["features"]
+
+    assert len(moratorium_conflicts()) == 1
+    plan(client, coordinator, factory, settings)
+    slot = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]
+    assert slot["start"] == "2027-06-01"
+    assert "das Aufbruchverbot „Neu asphaltiert“" in slot["explanation"]["summary"]["de"]
+    assert moratorium_conflicts() == []
+
+
+def test_plan_for_a_shorter_period_reports_the_owners_preferred_start(client, city, utility, coordinator, factory,
+                                                                      settings) -> None:  # noqa: ANN001
+    # wanted from 1 August, may start from 1 March: a plan of the first half-year places it at its end and says
+    # how far that is from what the owner asked for (not from the clipped start the solver saw)
+    a = client.post("/v1/requests", json=site_body(preferred_start="2027-08-01"), headers=city.headers).json()
+    plan(client, coordinator, factory, settings, start="2027-01-01", end="2027-08-10")
+    ex = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]["explanation"]
+    assert ex["preferred_start"] == "2027-08-01"
+    assert ex["deviation_days"] > 0
+    assert ex["summary"]["en"].startswith(f"Placed {ex['deviation_days']} days earlier than preferred")
+    assert "Der Planungszeitraum endet am 10.08.2027" in ex["summary"]["de"]
+    # wanted after the plan period: left out of the plan, its provisional slot kept as it was
+    b = client.post("/v1/requests", json=site_body(kind="gas", preferred_start="2027-09-01",
+                                                   earliest_start="2027-05-01", latest_end="2027-12-31"),
+                    headers=utility.headers).json()
+    before = b["slot"]
+    got = plan(client, coordinator, factory, settings, start="2027-01-01", end="2027-07-31")
+    assert got["statistics"]["skipped"] >= 1
+    assert client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"] == before

@@ -345,6 +345,7 @@ function renderExplanation(expl) {
   if (typeof expl === "string") text = expl;
   else if (expl[language()] && typeof expl[language()] === "string") text = expl[language()];
   else if (expl.summary) text = typeof expl.summary === "object" ? (expl.summary[language()] || expl.summary.de) : expl.summary;
+  else if (expl.reason) text = typeof expl.reason === "object" ? (expl.reason[language()] || expl.reason.de) : expl.reason;
   else if (expl.text) text = expl.text;
   else text = JSON.stringify(expl, null, 1);
   return `<h3>${esc(t("explanation"))}</h3><div class="explanation">${esc(text)}</div>`;

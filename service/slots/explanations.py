@@ -1,0 +1,172 @@
+"""Slot explanations for people: the scheduler's findings (start-day ranges, task ids) turned into dates,
+request ids and one sentence in German and one in English (``{"de": ..., "en": ...}``), as the conflicts API
+does. Pure functions of a built problem and the scheduler's explanation dicts; no database access.
+
+A blocker is ``{"kind", "ref", "starts_from", "starts_to"}`` (the start dates it rules out) plus:
+``request_id`` for a conflict or a precedence partner; ``kind: "corridor"`` and ``ref: "corridor:<id>"`` when
+the conflict is a corridor's one-site-at-a-time limit (``request_id`` names the other site on it); and
+``request_ids`` for a zone or corridor capacity: the placed requests that fill it on those days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from service.slots import adapter
+
+
+def date_de(d: date) -> str:
+    return f"{d:%d.%m.%Y}"
+
+
+def date_en(d: date) -> str:
+    return f"{d.day} {d:%b} {d.year}"
+
+
+def _days(n: int) -> tuple[str, str]:
+    return ("1 Tag", "1 day") if n == 1 else (f"{n} Tage", f"{n} days")
+
+
+def _sites(n: int) -> tuple[str, str]:
+    return ("1 Baustelle", "1 site") if n == 1 else (f"{n} Baustellen", f"{n} sites")
+
+
+def blockers(built: adapter.Built, items: Iterable[dict]) -> list[dict[str, Any]]:
+    """Scheduler blockers (start-day ranges ``[a, b)``) as dates; conflict refs are request ids (see above)."""
+    out = []
+    for b in items:
+        a, z = b["days"]
+        item: dict[str, Any] = {"kind": b["kind"], "ref": str(b["ref"]), "starts_from": built.date(a).isoformat(),
+                                "starts_to": built.date(z - 1).isoformat()}
+        if b["kind"] in ("conflict", "precedence"):
+            item["request_id"] = str(b["ref"])
+        via = str(b.get("via") or "")
+        if b["kind"] == "conflict" and via.startswith("corridor:"):
+            item["kind"], item["ref"] = "corridor", via
+        if b.get("tasks") is not None:
+            item["request_ids"] = [str(built.info[t].request_id) for t in b["tasks"] if t in built.info]
+        out.append(item)
+    return out
+
+
+def blocking_requests(items: Iterable[dict]) -> list[str]:
+    """Every request id the (converted) blockers name, in order, once."""
+    ids: list[str] = []
+    for b in items:
+        if "request_id" in b:
+            ids.append(b["request_id"])
+        ids += b.get("request_ids", [])
+    return list(dict.fromkeys(ids))
+
+
+def blocker_phrase(items: list[dict]) -> tuple[str, str] | None:
+    """What the blockers are, in a few words each: ("Konflikte mit 2 Baustellen, …", "conflicts with 2 sites, …")."""
+    conflicts = {b["request_id"] for b in items if b["kind"] == "conflict"}
+    corridors = {b["ref"] for b in items if b["kind"] == "corridor"}
+    zones = {b["ref"] for b in items if b["kind"] == "zone"}
+    precedences = {b["request_id"] for b in items if b["kind"] == "precedence"}
+    forbidden = list(dict.fromkeys(b["ref"] for b in items if b["kind"] == "forbidden"))
+    window = any(b["kind"] == "window" for b in items)
+    de: list[str] = []
+    en: list[str] = []
+    if conflicts:
+        s_de, s_en = _sites(len(conflicts))
+        de.append(f"Konflikte mit {s_de}" if len(conflicts) > 1 else "einen Konflikt mit 1 Baustelle")
+        en.append(f"conflicts with {s_en}" if len(conflicts) > 1 else "a conflict with 1 site")
+    if corridors:
+        de.append("die Grenze von einer Baustelle zur Zeit auf " + ("einem Korridor" if len(corridors) == 1
+                                                                  else f"{len(corridors)} Korridoren"))
+        en.append("the one-site-at-a-time limit of " + ("a corridor" if len(corridors) == 1
+                                                         else f"{len(corridors)} corridors"))
+    if zones:
+        de.append("die Kapazität " + ("einer Zone" if len(zones) == 1 else f"von {len(zones)} Zonen"))
+        en.append("the capacity of " + ("a zone" if len(zones) == 1 else f"{len(zones)} zones"))
+    for ref in forbidden:
+        kind, _, name = ref.partition(":")
+        if kind == "blackout":
+            de.append(f"die Sperrzeit „{name}“")
+            en.append(f"the blackout “{name}”")
+        elif kind == "moratorium":
+            de.append(f"das Aufbruchverbot „{name}“")
+            en.append(f"the no-dig moratorium “{name}”")
+        else:
+            de.append(f"die Sperrzeit „{ref}“")
+            en.append(f"the forbidden period “{ref}”")
+    if precedences:
+        s_de, s_en = _sites(len(precedences))
+        de.append(f"die Reihenfolge mit {s_de}")
+        en.append(f"the required order with {s_en}")
+    if window:
+        de.append("das Zeitfenster des Antrags")
+        en.append("the request's window")
+    if not de:
+        return None
+    return ", ".join(de), ", ".join(en)
+
+
+def placed_summary(start: date, preferred: date, items: list[dict], note: bool,
+                   period: tuple[date, date] | None = None, duration: int = 1) -> dict[str, str]:
+    """Where the slot starts against the owner's preferred start, and what blocked the days in between (and
+    whether the plan period itself left no room for the preferred dates)."""
+    dev = (start - preferred).days
+    if dev == 0:
+        return {"de": f"Am gewünschten Beginn ({date_de(start)}) eingeplant.",
+                "en": f"Placed on the preferred start ({date_en(start)})."}
+    n_de, n_en = _days(abs(dev))
+    de = (f"{n_de} {'später' if dev > 0 else 'früher'} als gewünscht eingeplant: Beginn {date_de(start)} "
+          f"statt {date_de(preferred)}.")
+    en = (f"Placed {n_en} {'later' if dev > 0 else 'earlier'} than preferred: starts {date_en(start)} "
+          f"instead of {date_en(preferred)}.")
+    if period is not None and preferred < period[0]:
+        de += f" Der Planungszeitraum beginnt erst am {date_de(period[0])}."
+        en += f" The plan period begins only on {date_en(period[0])}."
+    elif period is not None and (preferred - period[1]).days + duration - 1 > 0:
+        de += f" Der Planungszeitraum endet am {date_de(period[1])}: die gewünschten Tage passen nicht hinein."
+        en += f" The plan period ends on {date_en(period[1])}: the preferred dates do not fit into it."
+    phrase = blocker_phrase(items)
+    if phrase is not None:
+        de += f" Dazwischen blockiert durch {phrase[0]}."
+        en += f" The days in between are blocked by {phrase[1]}."
+    if note:
+        de += " Einige nähere Termine waren frei: die Baustelle wurde verschoben, um anderen Anträgen Platz zu machen."
+        en += " Some closer starts were free: the site was moved to make room for other requests."
+    return {"de": de, "en": en}
+
+
+def moved_for_summary(start: date, preferred: date) -> dict[str, str]:
+    """A provisional slot the incremental placement moved to fit a newly submitted request."""
+    out = placed_summary(start, preferred, [], False)
+    return {"de": out["de"] + " Verschoben, um Platz für einen neuen Antrag zu machen.",
+            "en": out["en"] + " Moved to make room for a newly submitted request."}
+
+
+def unplaced_reason(code: str | None, items: list[dict], free_from: date | None) -> dict[str, str]:
+    """Why a request got no slot, from the scheduler explanation's ``code``."""
+    if code == "window_too_short":
+        return {"de": "Das Zeitfenster ist kürzer als die Dauer der Arbeiten.",
+                "en": "The window is shorter than the duration of the works."}
+    if code == "left_out" and free_from is not None:
+        return {"de": (f"Hätte am {date_de(free_from)} beginnen können, wurde aber zurückgestellt, damit "
+                       "dringlichere oder umfangreichere Arbeiten Platz finden."),
+                "en": (f"Could start on {date_en(free_from)}, but was left out to make room for more urgent or "
+                       "more extensive works.")}
+    phrase = blocker_phrase(items)
+    if phrase is not None:
+        return {"de": f"Kein Beginn im Zeitfenster ist frei: blockiert durch {phrase[0]}.",
+                "en": f"No start in the window is free: blocked by {phrase[1]}."}
+    return {"de": "Im Zeitfenster ist kein Beginn frei.", "en": "No start in the window is free."}
+
+
+def lock_released(old: tuple[date, date], window: tuple[date, date], duration: int) -> dict[str, str]:
+    n_de = "1 Tag" if duration == 1 else f"{duration} Tagen"  # dative: "von 60 Tagen"
+    n_en = _days(duration)[1]
+    return {
+        "de": (f"Sperre aufgehoben, weil der Antrag geändert wurde: der gesperrte Zeitraum {date_de(old[0])}–"
+               f"{date_de(old[1])} passt nicht mehr zum Zeitfenster {date_de(window[0])}–{date_de(window[1])} "
+               f"und zur Dauer von {n_de}."),
+        "en": (f"Lock released because the request changed: the locked slot {date_en(old[0])} – "
+               f"{date_en(old[1])} no longer fits the window {date_en(window[0])} – {date_en(window[1])} and "
+               f"the duration of {n_en}."),
+    }
