@@ -132,6 +132,9 @@ def demo_load(folder: Path | None = None) -> None:
                    if hasattr(module, "after_load")]
     _print_summary("Ruhr example", summary)
     for result in decided:
+        if "plan" in result:
+            p = result["plan"]
+            Console().print(f"plan {p['from']} .. {p['to']}: {p['placed']} slots placed, {p['unplaced']} unplaced")
         if "approved" in result:
             Console().print(f"coordination office: {result['approved']} slots approved")
         for label, reason in result.get("skipped", []):

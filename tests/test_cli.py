@@ -14,10 +14,12 @@ from typer.testing import CliRunner
 from service.app import create_app
 from service.cli import app as cli
 from service.conflicts.models import Conflict
+from service.kit.time import today
 from service.requests.models import SiteRequest
 from service.settings import Settings
 from service.slots.models import Slot
 from tests.feeds.validators import assert_datex_valid, wzdx_errors
+from tests.slots.helpers import assert_slots_valid
 
 KARLSRUHE = Settings().shared_data_dir / "real" / "karlsruhe" / "sites.geojson"
 
@@ -100,7 +102,26 @@ def test_demo_load_takes_the_offices_decisions_so_the_feeds_publish_sites(run, e
     approved = {r[0]: r for r in rows if r[2] == "approved"}
     assert {r[1] for r in approved.values()} == decided
     assert all(r[5] == "approved" for r in approved.values())
-    assert {r[2] for r in rows if r[0] not in approved} == {"submitted"}
+    # a full plan ran after the rules were loaded and before the decisions: the others have proposed slots
+    unplaced = {r[1] for r in rows if r[5] == "unplaced"}
+    assert {r[2] for r in rows if r[0] not in approved and r[1] not in unplaced} == {"slot_proposed"}
+    # the planned gas renewal inside the Hohe Straße no-dig area (its whole window) cannot be placed; a few others
+    # lose to heavier works (their provisional slots from the load had broken rules loaded after them)
+    assert "DEW-WG-2027-131" in unplaced and len(unplaced) <= 3, out
+    assert f"{53 - len(unplaced)} slots placed, {len(unplaced)} unplaced" in out
+    with Session(engine) as session:
+        reasons = session.scalars(select(Slot.unplaced).where(Slot.status == "unplaced")).all()
+    assert all(r["reason"]["de"].startswith("Kein Beginn im Zeitfenster ist frei") for r in reasons), reasons
+    # and no stored slot, approved or proposed, breaks a rule or clashes with another (the independent checker)
+    with Session(engine) as session:
+        assert assert_slots_valid(session, settings, bbox=list(settings.service_area), start=str(today(settings)),
+                                  end="2028-12-31") == 53 - len(unplaced)
+        # (an unplaced request's conflicts are those of its window: the request as asked breaks the rule)
+        placed = select(Slot.request_id).where(Slot.start.is_not(None))
+        rule_hits = session.execute(select(Conflict.kind, Conflict.request_a, Conflict.request_b).where(
+            Conflict.kind.in_(("moratorium", "blackout", "zone", "corridor")), Conflict.request_a.in_(placed),
+            (Conflict.request_b.is_(None)) | Conflict.request_b.in_(placed))).all()
+    assert rule_hits == []
     # the office approved no two slots that clash: hard conflicts between approved sites never overlap in time
     for a, b in hard:
         if a in approved and b in approved:
