@@ -140,14 +140,15 @@ def task_of(row: Any, day0: date, horizon: int, *, fixed: bool) -> tuple[Task | 
 
 
 def hard_pairs(
-    session: Session, ids: Sequence[uuid.UUID], settings: Settings, *, start: date, end: date
+    session: Session, ids: Sequence[uuid.UUID], settings: Settings, *, start: date, end: date,
+    whole_range: bool = False,
 ) -> tuple[list[tuple[uuid.UUID, uuid.UUID, str]], str]:
     """Potential hard conflicts (space, diversion) touching ``ids``, with each other or with any scheduled
     request. The conflicts domain's table records conflicts of the *current* periods (slot, else window);
     the solver needs every pair that could clash anywhere in the windows, so it is computed here with the
     same rules (``service/geo/rules.py``) in one PostGIS query."""
     pairs = repository.hard_conflicts(session, ids, dict(settings.conflict_distance_m),
-                                      settings.diversion_tolerance_m, start=start, end=end)
+                                      settings.diversion_tolerance_m, start=start, end=end, whole_range=whole_range)
     return pairs, "postgis"
 
 

@@ -171,14 +171,15 @@ def requests_by_id(session: Session, ids: Sequence[uuid.UUID]) -> list[Row[Any]]
 
 def hard_conflicts(
     session: Session, ids: Sequence[uuid.UUID], distances: dict[str, float], route_tolerance_m: float, *,
-    start: date, end: date,
+    start: date, end: date, whole_range: bool = False,
 ) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
     """Potential hard conflicts of the requests ``ids`` with each other and with any other scheduled request
     (one with a slot), by the rules of ``service/geo/rules.py``: different owners, shifts that clash (day
     and night work do not), time ranges that overlap within ``[start, end]`` (the windows of ``ids``, the
     slots of the others), and either footprints within the larger of the two impact distances (``space``)
     or one footprint, with an impact other than ``none``, on the other's diversion or replacement route
-    (``diversion``). Pairs come back as ``(a, b, kind)`` with ``a < b``."""
+    (``diversion``). Pairs come back as ``(a, b, kind)`` with ``a < b``. With ``whole_range`` the requests
+    ``ids`` count as in place over all of ``[start, end]`` instead of their windows (for a wider window to try)."""
     if not ids:
         return []
     sql = """
@@ -202,7 +203,8 @@ def hard_conflicts(
         from a join b on a.id <> b.id
          and a.owner_id <> b.owner_id
          and not ((a.shift = 'day' and b.shift = 'night') or (a.shift = 'night' and b.shift = 'day'))
-         and greatest(a.earliest_start, b.t0, :start) <= least(a.latest_end, b.t1, :end)
+         and greatest(case when :whole then :start else a.earliest_start end, b.t0, :start)
+             <= least(case when :whole then :end else a.latest_end end, b.t1, :end)
          and (st_dwithin(a.geom_utm, b.geom_utm, :maxd) or st_dwithin(a.geom_utm, b.diversions_utm, :tol)
               or st_dwithin(a.geom_utm, b.replacement_utm, :tol) or st_dwithin(b.geom_utm, a.diversions_utm, :tol)
               or st_dwithin(b.geom_utm, a.replacement_utm, :tol))
@@ -215,7 +217,7 @@ def hard_conflicts(
     rows = session.execute(text(sql), {
         "ids": list(ids), "statuses": list(PLANNABLE_STATUSES), "dist": json.dumps(distances),
         "maxd": max(distances.values(), default=0.0) + 0.001, "tol": route_tolerance_m + 0.001,
-        "start": start, "end": end,
+        "start": start, "end": end, "whole": whole_range,
     })
     return [(r.x, r.y, r.kind) for r in rows]
 

@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -28,8 +28,9 @@ from service.kit.time import now, today
 from service.requests import repository as requests_repository
 from service.requests.models import SiteRequest
 from service.requests.service import parse_bbox
-from service.scheduler import Options, Task, Zone, check_plan, solve
+from service.scheduler import Conflict, Options, Problem, Task, Zone, check_plan, solve
 from service.scheduler.explain import explain_moved, explain_unplaced
+from service.scheduler.greedy import Occupancy
 from service.scheduler.incremental import InsertionIndex
 from service.settings import Settings
 from service.slots import adapter, explanations, repository
@@ -254,6 +255,7 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
     slots = repository.slots_of(session, ids)
     counts = {"proposed": 0, "unchanged": 0, "unplaced": 0, "stale": 0}
     moved: list[uuid.UUID] = []  # slots whose dates changed: their stored conflicts follow them
+    unplaced: list[tuple[SiteRequest, Slot]] = []
     for tid in movable:
         info = built.info[tid]
         req, slot = reqs.get(info.request_id), slots.get(info.request_id)
@@ -279,11 +281,22 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
             counts["unplaced"] += 1
             if slot is not None and slot.start is not None:
                 moved.append(req.id)
-            repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=False,
-                                explanation={"plan_id": str(plan_id), "method": "plan"},
-                                unplaced=unplaced_info(built, tid, plan), plan_id=plan_id)
+            unplaced.append((req, repository.put_slot(
+                session, req.id, start=None, end=None, status="unplaced", provisional=False,
+                explanation={"plan_id": str(plan_id), "method": "plan"}, unplaced=unplaced_info(built, tid, plan),
+                plan_id=plan_id)))
     refresh_conflicts(session, moved, settings)
+    # the scheduler's nearest windows only know this plan's problem (windows and rules inside the period):
+    # look again against every stored slot and rule, now that the new slots are written
+    session.flush()
+    for req, row in unplaced[:NEAREST_CHECKED_MAX]:
+        row.unplaced = {**(row.unplaced or {}), "nearest_feasible": nearest_feasible(session, req, settings)}
     return counts
+
+
+# A plan run looks up the nearest feasible windows of at most this many unplaced requests against the database
+# (about 20 ms each); the others keep the scheduler's estimate from the plan's own problem.
+NEAREST_CHECKED_MAX = 200
 
 
 # Above this many moved slots one set-based rebuild of the conflict graph beats refreshing them one by one.
@@ -500,23 +513,35 @@ def domain_function(domain: str, name: str) -> Callable[..., Any] | None:
 # --- incremental placement ----------------------------------------------------------------------
 
 
-def place_incrementally(session: Session, req: SiteRequest, settings: Settings) -> Slot:
-    """Give a newly submitted request a provisional proposed slot at once.
+@dataclass
+class Neighbourhood:
+    """The small problem around one request (see :func:`place_incrementally`): everything but the request itself
+    is in ``built.problem``; ``new_task`` is the request, with ``partners`` (tasks it conflicts with), ``demand``
+    (its demand per zone) and ``zones`` (with its demand) to add it; ``starts`` are the others' current starts."""
 
-    The neighbourhood is every scheduled request the new one has a hard conflict with, plus (as fixed
-    tasks) everything those conflict with anywhere in their windows and the scheduled members of the zones and
-    corridors the new request and the movable neighbours lie in. Zone and corridor capacities and the blackouts
-    and moratoriums that apply are respected as in a full run. Only neighbours whose slot is itself provisional
-    (placed the same way, not yet proposed by a plan run) may be moved by the CP-SAT repair; slots a plan run
-    proposed, locked and approved slots stay put until the next full run. Moved neighbours get their stored
-    conflicts refreshed."""
+    built: adapter.Built
+    tasks: dict[str, Task]
+    new_task: Task
+    neighbours: list[uuid.UUID]
+    partners: list[str]
+    demand: dict[str, int]
+    zones: list[Zone]
+    starts: dict[str, int]
+
+
+def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tuple[date, date] | None = None,
+                  repair: bool = True) -> Neighbourhood:
+    """The neighbourhood of ``req`` over its window (or ``window`` instead). With ``repair`` the provisional
+    neighbours are movable tasks (and everything they conflict with anywhere in their windows is fetched);
+    without it every other task is fixed where its slot is."""
     tid = str(req.id)
-    pairs, _ = adapter.hard_pairs(session, [req.id], settings, start=req.earliest_start, end=req.latest_end)
+    es, le = window or (req.earliest_start, req.latest_end)
+    pairs, _ = adapter.hard_pairs(session, [req.id], settings, start=es, end=le, whole_range=window is not None)
     neighbours = sorted({x for a, b, _ in pairs for x in (a, b) if x != req.id})
     rows = {r.id: r for r in repository.requests_by_id(session, neighbours) if r.slot_start is not None}
     neighbours = [n for n in neighbours if n in rows]
     ring: list[tuple[uuid.UUID, uuid.UUID, str]] = []
-    if neighbours:
+    if neighbours and repair:
         # the repair may move a neighbour anywhere in its window: its own conflicts over all of it
         first = min(min(r.slot_start, r.earliest_start) for r in rows.values())
         last = max(max(r.slot_end, r.latest_end) for r in rows.values())
@@ -525,15 +550,15 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
         rows.update({r.id: r for r in repository.requests_by_id(session, extra) if r.slot_start is not None})
     # zones and corridors of the new request and of the neighbours the repair may move, with their members
     # scheduled during those windows
-    movable_ids = [n for n in neighbours if _provisional(rows[n])]
+    movable_ids = [n for n in neighbours if _provisional(rows[n])] if repair else []
     members = adapter.rule_members(session, [req.id, *movable_ids],
-                                   start=min([req.earliest_start] + [rows[n].earliest_start for n in movable_ids]),
-                                   end=max([req.latest_end] + [rows[n].latest_end for n in movable_ids]))
+                                   start=min([es] + [rows[n].earliest_start for n in movable_ids]),
+                                   end=max([le] + [rows[n].latest_end for n in movable_ids]))
     others = sorted({m.request_id for m in members} - set(rows) - {req.id})
     rows.update({r.id: r for r in repository.requests_by_id(session, others)
                  if r.slot_start is not None and r.status in repository.PLANNABLE_STATUSES})
-    day0 = min([req.earliest_start] + [r.slot_start for r in rows.values()])
-    last_day = max([req.latest_end] + [r.slot_end for r in rows.values()] + [r.latest_end for r in rows.values()])
+    day0 = min([es] + [r.slot_start for r in rows.values()])
+    last_day = max([le] + [r.slot_end for r in rows.values()] + [r.latest_end for r in rows.values()])
     horizon = (last_day - day0).days + 2
     built = adapter.Built(adapter.Problem([], horizon=horizon), day0, horizon)
     tasks: dict[str, Task] = {}
@@ -548,7 +573,7 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
             tasks[task.id] = task
             built.info[task.id] = adapter.TaskInfo(rid, row.version, row.status, False, not movable, row.slot_status)
     new_row = SimpleNamespace(id=req.id, urgency=req.urgency, impact=req.impact, created_at=req.created_at or now(
-        settings), shift=req.shift, earliest_start=req.earliest_start, latest_end=req.latest_end,
+        settings), shift=req.shift, earliest_start=es, latest_end=le,
         duration_days=req.duration_days, preferred_start=req.preferred_start)
     new_task, _ = adapter.task_of(new_row, day0, horizon, fixed=False)
     assert new_task is not None
@@ -568,9 +593,60 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     demand = {z.id: z.demands[tid] for z in zones if tid in z.demands}
     starts = {t: (rows[built.info[t].request_id].slot_start - day0).days if t in built.info else task.fixed_start
               for t, task in tasks.items()}
+    return Neighbourhood(built, tasks, new_task, neighbours, list(dict.fromkeys(partners)), demand, zones, starts)
+
+
+# How far beyond its window the nearest feasible window of an unplaced request is looked for.
+NEAREST_REACH_DAYS = 365
+
+
+def nearest_feasible(session: Session, req: Any, settings: Settings) -> dict[str, str] | None:
+    """The nearest window bounds that would let ``req`` fit where every other slot is now: the latest end to
+    extend to and the earliest start to bring forward to (each on its own), looked for up to
+    :data:`NEAREST_REACH_DAYS` beyond the window and never before today. The neighbourhood is built over that
+    wider window, so sites and rules outside the request's own window count too."""
+    lo = max(today(settings), req.earliest_start - timedelta(days=NEAREST_REACH_DAYS))
+    hi = req.latest_end + timedelta(days=NEAREST_REACH_DAYS)
+    if (hi - lo).days + 1 < req.duration_days:
+        return None
+    nb = neighbourhood(session, req, settings, window=(lo, hi), repair=False)
+    tid, d = nb.new_task.id, req.duration_days
+    problem = Problem([*nb.built.problem.tasks, nb.new_task],
+                      conflicts=[*nb.built.problem.conflicts, *(Conflict((tid, p)) for p in nb.partners)],
+                      zones=nb.zones, horizon=nb.built.horizon)
+    occ = Occupancy(problem, zones_all=True)
+    for t, s in nb.starts.items():
+        if s is not None:
+            occ.place(t, s)
+    free = occ.free_starts(nb.new_task)
+    first = nb.built.day(req.earliest_start)  # the window's own first and last start
+    last = nb.built.day(req.latest_end) - d + 1
+    out: dict[str, str] = {}
+    later = [max(a, last + 1) for a, b in free if b >= last + 1]
+    earlier = [min(b, first - 1) for a, b in free if a <= first - 1]
+    if later:
+        out["latest_end"] = (nb.built.date(min(later)) + timedelta(days=d - 1)).isoformat()
+    if earlier:
+        out["earliest_start"] = nb.built.date(max(earlier)).isoformat()
+    return out or None
+
+
+def place_incrementally(session: Session, req: SiteRequest, settings: Settings) -> Slot:
+    """Give a newly submitted request a provisional proposed slot at once.
+
+    The neighbourhood is every scheduled request the new one has a hard conflict with, plus (as fixed
+    tasks) everything those conflict with anywhere in their windows and the scheduled members of the zones and
+    corridors the new request and the movable neighbours lie in. Zone and corridor capacities and the blackouts
+    and moratoriums that apply are respected as in a full run. Only neighbours whose slot is itself provisional
+    (placed the same way, not yet proposed by a plan run) may be moved by the CP-SAT repair; slots a plan run
+    proposed, locked and approved slots stay put until the next full run. Moved neighbours get their stored
+    conflicts refreshed."""
+    tid = str(req.id)
+    nb = neighbourhood(session, req, settings)
+    built, tasks, new_task, starts = nb.built, nb.tasks, nb.new_task, nb.starts
     index = InsertionIndex(built.problem, SimpleNamespace(starts=starts), max(2, settings.solver_workers),
                            settings.solver_seed)
-    result = index.insert(new_task, conflicts=list(dict.fromkeys(partners)), zones_demand=demand, repair=True,
+    result = index.insert(new_task, conflicts=nb.partners, zones_demand=nb.demand, repair=True,
                           repair_time_s=0.1, commit=True)
     built.info[tid] = adapter.TaskInfo(req.id, req.version, req.status, True, False, None, req.owner_id,
                                        req.preferred_start or req.earliest_start)
@@ -596,6 +672,7 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
         ex = explain_unplaced(index.occ, new_task, max(2, settings.solver_workers), settings.solver_seed)
         plan_like = SimpleNamespace(unplaced={}, explanations={tid: ex})
         info = unplaced_info(built, tid, plan_like)
+        info["nearest_feasible"] = nearest_feasible(session, req, settings)
         slot = repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=True,
                                    explanation={"method": "incremental"}, unplaced=info, plan_id=None)
     # the conflicts domain refreshes the new request itself (its hook runs next); the moved neighbours' stored

@@ -82,3 +82,26 @@ def test_editing_a_request_releases_a_locked_slot_that_no_longer_fits(client, ci
     slot = r.json()["slot"]
     assert (slot["status"], slot["start"], slot["end"]) == ("proposed", "2027-06-01", "2027-07-10")
 
+
+
+def test_nearest_feasible_window_counts_sites_outside_the_window(client, make_caller, coordinator, factory,
+                                                                 settings) -> None:  # noqa: ANN001
+    from tests.slots.helpers import plan
+
+    a, b, c = (make_caller("utility") for _ in range(3))
+    ar = client.post("/v1/requests", json=_lane("2027-04-01", "2027-05-30", 60), headers=a.headers).json()
+    # C's window lies wholly after B's: it is no neighbour of B's own window, but it holds 10 June .. 30 July
+    cr = client.post("/v1/requests", json=_lane("2027-06-01", "2027-09-30", 51, "2027-06-10"),
+                     headers=c.headers).json()
+    assert (cr["slot"]["start"], cr["slot"]["end"]) == ("2027-06-10", "2027-07-30")
+    for rid in (ar["id"], cr["id"]):
+        assert client.post(f"/v1/requests/{rid}/slot/lock", headers=coordinator.headers).status_code == 200
+    br = client.post("/v1/requests", json=_lane("2027-04-10", "2027-05-20", 30), headers=b.headers).json()
+    assert br["slot"] is None and br["unplaced"]["blocking"] == [ar["id"]]
+    # 31 May .. 9 June is too short for 30 days: the nearest later end is after C, the nearest earlier start
+    # before A (both windows checked against every stored slot, not only the request's own neighbours)
+    expected = {"latest_end": "2027-08-29", "earliest_start": "2027-03-02"}
+    assert br["unplaced"]["nearest_feasible"] == expected
+    plan(client, coordinator, factory, settings, bbox=SPOT_BBOX, start="2027-01-01", end="2027-05-31")
+    after = client.get(f"/v1/requests/{br['id']}", headers=b.headers).json()
+    assert after["slot"] is None and after["unplaced"]["nearest_feasible"] == expected
