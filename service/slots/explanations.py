@@ -170,3 +170,16 @@ def lock_released(old: tuple[date, date], window: tuple[date, date], duration: i
                f"{date_en(old[1])} no longer fits the window {date_en(window[0])} – {date_en(window[1])} and "
                f"the duration of {n_en}."),
     }
+
+
+def displaced_summary(title: str, start: date | None, previous: date | None) -> dict[str, str]:
+    """A slot an emergency took: where the site went instead (or that no start is left)."""
+    if start is None:
+        return {"de": (f"Die Notfall-Baustelle „{title}“ belegt den Zeitraum; im Zeitfenster ist danach kein Beginn "
+                       "mehr frei. Der Antrag wartet auf eine neue Entscheidung."),
+                "en": (f"The emergency works “{title}” take the period; no start is left in the window after them. "
+                       "The request waits for a new decision.")}
+    was_de = f" statt {date_de(previous)}" if previous else ""
+    was_en = f" instead of {date_en(previous)}" if previous else ""
+    return {"de": f"Wegen der Notfall-Baustelle „{title}“ verschoben: Beginn {date_de(start)}{was_de}.",
+            "en": f"Moved for the emergency works “{title}”: starts {date_en(start)}{was_en}."}

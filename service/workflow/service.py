@@ -29,6 +29,7 @@ from service.kit.time import tz
 from service.requests import service as requests_service
 from service.requests.models import SiteRequest, Status
 from service.settings import Settings
+from service.slots import explanations
 from service.slots import repository as slot_repository
 from service.slots.models import Slot
 from service.workflow import repository
@@ -566,7 +567,9 @@ def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, se
         duration=victim.duration_days, preferred=old.start if old and old.start else victim.earliest_start,
         ignore=ignore,
     )
-    explanation = {"displaced_by": str(emergency.id), "previous": old_json, "method": placement.method}
+    explanation = {"displaced_by": str(emergency.id), "previous": old_json, "method": placement.method,
+                   "summary": explanations.displaced_summary(emergency.title, placement.start,
+                                                             old.start if old else None)}
     if placement.start is not None:
         new_start = placement.start
         new_end = new_start + timedelta(days=victim.duration_days - 1)
@@ -579,8 +582,7 @@ def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, se
         def move() -> None:
             slot_repository.put_slot(session, victim.id, start=None, end=None, status="unplaced", provisional=False,
                                 explanation=explanation, unplaced={
-                                    "reason": "no slot inside the window after the emergency",
-                                    "blocking": placement.blockers})
+                                    "reason": explanation["summary"], "blocking": placement.blockers})
         action = "displace_unplaced"
     _transition(session, victim, action, None, settings, reason="emergency_displacement",
                 reason_code="emergency_displacement", mutate=move,

@@ -133,6 +133,8 @@ def test_emergency_displaces_two_approved_sites_and_replans_them(client, db, cit
         assert (slot.end - slot.start).days + 1 == 10 and slot.end <= today() + timedelta(days=89)
         assert _no_overlap(slot, e_slot)
         assert slot.explanation["displaced_by"] == eid
+        assert slot.explanation["summary"]["de"].startswith("Wegen der Notfall-Baustelle „Wasserrohrbruch“ verschoben")
+        assert slot.explanation["summary"]["en"].startswith("Moved for the emergency works “Wasserrohrbruch”")
         assert slot.explanation["method"] in ("scheduler.incremental", "workflow.greedy")
         displaced = events(db, rid)[-1]
         assert displaced.kind == "slot.displaced"
@@ -157,6 +159,7 @@ def test_emergency_without_room_goes_back_to_the_queue(client, db, city, coordin
     assert client.get(f"/v1/requests/{a}", headers=city.headers).json()["status"] == "submitted"
     slot = db.get(Slot, a)
     assert slot.status == "unplaced" and slot.start is None and eid in slot.unplaced["blocking"]
+    assert "im Zeitfenster ist danach kein Beginn mehr frei" in slot.unplaced["reason"]["de"]
 
 
 def test_change_after_approval_extension_in_place(client, db, city, coordinator) -> None:  # noqa: ANN001
