@@ -141,7 +141,10 @@ class SiteRequest(Base):
     source: Mapped[str] = mapped_column(String(32), default="api")
 
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    # clock_timestamp(), not now(): requests imported in one transaction keep the order they were stored in
+    # (first-come-first-served orders by it; migration 0009)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp(),
+                                                 index=True)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

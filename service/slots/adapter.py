@@ -12,7 +12,8 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
 - weight: urgency factor × impact factor (see ``URGENCY_WEIGHT``/``IMPACT_WEIGHT``). The scheduler's
   "work" of a task is weight × duration: the first objective places as much of it as possible, so an
   emergency full closure of 30 days outweighs a planned footway site of 30 days twelvefold.
-- submitted: ``created_at`` as a POSIX timestamp (the FCFS order).
+- submitted: ``created_at`` as a POSIX timestamp (the FCFS order; ``clock_timestamp()``, so the requests of
+  one import keep the file's order).
 - fixed start: a slot that is ``locked`` or ``approved``, or any slot of an ``accepted``, ``approved`` or
   ``active`` request; an approved/active request without a slot is fixed at its preferred (else earliest)
   start. A request skipped because its window does not fit the plan period keeps the slot it holds (any

@@ -212,3 +212,21 @@ def test_zone_blockers_name_the_requests_that_fill_the_zone(client, city, utilit
     assert tight["slot"] is None
     assert tight["unplaced"]["blocking"] == [a["id"]], tight["unplaced"]
     assert tight["unplaced"]["reason"]["en"] == "No start in the window is free: blocked by the capacity of a zone."
+
+
+def test_an_import_keeps_its_order_for_first_come_first_served(client, city, db, settings) -> None:  # noqa: ANN001
+    # one call, one transaction: the sites still arrive one after another, in the file's order
+    from service.scheduler.greedy import fcfs_order
+
+    features = []
+    for k in range(4):
+        body = site_body(kind="other", impact="footway", title=f"Gehweg {k}")
+        features.append({"type": "Feature", "geometry": body.pop("geometry"), "properties": body})
+    r = client.post("/v1/requests/import", json={"type": "FeatureCollection", "features": features},
+                    headers=city.headers)
+    assert r.status_code == 200 and r.json()["stored"] == 4, r.text
+    ids = [x["id"] for x in r.json()["results"]]
+    built = _build(db, settings)
+    assert [t.id for t in fcfs_order(built.problem)] == ids
+    submitted = [built.problem.task_map()[i].submitted for i in ids]
+    assert submitted == sorted(set(submitted))
