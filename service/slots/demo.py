@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from shapely.geometry import shape
+from shapely.ops import unary_union
 from sqlalchemy.orm import Session
 
 from service.kit.time import today
@@ -25,13 +27,16 @@ def after_load(session: Session, folder: Path, settings: Settings) -> dict[str, 
     path = folder / "requests.geojson"
     if not path.exists():
         return {}
-    props = [f.get("properties") or {} for f in json.loads(path.read_text("utf-8")).get("features", [])]
-    ends = [date.fromisoformat(p["latest_end"]) for p in props if p.get("latest_end")]
+    features = json.loads(path.read_text("utf-8")).get("features", [])
+    ends = [date.fromisoformat(p["latest_end"]) for f in features if (p := f.get("properties") or {}).get("latest_end")]
+    shapes = [shape(f["geometry"]) for f in features if f.get("geometry")]
     start = today(settings)
-    if not ends or max(ends) < start:
+    if not ends or not shapes or max(ends) < start:
         return {}
     end = min(max(ends), date(start.year + 10, 12, 31))
-    params = {"bbox": list(settings.service_area), "zone": None, "from": start.isoformat(), "to": end.isoformat()}
+    # the example's own extent: other data in the database (an import, say) is not re-planned by the demo
+    bbox = [round(v, 6) for v in unary_union(shapes).bounds]
+    params = {"bbox": bbox, "zone": None, "from": start.isoformat(), "to": end.isoformat()}
     run = service.plan_in_session(session, params, settings)
     return {"plan": {"id": str(run.id), "from": params["from"], "to": params["to"], **{
         k: run.stats.get(k) for k in ("placed", "unplaced", "proposed", "unchanged")}}}
