@@ -253,6 +253,7 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
     ids = [built.info[t].request_id for t in movable]
     reqs = repository.requests_for_update(session, ids)
     slots = repository.slots_of(session, ids)
+    tasks = built.problem.task_map()  # once: looking a task up per slot must not rebuild it
     counts = {"proposed": 0, "unchanged": 0, "unplaced": 0, "stale": 0}
     moved: list[uuid.UUID] = []  # slots whose dates changed: their stored conflicts follow them
     unplaced: list[tuple[SiteRequest, Slot]] = []
@@ -265,7 +266,8 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
         if tid in plan.starts:
             start = built.date(plan.starts[tid])
             end = start + timedelta(days=req.duration_days - 1)
-            explanation = placed_explanation(built, tid, plan.starts[tid], plan.explanations.get(tid), plan_id)
+            explanation = placed_explanation(built, tasks[tid], plan.starts[tid], plan.explanations.get(tid),
+                                             plan_id)
             unchanged = slot is not None and slot.status == "proposed" and (slot.start, slot.end) == (start, end)
             if slot is None or (slot.start, slot.end) != (start, end):
                 moved.append(req.id)
@@ -337,24 +339,22 @@ def propose(
                 payload={"start": start.isoformat(), "end": end.isoformat(), "status": req.status})
 
 
-def placed_explanation(built: adapter.Built, tid: str, start: int, ex: dict | None, plan_id: uuid.UUID | None,
+def placed_explanation(built: adapter.Built, task: Task, start: int, ex: dict | None, plan_id: uuid.UUID | None,
                        method: str = "plan") -> dict[str, Any]:
     """A placed slot's explanation, against the owner's own preferred start (a plan period may have clipped the
     scheduler's): deviation, what blocked the days in between, and a German and an English summary."""
-    task = built.problem.task_map()[tid]
-    preferred = built.info[tid].preferred if tid in built.info and built.info[tid].preferred else \
-        built.date(task.preferred)
+    info = built.info.get(task.id)
+    preferred = info.preferred if info and info.preferred else built.date(task.preferred)
     start_date = built.date(start)
-    blockers = explanations.blockers(built, ex.get("blockers", [])) if ex is not None and start != task.preferred \
-        else []
-    out: dict[str, Any] = {
+    moved = ex is not None and start != task.preferred
+    blockers = explanations.blockers(built, ex["blockers"]) if moved and ex.get("blockers") else []
+    return {
         "method": method, "plan_id": str(plan_id) if plan_id else None,
         "preferred_start": preferred.isoformat(), "deviation_days": abs((start_date - preferred).days),
         "summary": explanations.placed_summary(start_date, preferred, blockers, bool(ex and ex.get("note")),
                                                (built.day0, built.date(built.horizon - 1)), task.duration),
         "blockers": blockers,
     }
-    return out
 
 
 def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
@@ -522,7 +522,6 @@ class Neighbourhood:
     built: adapter.Built
     tasks: dict[str, Task]
     new_task: Task
-    neighbours: list[uuid.UUID]
     partners: list[str]
     demand: dict[str, int]
     zones: list[Zone]
@@ -593,7 +592,7 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
     demand = {z.id: z.demands[tid] for z in zones if tid in z.demands}
     starts = {t: (rows[built.info[t].request_id].slot_start - day0).days if t in built.info else task.fixed_start
               for t, task in tasks.items()}
-    return Neighbourhood(built, tasks, new_task, neighbours, list(dict.fromkeys(partners)), demand, zones, starts)
+    return Neighbourhood(built, tasks, new_task, list(dict.fromkeys(partners)), demand, zones, starts)
 
 
 # How far beyond its window the nearest feasible window of an unplaced request is looked for.
@@ -663,7 +662,8 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
                             unplaced=None, plan_id=None)
     if result.start is not None:
         ex = explain_moved(index.occ, new_task, result.start) if result.start != new_task.preferred else None
-        explanation = placed_explanation(built, tid, result.start, ex, None, method=f"incremental/{result.method}")
+        explanation = placed_explanation(built, new_task, result.start, ex, None,
+                                         method=f"incremental/{result.method}")
         start = built.date(result.start)
         slot = repository.put_slot(session, req.id, start=start, end=start + timedelta(days=req.duration_days - 1),
                                    status="proposed", provisional=True, explanation=explanation, unplaced=None,
