@@ -36,6 +36,9 @@ def build_scheduler(settings: Settings) -> tuple[BlockingScheduler, WorkerContex
 
 def run(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # APScheduler logs two INFO lines per job run (seven jobs, most every few seconds); the jobs log what they
+    # did themselves, and APScheduler's warnings (missed runs) and errors still come through
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler, _ = build_scheduler(settings)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     log.info("worker started with %d jobs", len(scheduler.get_jobs()))

@@ -151,3 +151,29 @@ def test_demo_load_takes_the_offices_decisions_so_the_feeds_publish_sites(run, e
     assert "coordination office: 0 slots approved" in run("demo", "load")
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(SiteRequest.status == "approved")) == len(decided)
+
+
+def test_worker_process_runs_its_jobs_quietly_and_stops_on_sigterm(clean_database, database_url) -> None:  # noqa: ANN001
+    """`baustellen worker` as its own process: it starts every domain's jobs, an idle round logs nothing (no
+    APScheduler line per run, no empty delivery stats), and SIGTERM ends it cleanly."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    env = {**os.environ, "BAUSTELLEN_DATABASE_URL": database_url, "BAUSTELLEN_WORKER_POLL_SECONDS": "0.2"}
+    proc = subprocess.Popen([sys.executable, "-c", "from service.cli import app; app()", "worker"],
+                            cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(4)  # about 20 rounds of the 0.2 s delivery job
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    assert "worker started with" in out
+    assert "Running job" not in out and "executed successfully" not in out
+    assert "DeliveryStats(claimed=0" not in out
+    assert "Traceback" not in out

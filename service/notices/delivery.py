@@ -40,6 +40,10 @@ class DeliveryStats:
     retried: int = 0
     disabled_endpoints: list[str] = field(default_factory=list)
 
+    def __bool__(self) -> bool:
+        """False when the round found nothing to do, so an idle worker logs nothing."""
+        return bool(self.claimed or self.delivered or self.failed or self.retried or self.disabled_endpoints)
+
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, 4 min, ... capped at 6 h."""

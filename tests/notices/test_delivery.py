@@ -240,3 +240,26 @@ def test_refused_email_is_not_retried_forever(client, db, city, smtp, factory, m
     assert later.delivered == 1
     db.refresh(pending)
     assert pending.status == "delivered"
+
+
+def test_worker_logs_a_delivery_round_only_when_it_did_something(client, db, city, smtp, factory, mail_settings,
+                                                                 caplog) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from service.worker import WorkerContext
+
+    scheduler = BackgroundScheduler()
+    jobs.register(scheduler, WorkerContext(settings=mail_settings, sessionmaker=factory))
+    deliver = scheduler.get_job("notices.deliver").func
+    subscribe(client, db)
+    assert client.post("/v1/requests", json=site_body(), headers=city.headers).status_code == 201
+    db.flush()
+    with caplog.at_level("INFO", logger="baustellen.notices"):
+        deliver()
+        busy = [r.getMessage() for r in caplog.records if r.name == "baustellen.notices"]
+        caplog.clear()
+        deliver()  # nothing left to do: an idle worker stays quiet
+        idle = [r.getMessage() for r in caplog.records if r.name == "baustellen.notices"]
+    assert len(busy) == 1 and busy[0].startswith("deliver: DeliveryStats(claimed=") and "delivered=0" not in busy[0]
+    assert idle == []
+    assert smtp[0].messages  # the busy round really sent mail
