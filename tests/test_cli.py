@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -153,27 +159,31 @@ def test_demo_load_takes_the_offices_decisions_so_the_feeds_publish_sites(run, e
         assert session.scalar(select(func.count()).where(SiteRequest.status == "approved")) == len(decided)
 
 
-def test_worker_process_runs_its_jobs_quietly_and_stops_on_sigterm(clean_database, database_url) -> None:  # noqa: ANN001
+
+def test_worker_process_runs_its_jobs_quietly_and_stops_on_sigterm(clean_database, database_url, tmp_path) -> None:  # noqa: ANN001
     """`baustellen worker` as its own process: it starts every domain's jobs, an idle round logs nothing (no
     APScheduler line per run, no empty delivery stats), and SIGTERM ends it cleanly."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+    from service.worker import build_scheduler
 
+    expected_jobs = len(build_scheduler(Settings(database_url=database_url))[0].get_jobs())
     env = {**os.environ, "BAUSTELLEN_DATABASE_URL": database_url, "BAUSTELLEN_WORKER_POLL_SECONDS": "0.2"}
-    proc = subprocess.Popen([sys.executable, "-c", "from service.cli import app; app()", "worker"],
-                            cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        time.sleep(4)  # about 20 rounds of the 0.2 s delivery job
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=20)
+    log = tmp_path / "worker.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "-c", "from service.cli import app; app()", "worker"],
+                                cwd=Path(__file__).resolve().parents[1], env=env, stdout=fh,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while "worker started with" not in log.read_text() and proc.poll() is None:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            time.sleep(2)  # about ten rounds of the 0.2 s delivery job, with nothing to do
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+    out = log.read_text()
     assert proc.returncode == 0, out
-    assert "worker started with" in out
+    assert f"worker started with {expected_jobs} jobs" in out
     assert "Running job" not in out and "executed successfully" not in out
     assert "DeliveryStats(claimed=0" not in out
     assert "Traceback" not in out
