@@ -24,6 +24,7 @@ from service.kit.time import today
 from service.requests.models import SiteRequest
 from service.settings import Settings
 from service.slots.models import Slot
+from service.worker import build_scheduler
 from tests.feeds.validators import assert_datex_valid, wzdx_errors
 from tests.slots.helpers import assert_slots_valid
 
@@ -163,8 +164,6 @@ def test_demo_load_takes_the_offices_decisions_so_the_feeds_publish_sites(run, e
 def test_worker_process_runs_its_jobs_quietly_and_stops_on_sigterm(clean_database, database_url, tmp_path) -> None:  # noqa: ANN001
     """`baustellen worker` as its own process: it starts every domain's jobs, an idle round logs nothing (no
     APScheduler line per run, no empty delivery stats), and SIGTERM ends it cleanly."""
-    from service.worker import build_scheduler
-
     expected_jobs = len(build_scheduler(Settings(database_url=database_url))[0].get_jobs())
     env = {**os.environ, "BAUSTELLEN_DATABASE_URL": database_url, "BAUSTELLEN_WORKER_POLL_SECONDS": "0.2"}
     log = tmp_path / "worker.log"

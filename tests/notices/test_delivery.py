@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, select
 from standardwebhooks import Webhook
 
 from service.notices import jobs
 from service.notices.models import Attempt, EventLog, WebhookEndpoint
+from service.worker import WorkerContext
 from tests.conftest import site_body
 from tests.notices.helpers import deliveries, notices_of, subscribe
 
@@ -244,10 +246,6 @@ def test_refused_email_is_not_retried_forever(client, db, city, smtp, factory, m
 
 def test_worker_logs_a_delivery_round_only_when_it_did_something(client, db, city, smtp, factory, mail_settings,
                                                                  caplog) -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from service.worker import WorkerContext
-
     scheduler = BackgroundScheduler()
     jobs.register(scheduler, WorkerContext(settings=mail_settings, sessionmaker=factory))
     deliver = scheduler.get_job("notices.deliver").func
