@@ -20,6 +20,7 @@ and the road-works benchmark's time budget has not been measured with the extra 
 
 from __future__ import annotations
 
+import math
 import time
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -226,6 +227,13 @@ def incompatible_pairs(zones: Iterable[Zone], intervals: dict) -> set[tuple[str,
     return edges
 
 
+def proven_bound(value: float) -> int:
+    """The integer lower bound CP-SAT proved for an integer objective. It reports the bound as a float that
+    can sit a rounding error off the integer (-6.999999999999999 for -7): ``int()`` would truncate that to
+    -6, a bound above the optimum, and ``round()`` could lift a genuine -6.5 to -6."""
+    return math.ceil(value - 1e-6)
+
+
 def solve_component(
     problem: Problem,
     mode: ObjectiveMode,
@@ -252,7 +260,7 @@ def solve_component(
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return CpResult(None, "unknown", None, wall, 1)
         st = "optimal" if status == cp_model.OPTIMAL else "feasible"
-        return CpResult(cm.extract(solver), st, int(round(solver.best_objective_bound)), wall, 1)
+        return CpResult(cm.extract(solver), st, proven_bound(solver.best_objective_bound), wall, 1)
 
     current = {x: s for x, s in hint.items() if x in cm.start}
     tasks = cm.tasks
@@ -297,7 +305,7 @@ def solve_component(
                 proven = False
             best = int(round(solver.objective_value))
             if k == 0:
-                bound_unplaced = cm.total_work + int(solver.best_objective_bound)
+                bound_unplaced = cm.total_work + proven_bound(solver.best_objective_bound)
             candidate = cm.extract(solver)
             if _value(name, candidate, tasks, problem) <= hint_value:
                 current = candidate
