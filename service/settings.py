@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -17,6 +18,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     public_url: str = "http://127.0.0.1:8000"
     timezone: str = "Europe/Berlin"
+    # The calendar day the service works on. Unset (production) it is the real day in ``timezone``; set, the
+    # service's clock runs from that day at the real time of day: for tests, training and replaying a past
+    # situation. Timestamps the database sets itself (``created_at``) and notice delivery keep the real time.
+    today: date | None = None
 
     # Input limits for geometries and bodies.
     service_area: tuple[float, float, float, float] = (5.86, 47.27, 15.05, 55.06)  # Germany

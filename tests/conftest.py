@@ -23,6 +23,12 @@ from service.auth import service as auth
 from service.kit.db import get_session, session_scope, temporary_database
 from service.settings import Settings
 
+# The tests are written on a fixed calendar: their dates (windows in 2027, blackouts at Christmas 2027, DST
+# changes) lie ahead of this day, whatever day the suite runs on. Set in the environment, so the service's
+# subprocesses (CLI, worker) and every ``Settings()`` built in a test work on the same day.
+TODAY = "2026-11-21"
+os.environ["BAUSTELLEN_TODAY"] = TODAY
+
 BASE_URL = os.environ.get("BAUSTELLEN_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/baustellen")
 
 

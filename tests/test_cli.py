@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from typer.testing import CliRunner
 
 from service.app import create_app
 from service.cli import app as cli
-from service.conflicts.models import Conflict
-from service.kit.time import today
+from service.conflicts.models import Blackout, Conflict
+from service.kit.time import today, years_after
 from service.requests.models import SiteRequest
 from service.settings import Settings
 from service.slots.models import Slot
@@ -186,3 +187,25 @@ def test_worker_process_runs_its_jobs_quietly_and_stops_on_sigterm(clean_databas
     assert "Running job" not in out and "executed successfully" not in out
     assert "DeliveryStats(claimed=0" not in out
     assert "Traceback" not in out
+
+
+def test_demo_load_moves_the_example_ahead_of_a_later_today(run, engine, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("BAUSTELLEN_TODAY", "2029-02-01")  # the example's windows open from 2027-01-04
+    out = run("demo", "load")
+    assert "coordination office: 12 slots approved" in out and "not approved" not in out
+    features = json.loads((Settings().examples_dir / "ruhr" / "requests.geojson").read_text("utf-8"))["features"]
+    written = {f["properties"]["external_id"]: f["properties"] for f in features}
+    with Session(engine) as session:
+        rows = session.execute(select(SiteRequest.external_id, SiteRequest.earliest_start, SiteRequest.latest_end,
+                                      SiteRequest.preferred_start, Slot.start)
+                               .join(Slot, Slot.request_id == SiteRequest.id)).all()
+        christmas = session.execute(select(Blackout.start, Blackout.end).where(Blackout.name.like("Weihnacht%"))).all()
+    assert len(rows) == 53
+    for ext, first, last, preferred, slot_start in rows:
+        props = written[ext]
+        assert first == years_after(date.fromisoformat(props["earliest_start"]), 3) >= date(2029, 2, 1)
+        assert last >= years_after(date.fromisoformat(props["latest_end"]), 3)
+        wished = props.get("preferred_start")
+        assert preferred == (wished and years_after(date.fromisoformat(wished), 3))
+        assert slot_start is None or slot_start >= date(2029, 2, 1)
+    assert christmas and all(start.year >= 2029 and (start.month, end.month) == (11, 12) for start, end in christmas)

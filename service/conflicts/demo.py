@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.conflicts import repository, service
+from service.kit.example import move_rule, years_ahead
+from service.kit.time import today
 from service.settings import Settings
 
 FILES = (("zone", "zones.geojson"), ("corridor", "corridors.geojson"), ("moratorium", "moratoriums.geojson"),
@@ -18,13 +20,14 @@ FILES = (("zone", "zones.geojson"), ("corridor", "corridors.geojson"), ("morator
 
 def load(session: Session, folder: Path, settings: Settings) -> dict[str, Any]:
     created: dict[str, Any] = {}
+    years = years_ahead(folder, today(settings))
     for rule, filename in FILES:
         path = folder / filename
         if not path.exists():
             continue
         n = 0
         for feature in json.loads(path.read_text("utf-8")).get("features", []):
-            props = dict(feature.get("properties") or {})
+            props = move_rule(dict(feature.get("properties") or {}), years)
             if repository.get_rule_by_name(session, rule, props.get("name", "")) is not None:
                 continue
             props.pop("owner_org", None)

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.auth import service as auth
+from service.kit.example import move_request, years_ahead
+from service.kit.time import today
 from service.requests import karlsruhe
 from service.requests.service import LoadSummary, load_body
 from service.settings import Settings
@@ -42,8 +44,9 @@ def load_example(
     for name, kind in orgs.items():
         auth.get_or_create_organisation(session, name=name, kind=kind)
     summary = LoadSummary()
+    years = years_ahead(folder, today(settings))
     for feature in _iter(_features(folder / "requests.geojson"), progress):
-        props = dict(feature["properties"])
+        props = move_request(dict(feature["properties"]), years)
         org = auth.get_or_create_organisation(session, name=props.pop("owner_org"), kind="city")
         body = {**props, "geometry": feature["geometry"]}
         load_body(session, auth.system_principal(org), body, settings, summary,

@@ -18,6 +18,7 @@ from shapely.geometry import shape
 from shapely.ops import unary_union
 from sqlalchemy.orm import Session
 
+from service.kit.example import move_request, years_ahead
 from service.kit.time import today
 from service.settings import Settings
 from service.slots import service
@@ -28,9 +29,11 @@ def after_load(session: Session, folder: Path, settings: Settings) -> dict[str, 
     if not path.exists():
         return {}
     features = json.loads(path.read_text("utf-8")).get("features", [])
-    ends = [date.fromisoformat(p["latest_end"]) for f in features if (p := f.get("properties") or {}).get("latest_end")]
-    shapes = [shape(f["geometry"]) for f in features if f.get("geometry")]
     start = today(settings)
+    years = years_ahead(folder, start)
+    ends = [date.fromisoformat(p["latest_end"]) for f in features
+            if (p := move_request(f.get("properties") or {}, years)).get("latest_end")]
+    shapes = [shape(f["geometry"]) for f in features if f.get("geometry")]
     if not ends or not shapes or max(ends) < start:
         return {}
     end = min(max(ends), date(start.year + 10, 12, 31))

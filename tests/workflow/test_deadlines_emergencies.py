@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from service.auth import service as auth
 from service.auth.service import Principal
 from service.kit.problems import Problem
+from service.kit.time import now as service_now
 from service.requests import service as requests_service
 from service.requests.schemas import RequestWrite
 from service.slots.models import Slot
@@ -271,14 +272,14 @@ def test_worker_runs_the_deadline_job(settings, engine, clean_database) -> None:
         owner = Principal(org_id=org.id, org_name=org.name, org_kind="city", role="submitter", key_id=key.id)
         req, _ = requests_service.create(s, owner, RequestWrite.model_validate(body_now()), settings)
         rid = req.id
-        s.execute(text("update request_deadlines set due_at = now() - interval '1 second' where request_id = :id"),
-                  {"id": rid})
+        s.execute(text("update request_deadlines set due_at = :due where request_id = :id"),
+                  {"id": rid, "due": service_now(settings) - timedelta(seconds=1)})
         s.execute(text("delete from slots where request_id = :id"), {"id": rid})
         s.add(Slot(request_id=rid, start=today(), end=today() + timedelta(days=9), status="proposed",
                    provisional=True, explanation={}))
         s.commit()
     try:
-        report = jobs.run_deadlines(context)  # the real clock: the (moved) deadline has passed
+        report = jobs.run_deadlines(context)  # the service's clock: the (moved) deadline has passed
     finally:
         context.sessionmaker.kw["bind"].dispose()
     assert report.deemed_approved == [str(rid)]
