@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth.models import OrgKind, Role
+from service.kit.types import NotBlank
 
 
 class OrganisationCreate(BaseModel):
-    name: str = Field(min_length=2, max_length=200)
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=2, max_length=200), NotBlank]
     kind: OrgKind
 
 
@@ -21,6 +25,8 @@ class OrganisationRead(BaseModel):
 
 
 class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     role: Role = Role.submitter
 
 

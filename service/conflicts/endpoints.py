@@ -4,7 +4,6 @@ coordinator-managed rules (zones, corridors, moratoriums, blackouts)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -23,6 +22,7 @@ from service.conflicts.schemas import (
     ZoneWrite,
 )
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
+from service.kit.types import Day
 
 router = APIRouter(tags=["conflicts"])
 
@@ -48,8 +48,8 @@ def list_conflicts(
     session: SessionDep,
     request: Request,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
-    start: Annotated[date | None, Query(description="overlap ends on or after")] = None,
-    end: Annotated[date | None, Query(description="overlap starts on or before")] = None,
+    start: Annotated[Day | None, Query(description="overlap ends on or after")] = None,
+    end: Annotated[Day | None, Query(description="overlap starts on or before")] = None,
     kind: Annotated[list[ConflictKind], Query()] = [],  # noqa: B006
     owner: Annotated[list[uuid.UUID], Query(description="either request belongs to this organisation")] = [],  # noqa: B006
     hard: bool | None = None,

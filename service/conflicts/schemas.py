@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.conflicts.models import CorridorKind
+from service.kit.types import Day, Name, Number, WholeNumber
 from service.requests.models import Impact, Shift, Urgency, WorkKind
 
 GeoJSONGeometry = dict[str, Any]
@@ -23,8 +24,8 @@ class Stop(BaseModel):
 
     id: str = Field(min_length=1, max_length=100)
     name: str = Field(default="", max_length=200)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: Number | None = Field(default=None, ge=-180, le=180)
+    lat: Number | None = Field(default=None, ge=-90, le=90)
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Stop:
@@ -41,9 +42,9 @@ class ZoneWrite(BaseModel):
         "geometry": {"type": "Polygon", "coordinates": [[[7.005, 51.452], [7.020, 51.452], [7.020, 51.462],
                                                          [7.005, 51.462], [7.005, 51.452]]]}}})
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     geometry: GeoJSONGeometry
-    capacity: int = Field(ge=0, le=10_000)
+    capacity: WholeNumber = Field(ge=0, le=10_000)
     min_impact: Impact = Impact.lane_reduction
 
 
@@ -56,11 +57,11 @@ class CorridorWrite(BaseModel):
         "min_impact": "full_closure", "routes": [], "stops": [],
         "geometry": {"type": "LineString", "coordinates": [[7.0085, 51.4700], [7.0001, 51.5000]]}}})
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     kind: CorridorKind
     geometry: GeoJSONGeometry
-    buffer_m: float = Field(default=25.0, ge=0, le=1000)
-    max_concurrent: int = Field(default=1, ge=0, le=10_000)
+    buffer_m: Number = Field(default=25.0, ge=0, le=1000)
+    max_concurrent: WholeNumber = Field(default=1, ge=0, le=10_000)
     min_impact: Impact = Impact.lane_reduction
     routes: list[str] = Field(default_factory=list, max_length=500)
     stops: list[Stop] = Field(default_factory=list, max_length=5000)
@@ -73,11 +74,11 @@ class MoratoriumWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     reason: str = Field(default="", max_length=2000)
     geometry: GeoJSONGeometry
-    start: date
-    end: date
+    start: Day
+    end: Day
 
 
 class BlackoutWrite(BaseModel):
@@ -85,10 +86,10 @@ class BlackoutWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     geometry: GeoJSONGeometry | None = None
-    start: date
-    end: date
+    start: Day
+    end: Day
     max_impact: Impact = Impact.none
 
 
@@ -106,9 +107,9 @@ class CheckBody(BaseModel):
         "shift": "continuous"}})
 
     geometry: GeoJSONGeometry
-    earliest_start: date
-    latest_end: date
-    duration_days: int | None = Field(default=None, description="defaults to the whole window")
+    earliest_start: Day
+    latest_end: Day
+    duration_days: WholeNumber | None = Field(default=None, description="defaults to the whole window")
     impact: Impact
     kind: WorkKind
     shift: Shift = Shift.continuous

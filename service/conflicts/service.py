@@ -425,6 +425,11 @@ IMPACT_DE = {"none": "keiner Einschränkung", "footway": "Gehwegsperrung", "lane
              "one_way": "Einbahnregelung", "full_closure": "Vollsperrung"}
 IMPACT_EN = {"none": "no restriction", "footway": "a footway closure", "lane_reduction": "a lane reduction",
              "one_way": "one-way traffic", "full_closure": "a full closure"}
+# With the indefinite article: "bringt eine Vollsperrung mit sich", and through ``_dative`` "bis zu einer …",
+# "ab einer …" (impact "none" never breaks a limit; a limit of "none" is worded on its own).
+IMPACT_DE_ART = {"none": "keine Verkehrseinschränkung", "footway": "eine Gehwegsperrung",
+                 "lane_reduction": "eine Fahrstreifenreduzierung", "one_way": "eine Einbahnregelung",
+                 "full_closure": "eine Vollsperrung"}
 ROUTE_DE = {"diversion": "Umleitungsstrecke", "replacement_route": "Route des Schienenersatzverkehrs"}
 ROUTE_EN = {"diversion": "diversion route", "replacement_route": "rail-replacement bus route"}
 
@@ -439,6 +444,16 @@ def period_en(start: date, end: date) -> str:
     if start.year == end.year:
         return f"{start.day} {start:%b} – {end.day} {end:%b} {end.year}"
     return f"{start.day} {start:%b} {start.year} – {end.day} {end:%b} {end.year}"
+
+
+def _upper_first(text: str) -> str:
+    """Capitalise the first character only (``str.capitalize`` would lower-case the German nouns after it)."""
+    return text[:1].upper() + text[1:]
+
+
+def _dative(phrase: str) -> str:
+    """"eine Gehwegsperrung" → "einer Gehwegsperrung" (all impact nouns are feminine)."""
+    return "einer" + phrase[len("eine"):] if phrase.startswith("eine ") else phrase
 
 
 def _m(v: float | None) -> str:
@@ -476,11 +491,16 @@ def explain(kind: str, reason: dict[str, Any], title_a: str | None, title_b: str
         where_de = "auf dem Korridor" if kind == "corridor" else "in der Zone"
         where_en = "on the corridor" if kind == "corridor" else "in the zone"
         imp = rule.get("min_impact", "none")
+        cap = rule.get("capacity")
+        sites_de = "ist höchstens 1 Baustelle" if cap == 1 else f"sind höchstens {cap} Baustellen"
+        sites_en = "At most 1 site" if cap == 1 else f"At most {cap} sites"
+        which_de = "" if imp == "none" else f" ab {_dative(IMPACT_DE_ART[imp])}"
+        which_en = "" if imp == "none" else f" with {IMPACT_EN[imp]} or more"
         return {
-            "de": (f"{where_de.capitalize()} „{rule.get('name')}“ sind höchstens {rule.get('capacity')} Baustellen "
-                   f"ab {IMPACT_DE[imp]} gleichzeitig erlaubt; im Zeitraum {pde} wären es {reason.get('peak')}."),
-            "en": (f"At most {rule.get('capacity')} sites with {IMPACT_EN[imp]} or more are allowed at the same "
-                   f"time {where_en} “{rule.get('name')}”; during {pen} there would be {reason.get('peak')}."),
+            "de": (f"{_upper_first(where_de)} „{rule.get('name')}“ {sites_de}{which_de} gleichzeitig erlaubt; "
+                   f"im Zeitraum {pde} wären es {reason.get('peak')}."),
+            "en": (f"{sites_en}{which_en} {'is' if cap == 1 else 'are'} allowed at the same time {where_en} "
+                   f"“{rule.get('name')}”; during {pen} there would be {reason.get('peak')}."),
         }
     if kind == "moratorium":
         why = f" ({rule.get('reason')})" if rule.get("reason") else ""
@@ -492,11 +512,15 @@ def explain(kind: str, reason: dict[str, Any], title_a: str | None, title_b: str
         }
     if kind == "blackout":
         mx, imp = rule.get("max_impact", "none"), reason.get("impact", "none")
+        if mx == "none":
+            allowed_de = "sind keine Baustellen mit Verkehrseinschränkungen zulässig"
+            allowed_en = "no works that restrict traffic are allowed"
+        else:
+            allowed_de = f"sind nur Baustellen bis zu {_dative(IMPACT_DE_ART[mx])} zulässig"
+            allowed_en = f"only works up to {IMPACT_EN[mx]} are allowed"
         return {
-            "de": (f"Während „{rule.get('name')}“ ({pde}) sind nur Baustellen bis {IMPACT_DE[mx]} zulässig; "
-                   f"diese bringt {IMPACT_DE[imp]}."),
-            "en": (f"During “{rule.get('name')}” ({pen}) only works up to {IMPACT_EN[mx]} are allowed; "
-                   f"this one brings {IMPACT_EN[imp]}."),
+            "de": f"Während „{rule.get('name')}“ ({pde}) {allowed_de}; diese bringt {IMPACT_DE_ART[imp]} mit sich.",
+            "en": f"During “{rule.get('name')}” ({pen}) {allowed_en}; this one brings {IMPACT_EN[imp]}.",
         }
     return {"de": "Konflikt.", "en": "Conflict."}
 
@@ -688,11 +712,13 @@ def rule_to_read(rule: str, obj: Any) -> dict[str, Any]:
 def _validate(rule: str, data: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
+    from service.kit.problems import field_path
+
     try:
         return RULE_SCHEMAS[rule].model_validate(data).model_dump(mode="python")
     except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "body",
-                   "detail": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
+        errors = [{"field": field_path(e["loc"]), "detail": e["msg"].removeprefix("Value error, ")}
+                  for e in exc.errors()]
         raise Problem(422, "Invalid input", f"{errors[0]['field']}: {errors[0]['detail']}",
                       type_="invalid-input", errors=errors) from exc
 
@@ -744,7 +770,8 @@ def update_rule(session: Session, principal: Principal, rule: str, rule_id: uuid
     clean = _validate(rule, merged)
     _check_owner(session, clean)
     if clean["name"] != obj.name and repository.get_rule_by_name(session, rule, clean["name"]) is not None:
-        raise Problem(409, "Conflict", f"name: a {rule} named {clean['name']!r} exists already", type_="conflict")
+        raise Problem(409, "Conflict", f"name: a {rule} named {clean['name']!r} exists already", type_="conflict",
+                      errors=[{"field": "name", "detail": "already used"}])
     values = _rule_values(rule, clean, settings)
     if "geometry" not in patch:
         values.pop("geom")

@@ -199,10 +199,11 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
         cause = _el(rec, "sit:cause")
         _el(cause, "sit:causeType", "roadMaintenance" if xsi_type == "sit:MaintenanceWorks" else "constructionWork")
     de, en = IMPACT_TEXT.get(site.impact, (site.impact, site.impact))
-    dates = f"{site.start.strftime('%d.%m.%Y')} – {site.end.strftime('%d.%m.%Y')}"
+    dates_de = f"{site.start.strftime('%d.%m.%Y')} – {site.end.strftime('%d.%m.%Y')}"
+    dates_en = f"{site.start.isoformat()} – {site.end.isoformat()}"  # as the GTFS-RT alerts' English text
     comment = _el(rec, "sit:generalPublicComment")
-    body = f"{site.title}. {de}. {dates}." + (f" {site.description}" if site.description else "")
-    _multilingual(comment, "sit:comment", [("de", body), ("en", f"{site.title}. {en}. {dates}.")])
+    body = f"{site.title}. {de}. {dates_de}." + (f" {site.description}" if site.description else "")
+    _multilingual(comment, "sit:comment", [("de", body), ("en", f"{site.title}. {en}. {dates_en}.")])
     _location_reference(rec, site)
     return rec
 

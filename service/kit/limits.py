@@ -4,7 +4,8 @@
   as it arrives and refused as soon as it passes the limit).
 - JSON bodies whose strings (or keys) hold control characters get 422 naming the field: PostgreSQL cannot
   store U+0000 in text or JSONB, and no field of this API has a use for the other C0 controls besides tab,
-  line feed and carriage return.
+  line feed and carriage return, for DEL (U+007F) or for the C1 controls (U+0080 to U+009F).
+- JSON nested too deeply to parse gets 422 on ``body``, as from the endpoints' parser (``service.kit.problems``).
 
 The body is read here once (bounded by the limit) and replayed to the application.
 """
@@ -17,31 +18,40 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.kit.problems import InvalidField, Problem
+from service.kit.problems import JSON_TOO_DEEP, InvalidField, Problem
 
-# An escaped C0 control in JSON text (raw ones are invalid JSON and left to the parser).
-_ESCAPED_CONTROL = re.compile(rb"\\u00[01][0-9a-fA-F]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A control character in JSON text: a C0 control, DEL or a C1 control escaped (\u0000 to \u001f, \u007f to
+# \u009f), or DEL or a C1 control written raw in UTF-8 (raw C0 controls are invalid JSON: left to the parser).
+_CONTROL_IN_JSON = re.compile(rb"\\u00(?:[0189][0-9a-fA-F]|7[fF])|\x7f|\xc2[\x80-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def control_character_path(value: Any, path: str = "") -> str | None:
-    """The dotted path (``features[0].properties.title``) of the first string holding a control character."""
-    if isinstance(value, str):
-        return (path or "body") if _CONTROL.search(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if _CONTROL.search(str(key)):
-                return sub
-            found = control_character_path(item, sub)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = control_character_path(item, f"{path}[{i}]")
-            if found:
-                return found
+def has_control_character(text: str) -> bool:
+    """Whether ``text`` holds a control character other than tab, line feed and carriage return. Such a value
+    can name nothing stored here (and PostgreSQL refuses U+0000 in a text parameter)."""
+    return _CONTROL.search(text) is not None
+
+
+def control_character_path(value: Any) -> str | None:
+    """The dotted path (``features[0].properties.title``) of the first string (or key) holding a control
+    character. Iterative: a deeply nested body cannot exhaust the stack."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _CONTROL.search(item):
+                return path or "body"
+        elif isinstance(item, dict):
+            children = []
+            for key, sub in item.items():
+                sub_path = f"{path}.{key}" if path else str(key)
+                if _CONTROL.search(str(key)):
+                    return sub_path
+                children.append((sub, sub_path))
+            stack.extend(reversed(children))  # first key first
+        elif isinstance(item, list):
+            stack.extend(reversed([(sub, f"{path}[{i}]") for i, sub in enumerate(item)]))
     return None
 
 
@@ -82,9 +92,12 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if _ESCAPED_CONTROL.search(body) and _is_json(scope):
+        if _CONTROL_IN_JSON.search(body) and _is_json(scope):
             try:
                 path = control_character_path(json.loads(body))
+            except RecursionError:
+                await _send_problem(send, InvalidField("body", JSON_TOO_DEEP))
+                return
             except ValueError:
                 path = None  # not JSON after all: the endpoint's parser reports it
             if path:

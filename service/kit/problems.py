@@ -79,7 +79,8 @@ def conflict(detail: str, **extra: Any) -> Problem:
     return Problem(409, "Conflict", detail, type_="conflict", **extra)
 
 
-def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic error location as this API names fields: ``("body", "stops", 0, "lon")`` → ``stops[0].lon``."""
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     out = ""
     for p in parts:
@@ -126,7 +127,7 @@ def install_handlers(app: FastAPI) -> None:
             detail = err.get("msg", "invalid")
             if detail.startswith("Value error, "):
                 detail = detail[len("Value error, ") :]
-            errors.append({"field": _field_path(loc), "detail": detail})
+            errors.append({"field": field_path(loc), "detail": detail})
         first = errors[0] if errors else {"field": "body", "detail": "invalid"}
         problem = Problem(
             422, "Invalid input", f"{first['field']}: {first['detail']}", type_="invalid-input", errors=errors
@@ -144,8 +145,29 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        unparsable = _unparsable_body(exc)
+        if unparsable:
+            return problem_response(InvalidField("body", unparsable), request)
         problem = Problem(exc.status_code, _title(exc.status_code), str(exc.detail), headers=exc.headers)
         return problem_response(problem, request)
+
+
+# FastAPI answers a body its JSON parser gives up on for another reason than a syntax error (too deeply
+# nested, not UTF-8) with a bare 400 "There was an error parsing the body"; the cause tells which.
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+JSON_TOO_DEEP = "is not valid JSON: nested too deeply"
+
+
+def _unparsable_body(exc: StarletteHTTPException) -> str | None:
+    if exc.status_code != 400 or exc.detail != FASTAPI_BODY_ERROR:
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return JSON_TOO_DEEP
+    if isinstance(cause, UnicodeDecodeError):
+        where = f" (byte {cause.start})" if cause.encoding == "utf-8" else ""
+        return f"is not valid JSON: not UTF-8 text{where}"
+    return "is not valid JSON"
 
 
 def _title(status: int) -> str:

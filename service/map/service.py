@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
+from service.kit.limits import has_control_character
 from service.kit.problems import InvalidField, Problem, not_found
 from service.kit.time import now, today, tz
 from service.map import repository
@@ -141,8 +142,15 @@ def site_filter(
         statuses=_checked(_csv(status), {s.value for s in Status}, "status"),
         kinds=_checked(_csv(kind), {k.value for k in WorkKind}, "kind"),
         impacts=_checked(_csv(impact), {i.value for i in Impact}, "impact"),
-        owners=_csv(owner),
+        owners=_names(_csv(owner), "owner"),
     )
+
+
+def _names(values: tuple[str, ...], field: str) -> tuple[str, ...]:
+    for v in values:
+        if has_control_character(v):  # PostgreSQL refuses U+0000 in a parameter; no name holds one
+            raise InvalidField(field, "contains a control character (such as U+0000); remove it")
+    return values
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -247,6 +255,8 @@ def feature_collection_bytes(
 
 
 def item(session: Session, settings: Settings, c: Collection, viewer: Viewer, fid: str) -> str:
+    if has_control_character(fid):  # no id holds one (and PostgreSQL refuses U+0000 in a parameter)
+        raise not_found(f"Feature in {c.id}", fid)
     _, rows = items(session, settings, c, viewer, SiteFilter(), limit=1, offset=0, fid=fid)
     if not rows:
         raise not_found(f"Feature in {c.id}", fid)
@@ -300,7 +310,9 @@ def base_map(settings: Settings) -> bytes:
 def timeline(session: Session, collection_id: str, rule_id: str, viewer: Viewer) -> dict[str, Any]:
     """The sites of a zone, corridor, moratorium or blackout for the page's Gantt chart."""
     c = collection(collection_id)
-    name = repository.rule_name(session, c.id, rule_id) if c.kind == "rule" else None
+    # ids never hold control characters (and PostgreSQL refuses U+0000 in a parameter): such an id is unknown
+    known = c.kind == "rule" and not has_control_character(rule_id)
+    name = repository.rule_name(session, c.id, rule_id) if known else None
     if name is None:
         raise not_found(f"Feature in {collection_id}", rule_id)
     sites = repository.sites_in_rule(session, viewer, c.id, rule_id)

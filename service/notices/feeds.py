@@ -43,7 +43,7 @@ def calendar(sub: Subscription, sites: list[dict[str, Any]], links: dict[str, st
         status = "CANCELLED" if site["status"] in CANCELLED else (
             "CONFIRMED" if site["status"] in CONFIRMED else "TENTATIVE")
         ev.add("status", status)
-        kind = "request.withdrawn" if status == "CANCELLED" else "request.updated"
+        kind = render.state_kind(site)  # headed by what the site is now: new, changed, approved, cancelled, ...
         first, second = render.languages(lang)
         ev.add("description", render.site_block(kind, site, first) + "\n\n" + render.site_block(kind, site, second))
         cal.add_component(ev)

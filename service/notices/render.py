@@ -52,7 +52,7 @@ HEADLINES = {
     "slot.displaced": ("Baustellentermin verschoben", "Site dates moved"),
     "approval.revoked": ("Genehmigung zurückgenommen, neuer Termin folgt", "Approval revoked, new dates to follow"),
     "request.started": ("Baustelle hat begonnen", "Works have started"),
-    "request.extended": ("Baustelle verlängert", "Works extended"),
+    "change.approved": ("Baustelle geändert: neue Termine oder neuer Bereich", "Site changed: new dates or area"),
     "request.completed": ("Baustelle abgeschlossen", "Works completed"),
     "request.emergency": ("Notfallbaustelle in Ihrer Nähe", "Emergency works nearby"),
     "request.withdrawn": ("Baustelle abgesagt", "Site cancelled"),
@@ -61,11 +61,37 @@ HEADLINES = {
     "lead_time_today": ("Baustelle beginnt heute", "Works start today"),
 }
 CANCELLING = {"request.withdrawn", "request.rejected"}
+CANCELLING_STATES = {"withdrawn", "rejected"}
+# What an approved change after approval did (the slot explanation's ``change``, in the site's ``change``):
+# a more telling headline than the generic one of change.approved.
+CHANGE_HEADLINES = {
+    "extended": ("Baustelle verlängert", "Works extended"),
+    "shortened": ("Baustelle endet früher", "Works end earlier"),
+    "moved": ("Baustellentermin verschoben", "Site dates moved"),
+    "area": ("Baustellenbereich geändert", "Site area changed"),
+}
 # request.updated only matters to businesses when one of these changed.
 RELEVANT_FIELDS = {
     "geometry", "diversions", "earliest_start", "latest_end", "duration_days", "preferred_start", "impact",
     "modes", "kind", "title", "shift",
 }
+# A calendar entry is headed by the latest notice of its site; a site with none yet by its state.
+STATE_HEADLINES = {
+    "withdrawn": "request.withdrawn", "rejected": "request.rejected", "approved": "request.approved",
+    "active": "request.started", "completed": "request.completed",
+}
+
+
+def state_kind(site: dict[str, Any]) -> str:
+    """The notice kind that describes where a site stands now: cancelled by its state, else its latest notice
+    (new, changed, extended, approved, started, ...), else its state."""
+    status = site.get("status", "")
+    if status in CANCELLING_STATES:
+        return STATE_HEADLINES[status]
+    kind = site.get("last_notice") or STATE_HEADLINES.get(status) or "request.created"
+    if kind in ("request.created", "request.submitted") and site.get("urgency") == "emergency":
+        return "request.emergency"
+    return kind
 
 
 def _pair(labels: tuple[str, str], lang: str) -> str:
@@ -81,6 +107,8 @@ def _date(value: str | None, lang: str) -> str:
 
 def headline(kind: str, site: dict[str, Any] | None, lang: str) -> str:
     labels = HEADLINES.get(kind, ("Baustellenhinweis", "Site notice"))
+    if kind == "change.approved" and site is not None:
+        labels = CHANGE_HEADLINES.get((site.get("change") or {}).get("what") or "", labels)
     text = _pair(labels, lang)
     if "{days}" in text and site is not None:
         text = text.format(days=site.get("days_until", "?"))
@@ -123,6 +151,10 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
         f"{'Betroffen' if de else 'Affected'}: {modes}",
         f"{'Umleitung' if de else 'Diversion'}: {diversion}",
     ]
+    previous = (site.get("change") or {}).get("previous") if kind == "change.approved" else None
+    if previous and previous.get("start") and previous.get("end"):
+        was_start, was_end = _date(previous["start"], lang), _date(previous["end"], lang)
+        lines.insert(-3, f"Bisher: {was_start} bis {was_end}" if de else f"Previously: {was_start} to {was_end}")
     if kind in CANCELLING:
         lines.append("Die Baustelle findet nicht wie angekündigt statt." if de
                      else "The works will not take place as announced.")

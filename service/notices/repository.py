@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
 from service.events.models import Event
+from service.notices import render
 from service.notices.models import Attempt, Delivery, EventLog, Notice, Subscription, WebhookEndpoint
 
 # Normalised street text, the same in SQL as in service.normalise_street: lower case, "straße"/"strasse"/
@@ -35,6 +36,10 @@ MATCH_SQL = f"""
     AND (cardinality(s.modes) = 0 OR s.modes && r.modes)
     AND (s.street_norm IS NULL OR strpos({SITE_TEXT}, s.street_norm) > 0)
 """
+
+# The outbox events that become notices (the job-made lead-time notices are no events). The latest of them is
+# what a site's calendar entry is headed with (``last_notice``).
+NOTICE_EVENT_KINDS = sorted(k for k in render.HEADLINES if not k.startswith("lead_time"))
 
 # Where a site stands in time: its slot when one is proposed, locked or approved; else its preferred
 # dates; else its whole window.
@@ -150,11 +155,19 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
                r.duration_days, r.version, o.name AS owner, r.diversions_geom IS NOT NULL AS diversion,
                ST_X(ST_PointOnSurface(r.geom)) AS lon, ST_Y(ST_PointOnSurface(r.geom)) AS lat,
                r.updated_at, {SITE_DATES_SQL},
-               (SELECT count(*) FROM events e WHERE e.request_id = r.id) AS changes
+               (SELECT count(*) FROM events e WHERE e.request_id = r.id) AS changes,
+               (SELECT e.kind FROM events e
+                 WHERE e.request_id = r.id AND e.kind = ANY(:kinds)
+                   AND NOT (e.kind = 'request.updated' AND jsonb_exists(e.payload, 'fields')
+                            AND NOT jsonb_exists_any(e.payload -> 'fields', cast(:relevant AS text[])))
+                 ORDER BY e.id DESC LIMIT 1) AS last_notice,
+               CASE WHEN sl.explanation ->> 'method' = 'change'
+                    THEN jsonb_build_object('what', sl.explanation -> 'change',
+                                            'previous', sl.explanation -> 'previous') END AS change
         FROM site_requests r JOIN organisations o ON o.id = r.owner_id
         LEFT JOIN slots sl ON sl.request_id = r.id
         WHERE r.id = ANY(:ids)
-    """), {"ids": list(ids)})
+    """), {"ids": list(ids), "kinds": NOTICE_EVENT_KINDS, "relevant": sorted(render.RELEVANT_FIELDS)})
     out = {}
     for r in rows:
         contact = r.contact or {}
@@ -165,7 +178,7 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
             "start": r.start_date.isoformat(), "end": r.end_date.isoformat(), "dates": r.dates,
             "duration_days": r.duration_days, "diversion": bool(r.diversion), "lon": round(r.lon, 6),
             "lat": round(r.lat, 6), "version": r.version, "sequence": int(r.changes),
-            "updated_at": r.updated_at.isoformat(),
+            "updated_at": r.updated_at.isoformat(), "last_notice": r.last_notice, "change": r.change,
         }
     return out
 

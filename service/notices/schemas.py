@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from service.kit.types import WholeNumber
 from service.requests.models import Impact, Mode, WorkKind
 
 Delivery = Literal["immediate", "daily", "weekly"]
@@ -48,7 +49,7 @@ class SubscriptionWrite(BaseModel):
     kinds: list[WorkKind] = Field(default_factory=list, description="empty = every kind of work")
     min_impact: Impact | None = Field(default=None, description="only sites with at least this impact")
     modes: list[Mode] = Field(default_factory=list, description="empty = every mode; else any of these affected")
-    lead_days: int = Field(default=14, ge=0, le=365)
+    lead_days: WholeNumber = Field(default=14, ge=0, le=365)
     delivery: Delivery = "immediate"
     language: Language = "de"
     webhooks: list[WebhookIn | str] = Field(default_factory=list, max_length=5)
@@ -62,7 +63,7 @@ class SubscriptionPatch(BaseModel):
     kinds: list[WorkKind] | None = None
     min_impact: Impact | None = None
     modes: list[Mode] | None = None
-    lead_days: int | None = Field(default=None, ge=0, le=365)
+    lead_days: WholeNumber | None = Field(default=None, ge=0, le=365)
     delivery: Delivery | None = None
     language: Language | None = None
     webhooks: list[WebhookIn | str] | None = Field(default=None, max_length=5)

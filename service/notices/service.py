@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 from service.auth.service import Principal
 from service.events.models import Event
 from service.geo import GeometryError, GeometryLimits, to_metric, to_wgs84, validate_geojson
+from service.kit.limits import has_control_character
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
+from service.kit.time import today
 from service.notices import render, repository
 from service.notices.models import Subscription, WebhookEndpoint
 from service.notices.schemas import SubscriptionPatch, SubscriptionWrite, WebhookIn
@@ -197,8 +199,11 @@ def _ip_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 
 
 def check_webhook_url(url: str, settings: Settings, field_name: str) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: "https://[zz/x"
+        raise InvalidField(field_name, "is not a valid URL") from exc
     if not host or parts.scheme not in ("https", "http"):
         raise InvalidField(field_name, "must be an absolute HTTPS URL")
     try:
@@ -312,8 +317,14 @@ def queue_confirmation(session: Session, sub: Subscription, settings: Settings) 
         })
 
 
+def _may_be_token(token: str) -> bool:
+    """Tokens this service hands out never hold control characters (and PostgreSQL refuses U+0000 in a
+    parameter): such a token or id is unknown without asking the database."""
+    return not has_control_character(token)
+
+
 def confirm(session: Session, token: str, now: datetime | None = None) -> Subscription:
-    sub = repository.get_by_confirm_token(session, token)
+    sub = repository.get_by_confirm_token(session, token) if _may_be_token(token) else None
     if sub is None:
         raise Problem(404, "Not found", "This confirmation link is unknown, used already or expired.",
                       type_="not-found")
@@ -326,7 +337,7 @@ def resolve(session: Session, ref: str, principal: Principal | None) -> Subscrip
     """A subscription by its secret management token, or by id with its business organisation's key."""
     sub = None
     if ref.startswith("sub_"):
-        sub = repository.get_by_token(session, ref)
+        sub = repository.get_by_token(session, ref) if _may_be_token(ref) else None
     else:
         try:
             sub_id = uuid.UUID(ref)
@@ -373,7 +384,7 @@ def delete(session: Session, sub: Subscription) -> None:
 
 
 def unsubscribe(session: Session, token: str) -> bool:
-    sub = repository.get_by_token(session, token)
+    sub = repository.get_by_token(session, token) if _may_be_token(token) else None
     if sub is None:
         return False
     delete(session, sub)
@@ -442,6 +453,8 @@ def notice_kind_for(event: Event, site: dict[str, Any]) -> str | None:
         return None  # a stale event of a site that is cancelled meanwhile; the cancellation follows
     if kind == "request.updated" and "fields" in payload and not set(payload["fields"]) & render.RELEVANT_FIELDS:
         return None
+    if kind == "change.approved" and payload.get("change") == "window":
+        return None  # only the window widened: same dates, same area, nothing new for the street
     if kind in ("request.created", "request.submitted") and site.get("urgency") == "emergency":
         return "request.emergency"
     return kind
@@ -543,7 +556,7 @@ def calendar_ics(session: Session, sub: Subscription, settings: Settings, now: d
     from service.notices import feeds
 
     _require_active(sub)
-    since = (now - timedelta(days=90)).date()
+    since = today(settings) - timedelta(days=90)  # the service's calendar; ``now`` stamps the file
     ids = repository.sites_for_subscription(session, sub.id, ends_after=since, limit=FEED_LIMIT)
     snaps = repository.site_snapshots(session, ids)
     sites = [{**snaps[i], "map_url": map_url(str(i), settings)} for i in ids if i in snaps]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -10,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, SessionDep
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
+from service.kit.types import Day
 from service.requests import service
 from service.requests.models import SiteRequest, Status, WorkKind
 from service.requests.schemas import ImportReport, RequestPatch, RequestRead, RequestWrite
@@ -52,8 +52,8 @@ def list_requests(
     session: SessionDep,
     request: Request,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
-    start: Annotated[date | None, Query(description="window ends on or after")] = None,
-    end: Annotated[date | None, Query(description="window starts on or before")] = None,
+    start: Annotated[Day | None, Query(description="window ends on or after")] = None,
+    end: Annotated[Day | None, Query(description="window starts on or before")] = None,
     status: Annotated[list[Status], Query()] = [],  # noqa: B006
     kind: Annotated[list[WorkKind], Query()] = [],  # noqa: B006
     owner: Annotated[list[uuid.UUID], Query()] = [],  # noqa: B006

@@ -6,28 +6,23 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from service.kit.types import BlankIsNone, Day, Name, NotBlank, WholeNumber
 from service.requests.models import Impact, Mode, Shift, Urgency, WorkKind
 
 GeoJSONGeometry = dict[str, Any]
 
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-# A title people read in lists and notices: not only spaces. Days are whole numbers, not true/false or "3".
-Title = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_not_blank)]
-Days = Annotated[int, Field(strict=True)]
+# A title people read in lists and notices: something visible, not only spaces. Days are whole numbers, not
+# true/false or "3". A blank external id is no external id (stored as null: it identifies nothing).
+Title = Annotated[str, Field(min_length=1, max_length=300), NotBlank]
+Days = WholeNumber
 
 
 class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     phone: str | None = Field(default=None, max_length=50)
     email: EmailStr | None = None
 
@@ -68,12 +63,12 @@ class RequestWrite(BaseModel):
     geometry: GeoJSONGeometry
     diversions: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
     replacement_routes: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
-    earliest_start: date
-    latest_end: date
+    earliest_start: Day
+    latest_end: Day
     duration_days: Days
-    preferred_start: date | None = None
+    preferred_start: Day | None = None
     urgency: Urgency = Urgency.planned
-    external_id: str | None = Field(default=None, max_length=100)
+    external_id: Annotated[str | None, BlankIsNone] = Field(default=None, max_length=100)
     contact: Contact | None = None
     bundle_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)
     status: Literal["draft", "submitted"] | None = None
@@ -93,12 +88,12 @@ class RequestPatch(BaseModel):
     geometry: GeoJSONGeometry | None = None
     diversions: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
     replacement_routes: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
-    earliest_start: date | None = None
-    latest_end: date | None = None
+    earliest_start: Day | None = None
+    latest_end: Day | None = None
     duration_days: Days | None = None
-    preferred_start: date | None = None
+    preferred_start: Day | None = None
     urgency: Urgency | None = None
-    external_id: str | None = Field(default=None, max_length=100)
+    external_id: Annotated[str | None, BlankIsNone] = Field(default=None, max_length=100)
     contact: Contact | None = None
     bundle_with: list[uuid.UUID] | None = Field(default=None, max_length=50)
 

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,8 +24,10 @@ from service.auth.service import Principal
 from service.domains import modules
 from service.events import service as events
 from service.geo import GeometryError, GeometryLimits, validate_geojson
+from service.kit.etags import if_match_allows
 from service.kit.problems import InvalidField, Problem, conflict, forbidden, not_found
 from service.kit.time import today, years_after
+from service.kit.types import is_blank
 from service.requests import repository
 from service.requests.models import IdempotencyRecord, SiteRequest, Status
 from service.requests.schemas import ImportReport, ImportResult, RequestPatch, RequestWrite
@@ -144,7 +147,7 @@ def prepare(body: RequestWrite | dict[str, Any], settings: Settings, *, repair: 
         "latest_end": data["latest_end"],
         "duration_days": data["duration_days"],
         "preferred_start": data.get("preferred_start"),
-        "external_id": data.get("external_id"),
+        "external_id": None if is_blank(data.get("external_id") or "") else data["external_id"],
         "contact": dict(contact) if contact else {},
         "bundle_with": [str(b) for b in data.get("bundle_with") or []],
     }
@@ -240,23 +243,47 @@ def _check_references(session: Session, principal: Principal, values: dict[str, 
             raise InvalidField(field_name, f"request {other} does not exist")
         if ref.id == self_id:
             raise InvalidField(field_name, "a request cannot be bundled with itself")
+        if ref.status in (Status.withdrawn, Status.rejected):
+            raise InvalidField(field_name, f"request {other} is {ref.status}; it cannot be bundled any more")
         if ref.owner_id != owner_id:
             raise InvalidField(field_name, f"request {other} belongs to another organisation; works of two "
                                "organisations are bundled by the coordination office (GET /v1/opportunities)")
 
 
+EXTERNAL_ID_CONSTRAINT = "uq_site_requests_owner_external_id"
+
+
+def _duplicate_external_id(external_id: str, existing_id: uuid.UUID | None, field_name: str) -> Problem:
+    which = f"request {existing_id}" if existing_id else "another request"
+    return Problem(
+        409, "Conflict", f"{field_name}: your organisation already has {which} with external_id {external_id!r}",
+        type_="duplicate-external-id",
+        errors=[{"field": field_name, "detail": "already used by another request of your organisation"}],
+        **({"existing_id": str(existing_id)} if existing_id else {}),
+    )
+
+
 def _check_external_id(
     session: Session, owner_id: uuid.UUID, external_id: str | None, *, exclude: uuid.UUID | None, field_name: str
 ) -> None:
-    if external_id:
+    """An organisation's external ids are unique. None (the schemas turn a blank id into None) is no id."""
+    if external_id is not None:
         existing = repository.get_by_external_id(session, owner_id, external_id)
         if existing is not None and existing.id != exclude:
-            raise Problem(
-                409, "Conflict", f"{field_name}: your organisation already has request {existing.id} with "
-                f"external_id {external_id!r}", type_="duplicate-external-id",
-                errors=[{"field": field_name, "detail": "already used by another request of your organisation"}],
-                existing_id=str(existing.id),
-            )
+            raise _duplicate_external_id(external_id, existing.id, field_name)
+
+
+def _store(session: Session, external_id: str | None, write: Callable[[], None]) -> None:
+    """Run ``write`` (which flushes a request with ``external_id``) in a savepoint: when a concurrent call took
+    the same external id first, the answer is the 409 of the check before it, never an IntegrityError."""
+    try:
+        with session.begin_nested():
+            write()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if constraint != EXTERNAL_ID_CONSTRAINT:
+            raise
+        raise _duplicate_external_id(external_id or "", None, "external_id") from exc
 
 
 def create(
@@ -272,11 +299,7 @@ def create(
     req = SiteRequest(
         owner_id=owner, status=status.value, geometry_notes=prepared.notes, source=source, **prepared.values
     )
-    try:
-        with session.begin_nested():
-            repository.add(session, req)
-    except IntegrityError as exc:  # a concurrent create with the same external_id
-        raise conflict("external_id: already used by another request of your organisation") from exc
+    _store(session, req.external_id, lambda: repository.add(session, req))
     _after_change(session, req, events.REQUEST_CREATED, principal)
     return req, prepared.warnings
 
@@ -311,6 +334,21 @@ def create_idempotent(
     return 201, response
 
 
+# What the owner can do instead of editing, by state.
+NOT_EDITABLE_HINTS = {
+    "slot_proposed": "accept the proposed slot, or contest it (POST /v1/requests/{id}/contest with a reason and, "
+                     "for other dates, a counter_proposal), or withdraw it and submit a new request",
+    "accepted": "the coordination office decides first; once it is approved, ask for a change "
+                "(POST /v1/requests/{id}/changes), or withdraw it and submit a new request",
+    "approved": "ask for a change (POST /v1/requests/{id}/changes)",
+    "active": "ask for a change (POST /v1/requests/{id}/changes)",
+    "withdrawn": "it is closed; submit a new request",
+    "rejected": "it is closed; submit a new request",
+    "completed": "it is closed; submit a new request",
+}
+NOT_EDITABLE_HINTS["contested"] = NOT_EDITABLE_HINTS["accepted"]
+
+
 def update(
     session: Session, principal: Principal, request_id: uuid.UUID, patch: RequestPatch, settings: Settings,
     *, if_match: str | None,
@@ -319,12 +357,13 @@ def update(
     if if_match is None:
         raise Problem(428, "Precondition required", "Send If-Match with the ETag from GET to change a request.",
                       type_="precondition-required")
-    if if_match.strip() not in (etag(req), f"W/{etag(req)}", "*"):
+    if not if_match_allows(if_match, etag(req)):
         raise Problem(412, "Precondition failed",
                       f"The request changed since you read it (now {etag(req)}); GET it again.",
                       type_="stale-etag", headers={"ETag": etag(req)})
     if req.status not in EDITABLE_STATES:
-        raise conflict(f"A request in state {req.status} cannot be edited; ask for a change instead.")
+        hint = NOT_EDITABLE_HINTS.get(req.status, "ask for a change instead").replace("{id}", str(req.id))
+        raise conflict(f"A request in state {req.status} cannot be edited: {hint}.")
     changes = patch.model_dump(exclude_unset=True, mode="python")
     if not changes:  # nothing to change: no event, no history entry, no re-placement
         return req, []
@@ -336,9 +375,13 @@ def update(
     _check_references(session, principal, prepared.values, owner_id=req.owner_id, self_id=req.id)
     _check_external_id(session, req.owner_id, prepared.values["external_id"], exclude=req.id, field_name="external_id")
     changed = {k: v for k, v in prepared.values.items() if k in _column_keys(changes)}
-    for key, value in changed.items():
-        setattr(req, key, value)
-    session.flush()
+
+    def write() -> None:
+        for key, value in changed.items():
+            setattr(req, key, value)
+        session.flush()
+
+    _store(session, prepared.values["external_id"], write)
     _after_change(session, req, events.REQUEST_UPDATED, principal, {"fields": sorted(changes)})
     return req, prepared.warnings
 

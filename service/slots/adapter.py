@@ -79,6 +79,7 @@ class TaskInfo:
     slot_status: str | None
     owner_id: uuid.UUID | None = None
     preferred: date | None = None  # the owner's preferred start (else earliest), before clipping to the period
+    preferred_stated: bool = True  # false when the owner gave no preferred start (``preferred`` is the earliest)
 
 
 @dataclass
@@ -173,7 +174,7 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
             continue
         tasks[task.id] = task
         built.info[task.id] = TaskInfo(row.id, row.version, row.status, True, fixed, row.slot_status, row.owner_id,
-                                       row.preferred_start or row.earliest_start)
+                                       row.preferred_start or row.earliest_start, row.preferred_start is not None)
     scope_ids = [built.info[t].request_id for t in tasks]
     pairs, built.conflict_source = hard_pairs(session, scope_ids, settings, start=scope.start, end=scope.end)
     members = rule_members(session, scope_ids, start=scope.start, end=scope.end)

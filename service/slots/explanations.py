@@ -107,24 +107,38 @@ def blocker_phrase(items: list[dict]) -> tuple[str, str] | None:
 
 
 def placed_summary(start: date, preferred: date, items: list[dict], note: bool,
-                   period: tuple[date, date] | None = None, duration: int = 1) -> dict[str, str]:
+                   period: tuple[date, date] | None = None, duration: int = 1,
+                   stated: bool = True) -> dict[str, str]:
     """Where the slot starts against the owner's preferred start, and what blocked the days in between (and
-    whether the plan period itself left no room for the preferred dates)."""
+    whether the plan period itself left no room for the preferred dates). Without a stated preferred start
+    (``stated`` false; ``preferred`` is then the earliest start) the slot is described from the earliest
+    start instead: nobody wished for a date the slot could miss."""
     dev = (start - preferred).days
     if dev == 0:
+        if not stated:
+            return {"de": f"Am frühestmöglichen Beginn ({date_de(start)}) eingeplant.",
+                    "en": f"Placed on the earliest possible start ({date_en(start)})."}
         return {"de": f"Am gewünschten Beginn ({date_de(start)}) eingeplant.",
                 "en": f"Placed on the preferred start ({date_en(start)})."}
     n_de, n_en = _days(abs(dev))
-    de = (f"{n_de} {'später' if dev > 0 else 'früher'} als gewünscht eingeplant: Beginn {date_de(start)} "
-          f"statt {date_de(preferred)}.")
-    en = (f"Placed {n_en} {'later' if dev > 0 else 'earlier'} than preferred: starts {date_en(start)} "
-          f"instead of {date_en(preferred)}.")
+    if stated:
+        de = (f"{n_de} {'später' if dev > 0 else 'früher'} als gewünscht eingeplant: Beginn {date_de(start)} "
+              f"statt {date_de(preferred)}.")
+        en = (f"Placed {n_en} {'later' if dev > 0 else 'earlier'} than preferred: starts {date_en(start)} "
+              f"instead of {date_en(preferred)}.")
+    else:
+        de = (f"Beginn {date_de(start)}, {n_de} {'nach' if dev > 0 else 'vor'} dem frühestmöglichen Beginn "
+              f"({date_de(preferred)}); ein Wunschtermin war nicht angegeben.")
+        en = (f"Starts {date_en(start)}, {n_en} {'after' if dev > 0 else 'before'} the earliest possible start "
+              f"({date_en(preferred)}); no preferred start was given.")
     if period is not None and preferred < period[0]:
         de += f" Der Planungszeitraum beginnt erst am {date_de(period[0])}."
         en += f" The plan period begins only on {date_en(period[0])}."
     elif period is not None and (preferred - period[1]).days + duration - 1 > 0:
-        de += f" Der Planungszeitraum endet am {date_de(period[1])}: die gewünschten Tage passen nicht hinein."
-        en += f" The plan period ends on {date_en(period[1])}: the preferred dates do not fit into it."
+        de += (f" Der Planungszeitraum endet am {date_de(period[1])}: die gewünschten Tage passen nicht hinein."
+               if stated else f" Der Planungszeitraum endet am {date_de(period[1])}.")
+        en += (f" The plan period ends on {date_en(period[1])}: the preferred dates do not fit into it."
+               if stated else f" The plan period ends on {date_en(period[1])}.")
     phrase = blocker_phrase(items)
     if phrase is not None:
         de += f" Dazwischen blockiert durch {phrase[0]}."
@@ -135,9 +149,9 @@ def placed_summary(start: date, preferred: date, items: list[dict], note: bool,
     return {"de": de, "en": en}
 
 
-def moved_for_summary(start: date, preferred: date) -> dict[str, str]:
+def moved_for_summary(start: date, preferred: date, stated: bool = True) -> dict[str, str]:
     """A provisional slot the incremental placement moved to fit a newly submitted request."""
-    out = placed_summary(start, preferred, [], False)
+    out = placed_summary(start, preferred, [], False, stated=stated)
     return {"de": out["de"] + " Verschoben, um Platz für einen neuen Antrag zu machen.",
             "en": out["en"] + " Moved to make room for a newly submitted request."}
 
@@ -183,3 +197,110 @@ def displaced_summary(title: str, start: date | None, previous: date | None) -> 
     was_en = f" instead of {date_en(previous)}" if previous else ""
     return {"de": f"Wegen der Notfall-Baustelle „{title}“ verschoben: Beginn {date_de(start)}{was_de}.",
             "en": f"Moved for the emergency works “{title}”: starts {date_en(start)}{was_en}."}
+
+
+def _period(start: date, end: date) -> tuple[str, str]:
+    return f"{date_de(start)}–{date_de(end)}", f"{date_en(start)} – {date_en(end)}"
+
+
+def change_kind(previous: tuple[date, date] | None, new: tuple[date, date], *, area_changed: bool) -> str:
+    """What an approved change did to the slot: ``extended`` (ends later, from the same or an earlier start),
+    ``shortened`` (same start, ends earlier), ``moved`` (another start), ``area`` (same dates, new area) or
+    ``window`` (same dates and area: only the window changed)."""
+    if previous is None or previous == new:
+        return "area" if area_changed else "window"
+    if new[1] > previous[1] and new[0] <= previous[0]:
+        return "extended"
+    if new[0] == previous[0]:
+        return "shortened"
+    return "moved"
+
+
+CHANGE_WORDS = {"extended": ("Verlängert", "Extended"), "shortened": ("Verkürzt", "Shortened"),
+                "moved": ("Verschoben", "Moved")}
+
+
+def change_summary(previous: tuple[date, date] | None, new: tuple[date, date], *, area_changed: bool,
+                   reason: str | None) -> dict[str, str]:
+    """The slot an approved change after approval gave a site: what the change did (extended, shortened,
+    moved, new area), the new and the previous dates, and the owner's reason."""
+    p_de, p_en = _period(*new)
+    what = change_kind(previous, new, area_changed=area_changed)
+    if previous is None or what in ("area", "window"):
+        what_de, what_en = ("Bereich geändert", "Area changed") if area_changed else ("Geändert", "Changed")
+        de = f"{what_de} durch die genehmigte Änderung; Termine unverändert: {p_de}."
+        en = f"{what_en} by the approved change; dates unchanged: {p_en}."
+    else:
+        what_de, what_en = CHANGE_WORDS[what]
+        if area_changed:
+            what_de, what_en = f"{what_de} und Bereich geändert", f"{what_en}, with a new area,"
+        was_de, was_en = _period(*previous)
+        de = f"{what_de} durch die genehmigte Änderung: {p_de} (bisher {was_de})."
+        en = f"{what_en} by the approved change: {p_en} (was {was_en})."
+    if reason and reason.strip():
+        de += f" Begründung: {reason.strip()}"
+        en += f" Reason: {reason.strip()}"
+    return {"de": de, "en": en}
+
+
+MANUAL_LEADS = {
+    "propose": ("Von der Koordinierungsstelle manuell vorgeschlagen", "Proposed manually by the coordination office"),
+    "approve": ("Von der Koordinierungsstelle mit diesem Termin genehmigt",
+                "Approved with these dates by the coordination office"),
+}
+
+
+def manual_summary(start: date, end: date, preferred: date, stated: bool, reason: str | None,
+                   rule_conflicts: list[dict[str, str]], action: str = "propose") -> dict[str, str]:
+    """A slot the coordination office chose by hand (a manual proposal, or an approval with another start):
+    the dates against the owner's wish, the coordinator's reason, and the blackouts and moratoriums it lies in."""
+    p_de, p_en = _period(start, end)
+    lead_de, lead_en = MANUAL_LEADS[action]
+    de = f"{lead_de}: {p_de}."
+    en = f"{lead_en}: {p_en}."
+    dev = (start - preferred).days
+    n_de, n_en = _days(abs(dev))
+    if stated and dev:
+        de += f" {n_de} {'später' if dev > 0 else 'früher'} als gewünscht ({date_de(preferred)})."
+        en += f" {n_en} {'later' if dev > 0 else 'earlier'} than preferred ({date_en(preferred)})."
+    elif stated:
+        de += " Das ist der gewünschte Beginn."
+        en += " That is the preferred start."
+    for rc in rule_conflicts:
+        de += f" Achtung: {rc['de']}"
+        en += f" Note: {rc['en']}"
+    if reason and reason.strip():
+        de += f" Begründung: {reason.strip()}"
+        en += f" Reason: {reason.strip()}"
+    return {"de": de, "en": en}
+
+
+def rule_conflict_text(kind: str, name: str, start: date, end: date) -> dict[str, str]:
+    """A blackout or moratorium a slot lies in, in one short sentence each."""
+    p_de, p_en = _period(start, end)
+    if kind == "moratorium":
+        return {"de": f"Der Zeitraum liegt im Aufbruchverbot „{name}“ ({p_de}).",
+                "en": f"The slot lies in the no-dig moratorium “{name}” ({p_en})."}
+    return {"de": f"Der Zeitraum liegt in der Sperrzeit „{name}“ ({p_de}).",
+            "en": f"The slot lies in the blackout “{name}” ({p_en})."}
+
+
+def emergency_summary(start: date, end: date) -> dict[str, str]:
+    p_de, p_en = _period(start, end)
+    return {"de": f"Notfall: sofort eingerichtet und genehmigt, {p_de}.",
+            "en": f"Emergency: in place and approved at once, {p_en}."}
+
+
+def blocker_released(title: str, status: str, placed: bool = True) -> dict[str, str]:
+    """A request that blocked this one was withdrawn or rejected: it was placed again at once, or (during the
+    conversation, when only a plan run proposes) waits for the next plan run."""
+    de_what = "zurückgezogen" if status == "withdrawn" else "abgelehnt"
+    en_what = "withdrawn" if status == "withdrawn" else "rejected"
+    if placed:
+        return {"de": f"Neu eingeplant: der blockierende Antrag „{title}“ wurde {de_what} und gab seinen Zeitraum "
+                      "frei.",
+                "en": f"Placed again: the blocking request “{title}” was {en_what} and gave its slot back."}
+    return {"de": (f"Der blockierende Antrag „{title}“ wurde {de_what} und gab seinen Zeitraum frei; der nächste "
+                   "Planungslauf sucht einen neuen Termin."),
+            "en": (f"The blocking request “{title}” was {en_what} and gave its slot back; the next plan run "
+                   "looks for new dates.")}

@@ -119,6 +119,15 @@ def delete_slot(session: Session, request_id: uuid.UUID) -> None:
     session.execute(delete(Slot).where(Slot.request_id == request_id))
 
 
+def unplaced_blocked_by(session: Session, request_id: uuid.UUID) -> list[uuid.UUID]:
+    """Requests whose slot is ``unplaced`` naming ``request_id`` among the requests blocking them, oldest
+    submission first."""
+    sql = """select s.request_id from slots s join site_requests r on r.id = s.request_id
+             where s.status = 'unplaced' and s.unplaced -> 'blocking' @> jsonb_build_array(cast(:rid as text))
+             order by r.created_at, r.id"""
+    return list(session.scalars(text(sql), {"rid": str(request_id)}))
+
+
 def requests_for_update(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SiteRequest]:
     if not ids:
         return {}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from service.kit.types import Day, Number
 
 
 class PlanCreate(BaseModel):
@@ -17,11 +19,11 @@ class PlanCreate(BaseModel):
         json_schema_extra={"example": {"bbox": [6.9, 51.4, 7.1, 51.5], "from": "2027-01-01", "to": "2028-12-31"}},
     )
 
-    bbox: tuple[float, float, float, float] | None = Field(
+    bbox: tuple[Number, Number, Number, Number] | None = Field(
         default=None, description="minlon, minlat, maxlon, maxlat (WGS84)")
     zone: str | None = Field(default=None, max_length=100, description="id of a zone instead of a bbox")
-    from_: date = Field(alias="from")
-    to: date
+    from_: Day = Field(alias="from")
+    to: Day
 
 
 class PlanRead(BaseModel):

@@ -24,7 +24,7 @@ from service.auth.service import Principal
 from service.events import service as events
 from service.kit.db import session_scope
 from service.kit.problems import InvalidField, conflict, not_found
-from service.kit.time import now, today
+from service.kit.time import today, wall_clock
 from service.requests import repository as requests_repository
 from service.requests.models import SiteRequest
 from service.requests.service import parse_bbox
@@ -45,6 +45,8 @@ SLOT_UNLOCKED = "slot.unlocked"
 # Request states in which a (re)proposal moves the request to slot_proposed.
 PROPOSABLE_STATUSES = ("submitted", "slot_proposed", "contested")
 MAX_PLAN_DAYS = 11 * 366  # settings.max_years_ahead is 10
+# Request states whose works are off: a withdrawn or rejected request gave its slot back, nothing to lock.
+CLOSED_STATUSES = ("withdrawn", "rejected")
 
 
 # --- plan runs: API side ------------------------------------------------------------------------
@@ -113,10 +115,10 @@ def requeue_orphaned(session: Session, settings: Settings) -> list[uuid.UUID]:
     """Give runs left ``running`` by a dead worker (or CLI) back to the queue, or fail them after
     :data:`MAX_REQUEUES` attempts. Returns their ids."""
     out = []
-    for run in repository.orphaned_runs(session, now(settings) - ORPHAN_GRACE):
+    for run in repository.orphaned_runs(session, wall_clock(settings) - ORPHAN_GRACE):
         requeued = int(run.stats.get("requeued", 0))
         if requeued >= MAX_REQUEUES:
-            run.status, run.finished_at = "failed", now(settings)
+            run.status, run.finished_at = "failed", wall_clock(settings)
             run.error = (f"the process running this plan stopped {requeued + 1} times before it finished "
                          "(out of memory or killed?); start a new run, perhaps for a smaller area")
         else:
@@ -136,7 +138,7 @@ def claim_and_run(factory: sessionmaker[Session], settings: Settings) -> uuid.UU
         run = repository.claim_queued_plan(session)
         if run is None:
             return None
-        run.status, run.started_at, run.progress = "running", now(settings), 0.01
+        run.status, run.started_at, run.progress = "running", wall_clock(settings), 0.01
         plan_id = run.id
     run_plan(factory, plan_id, settings)
     return plan_id
@@ -166,7 +168,7 @@ def _run_plan(
             if run.status in ("done", "failed"):
                 return run.status
             run.status, run.progress = "running", 0.02
-            run.started_at = run.started_at or now(settings)
+            run.started_at = run.started_at or wall_clock(settings)
             params = dict(run.params)
         _execute(factory, plan_id, params, settings, on_progress)
         return "done"
@@ -175,7 +177,7 @@ def _run_plan(
         with session_scope(factory) as session:
             run = repository.get_plan(session, plan_id, for_update=True)
             if run is not None:
-                run.status, run.finished_at = "failed", now(settings)
+                run.status, run.finished_at = "failed", wall_clock(settings)
                 run.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:4000]
         return "failed"
 
@@ -227,7 +229,7 @@ def _finish(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: An
     run.stats["write_time_s"] = round(time.perf_counter() - t_write, 3)
     run.stats["wall_time_s"] = round(time.perf_counter() - t0, 3)
     run.fcfs = fcfs_comparison(built, plan)
-    run.status, run.progress, run.finished_at = "done", 1.0, now(settings)
+    run.status, run.progress, run.finished_at = "done", 1.0, wall_clock(settings)
     events.emit(session, "plan.done", organisation_id=run.created_by,
                 payload={"plan_id": str(plan_id), "placed": run.stats["placed"], "unplaced": run.stats["unplaced"]})
 
@@ -238,7 +240,7 @@ def plan_in_session(session: Session, params: dict[str, Any], settings: Settings
     the example this way before the coordination office's decisions, which need the data uncommitted."""
     t0 = time.perf_counter()
     run = repository.add_plan(session, PlanRun(status="running", params=params, progress=0.1, stats={}, fcfs={},
-                                               created_by=created_by, started_at=now(settings)))
+                                               created_by=created_by, started_at=wall_clock(settings)))
     built = adapter.build(session, scope_of(params), settings)
     t_build = time.perf_counter() - t0
     plan = _solve_checked(built, settings, None)
@@ -345,14 +347,17 @@ def placed_explanation(built: adapter.Built, task: Task, start: int, ex: dict | 
     scheduler's): deviation, what blocked the days in between, and a German and an English summary."""
     info = built.info.get(task.id)
     preferred = info.preferred if info and info.preferred else built.date(task.preferred)
+    stated = info.preferred_stated if info else True
     start_date = built.date(start)
     moved = ex is not None and start != task.preferred
     blockers = explanations.blockers(built, ex["blockers"]) if moved and ex.get("blockers") else []
     return {
         "method": method, "plan_id": str(plan_id) if plan_id else None,
-        "preferred_start": preferred.isoformat(), "deviation_days": abs((start_date - preferred).days),
+        "preferred_start": preferred.isoformat(), "preferred_stated": stated,
+        "deviation_days": abs((start_date - preferred).days),
         "summary": explanations.placed_summary(start_date, preferred, blockers, bool(ex and ex.get("note")),
-                                               (built.day0, built.date(built.horizon - 1)), task.duration),
+                                               (built.day0, built.date(built.horizon - 1)), task.duration,
+                                               stated),
         "blockers": blockers,
     }
 
@@ -442,6 +447,9 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
     req = requests_repository.get(session, request_id, for_update=True)
     if req is None:
         raise not_found("Request", request_id)
+    if req.status in CLOSED_STATUSES:
+        raise conflict(f"This request is {req.status} and gave its slot back; there is nothing to "
+                       f"{'lock' if locked else 'unlock'}.", status_now=req.status)
     slot = repository.get_slot(session, request_id, for_update=True)
     if slot is None or slot.start is None:
         raise conflict("This request has no slot to lock; run a plan first.")
@@ -570,10 +578,11 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
             movable = False
         if task is not None:
             tasks[task.id] = task
-            built.info[task.id] = adapter.TaskInfo(rid, row.version, row.status, False, not movable, row.slot_status)
-    new_row = SimpleNamespace(id=req.id, urgency=req.urgency, impact=req.impact, created_at=req.created_at or now(
-        settings), shift=req.shift, earliest_start=es, latest_end=le,
-        duration_days=req.duration_days, preferred_start=req.preferred_start)
+            built.info[task.id] = adapter.TaskInfo(rid, row.version, row.status, False, not movable, row.slot_status,
+                                                   preferred_stated=row.preferred_start is not None)
+    new_row = SimpleNamespace(id=req.id, urgency=req.urgency, impact=req.impact,
+                              created_at=req.created_at or wall_clock(settings), shift=req.shift, earliest_start=es,
+                              latest_end=le, duration_days=req.duration_days, preferred_start=req.preferred_start)
     new_task, _ = adapter.task_of(new_row, day0, horizon, fixed=False)
     assert new_task is not None
     # blackouts and moratoriums: for the new request and for the neighbours the repair may move
@@ -648,7 +657,7 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     result = index.insert(new_task, conflicts=nb.partners, zones_demand=nb.demand, repair=True,
                           repair_time_s=0.1, commit=True)
     built.info[tid] = adapter.TaskInfo(req.id, req.version, req.status, True, False, None, req.owner_id,
-                                       req.preferred_start or req.earliest_start)
+                                       req.preferred_start or req.earliest_start, req.preferred_start is not None)
     built.problem = index.problem
     for other, s in result.moved.items():
         start = built.date(s)
@@ -656,7 +665,8 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
         repository.put_slot(session, built.info[other].request_id, start=start,
                             end=start + timedelta(days=t.duration - 1), status="proposed", provisional=True,
                             explanation={"method": "incremental", "moved_for": str(req.id),
-                                         "summary": explanations.moved_for_summary(start, built.date(t.preferred)),
+                                         "summary": explanations.moved_for_summary(
+                                             start, built.date(t.preferred), built.info[other].preferred_stated),
                                          "preferred_start": built.date(t.preferred).isoformat(),
                                          "deviation_days": abs(s - t.preferred), "blockers": []},
                             unplaced=None, plan_id=None)
@@ -689,4 +699,47 @@ def _provisional(row: Any) -> bool:
 def release(session: Session, req: SiteRequest) -> None:
     """A withdrawn or rejected request gives its slot back (approved and locked ones too: the works are off)."""
     repository.delete_slot(session, req.id)
+
+
+def place_unblocked(session: Session, req: SiteRequest, settings: Settings) -> list[uuid.UUID]:
+    """``req`` gave its slot back: the requests left unplaced because of it (it is in their
+    ``unplaced.blocking``) are looked at again, oldest submission first. A ``submitted`` one gets a provisional
+    slot at once, by the same incremental placement as a newly submitted request (it may stay unplaced, now
+    with a current reason); for the others (a plan left them unplaced during the conversation) the withdrawn
+    request is taken out of the reason, and the next plan run places them. Returns the re-placed ids."""
+    ids = repository.unplaced_blocked_by(session, req.id)
+    if not ids:
+        return []
+    reqs = repository.requests_for_update(session, ids)
+    placed = []
+    for rid in ids:
+        other = reqs.get(rid)
+        slot = repository.get_slot(session, rid, for_update=True)
+        if other is None or slot is None or slot.status != "unplaced":
+            continue
+        if other.status == "submitted" and other.urgency != "emergency":
+            repository.delete_slot(session, rid)
+            session.flush()
+            new = place_incrementally(session, other, settings)
+            new.explanation = {**(new.explanation or {}), "freed_by": str(req.id)}
+            refresh_conflicts(session, [rid], settings)
+            texts = explanations.blocker_released(req.title, req.status)
+            _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}",
+                            force=False)
+            placed.append(rid)
+        else:
+            slot.unplaced = without_blocker(slot.unplaced or {}, str(req.id), req.title, req.status)
+    session.flush()
+    return placed
+
+
+def without_blocker(info: dict[str, Any], request_id: str, title: str, status: str) -> dict[str, Any]:
+    """An unplaced reason without a request that no longer holds a slot: its blockers are dropped and the
+    reason is worded again from what is left."""
+    blockers = [b for b in info.get("blockers") or []
+                if b.get("request_id") != request_id and request_id not in (b.get("request_ids") or [])]
+    reason = (explanations.unplaced_reason(None, blockers, None) if explanations.blocker_phrase(blockers)
+              else explanations.blocker_released(title, status, placed=False))
+    return {**info, "blocking": [b for b in info.get("blocking") or [] if b != request_id],
+            "blockers": blockers, "reason": reason}
 

@@ -35,8 +35,8 @@ router = APIRouter(tags=["workflow"])
 PREFIX = "/v1/requests/{request_id}"
 
 
-def _answer(req: SiteRequest) -> JSONResponse:
-    content = jsonable_encoder(requests_service.to_read(req, full=True))
+def _answer(req: SiteRequest, warnings: list[str] | None = None) -> JSONResponse:
+    content = jsonable_encoder(requests_service.to_read(req, full=True, warnings=warnings))
     return JSONResponse(content, headers={"ETag": requests_service.etag(req)})
 
 
@@ -55,7 +55,8 @@ def actions(request_id: uuid.UUID, principal: Authenticated, session: SessionDep
 @router.post(PREFIX + "/propose", response_model=RequestRead)
 def propose(request_id: uuid.UUID, body: ProposeBody, principal: Authenticated, session: SessionDep,
             request: Request) -> Response:
-    """Coordinators: propose a slot by hand (the planner proposes through the same function)."""
+    """Coordinators: propose a slot by hand (the planner proposes through the same function). Refused (409) when
+    it overlaps approved or locked slots; `warnings` name the blackouts and moratoriums the slot lies in."""
     if not principal.is_coordinator:
         from service.kit.problems import forbidden
 
@@ -63,7 +64,7 @@ def propose(request_id: uuid.UUID, body: ProposeBody, principal: Authenticated, 
         raise forbidden("Only the coordination office may propose a slot.")
     req = service.propose(session, principal, request_id, body.start, body.explanation, body.reason,
                           request.app.state.settings)
-    return _answer(req)
+    return _answer(req, service.proposal_warnings(session, req))
 
 
 @router.post(PREFIX + "/approve", response_model=RequestRead)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.kit.types import BlankIsNone, Day, NotBlank, WholeNumber
 from service.requests.schemas import GeoJSONGeometry
+
+# A reason of only spaces (or invisible characters) is no reason: steps that need one refuse it.
+Reason = Annotated[str | None, BlankIsNone]
 
 
 class Window(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    earliest_start: date
-    latest_end: date
+    earliest_start: Day
+    latest_end: Day
 
 
 class ActionBody(BaseModel):
@@ -25,19 +29,19 @@ class ActionBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=5000)
+    reason: Reason = Field(default=None, max_length=5000)
     reason_code: str | None = Field(default=None, max_length=64)
     counter_proposal: Window | None = None
-    start: date | None = None
+    start: Day | None = None
     override: bool = Field(default=False, strict=True)
 
 
 class ProposeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: date
+    start: Day
     explanation: dict[str, Any] | None = None
-    reason: str | None = Field(default=None, max_length=5000)
+    reason: Reason = Field(default=None, max_length=5000)
 
 
 class ChangeBody(BaseModel):
@@ -46,23 +50,23 @@ class ChangeBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    latest_end: date | None = None
-    duration_days: int | None = None
+    latest_end: Day | None = None
+    duration_days: WholeNumber | None = None
     geometry: GeoJSONGeometry | None = None
-    reason: str | None = Field(default=None, max_length=5000)
+    reason: Reason = Field(default=None, max_length=5000)
 
 
 class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=5000)
+    reason: Reason = Field(default=None, max_length=5000)
     reason_code: str | None = Field(default=None, max_length=64)
 
 
 class CommentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=10_000)
+    text: Annotated[str, Field(min_length=1, max_length=10_000), NotBlank]
 
 
 class CommentRead(BaseModel):

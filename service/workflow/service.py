@@ -27,7 +27,7 @@ from service.kit.time import now as service_now
 from service.kit.time import today as service_today
 from service.kit.time import tz
 from service.requests import service as requests_service
-from service.requests.models import SiteRequest, Status
+from service.requests.models import EXCAVATING_KINDS, IMPACT_ORDER, SiteRequest, Status
 from service.settings import Settings
 from service.slots import explanations
 from service.slots import repository as slot_repository
@@ -251,10 +251,12 @@ def load_for_action(session: Session, principal: Principal, request_id: uuid.UUI
 
 
 def check_if_match(req: SiteRequest, if_match: str | None) -> None:
+    from service.kit.etags import if_match_allows
+
     if if_match is None:
         return
     tag = requests_service.etag(req)
-    if if_match.strip() not in (tag, f"W/{tag}", "*"):
+    if not if_match_allows(if_match, tag):
         raise Problem(412, "Precondition failed", f"The request changed since you read it (now {tag}); "
                       "GET it again.", type_="stale-etag", headers={"ETag": tag})
 
@@ -365,11 +367,13 @@ def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: 
 
 
 def _check_in_window(req: SiteRequest, start_day: date, field_name: str) -> date:
-    end_day = start_day + timedelta(days=req.duration_days - 1)
-    if start_day < req.earliest_start or end_day > req.latest_end:
-        raise InvalidField(field_name, f"a slot from {start_day} to {end_day} ({req.duration_days} days) does not "
-                           f"fit the window {req.earliest_start} to {req.latest_end}")
-    return end_day
+    # compared with the last possible start, not by adding the duration: 9999-12-31 + days does not exist
+    last_start = req.latest_end - timedelta(days=req.duration_days - 1)
+    if not req.earliest_start <= start_day <= last_start:
+        raise InvalidField(field_name, f"a slot of {req.duration_days} days starting {start_day} does not fit the "
+                           f"window {req.earliest_start} to {req.latest_end} (it must start between "
+                           f"{req.earliest_start} and {last_start})")
+    return start_day + timedelta(days=req.duration_days - 1)
 
 
 def propose_slot(
@@ -385,27 +389,61 @@ def propose_slot(
     if (end_day - start_day).days + 1 != req.duration_days:
         raise InvalidField("start", f"the slot must last {req.duration_days} days")
 
-    def place() -> None:
-        values: dict[str, Any] = {"start": start_day, "end": end_day, "status": "proposed",
-                                  "provisional": provisional, "explanation": explanation or {}, "unplaced": None}
-        if plan_id is not None:
-            values["plan_id"] = plan_id
-        slot_repository.put_slot(session, req.id, **values)
+    def place() -> None:  # plan_id None: no plan run chose this slot (a manual proposal); none stays on it
+        slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="proposed",
+                                 provisional=provisional, explanation=explanation or {}, unplaced=None,
+                                 plan_id=plan_id)
 
     return _transition(session, req, "propose", actor, settings, reason=reason, mutate=place, at=at,
                        payload={"explanation": explanation or {}, "plan_id": str(plan_id) if plan_id else None})
 
 
+def rule_conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: date) -> list[dict[str, Any]]:
+    """The blackouts and moratoriums ``req`` would break from ``start_day`` to ``end_day``, each with a
+    German and an English sentence."""
+    rows = slot_repository.forbidden_periods(session, [req.id], dict(IMPACT_ORDER), sorted(EXCAVATING_KINDS),
+                                             start=start_day, end=end_day)
+    return [{"kind": r.kind, "id": str(r.rule_id), "name": r.name, "start": r.start.isoformat(),
+             "end": r.end.isoformat(), **explanations.rule_conflict_text(r.kind, r.name, r.start, r.end)}
+            for r in rows]
+
+
+def _manual_explanation(req: SiteRequest, principal: Principal, start_day: date, end_day: date,
+                        reason: str | None, rules: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    preferred = req.preferred_start or req.earliest_start
+    return {"manual": True, "method": "manual", "by": str(principal.org_id),
+            "preferred_start": preferred.isoformat(), "preferred_stated": req.preferred_start is not None,
+            "deviation_days": abs((start_day - preferred).days), "rule_conflicts": rules,
+            "summary": explanations.manual_summary(start_day, end_day, preferred, req.preferred_start is not None,
+                                                   reason, rules, action)}
+
+
 def propose(session: Session, principal: Principal, request_id: uuid.UUID, start_day: date,
             explanation: dict[str, Any] | None, reason: str | None, settings: Settings) -> SiteRequest:
+    """A coordinator's manual proposal. Refused (409) when it overlaps approved or locked slots of conflicting
+    requests; a blackout or moratorium the works would break does not refuse it (the owner answers and the
+    coordinator approves later; approving does not check rules either) but is named in the slot's explanation
+    and in the answer's ``warnings`` (:func:`proposal_warnings`)."""
     req = load_for_action(session, principal, request_id, "propose")
     end_day = _check_in_window(req, start_day, "start")
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
     if clashes:
         raise Problem(409, "Conflict", "The proposed slot conflicts with approved or locked slots.",
                       type_="slot-conflict", conflicts=clashes)
-    return propose_slot(session, req, start_day, end_day, {"manual": True, **(explanation or {})}, principal,
-                        settings=settings, reason=reason)
+    ours = _manual_explanation(req, principal, start_day, end_day, reason,
+                               rule_conflicts_at(session, req, start_day, end_day), "propose")
+    given = dict(explanation or {})
+    if "summary" in given:  # the coordinator's own words stay, next to the generated de/en summary
+        given["note"] = given.pop("summary")
+    return propose_slot(session, req, start_day, end_day, {**given, **ours}, principal, settings=settings,
+                        reason=reason)
+
+
+def proposal_warnings(session: Session, req: SiteRequest) -> list[str]:
+    """What the answer to a manual proposal warns about: the rules its slot breaks ("German / English")."""
+    slot = session.get(Slot, req.id)
+    rules = (slot.explanation or {}).get("rule_conflicts") if slot is not None else None
+    return [f"{r['de']} / {r['en']}" for r in rules or []]
 
 
 def approve(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
@@ -423,10 +461,16 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
     if clashes and not body.override:
         raise Problem(409, "Conflict", "The slot conflicts with approved or locked slots; send override=true to "
                       "approve anyway.", type_="slot-conflict", conflicts=clashes)
+    # approved at other dates than proposed: the proposal's explanation (and plan) no longer describe the slot
+    moved = slot is None or (slot.start, slot.end) != (start_day, end_day)
+    chosen = (_manual_explanation(req, principal, start_day, end_day, body.reason,
+                                  rule_conflicts_at(session, req, start_day, end_day), "approve")
+              if moved else None)
 
     def fix_slot() -> None:
+        extra: dict[str, Any] = {"explanation": chosen, "plan_id": None} if chosen is not None else {}
         slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
-                            unplaced=None)
+                                 unplaced=None, **extra)
 
     return _transition(session, req, "approve", principal, settings, reason=body.reason,
                        reason_code=_coordinator_code(body.reason_code, required=False), mutate=fix_slot,
@@ -544,7 +588,9 @@ def activate_emergency(session: Session, req: SiteRequest, settings: Settings, *
 
     def fix_slot() -> None:
         slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
-                            explanation={"emergency": True, "reported": day.isoformat()}, unplaced=None)
+                                 explanation={"emergency": True, "reported": day.isoformat(),
+                                              "summary": explanations.emergency_summary(start_day, end_day)},
+                                 unplaced=None, plan_id=None)
 
     _transition(session, req, "emergency", None, settings, reason="emergency", mutate=fix_slot, payload={
         "displaced": [str(r.id) for r in movable], "conflicts_with_active": running})
@@ -576,13 +622,13 @@ def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, se
 
         def move() -> None:
             slot_repository.put_slot(session, victim.id, start=new_start, end=new_end, status="proposed",
-                                provisional=False, explanation=explanation, unplaced=None)
+                                     provisional=False, explanation=explanation, unplaced=None, plan_id=None)
         action = "displace"
     else:
         def move() -> None:
             slot_repository.put_slot(session, victim.id, start=None, end=None, status="unplaced", provisional=False,
-                                explanation=explanation, unplaced={
-                                    "reason": explanation["summary"], "blocking": placement.blockers})
+                                     explanation=explanation, plan_id=None, unplaced={
+                                         "reason": explanation["summary"], "blocking": placement.blockers})
         action = "displace_unplaced"
     _transition(session, victim, action, None, settings, reason="emergency_displacement",
                 reason_code="emergency_displacement", mutate=move,
@@ -681,6 +727,17 @@ def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
 
 
 CHANGEABLE = (Status.approved, Status.active)
+# What an owner does instead of POST .../changes before approval (PATCH refuses past submitted).
+CHANGE_INSTEAD = {
+    Status.draft: "edit it with PATCH instead",
+    Status.submitted: "edit it with PATCH instead",
+    Status.slot_proposed: ("contest the proposed slot instead (POST .../contest with a reason and, for other "
+                           "dates, a counter_proposal), or withdraw it and submit a new request"),
+    Status.accepted: ("wait for the coordination office's approval, then ask for the change here, or withdraw "
+                      "it and submit a new request"),
+    Status.contested: ("wait for the coordination office's answer to your objection, or withdraw it and submit "
+                       "a new request"),
+}
 
 
 def request_change(session: Session, principal: Principal, request_id: uuid.UUID, body: ChangeBody,
@@ -692,8 +749,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         raise forbidden("Only the owner of the request may ask for a change.")
     if req.status not in CHANGEABLE:
         raise Problem(409, "Conflict", f"Changes after approval need an approved or active request; this one is "
-                      f"{req.status}" + (" (edit it with PATCH instead)." if req.status in (
-                          Status.draft, Status.submitted) else "."),
+                      f"{req.status}: {CHANGE_INSTEAD.get(req.status, 'it cannot change any more')}.",
                       type_="illegal-transition", status_now=req.status,
                       allowed=allowed_actions(req.status, _roles(principal, req)))
     if body.latest_end is None and body.duration_days is None and body.geometry is None:
@@ -777,8 +833,17 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
         if req.preferred_start is not None and req.preferred_start > req.latest_end - timedelta(
                 days=req.duration_days - 1):
             req.preferred_start = None
+        old = session.get(Slot, req.id)
+        previous = (old.start, old.end) if old is not None and old.start is not None and old.end else None
+        new, area_changed = (change.start, change.end), change.geom is not None
+        explanation = {  # the notices read "change" and "previous" to say what it means for the street
+            "method": "change", "change_id": str(change.id), "reason": change.reason,
+            "change": explanations.change_kind(previous, new, area_changed=area_changed),
+            "previous": {"start": previous[0].isoformat(), "end": previous[1].isoformat()} if previous else None,
+            "summary": explanations.change_summary(previous, new, area_changed=area_changed, reason=change.reason),
+        }
         slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
-                            provisional=False)
+                                 provisional=False, explanation=explanation, unplaced=None, plan_id=None)
     change.status = "approved" if decision == "approve" else "rejected"
     change.decided_by, change.decided_at = principal.org_id, service_now(settings)
     change.decision_reason, change.decision_reason_code = body.reason, code
@@ -792,9 +857,12 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
             organisation_id=principal.org_id, key_id=principal.key_id, action=kind, before=None,
             after={"change_id": str(change.id)}, reason=body.reason, reason_code=code,
         ))
+    slot = session.get(Slot, req.id)
     _notify(session, req, kind, principal, {"change_id": str(change.id), "owner_id": str(req.owner_id),
-                                            "slot": slot_json(session.get(Slot, req.id)), "reason": body.reason,
-                                            "reason_code": code})
+                                            "slot": slot_json(slot), "reason": body.reason, "reason_code": code,
+                                            # what the approved change did (extended, moved, area, window, ...)
+                                            **({"change": (slot.explanation or {}).get("change")}
+                                               if decision == "approve" and slot is not None else {})})
     return change
 
 

@@ -95,3 +95,43 @@ def test_transit_operator_maintains_routes_and_stops_of_its_corridor(client, coo
     assert ok.json()["properties"]["stops"] == stops  # a stop without a position stays without one
     assert client.patch(f"/v1/corridors/{rid}", json={"max_concurrent": 5},
                         headers=ruhrbahn.headers).status_code == 403
+
+
+def test_a_patch_names_fields_as_a_post_does(client, coordinator) -> None:  # noqa: ANN001
+    h = coordinator.headers
+    rid = client.post("/v1/corridors", json=BODIES["corridors"], headers=h).json()["id"]
+    bad = {"stops": [{"id": "s1", "lon": 700, "lat": 51}]}
+    assert client.post("/v1/corridors", json={**BODIES["corridors"], "name": "B1", **bad},
+                       headers=h).json()["errors"][0]["field"] == "stops[0].lon"
+    r = client.patch(f"/v1/corridors/{rid}", json=bad, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "stops[0].lon", r.text
+    client.post("/v1/corridors", json={**BODIES["corridors"], "name": "U11"}, headers=h)
+    r = client.patch(f"/v1/corridors/{rid}", json={"name": "U11"}, headers=h)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "name", r.text
+    assert client.get(f"/v1/corridors/{rid}", headers=h).json()["properties"]["name"] == "U18"
+
+
+@pytest.mark.parametrize(("path", "change", "field"), [
+    ("zones", {"capacity": True}, "capacity"),
+    ("zones", {"capacity": "2"}, "capacity"),
+    ("corridors", {"max_concurrent": "2"}, "max_concurrent"),
+    ("corridors", {"max_concurrent": False}, "max_concurrent"),
+    ("corridors", {"buffer_m": True}, "buffer_m"),
+    ("corridors", {"stops": [{"id": "s1", "lon": "7.0", "lat": 51.44}]}, "stops[0].lon"),
+    ("moratoriums", {"start": "2027-01-01T00:00:00+14:00"}, "start"),
+    ("moratoriums", {"end": 1893456000}, "end"),
+    ("blackouts", {"start": "1803859200"}, "start"),
+    ("blackouts", {"end": "2027-12-31T00:00:00Z"}, "end"),
+    ("zones", {"name": "   "}, "name"),
+    ("corridors", {"name": "\u200b"}, "name"),
+    ("moratoriums", {"name": "\ufeff "}, "name"),
+    ("blackouts", {"name": "\u00a0"}, "name"),
+])
+def test_rules_take_numbers_days_and_names_only(client, db, coordinator, path, change, field) -> None:  # noqa: ANN001
+    h = coordinator.headers
+    r = client.post(f"/v1/{path}", json={**BODIES[path], **change}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+    assert count(db, path) == 0
+    rid = client.post(f"/v1/{path}", json=BODIES[path], headers=h).json()["id"]
+    r = client.patch(f"/v1/{path}/{rid}", json=change, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text

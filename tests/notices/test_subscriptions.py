@@ -158,3 +158,42 @@ def test_far_away_subscription_is_not_noticed(client, db, city, smtp, run_jobs) 
     run_jobs()
     assert [n.kind for n in notices_of(db, near.id)] == ["confirmation", "request.created"]
     assert [n.kind for n in notices_of(db, far.id)] == ["confirmation"]
+
+
+def test_a_webhook_url_that_cannot_be_parsed_names_the_field(client, db) -> None:
+    for hooks in (["https://[zz/x"], [{"url": "https://[zz/x"}], ["https://hooks.example.org/a", "http://[::1"]):
+        r = client.post("/v1/subscriptions", json=sub_body(webhooks=hooks))
+        field = f"webhooks[{len(hooks) - 1}]"
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+    assert db.scalar(select(func.count()).select_from(Subscription)) == 0
+    sub = subscribe(client, db)
+    r = client.patch(f"/v1/subscriptions/{sub.token}", json={"webhooks": ["https://[zz/x"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "webhooks[0]", r.text
+
+
+def test_lead_days_are_a_number(client, db) -> None:
+    for value in (True, "7"):
+        r = client.post("/v1/subscriptions", json=sub_body(lead_days=value))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "lead_days", r.text
+    sub = subscribe(client, db)
+    r = client.patch(f"/v1/subscriptions/{sub.token}", json={"lead_days": True})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "lead_days", r.text
+
+
+def test_tokens_with_control_characters_are_unknown(client, db) -> None:
+    sub = subscribe(client, db)
+    for method, path in (("POST", "/v1/subscriptions/confirm?token=%00a"),
+                         ("GET", "/v1/subscriptions/confirm?token=a%00"),
+                         ("GET", "/v1/subscriptions/sub_%00x"), ("DELETE", "/v1/subscriptions/sub_%00x"),
+                         ("GET", "/v1/subscriptions/sub_%00x/calendar.ics"),
+                         ("GET", "/v1/subscriptions/sub_%00x/feed.atom"),
+                         ("GET", f"/v1/subscriptions/{sub.token}%00/calendar.ics")):
+        r = client.request(method, path)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json"), (
+            method, path, r.text)
+    r = client.patch("/v1/subscriptions/sub_%00x", json={"lead_days": 3})
+    assert r.status_code == 404, r.text
+    # one-click unsubscribe answers an unknown token as it answers a used one
+    assert client.post("/v1/subscriptions/sub_%00x/unsubscribe").status_code == 200
+    db.expire_all()
+    assert db.get(Subscription, sub.id) is not None

@@ -209,3 +209,191 @@ def test_a_plan_of_days_that_have_passed_is_refused(client, coordinator) -> None
     r = client.post("/v1/plans", json={"bbox": [6.9, 51.4, 7.1, 51.5], "from": "1990-01-01", "to": "1990-12-31"},
                     headers=coordinator.headers)
     refused(r, "to", contains="has passed")
+
+
+def test_a_start_beyond_the_calendar_is_refused_not_crashed(client, city, coordinator, db) -> None:  # noqa: ANN001
+    from tests.workflow.flow import create, ok
+
+    rid = create(client, city)["id"]
+    refused(client.post(f"/v1/requests/{rid}/propose", json={"start": "9999-12-31"}, headers=coordinator.headers),
+            "start", contains="does not fit the window")
+    ok(client, coordinator, rid, "propose", {"start": d(0)})
+    ok(client, city, rid, "accept")
+    refused(client.post(f"/v1/requests/{rid}/approve", json={"start": "9999-12-31"}, headers=coordinator.headers),
+            "start", contains="does not fit the window")
+    assert client.get(f"/v1/requests/{rid}", headers=city.headers).json()["status"] == "accepted"
+
+
+def test_a_blank_external_id_is_no_external_id(client, city, db) -> None:  # noqa: ANN001
+    for blank in ("", "  ", "\u200b"):
+        r = client.post("/v1/requests", json=site_body(external_id=blank), headers=city.headers)
+        assert r.status_code == 201 and r.json()["external_id"] is None, r.text
+    rid = client.post("/v1/requests", json=site_body(external_id="EB-1"), headers=city.headers).json()["id"]
+    r = client.patch(f"/v1/requests/{rid}", json={"external_id": ""}, headers={**city.headers, "If-Match": "*"})
+    assert r.status_code == 200 and r.json()["external_id"] is None, r.text
+    feature = {"type": "Feature", "geometry": site_body()["geometry"],
+               "properties": {k: v for k, v in site_body(external_id="").items() if k != "geometry"}}
+    r = client.post("/v1/requests/import", json={"type": "FeatureCollection", "features": [feature]},
+                    headers=city.headers)
+    assert r.json()["stored"] == 1, r.text
+    assert db.scalar(select(func.count()).where(SiteRequest.external_id == "")) == 0
+
+
+def test_a_duplicate_external_id_names_the_field_even_when_the_check_is_raced(client, city, monkeypatch) -> None:  # noqa: ANN001
+    client.post("/v1/requests", json=site_body(external_id="EB-1"), headers=city.headers)
+    rid = client.post("/v1/requests", json=site_body(external_id="EB-2"), headers=city.headers).json()["id"]
+    refused(client.patch(f"/v1/requests/{rid}", json={"external_id": "EB-1"},
+                         headers={**city.headers, "If-Match": "*"}), "external_id", status=409)
+    # a concurrent call stored the same id between the check and the write: the unique index answers, as a 409
+    monkeypatch.setattr("service.requests.service._check_external_id", lambda *a, **k: None)
+    refused(client.patch(f"/v1/requests/{rid}", json={"external_id": "EB-1"},
+                         headers={**city.headers, "If-Match": "*"}), "external_id", status=409)
+    refused(client.post("/v1/requests", json=site_body(external_id="EB-1"), headers=city.headers), "external_id",
+            status=409)
+    assert client.get(f"/v1/requests/{rid}", headers=city.headers).json()["external_id"] == "EB-2"
+
+
+def test_a_map_id_or_owner_with_a_nul_is_refused_not_crashed(client) -> None:  # noqa: ANN001
+    for path in ("/map/timeline/zones/%00", "/map/timeline/zones/a%00b", "/map/timeline/corridors/%7F",
+                 "/ogc/collections/zones/items/%00", "/ogc/collections/conflicts/items/%00"):
+        r = client.get(path)
+        assert r.status_code == 404 and r.headers["content-type"].startswith(PROBLEM), (path, r.text)
+    refused(client.get("/ogc/collections/sites/items", params={"owner": "Stadt\x00"}), "owner",
+            contains="control character")
+    refused(client.get("/tiles/sites/10/533/342.mvt", params={"owner": "\x00"}), "owner")
+
+
+def _post_raw(client, caller, raw: bytes):  # noqa: ANN001, ANN202
+    return client.post("/v1/requests", content=raw, headers={**caller.headers, "Content-Type": "application/json"})
+
+
+def test_json_nested_too_deeply_or_not_utf8_is_a_422_on_the_body(client, city, db) -> None:  # noqa: ANN001
+    deep = "[" * 3000 + "]" * 3000
+    refused(_post_raw(client, city, ('{"title":"\\u0000","a":' + deep + "}").encode()), "body",
+            contains="nested too deeply")
+    refused(_post_raw(client, city, ('{"title":"x","a":' + deep + "}").encode()), "body", contains="nested too deeply")
+    refused(_post_raw(client, city, b'{"title": "\xff\xfe"}'), "body", contains="not UTF-8")
+    assert count(db) == 0
+
+
+@pytest.mark.parametrize("char", ["\x7f", "\x80", "\x85", "\x9f"])
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_del_and_c1_controls_are_refused_escaped_or_raw(client, city, db, char, ascii_only) -> None:  # noqa: ANN001
+    import json
+
+    raw = json.dumps(site_body(contact={"name": f"Bau{char}leitung"}), ensure_ascii=ascii_only).encode()
+    refused(_post_raw(client, city, raw), "contact.name", contains="control character")
+    assert count(db) == 0
+
+
+def test_numbers_are_json_numbers(client, city, coordinator) -> None:  # noqa: ANN001
+    from tests.workflow.flow import approved
+
+    rid = approved(client, city, coordinator)["id"]
+    check = {"geometry": site_body()["geometry"], "earliest_start": "2027-04-01", "latest_end": "2027-05-30",
+             "impact": "full_closure", "kind": "sewer"}
+    for value in (True, "40", 40.5):
+        refused(client.post(f"/v1/requests/{rid}/changes", json={"duration_days": value}, headers=city.headers),
+                "duration_days")
+        refused(client.post("/v1/conflicts/check", json={**check, "duration_days": value}, headers=city.headers),
+                "duration_days")
+    refused(client.post("/v1/plans", json={"bbox": [6.9, 51.4, "7.1", 51.5], "from": d(0), "to": d(30)},
+                        headers=coordinator.headers), "bbox[2]")
+    assert client.get(f"/v1/requests/{rid}/changes", headers=city.headers).json() == []
+
+
+BAD_DAYS = ["2027-03-01T00:00:00+14:00", "2027-03-01T00:00:00", "2027-03-01 00:00", 1803859200, "1803859200",
+            "20270301", " 2027-03-01"]
+
+
+@pytest.mark.parametrize("value", BAD_DAYS)
+def test_dates_are_calendar_days_not_times_or_numbers(client, city, coordinator, db, value) -> None:  # noqa: ANN001
+    h, ch = city.headers, coordinator.headers
+    refused(client.post("/v1/requests", json=site_body(earliest_start=value), headers=h), "earliest_start",
+            contains="YYYY-MM-DD")
+    refused(client.post("/v1/requests", json=site_body(preferred_start=value), headers=h), "preferred_start")
+    check = {"geometry": site_body()["geometry"], "earliest_start": "2027-04-01", "latest_end": "2027-05-30",
+             "impact": "full_closure", "kind": "sewer"}
+    refused(client.post("/v1/conflicts/check", json={**check, "latest_end": value}, headers=h), "latest_end")
+    refused(client.post("/v1/plans", json={"bbox": [6.9, 51.4, 7.1, 51.5], "from": value, "to": "2028-12-31"},
+                        headers=ch), "from")
+    refused(client.get("/v1/requests", params={"start": value}, headers=h), "start")
+    refused(client.get("/v1/conflicts", params={"end": value}, headers=h), "end")
+    rid = client.post("/v1/requests", json=site_body(), headers=h).json()["id"]
+    refused(client.patch(f"/v1/requests/{rid}", json={"latest_end": value}, headers={**h, "If-Match": "*"}),
+            "latest_end")
+    refused(client.post(f"/v1/requests/{rid}/propose", json={"start": value}, headers=ch), "start")
+    assert count(db) == 1
+
+
+def test_dates_in_the_workflow_are_calendar_days(client, city, coordinator) -> None:  # noqa: ANN001
+    from tests.workflow.flow import approved, create, ok
+
+    value = "2027-03-01T00:00:00+14:00"
+    rid = create(client, city)["id"]
+    ok(client, coordinator, rid, "propose", {"start": d(0)})
+    refused(client.post(f"/v1/requests/{rid}/contest", json={"reason": "zu früh", "counter_proposal": {
+        "earliest_start": value, "latest_end": d(80)}}, headers=city.headers), "counter_proposal.earliest_start")
+    refused(client.post(f"/v1/requests/{rid}/approve", json={"start": value}, headers=coordinator.headers), "start")
+    other = approved(client, city, coordinator)["id"]
+    refused(client.post(f"/v1/requests/{other}/changes", json={"latest_end": 1803859200}, headers=city.headers),
+            "latest_end")
+
+
+def test_impossible_dates_say_why(client, city, db) -> None:  # noqa: ANN001
+    refused(client.post("/v1/requests", json=site_body(earliest_start="2027-02-30"), headers=city.headers),
+            "earliest_start", contains="2027-02-30 is not a valid date: day is out of range for month")
+    refused(client.get("/v1/requests", params={"start": "2027-13-01"}, headers=city.headers), "start",
+            contains="month must be in 1..12")
+    assert count(db) == 0
+
+
+@pytest.mark.parametrize("blank", ["   ", "\u200b\u200b", "\ufeff\u00a0", "\u2060\u3000"])
+def test_blank_titles_names_and_comments(client, city, coordinator, make_caller, db, blank) -> None:  # noqa: ANN001
+    refused(client.post("/v1/requests", json=site_body(title=blank), headers=city.headers), "title", contains="blank")
+    refused(client.post("/v1/requests", json=site_body(contact={"name": blank}), headers=city.headers),
+            "contact.name", contains="blank")
+    admin = make_caller("coordinator", "admin")
+    refused(client.post("/v1/organisations", json={"name": blank, "kind": "city"}, headers=admin.headers), "name",
+            contains="blank")
+    rid = client.post("/v1/requests", json=site_body(), headers=city.headers).json()["id"]
+    refused(client.patch(f"/v1/requests/{rid}", json={"title": blank}, headers={**city.headers, "If-Match": "*"}),
+            "title", contains="blank")
+    refused(client.post(f"/v1/requests/{rid}/comments", json={"text": blank}, headers=city.headers), "text",
+            contains="blank")
+    assert client.get(f"/v1/requests/{rid}/comments", headers=city.headers).json() == []
+
+
+def test_a_reason_of_invisible_characters_is_no_reason(client, city, coordinator) -> None:  # noqa: ANN001
+    from tests.workflow.flow import create, ok
+
+    rid = create(client, city)["id"]
+    ok(client, coordinator, rid, "propose", {"start": d(0)})
+    refused(client.post(f"/v1/requests/{rid}/contest", json={"reason": "\u200b "}, headers=city.headers), "reason")
+    assert client.get(f"/v1/requests/{rid}", headers=city.headers).json()["status"] == "slot_proposed"
+
+
+def test_organisation_and_key_bodies_forbid_unknown_fields(client, city, make_caller) -> None:  # noqa: ANN001
+    admin = make_caller("coordinator", "admin")
+    refused(client.post("/v1/organisations", json={"name": "Stadt Bottrop", "kind": "city", "admin": True},
+                        headers=admin.headers), "admin")
+    refused(client.post(f"/v1/organisations/{city.org_id}/keys", json={"role": "submitter", "scope": "all"},
+                        headers=admin.headers), "scope")
+
+
+def test_if_match_takes_a_list_of_etags(client, city, coordinator) -> None:  # noqa: ANN001
+    from tests.workflow.flow import create, ok
+
+    rid = create(client, city)["id"]
+    url = f"/v1/requests/{rid}"
+    tag = client.get(url, headers=city.headers).headers["etag"]
+    r = client.patch(url, json={"title": "Neu"}, headers={**city.headers, "If-Match": f'"v0", {tag}'})
+    assert r.status_code == 200, r.text
+    stale = client.patch(url, json={"title": "Alt"}, headers={**city.headers, "If-Match": f'"v0", {tag}'})
+    assert stale.status_code == 412, stale.text
+    assert client.patch(url, json={"title": "Alt"}, headers={**city.headers, "If-Match": "v0, v9"}).status_code == 412
+    ok(client, coordinator, rid, "propose", {"start": d(0)})
+    ok(client, city, rid, "accept")
+    tag = client.get(url, headers=city.headers).headers["etag"]
+    r = client.post(f"{url}/approve", headers={**coordinator.headers, "If-Match": f'"v0",W/"v1" , {tag}'})
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text

@@ -1,0 +1,27 @@
+"""Entity tags in conditional requests (RFC 9110, section 13.1.1)."""
+
+from __future__ import annotations
+
+import re
+
+# One element of an If-Match list: an entity tag (optional weakness indicator, opaque string in double quotes),
+# then the next comma or the end. Empty elements (", ,") are allowed by the list syntax.
+_ELEMENT = re.compile(r'[ \t,]*((?:W/)?"[^"]*")[ \t]*(?:,|$)')
+_SEPARATORS = re.compile(r"[ \t,]*$")
+
+
+def if_match_allows(header: str, current: str) -> bool:
+    """Whether an ``If-Match`` value admits the resource whose ETag is ``current`` (a quoted tag such as
+    ``"v3"``): ``*``, or a comma-separated list of entity tags of which one is ``current``. A weak tag
+    (``W/"v3"``) also counts, as it always has here; a malformed value matches nothing."""
+    value = header.strip()
+    if value == "*":
+        return True
+    tags, pos = [], 0
+    while not _SEPARATORS.match(value, pos):
+        element = _ELEMENT.match(value, pos)
+        if element is None:
+            return False
+        tags.append(element.group(1).removeprefix("W/"))
+        pos = element.end()
+    return current in tags
