@@ -334,19 +334,25 @@ def create_idempotent(
     return 201, response
 
 
-# What the owner can do instead of editing, by state.
-NOT_EDITABLE_HINTS = {
-    "slot_proposed": "accept the proposed slot, or contest it (POST /v1/requests/{id}/contest with a reason and, "
-                     "for other dates, a counter_proposal), or withdraw it and submit a new request",
-    "accepted": "the coordination office decides first; once it is approved, ask for a change "
-                "(POST /v1/requests/{id}/changes), or withdraw it and submit a new request",
-    "approved": "ask for a change (POST /v1/requests/{id}/changes)",
-    "active": "ask for a change (POST /v1/requests/{id}/changes)",
-    "withdrawn": "it is closed; submit a new request",
-    "rejected": "it is closed; submit a new request",
-    "completed": "it is closed; submit a new request",
+# What the owner can do in each state instead of what was refused: editing (PATCH) or a change after approval
+# (POST .../changes, in workflow). ``{id}`` is the request's id.
+WHAT_INSTEAD = {
+    Status.draft: "edit it with PATCH instead",
+    Status.submitted: "edit it with PATCH instead",
+    Status.slot_proposed: "accept the proposed slot, or contest it (POST /v1/requests/{id}/contest with a reason "
+                          "and, for other dates, a counter_proposal), or withdraw it and submit a new request",
+    Status.accepted: "the coordination office decides first: wait for the coordination office's approval, then ask "
+                     "for a change (POST /v1/requests/{id}/changes), or withdraw it and submit a new request",
+    Status.contested: "wait for the coordination office's answer to your objection, or withdraw it and submit a new "
+                      "request",
+    Status.approved: "ask for a change (POST /v1/requests/{id}/changes)",
+    Status.active: "ask for a change (POST /v1/requests/{id}/changes)",
 }
-NOT_EDITABLE_HINTS["contested"] = NOT_EDITABLE_HINTS["accepted"]
+
+
+def what_instead(req: SiteRequest) -> str:
+    """What the owner of ``req`` can do in its state instead of editing it or asking for a change."""
+    return WHAT_INSTEAD.get(req.status, "it is closed; submit a new request").replace("{id}", str(req.id))
 
 
 def update(
@@ -362,8 +368,7 @@ def update(
                       f"The request changed since you read it (now {etag(req)}); GET it again.",
                       type_="stale-etag", headers={"ETag": etag(req)})
     if req.status not in EDITABLE_STATES:
-        hint = NOT_EDITABLE_HINTS.get(req.status, "ask for a change instead").replace("{id}", str(req.id))
-        raise conflict(f"A request in state {req.status} cannot be edited: {hint}.")
+        raise conflict(f"A request in state {req.status} cannot be edited: {what_instead(req)}.")
     changes = patch.model_dump(exclude_unset=True, mode="python")
     if not changes:  # nothing to change: no event, no history entry, no re-placement
         return req, []

@@ -22,6 +22,7 @@ from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
+from service.kit.etags import if_match_allows
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
 from service.kit.time import now as service_now
 from service.kit.time import today as service_today
@@ -251,8 +252,6 @@ def load_for_action(session: Session, principal: Principal, request_id: uuid.UUI
 
 
 def check_if_match(req: SiteRequest, if_match: str | None) -> None:
-    from service.kit.etags import if_match_allows
-
     if if_match is None:
         return
     tag = requests_service.etag(req)
@@ -727,17 +726,6 @@ def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
 
 
 CHANGEABLE = (Status.approved, Status.active)
-# What an owner does instead of POST .../changes before approval (PATCH refuses past submitted).
-CHANGE_INSTEAD = {
-    Status.draft: "edit it with PATCH instead",
-    Status.submitted: "edit it with PATCH instead",
-    Status.slot_proposed: ("contest the proposed slot instead (POST .../contest with a reason and, for other "
-                           "dates, a counter_proposal), or withdraw it and submit a new request"),
-    Status.accepted: ("wait for the coordination office's approval, then ask for the change here, or withdraw "
-                      "it and submit a new request"),
-    Status.contested: ("wait for the coordination office's answer to your objection, or withdraw it and submit "
-                       "a new request"),
-}
 
 
 def request_change(session: Session, principal: Principal, request_id: uuid.UUID, body: ChangeBody,
@@ -749,7 +737,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         raise forbidden("Only the owner of the request may ask for a change.")
     if req.status not in CHANGEABLE:
         raise Problem(409, "Conflict", f"Changes after approval need an approved or active request; this one is "
-                      f"{req.status}: {CHANGE_INSTEAD.get(req.status, 'it cannot change any more')}.",
+                      f"{req.status}: {requests_service.what_instead(req)}.",
                       type_="illegal-transition", status_now=req.status,
                       allowed=allowed_actions(req.status, _roles(principal, req)))
     if body.latest_end is None and body.duration_days is None and body.geometry is None:
