@@ -262,7 +262,8 @@ def capacity_members(session: Session, rule: str, rule_id: uuid.UUID) -> list[Ro
         join = "zones g JOIN site_requests r ON ST_DWithin(r.geom_utm, g.geom_utm, :eps)"
     sql = f"""
     SELECT r.id, r.owner_id, r.status, r.shift, r.bundle_with,
-           COALESCE(s.start, r.earliest_start) AS p_start, COALESCE(s."end", r.latest_end) AS p_end
+           COALESCE(s.start, r.earliest_start) AS p_start, COALESCE(s."end", r.latest_end) AS p_end,
+           s.start IS NOT NULL AS slotted
     FROM {join} {_slot_join('s', 'r')}
     WHERE g.id = :gid AND r.status NOT IN {_INACTIVE_SQL} AND {_rank('r.impact')} >= {_rank('g.min_impact')}
     """

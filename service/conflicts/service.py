@@ -145,7 +145,8 @@ def capacity_rows(rule: str, obj: Zone | Corridor, members: list[Any], accepted:
     capacity = obj.capacity if rule == "zone" else obj.max_concurrent
     info = {m.id: m for m in members}
     out = []
-    for ex in rules.capacity_excess([rules.Member(m.id, m.p_start, m.p_end, m.shift) for m in members], capacity):
+    for ex in rules.capacity_excess(
+            [rules.Member(m.id, m.p_start, m.p_end, m.shift, m.slotted) for m in members], capacity):
         ma, mb = info[ex.a], info[ex.b]
         if _bundled(ma.id, mb.id, ma.bundle_with, mb.bundle_with, accepted):
             continue
@@ -369,6 +370,7 @@ class _Member:
     bundle_with: list[str]
     p_start: date
     p_end: date
+    slotted: bool = False
 
 
 class _Row:

@@ -153,6 +153,7 @@ class Member:
     start: date
     end: date
     shift: str = "continuous"
+    slotted: bool = False  # the period is a granted slot, not the whole window of an unplaced request
 
 
 @dataclass
@@ -169,9 +170,10 @@ class Excess:
 
 def capacity_excess(members: Sequence[Member], capacity: int) -> list[Excess]:
     """Sweep over start/end events: on each day count the members active by day and by night
-    (``continuous`` counts for both). Where a count exceeds ``capacity``, every pair active in that shift
-    conflicts. Returns one :class:`Excess` per pair with the first and last over-capacity day they share
-    and the largest count seen."""
+    (``continuous`` counts for both). Where a count exceeds ``capacity``, the pairs active in that shift
+    conflict: every pair, unless the slotted members alone fit, in which case only the pairs with at least one
+    unslotted member (its slot is what is missing; two slots that fit together do not clash). Returns one
+    :class:`Excess` per pair with the first and last over-capacity day they share and the largest count seen."""
     events: set[date] = set()
     for m in members:
         events.add(m.start)
@@ -186,8 +188,11 @@ def capacity_excess(members: Sequence[Member], capacity: int) -> list[Excess]:
             if len(group) <= capacity:
                 continue
             group.sort(key=lambda m: str(m.id))
+            slots_fit = sum(m.slotted for m in group) <= capacity
             for x in range(len(group)):
                 for y in range(x + 1, len(group)):
+                    if slots_fit and group[x].slotted and group[y].slotted:
+                        continue
                     key = (group[x].id, group[y].id)
                     ex = found.get(key)
                     if ex is None:
@@ -200,5 +205,6 @@ def capacity_excess(members: Sequence[Member], capacity: int) -> list[Excess]:
     return list(found.values())
 
 
-def members_of(items: Iterable[tuple[object, date, date, str]]) -> list[Member]:
-    return [Member(i, s, e, sh) for i, s, e, sh in items]
+def members_of(items: Iterable[tuple[object, date, date, str] | tuple[object, date, date, str, bool]],
+               ) -> list[Member]:
+    return [Member(*item) for item in items]

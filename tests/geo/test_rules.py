@@ -66,3 +66,22 @@ def test_capacity_sweep_counts_day_and_night_separately() -> None:
                                                                                        d(2027, 1, 9), 3)
     one = {(e.a, e.b) for e in rules.capacity_excess(members, 1)}
     assert ("b", "c") not in one and ("a", "c") in one and ("a", "b") in one
+
+
+def test_capacity_blames_the_unslotted_member_when_the_slots_fit() -> None:
+    d = date
+    # a and b hold slots that fit a capacity of 2; c has no slot, so its whole window counts
+    members = rules.members_of([
+        ("a", d(2027, 5, 1), d(2027, 5, 30), "continuous", True),
+        ("b", d(2027, 5, 1), d(2027, 5, 30), "continuous", True),
+        ("c", d(2027, 5, 20), d(2027, 6, 30), "continuous", False),
+    ])
+    found = {(e.a, e.b): e for e in rules.capacity_excess(members, 2)}
+    assert set(found) == {("a", "c"), ("b", "c")}
+    assert (found[("a", "c")].start, found[("a", "c")].end, found[("a", "c")].peak) == (d(2027, 5, 20),
+                                                                                       d(2027, 5, 30), 3)
+    # slots that overload the rule on their own still clash with each other
+    assert {(e.a, e.b) for e in rules.capacity_excess(members, 1)} == {("a", "b"), ("a", "c"), ("b", "c")}
+    # without slots every pair on an over-capacity day conflicts, as before planning
+    unslotted = [rules.Member(m.id, m.start, m.end) for m in members]
+    assert {(e.a, e.b) for e in rules.capacity_excess(unslotted, 2)} == {("a", "b"), ("a", "c"), ("b", "c")}
