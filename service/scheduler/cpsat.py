@@ -7,10 +7,12 @@ greedy clique cover, zones become Cumulative constraints, precedences become lin
 enforced only when both tasks are present.
 
 Placement mode is lexicographic, solved sequentially: (1) maximise the placed weighted work
-sum(weight * duration * placed); (2) fix that value as a constraint and minimise the weighted
-deviation sum(weight * |start - preferred|); (3) fix that too and minimise the bundle spans. Each
-level is hinted with the previous solution (the first with the greedy plan). A level whose hint
-already meets a trivial bound (e.g. everything placed, zero deviation) is skipped as proven.
+sum(weight * duration * placed), ties broken by the number of placed tasks worth nothing (weight or
+duration 0: a task that fits is placed even if it counts for nothing); (2) fix that value as a
+constraint and minimise the weighted deviation sum(weight * |start - preferred|); (3) fix that too
+and minimise the bundle spans. Each level is hinted with the previous solution (the first with the
+greedy plan). A level whose hint already meets a trivial bound (e.g. everything placed, zero
+deviation) is skipped as proven.
 Makespan mode: every task is present, minimise the latest end. Pairs of tasks that together need
 more of a zone than it has also get a NoOverlap per clique (a redundant disjunctive constraint
 that makes the optimality proofs of project-scheduling instances much faster). Placement mode
@@ -115,6 +117,9 @@ class ComponentModel:
                 if lits:
                     c.only_enforce_if(lits)
         self.tasks = tasks
+        # tasks whose placement adds no work: counted separately so that level (1) still places them
+        self.worthless = [x for x, p in self.present.items() if not isinstance(p, int) and tasks[x].work == 0]
+        self.work_scale = len(self.worthless) + 1
 
     def _forbid(self, tid: str) -> None:
         p = self.present[tid]
@@ -125,7 +130,14 @@ class ComponentModel:
 
     # -- objective pieces --------------------------------------------------------------------
     def placed_work(self) -> cp_model.LinearExpr:
-        return sum(self.tasks[x].work * p for x, p in self.present.items())  # type: ignore[return-value]
+        """work_scale * placed work + placed worthless tasks (fewer than work_scale: work comes first)."""
+        work = sum(self.tasks[x].work * p for x, p in self.present.items())
+        return self.work_scale * work + sum(self.present[x] for x in self.worthless)  # type: ignore[return-value]
+
+    def placed_work_value(self, starts: dict[str, int]) -> int:
+        """``placed_work`` of a solution given as starts."""
+        work = sum(self.tasks[x].work for x in starts if x in self.present)
+        return self.work_scale * work + sum(x in starts for x in self.worthless)
 
     def deviation(self) -> tuple[cp_model.LinearExpr, dict[str, cp_model.IntVar]]:
         devs: dict[str, cp_model.IntVar] = {}
@@ -263,23 +275,23 @@ def solve_component(
         return CpResult(cm.extract(solver), st, proven_bound(solver.best_objective_bound), wall, 1)
 
     current = {x: s for x, s in hint.items() if x in cm.start}
-    tasks = cm.tasks
     proven = True
     solves = 0
     work = cm.placed_work()
     dev_expr, _ = cm.deviation()
     span_expr = cm.bundle_span()
-    levels: list[tuple[str, cp_model.LinearExpr, int]] = [("work", -work, -cm.total_work)]
+    everything = cm.work_scale * cm.total_work + len(cm.worthless)
+    levels: list[tuple[str, cp_model.LinearExpr, int]] = [("work", -work, -everything)]
     levels.append(("deviation", dev_expr, 0))
     if span_expr is not None:
         levels.append(("span", span_expr, 0))
     bound_unplaced: int | None = None
     for k, (name, expr, trivial) in enumerate(levels):
-        hint_value = _value(name, current, tasks, problem)
+        hint_value = _value(name, current, cm)
         if hint_value <= trivial:
             best = hint_value
             if k == 0:
-                bound_unplaced = cm.total_work + trivial
+                bound_unplaced = 0
         else:
             remaining = deadline - time.perf_counter()
             share = remaining * (0.6 if k == 0 else 0.7) if k < len(levels) - 1 else remaining
@@ -305,9 +317,10 @@ def solve_component(
                 proven = False
             best = int(round(solver.objective_value))
             if k == 0:
-                bound_unplaced = cm.total_work + proven_bound(solver.best_objective_bound)
+                # objective = -(work_scale * work + worthless placed) >= bound, so work <= -bound // work_scale
+                bound_unplaced = cm.total_work - (-proven_bound(solver.best_objective_bound)) // cm.work_scale
             candidate = cm.extract(solver)
-            if _value(name, candidate, tasks, problem) <= hint_value:
+            if _value(name, candidate, cm) <= hint_value:
                 current = candidate
             else:  # numerically impossible, but never accept a worse solution
                 best = hint_value
@@ -318,13 +331,14 @@ def solve_component(
     return CpResult(current, status_name, bound, time.perf_counter() - t0, solves)
 
 
-def _value(level: str, starts: dict[str, int], tasks: dict, problem: Problem) -> int:
+def _value(level: str, starts: dict[str, int], cm: ComponentModel) -> int:
+    tasks = cm.tasks
     if level == "work":
-        return -sum(tasks[x].work for x in starts)
+        return -cm.placed_work_value(starts)
     if level == "deviation":
         return sum(tasks[x].weight * abs(s - tasks[x].preferred) for x, s in starts.items())
     total = 0
-    for b in problem.bundles:
+    for b in cm.problem.bundles:
         ms = [(starts[x], starts[x] + tasks[x].duration) for x in set(b.tasks) if x in starts]
         if ms:
             total += max(e for _, e in ms) - min(s for s, _ in ms)

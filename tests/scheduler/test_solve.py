@@ -165,3 +165,28 @@ def test_conflicting_fixed_tasks_make_the_component_infeasible():
 
     plan = solve(p)
     assert plan.status == "infeasible"
+
+
+def test_a_task_worth_nothing_is_still_placed_where_it_fits():
+    # z (weight 0) fits only at day 0; leaving it out would let a start on its preferred day. Placing a task
+    # comes before deviation, even when the task adds no weighted work.
+    p = Problem(
+        [task("z", 5, es=0, le=5, w=0, submitted=0), task("a", 5, es=0, le=20, pref=0, submitted=1)],
+        conflicts=[Conflict(("a", "z"))],
+    )
+    plan = solved(p)
+    assert plan.starts == {"z": 0, "a": 5} and plan.unplaced == {}
+    assert plan.objective.weighted_deviation == 5 and plan.status == "optimal"
+    assert plan.lower_bound == 0 == plan.upper_bound
+
+
+def test_worthless_tasks_never_cost_weighted_work():
+    # two tasks of weight 0 compete with a heavy one for a one-lane road: the heavy one wins
+    p = Problem(
+        [task("z1", 4, es=0, le=4, w=0, submitted=0), task("z2", 4, es=4, le=8, w=0, submitted=1),
+         task("h", 8, es=0, le=8, w=3, submitted=2)],
+        conflicts=[Conflict(("h", "z1", "z2"))],
+    )
+    plan = solved(p)
+    assert plan.starts == {"h": 0} and set(plan.unplaced) == {"z1", "z2"}
+    assert plan.lower_bound == 0 == plan.upper_bound
