@@ -1,5 +1,7 @@
 """Property: on random small problems the plan is valid and never worse than FCFS."""
 
+import dataclasses
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -85,3 +87,11 @@ def test_plan_is_valid_and_never_worse_than_fcfs(problem):
     assert plan.lower_bound is not None and plan.lower_bound <= plan.objective.unplaced_work
     for tid in plan.unplaced:
         assert tid in plan.explanations
+    if plan.status == "optimal":  # a task worth nothing stays out only if no start is free for it
+        tasks = problem.task_map()
+        for tid in (x for x in plan.unplaced if tasks[x].work == 0):
+            t = tasks[tid]
+            for s in range(t.earliest_start, t.latest_end - t.duration + 1):
+                rest = {k: v for k, v in plan.unplaced.items() if k != tid}
+                trial = dataclasses.replace(plan, starts={**plan.starts, tid: s}, unplaced=rest)
+                assert check_plan(problem, trial) != [], (tid, s)
