@@ -25,7 +25,7 @@ def settings_for(session: Session) -> Settings:
 
 
 def after_request_change(session: Session, req: SiteRequest, kind: str, principal: Any) -> None:
-    """A new submitted request gets a provisional slot at once; an edited one whose slot is not fixed is
+    """A new submitted request (created as such, or a draft sent in) gets a provisional slot at once; an edited one whose slot is not fixed is
     placed again, and so is one whose locked slot no longer fits the edited window or duration (the lock is
     released); a withdrawn (or rejected) one gives its slot back, and the submitted requests it left unplaced
     are placed again at once."""
@@ -34,7 +34,7 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
         session.flush()
         service.place_unblocked(session, req, settings_for(session))  # those it kept out get their chance
         return
-    if req.status != "submitted" or kind not in ("request.created", "request.updated"):
+    if req.status != "submitted" or kind not in ("request.created", "request.submitted", "request.updated"):
         return
     if req.urgency == "emergency" and _workflow_handles_emergencies():
         return  # the workflow makes it active at once with an approved slot from today

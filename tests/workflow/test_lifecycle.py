@@ -14,7 +14,11 @@ from tests.workflow.flow import act, approved, create, d, events, history, ok
 def test_whole_lifecycle(client, db, city, coordinator) -> None:  # noqa: ANN001
     req = create(client, city, status="draft")
     rid = req["id"]
-    assert ok(client, city, rid, "submit")["status"] == "submitted"
+    assert req["slot"] is None  # a draft is not placed
+    submitted = ok(client, city, rid, "submit")
+    assert submitted["status"] == "submitted"
+    # sent in, it is placed at once like a request submitted directly
+    assert (submitted["slot"]["start"], submitted["slot"]["end"], submitted["slot"]["provisional"]) == (d(0), d(9), True)
     proposed = ok(client, coordinator, rid, "propose", {"start": d(0), "explanation": {"note": "by hand"}})
     assert proposed["status"] == "slot_proposed"
     assert proposed["deadline"]["party"] == "owner"
