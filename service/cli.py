@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from service.auth.models import OrgKind, Role
 from service.domains import modules
 from service.settings import REPO_ROOT, Settings
 
@@ -66,15 +67,30 @@ def db_downgrade(revision: str) -> None:
     command.downgrade(alembic_config(Settings()), revision)
 
 
-@org_app.command("create")
-def org_create(name: Annotated[str, typer.Option()], kind: Annotated[str, typer.Option()]) -> None:
-    """Create an organisation and print its id."""
-    from service.auth import service as auth
-    from service.kit.db import session_scope
+def refused(message: str) -> typer.Exit:
+    """Print why a command was refused (no traceback) and return the exit to raise."""
+    console.print(f"[red]refused:[/red] {message}")
+    return typer.Exit(2)
 
-    with session_scope(session_factory(Settings())) as session:
-        org = auth.create_organisation(session, name=name, kind=kind)
-        org_id = org.id
+
+@org_app.command("create")
+def org_create(name: Annotated[str, typer.Option()], kind: Annotated[OrgKind, typer.Option()]) -> None:
+    """Create an organisation and print its id."""
+    from pydantic import ValidationError
+
+    from service.auth import service as auth
+    from service.auth.schemas import OrganisationCreate
+    from service.kit.db import session_scope
+    from service.kit.problems import Problem
+
+    try:
+        body = OrganisationCreate(name=name, kind=kind)
+        with session_scope(session_factory(Settings())) as session:
+            org_id = auth.create_organisation(session, name=body.name, kind=body.kind).id
+    except ValidationError as e:
+        raise refused("; ".join(f"--{err['loc'][0]}: {err['msg']}" for err in e.errors())) from None
+    except Problem as e:
+        raise refused(e.detail) from None
     typer.echo(org_id)
 
 
@@ -84,6 +100,7 @@ def org_list() -> None:
     from service.kit.db import session_scope
 
     table = Table("id", "name", "kind")
+    table.columns[0].no_wrap = True  # a cut id is useless for `key create --org`
     with session_scope(session_factory(Settings())) as session:
         for org in auth.list_organisations(session):
             table.add_row(str(org.id), org.name, org.kind)
@@ -91,13 +108,18 @@ def org_list() -> None:
 
 
 @key_app.command("create")
-def key_create(org: Annotated[uuid.UUID, typer.Option()], role: Annotated[str, typer.Option()] = "submitter") -> None:
+def key_create(org: Annotated[uuid.UUID, typer.Option()], role: Annotated[Role, typer.Option()] = Role.submitter,
+               ) -> None:
     """Create an API key and print it. It is shown only this once."""
     from service.auth import service as auth
     from service.kit.db import session_scope
+    from service.kit.problems import Problem
 
-    with session_scope(session_factory(Settings())) as session:
-        _, secret = auth.create_key(session, org_id=org, role=role)
+    try:
+        with session_scope(session_factory(Settings())) as session:
+            _, secret = auth.create_key(session, org_id=org, role=role)
+    except Problem as e:
+        raise refused(f"--org: {e.detail}") from None
     typer.echo(secret)
 
 

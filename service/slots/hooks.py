@@ -25,10 +25,10 @@ def settings_for(session: Session) -> Settings:
 
 
 def after_request_change(session: Session, req: SiteRequest, kind: str, principal: Any) -> None:
-    """A new submitted request (created as such, or a draft sent in) gets a provisional slot at once; an edited one whose slot is not fixed is
-    placed again, and so is one whose locked slot no longer fits the edited window or duration (the lock is
-    released); a withdrawn (or rejected) one gives its slot back, and the submitted requests it left unplaced
-    are placed again at once."""
+    """A new submitted request (created as such, or a draft sent in) gets a provisional slot at once; an
+    edited one whose slot is not fixed is placed again, and so is one whose locked slot no longer fits the
+    edited window or duration (the lock is released); a withdrawn (or rejected) one gives its slot back, and
+    the submitted requests it left unplaced are placed again at once."""
     if req.status in ("withdrawn", "rejected"):
         service.release(session, req)
         session.flush()

@@ -18,12 +18,13 @@ def test_whole_lifecycle(client, db, city, coordinator) -> None:  # noqa: ANN001
     submitted = ok(client, city, rid, "submit")
     assert submitted["status"] == "submitted"
     # sent in, it is placed at once like a request submitted directly
-    assert (submitted["slot"]["start"], submitted["slot"]["end"], submitted["slot"]["provisional"]) == (d(0), d(9), True)
+    slot = submitted["slot"]
+    assert (slot["start"], slot["end"], slot["provisional"]) == (d(0), d(9), True)
     proposed = ok(client, coordinator, rid, "propose", {"start": d(0), "explanation": {"note": "by hand"}})
     assert proposed["status"] == "slot_proposed"
     assert proposed["deadline"]["party"] == "owner"
-    slot = db.get(Slot, rid)
-    assert (slot.start.isoformat(), slot.end.isoformat(), slot.status) == (d(0), d(9), "proposed")
+    stored = db.get(Slot, rid)
+    assert (stored.start.isoformat(), stored.end.isoformat(), stored.status) == (d(0), d(9), "proposed")
     accepted = ok(client, city, rid, "accept")
     assert accepted["status"] == "accepted" and accepted["deadline"]["party"] == "coordinator"
     etag = client.get(f"/v1/requests/{rid}", headers=coordinator.headers).headers["etag"]
