@@ -10,6 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from service.domains import modules
 from service.kit.db import make_engine, make_sessionmaker
+from service.kit.head import get_and_head
 from service.kit.limits import BodySizeLimit
 from service.kit.problems import install_handlers
 from service.settings import Settings
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
-    @app.get("/healthz", tags=["meta"])
+    @get_and_head(app.router, "/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from service.auth.dependencies import SessionDep
 from service.feeds import service
 from service.feeds.service import FeedFormat, Rendered
+from service.kit.head import get_and_head
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -37,7 +38,7 @@ def _doc(media_type: str, description: str) -> dict[int | str, dict]:
             304: {"description": "Not modified (conditional GET with If-None-Match / If-Modified-Since)"}}
 
 
-@router.get("/datex2/situations.xml", response_class=Response,
+@get_and_head(router, "/datex2/situations.xml", response_class=Response,
             responses=_doc("application/xml", "DATEX II v3.6 messageContainer with a SituationPublication"))
 def datex2_situations(
     session: SessionDep, request: Request,
@@ -50,7 +51,7 @@ def datex2_situations(
     return _respond(rendered, if_none_match, if_modified_since)
 
 
-@router.get("/wzdx.geojson", response_class=Response,
+@get_and_head(router, "/wzdx.geojson", response_class=Response,
             responses=_doc("application/geo+json", "WZDx 4.2 WorkZoneFeed"))
 def wzdx_feed(
     session: SessionDep, request: Request,
@@ -62,7 +63,7 @@ def wzdx_feed(
     return _respond(rendered, if_none_match, if_modified_since)
 
 
-@router.get("/gtfs-rt/alerts.pb", response_class=Response,
+@get_and_head(router, "/gtfs-rt/alerts.pb", response_class=Response,
             responses=_doc("application/x-protobuf", "GTFS-Realtime FeedMessage of service alerts"))
 def gtfsrt_alerts(
     session: SessionDep, request: Request,

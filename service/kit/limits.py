@@ -75,7 +75,7 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_problem(send, self._too_large())
+            await _send_problem(scope, send, self._too_large())
             return
         chunks: list[bytes] = []
         seen = 0
@@ -86,7 +86,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.max_bytes:
-                await _send_problem(send, self._too_large())
+                await _send_problem(scope, send, self._too_large())
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -96,12 +96,12 @@ class BodySizeLimit:
             try:
                 path = control_character_path(json.loads(body))
             except RecursionError:
-                await _send_problem(send, InvalidField("body", JSON_TOO_DEEP))
+                await _send_problem(scope, send, InvalidField("body", JSON_TOO_DEEP))
                 return
             except ValueError:
                 path = None  # not JSON after all: the endpoint's parser reports it
             if path:
-                await _send_problem(send, InvalidField(path, "contains a control character (such as U+0000); "
+                await _send_problem(scope, send, InvalidField(path, "contains a control character (such as U+0000); "
                                                              "remove it"))
                 return
 
@@ -121,8 +121,8 @@ class BodySizeLimit:
                        type_="body-too-large")
 
 
-async def _send_problem(send: Send, problem: Problem) -> None:
-    body = json.dumps(problem.body()).encode()
+async def _send_problem(scope: Scope, send: Send, problem: Problem) -> None:
+    body = json.dumps(problem.body(instance=scope.get("path"))).encode()
     await send({"type": "http.response.start", "status": problem.status, "headers": [
         (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

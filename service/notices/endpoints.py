@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionDep
+from service.kit.head import get_and_head
 from service.notices import service
 from service.notices.schemas import SubscriptionAccepted, SubscriptionPatch, SubscriptionRead, SubscriptionWrite
 
@@ -103,7 +104,7 @@ def delete_subscription(ref: str, session: SessionDep, principal: OptionalPrinci
     return Response(status_code=204)
 
 
-@router.get("/{ref}/calendar.ics", response_class=Response,
+@get_and_head(router, "/{ref}/calendar.ics", response_class=Response,
             responses={200: {"content": {"text/calendar": {}}, "description": "RFC 5545 calendar"}})
 def calendar(ref: str, session: SessionDep, request: Request, principal: OptionalPrincipal) -> Response:
     """The sites in your area as all-day events (subscribe to this URL in your calendar)."""
@@ -112,7 +113,7 @@ def calendar(ref: str, session: SessionDep, request: Request, principal: Optiona
     return Response(body, media_type="text/calendar; charset=utf-8")
 
 
-@router.get("/{ref}/feed.atom", response_class=Response,
+@get_and_head(router, "/{ref}/feed.atom", response_class=Response,
             responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom feed"}})
 def atom(ref: str, session: SessionDep, request: Request, principal: OptionalPrincipal) -> Response:
     """Your notices as an Atom feed, newest first."""

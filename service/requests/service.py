@@ -526,13 +526,14 @@ def import_features(
     stored = sum(r.status == "stored" for r in results)
     report = ImportReport(atomic=atomic, stored=stored, refused=len(results) - stored, results=results)
     if atomic and report.refused:
+        invalid = [e for r in report.results for e in r.errors]  # before the stored ones are marked "not stored"
         for r in report.results:
             if r.status == "stored":
                 r.status, r.id = "refused", None
                 r.errors = [{"field": f"features[{r.index}]", "detail": "not stored: the atomic import failed"}]
         report.stored, report.refused = 0, len(results)
         raise Problem(422, "Import refused", "At least one feature is invalid; with atomic=true nothing was stored.",
-                      type_="import-refused", report=report.model_dump(mode="json"))
+                      type_="import-refused", errors=invalid, report=report.model_dump(mode="json"))
     return report
 
 

@@ -32,6 +32,10 @@ def test_conditional_get_answers_304_until_the_content_changes(client, make_site
 
     again = client.get(url)
     assert again.headers["etag"] == etag and again.content == first.content
+    head = client.head(url, headers={"Accept-Encoding": "identity"})  # link checkers and feed pollers
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etag
+    assert int(head.headers["content-length"]) == len(first.content)
+    assert client.head(url, headers={"If-None-Match": etag}).status_code == 304
 
     not_modified = client.get(url, headers={"If-None-Match": etag})
     assert not_modified.status_code == 304 and not_modified.content == b""

@@ -55,6 +55,15 @@ def test_feeds_need_a_confirmed_subscription(client, db) -> None:
     sub = subscribe(client, db, confirm=False)
     assert client.get(f"/v1/subscriptions/{sub.token}/calendar.ics").status_code == 409
     assert client.get("/v1/subscriptions/sub_unknown/feed.atom").status_code == 404
+    # calendar clients and link checkers may ask with HEAD first: same answer, no body
+    assert client.head(f"/v1/subscriptions/{sub.token}/calendar.ics").status_code == 409
+    assert client.head("/v1/subscriptions/sub_unknown/feed.atom").status_code == 404
+    confirmed = subscribe(client, db)
+    for link in ("calendar.ics", "feed.atom"):
+        got = client.get(f"/v1/subscriptions/{confirmed.token}/{link}")
+        head = client.head(f"/v1/subscriptions/{confirmed.token}/{link}")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
 
 
 def test_atom_feed_lists_the_notices(client, db, city, run_jobs) -> None:

@@ -86,6 +86,7 @@ def test_malformed_json_wrong_content_type_and_chunked_oversize(client, city, db
 
     r = client.post("/v1/requests", content=chunks(), headers={**city.headers, "Content-Type": "application/json"})
     assert r.status_code == 413 and r.headers["content-type"].startswith(PROBLEM)
+    assert r.json()["instance"] == "/v1/requests"
     assert count(db) == 0
 
 
@@ -136,6 +137,18 @@ def test_import_feature_with_bad_properties_is_refused_alone(client, city, db) -
     assert report["stored"] == 1 and [x["status"] for x in report["results"]] == ["stored", "refused", "refused"]
     assert report["results"][1]["errors"][0]["field"] == "features[1].properties"
     assert report["results"][2]["errors"][0]["field"] == "features[2].geometry"
+    assert count(db) == 1
+
+    # atomic: all or nothing, and the invalid fields are named like in any other problem
+    features[0]["properties"]["external_id"] = "zweiter-versuch"  # would be stored on its own
+    r = client.post("/v1/requests/import?atomic=true", json={"type": "FeatureCollection", "features": features},
+                    headers=city.headers)
+    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
+    problem = r.json()
+    assert problem["type"].endswith("import-refused") and problem["instance"] == "/v1/requests/import"
+    assert [e["field"] for e in problem["errors"]] == ["features[1].properties", "features[2].geometry"]
+    assert [x["status"] for x in problem["report"]["results"]] == ["refused"] * 3
+    assert problem["report"]["results"][0]["errors"][0]["detail"] == "not stored: the atomic import failed"
     assert count(db) == 1
 
 

@@ -220,6 +220,13 @@ def test_oversized_body_is_413(client, city, db) -> None:  # noqa: ANN001
     assert count(db) == 0
 
 
+def test_health_check_is_public_and_answers_head(client) -> None:  # noqa: ANN001
+    assert client.get("/healthz").json() == {"status": "ok"}
+    head = client.head("/healthz")
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == "15"  # {"status":"ok"}
+    assert "/healthz" in client.get("/openapi.json").json()["paths"]
+
+
 def test_openapi_declares_geojson(client) -> None:  # noqa: ANN001
     spec = client.get("/openapi.json").json()
     content = spec["paths"]["/v1/requests"]["get"]["responses"]["200"]["content"]
