@@ -124,12 +124,19 @@ def site_features(
     return int(matched), list(rows)
 
 
+# Statuses the page hides by default: the start extent leaves them out (unless nothing else is there).
+HIDDEN_AT_START = ("rejected", "completed", "withdrawn")
+
+
 def site_extent(session: Session, viewer: Viewer) -> tuple[list[float] | None, list[str | None]]:
-    params: dict[str, Any] = {}
+    """The start extent of the page (the sites it shows by default; all if there are none) and the interval
+    of all sites' effective dates (the slider reaches every site)."""
+    params: dict[str, Any] = {"hidden": list(HIDDEN_AT_START)}
     where = _visibility(viewer, "r", params)
     row = session.execute(text(f"""
         SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), lo, hi FROM (
-            SELECT ST_Extent(r.geom) AS e, min({EFFECTIVE_START}) AS lo, max({EFFECTIVE_END}) AS hi
+            SELECT coalesce(ST_Extent(r.geom) FILTER (WHERE r.status <> ALL(:hidden)), ST_Extent(r.geom)) AS e,
+                   min({EFFECTIVE_START}) AS lo, max({EFFECTIVE_END}) AS hi
             FROM {SITE_FROM} WHERE {where}) q"""), params).one()
     bbox = [row[0], row[1], row[2], row[3]] if row[0] is not None else None
     return bbox, [row[4].isoformat() if row[4] else None, row[5].isoformat() if row[5] else None]
@@ -303,6 +310,12 @@ def pair_features(
         params["fid"] = fid
         conds.append(f"t.{_q(info.order)}::text = :fid")
     where = " AND ".join(conds)
+    # The rule a conflict is about (zone, corridor, moratorium, blackout) by name, for the map's sentences; the
+    # members of a capacity peak are left out: they may name sites (drafts) the viewer does not see.
+    extra = ""
+    if info.columns.get("reason") == "jsonb":
+        extra = (", 'reason', coalesce(t.reason, '{}'::jsonb) - 'peak_members', "
+                 "'rule_name', t.reason -> 'rule' ->> 'name'")
     base = (f"{_q(info.name)} t JOIN site_requests a ON a.id = t.{ca} LEFT JOIN site_requests b ON b.id = t.{cb} "
             f"JOIN organisations oa ON oa.id = a.owner_id LEFT JOIN organisations ob ON ob.id = b.owner_id")
     matched = session.execute(text(f"SELECT count(*) FROM {base} WHERE {where}"), params).scalar_one()
@@ -311,7 +324,7 @@ def pair_features(
             'geometry', ST_AsGeoJSON({PAIR_GEOM}, 7)::json,
             'properties', {_props(info, 't')} || jsonb_build_object(
                 'site_a', a.id, 'site_b', b.id, 'title_a', a.title, 'title_b', b.title,
-                'owner_a', oa.name, 'owner_b', ob.name, 'status_a', a.status, 'status_b', b.status))::text
+                'owner_a', oa.name, 'owner_b', ob.name, 'status_a', a.status, 'status_b', b.status{extra}))::text
         FROM {base} WHERE {where} ORDER BY t.{_q(info.order)} LIMIT :limit OFFSET :offset"""),
         params).scalars().all()
     return int(matched), list(rows)

@@ -108,3 +108,14 @@ def test_routes_collection_has_diversions(client, city, db) -> None:  # noqa: AN
     assert body["features"][0]["properties"]["site_id"] == site
     fid = body["features"][0]["id"]
     assert client.get(f"/ogc/collections/routes/items/{fid}").json()["geometry"]["type"] == "MultiLineString"
+
+
+def test_start_extent_leaves_out_the_sites_hidden_by_default(client, city, db) -> None:  # noqa: ANN001
+    line = {"type": "LineString", "coordinates": [[7.0001, 51.4402], [7.0012, 51.4371]]}
+    far = {"type": "LineString", "coordinates": [[6.9501, 50.9402], [6.9512, 50.9371]]}  # Köln, withdrawn
+    _create(db, city, geometry=line)
+    _create(db, city, geometry=far, status="withdrawn", title="Zurückgezogen in Köln")
+    bbox = client.get("/map/config.json").json()["bbox"]
+    assert bbox[1] > 51.4 and bbox[3] < 51.45  # only the Essen site
+    # the slider still reaches the withdrawn one's dates: the interval covers all sites
+    assert client.get("/map/config.json").json()["interval"][0] is not None

@@ -63,17 +63,23 @@ def test_planner_rejects_a_request_with_a_reason(live_server: str, ruhr: Ruhr, p
     page.wait_for_selector("#d-more [data-action='reject']")
     assert site in rendered_ids(page)
 
-    # the dialog offers the coordinators' reason codes; "other" without a text is refused and nothing changes
+    # the dialog offers the coordinators' reason codes; "other" without a text is refused in the dialog (which
+    # stays open, in German) before anything is sent, and nothing changes
     page.locator("#d-more [data-action='reject']").click()
     page.wait_for_selector("#reject-dialog[open]")
     codes = page.eval_on_selector_all("#reject-code option", "(os) => os.map((o) => o.value)")
     assert codes == list(COORDINATOR_CODES)
     page.locator("#reject-code").select_option("other")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/reject") else None)
     page.locator("#reject-send").click()
-    page.wait_for_selector("#d-message .message.err")
-    assert "reason" in page.locator("#d-message").inner_text()
-    assert not page.locator("#reject-dialog").evaluate("(d) => d.open")
+    page.wait_for_selector("#reject-error:not([hidden])")
+    assert "Sonstiger Grund" in page.locator("#reject-error").inner_text()
+    assert page.locator("#reject-dialog").evaluate("(d) => d.open")
+    assert sent == []
     assert get_request(live_server, site, ruhr.coordinator_key)["status"] == "submitted"
+    page.locator("#reject-cancel").click()
+    assert not page.locator("#reject-dialog").evaluate("(d) => d.open")
 
     # with a code and a text
     reason = "Verkehrszeichenplan fehlt; bitte mit Lageplan neu einreichen."
@@ -276,7 +282,7 @@ def test_public_view_has_no_actions(live_server: str, ruhr: Ruhr, page: Page, cl
     owner.on("pageerror", lambda e: errors.append(str(e)))
     with_key(owner, key)
     open_map(owner, live_server)
-    assert "(submitter)" in owner.locator("#who").inner_text()
+    assert "(Antragsteller)" in owner.locator("#who").inner_text()  # the role in German, not the API's code
     assert not owner.locator("#plan-button").is_visible()
     select_site(owner, proposed)
     owner.wait_for_selector("#d-more a[href^='mailto:']")

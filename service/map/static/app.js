@@ -1,5 +1,5 @@
 // The planners' conflict map. Plain ES module, no build step; MapLibre GL JS is vendored (window.maplibregl).
-import { t, v, setLanguage, initialLanguage, language, formatDate } from "./i18n.js";
+import { t, v, setLanguage, initialLanguage, language, formatDate, PROBLEMS } from "./i18n.js";
 
 const maplibregl = window.maplibregl;
 
@@ -18,7 +18,10 @@ const LAYER_COLORS = {
   sites: "#c62828", routes: "#1d4ed8", conflicts: "#e11d48", opportunities: "#059669", zones: "#2563eb",
   corridors: "#0f766e", moratoriums: "#92400e", blackouts: "#374151",
 };
-export const SITE_LAYERS = ["sites-fill", "sites-line-planned", "sites-line-firm", "sites-point"];
+export const SITE_LAYERS = ["sites-fill", "sites-line-planned", "sites-line-firm", "sites-line-unplaced", "sites-point"];
+// Sites outside the filters that conflict with a shown site: drawn faintly, so that the conflict stays readable.
+const PARTNER_LAYERS = ["partner-line", "partner-point"];
+const UNPLACED_COLOR = "#6b7280";
 const DAY_MS = 86400000;
 
 const state = {
@@ -30,7 +33,7 @@ const state = {
   allDays: false,
   // the ticked values; an unticked box hides its sites (impact and kind: all ticked once the config is loaded)
   filters: { owner: "", status: new Set(DEFAULT_STATUSES), impact: new Set(), kind: new Set(),
-             conflict: new Set(CONFLICT_KINDS.filter((k) => k !== "same_owner")) },
+             conflict: new Set(CONFLICT_KINDS.filter((k) => k !== "same_owner")), unplaced: true },
   layers: new Set(LAYER_GROUPS),
   selected: null,
   key: sessionStorage.getItem("bst-key"),
@@ -38,6 +41,8 @@ const state = {
   reasonCodes: null,
   playing: null,
   gantt: null,
+  loadErrors: [], // collections that could not be loaded (completely): the map says so instead of "no conflicts"
+  returnFocus: null, // where the focus goes back to when the details close
 };
 
 let map;
@@ -61,13 +66,22 @@ async function api(path, { method = "GET", body, headers = {}, auth = true } = {
   return { ok: res.ok, status: res.status, data, etag: res.headers.get("ETag") };
 }
 
+// A problem answer of the API in the page's language: a German (or English) sentence for the known problem
+// types and fields, the API's own (English) detail second.
 function problemText(r) {
-  if (r.data && typeof r.data === "object") {
-    const allowed = r.data.allowed ? ` (${r.data.allowed.join(", ")})` : "";
-    return `${r.data.detail || r.data.title || r.status}${allowed}`;
-  }
-  return `${t("error")} ${r.status}`;
+  if (!(r.data && typeof r.data === "object")) return `${t("error")} ${r.status}`;
+  const type = String(r.data.type || "").split("/").pop();
+  const field = r.data.errors?.[0]?.field;
+  const known = PROBLEMS[language()];
+  const own = (field && known.fields[`${type}:${field}`]) || known.types[type] || known.status[r.status];
+  const detail = r.data.detail || r.data.title || String(r.status);
+  const allowed = r.data.allowed ? ` ${t("allowed_now")}: ${r.data.allowed.map((a) => v("verb", a)).join(", ") || "–"}.` : "";
+  if (!own) return `${t("error")} ${r.status}: ${detail}${allowed}`;
+  return `${own}${allowed} (${t("api_says")}: ${detail})`;
 }
+
+// The planner found no slot for it: the site is drawn and listed with its requested window only.
+function isUnplaced(p) { return p.slot_status === "unplaced" && !p.slot_start; }
 
 function dayToIso(n) { return new Date(n * DAY_MS).toISOString().slice(0, 10); }
 function isoToDay(iso) { return Math.round(Date.parse(`${iso}T00:00:00Z`) / DAY_MS); }
@@ -87,23 +101,37 @@ function featureBbox(geom) {
 
 // --- data -----------------------------------------------------------------------------------------
 
+// All pages of a collection; `failed` (the HTTP status or the network error) when a page could not be read:
+// then the features are incomplete, and the page must not pretend otherwise.
 async function fetchCollection(id) {
   const features = [];
   let url = `/ogc/collections/${id}/items?limit=10000`;
+  let failed = null;
   while (url) {
-    const r = await api(url);
-    if (!r.ok) break;
+    let r;
+    try { r = await api(url); } catch (err) { failed = err.message || "network"; break; }
+    if (!r.ok || !Array.isArray(r.data?.features)) { failed = r.status; break; }
     features.push(...r.data.features);
     const next = (r.data.links || []).find((l) => l.rel === "next");
     url = next ? next.href : null;
   }
-  return { type: "FeatureCollection", features };
+  return { type: "FeatureCollection", features, failed };
+}
+
+function renderLoadError() {
+  const box = $("load-error");
+  box.hidden = !state.loadErrors.length;
+  if (box.hidden) return;
+  const names = state.loadErrors.map(([id, status]) => `${t(`l_${id}`)} (${status})`).join(", ");
+  box.textContent = t("load_failed", { names });
 }
 
 async function loadData() {
   const ids = ["sites", "routes", "conflicts", "opportunities", "zones", "corridors", "moratoriums", "blackouts"];
   const results = await Promise.all(ids.map(fetchCollection));
   ids.forEach((id, i) => { state.data[id] = results[i]; });
+  state.loadErrors = ids.map((id, i) => [id, results[i].failed]).filter(([, failed]) => failed !== null);
+  renderLoadError();
   state.sitesById = new Map(state.data.sites.features.map((f) => [f.id, f]));
   state.bboxes = new Map(state.data.sites.features.map((f) => [f.id, featureBbox(f.geometry)]));
   for (const f of state.data.conflicts.features) {
@@ -146,6 +174,7 @@ const isLine = ["in", ["geometry-type"], ["literal", ["LineString", "MultiLineSt
 const isPoint = ["in", ["geometry-type"], ["literal", ["Point", "MultiPoint"]]];
 const impactColor = ["match", ["get", "impact"], ...Object.entries(IMPACT_COLORS).flat(), "#7b8794"];
 const statusColor = ["match", ["get", "status"], ...Object.entries(STATUS_COLORS).flat(), "#616e7c"];
+const isUnplacedExpr = ["==", ["get", "slot_status"], "unplaced"];
 
 function addLayers() {
   const empty = { type: "FeatureCollection", features: [] };
@@ -172,16 +201,28 @@ function addLayers() {
   L({ id: "halo-point", type: "circle", source: "sites", filter: ["all", isPoint, ["==", ["get", "id"], "__none__"]],
      paint: { "circle-radius": 16, "circle-color": "#ef4444", "circle-opacity": 0.35 } });
   // sites: colour = impact, casing = status, dashed while not yet approved
-  L({ id: "sites-fill", type: "fill", source: "sites", filter: isPoly, paint: { "fill-color": impactColor, "fill-opacity": 0.35 } });
+  // a conflict partner outside the filters: faint grey
+  L({ id: "partner-line", type: "line", source: "sites", filter: ["==", ["get", "id"], "__none__"],
+     layout: { "line-cap": "round", "line-join": "round" },
+     paint: { "line-color": "#64748b", "line-width": 4, "line-opacity": 0.45, "line-dasharray": [1, 1] } });
+  L({ id: "partner-point", type: "circle", source: "sites", filter: ["==", ["get", "id"], "__none__"],
+     paint: { "circle-radius": 6, "circle-color": "#cbd5e1", "circle-opacity": 0.7, "circle-stroke-color": "#64748b",
+              "circle-stroke-width": 1.5 } });
+  L({ id: "sites-fill", type: "fill", source: "sites", filter: isPoly,
+     paint: { "fill-color": impactColor, "fill-opacity": ["case", isUnplacedExpr, 0.08, 0.35] } });
   L({ id: "sites-casing", type: "line", source: "sites", filter: ["!", isPoint],
      layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": statusColor, "line-width": 9 } });
   L({ id: "sites-line-planned", type: "line", source: "sites", filter: ["!", isPoint],
      layout: { "line-join": "round" }, paint: { "line-color": impactColor, "line-width": 5, "line-dasharray": [2, 1] } });
   L({ id: "sites-line-firm", type: "line", source: "sites", filter: ["!", isPoint],
      layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": impactColor, "line-width": 5 } });
+  // no slot found by the planner: only the requested window is known, so thin, grey and dotted
+  L({ id: "sites-line-unplaced", type: "line", source: "sites", filter: ["all", ["!", isPoint], isUnplacedExpr],
+     layout: { "line-join": "round" }, paint: { "line-color": UNPLACED_COLOR, "line-width": 2.5, "line-dasharray": [1, 2] } });
   L({ id: "sites-point", type: "circle", source: "sites", filter: isPoint,
-     paint: { "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 5, 15, 9], "circle-color": impactColor,
-              "circle-stroke-color": statusColor, "circle-stroke-width": 3 } });
+     paint: { "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 5, 15, 9],
+              "circle-color": ["case", isUnplacedExpr, "#ffffff", impactColor],
+              "circle-stroke-color": ["case", isUnplacedExpr, UNPLACED_COLOR, statusColor], "circle-stroke-width": 3 } });
   L({ id: "conflicts-line", type: "line", source: "conflicts",
      paint: { "line-color": ["match", ["get", "kind"], "same_owner", "#94a3b8", "#e11d48"], "line-width": 2.5 } });
   L({ id: "conflicts-point", type: "circle", source: "conflicts", filter: isPoint,
@@ -195,7 +236,8 @@ function addLayers() {
 }
 
 const GROUP_LAYERS = {
-  sites: ["sites-fill", "sites-casing", "sites-line-planned", "sites-line-firm", "sites-point", "halo-line", "halo-point"],
+  sites: ["sites-fill", "sites-casing", "sites-line-planned", "sites-line-firm", "sites-line-unplaced", "sites-point",
+          "halo-line", "halo-point", ...PARTNER_LAYERS],
   routes: ["routes-line"], conflicts: ["conflicts-line", "conflicts-point"], opportunities: ["opportunities-line"],
   zones: ["zones-fill", "zones-line"], corridors: ["corridors-line"], moratoriums: ["moratoriums-fill", "moratoriums-line"],
   blackouts: ["blackouts-fill", "blackouts-line"],
@@ -214,6 +256,7 @@ function siteExpr() {
   parts.push(["in", ["get", "impact"], ["literal", [...f.impact]]]);
   parts.push(["in", ["get", "kind"], ["literal", [...f.kind]]]);
   if (f.owner) parts.push(["==", ["get", "owner"], f.owner]);
+  if (!f.unplaced) parts.push(["!", isUnplacedExpr]);
   return parts;
 }
 
@@ -223,10 +266,13 @@ function siteMatches(p) {
   if (!f.impact.has(p.impact)) return false;
   if (!f.kind.has(p.kind)) return false;
   if (f.owner && p.owner !== f.owner) return false;
+  if (!f.unplaced && isUnplaced(p)) return false;
   if (!state.allDays && state.day && !(p.start <= state.day && p.end >= state.day)) return false;
   return true;
 }
 
+// The conflicts of the shown sites on the day: one shown site is enough (the other may be filtered out; it is
+// then drawn faintly), so a filter never hides a real conflict of a site on the map.
 function activeConflicts() {
   return state.data.conflicts.features.filter((c) => {
     const p = c.properties;
@@ -234,7 +280,7 @@ function activeConflicts() {
     if (!state.allDays && state.day && !(p.overlap_start <= state.day && p.overlap_end >= state.day)) return false;
     const a = state.sitesById.get(p.site_a);
     const b = p.site_b ? state.sitesById.get(p.site_b) : null;
-    return a && siteMatches(a.properties) && (!p.site_b || (b && siteMatches(b.properties)));
+    return (a && siteMatches(a.properties)) || (b && siteMatches(b.properties));
   });
 }
 
@@ -242,9 +288,11 @@ function applyFilters() {
   if (!map || !map.getLayer("sites-fill")) return;
   const se = siteExpr();
   map.setFilter("sites-fill", ["all", isPoly, se]);
-  map.setFilter("sites-casing", ["all", ["!", isPoint], se]);
-  map.setFilter("sites-line-planned", ["all", ["!", isPoint], se, ["!", ["in", ["get", "status"], ["literal", FIRM]]]]);
+  map.setFilter("sites-casing", ["all", ["!", isPoint], se, ["!", isUnplacedExpr]]);
+  map.setFilter("sites-line-planned", ["all", ["!", isPoint], se, ["!", isUnplacedExpr],
+                                       ["!", ["in", ["get", "status"], ["literal", FIRM]]]]);
   map.setFilter("sites-line-firm", ["all", ["!", isPoint], se, ["in", ["get", "status"], ["literal", FIRM]]]);
+  map.setFilter("sites-line-unplaced", ["all", ["!", isPoint], se, isUnplacedExpr]);
   map.setFilter("sites-point", ["all", isPoint, se]);
   const visibleIds = new Set(state.data.sites.features.filter((f) => siteMatches(f.properties)).map((f) => f.id));
   map.setFilter("routes-line", ["all", dayExpr(), ["in", ["get", "site_id"], ["literal", [...visibleIds]]]]);
@@ -253,8 +301,13 @@ function applyFilters() {
   map.setFilter("conflicts-line", ["all", ["!", isPoint], ["in", ["id"], ["literal", conflictIds]]]);
   map.setFilter("conflicts-point", ["all", isPoint, ["in", ["id"], ["literal", conflictIds]]]);
   const hard = conflicts.filter((c) => c.properties.kind !== "same_owner");
-  const inConflict = [...new Set(hard.flatMap((c) => [c.properties.site_a, c.properties.site_b].filter(Boolean)))];
+  const involved = [...new Set(hard.flatMap((c) => [c.properties.site_a, c.properties.site_b].filter(Boolean)))];
+  const inConflict = involved.filter((id) => visibleIds.has(id));
   state.inConflict = new Set(inConflict);
+  const partners = [...new Set(conflicts.flatMap((c) => [c.properties.site_a, c.properties.site_b]))]
+    .filter((id) => id && !visibleIds.has(id));
+  map.setFilter("partner-line", ["all", ["!", isPoint], ["in", ["get", "id"], ["literal", partners]]]);
+  map.setFilter("partner-point", ["all", isPoint, ["in", ["get", "id"], ["literal", partners]]]);
   map.setFilter("halo-line", ["all", ["!", isPoint], ["in", ["get", "id"], ["literal", inConflict]]]);
   map.setFilter("halo-point", ["all", isPoint, ["in", ["get", "id"], ["literal", inConflict]]]);
   map.setFilter("opportunities-line", ["all", ["in", ["get", "site_a"], ["literal", [...visibleIds]]],
@@ -297,45 +350,86 @@ function renderList() {
     list.innerHTML = `<li class="empty" style="border:0;background:none;cursor:default">${esc(t("none_in_view"))}</li>`;
     return;
   }
+  const focused = document.activeElement?.closest?.("#site-list li[data-id]")?.dataset.id;
   list.innerHTML = inView.slice(0, 400).map((f) => {
     const p = f.properties;
-    const flag = state.inConflict?.has(f.id) ? ` <span class="conflict-flag" title="${esc(t("conflicts"))}">⚠</span>` : "";
-    return `<li data-id="${esc(f.id)}" class="${f.id === state.selected ? "selected" : ""}" style="border-left-color:${IMPACT_COLORS[p.impact] || "#ccc"}">
+    const flag = state.inConflict?.has(f.id) ? ` <span class="conflict-flag" title="${esc(t("conflicts"))}">⚠<span class="sr-only">${esc(t("conflicts"))}</span></span>` : "";
+    const unplaced = isUnplaced(p);
+    // an unplaced request has no dates of its own: its requested window, marked as such
+    const when = unplaced ? `${t("window_short")} ${t("from_to", { a: formatDate(p.start), b: formatDate(p.end) })}`
+      : t("from_to", { a: formatDate(p.start), b: formatDate(p.end) });
+    const badge = unplaced ? `<span class="unplaced-flag">${esc(t("unplaced"))}</span>` : "";
+    return `<li data-id="${esc(f.id)}" tabindex="0" class="${f.id === state.selected ? "selected" : ""}${unplaced ? " unplaced" : ""}" style="border-left-color:${unplaced ? UNPLACED_COLOR : IMPACT_COLORS[p.impact] || "#ccc"}">
       <span class="t">${esc(p.title)}${flag}</span>
-      <span class="m">${esc(p.owner)}</span><br>
-      <span class="m">${esc(t("from_to", { a: formatDate(p.start), b: formatDate(p.end) }))} · ${esc(v("status", p.status))} · ${esc(v("impact", p.impact))}</span>
+      <span class="m">${esc(p.owner)}</span>${badge}<br>
+      <span class="m">${esc(when)} · ${esc(v("status", p.status))} · ${esc(v("impact", p.impact))}</span>
     </li>`;
   }).join("");
+  if (focused) list.querySelector(`li[data-id="${CSS.escape(focused)}"]`)?.focus();
 }
 
 // --- details panel --------------------------------------------------------------------------------
 
 function pill(text, color) { return `<span class="pill" style="background:${color}">${esc(text)}</span>`; }
 
-function conflictSentence(c, siteId) {
+const ROUTE_WORDS = {
+  de: { diversion: "Umleitungsstrecke", replacement_route: "Route des Schienenersatzverkehrs" },
+  en: { diversion: "diversion route", replacement_route: "rail-replacement bus route" },
+};
+
+// What the conflict is about, in the page's language: the API's explanation when it gives one (signed in),
+// else a sentence from the public facts of the OGC conflicts collection (rule name, route, distance).
+function conflictSentence(c) {
   const p = c.properties || c;
   const expl = p.explanation || p.reason_text;
   if (expl && typeof expl === "object") return expl[language()] || expl.de || "";
   if (typeof expl === "string") return expl;
-  const lang = language();
-  if (lang === "de") return p.distance_m != null ? `Abstand ${Math.round(p.distance_m)} m.` : "";
-  return p.distance_m != null ? `Distance ${Math.round(p.distance_m)} m.` : "";
+  const de = language() === "de";
+  const reason = p.reason || {};
+  const rule = p.rule_name || reason.rule?.name || (p.rule && typeof p.rule === "object" ? p.rule.name : null);
+  const titles = { a: p.title_a || "?", b: p.title_b || "?" };
+  if (p.kind === "diversion" || (p.kind === "same_owner" && reason.via?.length)) {
+    const via = reason.via?.[0] || { site: "a", route_of: "b", route: "diversion" };
+    const route = ROUTE_WORDS[de ? "de" : "en"][via.route] || ROUTE_WORDS[de ? "de" : "en"].diversion;
+    return de ? `„${titles[via.site]}“ liegt auf der ${route} von „${titles[via.route_of]}“; beide sind gleichzeitig eingerichtet.`
+      : `“${titles[via.site]}” lies on the ${route} of “${titles[via.route_of]}” while both are in place.`;
+  }
+  if (p.kind === "corridor" || p.kind === "zone") {
+    const cap = reason.rule?.capacity;
+    const where = p.kind === "corridor" ? (de ? "Auf dem Korridor" : "on the corridor") : (de ? "In der Zone" : "in the zone");
+    const peak = reason.peak != null ? (de ? ` Im Zeitraum wären es ${reason.peak}.` : ` There would be ${reason.peak}.`) : "";
+    if (de) return `${where} „${rule || "?"}“ ${cap === 1 ? "ist höchstens 1 Baustelle" : `sind höchstens ${cap ?? "?"} Baustellen`} gleichzeitig erlaubt.${peak}`;
+    return `${cap === 1 ? "At most 1 site is" : `At most ${cap ?? "?"} sites are`} allowed at the same time ${where} “${rule || "?"}”.${peak}`;
+  }
+  if (p.kind === "moratorium") {
+    const why = reason.rule?.reason ? ` (${reason.rule.reason})` : "";
+    return de ? `Im Bereich „${rule || "?"}“ gilt eine Aufbruchsperre${why}; Aufgrabungen nur im Notfall.`
+      : `The area “${rule || "?"}” is protected from excavation${why}; digging only in an emergency.`;
+  }
+  if (p.kind === "blackout") {
+    return de ? `Während der Sperrzeit „${rule || "?"}“ ist diese Verkehrseinschränkung nicht zulässig.`
+      : `This traffic restriction is not allowed during the blackout “${rule || "?"}”.`;
+  }
+  if (p.distance_m == null) return "";
+  return de ? `Beide Baustellen liegen ${Math.round(p.distance_m)} m auseinander und sperren gleichzeitig.`
+    : `Both sites are ${Math.round(p.distance_m)} m apart and restrict traffic at the same time.`;
 }
 
-function renderConflicts(conflicts, siteId) {
+function renderConflicts(conflicts, siteId, incomplete = false) {
+  if (incomplete) return `<p class="message err" role="alert">${esc(t("conflicts_unknown"))}</p>${conflicts.length ? renderConflicts(conflicts, siteId) : ""}`;
   if (!conflicts.length) return `<p class="empty">${esc(t("no_conflicts"))}</p>`;
   return conflicts.map((c) => {
     const p = c.properties || c;
     const otherId = p.site_a === siteId ? p.site_b : p.site_a;
     const other = p.other?.title || (p.site_a === siteId ? p.title_b : p.title_a);
-    const rule = p.rule && typeof p.rule === "object" ? p.rule.name : null;
-    const otherLink = otherId ? ` ${esc(t("with"))} <a data-goto="${esc(otherId)}">${esc(other || otherId)}</a>`
+    const rule = (p.rule && typeof p.rule === "object" ? p.rule.name : null) || p.rule_name || p.reason?.rule?.name || null;
+    const otherLink = otherId ? ` ${esc(t("with"))} <a data-goto="${esc(otherId)}" href="#" role="button">${esc(other || otherId)}</a>${rule ? ` – ${esc(rule)}` : ""}`
       : rule ? ` – ${esc(rule)}` : "";
     const from = p.overlap_start || p.period?.start, to = p.overlap_end || p.period?.end;
     return `<div class="conflict-item ${p.kind === "same_owner" ? "info" : ""}">
       <strong>${esc(v("conflict", p.kind))}</strong>${otherLink}<br>
       <span class="m">${esc(t("overlap"))}: ${esc(t("from_to", { a: formatDate(from), b: formatDate(to) }))}</span>
-      <div>${esc(conflictSentence(c, siteId))}</div></div>`;
+      <div>${esc(conflictSentence(c))}</div></div>`;
   }).join("");
 }
 
@@ -358,32 +452,72 @@ function renderHistory(entries) {
     const change = h.after && h.after.status ? ` → ${esc(v("status", h.after.status))}` : "";
     const code = h.reason_code ? `${reasonLabel(h.reason_code)}${h.reason ? ":" : ""}` : "";
     const why = h.reason || h.reason_code ? `<div>${esc(code)} ${esc(h.reason || "")}</div>` : "";
-    return `<div class="history-item"><time>${esc(fmt.format(new Date(h.at)))} · ${esc(h.actor)}</time><strong>${esc(h.action)}</strong>${change}${why}</div>`;
+    return `<div class="history-item"><time>${esc(fmt.format(new Date(h.at)))} · ${esc(v("actor", h.actor))}</time><strong>${esc(v("action", h.action))}</strong>${change}${why}</div>`;
   }).join("");
 }
 
-async function select(id, { fly = false } = {}) {
+// The unplaced block of the details: why the planner found no slot (signed in: the API's reason), and which
+// requests block it.
+function renderUnplaced(unplaced) {
+  let reason = unplaced?.reason;
+  if (reason && typeof reason === "object") reason = reason[language()] || reason.de;
+  const blocking = (unplaced?.blocking || []).map((b) => {
+    const f = state.sitesById.get(b);
+    return f ? `<a data-goto="${esc(b)}" href="#" role="button">${esc(f.properties.title)}</a>` : null;
+  }).filter(Boolean);
+  return `<h3>${esc(t("unplaced_why"))}</h3><div class="explanation unplaced-reason">${esc(reason || t("unplaced_hint"))}${
+    blocking.length ? `<br>${esc(t("blocked_by"))}: ${blocking.join(", ")}` : ""}</div>`;
+}
+
+function closeDetails() {
+  const wasOpen = !$("details").hidden;
+  $("details").hidden = true;
+  $("d-body").dataset.id = "";
+  state.selected = null;
+  applyFilters();
+  map.resize();
+  // back to where the details were opened from (a list item is drawn anew meanwhile: found again by its id)
+  const back = state.returnFocus;
+  state.returnFocus = null;
+  if (!wasOpen || !back) return;
+  const el = back.el?.isConnected ? back.el : back.listId ? $("site-list").querySelector(`li[data-id="${CSS.escape(back.listId)}"]`) : null;
+  el?.focus();
+}
+
+// The history is readable for the coordinators and the site's owner only (others get a 403).
+function mayReadHistory(p) {
+  if (!state.me) return false;
+  return ["coordinator", "admin"].includes(state.me.role) || p.owner_id === state.me.organisation?.id;
+}
+
+async function select(id, { fly = false, focus = false } = {}) {
+  const feature = state.sitesById.get(id);
+  if (!feature) { if (state.selected === id) closeDetails(); return; }
   state.selected = id;
   applyFilters();
-  const feature = state.sitesById.get(id);
-  if (!feature) return;
   if (fly) {
     const [x0, y0, x1, y1] = state.bboxes.get(id);
     map.fitBounds([[x0, y0], [x1, y1]], { padding: 120, maxZoom: 15, duration: 500 });
   }
   const p = feature.properties;
+  const unplaced = isUnplaced(p);
+  if (focus && $("details").hidden) {
+    const el = document.activeElement;
+    state.returnFocus = { el, listId: el?.closest?.("#site-list li[data-id]")?.dataset.id };
+  }
   $("details").hidden = false;
   $("d-title").textContent = p.title;
+  if (focus) $("d-title").focus();
   const body = $("d-body");
   body.dataset.id = id;
   const base = `
-    <div>${pill(v("status", p.status), STATUS_COLORS[p.status] || "#555")} ${pill(v("impact", p.impact), IMPACT_COLORS[p.impact] || "#555")}</div>
+    <div>${pill(v("status", p.status), STATUS_COLORS[p.status] || "#555")} ${pill(v("impact", p.impact), IMPACT_COLORS[p.impact] || "#555")}${unplaced ? ` ${pill(t("unplaced"), UNPLACED_COLOR)}` : ""}</div>
     <dl>
       <dt>${esc(t("owner"))}</dt><dd id="d-owner">${esc(p.owner)}</dd>
       <dt>${esc(t("kind"))}</dt><dd>${esc(v("kind", p.kind))}</dd>
       <dt>${esc(t("window"))}</dt><dd id="d-window">${esc(t("from_to", { a: formatDate(p.earliest_start), b: formatDate(p.latest_end) }))}</dd>
       <dt>${esc(t("duration"))}</dt><dd>${esc(p.duration_days)} ${esc(t("days"))}</dd>
-      <dt>${esc(t("slot"))}</dt><dd id="d-slot">${p.slot_start ? `${esc(t("from_to", { a: formatDate(p.slot_start), b: formatDate(p.slot_end) }))} (${esc(v("slot_status", p.slot_status))})` : esc(t("no_slot"))}</dd>
+      <dt>${esc(t("slot"))}</dt><dd id="d-slot">${p.slot_start ? `${esc(t("from_to", { a: formatDate(p.slot_start), b: formatDate(p.slot_end) }))} (${esc(v("slot_status", p.slot_status))})` : unplaced ? `<strong class="unplaced-text">${esc(t("unplaced_slot"))}</strong>` : esc(t("no_slot"))}</dd>
       <dt>${esc(t("modes"))}</dt><dd>${esc((p.modes || []).map((m) => v("modes", m)).join(", ") || "–")}</dd>
       <dt>${esc(t("shift"))}</dt><dd>${esc(v("shift", p.shift))}</dd>
       <dt>${esc(t("urgency"))}</dt><dd>${esc(v("urgency", p.urgency))}</dd>
@@ -394,14 +528,16 @@ async function select(id, { fly = false } = {}) {
 
   const publicConflicts = state.data.conflicts.features.filter((c) => c.properties.site_a === id || c.properties.site_b === id);
   let full = null, conflicts = publicConflicts, history = null, actions = null;
+  const withHistory = mayReadHistory(p);
   if (state.key) {
     const [r1, r2, r3, r4] = await Promise.all([
-      api(`/v1/requests/${id}`), api(`/v1/requests/${id}/conflicts`), api(`/v1/requests/${id}/history`),
+      api(`/v1/requests/${id}`), api(`/v1/requests/${id}/conflicts`),
+      withHistory ? api(`/v1/requests/${id}/history`) : null,
       api(`/v1/requests/${id}/actions`), loadReasonCodes(),
     ]);
     if (r1.ok) full = { ...r1.data, etag: r1.etag };
     if (r2.ok) conflicts = normaliseConflicts(r2.data, id);
-    if (r3.ok) history = r3.data;
+    if (r3?.ok) history = r3.data;
     if (r4.ok) actions = r4.data;
   }
   if (body.dataset.id !== id) return; // another site was selected meanwhile
@@ -416,12 +552,14 @@ async function select(id, { fly = false } = {}) {
       ? `<p>${esc(full.contact.name)}<br>${esc(full.contact.phone || "")}<br>${full.contact.email ? `<a href="mailto:${esc(full.contact.email)}">${esc(full.contact.email)}</a>` : ""}</p>`
       : `<p class="empty">${esc(t("contact_hidden"))}</p>`;
     more += renderExplanation(full.slot?.explanation);
-    if (full.unplaced) more += renderExplanation(full.unplaced);
+    if (!full.slot && (full.unplaced || unplaced)) more += renderUnplaced(full.unplaced);
   } else {
     more += `<h3>${esc(t("contact"))}</h3><p class="empty">${esc(t("contact_hidden"))}</p>`;
+    if (unplaced) more += renderUnplaced(null);
   }
-  more += `<h3>${esc(t("conflicts"))}</h3>${renderConflicts(conflicts, id)}`;
-  if (state.key) more += `<h3>${esc(t("history"))}</h3>${renderHistory(history)}`;
+  const conflictsMissing = conflicts === publicConflicts && state.loadErrors.some(([c]) => c === "conflicts");
+  more += `<h3>${esc(t("conflicts"))}</h3>${renderConflicts(conflicts, id, conflictsMissing)}`;
+  if (withHistory) more += `<h3>${esc(t("history"))}</h3>${renderHistory(history)}`;
   if (state.me?.role && ["coordinator", "admin"].includes(state.me.role)) more += renderActions(full, actions);
   $("d-more").innerHTML = more;
   bindDetailActions(id, full);
@@ -439,15 +577,20 @@ function normaliseConflicts(data, siteId) {
   });
 }
 
+// The coordinator's buttons: what the workflow allows now (the /actions answer; nothing if it failed) and what
+// makes sense for the slot: approving needs a slot (proposed or locked), locking a proposed one.
 function renderActions(full, actions) {
   if (!full) return `<div id="d-message"></div>`;
-  const allowed = new Set(actions?.allowed || ["approve", "reject"]);
+  const allowed = new Set(actions?.allowed || []);
+  const hasSlot = !!(full.slot && full.slot.start && ["proposed", "locked"].includes(full.slot.status));
   const buttons = [];
-  if (allowed.has("approve")) buttons.push(`<button type="button" class="ok" data-action="approve">${esc(t("approve"))}</button>`);
+  if (allowed.has("approve") && hasSlot) buttons.push(`<button type="button" class="ok" data-action="approve">${esc(t("approve"))}</button>`);
   if (allowed.has("reject")) buttons.push(`<button type="button" class="danger" data-action="reject">${esc(t("reject"))}</button>`);
   if (full.slot && full.slot.status === "proposed") buttons.push(`<button type="button" data-action="lock">${esc(t("lock"))}</button>`);
+  const note = allowed.has("approve") && !hasSlot ? `<p class="empty" id="d-no-approve">${esc(t("approve_needs_slot"))}</p>` : "";
+  if (!buttons.length && !note) return `<div id="d-message"></div>`;
   const row = buttons.length ? `<div class="action-row">${buttons.join("")}</div>` : "";
-  return `<h3>${esc(t("actions"))}</h3>${row}<div id="d-message"></div>`;
+  return `<h3>${esc(t("actions"))}</h3>${row}${note}<div id="d-message"></div>`;
 }
 
 function message(text, ok) {
@@ -456,7 +599,10 @@ function message(text, ok) {
 }
 
 function bindDetailActions(id, full) {
-  $("d-more").querySelectorAll("[data-goto]").forEach((a) => a.addEventListener("click", () => select(a.dataset.goto, { fly: true })));
+  $("d-more").querySelectorAll("[data-goto]").forEach((a) => a.addEventListener("click", (e) => {
+    e.preventDefault();
+    select(a.dataset.goto, { fly: true, focus: true });
+  }));
   $("d-more").querySelectorAll("[data-action]").forEach((btn) => btn.addEventListener("click", async () => {
     const action = btn.dataset.action;
     if (action === "approve") await approve(id, full);
@@ -497,6 +643,7 @@ async function openReject(id) {
   const codes = (await loadReasonCodes()).filter((c) => c.use === "coordinator");
   $("reject-code").innerHTML = codes.map((c) => `<option value="${esc(c.code)}">${esc(c[language()] || c.de)}</option>`).join("");
   $("reject-text").value = "";
+  $("reject-error").hidden = true;
   const dialog = $("reject-dialog");
   dialog.dataset.id = id;
   dialog.showModal();
@@ -508,7 +655,19 @@ async function sendReject(ev) {
   const id = dialog.dataset.id;
   const body = { reason_code: $("reject-code").value };
   if ($("reject-text").value.trim()) body.reason = $("reject-text").value.trim();
+  const error = $("reject-error");
+  if (body.reason_code === "other" && !body.reason) {
+    error.textContent = t("reject_text_needed");
+    error.hidden = false;
+    $("reject-text").focus();
+    return;
+  }
   const r = await api(`/v1/requests/${id}/reject`, { method: "POST", body });
+  if (!r.ok && r.status === 422) { // the input was refused: say so in the dialog, keep what was typed
+    error.textContent = problemText(r);
+    error.hidden = false;
+    return;
+  }
   dialog.close();
   if (!r.ok) return message(problemText(r), false);
   await refreshAfterAction(id, t("rejected_ok"));
@@ -557,7 +716,7 @@ function renderGantt() {
   sites.forEach((s, i) => {
     const y = top + i * rowH;
     const w0 = x(s.earliest_start), w1 = x(s.latest_end) + scale;
-    svg += `<g class="row" data-id="${esc(s.id)}" style="cursor:pointer"><rect class="bg" x="0" y="${y}" width="${width}" height="${rowH}" fill="transparent"/>`;
+    svg += `<g class="row" data-id="${esc(s.id)}" tabindex="0" role="button" aria-label="${esc(s.title)}" style="cursor:pointer"><rect class="bg" x="0" y="${y}" width="${width}" height="${rowH}" fill="transparent"/>`;
     svg += `<text x="4" y="${y + 16}">${esc(s.title.length > 34 ? `${s.title.slice(0, 33)}…` : s.title)}</text>`;
     svg += `<rect x="${w0}" y="${y + 8}" width="${Math.max(2, w1 - w0)}" height="8" rx="3" fill="#dfe3e8"><title>${esc(t("window"))}</title></rect>`;
     const color = IMPACT_COLORS[s.impact] || "#888";
@@ -576,7 +735,12 @@ function renderGantt() {
   }
   svg += `</svg>`;
   $("gantt-body").innerHTML = svg;
-  $("gantt-body").querySelectorAll(".row").forEach((row) => row.addEventListener("click", () => select(row.dataset.id, { fly: true })));
+  $("gantt-body").querySelectorAll(".row").forEach((row) => {
+    row.addEventListener("click", () => select(row.dataset.id, { fly: true, focus: true }));
+    row.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(row.dataset.id, { fly: true, focus: true }); }
+    });
+  });
 }
 
 // --- time slider ----------------------------------------------------------------------------------
@@ -652,7 +816,8 @@ function checkbox(group, value, label, checked, color) {
 
 function renderControls() {
   const f = state.filters;
-  $("f-status").innerHTML = state.config.statuses.map((s) => checkbox("status", s, v("status", s), f.status.has(s), STATUS_COLORS[s])).join("");
+  $("f-status").innerHTML = state.config.statuses.map((s) => checkbox("status", s, v("status", s), f.status.has(s), STATUS_COLORS[s])).join("")
+    + `<label class="unplaced-check"><input type="checkbox" data-group="unplaced" value="unplaced" ${f.unplaced ? "checked" : ""}><span class="swatch" style="background:#fff;border:2px dotted ${UNPLACED_COLOR}"></span>${esc(t("show_unplaced"))}</label>`;
   $("f-impact").innerHTML = state.config.impacts.map((s) => checkbox("impact", s, v("impact", s), f.impact.has(s), IMPACT_COLORS[s])).join("");
   $("f-kind").innerHTML = state.config.kinds.map((s) => checkbox("kind", s, v("kind", s), f.kind.has(s))).join("");
   $("f-conflict").innerHTML = CONFLICT_KINDS.map((s) => checkbox("conflict", s, v("conflict", s), f.conflict.has(s))).join("");
@@ -667,6 +832,7 @@ function bindControls() {
     const el = e.target;
     if (el.id === "f-owner") state.filters.owner = el.value;
     else if (el.dataset.group === "layers") el.checked ? state.layers.add(el.value) : state.layers.delete(el.value);
+    else if (el.dataset.group === "unplaced") state.filters.unplaced = el.checked;
     else if (el.dataset.group) {
       const set = state.filters[el.dataset.group];
       el.checked ? set.add(el.value) : set.delete(el.value);
@@ -675,9 +841,26 @@ function bindControls() {
   });
   $("site-list").addEventListener("click", (e) => {
     const li = e.target.closest("li[data-id]");
-    if (li) select(li.dataset.id, { fly: true });
+    if (li) select(li.dataset.id, { fly: true, focus: true });
   });
-  $("details-close").addEventListener("click", () => { $("details").hidden = true; state.selected = null; applyFilters(); map.resize(); });
+  $("site-list").addEventListener("keydown", (e) => {
+    const li = e.target.closest("li[data-id]");
+    if (li && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(li.dataset.id, { fly: true, focus: true }); }
+  });
+  $("details-close").addEventListener("click", closeDetails);
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || $("reject-dialog").open) return; // the dialog closes itself on Escape
+    if (!$("gantt").hidden && $("gantt").contains(document.activeElement)) { state.gantt = null; renderGantt(); return; }
+    if (!$("details").hidden) closeDetails();
+  });
+  $("legend-toggle").addEventListener("click", () => {
+    const open = $("legend").classList.toggle("open");
+    $("legend-toggle").setAttribute("aria-expanded", String(open));
+  });
+  $("sidebar-toggle").addEventListener("click", () => {
+    const open = document.querySelector(".sidebar").classList.toggle("open");
+    $("sidebar-toggle").setAttribute("aria-expanded", String(open));
+  });
   $("gantt-close").addEventListener("click", () => { state.gantt = null; renderGantt(); });
   $("reject-form").addEventListener("submit", sendReject);
   $("reject-cancel").addEventListener("click", () => $("reject-dialog").close());
@@ -687,24 +870,66 @@ function bindControls() {
 }
 
 function renderLegend() {
-  const imp = Object.entries(IMPACT_COLORS).map(([k, c]) => `<div><span class="swatch" style="background:${c}"></span>${esc(v("impact", k))}</div>`).join("");
-  $("legend").innerHTML = `<h3>${esc(t("impact"))}</h3>${imp}
+  const row = (swatch, label, key) => `<div${key ? ` data-legend="${key}"` : ""}>${swatch}${esc(label)}</div>`;
+  const line = (color, cls = "") => `<span class="lineswatch ${cls}" style="border-color:${color}"></span>`;
+  const area = (color, border, cls = "") => `<span class="areaswatch ${cls}" style="background:${color};border-color:${border}"></span>`;
+  const imp = Object.entries(IMPACT_COLORS).map(([k, c]) => row(`<span class="swatch" style="background:${c}"></span>`, v("impact", k))).join("");
+  const statuses = ["submitted", "slot_proposed", "accepted", "contested", "approved", "active"]
+    .map((k) => row(`<span class="swatch ring" style="border-color:${STATUS_COLORS[k]}"></span>`, v("status", k))).join("");
+  $("legend-body").innerHTML = `<h3>${esc(t("impact"))}</h3>${imp}
     <h3>${esc(t("status"))}</h3>
-    <div><span class="lineswatch dashed" style="border-color:#555"></span>${esc(v("status", "submitted"))} / ${esc(v("status", "slot_proposed"))}</div>
-    <div><span class="lineswatch" style="border-color:#555"></span>${esc(v("status", "approved"))} / ${esc(v("status", "active"))}</div>
-    <div><span class="lineswatch" style="border-color:#e11d48"></span>${esc(t("l_conflicts"))}</div>
-    <div><span class="lineswatch dashed" style="border-color:#1d4ed8"></span>${esc(t("diversion"))}</div>
-    <div><span class="lineswatch dashed" style="border-color:#9333ea"></span>${esc(t("replacement"))}</div>`;
+    ${row(line("#555", "dashed"), `${v("status", "submitted")} / ${v("status", "slot_proposed")}`)}
+    ${row(line("#555"), `${v("status", "approved")} / ${v("status", "active")}`)}
+    ${row(line(UNPLACED_COLOR, "dotted thin"), t("unplaced"), "unplaced")}
+    <details class="legend-more"><summary>${esc(t("status_colours"))}</summary>${statuses}</details>
+    <h3>${esc(t("l_conflicts"))}</h3>
+    ${row(line("#e11d48"), t("l_conflicts"), "conflicts")}
+    ${row(`<span class="haloswatch"></span>`, t("conflict_halo"), "halo")}
+    ${row(line("#64748b", "dashed faint"), t("conflict_partner"), "partner")}
+    <h3>${esc(t("layers"))}</h3>
+    ${row(line("#1d4ed8", "dashed"), t("diversion"), "diversion")}
+    ${row(line("#9333ea", "dashed"), t("replacement"), "replacement")}
+    ${row(line("#059669", "dotted"), t("l_opportunities"), "opportunities")}
+    ${row(area("rgba(37,99,235,.07)", "#2563eb", "dashed"), t("l_zones"), "zones")}
+    ${row(`<span class="lineswatch wide" style="border-color:rgba(15,118,110,.35)"></span>`, t("l_corridors"), "corridors")}
+    ${row(area("rgba(180,83,9,.16)", "#92400e"), t("l_moratoriums"), "moratoriums")}
+    ${row(area("rgba(55,65,81,.10)", "#374151", "dashed"), t("l_blackouts"), "blackouts")}`;
 }
 
-function renderTexts() {
+// The MapLibre controls' texts (tooltips and labels of zoom, attribution, scale) in the page's language.
+function mapLocale() {
+  return {
+    "NavigationControl.ZoomIn": t("zoom_in"), "NavigationControl.ZoomOut": t("zoom_out"),
+    "NavigationControl.ResetBearing": t("reset_bearing"), "AttributionControl.ToggleAttribution": t("toggle_attribution"),
+    "AttributionControl.MapFeedback": t("map_feedback"), "Map.Title": t("map_label"),
+  };
+}
+
+function localiseMapControls() {
+  if (!map) return;
+  const labels = mapLocale();
+  Object.assign(map._locale || {}, labels);
+  for (const [cls, key] of [["maplibregl-ctrl-zoom-in", "NavigationControl.ZoomIn"],
+    ["maplibregl-ctrl-zoom-out", "NavigationControl.ZoomOut"], ["maplibregl-ctrl-compass", "NavigationControl.ResetBearing"],
+    ["maplibregl-ctrl-attrib-button", "AttributionControl.ToggleAttribution"]]) {
+    document.querySelectorAll(`.${cls}`).forEach((el) => {
+      el.title = labels[key]; el.setAttribute("aria-label", labels[key]);
+    });
+  }
+  map.getCanvas().setAttribute("aria-label", labels["Map.Title"]);
+}
+
+function renderTexts({ reselect = true } = {}) {
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-aria]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nAria)); });
   document.title = t("title");
   $("key-button").textContent = state.key ? t("key_logout") : t("key_login");
-  $("who").textContent = state.me ? `${state.me.organisation.name} (${state.me.role})` : t("public_view");
+  $("who").textContent = state.me ? `${state.me.organisation.name} (${v("role", state.me.role)})` : t("public_view");
   $("plan-button").hidden = !(state.me && ["coordinator", "admin"].includes(state.me.role));
+  localiseMapControls();
   if (state.config) { renderControls(); renderLegend(); renderSliderLabels(); applyFilters(); renderGantt(); }
-  if (state.selected) select(state.selected);
+  renderLoadError();
+  if (reselect && state.selected) select(state.selected);
 }
 
 // --- planner key and plan runs --------------------------------------------------------------------
@@ -730,8 +955,17 @@ async function toggleKey() {
     sessionStorage.setItem("bst-key", state.key);
     if (!(await loadMe())) { alert(t("key_invalid")); return; }
   }
-  renderTexts();
+  // the details shown belong to the old view: reload first, then show them again only if still visible; the
+  // filter values (owners) are the viewer's too
+  const cfg = await api("/map/config.json");
+  if (cfg.ok) {
+    state.config = { ...state.config, owners: cfg.data.owners };
+    if (!state.config.owners.includes(state.filters.owner)) state.filters.owner = "";
+  }
+  renderTexts({ reselect: false });
   await loadData();
+  if (state.selected && state.sitesById.has(state.selected)) await select(state.selected);
+  else if (state.selected || !$("details").hidden) closeDetails();
 }
 
 async function startPlan() {
@@ -757,6 +991,10 @@ async function startPlan() {
 
 async function main() {
   setLanguage(initialLanguage());
+  if (window.matchMedia("(max-width: 760px)").matches) { // phones: the legend starts folded, the map stays free
+    $("legend").classList.remove("open");
+    $("legend-toggle").setAttribute("aria-expanded", "false");
+  }
   bindControls();
   await loadMe();
   const cfg = await api("/map/config.json");
@@ -772,10 +1010,12 @@ async function main() {
     fitBoundsOptions: { padding: 40 },
     attributionControl: { compact: true },
     preserveDrawingBuffer: true,
+    locale: mapLocale(),
   });
   Object.assign(window.bst, { map, select, setDay, openGantt });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  localiseMapControls();
   await new Promise((resolve) => map.on("load", resolve));
   addLayers();
   if (!state.config.style_url) addMunicipalityLabels();
@@ -787,7 +1027,7 @@ async function main() {
   renderLegend();
   map.on("moveend", renderList);
   map.on("click", onMapClick);
-  for (const id of [...SITE_LAYERS, "conflicts-line", "zones-fill", "corridors-line"]) {
+  for (const id of [...SITE_LAYERS, ...PARTNER_LAYERS, "conflicts-line", "zones-fill", "corridors-line"]) {
     map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
   }
@@ -796,8 +1036,8 @@ async function main() {
 
 function onMapClick(e) {
   const box = [[e.point.x - 5, e.point.y - 5], [e.point.x + 5, e.point.y + 5]];
-  const site = map.queryRenderedFeatures(box, { layers: SITE_LAYERS })[0];
-  if (site) return select(site.properties.id);
+  const site = map.queryRenderedFeatures(box, { layers: [...SITE_LAYERS, ...PARTNER_LAYERS] })[0];
+  if (site) return select(site.properties.id, { focus: true });
   const conflict = map.queryRenderedFeatures(box, { layers: ["conflicts-line"] })[0];
   if (conflict) return select(conflict.properties.site_a);
   const rule = map.queryRenderedFeatures(box, { layers: ["corridors-line", "zones-fill"] })[0];
