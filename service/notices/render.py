@@ -59,6 +59,7 @@ HEADLINES = {
     "request.rejected": ("Baustelle findet nicht statt", "Site will not take place"),
     "lead_time": ("Baustelle beginnt in {days} Tagen", "Works start in {days} days"),
     "lead_time_today": ("Baustelle beginnt heute", "Works start today"),
+    "lead_time_tomorrow": ("Baustelle beginnt morgen", "Works start tomorrow"),
 }
 CANCELLING = {"request.withdrawn", "request.rejected"}
 CANCELLING_STATES = {"withdrawn", "rejected"}

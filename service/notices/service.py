@@ -493,7 +493,7 @@ def queue_lead_notices(session: Session, settings: Settings, today: date) -> int
     for r in rows:
         sub, site = subs[r.subscription_id], sites[r.request_id]
         days = (r.start_date - today).days
-        kind = "lead_time_today" if days == 0 else "lead_time"
+        kind = {0: "lead_time_today", 1: "lead_time_tomorrow"}.get(days, "lead_time")  # not "in 1 Tagen"
         payload = _site_payload(site, settings, days_until=days)
         if queue_notice(session, sub.id, sub.email, sub.delivery, endpoints.get(sub.id, []), kind=kind,
                         dedupe_key=f"lead:{r.request_id}:{r.start_date.isoformat()}", payload=payload,

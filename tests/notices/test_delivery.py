@@ -196,6 +196,18 @@ def test_lead_time_notice_is_queued_once(client, db, city, smtp, run_jobs, mail_
     assert "Baustelle beginnt in 12 Tagen: Kanalerneuerung Rüttenscheider Straße" in subjects
 
 
+def test_lead_time_notice_the_day_before_says_tomorrow(client, db, city, smtp, run_jobs, mail_settings) -> None:
+    inbox, _ = smtp
+    sub = subscribe(client, db, lead_days=1)
+    client.post("/v1/requests", json=site_body(), headers=city.headers)  # preferred start 2027-04-01
+    run_jobs()
+    assert jobs.queue_lead_notices(db, mail_settings, on=date(2027, 3, 31)) == 1
+    run_jobs()
+    assert _kinds(db, sub) == ["request.created", "lead_time_tomorrow"]
+    subjects = [m["Subject"] for m in inbox.messages]
+    assert "Baustelle beginnt morgen: Kanalerneuerung Rüttenscheider Straße" in subjects
+
+
 def test_daily_digest_collects_what_happened_since_the_last(client, db, city, smtp, run_jobs, mail_settings
                                                             ) -> None:
     inbox, _ = smtp
