@@ -68,8 +68,9 @@ def db_downgrade(revision: str) -> None:
 
 
 def refused(message: str) -> typer.Exit:
-    """Print why a command was refused (no traceback) and return the exit to raise."""
-    console.print(f"[red]refused:[/red] {message}")
+    """Print why a command was refused (no traceback) and return the exit to raise. Plain text: a message may
+    hold brackets (``features[1]``) that rich would take for markup."""
+    typer.echo(f"error: {message}", err=True)
     return typer.Exit(2)
 
 

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from service.cli import session_factory
+        from service.cli import refused, session_factory
         from service.kit.db import session_scope
         from service.kit.problems import Problem
         from service.requests.service import parse_bbox
@@ -45,8 +45,7 @@ def register(app: typer.Typer) -> None:
                 run = service.create_plan(session, None, body, settings)
                 plan_id = run.id
         except (Problem, ValueError) as exc:
-            typer.echo(f"error: {getattr(exc, 'detail', None) or exc}", err=True)
-            raise typer.Exit(2) from exc
+            raise refused(getattr(exc, "detail", None) or str(exc)) from exc
         console = Console(stderr=True)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
                       TimeElapsedColumn(), console=console) as bar:
