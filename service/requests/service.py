@@ -86,9 +86,12 @@ def check_window(
     settings: Settings,
     prefix: str = "",
     allow_past: bool = False,
+    from_today: bool = True,
 ) -> None:
     """The time window rules shared by create, change and import. A window that has ended is refused (works
-    cannot be set up in the past) unless ``allow_past``: imports of published records keep their dates."""
+    cannot be set up in the past) unless ``allow_past``: imports of published records keep their dates. With
+    ``from_today`` (not for a change of works whose start is set) the part of the window left from today must
+    hold the works too."""
     if duration < 1:
         raise InvalidField(prefix + "duration_days", "must be at least 1 day")
     if latest < earliest:
@@ -101,6 +104,10 @@ def check_window(
         raise InvalidField(
             prefix + "duration_days", f"{duration} days do not fit into the window of {window} days"
         )
+    day = today(settings)
+    if from_today and not allow_past and earliest < day and (latest - day).days + 1 < duration:
+        raise InvalidField(prefix + "latest_end", f"only {(latest - day).days + 1} days of the window are left from "
+                           f"today ({day}); the works need {duration}: no slot can be granted in the past")
     horizon = years_after(today(settings), settings.max_years_ahead)
     if latest > horizon:
         raise InvalidField(
@@ -370,12 +377,15 @@ def update(
     if req.status not in EDITABLE_STATES:
         raise conflict(f"A request in state {req.status} cannot be edited: {what_instead(req)}.")
     changes = patch.model_dump(exclude_unset=True, mode="python")
+    current = _current_body(req)
+    # fields sent with the value they already have change nothing
+    changes = {k: v for k, v in changes.items() if k not in current or _same(v) != _same(current[k])}
     if not changes:  # nothing to change: no event, no history entry, no re-placement
         return req, []
     for key in ("title", "kind", "impact", "earliest_start", "latest_end", "duration_days", "geometry"):
         if key in changes and changes[key] is None:
             raise InvalidField(key, "may not be null")
-    merged = {**_current_body(req), **changes}
+    merged = {**current, **changes}
     prepared = prepare(merged, settings)
     _check_references(session, principal, prepared.values, owner_id=req.owner_id, self_id=req.id)
     _check_external_id(session, req.owner_id, prepared.values["external_id"], exclude=req.id, field_name="external_id")
@@ -389,6 +399,11 @@ def update(
     _store(session, prepared.values["external_id"], write)
     _after_change(session, req, events.REQUEST_UPDATED, principal, {"fields": sorted(changes)})
     return req, prepared.warnings
+
+
+def _same(value: Any) -> str:
+    """A comparable form of a field's value (dates, enums, ids and GeoJSON alike)."""
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _column_keys(changes: dict[str, Any]) -> set[str]:

@@ -116,6 +116,10 @@ class Occupancy:
             for day in range(max(start, 0), start + t.duration):
                 u[day] -= q
 
+    def forget_labels(self) -> None:
+        """Conflicts were added: rebuild the labels on next use."""
+        self._labels = None
+
     # -- queries -----------------------------------------------------------------------------
     def conflict_label(self, a: str, b: str) -> str:
         """The label of the conflict that keeps ``a`` and ``b`` apart (e.g. ``corridor:<id>`` for a clique,

@@ -67,7 +67,7 @@ class InsertionIndex:
     def insert(
         self,
         task: Task,
-        conflicts: Iterable[str] = (),
+        conflicts: Iterable[str] | Mapping[str, str] = (),
         zones_demand: Mapping[str, int] | None = None,
         forbidden: Iterable[Forbidden] = (),
         repair: bool = True,
@@ -104,7 +104,8 @@ class InsertionIndex:
             del occ.neighbours[task.id]
             del occ.task_zones[task.id]
         if commit:
-            self._commit(task, neigh, zones_demand, result)
+            labels = dict(conflicts) if isinstance(conflicts, Mapping) else {}
+            self._commit(task, neigh, zones_demand, result, labels)
         return result
 
     # -- repair ------------------------------------------------------------------------------
@@ -215,12 +216,14 @@ class InsertionIndex:
             result.start, result.moved, result.method = new_start, moved, "cpsat"
 
     # -- commit ------------------------------------------------------------------------------
-    def _commit(self, task: Task, neigh: set[str], demand: dict[str, int], result: InsertionResult) -> None:
+    def _commit(self, task: Task, neigh: set[str], demand: dict[str, int], result: InsertionResult,
+                labels: Mapping[str, str]) -> None:
         occ, pb = self.occ, self.problem
         pb.tasks.append(task)
         occ.tasks[task.id] = task
-        for j in neigh:
-            pb.conflicts.append(Conflict((task.id, j), "inserted"))
+        occ.forget_labels()
+        for j in sorted(neigh):
+            pb.conflicts.append(Conflict((task.id, j), labels.get(j) or "inserted"))
             occ.neighbours[task.id].add(j)
             occ.neighbours[j].add(task.id)
         for z, q in demand.items():

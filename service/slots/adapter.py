@@ -6,7 +6,10 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
 - window: ``earliest_start``/``latest_end`` (inclusive dates) become ``earliest_start``/``latest_end``
   day ints, the end exclusive, clipped to the horizon. A request whose clipped window is shorter than its
   duration is not part of the plan (``skipped``: its window does not fit into the plan period), nor is one
-  whose preferred start lies after the period (a plan for 2027 does not pull works wanted in 2028 forward).
+  whose preferred start lies after the period (a plan for 2027 does not pull works wanted in 2028 forward), nor
+  is one that holds a slot and whose preferred start lies before a period that begins after today (a plan from
+  May does not push back works wanted in April). The period never begins before today: no slot is granted in
+  the past.
 - preferred start: the request's ``preferred_start`` (else its earliest start), clamped into the window. The
   owner's own preferred start is kept in ``TaskInfo.preferred``: explanations report against it.
 - weight: urgency factor × impact factor (see ``URGENCY_WEIGHT``/``IMPACT_WEIGHT``). The scheduler's
@@ -47,6 +50,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.kit.time import today
 from service.requests.models import EXCAVATING_KINDS, IMPACT_ORDER
 from service.scheduler import Bundle, Conflict, Forbidden, Problem, Task, Zone
 from service.settings import Settings
@@ -117,8 +121,9 @@ def fixed_dates(row: Any) -> tuple[date, date]:
     return start, start + timedelta(days=row.duration_days - 1)
 
 
-def task_of(row: Any, day0: date, horizon: int, *, fixed: bool) -> tuple[Task | None, str | None]:
-    """The scheduler task of one request row, or ``(None, reason)`` when it is not part of the plan."""
+def task_of(row: Any, day0: date, horizon: int, *, fixed: bool, not_before: int = 0) -> tuple[Task | None, str | None]:
+    """The scheduler task of one request row, or ``(None, reason)`` when it is not part of the plan. A movable
+    task starts on day ``not_before`` at the earliest (today: no slot is granted in the past)."""
     tid = str(row.id)
     weight = weight_of(row.urgency, row.impact)
     submitted = row.created_at.timestamp()
@@ -129,7 +134,7 @@ def task_of(row: Any, day0: date, horizon: int, *, fixed: bool) -> tuple[Task | 
             return None, "fixed slot outside the plan period"
         s = max(s, 0)
         return Task(tid, e - s, s, e, s, weight, submitted, fixed_start=s, shift=row.shift), None
-    es = max((row.earliest_start - day0).days, 0)
+    es = max((row.earliest_start - day0).days, 0, not_before)
     le = min((row.latest_end - day0).days + 1, horizon)
     d = row.duration_days
     if le - es < d:
@@ -156,15 +161,19 @@ def hard_pairs(
 
 def build(session: Session, scope: Scope, settings: Settings) -> Built:
     """The scheduler problem of every plannable request in the scope (see the module docstring)."""
-    day0 = scope.start
-    horizon = (scope.end - scope.start).days + 1
+    now = today(settings)
+    day0 = max(scope.start, min(now, scope.end))  # no slot in the past
+    horizon = (scope.end - day0).days + 1
     built = Built(Problem([], horizon=horizon), day0, horizon)
-    rows = repository.requests_in_scope(session, bbox=scope.bbox, zone_id=scope.zone, start=scope.start,
-                                        end=scope.end)
+    rows = repository.requests_in_scope(session, bbox=scope.bbox, zone_id=scope.zone, start=day0, end=scope.end)
     tasks: dict[str, Task] = {}
     for row in rows:
         fixed = is_fixed(row)
         task, reason = task_of(row, day0, horizon, fixed=fixed)
+        if (task is not None and not fixed and day0 > now and row.slot_start is not None
+                and (row.preferred_start or row.earliest_start) < day0):
+            # a plan from May does not push back works wanted before it: they keep the slot they hold
+            task, reason = None, "the preferred start lies before the plan period"
         if task is None and not fixed:
             built.skipped[str(row.id)] = reason or "skipped"
             if row.slot_start is not None:  # not planned by this run, but its slot holds the street: respect it

@@ -161,6 +161,11 @@ def unplaced_reason(code: str | None, items: list[dict], free_from: date | None)
     if code == "window_too_short":
         return {"de": "Das Zeitfenster ist kürzer als die Dauer der Arbeiten.",
                 "en": "The window is shorter than the duration of the works."}
+    if code == "window_passed" and free_from is not None:
+        return {"de": (f"Vom Zeitfenster ist ab heute ({date_de(free_from)}) zu wenig übrig für die Dauer der "
+                       "Arbeiten: bitte das Zeitfenster verlängern."),
+                "en": (f"Too little of the window is left from today ({date_en(free_from)}) for the duration of "
+                       "the works: please extend the window.")}
     if code == "left_out" and free_from is not None:
         return {"de": (f"Hätte am {date_de(free_from)} beginnen können, wurde aber zurückgestellt, damit "
                        "dringlichere oder umfangreichere Arbeiten Platz finden."),
@@ -289,6 +294,13 @@ def emergency_summary(start: date, end: date) -> dict[str, str]:
     p_de, p_en = _period(start, end)
     return {"de": f"Notfall: sofort eingerichtet und genehmigt, {p_de}.",
             "en": f"Emergency: in place and approved at once, {p_en}."}
+
+
+def completed_early_summary(start: date, end: date, planned_end: date) -> dict[str, str]:
+    """Works finished before their slot ended: the slot now ends on the day they did."""
+    p_de, p_en = _period(start, end)
+    return {"de": f"Früher fertig: {p_de} (geplant bis {date_de(planned_end)}); die übrigen Tage sind frei.",
+            "en": f"Finished early: {p_en} (planned until {date_en(planned_end)}); the remaining days are free."}
 
 
 def blocker_released(title: str, status: str, placed: bool = True) -> dict[str, str]:

@@ -65,8 +65,12 @@ def create_plan(session: Session, created_by: uuid.UUID | None, body: PlanCreate
         raise InvalidField("to", f"a plan covers at most {MAX_PLAN_DAYS} days")
     if body.zone is not None and not _zone_exists(session, body.zone):
         raise InvalidField("zone", f"zone {body.zone} does not exist")
+    # no slot is granted in the past: a plan asked to start earlier starts today (and says so in its params)
+    first = max(body.from_, today(settings))
     params = {"bbox": list(body.bbox) if body.bbox else None, "zone": body.zone,
-              "from": body.from_.isoformat(), "to": body.to.isoformat()}
+              "from": first.isoformat(), "to": body.to.isoformat()}
+    if first != body.from_:
+        params["from_requested"] = body.from_.isoformat()
     run = repository.add_plan(session, PlanRun(status="queued", params=params, progress=0.0, stats={}, fcfs={},
                                                created_by=created_by))
     events.emit(session, "plan.queued", organisation_id=created_by, payload={"plan_id": str(run.id), **params})
@@ -188,6 +192,8 @@ def _execute(
 ) -> None:
     t0 = time.perf_counter()
     with session_scope(factory) as session:
+        if params.get("zone") and not _zone_exists(session, params["zone"]):
+            raise LookupError(f"zone {params['zone']} was deleted after the plan was queued")
         built = adapter.build(session, scope_of(params), settings)
         repository.set_progress(session, plan_id, 0.1)
     t_build = time.perf_counter() - t0
@@ -452,7 +458,7 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
                        f"{'lock' if locked else 'unlock'}.", status_now=req.status)
     slot = repository.get_slot(session, request_id, for_update=True)
     if slot is None or slot.start is None:
-        raise conflict("This request has no slot to lock; run a plan first.")
+        raise conflict(f"This request has no slot to {'lock' if locked else 'unlock'}; run a plan first.")
     if slot.status == "approved":
         raise conflict("The slot is approved; approved slots are fixed and cannot be locked or unlocked.")
     target = "locked" if locked else "proposed"
@@ -524,13 +530,14 @@ def domain_function(domain: str, name: str) -> Callable[..., Any] | None:
 @dataclass
 class Neighbourhood:
     """The small problem around one request (see :func:`place_incrementally`): everything but the request itself
-    is in ``built.problem``; ``new_task`` is the request, with ``partners`` (tasks it conflicts with), ``demand``
-    (its demand per zone) and ``zones`` (with its demand) to add it; ``starts`` are the others' current starts."""
+    is in ``built.problem``; ``new_task`` is the request, with ``partners`` (tasks it conflicts with, each with
+    the rule that says so: ``space``, ``diversion``, ``corridor:<id>``), ``demand`` (its demand per zone) and
+    ``zones`` (with its demand) to add it; ``starts`` are the others' current starts."""
 
     built: adapter.Built
     tasks: dict[str, Task]
     new_task: Task
-    partners: list[str]
+    partners: dict[str, str]
     demand: dict[str, int]
     zones: list[Zone]
     starts: dict[str, int]
@@ -542,7 +549,7 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
     neighbours are movable tasks (and everything they conflict with anywhere in their windows is fetched);
     without it every other task is fixed where its slot is."""
     tid = str(req.id)
-    es, le = window or (req.earliest_start, req.latest_end)
+    es, le = window or (max(req.earliest_start, today(settings)), req.latest_end)
     pairs, _ = adapter.hard_pairs(session, [req.id], settings, start=es, end=le, whole_range=window is not None)
     neighbours = sorted({x for a, b, _ in pairs for x in (a, b) if x != req.id})
     rows = {r.id: r for r in repository.requests_by_id(session, neighbours) if r.slot_start is not None}
@@ -569,9 +576,10 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
     horizon = (last_day - day0).days + 2
     built = adapter.Built(adapter.Problem([], horizon=horizon), day0, horizon)
     tasks: dict[str, Task] = {}
+    not_before = max((today(settings) - day0).days, 0)  # a moved neighbour never moves into the past
     for rid, row in rows.items():
         movable = rid in movable_ids
-        task, _ = adapter.task_of(row, day0, horizon, fixed=not movable)
+        task, _ = adapter.task_of(row, day0, horizon, fixed=not movable, not_before=not_before)
         if task is None or (movable and not (task.earliest_start <= (row.slot_start - day0).days
                                               <= task.latest_end - task.duration)):
             task, _ = adapter.task_of(row, day0, horizon, fixed=True)
@@ -592,8 +600,10 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
     new_task = replace(new_task, forbidden=tuple(forbidden.get(tid, ())))
     cliques, zones, loads = adapter.capacity_rules(members, {**tasks, tid: new_task})
     tasks.update({t.id: t for t in loads})
-    partners = [str(n) for n in neighbours if str(n) in tasks]
-    partners += [x for c in cliques if tid in c.tasks for x in c.tasks if x != tid]
+    kinds = {str(b if a == req.id else a): kind for a, b, kind in pairs}
+    partners = {str(n): kinds.get(str(n), "space") for n in neighbours if str(n) in tasks}
+    # a corridor's one-site-at-a-time limit names the corridor (a rule's label wins over a plain kind)
+    partners.update({x: c.label for c in cliques if tid in c.tasks for x in c.tasks if x != tid})
     built.problem.tasks = list(tasks.values())
     built.problem.conflicts = adapter.conflicts_of(ring, tasks) + [c for c in cliques if tid not in c.tasks]
     built.problem.zones = [Zone(z.id, z.capacity, {x: q for x, q in z.demands.items() if x != tid})
@@ -601,7 +611,7 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
     demand = {z.id: z.demands[tid] for z in zones if tid in z.demands}
     starts = {t: (rows[built.info[t].request_id].slot_start - day0).days if t in built.info else task.fixed_start
               for t, task in tasks.items()}
-    return Neighbourhood(built, tasks, new_task, list(dict.fromkeys(partners)), demand, zones, starts)
+    return Neighbourhood(built, tasks, new_task, partners, demand, zones, starts)
 
 
 # How far beyond its window the nearest feasible window of an unplaced request is looked for.
@@ -620,7 +630,7 @@ def nearest_feasible(session: Session, req: Any, settings: Settings) -> dict[str
     nb = neighbourhood(session, req, settings, window=(lo, hi), repair=False)
     tid, d = nb.new_task.id, req.duration_days
     problem = Problem([*nb.built.problem.tasks, nb.new_task],
-                      conflicts=[*nb.built.problem.conflicts, *(Conflict((tid, p)) for p in nb.partners)],
+                      conflicts=[*nb.built.problem.conflicts, *(Conflict((tid, p), k) for p, k in nb.partners.items())],
                       zones=nb.zones, horizon=nb.built.horizon)
     occ = Occupancy(problem, zones_all=True)
     for t, s in nb.starts.items():
@@ -650,6 +660,13 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     proposed, locked and approved slots stay put until the next full run. Moved neighbours get their stored
     conflicts refreshed."""
     tid = str(req.id)
+    first = max(req.earliest_start, today(settings))
+    if first + timedelta(days=req.duration_days - 1) > req.latest_end:  # the window has (mostly) passed
+        info = {"reason": explanations.unplaced_reason("window_passed", [], first), "detail": "window passed",
+                "blocking": [], "blockers": [],
+                "nearest_feasible": {"latest_end": (first + timedelta(days=req.duration_days - 1)).isoformat()}}
+        return repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=True,
+                                   explanation={"method": "incremental"}, unplaced=info, plan_id=None)
     nb = neighbourhood(session, req, settings)
     built, tasks, new_task, starts = nb.built, nb.tasks, nb.new_task, nb.starts
     index = InsertionIndex(built.problem, SimpleNamespace(starts=starts), max(2, settings.solver_workers),

@@ -52,32 +52,67 @@ def _distance_sql() -> str:
             "coalesce((cast(:dist as jsonb) ->> :impact)::float, 0))")
 
 
+def _rank(col: str) -> str:
+    return f"(cast(:order as jsonb) ->> {col})::int"
+
+
 def conflicting_slots(
     session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
-    shift: str, start: date, end: date, distances: dict[str, float],
-    statuses: tuple[str, ...] = BLOCKING_SLOT_STATUSES,
+    shift: str, start: date, end: date, distances: dict[str, float], route_tolerance_m: float,
+    impact_order: dict[str, int], statuses: tuple[str, ...] = BLOCKING_SLOT_STATUSES,
 ) -> list[Row[Any]]:
-    """Slots of other requests that conflict with works of request ``request_id`` on ``[start, end]``:
-    another owner, footprints within the larger of the two impact distances (``conflict_distance_m``),
-    shifts that clash (day and night work do not), time overlapping. ``geom_wkb`` replaces the request's
-    own footprint (a change of area); ``None`` uses the stored one. Same rule as the slots domain."""
+    """Slots of other requests that conflict with works of request ``request_id`` on ``[start, end]``, by
+    the slot system's hard rules (the same as ``slots.repository.hard_conflicts`` and the adapter's corridor
+    cliques), each with its ``kind``:
+
+    - ``space``: another owner, footprints within the larger of the two impact distances
+      (``conflict_distance_m``), shifts that clash (day and night work do not);
+    - ``diversion``: another owner, shifts that clash, one footprint (impact other than ``none``) within
+      ``route_tolerance_m`` of the other's diversion or replacement route;
+    - ``corridor``: both on a corridor that allows one site at a time (``max_concurrent`` 1), each with at
+      least the corridor's ``min_impact`` (any owner, as in a plan run).
+
+    ``geom_wkb`` replaces the request's own footprint (a change of area); ``None`` uses the stored one. Its
+    diversion and replacement routes are the stored ones."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
                  else "(select geom_utm from site_requests where id = :rid)")
     sql = f"""
-    select r.id, r.owner_id, r.status as request_status, r.title, r.earliest_start, r.latest_end,
-           r.duration_days, r.preferred_start, r.impact, r.shift,
-           s.start, s."end", s.status as slot_status
-    from slots s join site_requests r on r.id = s.request_id
-    where s.request_id <> :rid and s.status = any(:slot_statuses) and s.start is not null
-      and r.status = any(:req_statuses) and r.owner_id <> :owner
-      and s.start <= :end and s."end" >= :start
-      and not ((r.shift = 'day' and :shift = 'night') or (r.shift = 'night' and :shift = 'day'))
-      and st_dwithin(r.geom_utm, {footprint}, {_distance_sql()})
-    order by s.start, r.id
+    with me as (
+        select {footprint} as geom, diversions_utm, replacement_utm from site_requests where id = :rid
+    ), cand as (
+        select r.id, r.owner_id, r.status as request_status, r.title, r.earliest_start, r.latest_end,
+               r.duration_days, r.preferred_start, r.impact, r.shift,
+               s.start, s."end", s.status as slot_status,
+               r.owner_id <> :owner
+                 and not ((r.shift = 'day' and :shift = 'night') or (r.shift = 'night' and :shift = 'day'))
+                 as pair_rules,
+               st_dwithin(r.geom_utm, me.geom, {_distance_sql()}) as space_hit,
+               (:impact <> 'none' and (coalesce(st_dwithin(me.geom, r.diversions_utm, :tol), false)
+                                       or coalesce(st_dwithin(me.geom, r.replacement_utm, :tol), false)))
+               or (r.impact <> 'none' and (coalesce(st_dwithin(r.geom_utm, me.diversions_utm, :tol), false)
+                                           or coalesce(st_dwithin(r.geom_utm, me.replacement_utm, :tol), false)))
+                 as route_hit,
+               exists (select 1 from corridors c
+                       where c.max_concurrent <= 1
+                         and st_dwithin(c.geom_utm, me.geom, c.buffer_m + 0.001)
+                         and st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m + 0.001)
+                         and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
+                         and {_rank('r.impact')} >= coalesce({_rank('c.min_impact')}, 0)) as corridor_hit
+        from slots s join site_requests r on r.id = s.request_id cross join me
+        where s.request_id <> :rid and s.status = any(:slot_statuses) and s.start is not null
+          and r.status = any(:req_statuses)
+          and s.start <= :end and s."end" >= :start
+    )
+    select *, case when pair_rules and space_hit then 'space'
+                   when pair_rules and route_hit then 'diversion' else 'corridor' end as kind
+    from cand
+    where (pair_rules and (space_hit or route_hit)) or corridor_hit
+    order by start, id
     """
     params = {"rid": request_id, "owner": owner_id, "wkb": geom_wkb, "impact": impact, "shift": shift,
               "start": start, "end": end, "dist": json.dumps(distances), "slot_statuses": list(statuses),
-              "req_statuses": list(ACTIVE_REQUEST_STATUSES)}
+              "req_statuses": list(ACTIVE_REQUEST_STATUSES), "tol": route_tolerance_m + 0.001,
+              "order": json.dumps(impact_order)}
     if geom_wkb is None:
         params.pop("wkb")
     return list(session.execute(text(sql), params))
@@ -85,12 +120,55 @@ def conflicting_slots(
 
 def neighbour_slots(
     session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
-    shift: str, distances: dict[str, float], start: date, end: date,
+    shift: str, distances: dict[str, float], route_tolerance_m: float, impact_order: dict[str, int], start: date,
+    end: date,
 ) -> list[Row[Any]]:
     """Every slot (of any blocking status) that would conflict with the request somewhere in ``[start, end]``:
     what a placement inside that window must avoid."""
     return conflicting_slots(session, request_id=request_id, owner_id=owner_id, geom_wkb=geom_wkb, impact=impact,
-                             shift=shift, start=start, end=end, distances=distances)
+                             shift=shift, start=start, end=end, distances=distances,
+                             route_tolerance_m=route_tolerance_m, impact_order=impact_order)
+
+
+def capacity_members(
+    session: Session, *, request_id: uuid.UUID, geom_wkb: bytes | None, impact: str, start: date, end: date,
+    impact_order: dict[str, int], statuses: tuple[str, ...],
+) -> list[Row[Any]]:
+    """The zones and corridors allowing more than one site at a time that the request's works would count
+    in (footprint intersecting the zone / within the corridor's buffer, impact at least the rule's
+    ``min_impact``), each with the slots (of ``statuses``) of the other members that overlap ``[start, end]``:
+    rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status)``; ``id`` is
+    null for a rule with no such member."""
+    footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
+                 else "(select geom_utm from site_requests where id = :rid)")
+    member = f"""
+        s.request_id <> :rid and s.status = any(:slot_statuses) and s.start is not null
+        and r.status = any(:req_statuses) and s.start <= :end and s."end" >= :start
+        and {_rank('r.impact')} >= coalesce({_rank('x.min_impact')}, 0)"""
+    sql = f"""
+    with me as (select {footprint} as geom), rules as (
+        select 'zone' as rule, z.id as rule_id, z.name, z.capacity, z.min_impact, z.geom_utm, 0.0 as buffer_m
+        from zones z, me where st_intersects(z.geom_utm, me.geom)
+          and {_rank(':impact')} >= coalesce({_rank('z.min_impact')}, 0)
+        union all
+        select 'corridor', c.id, c.name, c.max_concurrent, c.min_impact, c.geom_utm, c.buffer_m
+        from corridors c, me where c.max_concurrent > 1 and st_dwithin(c.geom_utm, me.geom, c.buffer_m + 0.001)
+          and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
+    )
+    select x.rule, x.rule_id, x.name, x.capacity, r.id, r.title, s.start, s."end", s.status as slot_status,
+           r.status as request_status
+    from rules x
+    left join (slots s join site_requests r on r.id = s.request_id)
+      on ((x.rule = 'zone' and st_intersects(x.geom_utm, r.geom_utm))
+          or (x.rule = 'corridor' and st_dwithin(x.geom_utm, r.geom_utm, x.buffer_m + 0.001))) and {member}
+    order by x.rule, x.rule_id, s.start, r.id
+    """
+    params = {"rid": request_id, "wkb": geom_wkb, "impact": impact, "start": start, "end": end,
+              "order": json.dumps(impact_order), "slot_statuses": list(statuses),
+              "req_statuses": list(ACTIVE_REQUEST_STATUSES)}
+    if geom_wkb is None:
+        params.pop("wkb")
+    return list(session.execute(text(sql), params))
 
 
 # --- history --------------------------------------------------------------------------------------

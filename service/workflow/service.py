@@ -327,7 +327,11 @@ def complete(session: Session, principal: Principal, request_id: uuid.UUID, body
 
     def release_rest() -> None:  # finished early: the remaining days are free for others
         if slot is not None and slot.start is not None and slot.start <= day < slot.end:
-            slot.end = day
+            planned_end, slot.end = slot.end, day
+            # the old summary named the planned dates; the slot no longer lasts duration_days
+            slot.explanation = {**(slot.explanation or {}), "completed_early": day.isoformat(),
+                                "planned_end": planned_end.isoformat(),
+                                "summary": explanations.completed_early_summary(slot.start, day, planned_end)}
 
     return _transition(session, req, "complete", principal, settings, reason=body.reason, mutate=release_rest)
 
@@ -357,12 +361,52 @@ def withdraw(session: Session, principal: Principal, request_id: uuid.UUID, body
 def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: date, settings: Settings, *,
                   geom_wkb: bytes | None = None, impact: str | None = None,
                   statuses: tuple[str, ...] = ("locked", "approved")) -> list[dict[str, Any]]:
+    """The slots (of ``statuses``) the works of ``req`` on ``[start_day, end_day]`` would clash with, by the
+    slot system's hard rules: space, diversion, one-at-a-time corridors (:func:`repository.conflicting_slots`)
+    and the zones and corridors whose capacity those slots already fill on some day of the period (each such
+    member is named, with the rule)."""
+    impact = impact or req.impact
     rows = repository.conflicting_slots(
-        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=geom_wkb, impact=impact or req.impact,
-        shift=req.shift, start=start_day, end=end_day, distances=settings.conflict_distance_m, statuses=statuses,
+        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=geom_wkb, impact=impact,
+        shift=req.shift, start=start_day, end=end_day, distances=settings.conflict_distance_m,
+        route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER), statuses=statuses,
     )
-    return [{"request_id": str(r.id), "title": r.title, "start": r.start.isoformat(), "end": r.end.isoformat(),
-             "slot_status": r.slot_status, "request_status": r.request_status} for r in rows]
+    out = [{"request_id": str(r.id), "title": r.title, "start": r.start.isoformat(), "end": r.end.isoformat(),
+            "slot_status": r.slot_status, "request_status": r.request_status, "kind": r.kind} for r in rows]
+    members = repository.capacity_members(session, request_id=req.id, geom_wkb=geom_wkb, impact=impact,
+                                          start=start_day, end=end_day, impact_order=dict(IMPACT_ORDER),
+                                          statuses=statuses)
+    rules: dict[tuple[str, uuid.UUID], list[Any]] = {}
+    for m in members:
+        rules.setdefault((m.rule, m.rule_id), []).append(m)
+    for (rule, rule_id), group in rules.items():
+        slots = [m for m in group if m.id is not None]
+        capacity = group[0].capacity
+        full = [d for d in _days(start_day, end_day)
+                if sum(1 for m in slots if m.start <= d <= m.end) >= capacity]
+        if not full:
+            continue
+        peak = full[0]
+        for m in slots:
+            if m.start <= peak <= m.end:
+                out.append({"request_id": str(m.id), "title": m.title, "start": m.start.isoformat(),
+                            "end": m.end.isoformat(), "slot_status": m.slot_status,
+                            "request_status": m.request_status, "kind": rule, "rule_id": str(rule_id),
+                            "rule_name": m.name, "capacity": capacity, "full_from": peak.isoformat()})
+    return out
+
+
+def _days(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _check_not_past(start_day: date, settings: Settings, field_name: str = "start") -> None:
+    day = service_today(settings)
+    if start_day < day:
+        raise InvalidField(field_name, f"{start_day} has passed (today is {day}); no slot can be granted in the past")
 
 
 def _check_in_window(req: SiteRequest, start_day: date, field_name: str) -> date:
@@ -425,6 +469,7 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
     and in the answer's ``warnings`` (:func:`proposal_warnings`)."""
     req = load_for_action(session, principal, request_id, "propose")
     end_day = _check_in_window(req, start_day, "start")
+    _check_not_past(start_day, settings)
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
     if clashes:
         raise Problem(409, "Conflict", "The proposed slot conflicts with approved or locked slots.",
@@ -451,8 +496,13 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
     slot = repository.get_slot(session, req.id, for_update=True)
     if body.start is not None:
         start_day, end_day = body.start, _check_in_window(req, body.start, "start")
+        _check_not_past(start_day, settings)
     elif slot is not None and slot.start is not None and slot.status in ("proposed", "locked"):
         start_day, end_day = slot.start, slot.end
+        if end_day < service_today(settings):
+            raise Problem(409, "Conflict", f"The slot {start_day} to {end_day} has passed: the works could never "
+                          "start in it. Propose a new slot (POST .../propose) or send `start`.",
+                          type_="slot-passed", allowed=allowed_actions(req.status, _roles(principal, req)))
     else:
         raise Problem(409, "Conflict", "There is no slot to approve: propose one first (POST .../propose) or "
                       "send `start`.", type_="no-slot", allowed=allowed_actions(req.status, _roles(principal, req)))
@@ -540,7 +590,8 @@ def place_around(
         return Placement(None, "none")
     obstacles = [r for r in repository.neighbour_slots(
         session, request_id=req.id, owner_id=req.owner_id, geom_wkb=geom_wkb, impact=req.impact, shift=req.shift,
-        distances=settings.conflict_distance_m, start=window_start, end=window_end,
+        distances=settings.conflict_distance_m, route_tolerance_m=settings.diversion_tolerance_m,
+        impact_order=dict(IMPACT_ORDER), start=window_start, end=window_end,
     ) if r.id not in ignore]
     blockers = sorted({str(r.id) for r in obstacles})
     if InsertionIndex is not None:
@@ -581,6 +632,7 @@ def activate_emergency(session: Session, req: SiteRequest, settings: Settings, *
     victims = [r for r in repository.conflicting_slots(
         session, request_id=req.id, owner_id=req.owner_id, geom_wkb=None, impact=req.impact, shift=req.shift,
         start=start_day, end=end_day, distances=settings.conflict_distance_m,
+        route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER),
     )]
     movable = [r for r in victims if r.request_status != Status.active]
     running = [str(r.id) for r in victims if r.request_status == Status.active]
@@ -742,18 +794,21 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
                       allowed=allowed_actions(req.status, _roles(principal, req)))
     if body.latest_end is None and body.duration_days is None and body.geometry is None:
         raise InvalidField("body", "give latest_end, duration_days and/or geometry")
-    if repository.pending_change(session, req.id) is not None:
-        raise Problem(409, "Conflict", "A change of this request is pending already; wait for the decision.",
-                      type_="change-pending")
     latest_end = body.latest_end if body.latest_end is not None else req.latest_end
     duration = body.duration_days if body.duration_days is not None else req.duration_days
-    requests_service.check_window(req.earliest_start, latest_end, duration, None, settings=settings)
+    # the works' start is set (an active site began before today): the window need not fit from today on
+    requests_service.check_window(req.earliest_start, latest_end, duration, None, settings=settings,
+                                  from_today=False)
     geom_wkb = None
     geom_value = None
     if body.geometry is not None:
         valid = requests_service._footprint(body.geometry, settings, field_name="geometry", repair=False)
         geom_value = from_shape(valid.geometry, srid=4326)
         geom_wkb = valid.geometry.wkb
+    # a bad body is named first; a valid one waits for the pending decision
+    if repository.pending_change(session, req.id) is not None:
+        raise Problem(409, "Conflict", "A change of this request is pending already; wait for the decision.",
+                      type_="change-pending")
     slot = repository.get_slot(session, req.id)
     assert slot is not None and slot.start is not None
     # An active site cannot move: it is extended in place. An approved one keeps its start if it can.

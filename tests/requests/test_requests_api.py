@@ -118,6 +118,24 @@ def test_patch_requires_current_etag(client, city, db) -> None:  # noqa: ANN001
     assert client.get(url, headers=city.headers).json()["title"] == "Neu"
 
 
+def test_patch_with_the_values_it_already_has_changes_nothing(client, city, db) -> None:  # noqa: ANN001
+    from service.events.models import Event
+
+    body = site_body()
+    created = client.post("/v1/requests", json=body, headers=city.headers).json()
+    url = f"/v1/requests/{created['id']}"
+    events_before = db.scalar(select(func.count()).select_from(Event).where(Event.request_id == created["id"]))
+    same = {k: body[k] for k in ("title", "earliest_start", "impact", "geometry", "duration_days")}
+    r = client.patch(url, json=same, headers={**city.headers, "If-Match": '"v1"'})
+    assert r.status_code == 200 and r.headers["etag"] == '"v1"'
+    assert r.json()["slot"] == created["slot"]
+    assert db.scalar(select(func.count()).select_from(Event).where(Event.request_id == created["id"])) == events_before
+    r = client.patch(url, json={**same, "title": "Neu"}, headers={**city.headers, "If-Match": '"v1"'})
+    assert r.headers["etag"] == '"v2"'
+    (event,) = db.scalars(select(Event).where(Event.request_id == created["id"], Event.kind == "request.updated"))
+    assert event.payload["fields"] == ["title"]  # only what changed
+
+
 def test_patch_validates_the_merged_request(client, city) -> None:  # noqa: ANN001
     created = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
     r = client.patch(f"/v1/requests/{created['id']}", json={"duration_days": 400},

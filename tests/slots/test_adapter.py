@@ -48,6 +48,7 @@ def test_windows_weights_fixed_slots_and_forbidden_periods(client, city, utility
                                                        duration_days=30, preferred_start=None,
                                                        impact="footway", kind="other"),
                         headers=utility.headers).json()
+    repository.delete_slot(db, uuid.UUID(early["id"]))  # no slot yet: planned, its window clipped to the period
     late = client.post("/v1/requests", json=site_body(earliest_start="2028-12-01", latest_end="2029-06-30",
                                                       preferred_start=None), headers=utility.headers).json()
     other = make_caller("utility", "submitter", "Telekom")
@@ -93,6 +94,38 @@ def test_windows_weights_fixed_slots_and_forbidden_periods(client, city, utility
     (zone,) = built.problem.zones
     assert zone.capacity == 2
     assert set(zone.demands) == {a["id"], b["id"], approved["id"], locked["id"], late["id"]}  # not the footway site
+
+
+def test_a_late_period_keeps_the_slots_of_works_wanted_before_it(client, utility, db, settings) -> None:  # noqa: ANN001
+    """A plan from 1 January 2027 neither pushes back a site wanted in December that holds a slot (it keeps
+    it, as a fixed task) nor leaves out one wanted then that has none (placed from the period's first day)."""
+    held = client.post("/v1/requests", json=site_body(earliest_start="2026-12-15", latest_end="2027-03-31",
+                                                      duration_days=30, preferred_start=None),
+                       headers=utility.headers).json()
+    assert held["slot"]["start"] == "2026-12-15"
+    elsewhere = {"type": "Point", "coordinates": [7.0090, 51.4310]}
+    unslotted = client.post("/v1/requests", json=site_body(earliest_start="2026-12-01", latest_end="2027-03-31",
+                                                           duration_days=20, preferred_start=None, impact="none",
+                                                           geometry=elsewhere),
+                            headers=utility.headers).json()
+    repository.delete_slot(db, uuid.UUID(unslotted["id"]))
+
+    built = _build(db, settings)
+    tasks = built.problem.task_map()
+    assert built.skipped == {held["id"]: "the preferred start lies before the plan period"}
+    assert tasks[held["id"]].fixed_start == 0 and tasks[held["id"]].duration == 30 - 17  # clipped to 1 January
+    assert tasks[unslotted["id"]].fixed_start is None and tasks[unslotted["id"]].earliest_start == 0
+
+
+def test_no_plan_period_begins_before_today(client, utility, db, settings) -> None:  # noqa: ANN001
+    """A plan asked to start before today starts today (2026-11-21 in the tests): no slot in the past."""
+    req = client.post("/v1/requests", json=site_body(earliest_start="2026-06-01", latest_end="2027-03-31",
+                                                     duration_days=30, preferred_start="2026-07-01"),
+                      headers=utility.headers).json()
+    built = adapter.build(db, adapter.Scope(date(2026, 6, 1), date(2027, 12, 31), tuple(ESSEN)), settings)
+    assert built.day0 == date(2026, 11, 21)
+    task = built.problem.task_map()[req["id"]]
+    assert task.earliest_start == 0 and task.preferred == 0 and task.fixed_start is None
 
 
 def test_corridor_of_one_site_at_a_time_is_a_clique_and_bundles(client, city, utility, make_caller, db,
@@ -178,6 +211,11 @@ def test_explanations_name_the_corridor_and_the_requests_filling_a_zone(client, 
     b = client.post("/v1/requests", json=site_body(kind="gas", impact="lane_reduction", geometry=south,
                                                    diversions=[], urgency="planned"),
                     headers=utility.headers).json()
+    corridor_id = str(db.scalar(select(Corridor.id)))
+    # the provisional slot already names the corridor, not a conflict with a's site
+    provisional = [(x["kind"], x["ref"], x.get("request_id")) for x in b["slot"]["explanation"]["blockers"]
+                   if x["kind"] != "forbidden"]
+    assert provisional and set(provisional) == {("corridor", f"corridor:{corridor_id}", a["id"])}, provisional
     built = _build(db, settings)
     assert not [c for c in built.problem.conflicts if not c.label.startswith("corridor:")]  # no pair by distance
     plan(client, coordinator, factory, settings)
@@ -185,7 +223,6 @@ def test_explanations_name_the_corridor_and_the_requests_filling_a_zone(client, 
     moved_id = max(slots, key=lambda k: slots[k]["explanation"]["deviation_days"])
     other = a["id"] if moved_id == b["id"] else b["id"]
     blockers = slots[moved_id]["explanation"]["blockers"]
-    corridor_id = str(db.scalar(select(Corridor.id)))
     # (the moratorium of June may block some days too)
     assert {(x["kind"], x["ref"], x["request_id"]) for x in blockers if x["kind"] != "forbidden"} == {
         ("corridor", f"corridor:{corridor_id}", other)}

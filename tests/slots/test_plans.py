@@ -148,6 +148,23 @@ def test_failed_run_records_the_error(client, coordinator, factory, settings, db
     assert got["status"] == "failed" and "garbage" in got["error"]
 
 
+def test_plan_of_a_zone_deleted_after_queueing_fails_and_says_why(client, db, coordinator, factory,
+                                                                    settings) -> None:  # noqa: ANN001
+    from service.slots.service import run_plan
+
+    zone = client.post("/v1/zones", headers=coordinator.headers, json={
+        "name": "Innenstadt", "capacity": 2, "min_impact": "lane_reduction",
+        "geometry": {"type": "Polygon", "coordinates": [[[6.99, 51.43], [7.01, 51.43], [7.01, 51.45],
+                                                         [6.99, 51.45], [6.99, 51.43]]]}})
+    assert zone.status_code == 201, zone.text
+    queued = client.post("/v1/plans", json={"zone": zone.json()["id"], "from": "2027-01-01", "to": "2027-12-31"},
+                         headers=coordinator.headers).json()
+    assert client.delete(f"/v1/zones/{zone.json()['id']}", headers=coordinator.headers).status_code in (200, 204)
+    assert run_plan(factory, queued["id"], settings) == "failed"
+    got = client.get(f"/v1/plans/{queued['id']}", headers=coordinator.headers).json()
+    assert got["status"] == "failed" and "was deleted after the plan was queued" in got["error"]
+
+
 def test_incremental_slot_on_create(client, city, utility) -> None:  # noqa: ANN001
     a = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
     assert a["slot"]["status"] == "proposed" and a["slot"]["provisional"] is True

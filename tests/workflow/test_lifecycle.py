@@ -3,12 +3,14 @@ start inside the slot only, concurrent approvals, history, comments."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from service.slots.models import Slot
-from tests.workflow.flow import act, approved, create, d, events, history, ok
+from tests.workflow.flow import act, approved, create, d, events, history, ok, today
 
 
 def test_whole_lifecycle(client, db, city, coordinator) -> None:  # noqa: ANN001
@@ -38,6 +40,10 @@ def test_whole_lifecycle(client, db, city, coordinator) -> None:  # noqa: ANN001
     assert ok(client, city, rid, "complete")["status"] == "completed"
     db.expire_all()
     assert db.get(Slot, rid).end.isoformat() == d(0)  # finished the first day: the rest is free again
+    summary = client.get(f"/v1/requests/{rid}", headers=city.headers).json()["slot"]["explanation"]["summary"]
+    assert summary["de"].startswith("Früher fertig:") and f"geplant bis {today() + timedelta(days=9):%d.%m.%Y}" \
+        in summary["de"]
+    assert summary["en"].startswith("Finished early:")
 
     kinds = [e.kind for e in events(db, rid)]
     assert kinds == ["request.created", "request.submitted", "slot.proposed", "request.accepted",

@@ -159,3 +159,30 @@ def test_a_withdrawn_request_cannot_be_bundled_with(client, city) -> None:  # no
     r = client.post("/v1/requests", json=body_now(bundle_with=[gone]), headers=city.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "bundle_with[0]", r.text
     assert "withdrawn" in r.json()["errors"][0]["detail"]
+
+
+def test_a_bad_change_is_named_even_while_another_is_pending(client, city, coordinator) -> None:  # noqa: ANN001
+    rid = approved(client, city, coordinator)["id"]
+    assert client.post(f"/v1/requests/{rid}/changes", json={"duration_days": 15, "reason": "Mehr Leitungen"},
+                       headers=city.headers).status_code == 201
+    bow_tie = {"type": "Polygon", "coordinates": [[[7.0, 51.44], [7.001, 51.441], [7.001, 51.44], [7.0, 51.441],
+                                                   [7.0, 51.44]]]}
+    r = client.post(f"/v1/requests/{rid}/changes", json={"geometry": bow_tie}, headers=city.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "geometry", r.text
+    r = client.post(f"/v1/requests/{rid}/changes", json={"duration_days": 12}, headers=city.headers)
+    assert r.status_code == 409 and r.json()["type"].endswith("change-pending")
+
+
+def test_an_active_site_that_began_before_today_can_still_be_extended(client, db, city, coordinator) -> None:  # noqa: ANN001
+    """Its window began weeks ago; only the rest of it is left, yet the works (already running) may grow."""
+    req = create(client, city, earliest_start=d(-20), latest_end=d(30), duration_days=10)
+    ok(client, coordinator, req["id"], "propose", {"start": d(0)})
+    ok(client, city, req["id"], "accept")
+    ok(client, coordinator, req["id"], "approve")
+    ok(client, city, req["id"], "start")
+    slot = db.get(Slot, uuid.UUID(req["id"]))  # as if it had started 15 days ago
+    slot.start, slot.end = today() - timedelta(days=15), today() - timedelta(days=6)
+    db.flush()
+    r = client.post(f"/v1/requests/{req['id']}/changes", json={"duration_days": 40, "reason": "Altlasten"},
+                    headers=city.headers)
+    assert r.status_code == 201, r.text
