@@ -321,6 +321,12 @@ def insert_conflicts(session: Session, rows: Iterable[Mapping[str, Any]]) -> int
     return len(rows)
 
 
+# The geometry linking two sites: a line between a point on each, or that point where the two coincide (the same
+# footprint twice): a LineString of two equal points is not valid GeoJSON geometry to most readers.
+_LINK = """CASE WHEN ST_Equals(ST_PointOnSurface(ra.geom), ST_PointOnSurface(rb.geom)) THEN ST_PointOnSurface(ra.geom)
+                ELSE ST_MakeLine(ST_PointOnSurface(ra.geom), ST_PointOnSurface(rb.geom)) END"""
+
+
 _SIDE_COLUMNS = """
     c.id, c.request_a, c.request_b, c.kind, c.hard, c.distance_m, c.overlap_start, c.overlap_end, c.reason,
     c.zone_id, c.corridor_id, c.moratorium_id, c.blackout_id,
@@ -377,8 +383,7 @@ def list_conflicts(
         conds.append("c.id > :after")
         params["after"] = after
     sql = f"""SELECT {_SIDE_COLUMNS},
-        ST_AsGeoJSON(CASE WHEN rb.id IS NULL THEN ST_PointOnSurface(ra.geom)
-                          ELSE ST_MakeLine(ST_PointOnSurface(ra.geom), ST_PointOnSurface(rb.geom)) END, 7) AS line
+        ST_AsGeoJSON(CASE WHEN rb.id IS NULL THEN ST_PointOnSurface(ra.geom) ELSE {_LINK} END, 7) AS line
         {_SIDE_JOINS} WHERE {' AND '.join(conds)} ORDER BY c.id LIMIT :limit"""
     return list(session.execute(text(sql), params))
 
@@ -471,7 +476,7 @@ def list_opportunities(
            ra.earliest_start AS a_start, ra.latest_end AS a_end,
            rb.title AS b_title, rb.kind AS b_kind, ob.name AS b_owner_name, rb.owner_id AS b_owner,
            rb.earliest_start AS b_start, rb.latest_end AS b_end,
-           ST_AsGeoJSON(ST_MakeLine(ST_PointOnSurface(ra.geom), ST_PointOnSurface(rb.geom)), 7) AS line
+           ST_AsGeoJSON({_LINK}, 7) AS line
     FROM opportunities o
     JOIN site_requests ra ON ra.id = o.request_a JOIN organisations oa ON oa.id = ra.owner_id
     JOIN site_requests rb ON rb.id = o.request_b JOIN organisations ob ON ob.id = rb.owner_id

@@ -6,6 +6,8 @@
   store U+0000 in text or JSONB, and no field of this API has a use for the other C0 controls besides tab,
   line feed and carriage return, for DEL (U+007F) or for the C1 controls (U+0080 to U+009F).
 - JSON nested too deeply to parse gets 422 on ``body``, as from the endpoints' parser (``service.kit.problems``).
+- JSON bodies that are not UTF-8 (UTF-16, UTF-32, Latin-1) or start with a byte order mark get 422 on ``body``
+  (RFC 8259, section 8.1).
 
 The body is read here once (bounded by the limit) and replayed to the application.
 """
@@ -55,6 +57,18 @@ def control_character_path(value: Any) -> str | None:
     return None
 
 
+def _not_utf8(body: bytes) -> Problem | None:
+    """JSON exchanged between systems is UTF-8 without a byte order mark (RFC 8259, section 8.1). Python's
+    parser would guess UTF-16 or UTF-32 and skip a BOM; this API takes neither."""
+    if body.startswith(b"\xef\xbb\xbf"):
+        return InvalidField("body", "is not valid JSON: starts with a byte order mark; send UTF-8 without one")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return InvalidField("body", f"is not valid JSON: not UTF-8 text (byte {exc.start})")
+    return None
+
+
 def _is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers") or []:
         if name == b"content-type":
@@ -92,6 +106,11 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body and _is_json(scope):
+            problem = _not_utf8(body)
+            if problem is not None:
+                await _send_problem(scope, send, problem)
+                return
         if _CONTROL_IN_JSON.search(body) and _is_json(scope):
             try:
                 path = control_character_path(json.loads(body))

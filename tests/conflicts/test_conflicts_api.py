@@ -325,6 +325,16 @@ def test_conflict_list_is_geojson_and_filters(client, city, utility, make_caller
     assert a
 
 
+def test_two_sites_on_the_same_footprint_are_joined_by_a_point_not_a_zero_length_line(client, city,
+                                                                                      utility) -> None:  # noqa: ANN001
+    post(client, city, geometry=line(0, 0))
+    post(client, utility, geometry=line(0, 0), kind="water")
+    (feature,) = client.get("/v1/conflicts", params={"kind": "space"}, headers=city.headers).json()["features"]
+    assert feature["geometry"]["type"] == "Point"
+    opportunities = client.get("/v1/opportunities", headers=city.headers).json()["features"]
+    assert opportunities and all(f["geometry"]["type"] == "Point" for f in opportunities)
+
+
 def test_check_is_a_dry_run(client, db, city, utility) -> None:  # noqa: ANN001
     post(client, utility, geometry=line(0, 30), kind="water")
     before = db.scalar(select(func.count()).select_from(Conflict))

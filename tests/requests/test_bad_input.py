@@ -289,6 +289,18 @@ def test_json_nested_too_deeply_or_not_utf8_is_a_422_on_the_body(client, city, d
     assert count(db) == 0
 
 
+def test_json_in_utf16_or_with_a_byte_order_mark_is_refused(client, city, db) -> None:  # noqa: ANN001
+    """RFC 8259: JSON between systems is UTF-8 without a BOM; Python's parser alone would accept both."""
+    import json
+
+    text = json.dumps(site_body(), ensure_ascii=False)
+    refused(_post_raw(client, city, text.encode("utf-16")), "body", contains="not UTF-8")
+    refused(_post_raw(client, city, text.encode("utf-16-le")), "body", contains="not UTF-8")
+    refused(_post_raw(client, city, text.encode("utf-8-sig")), "body", contains="byte order mark")
+    assert count(db) == 0
+    assert _post_raw(client, city, text.encode("utf-8")).status_code == 201
+
+
 @pytest.mark.parametrize("char", ["\x7f", "\x80", "\x85", "\x9f"])
 @pytest.mark.parametrize("ascii_only", [True, False])
 def test_del_and_c1_controls_are_refused_escaped_or_raw(client, city, db, char, ascii_only) -> None:  # noqa: ANN001
