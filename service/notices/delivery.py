@@ -1,5 +1,9 @@
 """Delivering queued notices: claim with ``FOR UPDATE SKIP LOCKED``, send, record the attempt.
 
+Order: each inbox (an email address, a webhook URL) is a queue served in the order the notices were queued
+(``seq``, the outbox's order); a delivery waiting for its retry holds the later ones of its inbox back, so a
+subscriber never hears "approved" before "planned".
+
 At-least-once: a delivery is marked delivered in the transaction that claimed it, after the send. A worker
 killed between the send and the commit leaves the row pending, and the next run sends it again with the
 same ``Message-ID`` / ``webhook-id`` (the delivery's id), so receivers can drop the copy. ``chunk`` bounds
@@ -204,8 +208,13 @@ def deliver_batch(
             with session_scope(factory) as session:
                 at = now or datetime.now(UTC)
                 rows = repository.claim_due(session, at, min(chunk, limit - stats.claimed))
+                held: set[str] = set()  # inboxes whose earlier delivery in this chunk waits for a retry
                 for d, notice, sub in rows:
+                    if d.inbox in held:
+                        continue  # never overtake it: this one goes out after the retry succeeded
                     _deliver_one(session, d, notice, sub, settings, channels, at, stats)
+                    if d.status == "pending":
+                        held.add(d.inbox)
                 stats.claimed += len(rows)
             if len(rows) < chunk:
                 break

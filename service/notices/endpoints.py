@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionDep
 from service.kit.head import get_and_head
+from service.kit.problems import Problem
 from service.notices import service
 from service.notices.schemas import SubscriptionAccepted, SubscriptionPatch, SubscriptionRead, SubscriptionWrite
 
@@ -50,12 +51,57 @@ def list_subscriptions(principal: Authenticated, session: SessionDep, request: R
     return [service.to_read(session, s, settings) for s in service.list_for(session, principal)]
 
 
-@router.get("/confirm", response_class=HTMLResponse, operation_id="confirm_subscription")
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/*")
+JSON_TYPES = ("application/json", "application/problem+json", "application/*")
+
+
+def wants_html(request: Request) -> bool:
+    """A browser (it asks for ``text/html``) rather than an API client: HTML when the Accept header names
+    an HTML type at least as strongly as JSON. Without a preference (no header, ``*/*``) the API's JSON."""
+    best = {"html": 0.0, "json": 0.0}
+    for item in request.headers.get("accept", "").split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        for key, types in (("html", HTML_TYPES), ("json", JSON_TYPES)):
+            if media.lower() in types:
+                best[key] = max(best[key], q)
+    return best["html"] > 0 and best["html"] >= best["json"]
+
+
+INVALID_LINK_PAGE = (
+    "<h1>Link schon benutzt oder ungültig</h1>"
+    "<p>Dieser Bestätigungslink wurde schon benutzt, ist abgelaufen (nach 7 Tagen) oder unbekannt.</p>"
+    "<p>Haben Sie Ihr Abonnement schon bestätigt, ist nichts weiter zu tun: Den Link zum Verwalten finden Sie "
+    "in der Bestätigungs-E-Mail und unter jedem Hinweis. Sonst bestellen Sie die Baustellenhinweise bitte "
+    "neu.</p>"
+    "<h2>Link already used or invalid</h2>"
+    "<p>This confirmation link has been used already, has expired (after 7 days) or is unknown.</p>"
+    "<p>If you have confirmed your subscription already, there is nothing more to do: the link to manage it is "
+    "in the confirmation email and under every notice. Otherwise, please subscribe again.</p>"
+)
+
+
+@router.get("/confirm", response_class=HTMLResponse, operation_id="confirm_subscription",
+            responses={404: {"description": "link used already or unknown: an HTML page for browsers, "
+                                            "problem details for clients that ask for JSON"}})
 @router.post("/confirm", response_class=HTMLResponse, operation_id="confirm_subscription_post")
 def confirm(token: str, session: SessionDep, request: Request) -> HTMLResponse:
-    """Activate a subscription: the link from the confirmation email."""
+    """Activate a subscription: the link from the confirmation email. A used or unknown link answers 404
+    with a page in German and English for a browser, problem details for an API client (Accept JSON)."""
     settings = request.app.state.settings
-    sub = service.confirm(session, token)
+    try:
+        sub = service.confirm(session, token)
+    except Problem as exc:
+        if exc.status != 404 or not wants_html(request):
+            raise
+        return _page("Link ungültig / Link invalid", INVALID_LINK_PAGE, status_code=404)
     manage = html.escape(service.links(sub, settings)["manage"])
     return _page("Bestätigt / Confirmed",
                  "<h1>Abonnement bestätigt</h1><p>Sie erhalten ab jetzt Baustellenhinweise für Ihr Gebiet.</p>"

@@ -6,10 +6,12 @@
   address and everything sent to it (notices, deliveries, attempts cascade).
 - ``webhook_endpoints``: Standard Webhooks receivers of a subscription, each with its ``whsec_`` secret.
 - ``notices``: one per subscription and cause (an outbox event, a lead time, a digest, a confirmation),
-  unique per ``(subscription_id, dedupe_key)``; ``payload`` is the rendered snapshot of the site.
+  unique per ``(subscription_id, dedupe_key)``; ``payload`` is the rendered snapshot of the site. ``seq``
+  orders them as they were queued (the outbox's order).
 - ``notice_deliveries``: one per notice and channel target (the email inbox or a webhook URL), unique per
   ``(inbox, dedupe_key)`` so the same change never reaches the same inbox twice even from two
-  subscriptions. Its id is the stable ``Message-ID`` / ``webhook-id`` across retries.
+  subscriptions. Its id is the stable ``Message-ID`` / ``webhook-id`` across retries. ``seq`` orders an
+  inbox's queue: deliveries to one inbox go out in ``seq`` order, a later one waits for an earlier retry.
 - ``notice_attempts``: every delivery attempt with its outcome.
 - ``notice_event_log``: which outbox events the notices consumer has processed.
 """
@@ -103,6 +105,7 @@ class Notice(Base):
     __tablename__ = "notices"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity())
     subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(64))
     dedupe_key: Mapped[str] = mapped_column(String(200))
@@ -114,7 +117,8 @@ class Notice(Base):
     # Email of a daily/weekly subscription waits for the digest; the digest notice that carried it.
     digest_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     digest_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The moment it was queued (not the transaction's start): the Atom entries' times keep the order.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
 
     __table_args__ = (
         UniqueConstraint("subscription_id", "dedupe_key", name="uq_notices_subscription_dedupe"),
@@ -126,6 +130,7 @@ class Delivery(Base):
     __tablename__ = "notice_deliveries"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity())
     notice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(8))  # email|webhook
     endpoint_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -143,6 +148,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("inbox", "dedupe_key", name="uq_notice_deliveries_inbox_dedupe"),
         Index("ix_notice_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_notice_deliveries_queue", "inbox", "seq", postgresql_where=text("status = 'pending'")),
+        Index("ix_notice_deliveries_pending_seq", "seq", postgresql_where=text("status = 'pending'")),
     )
 
 

@@ -46,13 +46,13 @@ MODE_LABELS = {
 HEADLINES = {
     "request.created": ("Neue Baustelle geplant", "New site planned"),
     "request.submitted": ("Neue Baustelle geplant", "New site planned"),
-    "request.updated": ("Baustelle geändert: Termine oder Bereich", "Site changed: dates or area"),
+    "request.updated": ("Baustelle geändert", "Site changed"),
     "request.approved": ("Baustelle genehmigt", "Site approved"),
     "request.deemed_approved": ("Baustelle genehmigt", "Site approved"),
     "slot.displaced": ("Baustellentermin verschoben", "Site dates moved"),
     "approval.revoked": ("Genehmigung zurückgenommen, neuer Termin folgt", "Approval revoked, new dates to follow"),
     "request.started": ("Baustelle hat begonnen", "Works have started"),
-    "change.approved": ("Baustelle geändert: neue Termine oder neuer Bereich", "Site changed: new dates or area"),
+    "change.approved": ("Baustelle geändert", "Site changed"),
     "request.completed": ("Baustelle abgeschlossen", "Works completed"),
     "request.emergency": ("Notfallbaustelle in Ihrer Nähe", "Emergency works nearby"),
     "request.withdrawn": ("Baustelle abgesagt", "Site cancelled"),
@@ -70,6 +70,24 @@ CHANGE_HEADLINES = {
     "shortened": ("Baustelle endet früher", "Works end earlier"),
     "moved": ("Baustellentermin verschoben", "Site dates moved"),
     "area": ("Baustellenbereich geändert", "Site area changed"),
+}
+# What an edit (request.updated) changed for the street, compared with what the subscriber was last told
+# (``service.change_facts``): one aspect gets its own headline, several are named in one.
+ASPECT_HEADLINES = {
+    "dates": ("Baustellentermin geändert", "Site dates changed"),
+    "area": CHANGE_HEADLINES["area"],
+    "impact": ("Verkehrseinschränkung geändert", "Traffic restrictions changed"),
+    "details": ("Baustellenangaben geändert", "Site details changed"),
+}
+ASPECT_WORDS = {
+    "dates": ("Termine", "dates"), "area": ("Bereich", "area"), "impact": ("Einschränkung", "restrictions"),
+    "details": ("Angaben", "details"),
+}
+# How binding the dates a notice gives are (the site's ``dates``): an approved slot is; a proposed (or only
+# locked) slot is provisional; the owner's preferred dates are a wish; a window is not a date at all.
+DATES_NOTES = {
+    "proposed": ("vorläufig", "provisional"),
+    "preferred": ("Wunschtermin, noch nicht festgelegt", "requested dates, not fixed yet"),
 }
 # request.updated only matters to businesses when one of these changed.
 RELEVANT_FIELDS = {
@@ -106,10 +124,45 @@ def _date(value: str | None, lang: str) -> str:
     return d.strftime("%d.%m.%Y") if lang == "de" else d.isoformat()
 
 
+def dates_change(previous: dict[str, Any] | None, site: dict[str, Any]) -> str | None:
+    """How a site's dates moved from ``previous`` to ``site``: ``extended``, ``shortened``, ``moved`` (as
+    for an approved change), or None when that cannot be said (unknown, unchanged, or a mere window)."""
+    if not previous or "window" in (previous.get("dates"), site.get("dates")):
+        return None
+    try:
+        was = (date.fromisoformat(previous["start"]), date.fromisoformat(previous["end"]))
+        now = (date.fromisoformat(site["start"]), date.fromisoformat(site["end"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if was == now:
+        return None
+    if now[1] > was[1] and now[0] <= was[0]:
+        return "extended"
+    return "shortened" if now[0] == was[0] else "moved"
+
+
+def _update_labels(site: dict[str, Any]) -> tuple[str, str]:
+    """The headline of an edit: what it changed for the street (one aspect, or several named)."""
+    changed = [a for a in ASPECT_WORDS if a in (site.get("changed") or [])]
+    if not changed:
+        return HEADLINES["request.updated"]
+    if changed == ["dates"]:
+        what = dates_change(site.get("previous"), site)
+        return CHANGE_HEADLINES[what] if what else ASPECT_HEADLINES["dates"]
+    if len(changed) == 1:
+        return ASPECT_HEADLINES[changed[0]]
+    de = [ASPECT_WORDS[a][0] for a in changed]
+    en = [ASPECT_WORDS[a][1] for a in changed]
+    return (f"Baustelle geändert – {', '.join(de[:-1])} und {de[-1]}",
+            f"Site changed – {', '.join(en[:-1])} and {en[-1]}")
+
+
 def headline(kind: str, site: dict[str, Any] | None, lang: str) -> str:
     labels = HEADLINES.get(kind, ("Baustellenhinweis", "Site notice"))
     if kind == "change.approved" and site is not None:
         labels = CHANGE_HEADLINES.get((site.get("change") or {}).get("what") or "", labels)
+    elif kind == "request.updated" and site is not None:
+        labels = _update_labels(site)
     text = _pair(labels, lang)
     if "{days}" in text and site is not None:
         text = text.format(days=site.get("days_until", "?"))
@@ -121,41 +174,78 @@ def subject(kind: str, site: dict[str, Any] | None, lang: str) -> str:
     return f"{head}: {site['title']}" if site else head
 
 
-def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
-    """One language's description of a site: where, what, who, when, impact, diversion, link."""
+def when(site: dict[str, Any], lang: str) -> str:
+    """The dates of a site, marked as provisional or as the owner's wish when they are not approved yet."""
     de = lang == "de"
-    kind_label = _pair(KIND_LABELS.get(site["kind"], (site["kind"], site["kind"])), lang)
-    impact = _pair(IMPACT_LABELS.get(site["impact"], (site["impact"], site["impact"])), lang)
-    modes = ", ".join(_pair(MODE_LABELS.get(m, (m, m)), lang) for m in site.get("modes") or []) or (
-        "keine Angabe" if de else "not stated")
+    start, end = _date(site.get("start"), lang), _date(site.get("end"), lang)
+    if site.get("dates") == "window":
+        days = site.get("duration_days", "?")
+        return (f"im Zeitraum {start} bis {end}, Dauer {days} Tage, Termin noch offen" if de
+                else f"within {start} to {end}, {days} days, exact dates not fixed yet")
+    span = f"{start} bis {end}" if de else f"{start} to {end}"
+    note = DATES_NOTES.get(site.get("dates") or "")
+    return f"{span} ({_pair(note, lang)})" if note else span
+
+
+def _impact(site: dict[str, Any], lang: str) -> str:
+    return _pair(IMPACT_LABELS.get(site["impact"], (site["impact"], site["impact"])), lang)
+
+
+def _modes(site: dict[str, Any], lang: str) -> str:
+    return ", ".join(_pair(MODE_LABELS.get(m, (m, m)), lang) for m in site.get("modes") or []) or (
+        "keine Angabe" if lang == "de" else "not stated")
+
+
+def _kind(site: dict[str, Any], lang: str) -> str:
+    return _pair(KIND_LABELS.get(site["kind"], (site["kind"], site["kind"])), lang)
+
+
+def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
+    """One language's description of a site: where, what, who, when, impact, diversion, link. A notice of a
+    change says under each changed line what it was before ("Bisher: ..."), compared with what the
+    subscriber was last told (``site["previous"]``, ``site["changed"]``)."""
+    de = lang == "de"
     contact = site.get("contact") or {}
     who = site.get("owner") or "?"
     reach = ", ".join(v for v in (contact.get("name"), contact.get("phone"), contact.get("email")) if v)
     if reach:
         who = f"{who} ({reach})"
-    start, end = _date(site.get("start"), lang), _date(site.get("end"), lang)
-    if site.get("dates") == "window":
-        when = (f"im Zeitraum {start} bis {end}, Dauer {site['duration_days']} Tage, Termin noch offen" if de
-                else f"within {start} to {end}, {site['duration_days']} days, exact dates not fixed yet")
-    else:
-        when = f"{start} bis {end}" if de else f"{start} to {end}"
     diversion = ("ja, Umleitung ist ausgeschildert" if de else "yes, a diversion is signposted") if site.get(
         "diversion") else ("nein" if de else "no")
-    lines = [
-        headline(kind, site, lang),
-        "",
-        f"{'Wo' if de else 'Where'}: {site['title']}" + (f" ({site['place']})" if site.get("place") else ""),
-        f"{'Was' if de else 'What'}: {kind_label}",
-        f"{'Wer baut' if de else 'Who builds'}: {who}",
-        f"{'Wann' if de else 'When'}: {when}",
-        f"{'Einschränkung' if de else 'Impact'}: {impact}",
-        f"{'Betroffen' if de else 'Affected'}: {modes}",
-        f"{'Umleitung' if de else 'Diversion'}: {diversion}",
-    ]
-    previous = (site.get("change") or {}).get("previous") if kind == "change.approved" else None
-    if previous and previous.get("start") and previous.get("end"):
-        was_start, was_end = _date(previous["start"], lang), _date(previous["end"], lang)
-        lines.insert(-3, f"Bisher: {was_start} bis {was_end}" if de else f"Previously: {was_start} to {was_end}")
+    previous = site.get("previous") if isinstance(site.get("previous"), dict) else None
+    changed = set(site.get("changed") or []) if previous else set()
+    was = "Bisher" if de else "Previously"
+    when_now = when(site, lang)
+    if kind == "change.approved":
+        before = (site.get("change") or {}).get("previous")
+        if before and before.get("start") and before.get("end"):
+            previous, changed = {**before, "dates": "slot"}, {"dates"}
+    elif kind == "approval.revoked" and previous and previous.get("start"):
+        # The approved dates are void: they are what the site was, not what it is.
+        when_now = "noch offen, ein neuer Termin folgt" if de else "open, new dates to follow"
+        was = "Bisher genehmigt" if de else "Previously approved"
+        changed = {"dates"}
+    lines = [headline(kind, site, lang), ""]
+
+    def line(label: str, value: str, aspect: str | None = None, before: str | None = None) -> None:
+        lines.append(f"{label}: {value}")
+        if aspect in changed and before is not None and before != value:
+            lines.append(f"{was}: {before}")
+
+    line("Wo" if de else "Where", site["title"] + (f" ({site['place']})" if site.get("place") else ""),
+         "details", previous.get("title") if previous else None)
+    if "area" in changed:
+        lines.append("Bereich: geändert, siehe Karte" if de else "Area: changed, see the map")
+    line("Was" if de else "What", _kind(site, lang), "details",
+         _kind(previous, lang) if previous and previous.get("kind") else None)
+    line("Wer baut" if de else "Who builds", who)
+    line("Wann" if de else "When", when_now, "dates",
+         when(previous, lang) if previous and previous.get("start") else None)
+    line("Einschränkung" if de else "Impact", _impact(site, lang), "impact",
+         _impact(previous, lang) if previous and previous.get("impact") else None)
+    line("Betroffen" if de else "Affected", _modes(site, lang), "impact",
+         _modes(previous, lang) if previous and "modes" in previous else None)
+    line("Umleitung" if de else "Diversion", diversion)
     if kind in CANCELLING:
         lines.append("Die Baustelle findet nicht wie angekündigt statt." if de
                      else "The works will not take place as announced.")
@@ -193,7 +283,9 @@ def digest_text(items: list[dict[str, Any]], period: str, lang: str, links: dict
         de = current == "de"
         title = {"daily": ("Tägliche Übersicht", "Daily digest"), "weekly": ("Wöchentliche Übersicht",
                                                                           "Weekly digest")}[period]
-        parts.append(f"{_pair(title, current)}: {len(items)} " + ("Hinweise" if de else "notices"))
+        count = len(items)
+        noun = ("Hinweis" if count == 1 else "Hinweise") if de else ("notice" if count == 1 else "notices")
+        parts.append(f"{_pair(title, current)}: {count} {noun}")
         for item in items:
             parts.append(site_block(item["kind"], item["site"], current))
     parts.append(footer(links, first))

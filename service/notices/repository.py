@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from service.events.models import Event
 from service.notices import render
@@ -42,15 +42,18 @@ MATCH_SQL = f"""
 NOTICE_EVENT_KINDS = sorted(k for k in render.HEADLINES if not k.startswith("lead_time"))
 
 # Where a site stands in time: its slot when one is proposed, locked or approved; else its preferred
-# dates; else its whole window.
+# dates; else its whole window. ``dates`` says how binding that is: ``slot`` only for an approved slot (the
+# dates are set; an emergency has one from the day it is reported), ``proposed`` for a proposed or locked
+# slot (a coordinator's lock keeps the planner off it, but the site is not approved: provisional),
+# ``preferred`` for the owner's wish, ``window`` when nothing narrower is known.
 SITE_DATES_SQL = """
     CASE WHEN sl.start IS NOT NULL AND sl.status IN ('approved', 'locked', 'proposed') THEN sl.start
          WHEN r.preferred_start IS NOT NULL THEN r.preferred_start ELSE r.earliest_start END AS start_date,
     CASE WHEN sl.start IS NOT NULL AND sl.status IN ('approved', 'locked', 'proposed') THEN sl."end"
          WHEN r.preferred_start IS NOT NULL THEN r.preferred_start + (r.duration_days - 1)
          ELSE r.latest_end END AS end_date,
-    CASE WHEN sl.start IS NOT NULL AND sl.status IN ('approved', 'locked') THEN 'slot'
-         WHEN sl.start IS NOT NULL AND sl.status = 'proposed' THEN 'proposed'
+    CASE WHEN sl.start IS NOT NULL AND sl.status = 'approved' THEN 'slot'
+         WHEN sl.start IS NOT NULL AND sl.status IN ('proposed', 'locked') THEN 'proposed'
          WHEN r.preferred_start IS NOT NULL THEN 'preferred' ELSE 'window' END AS dates
 """
 
@@ -130,19 +133,18 @@ def sites_for_subscription(session: Session, sub_id: uuid.UUID, *, ends_after: d
 
 
 def lead_candidates(session: Session, today: date, horizon_days: int = 366) -> list[Any]:
-    """(subscription, site, start) where the site starts within the subscription's lead time from today."""
+    """(subscription, site, start) where an approved site starts within the subscription's lead time from
+    today. Only an approved slot is a date a business can rely on: a proposed or locked slot may still move
+    or be refused, preferred dates and windows are no dates at all. An emergency is active (and has begun)
+    the day it is reported; its own notice tells that."""
     return list(session.execute(text(f"""
-        WITH x AS (
-            SELECT r.id AS request_id, {SITE_DATES_SQL}
-            FROM site_requests r LEFT JOIN slots sl ON sl.request_id = r.id
-            WHERE r.status NOT IN ('draft', 'withdrawn', 'rejected', 'active', 'completed')
-        )
-        SELECT s.id AS subscription_id, x.request_id, x.start_date
-        FROM x JOIN site_requests r ON r.id = x.request_id
+        SELECT s.id AS subscription_id, r.id AS request_id, sl.start AS start_date
+        FROM site_requests r JOIN slots sl ON sl.request_id = r.id
         JOIN subscriptions s ON {MATCH_SQL}
-        WHERE s.status = 'active' AND x.start_date >= :today AND x.start_date <= :horizon
-          AND x.start_date <= :today + s.lead_days
-        ORDER BY x.request_id, s.id
+        WHERE r.status = 'approved' AND sl.status = 'approved' AND sl.start IS NOT NULL
+          AND s.status = 'active' AND sl.start >= :today AND sl.start <= :horizon
+          AND sl.start <= :today + s.lead_days
+        ORDER BY r.id, s.id
     """), {"today": today, "horizon": date.fromordinal(today.toordinal() + horizon_days)}))
 
 
@@ -155,6 +157,7 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
                r.duration_days, r.version, o.name AS owner, r.diversions_geom IS NOT NULL AS diversion,
                ST_X(ST_PointOnSurface(r.geom)) AS lon, ST_Y(ST_PointOnSurface(r.geom)) AS lat,
                r.updated_at, {SITE_DATES_SQL},
+               md5(ST_AsEWKB(r.geom) || coalesce(ST_AsEWKB(r.diversions_geom), ''::bytea)) AS area_key,
                (SELECT count(*) FROM events e WHERE e.request_id = r.id) AS changes,
                (SELECT e.kind FROM events e
                  WHERE e.request_id = r.id AND e.kind = ANY(:kinds)
@@ -179,8 +182,22 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
             "duration_days": r.duration_days, "diversion": bool(r.diversion), "lon": round(r.lon, 6),
             "lat": round(r.lat, 6), "version": r.version, "sequence": int(r.changes),
             "updated_at": r.updated_at.isoformat(), "last_notice": r.last_notice, "change": r.change,
+            "area_key": r.area_key,
         }
     return out
+
+
+def last_told(session: Session, request_id: uuid.UUID, sub_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    """What each subscription was last told about a site: the site snapshot of its latest notice of it."""
+    if not sub_ids:
+        return {}
+    rows = session.execute(text("""
+        SELECT DISTINCT ON (n.subscription_id) n.subscription_id, n.payload -> 'site' AS site
+        FROM notices n
+        WHERE n.request_id = :rid AND n.subscription_id = ANY(:subs) AND jsonb_exists(n.payload, 'site')
+        ORDER BY n.subscription_id, n.seq DESC
+    """), {"rid": request_id, "subs": list(sub_ids)})
+    return {r.subscription_id: r.site for r in rows if isinstance(r.site, dict)}
 
 
 # --- outbox consumption -------------------------------------------------------------------------
@@ -237,10 +254,13 @@ def enabled_endpoints(session: Session, sub_ids: Sequence[uuid.UUID]) -> dict[uu
 
 
 def digest_due(session: Session, delivery: str, boundary: datetime) -> list[Subscription]:
+    """Subscriptions whose digest time ``boundary`` came since their last digest or, before the first one,
+    since they were confirmed (or switched to this rhythm: ``last_digest_at`` is set then): the first digest
+    goes out at the first regular digest time, not at once."""
+    since = func.coalesce(Subscription.last_digest_at, Subscription.confirmed_at, Subscription.created_at)
     return list(session.scalars(
         select(Subscription).where(
-            Subscription.status == "active", Subscription.delivery == delivery,
-            (Subscription.last_digest_at.is_(None)) | (Subscription.last_digest_at < boundary),
+            Subscription.status == "active", Subscription.delivery == delivery, since < boundary,
         ).with_for_update(skip_locked=True)
     ))
 
@@ -248,7 +268,7 @@ def digest_due(session: Session, delivery: str, boundary: datetime) -> list[Subs
 def pending_digest_items(session: Session, sub_id: uuid.UUID) -> list[Notice]:
     return list(session.scalars(
         select(Notice).where(Notice.subscription_id == sub_id, Notice.digest_pending)
-        .order_by(Notice.created_at, Notice.id).with_for_update()
+        .order_by(Notice.seq).with_for_update()
     ))
 
 
@@ -256,17 +276,40 @@ def pending_digest_items(session: Session, sub_id: uuid.UUID) -> list[Notice]:
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[tuple[Delivery, Notice, Subscription]]:
-    """Pending deliveries that are due, locked for this transaction; other workers skip them."""
+    """Pending deliveries that are due, locked for this transaction (other workers skip them), in the order
+    they were queued (``seq``). Each inbox is a queue: a delivery is not claimed while an earlier one of the
+    same inbox is still pending, unless that one is claimed here too (and so goes out first). An earlier one
+    waiting for its retry, or held by another worker, holds the later ones back."""
+    earlier = aliased(Delivery)
+    waiting = (
+        select(earlier.id)
+        .where(earlier.inbox == Delivery.inbox, earlier.status == "pending", earlier.seq < Delivery.seq,
+               earlier.next_attempt_at > now)
+        .exists()
+    )
     stmt = (
         select(Delivery, Notice, Subscription)
         .join(Notice, Notice.id == Delivery.notice_id)
         .join(Subscription, Subscription.id == Notice.subscription_id)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, ~waiting)
+        .order_by(Delivery.seq)
         .limit(limit)
         .with_for_update(of=Delivery, skip_locked=True)
     )
-    return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+    rows = [tuple(row) for row in session.execute(stmt)]
+    if not rows:
+        return []  # type: ignore[return-value]
+    # An earlier pending delivery of the same inbox that this claim skipped (another worker holds it): leave
+    # the later ones alone (they stay locked until this transaction ends, then wait for their turn).
+    ids = [row[0].id for row in rows]
+    overtaking = set(session.scalars(
+        select(Delivery.id).where(
+            Delivery.id.in_(ids),
+            select(earlier.id).where(earlier.inbox == Delivery.inbox, earlier.status == "pending",
+                                     earlier.seq < Delivery.seq, earlier.id.not_in(ids)).exists(),
+        )
+    ))
+    return [row for row in rows if row[0].id not in overtaking]  # type: ignore[misc]
 
 
 def get_endpoint(session: Session, endpoint_id: uuid.UUID, *, for_update: bool = False) -> WebhookEndpoint | None:
@@ -298,7 +341,7 @@ def cancel_pending_email(session: Session, sub_id: uuid.UUID, reason: str) -> in
 def notices_for(session: Session, sub_id: uuid.UUID, limit: int) -> list[Notice]:
     return list(session.scalars(
         select(Notice).where(Notice.subscription_id == sub_id, Notice.request_id.is_not(None))
-        .order_by(Notice.created_at.desc(), Notice.id).limit(limit)
+        .order_by(Notice.seq.desc()).limit(limit)
     ))
 
 

@@ -363,6 +363,9 @@ def update(session: Session, sub: Subscription, patch: SubscriptionPatch, settin
     for key in ("area", "delivery", "language", "lead_days", "email"):
         if key in data and data[key] is None:
             raise InvalidField(key, "may not be null")
+    if data.get("delivery") not in (None, "immediate", sub.delivery):
+        # Digests of the new rhythm are counted from now: the first goes out at its next regular time.
+        sub.last_digest_at = datetime.now(UTC)
     _apply(sub, {k: v for k, v in data.items() if k not in ("webhooks", "email")}, settings)
     if "webhooks" in data:
         _set_webhooks(sub, patch.webhooks or [], settings)
@@ -460,6 +463,73 @@ def notice_kind_for(event: Event, site: dict[str, Any]) -> str | None:
     return kind
 
 
+def dedupe_key_for(event: Event, kind: str) -> str:
+    """One notice per subscription and event; an emergency works is one notice however many events announce
+    it (its ``request.created``/``request.submitted`` and the ``request.emergency`` that activates it)."""
+    if kind == "request.emergency" and event.request_id is not None:
+        return f"emergency:{event.request_id}"
+    return f"event:{event.id}"
+
+
+# Notices that say what changed ("Bisher: ...") and compare with what the subscriber was last told.
+TOLD_KINDS = ("request.updated", "slot.displaced")
+PREVIOUS_FIELDS = ("title", "kind", "start", "end", "dates", "duration_days", "impact", "modes")
+# Which aspect of a site an edited field belongs to, when the subscriber was told nothing about it before.
+FIELD_ASPECTS = {
+    "earliest_start": "dates", "latest_end": "dates", "duration_days": "dates", "preferred_start": "dates",
+    "geometry": "area", "diversions": "area", "impact": "impact", "modes": "impact", "kind": "details",
+    "title": "details",
+}
+
+
+def _aspects(before: dict[str, Any], site: dict[str, Any]) -> list[str]:
+    """What differs for the street between two snapshots of a site: its dates, area, impact, details."""
+    changed = []
+    if (before.get("start"), before.get("end")) != (site.get("start"), site.get("end")):
+        changed.append("dates")
+    if before.get("area_key") and site.get("area_key") and before["area_key"] != site["area_key"]:
+        changed.append("area")
+    if before.get("impact") != site.get("impact") or sorted(before.get("modes") or []) != sorted(
+            site.get("modes") or []):
+        changed.append("impact")
+    if before.get("title") != site.get("title") or before.get("kind") != site.get("kind"):
+        changed.append("details")
+    return changed
+
+
+def _slot_before(slot: Any) -> dict[str, Any] | None:
+    if not isinstance(slot, dict) or not slot.get("start") or not slot.get("end"):
+        return None
+    return {"start": slot["start"], "end": slot["end"],
+            "dates": "slot" if slot.get("status") == "approved" else "proposed"}
+
+
+def change_facts(kind: str, event: Event, site: dict[str, Any], told: dict[str, Any] | None
+                 ) -> dict[str, Any] | None:
+    """What a change notice adds to the site for one subscriber: ``previous`` (the earlier dates, impact,
+    ...) and ``changed`` (the aspects that differ), or None when an edit changes nothing this subscriber was
+    not already told (e.g. an edit and its site's creation reach the outbox step together)."""
+    payload = event.payload or {}
+    if kind == "request.updated":
+        fields = payload.get("fields") or []
+        if told is not None:
+            changed = _aspects(told, site)
+            if "area_key" not in told and {"geometry", "diversions"} & set(fields):
+                changed.append("area")  # told before notices carried the area's fingerprint
+            if not changed:
+                return None
+            return {"previous": {k: told[k] for k in PREVIOUS_FIELDS if k in told}, "changed": changed}
+        return {"changed": sorted({FIELD_ASPECTS[f] for f in fields if f in FIELD_ASPECTS})}
+    if kind == "slot.displaced":  # the dates the emergency took away, else what the subscriber was told
+        before = _slot_before(payload.get("previous_slot")) or (
+            {k: told[k] for k in ("start", "end", "dates", "duration_days") if k in told} if told else None)
+        return {"previous": before, "changed": ["dates"]} if before else {}
+    if kind == "approval.revoked":  # the approved dates that no longer hold
+        before = _slot_before({**(payload.get("slot") or {}), "status": "approved"})
+        return {"previous": before, "changed": ["dates"]} if before else {}
+    return {}
+
+
 def process_events(session: Session, settings: Settings, *, limit: int = 500) -> int:
     """Consume outbox events: write the notices they cause and mark them processed, in one transaction."""
     events = repository.unprocessed_events(session, limit)
@@ -472,11 +542,15 @@ def process_events(session: Session, settings: Settings, *, limit: int = 500) ->
             continue
         matches = repository.match_subscriptions(session, event.request_id)
         endpoints = repository.enabled_endpoints(session, [m.id for m in matches])
-        payload = _site_payload(site, settings)
+        told = (repository.last_told(session, event.request_id, [m.id for m in matches])
+                if kind in TOLD_KINDS else {})
         for m in matches:
+            facts = change_facts(kind, event, site, told.get(m.id))
+            if facts is None:
+                continue
             if queue_notice(session, m.id, m.email, m.delivery, endpoints.get(m.id, []), kind=kind,
-                            dedupe_key=f"event:{event.id}", payload=payload, request_id=event.request_id,
-                            event_id=event.id):
+                            dedupe_key=dedupe_key_for(event, kind), payload=_site_payload(site, settings, **facts),
+                            request_id=event.request_id, event_id=event.id):
                 queued += 1
     repository.mark_events(session, [e.id for e in events])
     return queued

@@ -41,7 +41,7 @@ def subscribe(client, db: Session, confirm: bool = True, headers: dict | None = 
 
 def notices_of(db: Session, sub_id: Any) -> list[Notice]:
     db.expire_all()
-    return list(db.scalars(select(Notice).where(Notice.subscription_id == sub_id).order_by(Notice.created_at)))
+    return list(db.scalars(select(Notice).where(Notice.subscription_id == sub_id).order_by(Notice.seq)))
 
 
 def deliveries(db: Session) -> list[Delivery]:

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from icalendar import Calendar
 
+from service.slots import repository as slot_repository
+from tests.conftest import site_body
 from tests.notices.helpers import notices_of, subscribe
-from tests.workflow.flow import approved, create, today
+from tests.workflow.flow import approved, body_now, create, ok, today
 
 
 def de(offset: int) -> str:
@@ -90,3 +92,111 @@ def test_calendar_entries_are_headed_by_what_the_site_is_now(client, db, city, c
     text = _description(client, sub.token, rid)
     assert text.startswith("Baustelle abgesagt") and "\nSite cancelled" in text
     assert "geändert" not in _description(client, sub.token, new)
+
+
+def _patch(client, owner, rid: str, body: dict) -> None:  # noqa: ANN001
+    etag = client.get(f"/v1/requests/{rid}", headers=owner.headers).headers["etag"]
+    r = client.patch(f"/v1/requests/{rid}", json=body, headers={**owner.headers, "If-Match": etag})
+    assert r.status_code == 200, r.text
+
+
+def _only(inbox) -> tuple[str, str, str]:  # noqa: ANN001
+    [msg] = inbox.messages
+    german, english = msg.get_content().split("English version below")
+    inbox.clear()
+    return msg["Subject"], german, english
+
+
+def test_an_edit_is_headed_by_what_changed_and_says_what_it_was(client, db, city, smtp, run_jobs) -> None:  # noqa: ANN001
+    inbox, _ = smtp
+    subscribe(client, db)
+    rid = client.post("/v1/requests", json=site_body(), headers=city.headers).json()["id"]  # from 2027-04-01
+    run_jobs()
+    inbox.clear()
+
+    _patch(client, city, rid, {"preferred_start": "2027-05-01"})  # the provisional slot follows
+    run_jobs()
+    subject, german, english = _only(inbox)
+    assert subject == "Baustellentermin verschoben: Kanalerneuerung Rüttenscheider Straße"
+    assert "Wann: 01.05.2027 bis 29.06.2027 (vorläufig)\nBisher: 01.04.2027 bis 30.05.2027 (vorläufig)\n" in german
+    assert "When: 2027-05-01 to 2027-06-29 (provisional)\nPreviously: 2027-04-01 to 2027-05-30 (provisional)\n" in (
+        english)
+
+    _patch(client, city, rid, {"impact": "one_way"})  # only the impact: not "dates or area"
+    run_jobs()
+    subject, german, english = _only(inbox)
+    assert subject == "Verkehrseinschränkung geändert: Kanalerneuerung Rüttenscheider Straße"
+    assert subject.count(":") == 1
+    assert "Einschränkung: Einbahnregelung\nBisher: Vollsperrung\n" in german
+    assert "Impact: one-way traffic\nPreviously: full closure\n" in english
+    assert "Bisher: 01." not in german  # the dates did not change
+
+    _patch(client, city, rid, {"impact": "lane_reduction", "title": "Kanalerneuerung Rüttenscheider Str. Nord"})
+    run_jobs()
+    subject, german, english = _only(inbox)
+    assert subject == "Baustelle geändert – Einschränkung und Angaben: Kanalerneuerung Rüttenscheider Str. Nord"
+    assert german.lstrip().startswith("Baustelle geändert – Einschränkung und Angaben\n")
+    assert english.lstrip().startswith("Site changed – restrictions and details\n")
+    assert "Wo: Kanalerneuerung Rüttenscheider Str. Nord\nBisher: Kanalerneuerung Rüttenscheider Straße\n" in german
+    assert "Einschränkung: Fahrstreifen eingeengt\nBisher: Einbahnregelung\n" in german
+
+    shorter = {"type": "LineString", "coordinates": [[7.0001, 51.4402], [7.0006, 51.4390]]}
+    _patch(client, city, rid, {"geometry": shorter})
+    run_jobs()
+    subject, german, english = _only(inbox)
+    assert subject == "Baustellenbereich geändert: Kanalerneuerung Rüttenscheider Str. Nord"
+    assert "Bereich: geändert, siehe Karte" in german and "Area: changed, see the map" in english
+
+
+def test_a_displaced_site_says_its_old_dates(client, db, city, coordinator, make_caller, smtp,  # noqa: ANN001
+                                             run_jobs) -> None:
+    inbox, _ = smtp
+    subscribe(client, db)
+    water = make_caller("utility", "submitter", "Gelsenwasser AG")
+    approved(client, city, coordinator)  # today .. +9
+    run_jobs()
+    inbox.clear()
+    client.post("/v1/requests", json=body_now(urgency="emergency", title="Wasserrohrbruch", kind="water",
+                                              duration_days=15, latest_end=iso(30)), headers=water.headers)
+    run_jobs()
+    [moved] = [m for m in inbox.messages if m["Subject"].startswith("Baustellentermin verschoben")]
+    german, english = moved.get_content().split("English version below")
+    assert f"Wann: {de(15)} bis {de(24)} (vorläufig)\nBisher: {de(0)} bis {de(9)}\n" in german
+    assert f"When: {iso(15)} to {iso(24)} (provisional)\nPreviously: {iso(0)} to {iso(9)}\n" in english
+
+
+def test_a_revoked_approval_no_longer_gives_its_dates_as_current(client, db, city, coordinator, smtp,  # noqa: ANN001
+                                                                 run_jobs) -> None:
+    inbox, _ = smtp
+    subscribe(client, db)
+    rid = approved(client, city, coordinator)["id"]
+    run_jobs()
+    [approval] = [m for m in inbox.messages if m["Subject"].startswith("Baustelle genehmigt")]
+    assert f"Wann: {de(0)} bis {de(9)}\n" in approval.get_content()  # approved: no "vorläufig"
+    inbox.clear()
+    ok(client, coordinator, rid, "revoke", {"reason": "Rohrbruch in der Nähe"})
+    run_jobs()
+    subject, german, english = _only(inbox)
+    assert subject == "Genehmigung zurückgenommen, neuer Termin folgt: Kanalerneuerung Rüttenscheider Straße"
+    assert f"Wann: noch offen, ein neuer Termin folgt\nBisher genehmigt: {de(0)} bis {de(9)}\n" in german
+    assert f"When: open, new dates to follow\nPreviously approved: {iso(0)} to {iso(9)}\n" in english
+    assert f"Wann: {de(0)}" not in german
+
+
+def test_provisional_dates_and_wishes_are_marked(client, db, city, coordinator, smtp, run_jobs) -> None:  # noqa: ANN001
+    inbox, _ = smtp
+    sub = subscribe(client, db)
+    rid = create(client, city)["id"]  # a provisional slot from today
+    run_jobs()
+    [new] = [m for m in inbox.messages if m["Subject"].startswith("Neue Baustelle")]
+    text = new.get_content()
+    assert f"Wann: {de(0)} bis {de(9)} (vorläufig)\n" in text and f"When: {iso(0)} to {iso(9)} (provisional)\n" in text
+    # Without a slot, the owner's preferred dates are a wish (the calendar shows the same text).
+    slot_repository.put_slot(db, rid, start=None, end=None, status="unplaced", provisional=False, explanation={},
+                             unplaced={"reason": "test", "blocking": []}, plan_id=None)
+    _patch(client, city, rid, {"preferred_start": iso(5)})
+    slot_repository.put_slot(db, rid, start=None, end=None, status="unplaced", provisional=False, explanation={},
+                             unplaced={"reason": "test", "blocking": []}, plan_id=None)
+    text = _description(client, sub.token, rid)
+    assert f"Wann: {de(5)} bis {de(14)} (Wunschtermin, noch nicht festgelegt)" in text
+    assert f"When: {iso(5)} to {iso(14)} (requested dates, not fixed yet)" in text

@@ -13,6 +13,7 @@ from service.notices.models import Attempt, EventLog, WebhookEndpoint
 from service.worker import WorkerContext
 from tests.conftest import site_body
 from tests.notices.helpers import deliveries, notices_of, subscribe
+from tests.workflow.flow import ok
 
 
 def _kinds(db, sub) -> list[str]:  # noqa: ANN001
@@ -181,29 +182,38 @@ def test_failing_endpoint_is_disabled_and_its_owner_emailed(client, db, city, re
     assert r.json()["webhooks"][0]["enabled"] is True
 
 
-def test_lead_time_notice_is_queued_once(client, db, city, smtp, run_jobs, mail_settings) -> None:
+def _approved_site(client, city, coordinator, start: str = "2027-04-01") -> str:  # noqa: ANN001
+    rid = client.post("/v1/requests", json=site_body(), headers=city.headers).json()["id"]
+    ok(client, coordinator, rid, "propose", {"start": start})
+    ok(client, city, rid, "accept")
+    ok(client, coordinator, rid, "approve")
+    return rid
+
+
+def test_lead_time_notice_is_queued_once(client, db, city, coordinator, smtp, run_jobs, mail_settings) -> None:
     inbox, _ = smtp
     sub = subscribe(client, db, lead_days=14)
-    client.post("/v1/requests", json=site_body(), headers=city.headers)  # preferred start 2027-04-01
+    _approved_site(client, city, coordinator)  # approved from 2027-04-01
     run_jobs()
     assert jobs.queue_lead_notices(db, mail_settings, on=date(2027, 3, 1)) == 0  # 31 days ahead: not yet
     assert jobs.queue_lead_notices(db, mail_settings, on=date(2027, 3, 20)) == 1
     assert jobs.queue_lead_notices(db, mail_settings, on=date(2027, 3, 21)) == 0  # once
     assert jobs.queue_lead_notices(db, mail_settings, on=date(2027, 4, 2)) == 0  # started already
     run_jobs()
-    assert _kinds(db, sub) == ["request.created", "lead_time"]
+    assert _kinds(db, sub) == ["request.created", "request.approved", "lead_time"]
     subjects = [m["Subject"] for m in inbox.messages]
     assert "Baustelle beginnt in 12 Tagen: Kanalerneuerung Rüttenscheider Straße" in subjects
 
 
-def test_lead_time_notice_the_day_before_says_tomorrow(client, db, city, smtp, run_jobs, mail_settings) -> None:
+def test_lead_time_notice_the_day_before_says_tomorrow(client, db, city, coordinator, smtp, run_jobs,
+                                                       mail_settings) -> None:
     inbox, _ = smtp
     sub = subscribe(client, db, lead_days=1)
-    client.post("/v1/requests", json=site_body(), headers=city.headers)  # preferred start 2027-04-01
+    _approved_site(client, city, coordinator)  # approved from 2027-04-01
     run_jobs()
     assert jobs.queue_lead_notices(db, mail_settings, on=date(2027, 3, 31)) == 1
     run_jobs()
-    assert _kinds(db, sub) == ["request.created", "lead_time_tomorrow"]
+    assert _kinds(db, sub) == ["request.created", "request.approved", "lead_time_tomorrow"]
     subjects = [m["Subject"] for m in inbox.messages]
     assert "Baustelle beginnt morgen: Kanalerneuerung Rüttenscheider Straße" in subjects
 
@@ -233,7 +243,8 @@ def test_daily_digest_collects_what_happened_since_the_last(client, db, city, sm
     assert jobs.queue_digests(db, mail_settings, now=morning + timedelta(days=1)) == 1
     run_jobs()
     second = [m for m in inbox.messages if "Übersicht" in m["Subject"]][-1]
-    assert "Tägliche Übersicht: 1 Hinweise" in second.get_content()
+    assert "Tägliche Übersicht: 1 Hinweis\n" in second.get_content()
+    assert "Daily digest: 1 notice\n" in second.get_content()
     assert "Wasserleitung" in second.get_content() and "Gasleitung" not in second.get_content()
     assert _kinds(db, sub).count("digest.daily") == 2
 

@@ -48,7 +48,7 @@ def test_double_opt_in_sends_only_the_confirmation_until_confirmed(client, db, c
     inbox.clear()
     assert run_jobs().delivered == 1
     [notice] = inbox.messages
-    assert notice["Subject"].startswith("Baustelle geändert")
+    assert notice["Subject"] == "Verkehrseinschränkung geändert: Kanalerneuerung Rüttenscheider Straße"
 
 
 def test_invalid_bodies_name_the_field_and_store_nothing(client, db) -> None:
@@ -197,3 +197,23 @@ def test_tokens_with_control_characters_are_unknown(client, db) -> None:
     assert client.post("/v1/subscriptions/sub_%00x/unsubscribe").status_code == 200
     db.expire_all()
     assert db.get(Subscription, sub.id) is not None
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def test_a_used_or_unknown_confirmation_link_answers_a_page_in_the_browser(client, db) -> None:  # noqa: ANN001
+    sub = subscribe(client, db, confirm=False)
+    link = "/v1/subscriptions/confirm"
+    first = client.get(link, params={"token": sub.confirm_token}, headers={"Accept": BROWSER_ACCEPT})
+    assert first.status_code == 200 and "Abonnement bestätigt" in first.text
+    for method, token in (("GET", sub.confirm_token), ("POST", sub.confirm_token), ("GET", "unknown")):
+        page = client.request(method, link, params={"token": token}, headers={"Accept": BROWSER_ACCEPT})
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), page.text
+        assert "Link schon benutzt oder ungültig" in page.text and "Link already used or invalid" in page.text
+        assert page.text.index("schon benutzt") < page.text.index("already used")  # German first
+    # API clients that ask for JSON (or say nothing) keep the problem details.
+    for accept in ("application/json", "application/problem+json", "*/*", "text/html;q=0.5, application/json"):
+        r = client.get(link, params={"token": sub.confirm_token}, headers={"Accept": accept})
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json"), accept
+        assert r.json()["status"] == 404
