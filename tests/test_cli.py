@@ -159,17 +159,18 @@ def test_demo_load_takes_the_offices_decisions_so_the_feeds_publish_sites(run, e
     situations = {el.get("id") for el in root.iter("{*}situation")}
     assert situations == {str(rid) for rid in approved}
     assert wzdx_errors(wzdx) == []
-    # WZDx is about the road: the two pedestrian-zone works and the S-Bahn platform are left out
-    off_road = {"TBA-66-2027/012", "WBD-TB-27-0088", "DBI-RW-BST-2027-0210"}
+    # WZDx is about the road: the two pedestrian-zone works, the S-Bahn platform and the S1 track closure are left out
+    off_road = {"TBA-66-2027/012", "WBD-TB-27-0088", "DBI-RW-BST-2027-0210", "DBI-RW-S1-2027-0045"}
     assert {f["id"] for f in wzdx["features"]} == {str(rid) for rid, r in approved.items() if r[1] not in off_road}
 
     # GTFS-RT names the stops each site affects, not every stop of the line: the S1 track works between Essen Hbf
     # and Essen-Steele close the line there, the platform works at Dortmund Universität touch that stop only
     alerts = {e["id"]: e["alert"] for e in gtfs["entity"]}
     by_external = {r[1]: str(rid) for rid, r in approved.items()}
-    stops_of = lambda ext: [e.get("stop_id") for e in alerts[by_external[ext]]["informed_entity"]]  # noqa: E731
-    assert stops_of("DBI-RW-S1-2027-0045") == [None, "de:05113:9083", "de:05113:9305"]
-    assert stops_of("DBI-RW-BST-2027-0210") == [None, "de:05913:1125"]
+    pairs = lambda ext: [(e.get("route_id"), e.get("stop_id"))  # noqa: E731
+                         for e in alerts[by_external[ext]]["informed_entity"]]
+    assert pairs("DBI-RW-S1-2027-0045") == [("S1", "de:05113:9083"), ("S1", "de:05113:9305")]
+    assert pairs("DBI-RW-BST-2027-0210") == [("S1", "de:05913:1125")]
 
     # a second load finds everything there and decides nothing again
     assert "coordination office: 0 slots approved" in run("demo", "load")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -18,9 +19,14 @@ from shapely.ops import linemerge
 
 from service.geo.crs import to_metric
 
-# Sites whose impact reaches the carriageway (WZDx, DATEX II closure records, GTFS-RT).
+# Impacts that reach the carriageway (WZDx, DATEX II closure records) when the works lie in the road.
 ROAD_IMPACTS = frozenset({"lane_reduction", "one_way", "full_closure"})
+# Track works: their impact is on the track (trams, trains) unless the request names road traffic as affected.
 RAIL_KINDS = frozenset({"tram_track", "rail"})
+# Modes that use the carriageway: naming one of them puts any works in the road.
+ROAD_MODES = frozenset({"car", "cycle"})
+# Transit modes as GTFS-RT sees them: ``transit`` is buses and trams, ``rail`` trains (S-Bahn, DB).
+TRANSIT_MODES = frozenset({"transit", "rail"})
 # a corridor's stop this close to a site is affected by it (closed, moved, or served by the replacement)
 STOP_RADIUS_M = 300.0
 
@@ -35,6 +41,7 @@ LICENSES = {
 }
 CC0_URL = "https://creativecommons.org/publicdomain/zero/1.0/"
 
+# (German, English) of an impact on the road ...
 IMPACT_TEXT = {
     "none": ("Keine Verkehrseinschränkung", "No traffic restriction"),
     "footway": ("Gehweg eingeschränkt", "Footway restricted"),
@@ -42,6 +49,44 @@ IMPACT_TEXT = {
     "one_way": ("Nur in einer Richtung befahrbar", "Open in one direction only"),
     "full_closure": ("Vollsperrung", "Road closed"),
 }
+# ... and of the same impact on a track that does not lie in the road (an S-Bahn line, a tram on its own track bed)
+TRACK_IMPACT_TEXT = {
+    "none": ("Keine Verkehrseinschränkung", "No traffic restriction"),
+    "footway": ("Zugang eingeschränkt", "Access restricted"),
+    "lane_reduction": ("Gleise teilweise gesperrt", "Track partly closed"),
+    "one_way": ("Eingleisiger Betrieb", "Single-track operation"),
+    "full_closure": ("Streckensperrung", "Line closed"),
+}
+
+
+def in_road(kind: str, modes: Iterable[str]) -> bool:
+    """Whether works lie in the road, so that their impact is one on road traffic (WZDx, DATEX II closures).
+
+    ``modes`` names the traffic the works affect (``car``, ``cycle``, ``pedestrian``, ``transit`` = buses and
+    trams, ``rail`` = trains), ``impact`` says how hard. Naming ``car`` or ``cycle`` puts any works in the road
+    (a tram track in the street, a level crossing, a rail bridge over a street). Otherwise track works
+    (``tram_track``, ``rail``) concern the track only (an S-Bahn line, a tram on its own track bed or in a
+    tunnel, a platform): their closure stops trains and trams, not cars. A ``tram_track`` site that names no
+    modes at all counts as in the street, where tram tracks mostly lie. Other works are in the road unless
+    ``rail`` is all they affect.
+    """
+    named = set(modes)
+    if named & ROAD_MODES:
+        return True
+    if kind in RAIL_KINDS:
+        return kind == "tram_track" and not named
+    return named != {"rail"}
+
+
+def road_impact(kind: str, impact: str, modes: Iterable[str]) -> str:
+    """The impact as road traffic sees it: the site's impact where the works lie in the road, else ``none``."""
+    return impact if in_road(kind, modes) else "none"
+
+
+def impact_text(kind: str, impact: str, modes: Iterable[str]) -> tuple[str, str]:
+    """(German, English) of the impact, worded for the road or for the track (never "Road closed" for a line)."""
+    texts = IMPACT_TEXT if in_road(kind, modes) else TRACK_IMPACT_TEXT
+    return texts.get(impact, (impact, impact))
 
 
 @dataclass(frozen=True)
@@ -114,8 +159,21 @@ class FeedSite:
     corridors: list[Corridor] = field(default_factory=list)
 
     @property
+    def in_road(self) -> bool:
+        return in_road(self.kind, self.modes)
+
+    @property
+    def road_impact(self) -> str:
+        return road_impact(self.kind, self.impact, self.modes)
+
+    @property
     def road_affecting(self) -> bool:
-        return self.impact in ROAD_IMPACTS or ("car" in self.modes and self.impact != "none")
+        """Published in WZDx: works in the road that reach the carriageway (or restrict cars at all)."""
+        return self.in_road and (self.impact in ROAD_IMPACTS or ("car" in self.modes and self.impact != "none"))
+
+    @property
+    def impact_text(self) -> tuple[str, str]:
+        return impact_text(self.kind, self.impact, self.modes)
 
     @property
     def active_now(self) -> bool:
@@ -133,6 +191,11 @@ class EndedSite:
     version: int
     ended_at: datetime
     reason: str
+    modes: list[str] = field(default_factory=list)
+
+    @property
+    def road_impact(self) -> str:
+        return road_impact(self.kind, self.impact, self.modes)
 
 
 def license_url(license_id: str) -> str:
@@ -160,20 +223,39 @@ def local_date(day: date) -> str:
 
 
 _STREET_SUFFIX = r"(?:straße|strasse|str\.|weg|allee|platz|ring|damm|gasse|chaussee|ufer|wall|markt|brücke|tunnel)"
-_STREET_WORD = r"(?:Straße|Strasse|Weg|Allee|Platz|Ring|Damm|Gasse|Chaussee|Ufer|Wall|Markt|Brücke|Tunnel)"
+_STREET_WORD = r"(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Ring|Damm|Gasse|Chaussee|Ufer|Wall|Markt|Brücke|Tunnel)"
+# A capitalised word, also an abbreviation (``Dr.``, ``St.``), and the lowercase words inside hyphenated names.
+_CAP = r"[A-ZÄÖÜ]\w*(?:\.(?=-))?"
+_PARTICLE = r"(?:von|vom|van|zu|zum|zur|der|den|dem|des|de|am|an|auf|im|in|und)"
+_NAME = rf"{_CAP}(?:-(?:{_CAP}|{_PARTICLE}))*"
+# The adjective before a separate street word: Rüttenscheider Straße, Hohe Straße, Hoher Wall, Alten Markt (not
+# "Neugestaltung Platz").
+_ADJECTIVE = r"[A-ZÄÖÜ][\w-]*(?:er|e|es|en)"
+_END = r"(?![\w-])"
+# Nouns that follow "Am", "Im", "Zum", "Zur" in prose rather than in street names.
+_NOT_A_STREET = r"(?:Bereich|Rahmen|Zuge|Anschluss|Abschnitt|Schutz|Ende|Anfang|Beginn|Wochenende|Vorfeld)\b"
 _ROAD_RE = re.compile(
-    r"\b([A-ZÄÖÜ][\wäöüß-]*" + _STREET_SUFFIX + r")(?![\wäöüß])"
-    r"|\b([A-ZÄÖÜ][\wäöüß-]*\s" + _STREET_WORD + r")(?![\wäöüß])"
-    r"|\b((?:An|Am|Auf|Im|In|Zum|Zur)\s(?:der\s|dem\s|den\s)?[A-ZÄÖÜ][\wäöüß-]+)"
+    # Friedrich-Ebert-Straße, Willy-Brandt-Platz, Von-der-Tann-Str., Dr.-Hammacher-Straße
+    rf"\b({_NAME}-{_STREET_WORD}){_END}"
+    # Alfredstraße, Westfalendamm, Kennedyplatz
+    rf"|\b([A-ZÄÖÜ][\w-]*{_STREET_SUFFIX}){_END}"
+    # Rüttenscheider Straße, Märkische Straße, Tourainer Ring
+    rf"|\b({_ADJECTIVE}\s{_STREET_WORD}){_END}"
+    # Am Anger, Am Alten Markt, Zum Ehrenmal (not "Im Bereich")
+    rf"|\b((?:Am|Im|Zum|Zur)\s(?!{_NOT_A_STREET})"
+    rf"(?:{_ADJECTIVE}\s{_STREET_WORD}{_END}|{_NAME}{_END}(?!\s+{_STREET_WORD})))"
+    # An der Reichsbank, Auf dem Kamp (not "In der Steeler" of "In der Steeler Straße", nor "In Essen", "Auf Höhe")
+    rf"|\b((?:An|In|Auf)\s(?:der|den|dem)\s{_NAME}{_END}(?!\s+{_STREET_WORD}))"
     r"|\b([ABLK]\s?\d{1,4})\b"
 )
 
 
-def road_names(title: str, description: str = "") -> list[str]:
+def road_names(title: str, description: str = "", *, fallback: bool = True) -> list[str]:
     """Street names and road numbers found in the title (then the description); the title itself if none.
 
     Requests carry no structured road name, so this is a heuristic for German street names
-    (``Rüttenscheider Straße``, ``Alfredstraße``, ``Am Hauptbahnhof``, ``B 224``)."""
+    (``Rüttenscheider Straße``, ``Alfredstraße``, ``Friedrich-Ebert-Straße``, ``Am Hauptbahnhof``, ``B 224``).
+    Without ``fallback`` nothing found gives an empty list."""
     found: list[str] = []
     for text in (title, description):
         for match in _ROAD_RE.finditer(text or ""):
@@ -183,7 +265,7 @@ def road_names(title: str, description: str = "") -> list[str]:
                 found.append(name)
         if found:
             break
-    return found or [title]
+    return found or ([title] if fallback else [])
 
 
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

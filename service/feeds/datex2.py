@@ -5,14 +5,18 @@ Shape (compare the NDW sample in ``../shared/data/standards/datex2/samples/``)::
     con:messageContainer
       con:payload  xsi:type=sit:SituationPublication   one sit:situation per site, id = the request id
         sit:situationRecord  MaintenanceWorks | ConstructionWorks | PublicEvent   (what is done, where, when)
-        sit:situationRecord  RoadOrCarriagewayOrLaneManagement                   (roadClosed / laneClosures)
+        sit:situationRecord  RoadOrCarriagewayOrLaneManagement                   (roadClosed / laneClosures,
+                                                                                  works in the road only)
         sit:situationRecord  ReroutingManagement                                 (when a diversion is signed)
       con:exchangeInformation   snapshotPull, supplier = the publisher
       con:informationManagement elementReference cancelled | closed for records that were published and
                                 are no longer (withdrawn / rejected → cancelled, completed / over → closed)
 
 Every record carries ``version`` = the site's publication version, so a consumer sees updates as new
-versions of the same record ids. Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``).
+versions of the same record ids. Works that do not lie in the road (``common.in_road``: an S-Bahn line, a tram on
+its own track bed) keep their works record, with the severity and wording of their impact on road traffic
+(none), but never a closure record and never a street guessed from their description.
+Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``).
 Pure: takes :class:`FeedSite` lists, returns bytes.
 """
 
@@ -26,8 +30,6 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
 
 from service.feeds.common import (
-    IMPACT_TEXT,
-    ROAD_IMPACTS,
     EndedSite,
     FeedMeta,
     FeedSite,
@@ -104,10 +106,12 @@ def _pos_list(coords: Iterable[tuple[float, ...]]) -> str:
     return " ".join(f"{c[1]:.6f} {c[0]:.6f}" for c in coords)
 
 
-def record_ids(site_id: str, impact: str, has_diversion: bool) -> list[str]:
-    """The situation record ids a site publishes (stable across versions)."""
+def record_ids(site_id: str, road_impact: str, has_diversion: bool) -> list[str]:
+    """The situation record ids a site publishes (stable across versions). ``road_impact`` is the impact as road
+    traffic sees it (:func:`common.road_impact`): works off the road (an S-Bahn line) have no closure record, in
+    the payload and in the cancellations alike."""
     ids = [f"{site_id}_works"]
-    if impact in CLOSURE_TYPES:
+    if road_impact in CLOSURE_TYPES:
         ids.append(f"{site_id}_closure")
     if has_diversion:
         ids.append(f"{site_id}_rerouting")
@@ -125,8 +129,13 @@ def _display(parent: etree._Element, geom: BaseGeometry) -> None:
 
 
 def _supplementary(parent: etree._Element, site: FeedSite) -> None:
+    # Works off the road name a street only where their title does: the description of rail works names the
+    # streets of the replacement buses, not where the works are.
+    names = road_names(site.title, site.description) if site.in_road else road_names(site.title, fallback=False)
+    if not names:
+        return
     desc = _el(parent, "loc:supplementaryPositionalDescription")
-    for name in road_names(site.title, site.description):
+    for name in names:
         _el(_el(desc, "loc:roadInformation"), "loc:roadName", name)
 
 
@@ -181,7 +190,7 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
     _el(rec, "sit:situationRecordCreationTime", iso_z(site.first_published))
     _el(rec, "sit:situationRecordVersionTime", iso_z(site.last_changed))
     _el(rec, "sit:probabilityOfOccurrence", "certain")
-    _el(rec, "sit:severity", SEVERITY.get(site.impact, "unknown"))
+    _el(rec, "sit:severity", SEVERITY.get(site.road_impact, "unknown"))
     source = _el(rec, "sit:source")
     _el(source, "com:sourceCountry", "de")
     _el(source, "com:sourceIdentification", str(site.owner_id))
@@ -191,14 +200,14 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
     period = _el(validity, "com:validityTimeSpecification")
     _el(period, "com:overallStartTime", iso_z(start_instant(site.start, meta.timezone)))
     _el(period, "com:overallEndTime", iso_z(end_instant(site.end, meta.timezone)))
-    if impact and site.impact == "full_closure":
+    if impact and site.road_impact == "full_closure":
         imp = _el(rec, "sit:impact")
         _el(imp, "sit:capacityRemaining", "0.0")
         _el(imp, "sit:numberOfOperationalLanes", "0")
     if xsi_type != "sit:PublicEvent":
         cause = _el(rec, "sit:cause")
         _el(cause, "sit:causeType", "roadMaintenance" if xsi_type == "sit:MaintenanceWorks" else "constructionWork")
-    de, en = IMPACT_TEXT.get(site.impact, (site.impact, site.impact))
+    de, en = site.impact_text
     dates_de = f"{site.start.strftime('%d.%m.%Y')} – {site.end.strftime('%d.%m.%Y')}"
     dates_en = f"{site.start.isoformat()} – {site.end.isoformat()}"  # as the GTFS-RT alerts' English text
     comment = _el(rec, "sit:generalPublicComment")
@@ -236,7 +245,7 @@ def _closure(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
                        impact=True)
     _el(rec, "sit:operatorActionStatus", _operator_status(site))
     _el(rec, "sit:complianceOption", "mandatory")
-    _el(rec, "sit:roadOrCarriagewayOrLaneManagementType", CLOSURE_TYPES[site.impact])
+    _el(rec, "sit:roadOrCarriagewayOrLaneManagementType", CLOSURE_TYPES[site.road_impact])
 
 
 def _rerouting(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
@@ -249,13 +258,13 @@ def _rerouting(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> Non
 
 def _situation(payload: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
     situation = _el(payload, "sit:situation", id=str(site.id))
-    _el(situation, "sit:overallSeverity", SEVERITY.get(site.impact, "unknown"))
+    _el(situation, "sit:overallSeverity", SEVERITY.get(site.road_impact, "unknown"))
     _el(situation, "sit:situationVersionTime", iso_z(site.last_changed))
     header = _el(situation, "sit:headerInformation")
     _el(header, "com:confidentiality", "noRestriction")
     _el(header, "com:informationStatus", "real")
     _works(situation, site, meta)
-    if site.impact in ROAD_IMPACTS:
+    if site.road_impact in CLOSURE_TYPES:  # the same rule as record_ids
         _closure(situation, site, meta)
     if site.has_diversion:
         _rerouting(situation, site, meta)
@@ -295,7 +304,7 @@ def build(sites: list[FeedSite], ended: list[EndedSite], meta: FeedMeta) -> byte
     if ended:
         resources = _el(_el(root, "con:informationManagement"), "inf:informationManagedResourceList")
         for gone in ended:
-            for record_id in record_ids(str(gone.id), gone.impact, gone.has_diversion):
+            for record_id in record_ids(str(gone.id), gone.road_impact, gone.has_diversion):
                 ref = _el(resources, "inf:elementReference")
                 _el(ref, "inf:managementStatus", gone.reason)
                 _el(ref, "inf:versionedReference", id=record_id, version=str(gone.version))

@@ -9,6 +9,10 @@ completed or past its end date). If it becomes publishable again, ``cancelled_at
 bumped once more.
 
 ``feed_push_state`` remembers, per push target, what was last delivered and when to retry.
+
+``feed_content_state`` remembers, per feed and settings variant, the hash of its content and since when it is
+current, so that ``Last-Modified`` moves whenever the content does (see
+:func:`service.feeds.service.modified_since`).
 """
 
 from __future__ import annotations
@@ -47,3 +51,12 @@ class FeedPushState(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedContentState(Base):
+    __tablename__ = "feed_content_state"
+
+    feed: Mapped[str] = mapped_column(String(16), primary_key=True)  # datex2 | wzdx | gtfsrt
+    variant: Mapped[str] = mapped_column(String(16), primary_key=True)  # hash of the settings shaping the feed
+    content_hash: Mapped[str] = mapped_column(String(64))
+    modified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

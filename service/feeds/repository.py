@@ -1,11 +1,11 @@
 """All SQL of the feeds: reconciling ``feed_publications`` with the requests, reading what is published, the
-transit corridors near a site, and the push state."""
+transit corridors near a site, when each feed's content last changed, and the push state."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, func, select, text
@@ -66,7 +66,7 @@ select r.id, r.title, r.description, r.kind, r.impact, r.modes, r.shift, r.urgen
 """)
 
 _ENDED = text("""
-select r.id, r.impact, r.kind, r.diversions_geom is not null as has_diversion, p.version,
+select r.id, r.impact, r.kind, r.modes, r.diversions_geom is not null as has_diversion, p.version,
        p.cancelled_at, p.end_reason
   from feed_publications p join site_requests r on r.id = p.request_id
  where p.cancelled_at is not null and p.cancelled_at >= :since
@@ -89,14 +89,6 @@ def ended_since(session: Session, since: datetime) -> list[Row[Any]]:
     return list(session.execute(_ENDED, {"since": since}))
 
 
-def state_token(session: Session) -> tuple[int, int, datetime | None]:
-    """(rows, sum of versions, last change): changes whenever anything published changes."""
-    row = session.execute(text(
-        "select count(*), coalesce(sum(version), 0), max(last_changed) from feed_publications"
-    )).one()
-    return int(row[0]), int(row[1]), row[2]
-
-
 def content_token(session: Session, since: datetime, *, corridors: bool) -> str:
     """Identifies everything a feed shows: the published rows with their versions, the ended rows still listed,
     and (for GTFS-RT) the corridors. Equal tokens mean equal feed content."""
@@ -108,11 +100,57 @@ def content_token(session: Session, since: datetime, *, corridors: bool) -> str:
     """), {"since": since}).one()
     token = f"{row[0]}|{row[1]}|{row[2]}"
     if corridors:
+        # the rows themselves, not only updated_at: a change by direct SQL or within one transaction counts too
         crow = session.execute(text(
-            "select count(*), md5(string_agg(id::text || ':' || updated_at::text, ',' order by id)) from corridors"
+            "select count(*), md5(string_agg(c.id::text || ':' || md5(c::text), ',' order by c.id)) from corridors c"
         )).one()
         token += f"|{crow[0]}|{crow[1]}"
     return token
+
+
+def changed_at(session: Session, since: datetime, retention: timedelta, *, corridors: bool) -> datetime | None:
+    """The last change a stored time records: of a publication (published or ended), of an ended publication
+    leaving the retention window (its end + ``retention``, once past ``since``) and, for GTFS-RT, of a corridor."""
+    parts = ["(select max(last_changed) from feed_publications)",
+             "(select max(cancelled_at) from feed_publications where cancelled_at < :since) + :retention"]
+    if corridors:
+        parts.append("(select max(updated_at) from corridors)")
+    return session.scalar(text(f"select greatest({', '.join(parts)})"), {"since": since, "retention": retention})
+
+
+def content_state(session: Session, feed: str, variant: str) -> tuple[str, datetime] | None:
+    """(content hash, modified since) last recorded for a feed, or None."""
+    row = session.execute(text("select content_hash, modified_at from feed_content_state "
+                               "where feed = :feed and variant = :variant"),
+                          {"feed": feed, "variant": variant}).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+# The time moves forward whenever the hash changes: to the recorded change time when that is a later second, else to
+# now, and at least one second past the previous time (HTTP dates have seconds), so that If-Modified-Since never
+# answers 304 for content it has not seen. A feed's first row (a new database, other settings, the first run of this
+# code) starts now: clients may hold what was served before with any earlier time. A concurrent reader that recorded
+# the same hash first wins (the WHERE is re-checked on the locked row).
+_RECORD_CONTENT = text("""
+insert into feed_content_state as s (feed, variant, content_hash, modified_at)
+values (:feed, :variant, :hash, greatest(cast(:changed as timestamptz), clock_timestamp()))
+on conflict (feed, variant) do update
+   set content_hash = excluded.content_hash,
+       modified_at = case
+           when date_trunc('second', cast(:changed as timestamptz)) > date_trunc('second', s.modified_at)
+           then cast(:changed as timestamptz)
+           else greatest(clock_timestamp(), date_trunc('second', s.modified_at) + interval '1 second') end
+ where s.content_hash is distinct from excluded.content_hash
+""")
+
+
+def record_content(session: Session, feed: str, variant: str, content_hash: str, changed: datetime) -> datetime:
+    """Record that a feed's content is now ``content_hash`` (last change recorded in the data: ``changed``) and
+    return since when it is, as stored."""
+    params = {"feed": feed, "variant": variant}
+    session.execute(_RECORD_CONTENT, {**params, "hash": content_hash, "changed": changed})
+    return session.scalar(text("select modified_at from feed_content_state where feed = :feed and variant = :variant"),
+                          params)
 
 
 def corridors_near(session: Session, request_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:

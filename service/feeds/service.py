@@ -4,7 +4,8 @@ Published are requests that are approved or active, and emergency works while th
 are active at once); never drafts or merely submitted requests, never contact data (free text is scrubbed of
 e-mail addresses and telephone numbers). Dates are the slot's where the slot is approved or locked, else the
 request's window. Before a feed is built, :func:`sync` reconciles ``feed_publications`` with the requests,
-so versions and cancellations are always current, whoever changed a request and however.
+so versions and cancellations are always current, whoever changed a request and however. Each feed's
+``Last-Modified`` (and the time inside it) moves whenever its content does (:func:`modified_since`).
 
 Nothing here commits.
 """
@@ -108,19 +109,38 @@ def load_ended(session: Session, settings: Settings) -> list[EndedSite]:
     since = local_now(settings) - ENDED_RETENTION
     return [
         EndedSite(id=row.id, impact=row.impact, kind=row.kind, has_diversion=row.has_diversion, version=row.version,
-                  ended_at=row.cancelled_at, reason=row.end_reason)
+                  ended_at=row.cancelled_at, reason=row.end_reason, modes=list(row.modes or []))
         for row in repository.ended_since(session, since)
     ]
 
 
-def feed_meta(session: Session, settings: Settings) -> FeedMeta:
-    _, _, last_change = repository.state_token(session)
-    updated = last_change or start_instant(today(settings), settings.timezone)
+def feed_meta(settings: Settings, updated: datetime) -> FeedMeta:
     return FeedMeta(
         publisher=settings.feed_publisher, license=settings.feed_license,
         license_url=license_url(settings.feed_license), public_url=settings.public_url,
         timezone=settings.timezone, updated=updated,
     )
+
+
+def modified_since(session: Session, settings: Settings, fmt: FeedFormat, token: str, since: datetime) -> datetime:
+    """Since when the content of a feed is what ``token`` (:func:`repository.content_token`) identifies.
+
+    The data's own times (publication changes, ended publications leaving the retention window, corridor
+    changes) do not record everything that changes a feed (a corridor deleted, a change within the same second,
+    other settings), so the content hash is recorded per feed and settings, and the time moves forward whenever
+    it changes (``repository._RECORD_CONTENT``; the first record starts now). Last-Modified thus moves whenever
+    the ETag does, and the feeds' own times (DATEX II ``publicationTime``, WZDx ``update_date``, GTFS-RT
+    ``header.timestamp``) with it."""
+    feed = FeedFormat.gtfsrt.value if fmt is FeedFormat.gtfsrt_json else fmt.value
+    variant = "|".join([settings.feed_publisher, settings.feed_license, settings.public_url, settings.timezone])
+    variant_key = hashlib.sha256(variant.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(token.encode()).hexdigest()[:32]
+    state = repository.content_state(session, feed, variant_key)
+    if state is not None and state[0] == digest:
+        return state[1]
+    changed = repository.changed_at(session, since, ENDED_RETENTION, corridors=feed == FeedFormat.gtfsrt.value)
+    changed = changed or start_instant(today(settings), settings.timezone)
+    return repository.record_content(session, feed, variant_key, digest, changed)
 
 
 def _rendered(body: bytes, media_type: str, meta: FeedMeta) -> Rendered:
@@ -137,17 +157,19 @@ _CACHE_LOCK = threading.Lock()
 def render(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
     """Sync, then build one feed. The bytes depend on the data only (times are data times), so the ETag is
     the same as long as nothing published changed. Built feeds are kept in a small in-process cache keyed by
-    a token of everything they show (:func:`repository.content_token`), so unchanged feeds are not rebuilt."""
+    a token of everything they show (:func:`repository.content_token`) and the time it changed, so unchanged feeds
+    are not rebuilt."""
     sync(session, settings)
     since = local_now(settings) - ENDED_RETENTION
     token = repository.content_token(session, since, corridors=fmt in (FeedFormat.gtfsrt, FeedFormat.gtfsrt_json))
+    updated = modified_since(session, settings, fmt, token, since)
     key = (fmt, settings.database_url, settings.feed_publisher, settings.feed_license, settings.public_url,
-           settings.timezone, today(settings), token)
+           settings.timezone, today(settings), token, updated)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    rendered = _build(session, settings, fmt)
+    rendered = _build(session, settings, fmt, updated)
     with _CACHE_LOCK:
         _CACHE[key] = rendered
         while len(_CACHE) > _CACHE_SIZE:
@@ -155,8 +177,8 @@ def render(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
     return rendered
 
 
-def _build(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
-    meta = feed_meta(session, settings)
+def _build(session: Session, settings: Settings, fmt: FeedFormat, updated: datetime) -> Rendered:
+    meta = feed_meta(settings, updated)
     if fmt is FeedFormat.datex2:
         return _rendered(datex2.build(load_sites(session), load_ended(session, settings), meta),
                          datex2.MEDIA_TYPE, meta)

@@ -70,7 +70,9 @@ def test_alerts_carry_effect_periods_translations_and_informed_entities(client, 
 
     tram = alerts[tram_id]
     assert tram.cause == rt.Alert.CONSTRUCTION and tram.effect == rt.Alert.NO_SERVICE
-    assert [(e.route_id, e.stop_id) for e in tram.informed_entity] == [("107", ""), ("108", ""), ("", "de:05113:9161")]
+    # each route at the affected stop, not the whole routes
+    assert [(e.route_id, e.stop_id) for e in tram.informed_entity] == [
+        ("107", "de:05113:9161"), ("108", "de:05113:9161")]
     assert tram.active_period[0].start == int(start_instant(date(2027, 4, 1), "Europe/Berlin").timestamp())
     assert tram.active_period[0].end == int(start_instant(date(2027, 5, 31), "Europe/Berlin").timestamp())
     header, description = _texts(tram.header_text), _texts(tram.description_text)
@@ -123,7 +125,44 @@ def test_stops_with_positions_are_named_only_where_the_site_affects_them(client,
     assert tram.effect == rt.Alert.NO_SERVICE
     # no service through the site: the trams turn at the last stop before it and the first after it
     assert [(e.route_id, e.stop_id) for e in tram.informed_entity] == [
-        ("101", ""), ("", "north-1"), ("", "south-1"), ("", "unplaced")]
+        ("101", "north-1"), ("101", "south-1"), ("101", "unplaced")]
     bus = alerts[str(lanes.id)]
     assert bus.effect == rt.Alert.REDUCED_SERVICE
-    assert [(e.route_id, e.stop_id) for e in bus.informed_entity] == [("142", ""), ("", "near")]
+    assert [(e.route_id, e.stop_id) for e in bus.informed_entity] == [("142", "near")]
+
+
+def test_the_effect_follows_the_impact_on_the_corridors_mode(client, make_site, city, db) -> None:  # noqa: ANN001
+    _corridor(db, "Straßenbahn 107", "tram", [[7.0000, 51.4405], [7.0013, 51.4368]], ["107"],
+              [{"id": "stern", "lon": 7.0006, "lat": 51.4390}])
+    _corridor(db, "Bus 160", "bus", [[7.0003, 51.4400], [7.0010, 51.4375]], ["160"], [])
+    _corridor(db, "S1", "rail", [[7.0300, 51.4700], [7.0300, 51.4500]], ["S1"],
+              [{"id": "north", "lon": 7.0300, "lat": 51.4680}, {"id": "uni", "lon": 7.0300, "lat": 51.4600},
+               {"id": "south", "lon": 7.0300, "lat": 51.4520}])
+    # A sewer closes the road for cars and cycles; the trams keep running on their track, the buses detour.
+    sewer = make_site(city, diversions=[])
+    # The same works stopping the trams as well (modes name transit).
+    sewer_trams = make_site(city, modes=["car", "cycle", "transit"], diversions=[])
+    # Tram track works with one lane closed: the trams run, restricted.
+    tram_lanes = make_site(city, kind="tram_track", impact="lane_reduction", modes=["car", "transit"], diversions=[])
+    # A platform renewal that restricts nobody: the trains run; passengers at that stop are told.
+    platform = make_site(city, title="Erneuerung Bahnsteig S-Bahn-Haltepunkt Universität", kind="rail",
+                         impact="none", modes=[], diversions=[],
+                         geometry={"type": "LineString", "coordinates": [[7.0301, 51.4602], [7.0301, 51.4598]]})
+
+    alerts = {e.id: e.alert for e in _feed(client).entity}
+    selectors = {key: [(e.route_id, e.stop_id) for e in alert.informed_entity] for key, alert in alerts.items()}
+    assert set(alerts) == {str(sewer.id), f"{sewer_trams.id}:no_service", f"{sewer_trams.id}:detour",
+                           str(tram_lanes.id), str(platform.id)}
+
+    assert alerts[str(sewer.id)].effect == rt.Alert.DETOUR and selectors[str(sewer.id)] == [("160", "")]
+    assert alerts[f"{sewer_trams.id}:no_service"].effect == rt.Alert.NO_SERVICE
+    assert selectors[f"{sewer_trams.id}:no_service"] == [("107", "stern")]
+    assert alerts[str(tram_lanes.id)].effect == rt.Alert.REDUCED_SERVICE  # not NO_SERVICE: a lane closure
+    assert selectors[str(tram_lanes.id)] == [("160", ""), ("107", "stern")]  # corridors by name
+
+    notice = alerts[str(platform.id)]
+    assert notice.effect == rt.Alert.OTHER_EFFECT and selectors[str(platform.id)] == [("S1", "uni")]
+    header = _texts(notice.header_text)
+    assert header == {"de": "Bauarbeiten: Erneuerung Bahnsteig S-Bahn-Haltepunkt Universität",
+                      "en": "Construction work: Erneuerung Bahnsteig S-Bahn-Haltepunkt Universität"}
+    assert "No traffic restriction" in _texts(notice.description_text)["en"]

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
 import pytest
 from geoalchemy2.shape import from_shape
+from google.transit import gtfs_realtime_pb2 as rt
 from shapely.geometry import LineString
+from sqlalchemy import text
 
 from service.conflicts.models import Corridor
+
+
+def _date(value: str) -> datetime:
+    return parsedate_to_datetime(value)
+
 
 FEEDS = ["/feeds/datex2/situations.xml", "/feeds/wzdx.geojson", "/feeds/gtfs-rt/alerts.pb",
          "/feeds/gtfs-rt/alerts.pb?format=json"]
@@ -24,7 +34,7 @@ def tram(db) -> Corridor:  # noqa: ANN001
 
 @pytest.mark.parametrize("url", FEEDS)
 def test_conditional_get_answers_304_until_the_content_changes(client, make_site, city, db, tram, url) -> None:  # noqa: ANN001
-    req = make_site(city)
+    req = make_site(city, modes=["car", "cycle", "transit"])  # the trams stop too: an alert on the tram corridor
     first = client.get(url)  # no API key: the feeds are public
     assert first.status_code == 200 and first.content
     etag, last_modified = first.headers["etag"], first.headers["last-modified"]
@@ -49,6 +59,10 @@ def test_conditional_get_answers_304_until_the_content_changes(client, make_site
     changed = client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert "2. Bauabschnitt" in changed.content.decode("utf-8", errors="replace")
+    # If-Modified-Since agrees with If-None-Match, also for a change within the second of the last one
+    assert _date(changed.headers["last-modified"]) > _date(last_modified)
+    assert client.get(url, headers={"If-Modified-Since": last_modified}).status_code == 200
+    assert client.get(url, headers={"If-Modified-Since": changed.headers["last-modified"]}).status_code == 304
 
 
 @pytest.mark.parametrize("url", FEEDS)
@@ -65,9 +79,60 @@ def test_large_feeds_are_gzip_compressed(client, make_site, city, tram, url) -> 
 
 def test_contact_data_never_appears_in_any_feed(client, make_site, city, tram) -> None:  # noqa: ANN001
     make_site(city, contact={"name": "Erika Mustermann", "phone": "+49 201 7654321", "email": "erika@baufirma.example"},
-              description="Rückfragen an erika@baufirma.example oder Tel. 0201 7654321. Vollsperrung nachts.")
+              description="Rückfragen an erika@baufirma.example oder Tel. 0201 7654321. Vollsperrung nachts.",
+              modes=["car", "cycle", "transit"])
     for url in FEEDS:
         body = client.get(url).content.decode("utf-8", errors="replace")
         assert "Vollsperrung nachts" in body or url.endswith(".pb"), url
         for secret in ("Mustermann", "erika@baufirma.example", "7654321"):
             assert secret not in body, (url, secret)
+
+
+def _alerts(response) -> rt.FeedMessage:  # noqa: ANN001
+    feed = rt.FeedMessage()
+    feed.ParseFromString(response.content)
+    return feed
+
+
+def test_gtfsrt_last_modified_moves_when_a_corridor_changes_or_goes(client, make_site, city, db, tram) -> None:  # noqa: ANN001
+    url = "/feeds/gtfs-rt/alerts.pb"
+    make_site(city, modes=["car", "cycle", "transit"])
+    first = client.get(url)
+    etag, last_modified = first.headers["etag"], first.headers["last-modified"]
+    assert client.get(url, headers={"If-Modified-Since": last_modified}).status_code == 304
+
+    tram.routes = ["107", "108"]  # the operator registers a second route: the alert names it
+    db.flush()
+    changed = client.get(url, headers={"If-Modified-Since": last_modified})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert _date(changed.headers["last-modified"]) > _date(last_modified)
+    assert {e.route_id for e in _alerts(changed).entity[0].alert.informed_entity} == {"107", "108"}
+    assert _alerts(changed).header.timestamp == int(_date(changed.headers["last-modified"]).timestamp())
+    assert _alerts(changed).header.timestamp > _alerts(first).header.timestamp
+    assert client.get(url, headers={"If-Modified-Since": changed.headers["last-modified"]}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": changed.headers["etag"]}).status_code == 304
+
+    db.delete(tram)  # a deleted corridor leaves no time behind, yet the content changed
+    db.flush()
+    gone = client.get(url, headers={"If-Modified-Since": changed.headers["last-modified"]})
+    assert gone.status_code == 200 and len(_alerts(gone).entity) == 0
+    assert _date(gone.headers["last-modified"]) > _date(changed.headers["last-modified"])
+    again = client.get(url)  # and stays put while nothing changes
+    assert again.headers["last-modified"] == gone.headers["last-modified"] and again.content == gone.content
+
+
+def test_datex2_last_modified_moves_when_a_cancellation_leaves_the_feed(client, make_site, city, db) -> None:  # noqa: ANN001
+    url = "/feeds/datex2/situations.xml"
+    req = make_site(city)
+    client.get(url)
+    req.status = "withdrawn"
+    db.flush()
+    cancelled = client.get(url)
+    assert b"<inf:managementStatus>cancelled<" in cancelled.content
+
+    # eight days later the cancellation is no longer listed (retention 7 days)
+    db.execute(text("update feed_publications set cancelled_at = cancelled_at - interval '8 days', "
+                    "last_changed = last_changed - interval '8 days' where request_id = :id"), {"id": req.id})
+    later = client.get(url, headers={"If-Modified-Since": cancelled.headers["last-modified"]})
+    assert later.status_code == 200 and b"managementStatus" not in later.content
+    assert _date(later.headers["last-modified"]) > _date(cancelled.headers["last-modified"])
