@@ -18,11 +18,25 @@ const LAYER_COLORS = {
   sites: "#c62828", routes: "#1d4ed8", conflicts: "#e11d48", opportunities: "#059669", zones: "#2563eb",
   corridors: "#0f766e", moratoriums: "#92400e", blackouts: "#374151",
 };
-export const SITE_LAYERS = ["sites-fill", "sites-line-planned", "sites-line-firm", "sites-line-unplaced", "sites-point"];
+export const SITE_LAYERS = ["sites-fill", "sites-line-planned", "sites-line-firm", "sites-line-unplaced", "sites-point",
+                            "sites-marker"];
 // Sites outside the filters that conflict with a shown site: drawn faintly, so that the conflict stays readable.
-const PARTNER_LAYERS = ["partner-line", "partner-point"];
+const PARTNER_LAYERS = ["partner-line", "partner-point", "partner-marker"];
+// Zoomed out, a line or an area of a few dozen metres is less than a pixel (and MapLibre drops it from its tiles):
+// below this zoom every site also gets a marker at a point on it (the server's ST_PointOnSurface, where its
+// conflict lines end), and each conflict between two sites a marker halfway; from it on only the real geometry.
+export const MARKER_MAXZOOM = 12;
+// The extra sources of those markers, derived from the sites and conflicts collections.
+const MARKER_SOURCES = { sites: "site-markers", conflicts: "conflict-markers" };
+// a click on these selects the conflict's first site
+const CONFLICT_LAYERS = ["conflicts-line", "conflicts-marker"];
 const UNPLACED_COLOR = "#6b7280";
 const DAY_MS = 86400000;
+// Phones: the details are a panel over the lower part of the screen (style.css, the same width).
+const PHONE_QUERY = "(max-width: 760px)";
+const NO_PADDING = { top: 0, bottom: 0, left: 0, right: 0 };
+// The least height of map (px) a selected site is shown in above the phone's details panel.
+const MIN_VISIBLE_MAP = 120;
 
 const state = {
   config: null,
@@ -48,7 +62,7 @@ const state = {
 let map;
 let resolveReady;
 const ready = new Promise((resolve) => { resolveReady = resolve; });
-window.bst = { state, ready, SITE_LAYERS };
+window.bst = { state, ready, SITE_LAYERS, MARKER_MAXZOOM };
 
 // --- helpers --------------------------------------------------------------------------------------
 
@@ -139,7 +153,36 @@ async function loadData() {
     p.start = p.overlap_start; p.end = p.overlap_end;
   }
   for (const id of ids) map.getSource(id)?.setData(state.data[id]);
+  map.getSource(MARKER_SOURCES.sites)?.setData(siteMarkers(state.data.sites.features));
+  map.getSource(MARKER_SOURCES.conflicts)?.setData(conflictMarkers(state.data.conflicts.features));
   applyFilters();
+}
+
+// Where a site is drawn as a marker: the point on it the server computed; the middle of its extent otherwise.
+function sitePoint(f) {
+  const p = f.properties.point;
+  if (Array.isArray(p) && p.length >= 2) return [Number(p[0]), Number(p[1])];
+  if (f.geometry?.type === "Point") return f.geometry.coordinates;
+  const [x0, y0, x1, y1] = state.bboxes.get(f.id) || featureBbox(f.geometry);
+  return [(x0 + x1) / 2, (y0 + y1) / 2];
+}
+
+// The markers of the sites drawn as lines or areas (points are circles at every zoom already): same id and
+// properties as the site, so the filters, the selection and a click work on them as on the site itself.
+function siteMarkers(features) {
+  return { type: "FeatureCollection", features: features.filter((f) => f.geometry && f.geometry.type !== "Point")
+    .map((f) => ({ type: "Feature", id: f.id, properties: f.properties, geometry: { type: "Point", coordinates: sitePoint(f) } })) };
+}
+
+// A conflict between two sites is a line joining them, as short as their distance: its marker sits halfway.
+// (A conflict with a rule is a point already.)
+function conflictMarkers(features) {
+  return { type: "FeatureCollection", features: features.filter((f) => f.geometry?.type === "LineString")
+    .map((f) => {
+      const c = f.geometry.coordinates, a = c[0], b = c[c.length - 1];
+      return { type: "Feature", id: f.id, properties: f.properties,
+               geometry: { type: "Point", coordinates: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2] } };
+    }) };
 }
 
 // --- map ------------------------------------------------------------------------------------------
@@ -179,6 +222,8 @@ const isUnplacedExpr = ["==", ["get", "slot_status"], "unplaced"];
 function addLayers() {
   const empty = { type: "FeatureCollection", features: [] };
   for (const id of LAYER_GROUPS) map.addSource(id, { type: "geojson", data: state.data[id] || empty });
+  for (const id of Object.values(MARKER_SOURCES)) map.addSource(id, { type: "geojson", data: empty });
+  const M = { source: MARKER_SOURCES.sites, maxzoom: MARKER_MAXZOOM, filter: ["==", ["get", "id"], "__none__"] };
   const L = (spec) => map.addLayer(spec);
   // rules below everything
   L({ id: "blackouts-fill", type: "fill", source: "blackouts", paint: { "fill-color": "#374151", "fill-opacity": 0.10 } });
@@ -200,6 +245,7 @@ function addLayers() {
      layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#ef4444", "line-width": 16, "line-opacity": 0.35 } });
   L({ id: "halo-point", type: "circle", source: "sites", filter: ["all", isPoint, ["==", ["get", "id"], "__none__"]],
      paint: { "circle-radius": 16, "circle-color": "#ef4444", "circle-opacity": 0.35 } });
+  L({ id: "halo-marker", type: "circle", ...M, paint: { "circle-radius": 11, "circle-color": "#ef4444", "circle-opacity": 0.4 } });
   // sites: colour = impact, casing = status, dashed while not yet approved
   // a conflict partner outside the filters: faint grey
   L({ id: "partner-line", type: "line", source: "sites", filter: ["==", ["get", "id"], "__none__"],
@@ -207,6 +253,9 @@ function addLayers() {
      paint: { "line-color": "#64748b", "line-width": 4, "line-opacity": 0.45, "line-dasharray": [1, 1] } });
   L({ id: "partner-point", type: "circle", source: "sites", filter: ["==", ["get", "id"], "__none__"],
      paint: { "circle-radius": 6, "circle-color": "#cbd5e1", "circle-opacity": 0.7, "circle-stroke-color": "#64748b",
+              "circle-stroke-width": 1.5 } });
+  L({ id: "partner-marker", type: "circle", ...M,
+     paint: { "circle-radius": 4, "circle-color": "#cbd5e1", "circle-opacity": 0.7, "circle-stroke-color": "#64748b",
               "circle-stroke-width": 1.5 } });
   L({ id: "sites-fill", type: "fill", source: "sites", filter: isPoly,
      paint: { "fill-color": impactColor, "fill-opacity": ["case", isUnplacedExpr, 0.08, 0.35] } });
@@ -223,22 +272,34 @@ function addLayers() {
      paint: { "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 5, 15, 9],
               "circle-color": ["case", isUnplacedExpr, "#ffffff", impactColor],
               "circle-stroke-color": ["case", isUnplacedExpr, UNPLACED_COLOR, statusColor], "circle-stroke-width": 3 } });
+  // zoomed out: the lines and areas as markers (colour = impact, ring = status; unplaced: hollow and grey)
+  L({ id: "sites-marker", type: "circle", ...M,
+     paint: { "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 3.5, 11, 5.5],
+              "circle-color": ["case", isUnplacedExpr, "#ffffff", impactColor],
+              "circle-stroke-color": ["case", isUnplacedExpr, UNPLACED_COLOR, statusColor], "circle-stroke-width": 2 } });
   L({ id: "conflicts-line", type: "line", source: "conflicts",
      paint: { "line-color": ["match", ["get", "kind"], "same_owner", "#94a3b8", "#e11d48"], "line-width": 2.5 } });
   L({ id: "conflicts-point", type: "circle", source: "conflicts", filter: isPoint,
      paint: { "circle-radius": 5, "circle-color": "#fff", "circle-stroke-color": "#e11d48", "circle-stroke-width": 2.5 } });
+  L({ id: "conflicts-marker", type: "circle", source: MARKER_SOURCES.conflicts, maxzoom: MARKER_MAXZOOM,
+     filter: ["in", ["id"], ["literal", []]],
+     paint: { "circle-radius": 3, "circle-color": ["match", ["get", "kind"], "same_owner", "#94a3b8", "#e11d48"],
+              "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } });
   // the selected site
   L({ id: "selected-line", type: "line", source: "sites", filter: ["==", ["get", "id"], "__none__"],
      layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#0ea5e9", "line-width": 14, "line-opacity": 0.55 } });
   L({ id: "selected-point", type: "circle", source: "sites", filter: ["all", isPoint, ["==", ["get", "id"], "__none__"]],
      paint: { "circle-radius": 15, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#0ea5e9", "circle-stroke-width": 4 } });
+  L({ id: "selected-marker", type: "circle", ...M,
+     paint: { "circle-radius": 11, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#0ea5e9", "circle-stroke-width": 4 } });
   map.moveLayer("selected-line", "sites-fill");
 }
 
 const GROUP_LAYERS = {
   sites: ["sites-fill", "sites-casing", "sites-line-planned", "sites-line-firm", "sites-line-unplaced", "sites-point",
-          "halo-line", "halo-point", ...PARTNER_LAYERS],
-  routes: ["routes-line"], conflicts: ["conflicts-line", "conflicts-point"], opportunities: ["opportunities-line"],
+          "sites-marker", "halo-line", "halo-point", "halo-marker", ...PARTNER_LAYERS],
+  routes: ["routes-line"], conflicts: ["conflicts-line", "conflicts-point", "conflicts-marker"],
+  opportunities: ["opportunities-line"],
   zones: ["zones-fill", "zones-line"], corridors: ["corridors-line"], moratoriums: ["moratoriums-fill", "moratoriums-line"],
   blackouts: ["blackouts-fill", "blackouts-line"],
 };
@@ -294,12 +355,14 @@ function applyFilters() {
   map.setFilter("sites-line-firm", ["all", ["!", isPoint], se, ["in", ["get", "status"], ["literal", FIRM]]]);
   map.setFilter("sites-line-unplaced", ["all", ["!", isPoint], se, isUnplacedExpr]);
   map.setFilter("sites-point", ["all", isPoint, se]);
+  map.setFilter("sites-marker", se);
   const visibleIds = new Set(state.data.sites.features.filter((f) => siteMatches(f.properties)).map((f) => f.id));
   map.setFilter("routes-line", ["all", dayExpr(), ["in", ["get", "site_id"], ["literal", [...visibleIds]]]]);
   const conflicts = activeConflicts();
   const conflictIds = conflicts.map((c) => c.id);
   map.setFilter("conflicts-line", ["all", ["!", isPoint], ["in", ["id"], ["literal", conflictIds]]]);
   map.setFilter("conflicts-point", ["all", isPoint, ["in", ["id"], ["literal", conflictIds]]]);
+  map.setFilter("conflicts-marker", ["in", ["id"], ["literal", conflictIds]]);
   const hard = conflicts.filter((c) => c.properties.kind !== "same_owner");
   const involved = [...new Set(hard.flatMap((c) => [c.properties.site_a, c.properties.site_b].filter(Boolean)))];
   const inConflict = involved.filter((id) => visibleIds.has(id));
@@ -308,8 +371,10 @@ function applyFilters() {
     .filter((id) => id && !visibleIds.has(id));
   map.setFilter("partner-line", ["all", ["!", isPoint], ["in", ["get", "id"], ["literal", partners]]]);
   map.setFilter("partner-point", ["all", isPoint, ["in", ["get", "id"], ["literal", partners]]]);
+  map.setFilter("partner-marker", ["in", ["get", "id"], ["literal", partners]]);
   map.setFilter("halo-line", ["all", ["!", isPoint], ["in", ["get", "id"], ["literal", inConflict]]]);
   map.setFilter("halo-point", ["all", isPoint, ["in", ["get", "id"], ["literal", inConflict]]]);
+  map.setFilter("halo-marker", ["in", ["get", "id"], ["literal", inConflict]]);
   map.setFilter("opportunities-line", ["all", ["in", ["get", "site_a"], ["literal", [...visibleIds]]],
                                         ["in", ["get", "site_b"], ["literal", [...visibleIds]]]]);
   for (const group of ["moratoriums", "blackouts"]) {
@@ -322,6 +387,7 @@ function applyFilters() {
   const sel = state.selected || "__none__";
   map.setFilter("selected-line", ["all", ["!", isPoint], ["==", ["get", "id"], sel]]);
   map.setFilter("selected-point", ["all", isPoint, ["==", ["get", "id"], sel]]);
+  map.setFilter("selected-marker", ["==", ["get", "id"], sel]);
   updateBlackoutBanner();
   renderList();
 }
@@ -476,6 +542,7 @@ function closeDetails() {
   state.selected = null;
   applyFilters();
   map.resize();
+  setPaddingInPlace(NO_PADDING); // the whole map is visible again (phones); the view stays where it is
   // back to where the details were opened from (a list item is drawn anew meanwhile: found again by its id)
   const back = state.returnFocus;
   state.returnFocus = null;
@@ -495,10 +562,6 @@ async function select(id, { fly = false, focus = false } = {}) {
   if (!feature) { if (state.selected === id) closeDetails(); return; }
   state.selected = id;
   applyFilters();
-  if (fly) {
-    const [x0, y0, x1, y1] = state.bboxes.get(id);
-    map.fitBounds([[x0, y0], [x1, y1]], { padding: 120, maxZoom: 15, duration: 500 });
-  }
   const p = feature.properties;
   const unplaced = isUnplaced(p);
   if (focus && $("details").hidden) {
@@ -525,6 +588,7 @@ async function select(id, { fly = false, focus = false } = {}) {
     <div id="d-more"><p class="empty">${esc(t("loading"))}</p></div>`;
   body.innerHTML = base;
   renderList();
+  revealSelected({ fly });
 
   const publicConflicts = state.data.conflicts.features.filter((c) => c.properties.site_a === id || c.properties.site_b === id);
   let full = null, conflicts = publicConflicts, history = null, actions = null;
@@ -563,6 +627,77 @@ async function select(id, { fly = false, focus = false } = {}) {
   if (state.me?.role && ["coordinator", "admin"].includes(state.me.role)) more += renderActions(full, actions);
   $("d-more").innerHTML = more;
   bindDetailActions(id, full);
+}
+
+// --- keeping the selected site in sight ------------------------------------------------------------
+
+const isPhone = () => window.matchMedia(PHONE_QUERY).matches;
+
+function mapSize() {
+  const c = map.getCanvas();
+  return [c.clientWidth, c.clientHeight];
+}
+
+// The part of the map hidden from the planner: on a phone, what the details panel covers at the bottom and what
+// is scrolled off the screen at the top; nothing on a wide screen (the details sit beside the map there).
+function hiddenMapPadding() {
+  if (!isPhone() || $("details").hidden) return { ...NO_PADDING };
+  const m = map.getContainer().getBoundingClientRect();
+  const panelTop = Math.min($("details").getBoundingClientRect().top, window.innerHeight);
+  const top = Math.max(0, Math.round(-m.top));
+  const bottom = Math.max(0, Math.round(m.bottom - panelTop));
+  // never more than the map minus a strip to show the site in
+  return { top, bottom: Math.max(0, Math.min(bottom, Math.round(m.height) - top - MIN_VISIBLE_MAP)), left: 0, right: 0 };
+}
+
+// Changes the map's padding (its centre is the middle of the unpadded part) without moving what is drawn.
+function setPaddingInPlace(pad) {
+  if (!map) return;
+  const old = map.getPadding();
+  if (["top", "bottom", "left", "right"].every((k) => Math.abs((old[k] || 0) - pad[k]) < 1)) return;
+  const [w, h] = mapSize();
+  const center = map.unproject([(w + pad.left - pad.right) / 2, (h + pad.top - pad.bottom) / 2]);
+  map.jumpTo({ center, padding: pad });
+}
+
+// Shows the selected site in the part of the map the planner sees: `fly` fits the map to it (from the list, a
+// link, the Gantt chart); otherwise, on a phone, the map pans only if the site is under the details panel. The
+// padding stays while the panel is open, so zooming and centring keep to the visible part; closing restores it.
+function revealSelected({ fly = false } = {}) {
+  const f = state.selected && state.sitesById.get(state.selected);
+  if (!map || !f) return;
+  if (isPhone() && !$("details").hidden) {
+    // scrolled down to the list: bring the map back on screen so that there is room above the panel
+    const m = map.getContainer().getBoundingClientRect();
+    const panelTop = Math.min($("details").getBoundingClientRect().top, window.innerHeight);
+    if (Math.min(m.bottom, panelTop) - Math.max(m.top, 0) < MIN_VISIBLE_MAP) window.scrollBy(0, m.top);
+  }
+  const pad = hiddenMapPadding();
+  setPaddingInPlace(pad);
+  const [w, h] = mapSize();
+  if (fly) {
+    const [x0, y0, x1, y1] = state.bboxes.get(f.id);
+    const room = Math.min(w - pad.left - pad.right, h - pad.top - pad.bottom);
+    map.fitBounds([[x0, y0], [x1, y1]], { padding: Math.max(8, Math.min(120, Math.floor(room / 4))), maxZoom: 15, duration: 500 });
+    return;
+  }
+  if (!isPhone()) return;
+  const point = sitePoint(f);
+  const at = map.project(point), margin = 24;
+  const visible = at.x >= pad.left + margin && at.x <= w - pad.right - margin
+    && at.y >= pad.top + margin && at.y <= h - pad.bottom - margin;
+  if (!visible) map.easeTo({ center: point, duration: 400 });
+}
+
+// The panel grows when the conflicts and the history have loaded (or the phone is turned): keep the site in sight.
+let revealPending = false;
+function watchDetailsPanel() {
+  new ResizeObserver(() => {
+    if (!map || !state.selected || $("details").hidden || revealPending) return;
+    revealPending = true;
+    const run = () => { revealPending = false; if (state.selected && !$("details").hidden) revealSelected(); };
+    if (map.isMoving()) map.once("moveend", run); else requestAnimationFrame(run);
+  }).observe($("details"));
 }
 
 function normaliseConflicts(data, siteId) {
@@ -881,10 +1016,12 @@ function renderLegend() {
     ${row(line("#555", "dashed"), `${v("status", "submitted")} / ${v("status", "slot_proposed")}`)}
     ${row(line("#555"), `${v("status", "approved")} / ${v("status", "active")}`)}
     ${row(line(UNPLACED_COLOR, "dotted thin"), t("unplaced"), "unplaced")}
+    ${row(`<span class="swatch ring dot" style="background:${IMPACT_COLORS.lane_reduction};border-color:${STATUS_COLORS.submitted}"></span>`, t("site_marker"), "marker")}
     <details class="legend-more"><summary>${esc(t("status_colours"))}</summary>${statuses}</details>
     <h3>${esc(t("l_conflicts"))}</h3>
     ${row(line("#e11d48"), t("l_conflicts"), "conflicts")}
     ${row(`<span class="haloswatch"></span>`, t("conflict_halo"), "halo")}
+    ${row(`<span class="swatch dot" style="background:#e11d48;border-color:#fff"></span>`, t("conflict_marker"), "conflict-marker")}
     ${row(line("#64748b", "dashed faint"), t("conflict_partner"), "partner")}
     <h3>${esc(t("layers"))}</h3>
     ${row(line("#1d4ed8", "dashed"), t("diversion"), "diversion")}
@@ -991,7 +1128,7 @@ async function startPlan() {
 
 async function main() {
   setLanguage(initialLanguage());
-  if (window.matchMedia("(max-width: 760px)").matches) { // phones: the legend starts folded, the map stays free
+  if (isPhone()) { // phones: the legend starts folded, the map stays free
     $("legend").classList.remove("open");
     $("legend-toggle").setAttribute("aria-expanded", "false");
   }
@@ -1027,7 +1164,8 @@ async function main() {
   renderLegend();
   map.on("moveend", renderList);
   map.on("click", onMapClick);
-  for (const id of [...SITE_LAYERS, ...PARTNER_LAYERS, "conflicts-line", "zones-fill", "corridors-line"]) {
+  watchDetailsPanel();
+  for (const id of [...SITE_LAYERS, ...PARTNER_LAYERS, ...CONFLICT_LAYERS, "zones-fill", "corridors-line"]) {
     map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
   }
@@ -1038,7 +1176,7 @@ function onMapClick(e) {
   const box = [[e.point.x - 5, e.point.y - 5], [e.point.x + 5, e.point.y + 5]];
   const site = map.queryRenderedFeatures(box, { layers: [...SITE_LAYERS, ...PARTNER_LAYERS] })[0];
   if (site) return select(site.properties.id, { focus: true });
-  const conflict = map.queryRenderedFeatures(box, { layers: ["conflicts-line"] })[0];
+  const conflict = map.queryRenderedFeatures(box, { layers: CONFLICT_LAYERS })[0];
   if (conflict) return select(conflict.properties.site_a);
   const rule = map.queryRenderedFeatures(box, { layers: ["corridors-line", "zones-fill"] })[0];
   if (rule) return openGantt(rule.layer.id.startsWith("zones") ? "zones" : "corridors", rule.properties.id ?? rule.id);
