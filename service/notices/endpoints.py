@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionDep
+from service.kit.accept import prefers_html
 from service.kit.head import get_and_head
 from service.kit.problems import Problem
 from service.notices import service
@@ -51,30 +52,6 @@ def list_subscriptions(principal: Authenticated, session: SessionDep, request: R
     return [service.to_read(session, s, settings) for s in service.list_for(session, principal)]
 
 
-HTML_TYPES = ("text/html", "application/xhtml+xml", "text/*")
-JSON_TYPES = ("application/json", "application/problem+json", "application/*")
-
-
-def wants_html(request: Request) -> bool:
-    """A browser (it asks for ``text/html``) rather than an API client: HTML when the Accept header names
-    an HTML type at least as strongly as JSON. Without a preference (no header, ``*/*``) the API's JSON."""
-    best = {"html": 0.0, "json": 0.0}
-    for item in request.headers.get("accept", "").split(","):
-        media, *params = (part.strip() for part in item.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        for key, types in (("html", HTML_TYPES), ("json", JSON_TYPES)):
-            if media.lower() in types:
-                best[key] = max(best[key], q)
-    return best["html"] > 0 and best["html"] >= best["json"]
-
-
 INVALID_LINK_PAGE = (
     "<h1>Link schon benutzt oder ungültig</h1>"
     "<p>Dieser Bestätigungslink wurde schon benutzt, ist abgelaufen (nach 7 Tagen) oder unbekannt.</p>"
@@ -99,7 +76,7 @@ def confirm(token: str, session: SessionDep, request: Request) -> HTMLResponse:
     try:
         sub = service.confirm(session, token)
     except Problem as exc:
-        if exc.status != 404 or not wants_html(request):
+        if exc.status != 404 or not prefers_html(request.headers.get("accept", "")):
             raise
         return _page("Link ungültig / Link invalid", INVALID_LINK_PAGE, status_code=404)
     manage = html.escape(service.links(sub, settings)["manage"])

@@ -137,8 +137,7 @@ def capacity_members(
     """The zones and corridors allowing more than one site at a time that the request's works would count
     in (footprint intersecting the zone / within the corridor's buffer, impact at least the rule's
     ``min_impact``), each with the slots (of ``statuses``) of the other members that overlap ``[start, end]``:
-    rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status)``; ``id`` is
-    null for a rule with no such member."""
+    rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status)``."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
                  else "(select geom_utm from site_requests where id = :rid)")
     member = f"""
@@ -158,7 +157,7 @@ def capacity_members(
     select x.rule, x.rule_id, x.name, x.capacity, r.id, r.title, s.start, s."end", s.status as slot_status,
            r.status as request_status
     from rules x
-    left join (slots s join site_requests r on r.id = s.request_id)
+    join (slots s join site_requests r on r.id = s.request_id)
       on ((x.rule = 'zone' and st_intersects(x.geom_utm, r.geom_utm))
           or (x.rule = 'corridor' and st_dwithin(x.geom_utm, r.geom_utm, x.buffer_m + 0.001))) and {member}
     order by x.rule, x.rule_id, s.start, r.id

@@ -379,14 +379,12 @@ def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: 
     rules: dict[tuple[str, uuid.UUID], list[Any]] = {}
     for m in members:
         rules.setdefault((m.rule, m.rule_id), []).append(m)
-    for (rule, rule_id), group in rules.items():
-        slots = [m for m in group if m.id is not None]
-        capacity = group[0].capacity
-        full = [d for d in _days(start_day, end_day)
-                if sum(1 for m in slots if m.start <= d <= m.end) >= capacity]
-        if not full:
+    for (rule, rule_id), slots in rules.items():
+        capacity = slots[0].capacity
+        peak = next((d for d in _days(start_day, end_day)
+                     if sum(1 for m in slots if m.start <= d <= m.end) >= capacity), None)
+        if peak is None:
             continue
-        peak = full[0]
         for m in slots:
             if m.start <= peak <= m.end:
                 out.append({"request_id": str(m.id), "title": m.title, "start": m.start.isoformat(),

@@ -7,18 +7,11 @@ from datetime import date
 from lxml import etree
 
 from service.slots.models import Slot
-from tests.feeds.validators import DATEX_DIR, assert_datex_valid, datex_container_schema
+from tests.feeds.validators import DATEX_DIR, DATEX_NS, assert_datex_valid, datex_container_schema
 from tests.workflow.flow import d
 
 URL = "/feeds/datex2/situations.xml"
-NS = {
-    "con": "http://datex2.eu/schema/3/messageContainer",
-    "sit": "http://datex2.eu/schema/3/situation",
-    "com": "http://datex2.eu/schema/3/common",
-    "loc": "http://datex2.eu/schema/3/locationReferencing",
-    "inf": "http://datex2.eu/schema/3/informationManagement",
-    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
-}
+NS = {**DATEX_NS, "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 XSI_TYPE = f"{{{NS['xsi']}}}type"
 
 POLYGON = {"type": "Polygon", "coordinates": [[[7.01, 51.45], [7.012, 51.45], [7.012, 51.451], [7.01, 51.451],

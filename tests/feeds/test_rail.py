@@ -10,15 +10,9 @@ from shapely.geometry import LineString
 
 from service.conflicts.models import Corridor
 from service.feeds.common import impact_text, in_road
-from tests.feeds.validators import assert_datex_valid, wzdx_errors
+from tests.feeds.validators import DATEX_NS, assert_datex_valid, wzdx_errors
 
-NS = {
-    "con": "http://datex2.eu/schema/3/messageContainer",
-    "sit": "http://datex2.eu/schema/3/situation",
-    "com": "http://datex2.eu/schema/3/common",
-    "loc": "http://datex2.eu/schema/3/locationReferencing",
-    "inf": "http://datex2.eu/schema/3/informationManagement",
-}
+NS = DATEX_NS
 # An S-Bahn line running east-west north of Rüttenscheid, away from the street sites of these tests.
 S1_LINE = [[7.0200, 51.4600], [7.0500, 51.4600]]
 S1_WORKS = {"type": "LineString", "coordinates": [[7.0300, 51.4600], [7.0400, 51.4600]]}

@@ -16,6 +16,14 @@ from service.settings import Settings
 STANDARDS = Settings().shared_data_dir / "standards"
 DATEX_DIR = STANDARDS / "datex2" / "v3.6"
 WZDX_DIR = STANDARDS / "wzdx-4.2"
+# The DATEX II v3 namespaces of a SituationPublication, for XPath over the feed.
+DATEX_NS = {
+    "con": "http://datex2.eu/schema/3/messageContainer",
+    "sit": "http://datex2.eu/schema/3/situation",
+    "com": "http://datex2.eu/schema/3/common",
+    "loc": "http://datex2.eu/schema/3/locationReferencing",
+    "inf": "http://datex2.eu/schema/3/informationManagement",
+}
 WZDX_BASE = "https://raw.githubusercontent.com/usdot-jpo-ode/wzdx/main/schemas/4.2/"
 
 

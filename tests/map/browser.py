@@ -34,6 +34,17 @@ def rendered_ids(page: Page) -> set[str]:
     return set(ids)
 
 
+def rendered_in(page: Page, layers: list[str], point: list[float] | None = None) -> set[str]:
+    """The ids drawn by these layers (around a point of the map, if given: 6 px either side)."""
+    idle(page)
+    return set(page.evaluate("""([ls, p]) => {
+        const m = window.bst.map;
+        const at = p ? m.project(p) : null;
+        const where = at ? [[at.x - 6, at.y - 6], [at.x + 6, at.y + 6]] : undefined;
+        return m.queryRenderedFeatures(where, {layers: ls}).map((f) => String(f.properties.id));
+    }""", [layers, point]))
+
+
 def shot(page: Page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"

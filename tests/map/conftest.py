@@ -77,6 +77,19 @@ def page(browser: Browser) -> Iterator[Page]:
     assert not errors, errors
 
 
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A tab of a phone's size (390 x 844, touch); any page error fails the test."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE", has_touch=True,
+                                  is_mobile=True, device_scale_factor=2)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
 @dataclass
 class Ruhr:
     coordinator_key: str

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import date
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -23,7 +21,7 @@ from service.auth import service as auth
 from service.conflicts.models import Conflict, Moratorium
 from service.requests.models import SiteRequest
 from service.slots.models import Slot
-from tests.map.browser import idle, open_map, rendered_ids, shot
+from tests.map.browser import idle, open_map, rendered_ids, rendered_in, shot
 from tests.map.conftest import Ruhr
 from tests.map.helpers import add_site
 
@@ -37,27 +35,8 @@ def select_site(page: Page, site: str) -> None:
     page.wait_for_selector("#d-more h3")
 
 
-def rendered_in(page: Page, layers: list[str]) -> set[str]:
-    idle(page)
-    return set(page.evaluate("(ls) => window.bst.map.queryRenderedFeatures({layers: ls}).map((f) => f.properties.id)",
-                             layers))
-
-
 def list_ids(page: Page) -> set[str]:
     return set(page.eval_on_selector_all("#site-list li[data-id]", "(els) => els.map((e) => e.dataset.id)"))
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[Page]:
-    """A tab of a phone's size (390 x 844, touch); any page error fails the test."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE", has_touch=True,
-                                  is_mobile=True, device_scale_factor=2)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert not errors, errors
 
 
 def box(page: Page, selector: str) -> dict[str, float]:

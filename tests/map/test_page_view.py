@@ -5,17 +5,14 @@ site, and closing it gives the map its whole height back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service.auth import service as auth
 from service.conflicts.models import Conflict
-from tests.map.browser import idle, open_map, rendered_ids, shot
+from tests.map.browser import idle, open_map, rendered_ids, rendered_in, shot
 from tests.map.conftest import Ruhr
 from tests.map.helpers import add_site
 
@@ -51,17 +48,6 @@ def add_small_sites(engine: Engine) -> dict[str, str]:
         session.commit()
         return {"lonely": str(lonely.id), "a": str(a.id), "b": str(b.id), "line": str(line.id),
                 "conflict": str(conflict.id)}
-
-
-def rendered_in(page: Page, layers: list[str], point: list[float] | None = None) -> set[str]:
-    """The ids drawn by these layers (around a point of the map, if given: 6 px either side)."""
-    idle(page)
-    return set(page.evaluate("""([ls, p]) => {
-        const m = window.bst.map;
-        const at = p ? m.project(p) : null;
-        const where = at ? [[at.x - 6, at.y - 6], [at.x + 6, at.y + 6]] : undefined;
-        return m.queryRenderedFeatures(where, {layers: ls}).map((f) => String(f.properties.id));
-    }""", [layers, point]))
 
 
 def point_of(page: Page, site: str) -> list[float]:
@@ -115,19 +101,6 @@ def test_small_sites_and_their_conflicts_stay_visible_when_zoomed_out(live_serve
     assert rendered_in(page, ["sites-marker", "selected-marker", "conflicts-marker"]) == set()
     assert small["lonely"] in rendered_in(page, ["selected-line"])
     shot(page, "zoomed_in_pit")
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[Page]:
-    """A tab of a phone's size (390 x 844, touch); any page error fails the test."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE", has_touch=True,
-                                  is_mobile=True, device_scale_factor=2)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert not errors, errors
 
 
 def on_screen_above_panel(page: Page, site: str) -> dict[str, float]:
