@@ -124,6 +124,43 @@ def key_create(org: Annotated[uuid.UUID, typer.Option()], role: Annotated[Role, 
     typer.echo(secret)
 
 
+@key_app.command("list")
+def key_list(org: Annotated[uuid.UUID, typer.Option()]) -> None:
+    """The organisation's keys (no secrets): id, role, prefix, created, revoked."""
+    from service.auth import service as auth
+    from service.kit.db import session_scope
+    from service.kit.problems import Problem
+
+    table = Table("id", "role", "prefix", "created", "revoked")
+    table.columns[0].no_wrap = True  # a cut id is useless for `key revoke`
+    try:
+        with session_scope(session_factory(Settings())) as session:
+            org_row = auth.get_organisation(session, org)
+            for k in auth.list_keys(session, auth.system_principal(org_row, Role.admin), org):
+                table.add_row(str(k.id), k.role, k.prefix, f"{k.created_at:%Y-%m-%d %H:%M}",
+                              f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")
+    except Problem as e:
+        raise refused(f"--org: {e.detail}") from None
+    Console().print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(org: Annotated[uuid.UUID, typer.Option()], key: Annotated[uuid.UUID, typer.Argument()]) -> None:
+    """Revoke the key with id KEY (see ``key list``): it is refused from the next request on."""
+    from service.auth import service as auth
+    from service.kit.db import session_scope
+    from service.kit.problems import Problem
+
+    try:
+        with session_scope(session_factory(Settings())) as session:
+            org_row = auth.get_organisation(session, org)
+            revoked = auth.revoke_key(session, auth.system_principal(org_row, Role.admin), org, key)
+            prefix, when = revoked.prefix, revoked.revoked_at
+    except Problem as e:
+        raise refused(e.detail) from None
+    typer.echo(f"revoked {prefix} at {when:%Y-%m-%d %H:%M:%S %Z}")
+
+
 def _print_summary(title: str, summary) -> None:  # noqa: ANN001
     table = Table(title=title)
     table.add_column("stored", justify="right")

@@ -55,6 +55,14 @@ def test_org_and_key_from_the_cli_open_the_api(run, settings) -> None:  # noqa: 
         assert me.status_code == 200
         assert me.json()["organisation"]["id"] == str(org_id)
         assert me.json()["role"] == "submitter"
+        key_id = me.json()["key_id"]
+        # a leaked key is revoked from the CLI (id from `key list`) and refused at once
+        assert key_id in CliRunner().invoke(cli, ["key", "list", "--org", str(org_id)],
+                                            env={"COLUMNS": "60"}).output
+        assert run("key", "revoke", "--org", str(org_id), key_id).startswith(f"revoked {key[:12]} at ")
+        assert client.get("/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+        listed = CliRunner().invoke(cli, ["key", "list", "--org", str(org_id)], env={"COLUMNS": "200"}).output
+        assert re.search(rf"{key_id}\s.*submitter\s.*{key[:12]}.*\d\d:\d\d\s.*\d\d:\d\d", listed), listed
 
 
 def test_org_and_key_refuse_bad_values_without_a_traceback(run, clean_database, database_url) -> None:  # noqa: ANN001
@@ -73,6 +81,8 @@ def test_org_and_key_refuse_bad_values_without_a_traceback(run, clean_database, 
     assert "named 'DEW21' exists already" in refused("org", "create", "--name", "DEW21", "--kind", "city")
     assert f"--org: Organisation {uuid.UUID(int=1)} does not exist" in refused(
         "key", "create", "--org", str(uuid.UUID(int=1)))
+    assert f"API key {uuid.UUID(int=2)} does not exist" in refused(
+        "key", "revoke", "--org", org_id, str(uuid.UUID(int=2)))
     # the ids `key create --org` needs are printed whole even on a narrow terminal
     listed = CliRunner().invoke(cli, ["org", "list"], env={"COLUMNS": "60"})
     assert listed.exit_code == 0 and org_id in listed.output

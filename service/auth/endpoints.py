@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from service.auth import service
 from service.auth.dependencies import Admin, Authenticated, SessionDep
-from service.auth.schemas import KeyCreate, KeyCreated, Me, OrganisationCreate, OrganisationRead
+from service.auth.schemas import KeyCreate, KeyCreated, KeyRead, Me, OrganisationCreate, OrganisationRead
 
 router = APIRouter(prefix="/v1", tags=["auth"])
+KEYS = "/organisations/{org_id}/keys"
 
 
 @router.get("/me", response_model=Me)
@@ -24,12 +25,41 @@ def list_organisations(_: Authenticated, session: SessionDep) -> list[Organisati
 
 
 @router.post("/organisations", response_model=OrganisationRead, status_code=201)
-def create_organisation(body: OrganisationCreate, _: Admin, session: SessionDep) -> OrganisationRead:
+def create_organisation(body: OrganisationCreate, _: Admin, session: SessionDep,
+                        response: Response) -> OrganisationRead:
     org = service.create_organisation(session, name=body.name, kind=body.kind)
+    response.headers["Location"] = f"/v1/organisations/{org.id}"
     return OrganisationRead.model_validate(org, from_attributes=True)
 
 
-@router.post("/organisations/{org_id}/keys", response_model=KeyCreated, status_code=201)
-def create_key(org_id: uuid.UUID, body: KeyCreate, _: Admin, session: SessionDep) -> KeyCreated:
+@router.get("/organisations/{org_id}", response_model=OrganisationRead)
+def get_organisation(org_id: uuid.UUID, _: Authenticated, session: SessionDep) -> OrganisationRead:
+    return OrganisationRead.model_validate(service.get_organisation(session, org_id), from_attributes=True)
+
+
+@router.post(KEYS, response_model=KeyCreated, status_code=201)
+def create_key(org_id: uuid.UUID, body: KeyCreate, _: Admin, session: SessionDep,
+               response: Response) -> KeyCreated:
     api_key, secret = service.create_key(session, org_id=org_id, role=body.role)
+    response.headers["Location"] = f"/v1/organisations/{org_id}/keys/{api_key.id}"
     return KeyCreated(id=api_key.id, organisation_id=org_id, role=api_key.role, prefix=api_key.prefix, key=secret)
+
+
+@router.get(KEYS, response_model=list[KeyRead])
+def list_keys(org_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> list[KeyRead]:
+    """The organisation's keys, revoked ones included, without secrets (admins: any organisation; other keys:
+    their own)."""
+    return [KeyRead.model_validate(k, from_attributes=True) for k in service.list_keys(session, principal, org_id)]
+
+
+@router.get(KEYS + "/{key_id}", response_model=KeyRead)
+def get_key(org_id: uuid.UUID, key_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> KeyRead:
+    return KeyRead.model_validate(service.get_key(session, principal, org_id, key_id), from_attributes=True)
+
+
+@router.delete(KEYS + "/{key_id}", status_code=204)
+def revoke_key(org_id: uuid.UUID, key_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> Response:
+    """Revoke a key at once: it is refused from the next request on. Admins revoke any key, other keys those of
+    their own organisation (a leaked key can be stopped without waiting for an admin). Revoking twice is fine."""
+    service.revoke_key(session, principal, org_id, key_id)
+    return Response(status_code=204)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.auth.models import ApiKey, Organisation
@@ -27,3 +27,20 @@ def add(session: Session, obj: Organisation | ApiKey) -> None:
 
 def get_active_key_by_hash(session: Session, key_hash: str) -> ApiKey | None:
     return session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)))
+
+
+def get_key(session: Session, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.organisation_id == org_id))
+
+
+def list_keys(session: Session, org_id: uuid.UUID) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.organisation_id == org_id)
+                                .order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke_key(session: Session, api_key: ApiKey) -> None:
+    """Mark the key revoked now (database time), once: a second revocation keeps the first date."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = func.now()
+        session.flush()
+        session.refresh(api_key, ["revoked_at"])

@@ -38,6 +38,17 @@ class KeyCreated(BaseModel):
     key: str = Field(description="The secret key. It is shown only once; only a hash is stored.")
 
 
+class KeyRead(BaseModel):
+    """A key without its secret: the prefix is what shows in logs and in the key itself (``bst_3f9a1c2e_…``)."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    role: Role
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None = Field(description="When the key was revoked; `null` while it is valid.")
+
+
 class Me(BaseModel):
     organisation: OrganisationRead
     role: Role

@@ -100,3 +100,28 @@ def get_organisation(session: Session, org_id: uuid.UUID) -> Organisation:
     if org is None:
         raise not_found("Organisation", org_id)
     return org
+
+
+def _key_visible(principal: Principal, org_id: uuid.UUID) -> bool:
+    """Admins manage every organisation's keys; any other key sees and revokes those of its own organisation."""
+    return principal.is_admin or principal.org_id == org_id
+
+
+def list_keys(session: Session, principal: Principal, org_id: uuid.UUID) -> list[ApiKey]:
+    if not _key_visible(principal, org_id) or repository.get_org(session, org_id) is None:
+        raise not_found("Organisation", org_id)
+    return repository.list_keys(session, org_id)
+
+
+def get_key(session: Session, principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    api_key = repository.get_key(session, org_id, key_id) if _key_visible(principal, org_id) else None
+    if api_key is None:
+        raise not_found("API key", key_id)
+    return api_key
+
+
+def revoke_key(session: Session, principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    """Revoke a key at once (a leaked or unused one). Idempotent: revoking a revoked key changes nothing."""
+    api_key = get_key(session, principal, org_id, key_id)
+    repository.revoke_key(session, api_key)
+    return api_key

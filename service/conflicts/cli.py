@@ -47,10 +47,9 @@ def report(
     refresh_first: Annotated[bool, typer.Option("--refresh/--no-refresh", help="recompute before reporting")] = True,
 ) -> None:
     """How many conflicting pairs the stored requests contain, by kind (hard vs same owner)."""
-    from fastapi.encoders import jsonable_encoder
-
     from service.conflicts import service
     from service.kit.db import session_scope
+    from service.kit.encode import to_json
 
     settings = Settings()
     with session_scope(_factory(settings)) as session:
@@ -67,6 +66,6 @@ def report(
     console.print(f"request pairs with only same-owner information: [bold]{counts['same_owner_only_pairs']}[/bold]")
     console.print(f"requests against a moratorium or blackout: [bold]{counts['requests_against_rules']}[/bold]")
     if geojson:
-        geojson.write_text(json.dumps(jsonable_encoder({"type": "FeatureCollection", "features": features}),
+        geojson.write_text(json.dumps(to_json({"type": "FeatureCollection", "features": features}),
                                       ensure_ascii=False), "utf-8")
         console.print(f"{len(features)} conflicts written to {geojson}")

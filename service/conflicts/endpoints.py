@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 
 from service.auth.dependencies import Authenticated, Coordinator, SessionDep
 from service.conflicts import service
@@ -21,6 +20,7 @@ from service.conflicts.schemas import (
     MoratoriumWrite,
     ZoneWrite,
 )
+from service.kit.encode import to_json
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
 from service.kit.types import Day
 
@@ -31,14 +31,14 @@ router = APIRouter(tags=["conflicts"])
 def request_conflicts(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> Any:
     """The conflicts of one request: kind, the other request (public summary only), distance, the
     overlapping period and a one-sentence explanation in German and English."""
-    return jsonable_encoder(service.conflicts_of(session, principal, request_id))
+    return to_json(service.conflicts_of(session, principal, request_id))
 
 
 @router.post("/v1/conflicts/check", response_model=CheckResult)
 def check(body: CheckBody, principal: Authenticated, session: SessionDep, request: Request) -> Any:
     """Dry run for a planned request: which conflicts and dig-once opportunities it would have. Nothing is
     stored. Give `request_id` to check a change of one of your stored requests."""
-    return jsonable_encoder(service.check(session, principal, body, request.app.state.settings))
+    return to_json(service.check(session, principal, body, request.app.state.settings))
 
 
 @router.get("/v1/conflicts", response_class=GeoJSONResponse,
@@ -63,7 +63,7 @@ def list_conflicts(
     if next_cursor is not None:
         links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
                       "href": str(request.url.include_query_params(cursor=next_cursor))})
-    return GeoJSONResponse(jsonable_encoder({"type": "FeatureCollection", "features": features,
+    return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features,
                                              "numberReturned": len(features), "links": links,
                                              "next_cursor": next_cursor}))
 
@@ -81,7 +81,7 @@ def list_opportunities(
     """Pairs of requests within a short distance whose windows lie within a few months of each other, where
     one is road works and the other a utility or track renewal, or both are utilities."""
     features = service.list_opportunities(session, principal, status=status, owners=owner, bbox=bbox, limit=limit)
-    return GeoJSONResponse(jsonable_encoder({"type": "FeatureCollection", "features": features}))
+    return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features}))
 
 
 @router.post("/v1/opportunities/{opportunity_id}/accept")
@@ -89,7 +89,7 @@ def accept_opportunity(opportunity_id: uuid.UUID, principal: Coordinator, sessio
                        request: Request) -> Any:
     """Bundle the pair: they share one closure and one trench and never conflict with each other."""
     opp = service.accept_opportunity(session, principal, opportunity_id, request.app.state.settings)
-    return jsonable_encoder({"id": opp.id, "status": opp.status, "request_a": opp.request_a,
+    return to_json({"id": opp.id, "status": opp.status, "request_a": opp.request_a,
                              "request_b": opp.request_b, "accepted_at": opp.accepted_at})
 
 
@@ -97,7 +97,7 @@ def accept_opportunity(opportunity_id: uuid.UUID, principal: Coordinator, sessio
 
 
 def _feature(rule: str, obj: Any, status_code: int = 200) -> Response:
-    return GeoJSONResponse(jsonable_encoder(service.rule_to_read(rule, obj)), status_code=status_code)
+    return GeoJSONResponse(to_json(service.rule_to_read(rule, obj)), status_code=status_code)
 
 
 def _install_rule(rule: str, path: str, schema: type) -> None:
@@ -107,7 +107,7 @@ def _install_rule(rule: str, path: str, schema: type) -> None:
                 responses=geojson_response_doc(f"FeatureCollection of {path}"))
     def list_rules(principal: Authenticated, session: SessionDep) -> Response:
         features = [service.rule_to_read(rule, o) for o in service.rules_of_type(session, rule)]
-        return GeoJSONResponse(jsonable_encoder({"type": "FeatureCollection", "features": features}))
+        return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features}))
 
     def create_rule(body: Any, principal: Coordinator, session: SessionDep, request: Request) -> Response:
         obj = service.create_rule(session, rule, body.model_dump(mode="python"), request.app.state.settings)

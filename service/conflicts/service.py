@@ -589,7 +589,7 @@ def list_features(
 
 def report_features(session: Session) -> list[dict[str, Any]]:
     """Every stored conflict as a GeoJSON feature (the coordinator's view), for the CLI report."""
-    from fastapi.encoders import jsonable_encoder
+    from service.kit.encode import to_json
 
     admin = Principal(org_id=uuid.UUID(int=0), org_name="report", org_kind="coordinator", role="admin",
                       key_id=uuid.UUID(int=0))
@@ -599,7 +599,7 @@ def report_features(session: Session) -> list[dict[str, Any]]:
                                          owners=(), hard=None, after=after, limit=5000)
         for row in rows:
             out.append({"type": "Feature", "id": row.id, "geometry": _json(row.line),
-                        "properties": jsonable_encoder(_present(row, admin, None))})
+                        "properties": to_json(_present(row, admin, None))})
         if len(rows) < 5000:
             return out
         after = rows[-1].id

@@ -11,9 +11,10 @@ _SEPARATORS = re.compile(r"[ \t,]*$")
 
 
 def if_match_allows(header: str, current: str) -> bool:
-    """Whether an ``If-Match`` value admits the resource whose ETag is ``current`` (a quoted tag such as
-    ``"v3"``): ``*``, or a comma-separated list of entity tags of which one is ``current``. A weak tag
-    (``W/"v3"``) also counts, as it always has here; a malformed value matches nothing."""
+    """Whether an ``If-Match`` value admits the resource whose ETag is ``current`` (a quoted strong tag such
+    as ``"v3"``): ``*``, or a comma-separated list of entity tags of which one is ``current``. If-Match uses
+    the strong comparison (RFC 9110, 13.1.1), so a weak tag (``W/"v3"``) matches nothing; nor does a
+    malformed value."""
     value = header.strip()
     if value == "*":
         return True
@@ -22,6 +23,6 @@ def if_match_allows(header: str, current: str) -> bool:
         element = _ELEMENT.match(value, pos)
         if element is None:
             return False
-        tags.append(element.group(1).removeprefix("W/"))
+        tags.append(element.group(1))
         pos = element.end()
     return current in tags

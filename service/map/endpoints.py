@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from service.auth.dependencies import OptionalPrincipal, SessionDep
+from service.kit.encode import to_json
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, geojson_response_doc
 from service.map import ogc, service, tiles
 from service.map.schemas import MapConfig
@@ -51,4 +51,4 @@ def install(app: FastAPI, settings: Settings) -> None:
 def map_timeline(collection_id: str, rule_id: str, session: SessionDep, principal: OptionalPrincipal) -> JSONResponse:
     """Sites in a zone or on a corridor (within its buffer), for the Gantt chart: window, slot, dates."""
     data = service.timeline(session, collection_id, rule_id, service.viewer_of(principal))
-    return JSONResponse(jsonable_encoder(data))
+    return JSONResponse(to_json(data))

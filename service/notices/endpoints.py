@@ -7,11 +7,11 @@ import html
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionDep
 from service.kit.accept import prefers_html
+from service.kit.encode import to_json
 from service.kit.head import get_and_head
 from service.kit.problems import Problem
 from service.notices import service
@@ -42,7 +42,7 @@ def subscribe(body: SubscriptionWrite, session: SessionDep, request: Request,
                "detail": "Bitte bestätigen Sie den Link in der E-Mail. / Please follow the link in the email."}
     if principal is not None:
         content["subscription"] = service.to_read(session, sub, settings)
-    return JSONResponse(jsonable_encoder(content), status_code=202)
+    return JSONResponse(to_json(content), status_code=202)
 
 
 @router.get("", response_model=list[SubscriptionRead])

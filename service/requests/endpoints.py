@@ -4,10 +4,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, SessionDep
+from service.kit.encode import to_json
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
 from service.kit.types import Day
 from service.requests import service
@@ -22,7 +22,7 @@ def _read_response(req: SiteRequest, *, full: bool, status_code: int = 200, warn
     headers = {"ETag": service.etag(req)}
     if location:
         headers["Location"] = f"/v1/requests/{req.id}"
-    content = jsonable_encoder(service.to_read(req, full=full, warnings=warnings))
+    content = to_json(service.to_read(req, full=full, warnings=warnings))
     return JSONResponse(content, status_code=status_code, headers=headers)
 
 

@@ -145,8 +145,9 @@ class SiteRequest(Base):
     # (first-come-first-served orders by it; migration 0009)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp(),
                                                  index=True)
+    # equal to created_at on insert (trigger of migration 0012), then the clock of each change
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        DateTime(timezone=True), server_default=func.clock_timestamp(), onupdate=func.clock_timestamp()
     )
 
     owner: Mapped[Organisation] = relationship(lazy="joined")

@@ -319,7 +319,7 @@ def create_idempotent(
     session: Session, principal: Principal, body: RequestWrite, settings: Settings, *, key: str, raw: Any
 ) -> tuple[int, dict[str, Any]]:
     """Create once per ``Idempotency-Key``: a retry with the same key and body gets the stored answer."""
-    from fastapi.encoders import jsonable_encoder
+    from service.kit.encode import to_json
 
     digest = body_hash(raw)
     repository.lock_idempotency_key(session, principal.org_id, key)
@@ -333,7 +333,7 @@ def create_idempotent(
             )
         return record.status_code, record.response
     req, warnings = create(session, principal, body, settings)
-    response = jsonable_encoder(to_read(req, full=True, warnings=warnings))
+    response = to_json(to_read(req, full=True, warnings=warnings))
     repository.add_idempotency(
         session, IdempotencyRecord(organisation_id=principal.org_id, key=key, body_hash=digest,
                                    status_code=201, response=response)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, Coordinator, SessionDep
+from service.kit.encode import to_json
 from service.requests import service as requests_service
 from service.requests.schemas import RequestRead
 from service.slots import service
@@ -21,7 +21,7 @@ router = APIRouter(tags=["slots"])
 def create_plan(body: PlanCreate, principal: Coordinator, session: SessionDep, request: Request) -> JSONResponse:
     """Queue a plan run (coordinators). The worker solves it; poll `GET /v1/plans/{id}`."""
     run = service.create_plan(session, principal.org_id, body, request.app.state.settings)
-    return JSONResponse(jsonable_encoder(service.plan_read(run)), status_code=202,
+    return JSONResponse(to_json(service.plan_read(run)), status_code=202,
                         headers={"Location": f"/v1/plans/{run.id}"})
 
 
@@ -33,7 +33,7 @@ def get_plan(plan_id: uuid.UUID, principal: Authenticated, session: SessionDep) 
 
 def _read(req, principal) -> JSONResponse:  # noqa: ANN001
     full = requests_service.can_see_full(principal, req)
-    return JSONResponse(jsonable_encoder(requests_service.to_read(req, full=full)),
+    return JSONResponse(to_json(requests_service.to_read(req, full=full)),
                         headers={"ETag": requests_service.etag(req)})
 
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, SessionDep
+from service.kit.encode import to_json
 from service.requests import service as requests_service
 from service.requests.models import SiteRequest
 from service.requests.schemas import RequestRead
@@ -36,7 +36,7 @@ PREFIX = "/v1/requests/{request_id}"
 
 
 def _answer(req: SiteRequest, warnings: list[str] | None = None) -> JSONResponse:
-    content = jsonable_encoder(requests_service.to_read(req, full=True, warnings=warnings))
+    content = to_json(requests_service.to_read(req, full=True, warnings=warnings))
     return JSONResponse(content, headers={"ETag": requests_service.etag(req)})
 
 
@@ -107,8 +107,9 @@ def history(request_id: uuid.UUID, principal: Authenticated, session: SessionDep
 
 @router.post(PREFIX + "/comments", response_model=CommentRead, status_code=201)
 def add_comment(request_id: uuid.UUID, body: CommentBody, principal: Authenticated,
-                session: SessionDep) -> dict[str, Any]:
+                session: SessionDep, response: Response) -> dict[str, Any]:
     c = service.add_comment(session, principal, request_id, body.text)
+    response.headers["Location"] = f"/v1/requests/{request_id}/comments/{c.id}"
     return _comment(c, principal.org_name if c.organisation_id == principal.org_id else None)
 
 
@@ -116,6 +117,12 @@ def add_comment(request_id: uuid.UUID, body: CommentBody, principal: Authenticat
 def list_comments(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> list[dict[str, Any]]:
     """Comments, visible to the owner and the coordinators."""
     return [_comment(c) for c in service.comments(session, principal, request_id)]
+
+
+@router.get(PREFIX + "/comments/{comment_id}", response_model=CommentRead)
+def get_comment(request_id: uuid.UUID, comment_id: uuid.UUID, principal: Authenticated,
+                session: SessionDep) -> dict[str, Any]:
+    return _comment(service.get_comment(session, principal, request_id, comment_id))
 
 
 def _comment(c: Any, name: str | None = None) -> dict[str, Any]:
@@ -133,16 +140,23 @@ def _comment(c: Any, name: str | None = None) -> dict[str, Any]:
 
 @router.post(PREFIX + "/changes", response_model=ChangeRead, status_code=201)
 def request_change(request_id: uuid.UUID, body: ChangeBody, principal: Authenticated, session: SessionDep,
-                   request: Request) -> dict[str, Any]:
+                   request: Request, response: Response) -> dict[str, Any]:
     """Owners: ask for an extension or a new area after approval. Placed and checked at once; pending until
     a coordinator decides (the old slot stays valid)."""
     change = service.request_change(session, principal, request_id, body, request.app.state.settings)
+    response.headers["Location"] = f"/v1/requests/{request_id}/changes/{change.id}"
     return service.change_json(session, change)
 
 
 @router.get(PREFIX + "/changes", response_model=list[ChangeRead])
 def list_changes(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> list[dict[str, Any]]:
     return service.list_changes(session, principal, request_id)
+
+
+@router.get(PREFIX + "/changes/{change_id}", response_model=ChangeRead)
+def get_change(request_id: uuid.UUID, change_id: uuid.UUID, principal: Authenticated,
+               session: SessionDep) -> dict[str, Any]:
+    return service.get_change(session, principal, request_id, change_id)
 
 
 def _decision(decision: str) -> None:

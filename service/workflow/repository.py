@@ -230,11 +230,15 @@ def pending_change(session: Session, request_id: uuid.UUID) -> RequestChange | N
     )
 
 
-def get_change(session: Session, request_id: uuid.UUID, change_id: uuid.UUID) -> RequestChange | None:
-    return session.scalar(
-        select(RequestChange).where(RequestChange.id == change_id, RequestChange.request_id == request_id)
-        .with_for_update()
-    )
+def get_change(session: Session, request_id: uuid.UUID, change_id: uuid.UUID, *,
+               lock: bool = True) -> RequestChange | None:
+    query = select(RequestChange).where(RequestChange.id == change_id, RequestChange.request_id == request_id)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def get_comment(session: Session, request_id: uuid.UUID, comment_id: uuid.UUID) -> RequestComment | None:
+    return session.scalar(select(RequestComment).where(RequestComment.id == comment_id,
+                                                       RequestComment.request_id == request_id))
 
 
 def changes_of(session: Session, request_id: uuid.UUID) -> list[RequestChange]:

@@ -912,6 +912,15 @@ def list_changes(session: Session, principal: Principal, request_id: uuid.UUID) 
     return [change_json(session, c) for c in repository.changes_of(session, req.id)]
 
 
+def get_change(session: Session, principal: Principal, request_id: uuid.UUID,
+               change_id: uuid.UUID) -> dict[str, Any]:
+    req = _load_private(session, principal, request_id)
+    change = repository.get_change(session, req.id, change_id, lock=False)
+    if change is None:
+        raise not_found("Change", change_id)
+    return change_json(session, change)
+
+
 # --- history and comments -------------------------------------------------------------------------
 
 
@@ -943,3 +952,12 @@ def add_comment(session: Session, principal: Principal, request_id: uuid.UUID, t
 def comments(session: Session, principal: Principal, request_id: uuid.UUID) -> list[RequestComment]:
     req = _load_private(session, principal, request_id)
     return repository.comments_of(session, req.id)
+
+
+def get_comment(session: Session, principal: Principal, request_id: uuid.UUID,
+                comment_id: uuid.UUID) -> RequestComment:
+    req = _load_private(session, principal, request_id)
+    comment = repository.get_comment(session, req.id, comment_id)
+    if comment is None:
+        raise not_found("Comment", comment_id)
+    return comment

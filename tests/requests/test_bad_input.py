@@ -420,5 +420,7 @@ def test_if_match_takes_a_list_of_etags(client, city, coordinator) -> None:  # n
     ok(client, coordinator, rid, "propose", {"start": d(0)})
     ok(client, city, rid, "accept")
     tag = client.get(url, headers=city.headers).headers["etag"]
-    r = client.post(f"{url}/approve", headers={**coordinator.headers, "If-Match": f'"v0",W/"v1" , {tag}'})
+    weak = client.post(f"{url}/approve", headers={**coordinator.headers, "If-Match": f"W/{tag}"})
+    assert weak.status_code == 412, "If-Match compares strongly: a weak tag never matches"
+    r = client.post(f"{url}/approve", headers={**coordinator.headers, "If-Match": f'"v0",W/{tag} , {tag}'})
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text

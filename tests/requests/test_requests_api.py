@@ -118,6 +118,18 @@ def test_patch_requires_current_etag(client, city, db) -> None:  # noqa: ANN001
     assert client.get(url, headers=city.headers).json()["title"] == "Neu"
 
 
+def test_timestamps_are_utc_z_and_updated_at_follows_created_at(client, city, coordinator) -> None:  # noqa: ANN001
+    created = client.post("/v1/requests", json=site_body(), headers=city.headers)
+    assert created.json()["created_at"] == created.json()["updated_at"], "a new request was never updated"
+    url = created.headers["location"]
+    read = client.get(url, headers=city.headers).json()
+    assert read["created_at"].endswith("Z") and read["updated_at"] == read["created_at"]
+    comment = client.post(f"{url}/comments", json={"text": "Bitte Anlieger informieren"}, headers=coordinator.headers)
+    assert comment.json()["created_at"].endswith("Z"), "dict answers and model answers write time alike"
+    changed = client.patch(url, json={"title": "Neu"}, headers={**city.headers, "If-Match": '"v1"'}).json()
+    assert changed["updated_at"].endswith("Z") and changed["updated_at"] > changed["created_at"]
+
+
 def test_patch_with_the_values_it_already_has_changes_nothing(client, city, db) -> None:  # noqa: ANN001
     from service.events.models import Event
 

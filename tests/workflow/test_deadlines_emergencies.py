@@ -170,6 +170,8 @@ def test_change_after_approval_extension_in_place(client, db, city, coordinator)
     assert r.status_code == 201, r.text
     change = r.json()
     assert change["status"] == "pending" and (change["start"], change["end"]) == (d(0), d(14))
+    assert r.headers["location"] == f"/v1/requests/{rid}/changes/{change['id']}"
+    assert client.get(r.headers["location"], headers=coordinator.headers).json() == change
     assert change["placement"]["method"] == "in_place" and change["conflicts"] == []
     db.expire_all()
     assert db.get(Slot, rid).end.isoformat() == d(9)  # the old slot stays valid until the decision
@@ -200,6 +202,8 @@ def test_conflicting_change_is_placed_elsewhere_and_can_be_rejected(client, db, 
                     json={"reason_code": "conflicts_with_approved_site", "reason": "Bitte aufteilen"},
                     headers=coordinator.headers)
     assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert client.get(f"/v1/requests/{a}/changes/{change['id']}", headers=city.headers).json()["status"] == "rejected"
+    assert client.get(f"/v1/requests/{a}/changes/{change['id']}", headers=utility.headers).status_code == 403
     db.expire_all()
     assert (db.get(Slot, a).start.isoformat(), db.get(Slot, a).end.isoformat()) == (d(0), d(9))
     assert events(db, a)[-1].kind == "change.rejected"

@@ -265,6 +265,10 @@ def test_comments_visible_to_owner_and_coordinators_only(client, db, city, utili
     r = client.post(f"/v1/requests/{rid}/comments", json={"text": "Bitte Umleitung prüfen"},
                     headers=coordinator.headers)
     assert r.status_code == 201 and r.json()["organisation"]["id"] == str(coordinator.org_id)
+    assert r.headers["location"] == f"/v1/requests/{rid}/comments/{r.json()['id']}"
+    assert client.get(r.headers["location"], headers=city.headers).json() == r.json()
+    assert client.get(r.headers["location"], headers=utility.headers).status_code == 403
+    assert client.get(f"/v1/requests/{rid}/comments/{rid}", headers=city.headers).status_code == 404
     assert client.post(f"/v1/requests/{rid}/comments", json={"text": "Ist geprüft"},
                        headers=city.headers).status_code == 201
     assert client.post(f"/v1/requests/{rid}/comments", json={"text": "Ich auch"},

@@ -1,0 +1,65 @@
+"""Organisations and API keys: every created thing has a Location to read it back, and a leaked key can be
+revoked (by an admin, or by its own organisation) and is refused from the next request on."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def test_created_organisation_and_key_can_be_read_back_at_location(client, make_caller) -> None:  # noqa: ANN001
+    admin = make_caller("coordinator", "admin")
+    r = client.post("/v1/organisations", json={"name": "Stadt Gelsenkirchen", "kind": "city"}, headers=admin.headers)
+    assert r.status_code == 201, r.text
+    org = client.get(r.headers["location"], headers=admin.headers)
+    assert org.status_code == 200 and org.json() == r.json()
+
+    k = client.post(f"{r.headers['location']}/keys", json={"role": "submitter"}, headers=admin.headers)
+    assert k.status_code == 201, k.text
+    read = client.get(k.headers["location"], headers=admin.headers)
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert body["id"] == k.json()["id"] and body["prefix"] == k.json()["prefix"] and body["revoked_at"] is None
+    assert "key" not in body and k.json()["key"] not in read.text, "the secret is shown only once"
+
+
+def test_unknown_organisation_is_404(client, city) -> None:  # noqa: ANN001
+    r = client.get(f"/v1/organisations/{uuid.uuid4()}", headers=city.headers)
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_revoked_key_is_refused_at_once_and_listed_as_revoked(client, make_caller) -> None:  # noqa: ANN001
+    admin = make_caller("coordinator", "admin")
+    org = client.post("/v1/organisations", json={"name": "Stadtwerke Bochum", "kind": "utility"},
+                      headers=admin.headers).json()
+    keys = f"/v1/organisations/{org['id']}/keys"
+    leaked = client.post(keys, json={}, headers=admin.headers).json()
+    spare = client.post(keys, json={}, headers=admin.headers).json()
+    as_leaked = {"Authorization": f"Bearer {leaked['key']}"}
+    assert client.get("/v1/me", headers=as_leaked).status_code == 200
+
+    # the utility stops its own leaked key with its other key, without waiting for an admin
+    as_spare = {"Authorization": f"Bearer {spare['key']}"}
+    r = client.delete(f"{keys}/{leaked['id']}", headers=as_spare)
+    assert r.status_code == 204, r.text
+    refused = client.get("/v1/me", headers=as_leaked)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    assert client.get("/v1/me", headers=as_spare).status_code == 200, "only the revoked key stops working"
+
+    listed = {k["id"]: k for k in client.get(keys, headers=as_spare).json()}
+    assert set(listed) == {leaked["id"], spare["id"]}
+    assert listed[leaked["id"]]["revoked_at"] is not None and listed[spare["id"]]["revoked_at"] is None
+    first = listed[leaked["id"]]["revoked_at"]
+    assert client.delete(f"{keys}/{leaked['id']}", headers=admin.headers).status_code == 204
+    assert client.get(f"{keys}/{leaked['id']}", headers=admin.headers).json()["revoked_at"] == first, \
+        "revoking again keeps the first date"
+
+
+def test_other_organisations_keys_are_invisible(client, city, utility) -> None:  # noqa: ANN001
+    keys = f"/v1/organisations/{utility.org_id}/keys"
+    assert client.get(keys, headers=city.headers).status_code == 404
+    own = client.get(f"/v1/organisations/{utility.org_id}/keys", headers=utility.headers).json()
+    assert len(own) == 1
+    r = client.delete(f"{keys}/{own[0]['id']}", headers=city.headers)
+    assert r.status_code == 404, "a city cannot revoke a utility's key"
+    assert client.get("/v1/me", headers=utility.headers).status_code == 200
+    assert client.delete(f"{keys}/{uuid.uuid4()}", headers=utility.headers).status_code == 404
