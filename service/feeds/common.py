@@ -25,8 +25,10 @@ ROAD_IMPACTS = frozenset({"lane_reduction", "one_way", "full_closure"})
 RAIL_KINDS = frozenset({"tram_track", "rail"})
 # Modes that use the carriageway: naming one of them puts any works in the road.
 ROAD_MODES = frozenset({"car", "cycle"})
-# Transit modes as GTFS-RT sees them: ``transit`` is buses and trams, ``rail`` trains (S-Bahn, DB).
-TRANSIT_MODES = frozenset({"transit", "rail"})
+# Transit modes as GTFS-RT sees them: ``tram`` (trams and Stadtbahn), ``bus``, ``rail`` (trains: S-Bahn, DB). A
+# request may still name ``transit``, the value from before trams and buses were told apart: both of them.
+TRANSIT_MODES = frozenset({"tram", "bus", "rail"})
+TRANSIT = "transit"
 # a corridor's stop this close to a site is affected by it (closed, moved, or served by the replacement)
 STOP_RADIUS_M = 300.0
 
@@ -62,13 +64,15 @@ TRACK_IMPACT_TEXT = {
 def in_road(kind: str, modes: Iterable[str]) -> bool:
     """Whether works lie in the road, so that their impact is one on road traffic (WZDx, DATEX II closures).
 
-    ``modes`` names the traffic the works affect (``car``, ``cycle``, ``pedestrian``, ``transit`` = buses and
-    trams, ``rail`` = trains), ``impact`` says how hard. Naming ``car`` or ``cycle`` puts any works in the road
-    (a tram track in the street, a level crossing, a rail bridge over a street). Otherwise track works
-    (``tram_track``, ``rail``) concern the track only (an S-Bahn line, a tram on its own track bed or in a
-    tunnel, a platform): their closure stops trains and trams, not cars. A ``tram_track`` site that names no
-    modes at all counts as in the street, where tram tracks mostly lie. Other works are in the road unless
-    ``rail`` is all they affect.
+    ``modes`` names the traffic the works affect (``car``, ``cycle``, ``pedestrian``, ``tram``, ``bus``,
+    ``transit`` = buses and trams, ``rail`` = trains), ``impact`` says how hard. Naming ``car`` or ``cycle`` puts
+    any works in the road (a tram track in the street, a level crossing, a rail bridge over a street). Otherwise
+    track works (``tram_track``, ``rail``) concern the track only (an S-Bahn line, a tram on its own track bed or
+    in a tunnel, a platform): their closure stops trains and trams, not cars. Transit modes (``tram``, ``bus``,
+    ``transit``, ``rail``) and ``pedestrian`` do not put them in the road: a bus that shares the trams' own track
+    bed is stopped with them while the cars beside it drive on. A ``tram_track`` site that names no modes at all
+    counts as in the street, where tram tracks mostly lie. Other works are in the road unless ``rail`` is all
+    they affect.
     """
     named = set(modes)
     if named & ROAD_MODES:
@@ -117,6 +121,7 @@ class Corridor:
     routes: list[str]
     stops: list[Stop]
     geometry: BaseGeometry | None = None  # WGS84
+    route_types: dict[str, int] = field(default_factory=dict)  # GTFS route_type of the routes registered with one
 
     @cached_property
     def located_stops(self) -> dict[str, BaseGeometry]:
@@ -285,6 +290,22 @@ def route_ids(values: Any) -> list[str]:
         ident = value.get("id") or value.get("route_id") if isinstance(value, dict) else value
         if ident is not None and str(ident) not in out:
             out.append(str(ident))
+    return out
+
+
+def route_types(values: Any) -> dict[str, int]:
+    """GTFS ``route_type`` of the routes registered as objects with one (``route_type`` or ``type``: 0 tram, 3 bus,
+    the extended types 900 tram, 700 bus, ...); routes registered as plain ids have none."""
+    out: dict[str, int] = {}
+    for value in values or []:
+        if not isinstance(value, dict):
+            continue
+        ident = value.get("id") or value.get("route_id")
+        kind = value.get("route_type", value.get("type"))
+        if isinstance(kind, str) and kind.strip().isdigit():
+            kind = int(kind)
+        if ident is not None and isinstance(kind, int) and not isinstance(kind, bool):
+            out.setdefault(str(ident), kind)
     return out
 
 

@@ -1,15 +1,20 @@
 """GTFS-Realtime service alerts for the published sites that affect transit, built with the official bindings.
 
 A site can affect the lines of a transit corridor with registered GTFS routes or stops that lies within the
-corridor's buffer of the site. Whether it does, and how, follows its impact on that corridor's mode
-(:func:`effect_for`):
+corridor's buffer of the site. Whether it does, and how, follows its impact on the mode of the corridor's
+vehicles (:func:`transit_modes`, :func:`effect_for`). The mode is the corridor's kind (``tram``, ``rail``,
+``bus``; other kinds such as ``arterial`` carry buses), or, for a route registered with a GTFS ``route_type``,
+that type's (0 / 900s tram, 1 / 400s Stadtbahn and U-Bahn as trams, 2 / 100s rail, 3 / 11 / 200s / 700s / 800s
+bus), so one corridor can carry a tram and a bus line that the same works affect differently.
 
-- trams (``tram`` corridors) and trains (``rail`` corridors) are affected when the request names their mode
-  (``transit`` = buses and trams, ``rail``) or works on their track (``tram_track``, ``rail``); a request that
-  names no modes at all affects the trams in its street, as before. So a sewer site that closes the road for
-  cars and cycles (``modes`` car, cycle) leaves the trams running: no alert for the tram line.
-- buses (``bus`` corridors, and any other corridor with routes) run on the road: they are affected by works in
-  the road (``common.in_road``) that reach the carriageway, or that name ``transit``.
+- trams (``tram``) and trains (``rail``) are affected when the request names their mode (``transit`` names the
+  trams and the buses) or works on their track (``tram_track``, ``rail``); a request that names no modes at all
+  affects the trams in its street, as before. So a sewer site that closes the road for cars and cycles
+  (``modes`` car, cycle) leaves the trams running: no alert for the tram line.
+- buses run on the road: they are affected when the request names ``bus``, or names ``transit`` for works in
+  the road (``common.in_road``; on track works ``transit`` is read as the trams, as it always was), or names
+  none of ``tram``, ``bus``, ``transit`` for works in the road that reach the carriageway. A request that names
+  ``tram`` without ``bus`` has said which transit it stops: the buses pass (Vollsperrung, Linienbus frei).
 
 The effect of an affected corridor:
 
@@ -22,9 +27,9 @@ The effect of an affected corridor:
 
 Corridors of one site with the same effect share one alert (entity id = request id, or
 ``<request id>:<effect>`` when a site has several). Informed entities are ``{route_id, stop_id}`` pairs: each
-route of the corridor at each stop the site affects (``common.affected_stops``: stops near the site, and for
-``NO_SERVICE`` the nearest stop on each side along the line); a route alone when the corridor has no affected
-stop (works between stops), a stop alone when the corridor has no routes. Withdrawn sites are absent
+affected route of the corridor at each stop the site affects (``common.affected_stops``: stops near the site,
+and for ``NO_SERVICE`` the nearest stop on each side along the line); a route alone when the corridor has no
+affected stop (works between stops), a stop alone when the corridor has no routes. Withdrawn sites are absent
 (FULL_DATASET). Header and description are German and English.
 GTFS-RT's header cannot carry a licence: the HTTP ``Link: <…>; rel="license"`` header does.
 """
@@ -36,6 +41,7 @@ from google.transit import gtfs_realtime_pb2 as rt
 
 from service.feeds.common import (
     ROAD_IMPACTS,
+    TRANSIT,
     TRANSIT_MODES,
     Corridor,
     FeedMeta,
@@ -55,46 +61,87 @@ EFFECT_TEXT = {
     rt.Alert.REDUCED_SERVICE: ("Eingeschränkter Betrieb wegen Baustelle", "Reduced service due to construction"),
     rt.Alert.OTHER_EFFECT: ("Bauarbeiten", "Construction work"),
 }
-# the mode of a corridor's vehicles, as ``modes`` names it; corridors of other kinds carry buses
-TRACK_CORRIDORS = {"tram": "transit", "rail": "rail"}
-TRACK_OF_KIND = {"tram_track": "transit", "rail": "rail"}
+# the mode of a corridor's vehicles, as ``modes`` names it; corridors of other kinds (``arterial``) carry buses
+CORRIDOR_MODES = {"tram": "tram", "rail": "rail", "bus": "bus"}
+# modes on a track of their own: a full closure stops them (buses detour)
+TRACK_MODES = frozenset({"tram", "rail"})
+# the mode whose track the works are on
+TRACK_OF_KIND = {"tram_track": "tram", "rail": "rail"}
+
+
+def route_type_mode(route_type: int) -> str | None:
+    """The mode of a GTFS ``route_type`` (basic or extended), or None for one without a mode here (ferry, aerial
+    lift): then the corridor's kind decides. Underground and Stadtbahn count as trams: in the Ruhr the tram
+    operators run them, and works on their track are ``tram_track``."""
+    if route_type in (0, 1, 5) or 400 <= route_type < 500 or 900 <= route_type < 1000:
+        return "tram"
+    if route_type == 2 or 100 <= route_type < 200:
+        return "rail"
+    if route_type in (3, 11) or 200 <= route_type < 300 or 700 <= route_type < 900:
+        return "bus"
+    return None
+
+
+def corridor_mode(kind: str) -> str:
+    return CORRIDOR_MODES.get(kind, "bus")
+
+
+def route_groups(corridor: Corridor) -> list[tuple[str, list[str]]]:
+    """The corridor's routes by mode, in the corridor's order: each route's mode from its GTFS ``route_type``
+    where it was registered with one, else the corridor's. A corridor without routes (stops only) is one group."""
+    default = corridor_mode(corridor.kind)
+    if not corridor.routes:
+        return [(default, [])]
+    groups: dict[str, list[str]] = {}
+    for route in corridor.routes:
+        route_type = corridor.route_types.get(route)
+        mode = (route_type_mode(route_type) if route_type is not None else None) or default
+        groups.setdefault(mode, []).append(route)
+    return list(groups.items())
 
 
 def transit_modes(site: FeedSite) -> set[str]:
-    """The transit modes (``transit`` = buses and trams, ``rail``) whose service the works touch: those the request
-    names, the mode whose track is worked on, and, when the request names no modes at all, the buses and trams
-    of the street it lies in."""
-    modes = set(site.modes) & TRANSIT_MODES
+    """The transit modes (``tram``, ``bus``, ``rail``) whose service the works touch.
+
+    Trams and trains: those the request names (``transit`` names the trams), the mode whose track is worked on,
+    and, when the request names no modes at all, the trams of the street it lies in. Buses: when the request
+    names ``bus``; when it names ``transit`` and the works are in the road (on track works ``transit`` has always
+    meant the trams); and, when it names none of ``tram``, ``bus``, ``transit``, when works in the road reach
+    the carriageway. So ``transit`` gives what it gave before trams and buses could be told apart."""
+    named = set(site.modes)
+    modes = named & TRANSIT_MODES
+    if TRANSIT in named:
+        modes.add("tram")
+        if site.in_road:
+            modes.add("bus")
     if site.kind in TRACK_OF_KIND:
         modes.add(TRACK_OF_KIND[site.kind])
-    if not site.modes and site.in_road:
-        modes.add("transit")
+    if not named and site.in_road:
+        modes.add("tram")
+    if not named & {"tram", "bus", TRANSIT} and site.in_road and site.impact in ROAD_IMPACTS:
+        modes.add("bus")
     return modes
 
 
-def effect_for(site: FeedSite, corridor_kind: str) -> int | None:
-    """The effect of a site on a corridor's service, or None when it leaves the service alone."""
-    track = corridor_kind in TRACK_CORRIDORS
-    if track:
-        affected = TRACK_CORRIDORS[corridor_kind] in transit_modes(site)
-    else:  # buses: works in the road reaching the carriageway, or works that name transit
-        affected = site.in_road and (site.impact in ROAD_IMPACTS or "transit" in site.modes)
-    if not affected:
+def effect_for(site: FeedSite, mode: str) -> int | None:
+    """The effect of a site on the service of one mode (``tram``, ``bus``, ``rail``: see :func:`corridor_mode`),
+    or None when it leaves that service alone."""
+    if mode not in transit_modes(site):
         return None
     if site.impact == "full_closure":
-        return rt.Alert.NO_SERVICE if track else rt.Alert.DETOUR
+        return rt.Alert.NO_SERVICE if mode in TRACK_MODES else rt.Alert.DETOUR
     if site.impact in ROAD_IMPACTS:
         return rt.Alert.DETOUR if site.has_diversion or site.has_replacement else rt.Alert.REDUCED_SERVICE
     return rt.Alert.OTHER_EFFECT  # footway or no restriction: service as planned
 
 
-def informed(corridor: Corridor, stops: list[str]) -> list[tuple[str, str]]:
+def informed(routes: list[str], stops: list[str]) -> list[tuple[str, str]]:
     """``(route_id, stop_id)`` selectors: each route at each affected stop; the routes alone when no stop is
     affected; the stops alone when the corridor has no routes."""
-    if corridor.routes and stops:
-        return [(route, stop) for route in corridor.routes for stop in stops]
-    if corridor.routes:
-        return [(route, "") for route in corridor.routes]
+    if routes and stops:
+        return [(route, stop) for route in routes for stop in stops]
+    if routes:
+        return [(route, "") for route in routes]
     return [("", stop) for stop in stops]
 
 
@@ -148,15 +195,17 @@ def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
     for site in sites:
         groups: dict[int, tuple[list[tuple[str, str]], list[str]]] = {}
         for corridor in site.corridors:
-            effect = effect_for(site, corridor.kind)
-            if effect is None:
-                continue
-            near = affected_stops(site.geometry, corridor, closed=effect == rt.Alert.NO_SERVICE)
-            if not corridor.routes and not near:
-                continue  # a corridor known only by its stops, none of them affected
-            selectors, lines = groups.setdefault(effect, ([], []))
-            selectors += [sel for sel in informed(corridor, near) if sel not in selectors]
-            lines.append(corridor.name)
+            for mode, routes in route_groups(corridor):
+                effect = effect_for(site, mode)
+                if effect is None:
+                    continue
+                near = affected_stops(site.geometry, corridor, closed=effect == rt.Alert.NO_SERVICE)
+                if not routes and not near:
+                    continue  # a corridor known only by its stops, none of them affected
+                selectors, lines = groups.setdefault(effect, ([], []))
+                selectors += [sel for sel in informed(routes, near) if sel not in selectors]
+                if corridor.name not in lines:
+                    lines.append(corridor.name)
         for effect, (selectors, lines) in sorted(groups.items()):
             entity_id = str(site.id) if len(groups) == 1 else f"{site.id}:{rt.Alert.Effect.Name(effect).lower()}"
             _add_alert(feed, entity_id, site, effect, meta, selectors, lines)

@@ -36,6 +36,7 @@ from service.feeds.common import (
     corridor_stops,
     license_url,
     route_ids,
+    route_types,
     scrub,
     start_instant,
 )
@@ -99,7 +100,8 @@ def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSi
             if corridor is None:
                 corridor = corridors[str(row.id)] = Corridor(
                     id=str(row.id), name=row.name, kind=row.kind, routes=route_ids(row.routes),
-                    stops=corridor_stops(row.stops), geometry=shape(json.loads(row.geometry)))
+                    stops=corridor_stops(row.stops), geometry=shape(json.loads(row.geometry)),
+                    route_types=route_types(row.routes))
             if corridor.routes or corridor.stops:
                 by_id[row.request_id].corridors.append(corridor)
     return sites

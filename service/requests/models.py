@@ -58,9 +58,14 @@ IMPACT_ORDER = {i.value: n for n, i in enumerate(Impact)}
 
 
 class Mode(StrEnum):
+    """The traffic works affect. `tram` (trams and Stadtbahn) and `bus` tell the two apart; `transit`, the value
+    from before they could be told apart, names both and keeps its meaning."""
+
     pedestrian = "pedestrian"
     cycle = "cycle"
     car = "car"
+    tram = "tram"
+    bus = "bus"
     transit = "transit"
     rail = "rail"
 

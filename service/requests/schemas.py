@@ -17,6 +17,16 @@ GeoJSONGeometry = dict[str, Any]
 # true/false or "3". A blank external id is no external id (stored as null: it identifies nothing).
 Title = Annotated[str, Field(min_length=1, max_length=300), NotBlank]
 Days = WholeNumber
+MODES = (
+    "The traffic the works affect (`impact` says how hard): `car`, `cycle`, `pedestrian`, `tram` (trams and "
+    "Stadtbahn), `bus`, `rail` (trains: S-Bahn, Deutsche Bahn), and `transit`, which means buses and trams as it "
+    "always did (on track works, kind `tram_track` or `rail`, it is read as the trams). Name `tram` and `bus` "
+    "separately to say which of them the works affect: `[\"car\", \"cycle\", \"tram\", \"bus\"]` a closure that "
+    "stops the trams and sends the buses on a detour, `[\"car\", \"cycle\", \"tram\"]` one the buses may pass "
+    "(Linienbus frei), `[\"bus\"]` works in a bus lane beside the tram tracks. A request naming none of `tram`, "
+    "`bus`, `transit` affects the buses where its works in the road close lanes. `car` or `cycle` put the works in "
+    "the road (WZDx, DATEX II closures). Empty: not said."
+)
 
 
 class Contact(BaseModel):
@@ -58,7 +68,7 @@ class RequestWrite(BaseModel):
     description: str = Field(default="", max_length=20_000)
     kind: WorkKind
     impact: Impact
-    modes: list[Mode] = Field(default_factory=list)
+    modes: list[Mode] = Field(default_factory=list, description=MODES)
     shift: Shift = Shift.continuous
     geometry: GeoJSONGeometry
     diversions: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
@@ -83,7 +93,7 @@ class RequestPatch(BaseModel):
     description: str | None = Field(default=None, max_length=20_000)
     kind: WorkKind | None = None
     impact: Impact | None = None
-    modes: list[Mode] | None = None
+    modes: list[Mode] | None = Field(default=None, description=MODES)
     shift: Shift | None = None
     geometry: GeoJSONGeometry | None = None
     diversions: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
@@ -114,7 +124,7 @@ class RequestRead(BaseModel):
     description: str
     kind: str
     impact: str
-    modes: list[str]
+    modes: list[str] = Field(description=MODES)
     shift: str
     geometry: GeoJSONGeometry
     diversions: list[GeoJSONGeometry]

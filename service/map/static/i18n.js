@@ -281,7 +281,8 @@ export const VALUES = {
       space: "Räumlich", diversion: "Umleitung", corridor: "Korridor", zone: "Zonenkapazität",
       moratorium: "Aufbruchsperre", blackout: "Sperrzeit", same_owner: "Gleicher Träger (Info)",
     },
-    modes: { pedestrian: "Fußverkehr", cycle: "Radverkehr", car: "Kfz", transit: "ÖPNV", rail: "Bahn" },
+    modes: { pedestrian: "Fußverkehr", cycle: "Radverkehr", car: "Kfz", tram: "Straßenbahn", bus: "Bus",
+             transit: "ÖPNV (Bus und Straßenbahn)", rail: "Bahn" },
     shift: { continuous: "durchgehend", day: "tagsüber", night: "nachts" },
     urgency: { planned: "geplant", urgent: "dringend", emergency: "Notfall" },
     verb: {
@@ -323,7 +324,8 @@ export const VALUES = {
       space: "Space", diversion: "Diversion", corridor: "Corridor", zone: "Zone capacity",
       moratorium: "Moratorium", blackout: "Blackout", same_owner: "Same owner (info)",
     },
-    modes: { pedestrian: "Pedestrians", cycle: "Cycling", car: "Cars", transit: "Transit", rail: "Rail" },
+    modes: { pedestrian: "Pedestrians", cycle: "Cycling", car: "Cars", tram: "Trams", bus: "Buses",
+             transit: "Transit (buses and trams)", rail: "Rail" },
     shift: { continuous: "continuous", day: "day", night: "night" },
     urgency: { planned: "planned", urgent: "urgent", emergency: "emergency" },
     verb: {
