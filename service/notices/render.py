@@ -34,10 +34,19 @@ IMPACT_LABELS = {
     "full_closure": ("Vollsperrung", "full closure"),
 }
 
+# Working hours (the request's ``shift``): night work matters to the neighbours.
+SHIFT_LABELS = {
+    "continuous": ("durchgehend, Tag und Nacht", "continuous, day and night"),
+    "day": ("nur tagsüber", "daytime only"),
+    "night": ("nachts (Nachtarbeit)", "at night (night work)"),
+}
+
 MODE_LABELS = {
     "pedestrian": ("Fußverkehr", "pedestrians"),
     "cycle": ("Radverkehr", "cycling"),
     "car": ("Autoverkehr", "cars"),
+    "tram": ("Straßenbahn", "trams"),
+    "bus": ("Bus", "buses"),
     "transit": ("Bus und Straßenbahn", "buses and trams"),
     "rail": ("Bahn", "rail"),
 }
@@ -75,13 +84,14 @@ CHANGE_HEADLINES = {
 # (``service.change_facts``): one aspect gets its own headline, several are named in one.
 ASPECT_HEADLINES = {
     "dates": ("Baustellentermin geändert", "Site dates changed"),
+    "hours": ("Arbeitszeiten geändert", "Working hours changed"),
     "area": CHANGE_HEADLINES["area"],
     "impact": ("Verkehrseinschränkung geändert", "Traffic restrictions changed"),
     "details": ("Baustellenangaben geändert", "Site details changed"),
 }
 ASPECT_WORDS = {
-    "dates": ("Termine", "dates"), "area": ("Bereich", "area"), "impact": ("Einschränkung", "restrictions"),
-    "details": ("Angaben", "details"),
+    "dates": ("Termine", "dates"), "hours": ("Arbeitszeiten", "working hours"), "area": ("Bereich", "area"),
+    "impact": ("Einschränkung", "restrictions"), "details": ("Angaben", "details"),
 }
 # How binding the dates a notice gives are (the site's ``dates``): an approved slot is; a proposed (or only
 # locked) slot is provisional; the owner's preferred dates are a wish; a window is not a date at all.
@@ -191,6 +201,10 @@ def _impact(site: dict[str, Any], lang: str) -> str:
     return _pair(IMPACT_LABELS.get(site["impact"], (site["impact"], site["impact"])), lang)
 
 
+def _shift(site: dict[str, Any], lang: str) -> str:
+    return _pair(SHIFT_LABELS.get(site["shift"], (site["shift"], site["shift"])), lang)
+
+
 def _modes(site: dict[str, Any], lang: str) -> str:
     return ", ".join(_pair(MODE_LABELS.get(m, (m, m)), lang) for m in site.get("modes") or []) or (
         "keine Angabe" if lang == "de" else "not stated")
@@ -241,6 +255,9 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
     line("Wer baut" if de else "Who builds", who)
     line("Wann" if de else "When", when_now, "dates",
          when(previous, lang) if previous and previous.get("start") else None)
+    if site.get("shift"):  # notices queued before the working hours were part of the snapshot have none
+        line("Arbeitszeiten" if de else "Working hours", _shift(site, lang), "hours",
+             _shift(previous, lang) if previous and previous.get("shift") else None)
     line("Einschränkung" if de else "Impact", _impact(site, lang), "impact",
          _impact(previous, lang) if previous and previous.get("impact") else None)
     line("Betroffen" if de else "Affected", _modes(site, lang), "impact",
@@ -276,16 +293,29 @@ def notice_text(kind: str, site: dict[str, Any], lang: str, links: dict[str, str
     ]) + "\n"
 
 
+DIGEST_TITLES = {
+    "daily": ("Tägliche Übersicht", "Daily digest"),
+    "weekly": ("Wöchentliche Übersicht", "Weekly digest"),
+    # What still waited for a daily/weekly digest when the subscription switched to immediate delivery.
+    "catch_up": ("Übersicht bis zur Umstellung", "Digest up to the switch"),
+}
+CATCH_UP_NOTE = (
+    "Sie erhalten Hinweise jetzt sofort. Diese Hinweise warteten noch auf Ihre Übersicht; "
+    "neue Hinweise kommen ab jetzt einzeln.",
+    "You now receive notices immediately. These notices were still waiting for your digest; "
+    "new notices now arrive one by one.",
+)
+
+
 def digest_text(items: list[dict[str, Any]], period: str, lang: str, links: dict[str, str]) -> str:
     first, second = languages(lang)
     parts = []
     for current in (first, second):
         de = current == "de"
-        title = {"daily": ("Tägliche Übersicht", "Daily digest"), "weekly": ("Wöchentliche Übersicht",
-                                                                          "Weekly digest")}[period]
         count = len(items)
         noun = ("Hinweis" if count == 1 else "Hinweise") if de else ("notice" if count == 1 else "notices")
-        parts.append(f"{_pair(title, current)}: {count} {noun}")
+        head = f"{_pair(DIGEST_TITLES[period], current)}: {count} {noun}"
+        parts.append(head + (f"\n{_pair(CATCH_UP_NOTE, current)}" if period == "catch_up" else ""))
         for item in items:
             parts.append(site_block(item["kind"], item["site"], current))
     parts.append(footer(links, first))
@@ -323,6 +353,8 @@ SPECIAL_SUBJECTS = {
     "endpoint.disabled": ("Webhook abgeschaltet", "Webhook disabled"),
     "digest.daily": ("Baustellenhinweise: tägliche Übersicht", "Construction site notices: daily digest"),
     "digest.weekly": ("Baustellenhinweise: wöchentliche Übersicht", "Construction site notices: weekly digest"),
+    "digest.catch_up": ("Baustellenhinweise: Übersicht bis zur Umstellung",
+                        "Construction site notices: digest up to the switch"),
 }
 
 

@@ -26,6 +26,14 @@ IMPACT_RANK_SQL = (
     "CASE r.impact WHEN 'none' THEN 0 WHEN 'footway' THEN 1 WHEN 'lane_reduction' THEN 2 "
     "WHEN 'one_way' THEN 3 WHEN 'full_closure' THEN 4 ELSE 0 END"
 )
+# A request's modes as a subscription filter sees them: `transit` (buses and trams, the value from before the
+# two could be told apart) also counts as `tram` and `bus`, and each of those as `transit`. So a `transit`
+# subscriber hears of tram-only works, a `bus` subscriber of `transit` works, but not of tram-only ones.
+MODES_SQL = (
+    "(r.modes || CASE WHEN r.modes && ARRAY['transit']::varchar[] THEN ARRAY['tram', 'bus']::varchar[] "
+    "ELSE ARRAY[]::varchar[] END || CASE WHEN r.modes && ARRAY['tram', 'bus']::varchar[] "
+    "THEN ARRAY['transit']::varchar[] ELSE ARRAY[]::varchar[] END)"
+)
 # A site matches a subscription when its footprint or a diversion intersects the area (both in EPSG:25832,
 # GiST-indexed on subscriptions.area_utm) and the filters let it through.
 MATCH_SQL = f"""
@@ -33,7 +41,7 @@ MATCH_SQL = f"""
      OR (r.diversions_utm IS NOT NULL AND ST_Intersects(s.area_utm, r.diversions_utm)))
     AND (cardinality(s.kinds) = 0 OR r.kind = ANY(s.kinds))
     AND s.min_impact_rank <= {IMPACT_RANK_SQL}
-    AND (cardinality(s.modes) = 0 OR s.modes && r.modes)
+    AND (cardinality(s.modes) = 0 OR s.modes && {MODES_SQL})
     AND (s.street_norm IS NULL OR strpos({SITE_TEXT}, s.street_norm) > 0)
 """
 
@@ -153,7 +161,7 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
     if not ids:
         return {}
     rows = session.execute(text(f"""
-        SELECT r.id, r.title, r.description, r.kind, r.impact, r.modes, r.status, r.urgency, r.contact,
+        SELECT r.id, r.title, r.description, r.kind, r.impact, r.modes, r.shift, r.status, r.urgency, r.contact,
                r.duration_days, r.version, o.name AS owner, r.diversions_geom IS NOT NULL AS diversion,
                ST_X(ST_PointOnSurface(r.geom)) AS lon, ST_Y(ST_PointOnSurface(r.geom)) AS lat,
                r.updated_at, {SITE_DATES_SQL},
@@ -176,6 +184,7 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
         contact = r.contact or {}
         out[r.id] = {
             "id": str(r.id), "title": r.title, "kind": r.kind, "impact": r.impact, "modes": list(r.modes or []),
+            "shift": r.shift,
             "status": r.status, "urgency": r.urgency, "owner": r.owner,
             "contact": {k: contact.get(k) for k in ("name", "phone", "email") if contact.get(k)},
             "start": r.start_date.isoformat(), "end": r.end_date.isoformat(), "dates": r.dates,
@@ -262,6 +271,17 @@ def digest_due(session: Session, delivery: str, boundary: datetime) -> list[Subs
         select(Subscription).where(
             Subscription.status == "active", Subscription.delivery == delivery, since < boundary,
         ).with_for_update(skip_locked=True)
+    ))
+
+
+def immediate_with_waiting_digest(session: Session) -> list[Subscription]:
+    """Active subscriptions with immediate delivery that still have notices waiting for a digest (they
+    switched from daily/weekly); locked, skipping those another worker or a change holds."""
+    waiting = select(Notice.subscription_id).where(Notice.digest_pending)  # on ix_notices_digest_pending
+    return list(session.scalars(
+        select(Subscription).where(Subscription.status == "active", Subscription.delivery == "immediate",
+                                   Subscription.id.in_(waiting))
+        .with_for_update(of=Subscription, skip_locked=True)
     ))
 
 

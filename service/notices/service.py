@@ -330,6 +330,8 @@ def confirm(session: Session, token: str, now: datetime | None = None) -> Subscr
                       type_="not-found")
     sub.status, sub.confirmed_at, sub.confirm_token = "active", now or datetime.now(UTC), None
     session.flush()
+    if sub.delivery == "immediate":  # switched to immediate while a new address was unconfirmed
+        queue_catch_up_digest(session, sub, sub.confirmed_at)
     return sub
 
 
@@ -363,6 +365,7 @@ def update(session: Session, sub: Subscription, patch: SubscriptionPatch, settin
     for key in ("area", "delivery", "language", "lead_days", "email"):
         if key in data and data[key] is None:
             raise InvalidField(key, "may not be null")
+    was_digest = sub.delivery != "immediate"
     if data.get("delivery") not in (None, "immediate", sub.delivery):
         # Digests of the new rhythm are counted from now: the first goes out at its next regular time.
         sub.last_digest_at = datetime.now(UTC)
@@ -376,6 +379,9 @@ def update(session: Session, sub: Subscription, patch: SubscriptionPatch, settin
         sub.confirm_token = secrets.token_urlsafe(32)
         session.flush()
         queue_confirmation(session, sub, settings)
+    if was_digest and sub.delivery == "immediate" and sub.status == "active":
+        # What waited for the digest goes out now (an unconfirmed new address gets it once confirmed).
+        queue_catch_up_digest(session, sub, datetime.now(UTC))
     session.flush()
     return sub
 
@@ -473,20 +479,25 @@ def dedupe_key_for(event: Event, kind: str) -> str:
 
 # Notices that say what changed ("Bisher: ...") and compare with what the subscriber was last told.
 TOLD_KINDS = ("request.updated", "slot.displaced")
-PREVIOUS_FIELDS = ("title", "kind", "start", "end", "dates", "duration_days", "impact", "modes")
+PREVIOUS_FIELDS = ("title", "kind", "start", "end", "dates", "duration_days", "shift", "impact", "modes")
 # Which aspect of a site an edited field belongs to, when the subscriber was told nothing about it before.
 FIELD_ASPECTS = {
     "earliest_start": "dates", "latest_end": "dates", "duration_days": "dates", "preferred_start": "dates",
-    "geometry": "area", "diversions": "area", "impact": "impact", "modes": "impact", "kind": "details",
-    "title": "details",
+    "shift": "hours", "geometry": "area", "diversions": "area", "impact": "impact", "modes": "impact",
+    "kind": "details", "title": "details",
 }
 
 
 def _aspects(before: dict[str, Any], site: dict[str, Any]) -> list[str]:
-    """What differs for the street between two snapshots of a site: its dates, area, impact, details."""
+    """What differs for the street between two snapshots of a site: its dates, working hours, area, impact,
+    details. A window ("within ... to ..., N days") also changes with its number of days."""
     changed = []
-    if (before.get("start"), before.get("end")) != (site.get("start"), site.get("end")):
+    if (before.get("start"), before.get("end")) != (site.get("start"), site.get("end")) or (
+            before.get("dates") == site.get("dates") == "window"
+            and before.get("duration_days") != site.get("duration_days")):
         changed.append("dates")
+    if "shift" in before and before["shift"] != site.get("shift"):  # told before notices carried it: see below
+        changed.append("hours")
     if before.get("area_key") and site.get("area_key") and before["area_key"] != site["area_key"]:
         changed.append("area")
     if before.get("impact") != site.get("impact") or sorted(before.get("modes") or []) != sorted(
@@ -516,6 +527,8 @@ def change_facts(kind: str, event: Event, site: dict[str, Any], told: dict[str, 
             changed = _aspects(told, site)
             if "area_key" not in told and {"geometry", "diversions"} & set(fields):
                 changed.append("area")  # told before notices carried the area's fingerprint
+            if "shift" not in told and "shift" in fields:
+                changed.append("hours")  # told before notices carried the working hours
             if not changed:
                 return None
             return {"previous": {k: told[k] for k in PREVIOUS_FIELDS if k in told}, "changed": changed}
@@ -595,24 +608,44 @@ def digest_boundary(period: str, now: datetime, settings: Settings, hour: int = 
     return boundary
 
 
+def _queue_digest(session: Session, sub: Subscription, period: str, dedupe_key: str) -> bool:
+    """One email with everything that waits for a digest of ``sub``, in the order it was queued; the items
+    are marked as carried by it. Nothing waiting, nothing sent."""
+    items = repository.pending_digest_items(session, sub.id)
+    if not items:
+        return False
+    payload = {"period": period, "items": [{"kind": n.kind, "site": n.payload["site"],
+                                            "notice_id": str(n.id)} for n in items]}
+    digest_id = queue_notice(session, sub.id, sub.email, sub.delivery, [], kind=f"digest.{period}",
+                             dedupe_key=dedupe_key, payload=payload, email_now=True)
+    if digest_id is None:
+        return False  # that digest exists already: the items keep waiting for the next one, never lost
+    for n in items:
+        n.digest_pending, n.digest_id = False, digest_id
+    return True
+
+
+def queue_catch_up_digest(session: Session, sub: Subscription, now: datetime) -> bool:
+    """A subscription that switched from daily/weekly to immediate delivery: what still waits for its digest
+    goes out at once as one "digest up to the switch" (email; webhooks were immediate all along)."""
+    session.flush()  # the switch itself first: it locks the subscription's row against the digest job
+    return _queue_digest(session, sub, "catch_up", f"digest:catch_up:{sub.id}:{now.isoformat()}")
+
+
 def queue_digests(session: Session, settings: Settings, now: datetime) -> int:
-    """Collect what each daily/weekly subscription was noticed since its last digest into one email."""
+    """Collect what each daily/weekly subscription was noticed since its last digest into one email; and
+    send what still waits for a digest of a subscription that is immediate now (a notice queued while the
+    switch to immediate was saved, or one left from before the switch collected them) at once."""
     sent = 0
     for period in ("daily", "weekly"):
         boundary = digest_boundary(period, now, settings)
         for sub in repository.digest_due(session, period, boundary):
-            items = repository.pending_digest_items(session, sub.id)
             sub.last_digest_at = now
-            if not items:
-                continue
-            payload = {"period": period, "items": [{"kind": n.kind, "site": n.payload["site"],
-                                                    "notice_id": str(n.id)} for n in items]}
-            digest_id = queue_notice(session, sub.id, sub.email, sub.delivery, [], kind=f"digest.{period}",
-                                     dedupe_key=f"digest:{period}:{boundary.isoformat()}", payload=payload,
-                                     email_now=True)
-            for n in items:
-                n.digest_pending, n.digest_id = False, digest_id
-            sent += 1
+            # per subscription: deliveries are unique per (inbox, key), so two subscriptions of one address
+            # sharing a key would send one digest and drop the other's items
+            sent += _queue_digest(session, sub, period, f"digest:{period}:{sub.id}:{boundary.isoformat()}")
+    for sub in repository.immediate_with_waiting_digest(session):
+        sent += queue_catch_up_digest(session, sub, now)
     session.flush()
     return sent
 

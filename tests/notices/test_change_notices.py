@@ -200,3 +200,74 @@ def test_provisional_dates_and_wishes_are_marked(client, db, city, coordinator, 
     text = _description(client, sub.token, rid)
     assert f"Wann: {de(5)} bis {de(14)} (Wunschtermin, noch nicht festgelegt)" in text
     assert f"When: {iso(5)} to {iso(14)} (requested dates, not fixed yet)" in text
+
+
+def test_an_edit_of_only_the_working_hours_is_noticed(client, db, city, receiver, smtp, run_jobs) -> None:  # noqa: ANN001
+    inbox, _ = smtp
+    subscribe(client, db, webhooks=[receiver.url])
+    rid = client.post("/v1/requests", json=site_body(), headers=city.headers).json()["id"]  # continuous
+    run_jobs()
+    [new] = [m for m in inbox.messages if m["Subject"].startswith("Neue Baustelle")]
+    assert "Arbeitszeiten: durchgehend, Tag und Nacht\n" in new.get_content()
+    inbox.clear()
+    hooks = len(receiver.requests)
+    later = subscribe(client, db, email="kiosk@example.de")  # told nothing of the site before
+
+    _patch(client, city, rid, {"shift": "night"})  # night work from now on: the neighbours want to know
+    run_jobs()
+    [told] = inbox.to("info@baeckerei-example.de")
+    subject = told["Subject"]
+    german, english = told.get_content().split("English version below")
+    assert subject == "Arbeitszeiten geändert: Kanalerneuerung Rüttenscheider Straße"
+    assert german.lstrip().startswith("Arbeitszeiten geändert\n")
+    assert "Arbeitszeiten: nachts (Nachtarbeit)\nBisher: durchgehend, Tag und Nacht\n" in german
+    assert english.lstrip().startswith("Working hours changed\n")
+    assert "Working hours: at night (night work)\nPreviously: continuous, day and night\n" in english
+    assert "Bisher: 01." not in german and "Bisher: Vollsperrung" not in german  # nothing else changed
+    # The webhook says the same, with the working hours before and what changed.
+    [hook] = [receiver.json(i) for i in range(hooks, len(receiver.requests))]
+    assert hook["type"] == "notice.request.updated"
+    assert hook["data"]["headline"] == {"de": "Arbeitszeiten geändert", "en": "Working hours changed"}
+    site = hook["data"]["site"]
+    assert (site["shift"], site["previous"]["shift"], site["changed"]) == ("night", "continuous", ["hours"])
+    # A subscriber told nothing before hears of it by the same headline, without "Bisher".
+    [first] = [m for m in inbox.to("kiosk@example.de") if not m["Subject"].startswith("Bitte bestätigen")]
+    assert first["Subject"] == "Arbeitszeiten geändert: Kanalerneuerung Rüttenscheider Straße"
+    assert "Arbeitszeiten: nachts (Nachtarbeit)\n" in first.get_content() and "Bisher" not in first.get_content()
+    assert [n.kind for n in notices_of(db, later.id)][-1] == "request.updated"
+    inbox.clear()
+
+    _patch(client, city, rid, {"shift": "day", "impact": "lane_reduction"})
+    run_jobs()
+    [both] = inbox.to("info@baeckerei-example.de")
+    assert both["Subject"] == ("Baustelle geändert – Arbeitszeiten und Einschränkung: "
+                               "Kanalerneuerung Rüttenscheider Straße")
+    german = both.get_content().split("English version below")[0]
+    assert "Arbeitszeiten: nur tagsüber\nBisher: nachts (Nachtarbeit)\n" in german
+    assert "Einschränkung: Fahrstreifen eingeengt\nBisher: Vollsperrung\n" in german
+
+
+def test_a_new_number_of_days_within_an_open_window_is_noticed(client, db, city, smtp, run_jobs) -> None:  # noqa: ANN001
+    inbox, _ = smtp
+    subscribe(client, db)
+
+    def unplaced(rid: str) -> None:  # no slot yet (e.g. blocked): the notice gives the window and the days
+        slot_repository.put_slot(db, rid, start=None, end=None, status="unplaced", provisional=False,
+                                 explanation={}, unplaced={"reason": "test", "blocking": []}, plan_id=None)
+        db.flush()
+
+    rid = client.post("/v1/requests", json=site_body(preferred_start=None), headers=city.headers).json()["id"]
+    unplaced(rid)
+    run_jobs()
+    [new] = [m for m in inbox.messages if m["Subject"].startswith("Neue Baustelle")]
+    assert "Wann: im Zeitraum 01.03.2027 bis 30.09.2027, Dauer 60 Tage, Termin noch offen\n" in new.get_content()
+    inbox.clear()
+    _patch(client, city, rid, {"duration_days": 90})
+    unplaced(rid)
+    run_jobs()
+    subject, german, english = _only(inbox)
+    assert subject == "Baustellentermin geändert: Kanalerneuerung Rüttenscheider Straße"
+    assert ("Wann: im Zeitraum 01.03.2027 bis 30.09.2027, Dauer 90 Tage, Termin noch offen\n"
+            "Bisher: im Zeitraum 01.03.2027 bis 30.09.2027, Dauer 60 Tage, Termin noch offen\n") in german
+    assert ("When: within 2027-03-01 to 2027-09-30, 90 days, exact dates not fixed yet\n"
+            "Previously: within 2027-03-01 to 2027-09-30, 60 days, exact dates not fixed yet\n") in english

@@ -47,6 +47,23 @@ def test_area_and_filters_decide_who_hears_of_a_site(client, db, city, run_jobs)
     assert all(_kinds(db, subs[n]) == ["request.created"] for n in heard)
 
 
+def test_mode_filters_tell_trams_from_buses_and_transit_means_both(client, db, city, run_jobs) -> None:  # noqa: ANN001
+    """A bus company hears of works that stop its buses, not of tram-only works; `transit` covers both."""
+    subs = {name: subscribe(client, db, email=f"{name}@example.de", modes=modes) for name, modes in
+            (("transit", ["transit"]), ("tram", ["tram"]), ("bus", ["bus"]))}
+    heard: dict[str, set[str]] = {name: set() for name in subs}
+    for title, modes in (("Gleiserneuerung", ["tram"]), ("Haltestellenumbau", ["bus"]),
+                         ("Ampelumbau", ["transit"]), ("Radweg", ["cycle"])):
+        body = site_body(title=f"{title} Rüttenscheider Straße", modes=modes)
+        assert client.post("/v1/requests", json=body, headers=city.headers).status_code == 201
+        before = {name: len(_kinds(db, sub)) for name, sub in subs.items()}
+        run_jobs()
+        heard = {name: heard[name] | ({title} if len(_kinds(db, sub)) > before[name] else set())
+                 for name, sub in subs.items()}
+    assert heard == {"transit": {"Gleiserneuerung", "Haltestellenumbau", "Ampelumbau"},
+                     "tram": {"Gleiserneuerung", "Ampelumbau"}, "bus": {"Haltestellenumbau", "Ampelumbau"}}
+
+
 def test_notice_says_where_what_who_when_impact_and_links_the_map(client, db, city, smtp, run_jobs) -> None:
     inbox, _ = smtp
     sub = subscribe(client, db)
