@@ -130,18 +130,22 @@ def key_list(org: Annotated[uuid.UUID, typer.Option()]) -> None:
     from service.auth import service as auth
     from service.kit.db import session_scope
     from service.kit.problems import Problem
+    from service.kit.time import tz
 
-    table = Table("id", "role", "prefix", "created", "revoked")
-    table.columns[0].no_wrap = True  # a cut id is useless for `key revoke`
+    settings = Settings()
+    zone = tz(settings)
+    table = Table("id", "role", "prefix", f"created ({zone.key})", "revoked")
+    for column in table.columns:  # a cut id is useless for `key revoke`, a cut prefix for finding a leaked key
+        column.no_wrap = True
     try:
-        with session_scope(session_factory(Settings())) as session:
+        with session_scope(session_factory(settings)) as session:
             org_row = auth.get_organisation(session, org)
             for k in auth.list_keys(session, auth.system_principal(org_row, Role.admin), org):
-                table.add_row(str(k.id), k.role, k.prefix, f"{k.created_at:%Y-%m-%d %H:%M}",
-                              f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")
+                table.add_row(str(k.id), k.role, k.prefix, f"{k.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                              f"{k.revoked_at.astimezone(zone):%Y-%m-%d %H:%M}" if k.revoked_at else "")
     except Problem as e:
         raise refused(f"--org: {e.detail}") from None
-    Console().print(table)
+    Console(width=max(Console().width, 120)).print(table)  # whole ids, prefixes and times on any terminal
 
 
 @key_app.command("revoke")
@@ -158,7 +162,9 @@ def key_revoke(org: Annotated[uuid.UUID, typer.Option()], key: Annotated[uuid.UU
             prefix, when = revoked.prefix, revoked.revoked_at
     except Problem as e:
         raise refused(e.detail) from None
-    typer.echo(f"revoked {prefix} at {when:%Y-%m-%d %H:%M:%S %Z}")
+    from service.kit.time import tz
+
+    typer.echo(f"revoked {prefix} at {when.astimezone(tz(Settings())):%Y-%m-%d %H:%M:%S %Z}")
 
 
 def _print_summary(title: str, summary) -> None:  # noqa: ANN001

@@ -61,7 +61,7 @@ def test_org_and_key_from_the_cli_open_the_api(run, settings) -> None:  # noqa: 
                                             env={"COLUMNS": "60"}).output
         assert run("key", "revoke", "--org", str(org_id), key_id).startswith(f"revoked {key[:12]} at ")
         assert client.get("/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
-        listed = CliRunner().invoke(cli, ["key", "list", "--org", str(org_id)], env={"COLUMNS": "200"}).output
+        listed = CliRunner().invoke(cli, ["key", "list", "--org", str(org_id)], env={"COLUMNS": "80"}).output
         assert re.search(rf"{key_id}\s.*submitter\s.*{key[:12]}.*\d\d:\d\d\s.*\d\d:\d\d", listed), listed
 
 

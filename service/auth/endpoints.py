@@ -42,13 +42,14 @@ def create_key(org_id: uuid.UUID, body: KeyCreate, _: Admin, session: SessionDep
                response: Response) -> KeyCreated:
     api_key, secret = service.create_key(session, org_id=org_id, role=body.role)
     response.headers["Location"] = f"/v1/organisations/{org_id}/keys/{api_key.id}"
-    return KeyCreated(id=api_key.id, organisation_id=org_id, role=api_key.role, prefix=api_key.prefix, key=secret)
+    return KeyCreated(id=api_key.id, organisation_id=org_id, role=api_key.role, prefix=api_key.prefix,
+                      created_at=api_key.created_at, revoked_at=None, key=secret)
 
 
 @router.get(KEYS, response_model=list[KeyRead])
 def list_keys(org_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> list[KeyRead]:
     """The organisation's keys, revoked ones included, without secrets (admins: any organisation; other keys:
-    their own)."""
+    their own, else 403)."""
     return [KeyRead.model_validate(k, from_attributes=True) for k in service.list_keys(session, principal, org_id)]
 
 
@@ -59,7 +60,8 @@ def get_key(org_id: uuid.UUID, key_id: uuid.UUID, principal: Authenticated, sess
 
 @router.delete(KEYS + "/{key_id}", status_code=204)
 def revoke_key(org_id: uuid.UUID, key_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> Response:
-    """Revoke a key at once: it is refused from the next request on. Admins revoke any key, other keys those of
-    their own organisation (a leaked key can be stopped without waiting for an admin). Revoking twice is fine."""
+    """Revoke a key at once: it is refused from the next request on. Admins revoke any key; other keys revoke
+    keys of their own organisation up to their own role (a leaked key can be stopped without waiting for an
+    admin, and a submitter key cannot revoke the admins'). Revoking twice is fine."""
     service.revoke_key(session, principal, org_id, key_id)
     return Response(status_code=204)

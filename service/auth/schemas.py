@@ -35,6 +35,8 @@ class KeyCreated(BaseModel):
     organisation_id: uuid.UUID
     role: Role
     prefix: str
+    created_at: datetime
+    revoked_at: datetime | None = None
     key: str = Field(description="The secret key. It is shown only once; only a hash is stored.")
 
 

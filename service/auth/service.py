@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import repository
 from service.auth.models import ApiKey, Organisation, OrgKind, Role
-from service.kit.problems import Problem, not_found
+from service.kit.problems import Problem, forbidden, not_found
 
 KEY_PREFIX = "bst_"
 
@@ -102,26 +102,36 @@ def get_organisation(session: Session, org_id: uuid.UUID) -> Organisation:
     return org
 
 
-def _key_visible(principal: Principal, org_id: uuid.UUID) -> bool:
-    """Admins manage every organisation's keys; any other key sees and revokes those of its own organisation."""
-    return principal.is_admin or principal.org_id == org_id
+ROLE_RANK = {Role.submitter: 0, Role.coordinator: 1, Role.admin: 2}
+
+
+def _check_keys_visible(session: Session, principal: Principal, org_id: uuid.UUID) -> None:
+    """Admins manage every organisation's keys; any other key sees those of its own organisation."""
+    if repository.get_org(session, org_id) is None:
+        raise not_found("Organisation", org_id)
+    if not (principal.is_admin or principal.org_id == org_id):
+        raise forbidden("Only an admin or a key of the organisation itself may see its keys.")
 
 
 def list_keys(session: Session, principal: Principal, org_id: uuid.UUID) -> list[ApiKey]:
-    if not _key_visible(principal, org_id) or repository.get_org(session, org_id) is None:
-        raise not_found("Organisation", org_id)
+    _check_keys_visible(session, principal, org_id)
     return repository.list_keys(session, org_id)
 
 
 def get_key(session: Session, principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
-    api_key = repository.get_key(session, org_id, key_id) if _key_visible(principal, org_id) else None
+    _check_keys_visible(session, principal, org_id)
+    api_key = repository.get_key(session, org_id, key_id)
     if api_key is None:
         raise not_found("API key", key_id)
     return api_key
 
 
 def revoke_key(session: Session, principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
-    """Revoke a key at once (a leaked or unused one). Idempotent: revoking a revoked key changes nothing."""
+    """Revoke a key at once (a leaked or unused one). Admins revoke any key; another key revokes keys of its own
+    organisation up to its own role, so a leaked submitter key cannot lock out the admins. Idempotent:
+    revoking a revoked key changes nothing."""
     api_key = get_key(session, principal, org_id, key_id)
+    if not principal.is_admin and ROLE_RANK[Role(api_key.role)] > ROLE_RANK[Role(principal.role)]:
+        raise forbidden(f"A {principal.role} key may not revoke a {api_key.role} key; ask an admin.")
     repository.revoke_key(session, api_key)
     return api_key

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 
 
-def _timestamp(value: datetime) -> str:
+def rfc3339(value: datetime) -> str:
     if value.tzinfo is None:  # no stored timestamp is naive; keep a stray one as it is rather than guess
         return value.isoformat()
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -17,4 +17,4 @@ def _timestamp(value: datetime) -> str:
 
 def to_json(value: Any) -> Any:
     """``jsonable_encoder`` with timestamps as above (nested ones included)."""
-    return jsonable_encoder(value, custom_encoder={datetime: _timestamp})
+    return jsonable_encoder(value, custom_encoder={datetime: rfc3339})

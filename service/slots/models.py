@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, String, Text, func
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, String, Text, event, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.kit.db import Base
 
@@ -48,3 +49,20 @@ class Slot(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+@event.listens_for(Session, "before_flush")
+def _changed_slot_changes_its_request(session: Session, flush_context: Any, instances: Any) -> None:
+    """A request's representation includes its slot, so a slot that changes (moved by a plan, proposed again,
+    locked, its explanation rewritten) makes a new version of its request: the ETag a client read before no
+    longer matches, and ``If-Match`` on approve or accept refuses a slot the caller has not seen. A slot row
+    created with its request adds nothing (the new request is version 1 with its first slot)."""
+    from service.requests.models import SiteRequest
+
+    changed = {obj.request_id for obj in session.dirty if isinstance(obj, Slot) and session.is_modified(obj)}
+    if not changed:
+        return
+    with session.no_autoflush:
+        for req in session.scalars(select(SiteRequest).where(SiteRequest.id.in_(changed))):
+            if req not in session.deleted:
+                req.updated_at = func.clock_timestamp()  # an UPDATE of the row: version_id_col counts it

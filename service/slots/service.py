@@ -57,6 +57,12 @@ def create_plan(session: Session, created_by: uuid.UUID | None, body: PlanCreate
         raise InvalidField("bbox", "give either bbox or zone (exactly one)")
     if body.bbox is not None:
         parse_bbox(",".join(str(v) for v in body.bbox))
+        w, s_, e, n = settings.service_area
+        if body.bbox[0] > e or body.bbox[2] < w or body.bbox[1] > n or body.bbox[3] < s_:
+            swapped = w <= body.bbox[1] <= e and s_ <= body.bbox[0] <= n
+            raise InvalidField("bbox", f"{list(body.bbox)} lies outside the service area {list(settings.service_area)}"
+                               + ("; it looks like lat/lon: the order is minlon, minlat, maxlon, maxlat"
+                                  if swapped else ""))
     if body.to < body.from_:
         raise InvalidField("to", f"{body.to} is before from {body.from_}")
     if body.to < today(settings):

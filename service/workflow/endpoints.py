@@ -54,7 +54,7 @@ def actions(request_id: uuid.UUID, principal: Authenticated, session: SessionDep
 
 @router.post(PREFIX + "/propose", response_model=RequestRead)
 def propose(request_id: uuid.UUID, body: ProposeBody, principal: Authenticated, session: SessionDep,
-            request: Request) -> Response:
+            request: Request, if_match: Annotated[str | None, Header()] = None) -> Response:
     """Coordinators: propose a slot by hand (the planner proposes through the same function). Refused (409) when
     it overlaps approved or locked slots; `warnings` name the blackouts and moratoriums the slot lies in."""
     if not principal.is_coordinator:
@@ -63,7 +63,7 @@ def propose(request_id: uuid.UUID, body: ProposeBody, principal: Authenticated, 
         service.load_visible(session, principal, request_id, lock=False)
         raise forbidden("Only the coordination office may propose a slot.")
     req = service.propose(session, principal, request_id, body.start, body.explanation, body.reason,
-                          request.app.state.settings)
+                          request.app.state.settings, if_match=if_match)
     return _answer(req, service.proposal_warnings(session, req))
 
 
@@ -81,8 +81,10 @@ def _step(action: str, fn: Callable[..., SiteRequest]) -> None:
     t = TRANSITIONS[action]
 
     def endpoint(request_id: uuid.UUID, principal: Authenticated, session: SessionDep, request: Request,
-                 body: Annotated[ActionBody | None, Body()] = None) -> Response:
-        req = fn(session, principal, request_id, body or ActionBody(), request.app.state.settings)
+                 body: Annotated[ActionBody | None, Body()] = None,
+                 if_match: Annotated[str | None, Header()] = None) -> Response:
+        req = fn(session, principal, request_id, body or ActionBody(), request.app.state.settings,
+                 if_match=if_match)
         return _answer(req)
 
     endpoint.__name__ = f"{action}_request"
@@ -91,7 +93,8 @@ def _step(action: str, fn: Callable[..., SiteRequest]) -> None:
         f"{PREFIX}/{action}", endpoint, methods=["POST"], response_model=RequestRead,
         summary=f"{action.capitalize()} ({t.who})",
         description=f"{who}: {t.doc}. From {', '.join(sorted(t.sources))} to {t.target}; "
-        f"event `{t.event}`. Illegal in the current state: 409 with `allowed`.",
+        f"event `{t.event}`. Illegal in the current state: 409 with `allowed`. With `If-Match` (the ETag of "
+        "the request as you read it, slot included) a request that changed since answers 412.",
     )
 
 

@@ -22,6 +22,7 @@ from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
+from service.kit.encode import rfc3339
 from service.kit.etags import if_match_allows
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
 from service.kit.time import now as service_now
@@ -173,7 +174,7 @@ def deadline_json(session: Session, request_id: uuid.UUID) -> dict[str, Any] | N
     d = repository.get_deadline(session, request_id)
     if d is None:
         return None
-    return {"party": d.party, "status": d.status, "since": d.since.isoformat(), "due_at": d.due_at.isoformat()}
+    return {"party": d.party, "status": d.status, "since": rfc3339(d.since), "due_at": rfc3339(d.due_at)}
 
 
 def decision_json(session: Session, req: SiteRequest) -> dict[str, Any] | None:
@@ -184,7 +185,7 @@ def decision_json(session: Session, req: SiteRequest) -> dict[str, Any] | None:
     if row is None:
         return None
     code = BY_CODE.get(row.reason_code or "")
-    return {"action": row.action, "at": row.at.isoformat(), "reason_code": row.reason_code,
+    return {"action": row.action, "at": rfc3339(row.at), "reason_code": row.reason_code,
             "reason_de": code.de if code else None, "reason_en": code.en if code else None, "reason": row.reason}
 
 
@@ -256,8 +257,11 @@ def check_if_match(req: SiteRequest, if_match: str | None) -> None:
         return
     tag = requests_service.etag(req)
     if not if_match_allows(if_match, tag):
-        raise Problem(412, "Precondition failed", f"The request changed since you read it (now {tag}); "
-                      "GET it again.", type_="stale-etag", headers={"ETag": tag})
+        if if_match_allows(if_match.replace("W/", ""), tag):
+            detail = (f"If-Match compares strongly, so a weak tag never matches: send {tag} without W/.")
+        else:
+            detail = f"The request changed since you read it (now {tag}); GET it again."
+        raise Problem(412, "Precondition failed", detail, type_="stale-etag", headers={"ETag": tag})
 
 
 def available_actions(session: Session, principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
@@ -274,8 +278,8 @@ def _today(settings: Settings, today: date | None) -> date:
 
 
 def submit(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
-           settings: Settings) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "submit")
+           settings: Settings, *, if_match: str | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "submit", if_match=if_match)
     _transition(session, req, "submit", principal, settings, reason=body.reason)
     if req.urgency == "emergency":
         activate_emergency(session, req, settings)
@@ -283,14 +287,14 @@ def submit(session: Session, principal: Principal, request_id: uuid.UUID, body: 
 
 
 def accept(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
-           settings: Settings) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "accept")
+           settings: Settings, *, if_match: str | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "accept", if_match=if_match)
     return _transition(session, req, "accept", principal, settings, reason=body.reason)
 
 
 def contest(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
-            settings: Settings) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "contest")
+            settings: Settings, *, if_match: str | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "contest", if_match=if_match)
     if not body.reason or not body.reason.strip():
         raise InvalidField("reason", "say why you contest the proposed slot")
     counter = None
@@ -302,13 +306,22 @@ def contest(session: Session, principal: Principal, request_id: uuid.UUID, body:
     reason = body.reason.strip()
     if counter:
         reason += f" [counter-proposal: {counter['earliest_start']} to {counter['latest_end']}]"
+
+    def widen_window() -> None:
+        """Dates the owner asks for beyond the window become part of it (they are the owner's own dates): else
+        the coordinator could never grant them, and the owner cannot edit a proposed request."""
+        cp = body.counter_proposal
+        if cp is not None:
+            req.earliest_start = min(req.earliest_start, cp.earliest_start)
+            req.latest_end = max(req.latest_end, cp.latest_end)
+
     return _transition(session, req, "contest", principal, settings, reason=reason,
-                       payload={"counter_proposal": counter})
+                       payload={"counter_proposal": counter}, mutate=widen_window)
 
 
 def start(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
-          *, today: date | None = None) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "start")
+          *, today: date | None = None, if_match: str | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "start", if_match=if_match)
     day = _today(settings, today)
     slot = repository.get_slot(session, req.id, for_update=True)
     if slot is None or slot.status != "approved" or slot.start is None or not (slot.start <= day <= slot.end):
@@ -320,8 +333,8 @@ def start(session: Session, principal: Principal, request_id: uuid.UUID, body: A
 
 
 def complete(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
-             *, today: date | None = None) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "complete")
+             *, today: date | None = None, if_match: str | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "complete", if_match=if_match)
     day = _today(settings, today)
     slot = repository.get_slot(session, req.id, for_update=True)
 
@@ -345,8 +358,8 @@ def _cancel_pending_changes(session: Session, req: SiteRequest, why: str) -> Non
 
 
 def withdraw(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
-             settings: Settings) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "withdraw")
+             settings: Settings, *, if_match: str | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "withdraw", if_match=if_match)
 
     def free_slot() -> None:
         repository.delete_slot(session, req.id)
@@ -460,12 +473,13 @@ def _manual_explanation(req: SiteRequest, principal: Principal, start_day: date,
 
 
 def propose(session: Session, principal: Principal, request_id: uuid.UUID, start_day: date,
-            explanation: dict[str, Any] | None, reason: str | None, settings: Settings) -> SiteRequest:
+            explanation: dict[str, Any] | None, reason: str | None, settings: Settings, *,
+            if_match: str | None = None) -> SiteRequest:
     """A coordinator's manual proposal. Refused (409) when it overlaps approved or locked slots of conflicting
     requests; a blackout or moratorium the works would break does not refuse it (the owner answers and the
     coordinator approves later; approving does not check rules either) but is named in the slot's explanation
     and in the answer's ``warnings`` (:func:`proposal_warnings`)."""
-    req = load_for_action(session, principal, request_id, "propose")
+    req = load_for_action(session, principal, request_id, "propose", if_match=if_match)
     end_day = _check_in_window(req, start_day, "start")
     _check_not_past(start_day, settings)
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
@@ -535,8 +549,8 @@ def _coordinator_code(code: str | None, *, required: bool) -> str | None:
 
 
 def reject(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
-           settings: Settings) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "reject")
+           settings: Settings, *, if_match: str | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "reject", if_match=if_match)
     code = _coordinator_code(body.reason_code, required=True)
     if code == "other" and not (body.reason and body.reason.strip()):
         raise InvalidField("reason", "explain the reason when the code is 'other'")
@@ -546,8 +560,8 @@ def reject(session: Session, principal: Principal, request_id: uuid.UUID, body: 
 
 
 def revoke(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
-           settings: Settings) -> SiteRequest:
-    req = load_for_action(session, principal, request_id, "revoke")
+           settings: Settings, *, if_match: str | None = None) -> SiteRequest:
+    req = load_for_action(session, principal, request_id, "revoke", if_match=if_match)
     if not body.reason or not body.reason.strip():
         raise InvalidField("reason", "say why the approval is revoked")
     code = _coordinator_code(body.reason_code, required=False)
@@ -770,7 +784,8 @@ def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
         "geometry": mapping(to_shape(change.geom)) if change.geom is not None else None,
         "reason": change.reason, "start": change.start, "end": change.end, "conflicts": change.conflicts or [],
         "placement": change.placement or {}, "decision_reason": change.decision_reason,
-        "decision_reason_code": change.decision_reason_code, "decided_at": change.decided_at,
+        "decision_reason_code": change.decision_reason_code,
+        "decided_at": rfc3339(change.decided_at) if change.decided_at else None,
         "created_at": change.created_at,
     }
 
@@ -795,8 +810,15 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     latest_end = body.latest_end if body.latest_end is not None else req.latest_end
     duration = body.duration_days if body.duration_days is not None else req.duration_days
     # the works' start is set (an active site began before today): the window need not fit from today on
-    requests_service.check_window(req.earliest_start, latest_end, duration, None, settings=settings,
-                                  from_today=False)
+    try:
+        requests_service.check_window(req.earliest_start, latest_end, duration, None, settings=settings,
+                                      from_today=False)
+    except InvalidField as e:
+        if e.field == "duration_days" and body.duration_days is None:  # name what the owner sent
+            window = (latest_end - req.earliest_start).days + 1
+            raise InvalidField("latest_end", f"{latest_end} leaves a window of {window} days from earliest_start "
+                               f"{req.earliest_start}; the works need {duration}") from None
+        raise
     geom_wkb = None
     geom_value = None
     if body.geometry is not None:
@@ -826,9 +848,15 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
                              geom_wkb=geom_wkb)
         new_start = found.start
         placement = {"method": found.method, "blocking": found.blockers}
-    new_end = new_start + timedelta(days=duration - 1) if new_start else None
-    remaining = (_conflicts_at(session, req, new_start, new_end, settings, geom_wkb=geom_wkb,
-                               statuses=("proposed", "locked", "approved")) if new_start else clashes)
+    if new_start is None:  # a pending change no coordinator could approve helps nobody: say why now
+        why = placement.get("reason") or ("no start in the window avoids the approved and proposed slots of the "
+                                          "conflicting sites")
+        raise Problem(409, "Conflict", f"No slot fits the changed works: {why}. Ask for a later latest_end or "
+                      "a shorter duration, or talk to the coordination office.", type_="no-slot",
+                      conflicts=_json(clashes), blocking=placement.get("blocking", []))
+    new_end = new_start + timedelta(days=duration - 1)
+    remaining = _conflicts_at(session, req, new_start, new_end, settings, geom_wkb=geom_wkb,
+                              statuses=("proposed", "locked", "approved"))
     change = repository.add_change(session, RequestChange(
         request_id=req.id, status="pending", organisation_id=principal.org_id, key_id=principal.key_id,
         latest_end=body.latest_end, duration_days=body.duration_days, geom=geom_value, reason=body.reason,
@@ -859,7 +887,7 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
         raise not_found("Change", change_id)
     if change.status != "pending":
         raise Problem(409, "Conflict", f"This change is {change.status} already.", type_="change-decided")
-    code = _coordinator_code(body.reason_code, required=False)
+    code = _coordinator_code(body.reason_code, required=decision == "reject")  # the owner learns why, as for requests
     if decision == "approve":
         if change.start is None:
             raise Problem(409, "Conflict", "No slot fits the changed works; reject the change.", type_="no-slot")
@@ -924,11 +952,12 @@ def get_change(session: Session, principal: Principal, request_id: uuid.UUID,
 # --- history and comments -------------------------------------------------------------------------
 
 
-def _load_private(session: Session, principal: Principal, request_id: uuid.UUID) -> SiteRequest:
+def _load_private(session: Session, principal: Principal, request_id: uuid.UUID, doing: str = "see this",
+                  ) -> SiteRequest:
     """For what only the owner and the coordinators see: 404 if invisible, 403 for other organisations."""
     req = load_visible(session, principal, request_id, lock=False)
     if not requests_service.can_see_full(principal, req):
-        raise forbidden("Only the owner of the request and the coordination office may see this.")
+        raise forbidden(f"Only the owner of the request and the coordination office may {doing}.")
     return req
 
 
@@ -938,7 +967,7 @@ def history(session: Session, principal: Principal, request_id: uuid.UUID) -> li
 
 
 def add_comment(session: Session, principal: Principal, request_id: uuid.UUID, text: str) -> RequestComment:
-    req = _load_private(session, principal, request_id)
+    req = _load_private(session, principal, request_id, "comment on it")
     comment = repository.add_comment(session, RequestComment(
         request_id=req.id, organisation_id=principal.org_id, key_id=principal.key_id, text=text.strip()))
     from service.events import service as events

@@ -54,12 +54,40 @@ def test_revoked_key_is_refused_at_once_and_listed_as_revoked(client, make_calle
         "revoking again keeps the first date"
 
 
-def test_other_organisations_keys_are_invisible(client, city, utility) -> None:  # noqa: ANN001
+def test_other_organisations_keys_are_out_of_reach(client, city, utility) -> None:  # noqa: ANN001
     keys = f"/v1/organisations/{utility.org_id}/keys"
-    assert client.get(keys, headers=city.headers).status_code == 404
-    own = client.get(f"/v1/organisations/{utility.org_id}/keys", headers=utility.headers).json()
+    listed = client.get(keys, headers=city.headers)
+    assert listed.status_code == 403 and "organisation itself" in listed.json()["detail"]
+    own = client.get(keys, headers=utility.headers).json()
     assert len(own) == 1
     r = client.delete(f"{keys}/{own[0]['id']}", headers=city.headers)
-    assert r.status_code == 404, "a city cannot revoke a utility's key"
+    assert r.status_code == 403, "a city cannot revoke a utility's key"
     assert client.get("/v1/me", headers=utility.headers).status_code == 200
     assert client.delete(f"{keys}/{uuid.uuid4()}", headers=utility.headers).status_code == 404
+
+
+def test_a_submitter_key_cannot_revoke_its_organisations_admin_key(client, make_caller, db) -> None:  # noqa: ANN001
+    from service.auth import service as auth
+
+    office = make_caller("coordinator", "admin")
+    keys = f"/v1/organisations/{office.org_id}/keys"
+    _, submitter_key = auth.create_key(db, org_id=office.org_id, role="submitter")
+    _, coordinator_key = auth.create_key(db, org_id=office.org_id, role="coordinator")
+    db.flush()
+    by_role = {k["role"]: k["id"] for k in client.get(keys, headers=office.headers).json()}
+    as_submitter = {"Authorization": f"Bearer {submitter_key}"}
+    r = client.delete(f"{keys}/{by_role['admin']}", headers=as_submitter)
+    assert r.status_code == 403 and "ask an admin" in r.json()["detail"]
+    assert client.delete(f"{keys}/{by_role['coordinator']}", headers=as_submitter).status_code == 403
+    assert client.get("/v1/me", headers=office.headers).status_code == 200, "the admins keep their key"
+    as_coordinator = {"Authorization": f"Bearer {coordinator_key}"}
+    assert client.delete(f"{keys}/{by_role['submitter']}", headers=as_coordinator).status_code == 204
+    assert client.get("/v1/me", headers=as_submitter).status_code == 401
+    assert client.delete(f"{keys}/{by_role['coordinator']}", headers=office.headers).status_code == 204
+
+
+def test_key_created_answer_has_the_fields_a_read_has(client, make_caller) -> None:  # noqa: ANN001
+    admin = make_caller("coordinator", "admin")
+    created = client.post(f"/v1/organisations/{admin.org_id}/keys", json={}, headers=admin.headers)
+    read = client.get(created.headers["location"], headers=admin.headers).json()
+    assert {k: v for k, v in created.json().items() if k != "key"} == read

@@ -124,6 +124,7 @@ def test_timestamps_are_utc_z_and_updated_at_follows_created_at(client, city, co
     url = created.headers["location"]
     read = client.get(url, headers=city.headers).json()
     assert read["created_at"].endswith("Z") and read["updated_at"] == read["created_at"]
+    assert read["deadline"]["since"].endswith("Z") and read["deadline"]["due_at"].endswith("Z"), read["deadline"]
     comment = client.post(f"{url}/comments", json={"text": "Bitte Anlieger informieren"}, headers=coordinator.headers)
     assert comment.json()["created_at"].endswith("Z"), "dict answers and model answers write time alike"
     changed = client.patch(url, json={"title": "Neu"}, headers={**city.headers, "If-Match": '"v1"'}).json()

@@ -125,6 +125,9 @@ def test_only_coordinators_plan_and_lock(client, city, coordinator) -> None:  # 
     both = client.post("/v1/plans", json={**body, "zone": "x"}, headers=coordinator.headers)
     assert both.status_code == 422
     assert client.get("/v1/plans/00000000-0000-0000-0000-000000000000", headers=city.headers).status_code == 404
+    swapped = client.post("/v1/plans", json={**body, "bbox": [51.43, 6.99, 51.45, 7.01]}, headers=coordinator.headers)
+    assert swapped.status_code == 422 and swapped.json()["errors"][0]["field"] == "bbox"
+    assert "looks like lat/lon" in swapped.json()["detail"], "a plan of nothing would say 'done' with 0 requests"
 
 
 def test_worker_claims_queued_plan(client, city, coordinator, factory, settings, db) -> None:  # noqa: ANN001

@@ -182,6 +182,7 @@ def test_change_after_approval_extension_in_place(client, db, city, coordinator)
     done = client.post(f"/v1/requests/{rid}/changes/{change['id']}/approve", json={"reason": "ok"},
                        headers=coordinator.headers)
     assert done.status_code == 200 and done.json()["status"] == "approved"
+    assert done.json()["decided_at"].endswith("Z"), "UTC like every timestamp, not the local offset"
     got = client.get(f"/v1/requests/{rid}", headers=city.headers).json()
     assert got["duration_days"] == 15 and got["status"] == "approved"
     db.expire_all()
@@ -289,3 +290,25 @@ def test_worker_runs_the_deadline_job(settings, engine, clean_database) -> None:
     assert report.deemed_approved == [str(rid)]
     with Session(engine) as s:
         assert s.scalar(text("select status from site_requests where id = :id"), {"id": rid}) == "approved"
+
+
+def test_a_change_no_slot_fits_is_refused_with_the_blockers(client, db, city, utility, coordinator) -> None:  # noqa: ANN001
+    a = approved(client, city, coordinator)["id"]  # d(0)..d(9) in d(0)..d(89)
+    b = approved(client, utility, coordinator, start_offset=20)["id"]  # d(20)..d(29) next to it
+    r = client.post(f"/v1/requests/{a}/changes", json={"duration_days": 80}, headers=city.headers)
+    assert r.status_code == 409 and r.json()["type"].endswith("/no-slot"), r.text
+    assert b in r.json()["blocking"] and "No slot fits the changed works" in r.json()["detail"]
+    assert client.get(f"/v1/requests/{a}/changes", headers=city.headers).json() == [], "nothing half-stored"
+    short = client.post(f"/v1/requests/{a}/changes", json={"latest_end": d(5)}, headers=city.headers)
+    assert short.status_code == 422 and short.json()["errors"][0]["field"] == "latest_end", short.text
+
+
+def test_a_change_is_rejected_with_a_reason_code(client, city, coordinator) -> None:  # noqa: ANN001
+    rid = approved(client, city, coordinator)["id"]
+    change = client.post(f"/v1/requests/{rid}/changes", json={"duration_days": 15}, headers=city.headers).json()
+    url = f"/v1/requests/{rid}/changes/{change['id']}/reject"
+    bare = client.post(url, json={}, headers=coordinator.headers)
+    assert bare.status_code == 422 and bare.json()["errors"][0]["field"] == "reason_code", bare.text
+    assert client.post(url, json={"reason_code": "conflicts_with_approved_site"},
+                       headers=coordinator.headers).json()["decision_reason_code"] == "conflicts_with_approved_site"
+

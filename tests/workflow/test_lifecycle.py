@@ -271,8 +271,8 @@ def test_comments_visible_to_owner_and_coordinators_only(client, db, city, utili
     assert client.get(f"/v1/requests/{rid}/comments/{rid}", headers=city.headers).status_code == 404
     assert client.post(f"/v1/requests/{rid}/comments", json={"text": "Ist geprüft"},
                        headers=city.headers).status_code == 201
-    assert client.post(f"/v1/requests/{rid}/comments", json={"text": "Ich auch"},
-                       headers=utility.headers).status_code == 403
+    foreign = client.post(f"/v1/requests/{rid}/comments", json={"text": "Ich auch"}, headers=utility.headers)
+    assert foreign.status_code == 403 and foreign.json()["detail"].endswith("may comment on it.")
     assert client.post(f"/v1/requests/{rid}/comments", json={"text": ""}, headers=city.headers).status_code == 422
     for caller in (city, coordinator):
         listed = client.get(f"/v1/requests/{rid}/comments", headers=caller.headers).json()
@@ -280,3 +280,55 @@ def test_comments_visible_to_owner_and_coordinators_only(client, db, city, utili
         assert listed[1]["organisation"]["name"] == city.name
     assert client.get(f"/v1/requests/{rid}/comments", headers=utility.headers).status_code == 403
     assert [e.kind for e in events(db, rid)][-2:] == ["comment.added", "comment.added"]
+
+
+def test_a_moved_slot_is_a_new_version_and_if_match_guards_every_step(client, city, coordinator) -> None:  # noqa: ANN001
+    """The ETag covers the slot: whoever read a slot that has moved since cannot accept or approve it blindly."""
+    rid = create(client, city)["id"]
+    url = f"/v1/requests/{rid}"
+    ok(client, coordinator, rid, "propose", {"start": d(0)})
+    seen_by_owner = client.get(url, headers=city.headers)
+    seen = seen_by_owner.headers["etag"]
+    assert seen_by_owner.json()["slot"]["start"] == d(0)
+    moved = ok(client, coordinator, rid, "propose", {"start": d(20)})
+    assert moved["slot"]["start"] == d(20) and moved["status"] == "slot_proposed"
+    now = client.get(url, headers=city.headers).headers["etag"]
+    assert now != seen, "a moved slot is a new version of the request"
+
+    stale_accept = act(client, city, rid, "accept", **{"If-Match": seen})
+    assert stale_accept.status_code == 412 and stale_accept.headers["etag"] == now, stale_accept.text
+    stale_propose = act(client, coordinator, rid, "propose", {"start": d(30)}, **{"If-Match": seen})
+    assert stale_propose.status_code == 412
+    weak = act(client, city, rid, "accept", **{"If-Match": f"W/{now}"})
+    assert weak.status_code == 412 and "weak tag never matches" in weak.json()["detail"]
+    assert client.get(url, headers=city.headers).json()["status"] == "slot_proposed"  # nothing happened
+
+    accepted = act(client, city, rid, "accept", **{"If-Match": now})
+    assert accepted.status_code == 200 and accepted.json()["slot"]["start"] == d(20)
+    after_accept = accepted.headers["etag"]
+    assert act(client, coordinator, rid, "approve", **{"If-Match": now}).status_code == 412
+    assert act(client, city, rid, "withdraw", **{"If-Match": now}).status_code == 412
+    assert act(client, coordinator, rid, "approve", **{"If-Match": after_accept}).status_code == 200
+
+
+def test_a_plan_that_moves_a_slot_changes_the_etag(client, db, city, coordinator) -> None:  # noqa: ANN001
+    from service.slots.repository import put_slot
+
+    rid = create(client, city)["id"]
+    url = f"/v1/requests/{rid}"
+    before = client.get(url, headers=city.headers)
+    put_slot(db, before.json()["id"], start=today() + timedelta(days=40), end=today() + timedelta(days=49))
+    db.flush()
+    after = client.get(url, headers=city.headers)
+    assert after.json()["slot"]["start"] == d(40) and after.headers["etag"] != before.headers["etag"]
+    assert after.json()["updated_at"] > before.json()["updated_at"]
+
+
+def test_a_counter_proposal_beyond_the_window_can_be_granted(client, city, coordinator) -> None:  # noqa: ANN001
+    rid = create(client, city)["id"]  # window d(0)..d(89)
+    ok(client, coordinator, rid, "propose", {"start": d(5)})
+    contested = ok(client, city, rid, "contest", {
+        "reason": "Erst nach der Sommerpause", "counter_proposal": {"earliest_start": d(100), "latest_end": d(120)}})
+    assert (contested["earliest_start"], contested["latest_end"]) == (d(0), d(120)), "the window takes it in"
+    r = act(client, coordinator, rid, "approve", {"start": d(100)})
+    assert r.status_code == 200 and r.json()["slot"]["start"] == d(100), r.text
