@@ -172,6 +172,12 @@ class FeedSite:
         return road_impact(self.kind, self.impact, self.modes)
 
     @property
+    def road_diversion(self) -> bool:
+        """A diversion signed for road traffic: only works in the road have one. The diversion of works on the track
+        only (a tram's own track bed shared with buses) is the buses', not the cars': the road stays open."""
+        return self.has_diversion and self.in_road
+
+    @property
     def road_affecting(self) -> bool:
         """Published in WZDx: works in the road that reach the carriageway (or restrict cars at all)."""
         return self.in_road and (self.impact in ROAD_IMPACTS or ("car" in self.modes and self.impact != "none"))
@@ -199,8 +205,17 @@ class EndedSite:
     modes: list[str] = field(default_factory=list)
 
     @property
+    def in_road(self) -> bool:
+        return in_road(self.kind, self.modes)
+
+    @property
     def road_impact(self) -> str:
         return road_impact(self.kind, self.impact, self.modes)
+
+    @property
+    def road_diversion(self) -> bool:
+        """As :attr:`FeedSite.road_diversion`, so that the cancellations name the records that were published."""
+        return self.has_diversion and self.in_road
 
 
 def license_url(license_id: str) -> str:

@@ -7,7 +7,8 @@ Shape (compare the NDW sample in ``../shared/data/standards/datex2/samples/``)::
         sit:situationRecord  MaintenanceWorks | ConstructionWorks | PublicEvent   (what is done, where, when)
         sit:situationRecord  RoadOrCarriagewayOrLaneManagement                   (roadClosed / laneClosures,
                                                                                   works in the road only)
-        sit:situationRecord  ReroutingManagement                                 (when a diversion is signed)
+        sit:situationRecord  ReroutingManagement                                 (a diversion, works in the
+                                                                                  road only)
       con:exchangeInformation   snapshotPull, supplier = the publisher
       con:informationManagement elementReference cancelled | closed for records that were published and
                                 are no longer (withdrawn / rejected → cancelled, completed / over → closed)
@@ -15,7 +16,8 @@ Shape (compare the NDW sample in ``../shared/data/standards/datex2/samples/``)::
 Every record carries ``version`` = the site's publication version, so a consumer sees updates as new
 versions of the same record ids. Works that do not lie in the road (``common.in_road``: an S-Bahn line, a tram on
 its own track bed) keep their works record, with the severity and wording of their impact on road traffic
-(none), but never a closure record and never a street guessed from their description.
+(none), but never a closure record, never a rerouting record (a diversion there is the buses', and no road user
+has to follow diversion signs past a road that stays open) and never a street guessed from their description.
 Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``).
 Pure: takes :class:`FeedSite` lists, returns bytes.
 """
@@ -106,14 +108,15 @@ def _pos_list(coords: Iterable[tuple[float, ...]]) -> str:
     return " ".join(f"{c[1]:.6f} {c[0]:.6f}" for c in coords)
 
 
-def record_ids(site_id: str, road_impact: str, has_diversion: bool) -> list[str]:
+def record_ids(site_id: str, road_impact: str, road_diversion: bool) -> list[str]:
     """The situation record ids a site publishes (stable across versions). ``road_impact`` is the impact as road
-    traffic sees it (:func:`common.road_impact`): works off the road (an S-Bahn line) have no closure record, in
-    the payload and in the cancellations alike."""
+    traffic sees it (:func:`common.road_impact`), ``road_diversion`` whether a diversion is signed for road traffic
+    (:attr:`common.FeedSite.road_diversion`): works off the road (an S-Bahn line, a tram's own track bed) have
+    neither a closure nor a rerouting record, in the payload and in the cancellations alike."""
     ids = [f"{site_id}_works"]
     if road_impact in CLOSURE_TYPES:
         ids.append(f"{site_id}_closure")
-    if has_diversion:
+    if road_diversion:
         ids.append(f"{site_id}_rerouting")
     return ids
 
@@ -266,7 +269,7 @@ def _situation(payload: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
     _works(situation, site, meta)
     if site.road_impact in CLOSURE_TYPES:  # the same rule as record_ids
         _closure(situation, site, meta)
-    if site.has_diversion:
+    if site.road_diversion:  # the same rule as record_ids
         _rerouting(situation, site, meta)
 
 
@@ -304,7 +307,7 @@ def build(sites: list[FeedSite], ended: list[EndedSite], meta: FeedMeta) -> byte
     if ended:
         resources = _el(_el(root, "con:informationManagement"), "inf:informationManagedResourceList")
         for gone in ended:
-            for record_id in record_ids(str(gone.id), gone.road_impact, gone.has_diversion):
+            for record_id in record_ids(str(gone.id), gone.road_impact, gone.road_diversion):
                 ref = _el(resources, "inf:elementReference")
                 _el(ref, "inf:managementStatus", gone.reason)
                 _el(ref, "inf:versionedReference", id=record_id, version=str(gone.version))

@@ -18,8 +18,7 @@ bus), so one corridor can carry a tram and a bus line that the same works affect
 
 The effect of an affected corridor:
 
-- ``NO_SERVICE``: a full closure of a tram or rail line (the mode is stopped; a replacement service is named in
-  the text);
+- ``NO_SERVICE``: a full closure of a tram or rail line (the mode is stopped);
 - ``DETOUR``: a full closure of a bus corridor's road, or a site with a diversion or replacement route;
 - ``REDUCED_SERVICE``: a lane reduction or one-way arrangement (single-track operation, slow running);
 - ``OTHER_EFFECT``: footway restrictions or no traffic restriction, e.g. a platform renewal: service runs as
@@ -30,7 +29,12 @@ Corridors of one site with the same effect share one alert (entity id = request 
 affected route of the corridor at each stop the site affects (``common.affected_stops``: stops near the site,
 and for ``NO_SERVICE`` the nearest stop on each side along the line); a route alone when the corridor has no
 affected stop (works between stops), a stop alone when the corridor has no routes. Withdrawn sites are absent
-(FULL_DATASET). Header and description are German and English.
+(FULL_DATASET). Header and description are German and English (in that order). The description speaks to the
+riders of the alert's modes (:func:`service_texts`): trains and trams are stopped ("Kein Zugverkehr", "Kein
+Straßenbahnverkehr") or restricted, never diverted, and told of the replacement buses where the request has
+replacement routes; buses are diverted ("Die Buslinie wird umgeleitet") around a full closure or along the
+request's diversion, which is the road's. A full closure is the line's ("Streckensperrung") in an alert for trams or
+trains, never the road's "Vollsperrung"; the replacement service is never offered to bus riders.
 GTFS-RT's header cannot carry a licence: the HTTP ``Link: <…>; rel="license"`` header does.
 """
 
@@ -41,6 +45,7 @@ from google.transit import gtfs_realtime_pb2 as rt
 
 from service.feeds.common import (
     ROAD_IMPACTS,
+    TRACK_IMPACT_TEXT,
     TRANSIT,
     TRANSIT_MODES,
     Corridor,
@@ -67,6 +72,27 @@ CORRIDOR_MODES = {"tram": "tram", "rail": "rail", "bus": "bus"}
 TRACK_MODES = frozenset({"tram", "rail"})
 # the mode whose track the works are on
 TRACK_OF_KIND = {"tram_track": "tram", "rail": "rail"}
+# the order in which an alert's description speaks to the riders of each mode
+MODE_ORDER = ("rail", "tram", "bus")
+# (German, English) of what an alert's effect means for the riders of one mode. Trains and trams are not diverted:
+# a DETOUR (a lane closure with a diversion or replacement route) restricts their service. OTHER_EFFECT has no
+# sentence: service runs as planned, the impact says what is restricted (a platform, a footway).
+MODE_TEXT = {
+    (rt.Alert.NO_SERVICE, "rail"): ("Kein Zugverkehr im Baustellenbereich.", "No trains run through the works area."),
+    (rt.Alert.NO_SERVICE, "tram"): ("Kein Straßenbahnverkehr im Baustellenbereich.",
+                                    "No trams run through the works area."),
+    (rt.Alert.NO_SERVICE, "bus"): ("Kein Busverkehr im Baustellenbereich.", "No buses run through the works area."),
+    (rt.Alert.REDUCED_SERVICE, "rail"): ("Eingeschränkter Zugverkehr.", "Reduced train service."),
+    (rt.Alert.REDUCED_SERVICE, "tram"): ("Eingeschränkter Straßenbahnverkehr.", "Reduced tram service."),
+    (rt.Alert.REDUCED_SERVICE, "bus"): ("Eingeschränkter Busverkehr.", "Reduced bus service."),
+    (rt.Alert.DETOUR, "rail"): ("Eingeschränkter Zugverkehr.", "Reduced train service."),
+    (rt.Alert.DETOUR, "tram"): ("Eingeschränkter Straßenbahnverkehr.", "Reduced tram service."),
+}
+# buses follow the road's diversion (one route, several routes)
+BUS_DIVERTED = (("Die Buslinie wird umgeleitet.", "The bus route is diverted."),
+                ("Die Buslinien werden umgeleitet.", "The bus routes are diverted."))
+# the request's replacement routes: buses replacing the trains or trams, never a replacement for a bus line
+REPLACEMENT_TEXT = ("Ersatzverkehr mit Bussen ist eingerichtet.", "Replacement buses are running.")
 
 
 def route_type_mode(route_type: int) -> str | None:
@@ -150,8 +176,37 @@ def _translated(target: rt.TranslatedString, de: str, en: str) -> None:
     target.translation.add(text=en, language="en")
 
 
+def alert_impact_text(site: FeedSite, modes: dict[str, list[str]]) -> tuple[str, str]:
+    """(German, English) of the impact in an alert for the riders of ``modes``: worded for the road or for the track
+    (:attr:`FeedSite.impact_text`), except that an alert for trams or trains only never calls a full closure a road
+    closure: for them the line is closed (the cars' closure is the road authority's news, not theirs)."""
+    if site.impact == "full_closure" and modes and set(modes) <= TRACK_MODES:
+        return TRACK_IMPACT_TEXT["full_closure"]
+    return site.impact_text
+
+
+def service_texts(site: FeedSite, effect: int, modes: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(German, English) sentences on what the alert means for the riders of each mode it concerns (``modes``: each
+    mode with its routes in the alert), trains first, then trams, then buses; then the replacement service.
+
+    Trains and trams are stopped (NO_SERVICE) or restricted, never diverted; the request's diversion is the road's,
+    so only buses follow it ("Die Buslinie wird umgeleitet"), as they do around a full closure. The request's
+    replacement routes replace trains or trams: named in their alerts only, never in a bus line's."""
+    texts: list[tuple[str, str]] = []
+    for mode in sorted(modes, key=lambda m: MODE_ORDER.index(m) if m in MODE_ORDER else len(MODE_ORDER)):
+        if mode == "bus" and effect == rt.Alert.DETOUR and (site.impact == "full_closure" or site.has_diversion):
+            texts.append(BUS_DIVERTED[len(modes[mode]) > 1])
+        elif mode == "bus" and effect == rt.Alert.DETOUR:  # a lane closure with replacement routes only
+            texts.append(MODE_TEXT[rt.Alert.REDUCED_SERVICE, "bus"])
+        elif (effect, mode) in MODE_TEXT:
+            texts.append(MODE_TEXT[effect, mode])
+    if site.has_replacement and effect != rt.Alert.OTHER_EFFECT and TRACK_MODES & set(modes):
+        texts.append(REPLACEMENT_TEXT)
+    return texts
+
+
 def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int, meta: FeedMeta,
-               selectors: list[tuple[str, str]], lines: list[str]) -> None:
+               selectors: list[tuple[str, str]], lines: list[str], modes: dict[str, list[str]]) -> None:
     entity = feed.entity.add(id=entity_id)
     alert = entity.alert
     alert.active_period.add(start=int(start_instant(site.start, meta.timezone).timestamp()),
@@ -165,18 +220,15 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
     alert.cause = rt.Alert.CONSTRUCTION
     alert.effect = effect
     effect_de, effect_en = EFFECT_TEXT[effect]
-    impact_de, impact_en = site.impact_text
+    impact_de, impact_en = alert_impact_text(site, modes)
     _translated(alert.header_text, f"{effect_de}: {site.title}", f"{effect_en}: {site.title}")
     period_de = f"vom {local_date(site.start)} bis {local_date(site.end)}"
     period_en = f"from {site.start.isoformat()} to {site.end.isoformat()}"
     de = [f"Baustelle {site.title} {period_de}. {impact_de}."]
     en = [f"Construction work {site.title} {period_en}. {impact_en}."]
-    if site.has_diversion:
-        de.append("Eine Umleitung ist eingerichtet.")
-        en.append("A diversion is in place.")
-    if site.has_replacement:
-        de.append("Ein Ersatzverkehr ist eingerichtet.")
-        en.append("A replacement service is in place.")
+    for text_de, text_en in service_texts(site, effect, modes):
+        de.append(text_de)
+        en.append(text_en)
     if lines:
         de.append("Betroffen: " + ", ".join(lines) + ".")
         en.append("Affected: " + ", ".join(lines) + ".")
@@ -193,7 +245,8 @@ def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
     feed.header.incrementality = rt.FeedHeader.FULL_DATASET
     feed.header.timestamp = int(meta.updated.timestamp())
     for site in sites:
-        groups: dict[int, tuple[list[tuple[str, str]], list[str]]] = {}
+        # effect → (informed selectors, corridor names, each mode with its routes)
+        groups: dict[int, tuple[list[tuple[str, str]], list[str], dict[str, list[str]]]] = {}
         for corridor in site.corridors:
             for mode, routes in route_groups(corridor):
                 effect = effect_for(site, mode)
@@ -202,13 +255,15 @@ def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
                 near = affected_stops(site.geometry, corridor, closed=effect == rt.Alert.NO_SERVICE)
                 if not routes and not near:
                     continue  # a corridor known only by its stops, none of them affected
-                selectors, lines = groups.setdefault(effect, ([], []))
+                selectors, lines, modes = groups.setdefault(effect, ([], [], {}))
                 selectors += [sel for sel in informed(routes, near) if sel not in selectors]
                 if corridor.name not in lines:
                     lines.append(corridor.name)
-        for effect, (selectors, lines) in sorted(groups.items()):
+                mode_routes = modes.setdefault(mode, [])
+                mode_routes += [route for route in routes if route not in mode_routes]
+        for effect, (selectors, lines, modes) in sorted(groups.items()):
             entity_id = str(site.id) if len(groups) == 1 else f"{site.id}:{rt.Alert.Effect.Name(effect).lower()}"
-            _add_alert(feed, entity_id, site, effect, meta, selectors, lines)
+            _add_alert(feed, entity_id, site, effect, meta, selectors, lines, modes)
     return feed
 
 

@@ -51,6 +51,11 @@ ENDED_RETENTION = timedelta(days=7)  # cancelled / closed records stay in DATEX 
 PUSH_TARGET = "datex2"
 PUSH_BASE_DELAY_S = 30.0
 PUSH_MAX_DELAY_S = 3600.0
+# What the builders write for the same data. The content token sees the data only, so a change of the builders'
+# output is recorded by bumping this: every feed's content counts as changed once, and its Last-Modified moves past
+# what clients hold from older code (else If-Modified-Since would answer 304 for the old bytes). 2: no road rerouting
+# record for works on the track only, GTFS-RT texts worded per mode.
+CONTENT_REVISION = 2
 
 
 class FeedFormat(StrEnum):
@@ -130,13 +135,14 @@ def modified_since(session: Session, settings: Settings, fmt: FeedFormat, token:
     The data's own times (publication changes, ended publications leaving the retention window, corridor
     changes) do not record everything that changes a feed (a corridor deleted, a change within the same second,
     other settings), so the content hash is recorded per feed and settings, and the time moves forward whenever
-    it changes (``repository._RECORD_CONTENT``; the first record starts now). Last-Modified thus moves whenever
-    the ETag does, and the feeds' own times (DATEX II ``publicationTime``, WZDx ``update_date``, GTFS-RT
+    it changes (``repository._RECORD_CONTENT``; the first record starts now), as it does once when the builders
+    change their output (:data:`CONTENT_REVISION`). Last-Modified thus moves whenever the ETag does, and the feeds'
+    own times (DATEX II ``publicationTime``, WZDx ``update_date``, GTFS-RT
     ``header.timestamp``) with it."""
     feed = FeedFormat.gtfsrt.value if fmt is FeedFormat.gtfsrt_json else fmt.value
     variant = "|".join([settings.feed_publisher, settings.feed_license, settings.public_url, settings.timezone])
     variant_key = hashlib.sha256(variant.encode()).hexdigest()[:16]
-    digest = hashlib.sha256(token.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{CONTENT_REVISION}|{token}".encode()).hexdigest()[:32]
     state = repository.content_state(session, feed, variant_key)
     if state is not None and state[0] == digest:
         return state[1]

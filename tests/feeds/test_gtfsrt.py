@@ -79,8 +79,10 @@ def test_alerts_carry_effect_periods_translations_and_informed_entities(client, 
     assert set(header) == {"de", "en"} and set(description) == {"de", "en"}
     assert header["de"] == "Kein Betrieb wegen Baustelle: Kanalerneuerung Rüttenscheider Straße"
     assert header["en"] == "No service due to construction: Kanalerneuerung Rüttenscheider Straße"
-    assert "vom 01.04.2027 bis 30.05.2027" in description["de"] and "Vollsperrung" in description["de"]
-    assert "from 2027-04-01 to 2027-05-30" in description["en"] and "Road closed" in description["en"]
+    # the trams' line is closed: the road closure is not theirs
+    assert "vom 01.04.2027 bis 30.05.2027" in description["de"] and "Streckensperrung" in description["de"]
+    assert "from 2027-04-01 to 2027-05-30" in description["en"] and "Line closed" in description["en"]
+    assert "Vollsperrung" not in description["de"] and "Road closed" not in description["en"]
 
     bus = alerts[bus_id]  # a full closure on a bus corridor: the bus detours
     assert bus.effect == rt.Alert.DETOUR and [e.route_id for e in bus.informed_entity] == ["160"]
@@ -98,7 +100,7 @@ def test_a_diversion_makes_a_detour_and_a_withdrawn_site_disappears(client, make
     detour = make_site(city, impact="lane_reduction")  # site_body has a diversion
     feed = _feed(client)
     assert [(e.id, e.alert.effect) for e in feed.entity] == [(str(detour.id), rt.Alert.DETOUR)]
-    assert "Eine Umleitung ist eingerichtet." in _texts(feed.entity[0].alert.description_text)["de"]
+    assert "Die Buslinie wird umgeleitet." in _texts(feed.entity[0].alert.description_text)["de"]
 
     detour.status = "withdrawn"
     db.flush()

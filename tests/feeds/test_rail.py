@@ -145,7 +145,7 @@ def test_a_rail_closure_is_no_road_closure_in_wzdx_and_datex2_but_an_alert_in_gt
     assert [(e.route_id, e.stop_id) for e in alert.informed_entity] == [("S1", "hbf"), ("S1", "mid"), ("S1", "steele")]
     description = {t.language: t.text for t in alert.description_text.translation}
     assert "Line closed" in description["en"] and "Road closed" not in description["en"]
-    assert "A replacement service is in place." in description["en"]
+    assert "No trains run through the works area. Replacement buses are running." in description["en"]
 
     # Ended: the cancellations name the records that were published, no closure record for the S-Bahn
     s_bahn.status, street_tram.status = "withdrawn", "completed"
