@@ -26,13 +26,50 @@ IMPACT_RANK_SQL = (
     "CASE r.impact WHEN 'none' THEN 0 WHEN 'footway' THEN 1 WHEN 'lane_reduction' THEN 2 "
     "WHEN 'one_way' THEN 3 WHEN 'full_closure' THEN 4 ELSE 0 END"
 )
-# A request's modes as a subscription filter sees them: `transit` (buses and trams, the value from before the
-# two could be told apart) also counts as `tram` and `bus`, and each of those as `transit`. So a `transit`
-# subscriber hears of tram-only works, a `bus` subscriber of `transit` works, but not of tram-only ones.
+# A request's modes as a subscription filter sees them: the modes it names, plus the transit modes whose service the
+# works touch by exactly the rule of the GTFS-RT feed (``service.feeds.gtfsrt.transit_modes`` with
+# ``service.feeds.common.in_road``; tests/notices/test_mode_parity.py compares the two for every kind, impact and
+# set of modes), plus ``transit`` when trams or buses are touched. So a bus operator hears of a full road closure
+# for cars and cycles (its buses detour), not of tram-only track works; ``transit`` named on works in the road
+# reaches tram and bus subscribers, on track works off the road only tram subscribers (there it means the trams).
+#
+# Works are in the road (IN_ROAD_SQL) when they name ``car`` or ``cycle``; else track works (``tram_track``,
+# ``rail``) are not, except ``tram_track`` naming no modes; other works are unless ``rail`` is all they name.
+IN_ROAD_SQL = (
+    "(r.modes && ARRAY['car', 'cycle']::varchar[]"
+    " OR (r.kind = 'tram_track' AND cardinality(r.modes) = 0)"
+    " OR (r.kind NOT IN ('tram_track', 'rail')"
+    " AND NOT (r.modes <@ ARRAY['rail']::varchar[] AND r.modes @> ARRAY['rail']::varchar[])))"
+)
+# Works in the road touch trams when they name ``tram`` or ``transit``, are ``tram_track`` works or name no modes;
+# buses when they name ``bus`` or ``transit``, or name none of ``tram``, ``bus``, ``transit`` and reach the
+# carriageway (lane reduction, one-way, full closure). Trains: named ``rail``, or ``rail`` works. ``transit``
+# is the union of the tram and bus conditions.
+_ROAD_MODES_SQL = (
+    "ARRAY["
+    "CASE WHEN r.modes && ARRAY['tram', 'transit']::varchar[] OR r.kind = 'tram_track'"
+    " OR cardinality(r.modes) = 0 THEN 'tram' END, "
+    "CASE WHEN r.modes && ARRAY['bus', 'transit']::varchar[] OR (NOT r.modes && ARRAY['tram', 'bus', 'transit']"
+    "::varchar[] AND r.impact IN ('lane_reduction', 'one_way', 'full_closure')) THEN 'bus' END, "
+    "CASE WHEN r.modes && ARRAY['rail']::varchar[] OR r.kind = 'rail' THEN 'rail' END, "
+    "CASE WHEN r.modes && ARRAY['tram', 'bus', 'transit']::varchar[] OR r.kind = 'tram_track'"
+    " OR cardinality(r.modes) = 0 OR r.impact IN ('lane_reduction', 'one_way', 'full_closure')"
+    " THEN 'transit' END]::varchar[]"
+)
+# Works off the road (on a track) touch trams when they name ``tram`` or ``transit`` (the trams, as it always
+# meant there) or are ``tram_track`` works; buses only when they name ``bus``; trains as above.
+_TRACK_MODES_SQL = (
+    "ARRAY["
+    "CASE WHEN r.modes && ARRAY['tram', 'transit']::varchar[] OR r.kind = 'tram_track' THEN 'tram' END, "
+    "CASE WHEN r.modes && ARRAY['bus']::varchar[] THEN 'bus' END, "
+    "CASE WHEN r.modes && ARRAY['rail']::varchar[] OR r.kind = 'rail' THEN 'rail' END, "
+    "CASE WHEN r.modes && ARRAY['tram', 'bus', 'transit']::varchar[] OR r.kind = 'tram_track'"
+    " THEN 'transit' END]::varchar[]"
+)
+# One expression (no subquery): it is evaluated for every subscription whose area the GiST index finds.
 MODES_SQL = (
-    "(r.modes || CASE WHEN r.modes && ARRAY['transit']::varchar[] THEN ARRAY['tram', 'bus']::varchar[] "
-    "ELSE ARRAY[]::varchar[] END || CASE WHEN r.modes && ARRAY['tram', 'bus']::varchar[] "
-    "THEN ARRAY['transit']::varchar[] ELSE ARRAY[]::varchar[] END)"
+    f"(r.modes || array_remove(CASE WHEN {IN_ROAD_SQL} THEN {_ROAD_MODES_SQL} ELSE {_TRACK_MODES_SQL} END,"
+    " NULL))"
 )
 # A site matches a subscription when its footprint or a diversion intersects the area (both in EPSG:25832,
 # GiST-indexed on subscriptions.area_utm) and the filters let it through.

@@ -43,25 +43,30 @@ def test_area_and_filters_decide_who_hears_of_a_site(client, db, city, run_jobs)
     client.post("/v1/requests", json=site_body(status="draft"), headers=city.headers)  # drafts are not noticed
     run_jobs()
     heard = {name for name, sub in subs.items() if _kinds(db, sub)}
-    assert heard == {"circle", "street", "diversion", "sewer", "cycle"}
+    # transit_only: a one-way street for cars and cycles makes the buses divert (as the GTFS-RT feed says)
+    assert heard == {"circle", "street", "diversion", "sewer", "cycle", "transit_only"}
     assert all(_kinds(db, subs[n]) == ["request.created"] for n in heard)
 
 
 def test_mode_filters_tell_trams_from_buses_and_transit_means_both(client, db, city, run_jobs) -> None:  # noqa: ANN001
-    """A bus company hears of works that stop its buses, not of tram-only works; `transit` covers both."""
+    """A bus company hears of works that stop its buses, not of tram-only works; `transit` covers both. A full
+    closure of the road for cycles makes the buses detour (the feeds' rule, test_mode_parity.py); a footway
+    closure touches no transit."""
     subs = {name: subscribe(client, db, email=f"{name}@example.de", modes=modes) for name, modes in
             (("transit", ["transit"]), ("tram", ["tram"]), ("bus", ["bus"]))}
     heard: dict[str, set[str]] = {name: set() for name in subs}
-    for title, modes in (("Gleiserneuerung", ["tram"]), ("Haltestellenumbau", ["bus"]),
-                         ("Ampelumbau", ["transit"]), ("Radweg", ["cycle"])):
-        body = site_body(title=f"{title} Rüttenscheider Straße", modes=modes)
+    for title, modes, impact in (("Gleiserneuerung", ["tram"], "full_closure"),
+                                 ("Haltestellenumbau", ["bus"], "full_closure"),
+                                 ("Ampelumbau", ["transit"], "full_closure"), ("Radweg", ["cycle"], "full_closure"),
+                                 ("Gehweg", ["pedestrian"], "footway")):
+        body = site_body(title=f"{title} Rüttenscheider Straße", modes=modes, impact=impact)
         assert client.post("/v1/requests", json=body, headers=city.headers).status_code == 201
         before = {name: len(_kinds(db, sub)) for name, sub in subs.items()}
         run_jobs()
         heard = {name: heard[name] | ({title} if len(_kinds(db, sub)) > before[name] else set())
                  for name, sub in subs.items()}
-    assert heard == {"transit": {"Gleiserneuerung", "Haltestellenumbau", "Ampelumbau"},
-                     "tram": {"Gleiserneuerung", "Ampelumbau"}, "bus": {"Haltestellenumbau", "Ampelumbau"}}
+    assert heard == {"transit": {"Gleiserneuerung", "Haltestellenumbau", "Ampelumbau", "Radweg"},
+                     "tram": {"Gleiserneuerung", "Ampelumbau"}, "bus": {"Haltestellenumbau", "Ampelumbau", "Radweg"}}
 
 
 def test_notice_says_where_what_who_when_impact_and_links_the_map(client, db, city, smtp, run_jobs) -> None:
