@@ -57,9 +57,13 @@ def geometry_limits(settings: Settings) -> GeometryLimits:
     )
 
 
-def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool, simple_lines: bool = True) -> Any:
+ROUTE_TYPES = ("LineString", "MultiLineString")
+
+
+def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool, simple_lines: bool = True,
+               allowed: tuple[str, ...] = FOOTPRINT_TYPES) -> Any:
     try:
-        return validate_geojson(obj, limits=geometry_limits(settings), allowed=FOOTPRINT_TYPES, repair=repair,
+        return validate_geojson(obj, limits=geometry_limits(settings), allowed=allowed, repair=repair,
                                 simple_lines=simple_lines)
     except GeometryError as exc:
         extra = {"location": list(exc.location)} if exc.location else {}
@@ -69,10 +73,10 @@ def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool, s
 def _routes(objs: list[Any], settings: Settings, *, field_name: str) -> tuple[MultiLineString | None, list[str]]:
     lines, warnings = [], []
     for i, obj in enumerate(objs):
-        valid = _footprint(obj, settings, field_name=f"{field_name}[{i}]", repair=False, simple_lines=False)
-        if valid.geometry.geom_type != "LineString":
-            raise InvalidField(f"{field_name}[{i}]", "a route must be a LineString")
-        lines.append(valid.geometry)
+        valid = _footprint(obj, settings, field_name=f"{field_name}[{i}]", repair=False, simple_lines=False,
+                           allowed=ROUTE_TYPES)
+        # a route in pieces (MultiLineString) is its lines; the stored routes are one line each
+        lines += list(getattr(valid.geometry, "geoms", [valid.geometry]))
         warnings += [f"{field_name}[{i}]: {w}" for w in valid.warnings]
     return (MultiLineString(lines) if lines else None), warnings
 

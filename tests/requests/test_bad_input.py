@@ -58,6 +58,18 @@ def test_two_trenches_across_a_junction_and_a_looping_diversion_are_fine(client,
     assert r.status_code == 201, r.text
 
 
+def test_a_route_is_a_line_or_lines_and_the_error_says_so(client, city, db) -> None:  # noqa: ANN001
+    point = {"type": "Point", "coordinates": [7.003, 51.44]}
+    before = count(db)
+    r = client.post("/v1/requests", json=site_body(diversions=[point]), headers=city.headers)
+    refused(r, "diversions[0]", contains="use one of LineString, MultiLineString")
+    assert count(db) == before
+    pieces = {"type": "MultiLineString", "coordinates": [[[7.003, 51.44], [7.004, 51.441]],
+                                                         [[7.005, 51.441], [7.006, 51.44]]]}
+    r = client.post("/v1/requests", json=site_body(replacement_routes=[pieces]), headers=city.headers)
+    assert r.status_code == 201 and len(r.json()["replacement_routes"]) == 2, r.text
+
+
 def test_control_characters_are_refused_with_their_field(client, city, db) -> None:  # noqa: ANN001
     r = client.post("/v1/requests", json=site_body(contact={"name": "Bau\u0000leitung", "email": "a@example.org"}),
                     headers=city.headers)
