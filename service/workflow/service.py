@@ -530,6 +530,16 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
 
     def fix_slot() -> None:
         extra: dict[str, Any] = {"explanation": chosen, "plan_id": None} if chosen is not None else {}
+        if clashes:  # the slot itself says which hard rules its approval overrode, and who decided
+            explanation = dict(chosen if chosen is not None else (slot.explanation if slot is not None else {}) or {})
+            summary = dict(explanation.get("summary") or {})
+            n = len(clashes)
+            summary["de"] = (summary.get("de", "") + f" Trotz {n} Konflikt{'en' if n > 1 else ''} mit genehmigten "
+                             "oder festgelegten Terminen genehmigt.").strip()
+            summary["en"] = (summary.get("en", "") + f" Approved despite {n} conflict{'s' if n > 1 else ''} with "
+                             "approved or locked slots.").strip()
+            extra["explanation"] = {**explanation, "summary": summary, "overridden_conflicts": _json(clashes),
+                                    "overridden_by": str(principal.org_id)}
         slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
                                  unplaced=None, **extra)
 

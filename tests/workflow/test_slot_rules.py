@@ -56,7 +56,13 @@ def test_a_site_on_the_diversion_of_an_approved_one_is_refused(client, city, uti
         assert r.status_code == 409, (action, r.text)
         (clash,) = r.json()["conflicts"]
         assert clash["request_id"] == closure["id"] and clash["kind"] == "diversion"
-    assert ok(client, coordinator, works["id"], "approve", {"start": d(0), "override": True})["status"] == "approved"
+    overridden = ok(client, coordinator, works["id"], "approve", {"start": d(0), "override": True})
+    assert overridden["status"] == "approved"
+    explanation = overridden["slot"]["explanation"]  # the slot keeps what its approval overrode
+    assert [c["request_id"] for c in explanation["overridden_conflicts"]] == [closure["id"]]
+    assert explanation["overridden_by"] == str(coordinator.org_id)
+    assert explanation["summary"]["de"].endswith("Trotz 1 Konflikt mit genehmigten oder festgelegten Terminen "
+                                                 "genehmigt.")
 
 
 def test_one_site_at_a_time_on_a_corridor_even_of_one_owner(client, db, city, coordinator) -> None:  # noqa: ANN001
