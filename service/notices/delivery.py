@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
 from service.kit.db import session_scope
-from service.notices import mail, render, repository, service
+from service.notices import egress, mail, render, repository, service
 from service.notices.models import Delivery, Notice, Subscription
 from service.settings import Settings
 
@@ -79,11 +79,14 @@ def email_content(notice: Notice, sub: Subscription, settings: Settings) -> tupl
 
 def webhook_body(notice: Notice, sub: Subscription, sent_at: datetime) -> str:
     site = notice.payload.get("site")
+    site = render.public_site(site) if site else None  # a notice queued before the contact was left out
+    items = [{**item, "site": render.public_site(item["site"])} if item.get("site") else item
+             for item in notice.payload.get("items") or []]
     data = {
         "notice_id": str(notice.id), "subscription_id": str(sub.id), "kind": notice.kind,
         "headline": {"de": render.headline(notice.kind, site, "de"), "en": render.headline(notice.kind, site, "en")},
         **({"site": site} if site else {}),
-        **({"items": notice.payload["items"]} if "items" in notice.payload else {}),
+        **({"items": items} if "items" in notice.payload else {}),
     }
     return json.dumps({"type": f"notice.{notice.kind}", "timestamp": sent_at.isoformat(), "data": data},
                       ensure_ascii=False, separators=(",", ":"))
@@ -94,13 +97,16 @@ def webhook_body(notice: Notice, sub: Subscription, sent_at: datetime) -> str:
 
 class _Channels:
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.mailer = mail.Mailer(settings)
         self._http: httpx.Client | None = None
 
     @property
     def http(self) -> httpx.Client:
+        """Webhooks connect only to addresses checked at connection time (``egress``); no redirects."""
         if self._http is None:
-            self._http = httpx.Client(timeout=WEBHOOK_TIMEOUT_S, follow_redirects=False,
+            transport = egress.CheckedTransport(allow_loopback=self.settings.webhook_allow_http_loopback)
+            self._http = httpx.Client(transport=transport, timeout=WEBHOOK_TIMEOUT_S, follow_redirects=False,
                                       headers={"User-Agent": "baustellen-ruhr-notices/1"})
         return self._http
 
@@ -150,6 +156,8 @@ def _deliver_one(session: Session, d: Delivery, notice: Notice, sub: Subscriptio
             error = None if ok else f"HTTP {code}"
     except mail.PermanentError as exc:
         error, permanent = str(exc), True
+    except egress.AddressNotAllowed as exc:  # nothing was sent: the host resolves into a private network
+        error = str(exc)
     except Exception as exc:  # every failure is recorded and retried
         error = f"{type(exc).__name__}: {exc}"
     duration = int((time.perf_counter() - started) * 1000)

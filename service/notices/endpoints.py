@@ -86,9 +86,22 @@ def confirm(token: str, session: SessionDep, request: Request) -> HTMLResponse:
                  f"<p><a href='{manage}'>Abonnement verwalten / manage</a></p>")
 
 
+ALREADY_UNSUBSCRIBED_PAGE = (
+    "<h1>Sie sind bereits abgemeldet</h1>"
+    "<p>Zu diesem Link gibt es kein Abonnement mehr; darüber erhalten Sie keine Baustellenhinweise. Es ist "
+    "nichts weiter zu tun.</p>"
+    "<h2>You are already unsubscribed</h2>"
+    "<p>There is no subscription behind this link any more; you receive no construction site notices through "
+    "it. There is nothing more to do.</p>"
+)
+
+
 @router.get("/{token}/unsubscribe", response_class=HTMLResponse)
-def unsubscribe_page(token: str) -> HTMLResponse:
-    """A page with a button; GET never unsubscribes (mail scanners follow links)."""
+def unsubscribe_page(token: str, session: SessionDep) -> HTMLResponse:
+    """A page with a button; GET never unsubscribes (mail scanners follow links). A link whose subscription
+    is gone (unsubscribed or deleted already) answers a page saying so instead."""
+    if not service.is_subscribed(session, token):
+        return _page("Bereits abgemeldet / Already unsubscribed", ALREADY_UNSUBSCRIBED_PAGE)
     action = html.escape(f"/v1/subscriptions/{token}/unsubscribe")
     return _page("Abmelden / Unsubscribe",
                  f"<form method=post action='{action}'><input type=hidden name=List-Unsubscribe value=One-Click>"
@@ -98,8 +111,10 @@ def unsubscribe_page(token: str) -> HTMLResponse:
 
 @router.post("/{token}/unsubscribe", response_class=HTMLResponse)
 def unsubscribe(token: str, session: SessionDep) -> HTMLResponse:
-    """RFC 8058 one-click unsubscribe: deletes the subscription and the email address. Idempotent."""
-    service.unsubscribe(session, token)
+    """RFC 8058 one-click unsubscribe: deletes the subscription and the email address. Idempotent: a second
+    click answers 200 too, with the page that says so."""
+    if not service.unsubscribe(session, token):
+        return _page("Bereits abgemeldet / Already unsubscribed", ALREADY_UNSUBSCRIBED_PAGE)
     return _page("Abgemeldet / Unsubscribed",
                  "<p>Sie sind abgemeldet; Ihre E-Mail-Adresse ist gelöscht.</p>"
                  "<p>You are unsubscribed; your email address has been deleted.</p>")

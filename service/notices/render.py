@@ -111,6 +111,16 @@ STATE_HEADLINES = {
 }
 
 
+# Site facts a notice never passes on, also not from a snapshot queued before they were left out of it
+# (``repository.site_snapshots``): the request's contact is private to its owner and the coordination office.
+PRIVATE_SITE_KEYS = ("contact",)
+
+
+def public_site(site: dict[str, Any]) -> dict[str, Any]:
+    """A site snapshot without what only its owner and the coordination office may see."""
+    return {k: v for k, v in site.items() if k not in PRIVATE_SITE_KEYS}
+
+
 def state_kind(site: dict[str, Any]) -> str:
     """The notice kind that describes where a site stands now: cancelled by its state, else its latest notice
     (new, changed, extended, approved, started, ...), else its state."""
@@ -215,15 +225,12 @@ def _kind(site: dict[str, Any], lang: str) -> str:
 
 
 def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
-    """One language's description of a site: where, what, who, when, impact, diversion, link. A notice of a
-    change says under each changed line what it was before ("Bisher: ..."), compared with what the
-    subscriber was last told (``site["previous"]``, ``site["changed"]``)."""
+    """One language's description of a site: where, what, who builds (the owner organisation, never the
+    request's contact), when, impact, diversion, link. A notice of a change says under each changed line
+    what it was before ("Bisher: ..."), compared with what the subscriber was last told
+    (``site["previous"]``, ``site["changed"]``)."""
     de = lang == "de"
-    contact = site.get("contact") or {}
-    who = site.get("owner") or "?"
-    reach = ", ".join(v for v in (contact.get("name"), contact.get("phone"), contact.get("email")) if v)
-    if reach:
-        who = f"{who} ({reach})"
+    who = site.get("owner") or "?"  # the organisation only: the request's contact person is never told
     diversion = ("ja, Umleitung ist ausgeschildert" if de else "yes, a diversion is signposted") if site.get(
         "diversion") else ("nein" if de else "no")
     previous = site.get("previous") if isinstance(site.get("previous"), dict) else None
@@ -322,16 +329,40 @@ def digest_text(items: list[dict[str, Any]], period: str, lang: str, links: dict
     return "\n\n".join(parts) + "\n"
 
 
-def confirmation_text(confirm_url: str, links: dict[str, str], area_label: str, lang: str) -> str:
+def _decimal(value: float, digits: int | None, lang: str) -> str:
+    text = f"{value:.{digits}f}" if digits is not None else f"{value:g}"
+    return text.replace(".", ",") if lang == "de" else text
+
+
+def area_text(area: dict[str, Any] | str, lang: str) -> str:
+    """A subscription's area in one language ("Umkreis von 500 m um 51,43500° N, 7,00450° O" / "within 500 m
+    of 51.43500° N, 7.00450° E"). A confirmation queued before areas were stored per language carries a
+    ready-made label: it is given as it is."""
+    if isinstance(area, str):
+        return area
+    de = lang == "de"
+    if area.get("kind") == "circle":
+        lon, lat = area["point"]
+        radius = _decimal(float(area["radius_m"]), None, lang)
+        north = "N" if lat >= 0 else "S"
+        east = ("O" if de else "E") if lon >= 0 else "W"
+        where = f"{_decimal(abs(lat), 5, lang)}° {north}, {_decimal(abs(lon), 5, lang)}° {east}"
+        return f"Umkreis von {radius} m um {where}" if de else f"within {radius} m of {where}"
+    if area.get("kind") == "street":
+        return f"{area['street']} in {area['city']}"
+    return "eigenes Gebiet (Polygon)" if de else "your own area (polygon)"
+
+
+def confirmation_text(confirm_url: str, links: dict[str, str], area: dict[str, Any] | str, lang: str) -> str:
     de_text = (
         "Guten Tag,\n\nSie haben Baustellenhinweise für folgendes Gebiet bestellt: "
-        f"{area_label}.\nBitte bestätigen Sie das Abonnement mit diesem Link:\n{confirm_url}\n\n"
+        f"{area_text(area, 'de')}.\nBitte bestätigen Sie das Abonnement mit diesem Link:\n{confirm_url}\n\n"
         "Bis zur Bestätigung senden wir Ihnen nichts. Wenn Sie nichts bestellt haben, ignorieren Sie diese "
         "Nachricht; die Anfrage verfällt nach 7 Tagen."
     )
     en_text = (
         "Hello,\n\nyou asked for construction site notices for this area: "
-        f"{area_label}.\nPlease confirm the subscription with this link:\n{confirm_url}\n\n"
+        f"{area_text(area, 'en')}.\nPlease confirm the subscription with this link:\n{confirm_url}\n\n"
         "We send nothing until you confirm. If you did not ask for this, ignore this message; the request "
         "expires after 7 days."
     )

@@ -194,11 +194,12 @@ def lead_candidates(session: Session, today: date, horizon_days: int = 366) -> l
 
 
 def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The facts a notice tells about each site, as JSON-ready dicts."""
+    """The facts a notice tells about each site, as JSON-ready dicts. Who builds is the owner organisation;
+    the request's contact is private to its owner and the coordination office and is never part of it."""
     if not ids:
         return {}
     rows = session.execute(text(f"""
-        SELECT r.id, r.title, r.description, r.kind, r.impact, r.modes, r.shift, r.status, r.urgency, r.contact,
+        SELECT r.id, r.title, r.description, r.kind, r.impact, r.modes, r.shift, r.status, r.urgency,
                r.duration_days, r.version, o.name AS owner, r.diversions_geom IS NOT NULL AS diversion,
                ST_X(ST_PointOnSurface(r.geom)) AS lon, ST_Y(ST_PointOnSurface(r.geom)) AS lat,
                r.updated_at, {SITE_DATES_SQL},
@@ -218,12 +219,10 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
     """), {"ids": list(ids), "kinds": NOTICE_EVENT_KINDS, "relevant": sorted(render.RELEVANT_FIELDS)})
     out = {}
     for r in rows:
-        contact = r.contact or {}
         out[r.id] = {
             "id": str(r.id), "title": r.title, "kind": r.kind, "impact": r.impact, "modes": list(r.modes or []),
             "shift": r.shift,
             "status": r.status, "urgency": r.urgency, "owner": r.owner,
-            "contact": {k: contact.get(k) for k in ("name", "phone", "email") if contact.get(k)},
             "start": r.start_date.isoformat(), "end": r.end_date.isoformat(), "dates": r.dates,
             "duration_days": r.duration_days, "diversion": bool(r.diversion), "lon": round(r.lon, 6),
             "lat": round(r.lat, 6), "version": r.version, "sequence": int(r.changes),

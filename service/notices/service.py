@@ -30,7 +30,7 @@ from service.geo import GeometryError, GeometryLimits, to_metric, to_wgs84, vali
 from service.kit.limits import has_control_character
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
 from service.kit.time import today
-from service.notices import render, repository
+from service.notices import egress, render, repository
 from service.notices.models import Subscription, WebhookEndpoint
 from service.notices.schemas import SubscriptionPatch, SubscriptionWrite, WebhookIn
 from service.requests.models import IMPACT_ORDER
@@ -165,14 +165,9 @@ def parse_area(area: dict[str, Any], settings: Settings) -> Area:
                                '{"street": "...", "city": "..."}')
 
 
-def area_label(sub: Subscription) -> str:
-    data = sub.area_input or {}
-    if sub.area_kind == "circle":
-        lon, lat = data["point"]
-        return f"{data['radius_m']:g} m um / around {lat:.5f} N, {lon:.5f} E"
-    if sub.area_kind == "street":
-        return f"{data['street']}, {data['city']}"
-    return "eigenes Gebiet / own area (polygon)"
+def area_summary(sub: Subscription) -> dict[str, Any]:
+    """The area as the subscriber gave it (``render.area_text`` words it in each language)."""
+    return {"kind": sub.area_kind, **(sub.area_input or {})}
 
 
 # --- webhooks -----------------------------------------------------------------------------------
@@ -213,11 +208,13 @@ def check_webhook_url(url: str, settings: Settings, field_name: str) -> str:
     loopback = host == "localhost" or host.endswith(".localhost")
     try:
         ip = _ip_of(host)
-        loopback = loopback or ip.is_loopback
-        if not loopback and (ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast):
-            raise InvalidField(field_name, "must not point into a private network")
     except ValueError:
-        pass
+        ip = None  # a host name: its addresses are checked when the worker connects (egress)
+    if ip is not None:
+        why = egress.refusal(ip)
+        loopback = loopback or why == "loopback"
+        if why is not None and not loopback:
+            raise InvalidField(field_name, "must not point into a private network")
     if loopback and not settings.webhook_allow_http_loopback:
         raise InvalidField(field_name, "must not point to this machine")
     if parts.scheme == "http" and not (loopback and settings.webhook_allow_http_loopback):
@@ -308,7 +305,7 @@ def create(
 def queue_confirmation(session: Session, sub: Subscription, settings: Settings) -> None:
     notice_id = repository.insert_notice(session, {
         "subscription_id": sub.id, "kind": "confirmation", "dedupe_key": f"confirm:{sub.confirm_token}",
-        "payload": {"confirm_token": sub.confirm_token, "area": area_label(sub)},
+        "payload": {"confirm_token": sub.confirm_token, "area": area_summary(sub)},
     })
     if notice_id is not None:
         repository.insert_delivery(session, {
@@ -390,6 +387,11 @@ def delete(session: Session, sub: Subscription) -> None:
     """Delete the subscription with its email address, endpoints and everything queued or sent for it."""
     session.expunge(sub)
     repository.remove(session, sub.id)
+
+
+def is_subscribed(session: Session, token: str) -> bool:
+    """Whether an unsubscribe link still belongs to a subscription (unsubscribing deletes it)."""
+    return _may_be_token(token) and repository.get_by_token(session, token) is not None
 
 
 def unsubscribe(session: Session, token: str) -> bool:
@@ -614,7 +616,7 @@ def _queue_digest(session: Session, sub: Subscription, period: str, dedupe_key: 
     items = repository.pending_digest_items(session, sub.id)
     if not items:
         return False
-    payload = {"period": period, "items": [{"kind": n.kind, "site": n.payload["site"],
+    payload = {"period": period, "items": [{"kind": n.kind, "site": render.public_site(n.payload["site"]),
                                             "notice_id": str(n.id)} for n in items]}
     digest_id = queue_notice(session, sub.id, sub.email, sub.delivery, [], kind=f"digest.{period}",
                              dedupe_key=dedupe_key, payload=payload, email_now=True)

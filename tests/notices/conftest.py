@@ -1,5 +1,6 @@
 """Fixtures of the notices tests: a real SMTP server (aiosmtpd) and a real HTTP webhook receiver, both on
-loopback, plus helpers to drive the outbox jobs inside the test's transaction."""
+loopback, a bare TCP listener that counts connections, host names of the test's making (``hosts``), plus
+helpers to drive the outbox jobs inside the test's transaction."""
 
 from __future__ import annotations
 
@@ -98,6 +99,70 @@ def receiver() -> Iterator[Receiver]:
     yield r
     r.server.shutdown()
     r.server.server_close()
+
+
+class Listener:
+    """A bare TCP port on loopback that only counts the connections it accepts (and closes them): shows
+    whether the worker connected at all, whatever protocol it would have spoken."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.accepted += 1
+            conn.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    li = Listener()
+    li.thread.start()
+    yield li
+    li.running = False
+    li.thread.join()
+    li.sock.close()
+
+
+class Hosts:
+    """Host names of the test's own making, like lines in /etc/hosts, answered by the system resolver
+    (``socket.getaddrinfo``, which every client uses); other names resolve as usual. ``add(name, first,
+    second)``: the first lookup answers ``first``, every later one ``second`` (a name that rebinds)."""
+
+    def __init__(self, real: Callable[..., Any]) -> None:
+        self.real = real
+        self.answers: dict[str, list[list[str]]] = {}
+        self.lookups: dict[str, int] = {}
+
+    def add(self, name: str, *answers: list[str]) -> None:
+        self.answers[name] = list(answers)
+
+    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):  # noqa: ANN001, ANN201, A002
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in self.answers:
+            return self.real(host, port, family, type, proto, flags)
+        n = self.lookups[name] = self.lookups.get(name, 0) + 1
+        addresses = self.answers[name][min(n, len(self.answers[name])) - 1]
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [info for a in addresses
+                for info in self.real(a, port, family, type, proto, flags | socket.AI_NUMERICHOST)]
+
+
+@pytest.fixture
+def hosts(monkeypatch: pytest.MonkeyPatch) -> Hosts:
+    h = Hosts(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", h.getaddrinfo)
+    return h
 
 
 @pytest.fixture

@@ -79,17 +79,58 @@ def test_notice_says_where_what_who_when_impact_and_links_the_map(client, db, ci
     text = msg.get_content()
     german, english = text.split("English version below")
     for expected in ("Wo: Kanalerneuerung Rüttenscheider Straße", "Was: Kanalbau",
-                     f"Wer baut: {city.name} (Bauleitung, +49 201 000000, bau@example.org)",
+                     f"Wer baut: {city.name}\n",  # the organisation, not its contact person (private)
                      "Wann: 01.04.2027 bis 30.05.2027", "Einschränkung: Vollsperrung",
                      "Betroffen: Autoverkehr, Radverkehr", "Umleitung: ja",
                      f"Karte: https://baustellen.example/map/#request={site['id']}"):
         assert expected in german, expected
-    for expected in ("Where: Kanalerneuerung", "What: sewer works", "When: 2027-04-01 to 2027-05-30",
+    for expected in ("Where: Kanalerneuerung", "What: sewer works", f"Who builds: {city.name}\n",
+                     "When: 2027-04-01 to 2027-05-30",
                      "Impact: full closure", "Diversion: yes"):
         assert expected in english, expected
     assert f"https://baustellen.example/v1/subscriptions/{sub.token}/unsubscribe" in text
     assert msg["List-Unsubscribe"] == f"<https://baustellen.example/v1/subscriptions/{sub.token}/unsubscribe>"
     assert msg["Message-ID"].startswith("<") and msg["Message-ID"].endswith("@baustellen.example>")
+
+
+CONTACT = {"name": "Bauleitung Tiefbau, Amt 66", "phone": "+49 201 88 66 123",
+           "email": "bauleitung.tiefbau@example.org"}
+
+
+def test_no_channel_tells_the_contact_of_the_site(client, db, city, smtp, receiver, factory, mail_settings
+                                                   ) -> None:
+    """Who builds is the owner organisation. The request's contact person, phone and email are private to the
+    owner and the coordination office (request API, map, open data): an anonymous subscriber must not get
+    them by email, webhook, calendar or Atom, also not from a notice queued before they were left out."""
+    inbox, _ = smtp
+    sub = subscribe(client, db, webhooks=[receiver.url])
+    site = client.post("/v1/requests", json=site_body(contact=CONTACT), headers=city.headers).json()
+    jobs.process_events(db, mail_settings)
+    db.flush()
+    [notice] = [n for n in notices_of(db, sub.id) if n.kind == "request.created"]
+    assert notice.payload["site"]["owner"] == city.name
+    assert "contact" not in notice.payload["site"]  # the snapshot does not carry it
+    # A notice the previous version queued still holds the contact in its snapshot: it is not passed on.
+    notice.payload = {**notice.payload, "site": {**notice.payload["site"], "contact": CONTACT}}
+    db.flush()
+    assert jobs.deliver_batch(factory, mail_settings).delivered == 3  # confirmation, email, webhook
+
+    [mail] = [m for m in inbox.messages if m["Subject"].startswith("Neue Baustelle")]
+    text = mail.get_content()
+    assert f"Wer baut: {city.name}\n" in text and f"Who builds: {city.name}\n" in text
+    [hook] = receiver.requests
+    assert receiver.json(0)["data"]["site"]["owner"] == city.name
+    assert "contact" not in receiver.json(0)["data"]["site"]
+    ics = client.get(f"/v1/subscriptions/{sub.token}/calendar.ics")
+    atom = client.get(f"/v1/subscriptions/{sub.token}/feed.atom")
+    assert ics.status_code == atom.status_code == 200
+    ics_text = ics.content.replace(b"\r\n ", b"").decode()  # unfold RFC 5545 lines
+    assert f"Wer baut: {city.name}\\n" in ics_text and site["id"] in ics_text
+    assert f"Wer baut: {city.name}\n" in atom.text
+    channels = {"email": text, "webhook": hook["body"].decode(), "calendar": ics_text, "atom": atom.text}
+    for channel, content in channels.items():
+        for value in ("Bauleitung", "88 66 123", "bauleitung.tiefbau", "Amt 66"):
+            assert value not in content, (channel, value)
 
 
 def test_english_subscribers_read_english_first(client, db, city, smtp, run_jobs) -> None:

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 
+from service.notices import render
 from service.notices.models import Delivery, Notice, Subscription
 from tests.conftest import site_body
 from tests.notices.helpers import FAR_AWAY, NEAR_SITE, deliveries, notices_of, sub_body, subscribe
@@ -136,8 +137,54 @@ def test_one_click_unsubscribe(client, db) -> None:
     assert db.get(Subscription, sub_id) is None
     assert db.scalar(select(func.count()).select_from(Subscription).where(
         Subscription.email == "info@baeckerei-example.de")) == 0
-    # Idempotent: a second click answers the same.
+    # Idempotent: a second click answers 200 too.
     assert client.post(f"/v1/subscriptions/{token}/unsubscribe").status_code == 200
+    # Following the link again (from an older email) says so instead of offering the button once more.
+    for again in (client.get(f"/v1/subscriptions/{token}/unsubscribe"),
+                  client.post(f"/v1/subscriptions/{token}/unsubscribe")):
+        assert again.status_code == 200 and again.headers["content-type"].startswith("text/html")
+        assert "Sie sind bereits abgemeldet" in again.text and "You are already unsubscribed" in again.text
+        assert again.text.index("bereits abgemeldet") < again.text.index("already unsubscribed")  # German first
+        assert "<form" not in again.text and "<button" not in again.text
+
+
+def test_the_confirmation_names_the_area_in_each_language(client, db, smtp, run_jobs) -> None:
+    """Each language part of the confirmation is in its own language, also where it names the area."""
+    inbox, _ = smtp
+    polygon = {"type": "Polygon", "coordinates": [[[7.0025, 51.4380], [7.0050, 51.4380], [7.0050, 51.4395],
+                                                   [7.0025, 51.4395], [7.0025, 51.4380]]]}
+    areas = {
+        "kreis@example.de": ({"point": [7.0045, 51.435], "radius_m": 500},
+                             "Umkreis von 500 m um 51,43500° N, 7,00450° O",
+                             "within 500 m of 51.43500° N, 7.00450° E"),
+        "halb@example.de": ({"point": [7.0045, 51.435], "radius_m": 12.5},
+                            "Umkreis von 12,5 m um", "within 12.5 m of"),
+        "strasse@example.de": ({"street": "Rüttenscheider Straße", "city": "Essen"},
+                               "Rüttenscheider Straße in Essen", "Rüttenscheider Straße in Essen"),
+        "flaeche@example.de": (polygon, "eigenes Gebiet (Polygon)", "your own area (polygon)"),
+    }
+    for address, (area, _, _) in areas.items():
+        subscribe(client, db, confirm=False, email=address, area=area)
+    subscribe(client, db, confirm=False, email="english@example.de", area=areas["kreis@example.de"][0],
+              language="en")
+    run_jobs()
+    for address, (_, german, english) in areas.items():
+        [msg] = inbox.to(address)
+        body, _footer = msg.get_content().split("\n\n--\n")  # the links, in the subscriber's language
+        de, en = body.split("\n\n---\n\n")
+        assert f"für folgendes Gebiet bestellt: {german}" in de, de
+        assert f"for this area: {english}" in en, en
+        for word in ("around", "own area", "polygon)", " E.", "Please"):
+            assert word not in de, (address, word)
+        for word in (" um ", "Umkreis", "eigenes", "Gebiet", " O.", "Bitte"):
+            assert word not in en, (address, word)
+    [msg] = inbox.to("english@example.de")
+    first, second = msg.get_content().split("\n\n---\n\n")
+    assert "within 500 m of 51.43500° N, 7.00450° E." in first and "Umkreis von 500 m um" in second
+    # A confirmation queued by the previous version carries its ready-made label: it still goes out.
+    links = {"manage": "https://m", "unsubscribe": "https://u"}
+    assert "bestellt: 500 m um / around 51.43500 N, 7.00450 E." in render.confirmation_text(
+        "https://c", links, "500 m um / around 51.43500 N, 7.00450 E", "de")
 
 
 def test_change_of_email_needs_a_new_confirmation(client, db, smtp, run_jobs) -> None:
