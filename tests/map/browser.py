@@ -15,8 +15,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def open_map(page: Page, url: str) -> None:
-    page.goto(f"{url}/map/")
+def open_map(page: Page, url: str, fragment: str = "") -> None:
+    """Opens the page (with a fragment, e.g. "#request=<id>", a link of the notices) and waits until it is ready."""
+    page.goto(f"{url}/map/{fragment}")
     page.wait_for_function("window.bst && window.bst.map", timeout=20_000)
     page.evaluate("window.bst.ready")
 
@@ -55,3 +56,25 @@ def shot(page: Page, name: str) -> Path:
 def expected_on(url: str, day: str) -> set[str]:
     body = httpx.get(f"{url}/ogc/collections/sites/items", params={"datetime": day, "limit": 10000}).json()
     return {f["id"] for f in body["features"]}
+
+
+def point_of(page: Page, site: str) -> list[float]:
+    """The point on the site the server gives for its marker (ST_PointOnSurface)."""
+    return page.evaluate("(id) => window.bst.state.sitesById.get(id).properties.point", site)
+
+
+def on_screen_above_panel(page: Page, site: str) -> dict[str, float]:
+    """Where the site's point is on the screen, the map's and the panel's edges; asserts it is drawn there, on
+    the map and above the details panel."""
+    idle(page)
+    where = page.evaluate("""(id) => {
+        const m = window.bst.map, f = window.bst.state.sitesById.get(id);
+        const at = m.project(f.properties.point), box = m.getContainer().getBoundingClientRect();
+        const details = document.getElementById('details');
+        return {x: box.left + at.x, y: box.top + at.y, mapTop: box.top, mapBottom: box.bottom,
+                panelTop: details.hidden ? innerHeight : details.getBoundingClientRect().top};
+    }""", site)
+    assert 0 <= where["x"] <= 390, where
+    assert max(where["mapTop"], 0) < where["y"] < min(where["mapBottom"], where["panelTop"]), where
+    assert site in rendered_in(page, page.evaluate("window.bst.SITE_LAYERS"), point_of(page, site))
+    return where

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import service as auth
 from service.conflicts.models import Conflict
-from tests.map.browser import idle, open_map, rendered_ids, rendered_in, shot
+from tests.map.browser import idle, on_screen_above_panel, open_map, point_of, rendered_ids, rendered_in, shot
 from tests.map.conftest import Ruhr
 from tests.map.helpers import add_site
 
@@ -48,11 +48,6 @@ def add_small_sites(engine: Engine) -> dict[str, str]:
         session.commit()
         return {"lonely": str(lonely.id), "a": str(a.id), "b": str(b.id), "line": str(line.id),
                 "conflict": str(conflict.id)}
-
-
-def point_of(page: Page, site: str) -> list[float]:
-    """The point on the site the server gives for its marker (ST_PointOnSurface)."""
-    return page.evaluate("(id) => window.bst.state.sitesById.get(id).properties.point", site)
 
 
 def test_small_sites_and_their_conflicts_stay_visible_when_zoomed_out(live_server: str, ruhr: Ruhr, page: Page,
@@ -101,23 +96,6 @@ def test_small_sites_and_their_conflicts_stay_visible_when_zoomed_out(live_serve
     assert rendered_in(page, ["sites-marker", "selected-marker", "conflicts-marker"]) == set()
     assert small["lonely"] in rendered_in(page, ["selected-line"])
     shot(page, "zoomed_in_pit")
-
-
-def on_screen_above_panel(page: Page, site: str) -> dict[str, float]:
-    """Where the site's point is on the screen, the map's and the panel's edges; asserts it is drawn there, on
-    the map and above the details panel."""
-    idle(page)
-    where = page.evaluate("""(id) => {
-        const m = window.bst.map, f = window.bst.state.sitesById.get(id);
-        const at = m.project(f.properties.point), box = m.getContainer().getBoundingClientRect();
-        const details = document.getElementById('details');
-        return {x: box.left + at.x, y: box.top + at.y, mapTop: box.top, mapBottom: box.bottom,
-                panelTop: details.hidden ? innerHeight : details.getBoundingClientRect().top};
-    }""", site)
-    assert 0 <= where["x"] <= 390, where
-    assert max(where["mapTop"], 0) < where["y"] < min(where["mapBottom"], where["panelTop"]), where
-    assert site in rendered_in(page, page.evaluate("window.bst.SITE_LAYERS"), point_of(page, site))
-    return where
 
 
 def test_on_a_phone_the_details_panel_does_not_cover_the_selected_site(live_server: str, ruhr: Ruhr, phone: Page,

@@ -57,6 +57,7 @@ const state = {
   gantt: null,
   loadErrors: [], // collections that could not be loaded (completely): the map says so instead of "no conflicts"
   returnFocus: null, // where the focus goes back to when the details close
+  linkMissing: null, // the site the address names (#request=<id>) when the viewer cannot see it: a notice says so
 };
 
 let map;
@@ -535,11 +536,13 @@ function renderUnplaced(unplaced) {
     blocking.length ? `<br>${esc(t("blocked_by"))}: ${blocking.join(", ")}` : ""}</div>`;
 }
 
-function closeDetails() {
+// `keepHash`: the address names a site that cannot be shown (the notice says so); it stays for a retry after signing in.
+function closeDetails({ keepHash = false } = {}) {
   const wasOpen = !$("details").hidden;
   $("details").hidden = true;
   $("d-body").dataset.id = "";
   state.selected = null;
+  if (!keepHash) writeHash(null);
   applyFilters();
   map.resize();
   setPaddingInPlace(NO_PADDING); // the whole map is visible again (phones); the view stays where it is
@@ -561,14 +564,18 @@ async function select(id, { fly = false, focus = false } = {}) {
   const feature = state.sitesById.get(id);
   if (!feature) { if (state.selected === id) closeDetails(); return; }
   state.selected = id;
+  writeHash(id);
+  if (state.linkMissing) { state.linkMissing = null; renderLinkNotice(); }
   applyFilters();
   const p = feature.properties;
   const unplaced = isUnplaced(p);
-  if (focus && $("details").hidden) {
+  const opening = $("details").hidden;
+  if (focus && opening) {
     const el = document.activeElement;
     state.returnFocus = { el, listId: el?.closest?.("#site-list li[data-id]")?.dataset.id };
   }
   $("details").hidden = false;
+  if (opening) map.resize(); // wide screens: the details take room from the map; fit the site into what is left
   $("d-title").textContent = p.title;
   if (focus) $("d-title").focus();
   const body = $("d-body");
@@ -982,7 +989,8 @@ function bindControls() {
     const li = e.target.closest("li[data-id]");
     if (li && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(li.dataset.id, { fly: true, focus: true }); }
   });
-  $("details-close").addEventListener("click", closeDetails);
+  $("details-close").addEventListener("click", () => closeDetails());
+  $("link-notice-close").addEventListener("click", () => { state.linkMissing = null; renderLinkNotice(); writeHash(null); });
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape" || $("reject-dialog").open) return; // the dialog closes itself on Escape
     if (!$("gantt").hidden && $("gantt").contains(document.activeElement)) { state.gantt = null; renderGantt(); return; }
@@ -1066,7 +1074,78 @@ function renderTexts({ reselect = true } = {}) {
   localiseMapControls();
   if (state.config) { renderControls(); renderLegend(); renderSliderLabels(); applyFilters(); renderGantt(); }
   renderLoadError();
+  renderLinkNotice();
   if (reselect && state.selected) select(state.selected);
+}
+
+// --- links to a site: /map/#request=<id> ---------------------------------------------------------------------
+// The notices (emails, ICS `URL`, Atom entries) link to a site this way. The page keeps the address in step with
+// what it shows: selecting a site writes its id into the hash, closing the details takes it out again (with
+// replaceState: no history entry, no hashchange), so the address can be copied and shared in the same format.
+
+function hashParams() { return new URLSearchParams(location.hash.replace(/^#/, "")); }
+
+// The request id the address names (ids are lower-case UUIDs in the collections), or null.
+function hashRequest() {
+  const id = hashParams().get("request");
+  return id && id.trim() ? id.trim().toLowerCase() : null;
+}
+
+function writeHash(id) {
+  const params = hashParams();
+  if (id) params.set("request", id); else params.delete("request");
+  const hash = params.toString();
+  const url = `${location.pathname}${location.search}${hash ? `#${hash}` : ""}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, "", url);
+}
+
+function renderLinkNotice() {
+  const box = $("link-notice");
+  box.hidden = !state.linkMissing;
+  if (!box.hidden) $("link-notice-text").textContent = t(state.key ? "link_hidden" : "link_unknown");
+}
+
+// Ticks what the site needs to pass the filters (its status, impact and kind; any owner; unplaced requests) and
+// switches the sites layer on: a link to a withdrawn or completed site shows it, too.
+function showInFilters(p) {
+  const f = state.filters;
+  let changed = false;
+  for (const group of ["status", "impact", "kind"]) {
+    if (p[group] != null && !f[group].has(p[group])) { f[group].add(p[group]); changed = true; }
+  }
+  if (f.owner && f.owner !== p.owner) { f.owner = ""; changed = true; }
+  if (!f.unplaced && isUnplaced(p)) { f.unplaced = true; changed = true; }
+  if (!state.layers.has("sites")) { state.layers.add("sites"); changed = true; }
+  if (changed) renderControls();
+}
+
+// Shows the site the address names: the slider on the day it starts (`start` of the sites collection: the slot's
+// start if a slot is proposed, locked or approved, else the start of the requested window), the filters letting
+// it through, selected and the map fitted to it. A site the viewer cannot see (unknown, another organisation's
+// draft, a draft without a key) gets a notice instead; its id stays in the address for a retry after signing in.
+async function openLinked() {
+  const id = hashRequest();
+  if (!id) return;
+  const f = state.sitesById.get(id);
+  if (!f) {
+    state.linkMissing = id;
+    renderLinkNotice();
+    if (state.selected || !$("details").hidden) closeDetails({ keepHash: true });
+    return;
+  }
+  if (state.playing) togglePlay();
+  showInFilters(f.properties);
+  if (f.properties.start) setDay(f.properties.start.slice(0, 10));
+  else applyFilters();
+  await select(id, { fly: true });
+}
+
+function onHashChange() {
+  const id = hashRequest();
+  if (id) { if (id !== state.selected) openLinked().catch((err) => setStatus(`${t("error")}: ${err.message}`)); return; }
+  // the address no longer names a site (e.g. back to /map/): nothing selected, no notice
+  if (state.linkMissing) { state.linkMissing = null; renderLinkNotice(); }
+  if (state.selected || !$("details").hidden) closeDetails();
 }
 
 // --- planner key and plan runs --------------------------------------------------------------------
@@ -1102,6 +1181,7 @@ async function toggleKey() {
   renderTexts({ reselect: false });
   await loadData();
   if (state.selected && state.sitesById.has(state.selected)) await select(state.selected);
+  else if (state.linkMissing && state.linkMissing === hashRequest()) await openLinked(); // the link, now visible?
   else if (state.selected || !$("details").hidden) closeDetails();
 }
 
@@ -1169,6 +1249,10 @@ async function main() {
     map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
   }
+  // a link to a site (the notices': /map/#request=<id>): selected now, its fitting started before `ready` waits
+  // for the map to be idle; and whenever the address names another site while the page is open
+  openLinked().catch((err) => { console.error(err); setStatus(`${t("error")}: ${err.message}`); });
+  window.addEventListener("hashchange", onHashChange);
   map.once("idle", () => resolveReady(true));
 }
 

@@ -110,6 +110,8 @@ export const LABELS = {
     reset_bearing: "Nach Norden ausrichten",
     toggle_attribution: "Quellenangaben ein-/ausblenden",
     map_feedback: "Feedback zur Karte",
+    link_unknown: "Die verlinkte Baustelle ist unbekannt oder nicht öffentlich. Entwürfe sieht nur die eigene Organisation: bitte mit dem API-Schlüssel anmelden.",
+    link_hidden: "Die verlinkte Baustelle ist unbekannt oder für Ihre Organisation nicht sichtbar.",
   },
   en: {
     title: "Ruhr construction site map",
@@ -220,6 +222,8 @@ export const LABELS = {
     reset_bearing: "Reset bearing to north",
     toggle_attribution: "Toggle attribution",
     map_feedback: "Map feedback",
+    link_unknown: "The linked site is unknown or not public. Drafts are visible to their own organisation only: please sign in with the API key.",
+    link_hidden: "The linked site is unknown or not visible to your organisation.",
   },
 };
 
