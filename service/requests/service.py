@@ -204,6 +204,20 @@ def etag(req: SiteRequest) -> str:
     return f'"v{req.version}"'
 
 
+def check_if_match(req: SiteRequest, if_match: str | None) -> None:
+    """412 when an ``If-Match`` was sent and does not name the request's current ETag (its version counts
+    changes of its slot too); nothing when none was sent."""
+    if if_match is None:
+        return
+    tag = etag(req)
+    if not if_match_allows(if_match, tag):
+        if if_match_allows(if_match.replace("W/", ""), tag):
+            detail = f"If-Match compares strongly, so a weak tag never matches: send {tag} without W/."
+        else:
+            detail = f"The request changed since you read it (now {tag}); GET it again."
+        raise Problem(412, "Precondition failed", detail, type_="stale-etag", headers={"ETag": tag})
+
+
 def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": req.id,
@@ -374,10 +388,7 @@ def update(
     if if_match is None:
         raise Problem(428, "Precondition required", "Send If-Match with the ETag from GET to change a request.",
                       type_="precondition-required")
-    if not if_match_allows(if_match, etag(req)):
-        raise Problem(412, "Precondition failed",
-                      f"The request changed since you read it (now {etag(req)}); GET it again.",
-                      type_="stale-etag", headers={"ETag": etag(req)})
+    check_if_match(req, if_match)
     if req.status not in EDITABLE_STATES:
         raise conflict(f"A request in state {req.status} cannot be edited: {what_instead(req)}.")
     changes = patch.model_dump(exclude_unset=True, mode="python")

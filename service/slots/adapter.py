@@ -8,8 +8,9 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
   duration is not part of the plan (``skipped``: its window does not fit into the plan period), nor is one
   whose preferred start lies after the period (a plan for 2027 does not pull works wanted in 2028 forward), nor
   is one that holds a slot and whose preferred start lies before a period that begins after today (a plan from
-  May does not push back works wanted in April). The period never begins before today: no slot is granted in
-  the past.
+  May does not push back works wanted in April), nor is one that holds a slot and whose window reaches beyond
+  the period (a plan until May does not squeeze works that may run until September into it, or take their
+  slot away when May is full). The period never begins before today: no slot is granted in the past.
 - preferred start: the request's ``preferred_start`` (else its earliest start), clamped into the window. The
   owner's own preferred start is kept in ``TaskInfo.preferred``: explanations report against it.
 - weight: urgency factor × impact factor (see ``URGENCY_WEIGHT``/``IMPACT_WEIGHT``). The scheduler's
@@ -174,6 +175,10 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
                 and (row.preferred_start or row.earliest_start) < day0):
             # a plan from May does not push back works wanted before it: they keep the slot they hold
             task, reason = None, "the preferred start lies before the plan period"
+        if task is not None and not fixed and row.slot_start is not None and row.latest_end > scope.end:
+            # nor does a plan until May squeeze works whose window runs on past it into its period, or take
+            # their slot away when the period is full: what lies beyond the period is not its to judge
+            task, reason = None, "the window reaches beyond the plan period"
         if task is None and not fixed:
             built.skipped[str(row.id)] = reason or "skipped"
             if row.slot_start is not None:  # not planned by this run, but its slot holds the street: respect it

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, Coordinator, SessionDep
@@ -38,12 +39,14 @@ def _read(req, principal) -> JSONResponse:  # noqa: ANN001
 
 
 @router.post("/v1/requests/{request_id}/slot/lock", response_model=RequestRead)
-def lock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep) -> JSONResponse:
+def lock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep,
+              if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Lock the request's slot (coordinators): later plan runs keep it where it is."""
-    return _read(service.set_lock(session, principal, request_id, locked=True), principal)
+    return _read(service.set_lock(session, principal, request_id, locked=True, if_match=if_match), principal)
 
 
 @router.post("/v1/requests/{request_id}/slot/unlock", response_model=RequestRead)
-def unlock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep) -> JSONResponse:
+def unlock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep,
+                if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Unlock the slot again: it is a proposal the next plan run may move."""
-    return _read(service.set_lock(session, principal, request_id, locked=False), principal)
+    return _read(service.set_lock(session, principal, request_id, locked=False, if_match=if_match), principal)

@@ -301,6 +301,9 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
                 session, req.id, start=None, end=None, status="unplaced", provisional=False,
                 explanation={"plan_id": str(plan_id), "method": "plan"}, unplaced=unplaced_info(built, tid, plan),
                 plan_id=plan_id)))
+            hook = workflow_hook("unplace")
+            if hook is not None and req.status in ("slot_proposed", "contested"):  # nothing left to answer
+                hook(session, req, settings, plan_id=plan_id)
     refresh_conflicts(session, moved, settings)
     # the scheduler's nearest windows only know this plan's problem (windows and rules inside the period):
     # look again against every stored slot and rule, now that the new slots are written
@@ -455,10 +458,14 @@ def slot_extras(req: SiteRequest) -> dict[str, Any]:
                      "plan_id": slot.plan_id, "explanation": slot.explanation or {}}, "unplaced": None}
 
 
-def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, locked: bool) -> SiteRequest:
+def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, locked: bool,
+             if_match: str | None = None) -> SiteRequest:
+    from service.requests.service import check_if_match
+
     req = requests_repository.get(session, request_id, for_update=True)
     if req is None:
         raise not_found("Request", request_id)
+    check_if_match(req, if_match)  # a slot moved since the coordinator read it is not locked blindly
     if req.status in CLOSED_STATUSES:
         raise conflict(f"This request is {req.status} and gave its slot back; there is nothing to "
                        f"{'lock' if locked else 'unlock'}.", status_now=req.status)

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
 from service.kit.encode import rfc3339
-from service.kit.etags import if_match_allows
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
 from service.kit.time import now as service_now
 from service.kit.time import today as service_today
@@ -246,22 +245,10 @@ def load_for_action(session: Session, principal: Principal, request_id: uuid.UUI
     if t.who not in roles:
         who = "the owner of the request" if t.who == "owner" else "the coordination office"
         raise forbidden(f"Only {who} may {action} this request.")
-    check_if_match(req, if_match)
+    requests_service.check_if_match(req, if_match)
     if req.status not in t.sources:
         raise _illegal(req, action, roles)
     return req
-
-
-def check_if_match(req: SiteRequest, if_match: str | None) -> None:
-    if if_match is None:
-        return
-    tag = requests_service.etag(req)
-    if not if_match_allows(if_match, tag):
-        if if_match_allows(if_match.replace("W/", ""), tag):
-            detail = (f"If-Match compares strongly, so a weak tag never matches: send {tag} without W/.")
-        else:
-            detail = f"The request changed since you read it (now {tag}); GET it again."
-        raise Problem(412, "Precondition failed", detail, type_="stale-etag", headers={"ETag": tag})
 
 
 def available_actions(session: Session, principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
@@ -289,6 +276,10 @@ def submit(session: Session, principal: Principal, request_id: uuid.UUID, body: 
 def accept(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
            settings: Settings, *, if_match: str | None = None) -> SiteRequest:
     req = load_for_action(session, principal, request_id, "accept", if_match=if_match)
+    slot = repository.get_slot(session, req.id)
+    if slot is None or slot.start is None:  # nothing to agree to; a slot proposed later must be seen first
+        raise Problem(409, "Conflict", "There is no slot to accept: the coordination office proposes one first.",
+                      type_="no-slot", allowed=allowed_actions(req.status, _roles(principal, req)))
     return _transition(session, req, "accept", principal, settings, reason=body.reason)
 
 
@@ -450,6 +441,13 @@ def propose_slot(
 
     return _transition(session, req, "propose", actor, settings, reason=reason, mutate=place, at=at,
                        payload={"explanation": explanation or {}, "plan_id": str(plan_id) if plan_id else None})
+
+
+def unplace(session: Session, req: SiteRequest, settings: Settings, *, plan_id: uuid.UUID) -> SiteRequest:
+    """A plan run left a proposed (or contested) request without a slot: the proposal is void, so the request
+    goes back to the coordinator's queue (``submitted``) and the owner's answer deadline stops."""
+    return _transition(session, req, "unplace", None, settings, reason="no slot in this plan run",
+                       payload={"plan_id": str(plan_id)})
 
 
 def rule_conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: date) -> list[dict[str, Any]]:

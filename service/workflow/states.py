@@ -55,6 +55,8 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        "an emergency is active at once, with an approved slot from today"),
     _t("displace", UNDECIDED | {S.approved}, S.slot_proposed, "system", "slot.displaced",
        "an emergency took the slot: a new slot is proposed"),
+    _t("unplace", {S.slot_proposed, S.contested}, S.submitted, "system", "slot.unplaced",
+       "a plan run found no slot for the proposal any more: back to the coordinator's queue"),
     _t("displace_unplaced", UNDECIDED | {S.approved}, S.submitted, "system", "slot.displaced",
        "an emergency took the slot and no other fits the window: back to the coordinator's queue"),
 )}

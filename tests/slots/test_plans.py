@@ -270,15 +270,15 @@ def test_full_plan_refreshes_the_stored_conflicts_of_the_slots_it_moves(client, 
 
 def test_plan_for_a_shorter_period_reports_the_owners_preferred_start(client, city, utility, coordinator, factory,
                                                                       settings) -> None:  # noqa: ANN001
-    # wanted from 1 August, may start from 1 March: a plan of the first half-year places it at its end and says
-    # how far that is from what the owner asked for (not from the clipped start the solver saw)
+    # wanted from 1 August for 60 days, may run until the end of the year: a plan until 10 August does not
+    # squeeze it into its period (or take its slot away when the period is full); it keeps its slot
     a = client.post("/v1/requests", json=site_body(preferred_start="2027-08-01"), headers=city.headers).json()
-    plan(client, coordinator, factory, settings, start="2027-01-01", end="2027-08-10")
-    ex = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]["explanation"]
-    assert ex["preferred_start"] == "2027-08-01"
-    assert ex["deviation_days"] > 0
-    assert ex["summary"]["en"].startswith(f"Placed {ex['deviation_days']} days earlier than preferred")
-    assert "Der Planungszeitraum endet am 10.08.2027" in ex["summary"]["de"]
+    kept = a["slot"]
+    got = plan(client, coordinator, factory, settings, start="2027-01-01", end="2027-08-10")
+    assert got["statistics"]["skipped_requests"][a["id"]] == "the window reaches beyond the plan period"
+    slot = client.get(f"/v1/requests/{a['id']}", headers=city.headers).json()["slot"]
+    assert (slot["start"], slot["end"]) == (kept["start"], kept["end"]) == ("2027-08-01", "2027-09-29")
+    assert slot["explanation"]["preferred_start"] == "2027-08-01"
     # wanted after the plan period: left out of the plan, its provisional slot kept as it was
     b = client.post("/v1/requests", json=site_body(kind="gas", preferred_start="2027-09-01",
                                                    earliest_start="2027-05-01", latest_end="2027-12-31"),
@@ -287,3 +287,45 @@ def test_plan_for_a_shorter_period_reports_the_owners_preferred_start(client, ci
     got = plan(client, coordinator, factory, settings, start="2027-01-01", end="2027-07-31")
     assert got["statistics"]["skipped"] >= 1
     assert client.get(f"/v1/requests/{b['id']}", headers=utility.headers).json()["slot"] == before
+
+
+def test_a_proposal_the_plan_cannot_keep_goes_back_to_the_coordinators_queue(client, db, city, utility, coordinator,  # noqa: ANN001
+                                                                              factory, settings) -> None:
+    from tests.workflow.flow import act, create, d, ok
+
+    b = create(client, utility, kind="gas", latest_end=d(19))["id"]  # 10 days within d(0)..d(19)
+    ok(client, coordinator, b, "propose", {"start": d(5)})
+    a = create(client, city, duration_days=20)["id"]
+    ok(client, coordinator, a, "approve", {"start": d(0), "override": True})  # takes all of b's window
+    plan(client, coordinator, factory, settings, start=d(0), end=d(89))
+    got = client.get(f"/v1/requests/{b}", headers=utility.headers).json()
+    assert got["slot"] is None and got["unplaced"] is not None
+    assert got["status"] == "submitted", "no proposal is left for the owner to answer"
+    assert got["deadline"] is None
+    refused = act(client, utility, b, "accept")
+    assert refused.status_code == 409 and refused.json()["status_now"] == "submitted"
+
+
+def test_a_request_without_a_slot_cannot_be_accepted(client, db, city, coordinator) -> None:  # noqa: ANN001
+    from service.slots.repository import put_slot
+    from tests.workflow.flow import act, create, d, ok
+
+    rid = create(client, city)["id"]
+    ok(client, coordinator, rid, "propose", {"start": d(5)})
+    put_slot(db, rid, start=None, end=None, status="unplaced")  # however it lost it
+    r = act(client, city, rid, "accept")
+    assert r.status_code == 409 and r.json()["type"].endswith("/no-slot"), r.text
+
+
+def test_locking_a_slot_that_moved_since_it_was_read_is_412(client, city, coordinator) -> None:  # noqa: ANN001
+    from tests.workflow.flow import create, d, ok
+
+    rid = create(client, city)["id"]
+    url = f"/v1/requests/{rid}"
+    seen = client.get(url, headers=coordinator.headers).headers["etag"]
+    ok(client, coordinator, rid, "propose", {"start": d(30)})
+    stale = client.post(f"{url}/slot/lock", headers={**coordinator.headers, "If-Match": seen})
+    assert stale.status_code == 412, stale.text
+    now = client.get(url, headers=coordinator.headers).headers["etag"]
+    locked = client.post(f"{url}/slot/lock", headers={**coordinator.headers, "If-Match": now})
+    assert locked.status_code == 200 and locked.json()["slot"]["status"] == "locked"
