@@ -70,6 +70,8 @@ def email_content(notice: Notice, sub: Subscription, settings: Settings) -> tupl
     if notice.kind == "endpoint.disabled":
         return (render.special_subject("endpoint.disabled", lang),
                 render.endpoint_disabled_text(p["url"], p["since"], links, lang))
+    if notice.kind == "welcome":
+        return render.welcome_subject(p, lang), render.welcome_text(p, lang, links)
     if notice.kind.startswith("digest."):
         return (render.special_subject(notice.kind, lang),
                 render.digest_text(p["items"], p["period"], lang, links))

@@ -1,41 +1,44 @@
-"""Subscriptions for businesses: self-service with double opt-in, managed by a secret link or a business
-organisation's key; one-click unsubscribe; calendar and Atom feeds."""
+"""Subscriptions for businesses (and any organisation): self-service with double opt-in, managed by a secret
+link (a page in the browser, JSON for API clients) or the owning organisation's key; one-click unsubscribe;
+calendar and Atom feeds. The HTML of the pages is in ``pages``."""
 
 from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionDep
 from service.kit.accept import prefers_html
 from service.kit.encode import to_json
 from service.kit.head import get_and_head
-from service.kit.problems import Problem
-from service.notices import service
-from service.notices.schemas import SubscriptionAccepted, SubscriptionPatch, SubscriptionRead, SubscriptionWrite
+from service.kit.problems import Problem, forbidden
+from service.kit.time import tz
+from service.notices import pages, service
+from service.notices.schemas import (
+    SETTINGS_FORM_OPENAPI,
+    SubscriptionAccepted,
+    SubscriptionPatch,
+    SubscriptionRead,
+    SubscriptionWrite,
+)
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["notices"])
 
 REF_DOC = "the secret management token (`sub_...`) from the emails, or the id with your organisation's key"
 
 
-def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        f"<!doctype html><html lang=de><meta charset=utf-8><title>{html.escape(title)}</title>"
-        f"<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>{body}</body></html>",
-        status_code=status_code,
-    )
-
 
 @router.post("", status_code=202, response_model=SubscriptionAccepted)
 def subscribe(body: SubscriptionWrite, session: SessionDep, request: Request,
               principal: OptionalPrincipal) -> JSONResponse:
     """Subscribe an inbox to notices about sites in an area. Answers 202: nothing is sent except the
-    confirmation email until its link is followed (double opt-in). With a business organisation's key the
-    answer also carries the subscription (links, webhook secrets)."""
+    confirmation email until its link is followed (double opt-in). With an organisation's key (any kind:
+    business, transit operator, city, ...) the organisation owns the subscription and the answer also carries
+    it (links, webhook secrets)."""
     settings = request.app.state.settings
     sub = service.create(session, body, settings, principal)
     content = {"id": sub.id, "status": sub.status,
@@ -47,7 +50,7 @@ def subscribe(body: SubscriptionWrite, session: SessionDep, request: Request,
 
 @router.get("", response_model=list[SubscriptionRead])
 def list_subscriptions(principal: Authenticated, session: SessionDep, request: Request) -> list[dict]:
-    """Your business organisation's subscriptions."""
+    """The subscriptions your organisation owns (those created with its keys)."""
     settings = request.app.state.settings
     return [service.to_read(session, s, settings) for s in service.list_for(session, principal)]
 
@@ -74,16 +77,12 @@ def confirm(token: str, session: SessionDep, request: Request) -> HTMLResponse:
     with a page in German and English for a browser, problem details for an API client (Accept JSON)."""
     settings = request.app.state.settings
     try:
-        sub = service.confirm(session, token)
+        confirmed = service.confirm(session, token, settings)
     except Problem as exc:
         if exc.status != 404 or not prefers_html(request.headers.get("accept", "")):
             raise
-        return _page("Link ungültig / Link invalid", INVALID_LINK_PAGE, status_code=404)
-    manage = html.escape(service.links(sub, settings)["manage"])
-    return _page("Bestätigt / Confirmed",
-                 "<h1>Abonnement bestätigt</h1><p>Sie erhalten ab jetzt Baustellenhinweise für Ihr Gebiet.</p>"
-                 "<h2>Subscription confirmed</h2><p>You will now receive construction site notices.</p>"
-                 f"<p><a href='{manage}'>Abonnement verwalten / manage</a></p>")
+        return pages.page("Link ungültig / Link invalid", INVALID_LINK_PAGE, status_code=404)
+    return pages.confirmed_page(service.links(confirmed.subscription, settings)["manage"], confirmed.welcome_sites)
 
 
 ALREADY_UNSUBSCRIBED_PAGE = (
@@ -101,12 +100,12 @@ def unsubscribe_page(token: str, session: SessionDep) -> HTMLResponse:
     """A page with a button; GET never unsubscribes (mail scanners follow links). A link whose subscription
     is gone (unsubscribed or deleted already) answers a page saying so instead."""
     if not service.is_subscribed(session, token):
-        return _page("Bereits abgemeldet / Already unsubscribed", ALREADY_UNSUBSCRIBED_PAGE)
+        return pages.page("Bereits abgemeldet / Already unsubscribed", ALREADY_UNSUBSCRIBED_PAGE)
     action = html.escape(f"/v1/subscriptions/{token}/unsubscribe")
-    return _page("Abmelden / Unsubscribe",
-                 f"<form method=post action='{action}'><input type=hidden name=List-Unsubscribe value=One-Click>"
-                 "<p>Keine Baustellenhinweise mehr erhalten? / Stop receiving construction site notices?</p>"
-                 "<button>Abmelden / Unsubscribe</button></form>")
+    return pages.page("Abmelden / Unsubscribe",
+                      f"<form method=post action='{action}'><input type=hidden name=List-Unsubscribe value=One-Click>"
+                      "<p>Keine Baustellenhinweise mehr erhalten? / Stop receiving construction site notices?</p>"
+                      "<button>Abmelden / Unsubscribe</button></form>")
 
 
 @router.post("/{token}/unsubscribe", response_class=HTMLResponse)
@@ -114,16 +113,75 @@ def unsubscribe(token: str, session: SessionDep) -> HTMLResponse:
     """RFC 8058 one-click unsubscribe: deletes the subscription and the email address. Idempotent: a second
     click answers 200 too, with the page that says so."""
     if not service.unsubscribe(session, token):
-        return _page("Bereits abgemeldet / Already unsubscribed", ALREADY_UNSUBSCRIBED_PAGE)
-    return _page("Abgemeldet / Unsubscribed",
-                 "<p>Sie sind abgemeldet; Ihre E-Mail-Adresse ist gelöscht.</p>"
-                 "<p>You are unsubscribed; your email address has been deleted.</p>")
+        return pages.page("Bereits abgemeldet / Already unsubscribed", ALREADY_UNSUBSCRIBED_PAGE)
+    return pages.page("Abgemeldet / Unsubscribed",
+                      "<p>Sie sind abgemeldet; Ihre E-Mail-Adresse ist gelöscht.</p>"
+                      "<p>You are unsubscribed; your email address has been deleted.</p>")
 
 
-@router.get("/{ref}", response_model=SubscriptionRead, description=f"`ref`: {REF_DOC}")
-def get_subscription(ref: str, session: SessionDep, request: Request, principal: OptionalPrincipal) -> dict:
-    sub = service.resolve(session, ref, principal)
-    return service.to_read(session, sub, request.app.state.settings)
+@router.get("/{ref}", response_model=SubscriptionRead, description=f"`ref`: {REF_DOC}. A browser (Accept "
+            "prefers `text/html`) gets the management page: the subscription, a form to change the delivery "
+            "rhythm, lead time, language and least restriction, the feeds and an unsubscribe button.",
+            responses={200: {"content": {"text/html": {}}}})
+def get_subscription(ref: str, session: SessionDep, request: Request, principal: OptionalPrincipal,
+                     response: Response) -> dict | HTMLResponse:
+    """The subscription: JSON for API clients, the management page for a browser (the "Abonnement
+    verwalten" link of every email)."""
+    settings = request.app.state.settings
+    response.headers["Vary"] = "Accept"
+    browser = prefers_html(request.headers.get("accept", ""))
+    try:
+        sub = service.resolve(session, ref, principal)
+    except Problem as exc:
+        if exc.status != 404 or not browser:
+            raise
+        return pages.not_found_page()
+    if browser:
+        return pages.manage_page(sub, service.links(sub, settings), tz(settings))
+    return service.to_read(session, sub, settings)
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """The posted form's text fields as sent (FastAPI's ``Form()`` would turn an empty field into a missing
+    one; here an empty ``min_impact`` means "any restriction")."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+@router.post("/{token}/settings", response_model=SubscriptionRead, operation_id="save_subscription_settings",
+             openapi_extra=SETTINGS_FORM_OPENAPI,
+             responses={200: {"content": {"text/html": {}}},
+                        403: {"description": "the form was posted from another site (its Origin)"}})
+def save_settings(token: str, session: SessionDep, request: Request,
+                  form: Annotated[dict[str, str], Depends(_form_fields)]) -> dict | HTMLResponse:
+    """The management page's form (`application/x-www-form-urlencoded`): `delivery`, `lead_days`, `language`,
+    `min_impact` (empty: any restriction); a field not sent stays as it is. Validated and applied like the
+    PATCH. The token in the URL authorises it; a form posted from another site (an `Origin` header that is
+    not this service's public origin) is refused with 403 and changes nothing. Answers the page again with
+    "Gespeichert" (or what was wrong, 422) for a browser, the subscription (or problem details) for others."""
+    settings = request.app.state.settings
+    browser = prefers_html(request.headers.get("accept", ""))
+    if pages.foreign_origin(request.headers.get("origin"), settings.public_url):
+        if browser:
+            return pages.foreign_origin_page()
+        raise forbidden("This form may only be sent from this service's own pages (Origin does not match).")
+    try:
+        sub = service.resolve(session, token, None)
+    except Problem as exc:
+        if exc.status != 404 or not browser:
+            raise
+        return pages.not_found_page()
+    try:
+        patch = service.patch_from_form(form)
+    except Problem as exc:
+        if not browser:
+            raise
+        return pages.manage_page(sub, service.links(sub, settings), tz(settings), errors=exc.errors,
+                                 status_code=exc.status)
+    sub = service.update(session, sub, patch, settings)
+    if browser:
+        return pages.manage_page(sub, service.links(sub, settings), tz(settings), saved=True)
+    return service.to_read(session, sub, settings)
 
 
 @router.patch("/{ref}", response_model=SubscriptionRead, description=f"`ref`: {REF_DOC}")

@@ -51,7 +51,8 @@ def calendar(sub: Subscription, sites: list[dict[str, Any]], links: dict[str, st
 
 
 def atom(sub: Subscription, notices: list[Notice], links: dict[str, str], now: datetime) -> bytes:
-    """The subscription's notices, newest first."""
+    """The subscription's notices, newest first; its welcome (the sites already in the area when it was
+    confirmed) as one entry listing them."""
     lang = sub.language
     fg = FeedGenerator()
     fg.id(f"urn:uuid:{sub.id}")
@@ -61,17 +62,23 @@ def atom(sub: Subscription, notices: list[Notice], links: dict[str, str], now: d
     fg.link(href=links["manage"], rel="alternate")
     fg.language(lang)
     fg.updated(max((n.created_at for n in notices), default=now))
+    first, second = render.languages(lang)
     for n in reversed(notices):  # feedgen prepends: add oldest first so the newest ends up on top
         site = n.payload.get("site")
-        if not site:
+        if n.kind == "welcome":
+            title, href = render.welcome_subject(n.payload, lang), links["manage"]
+            content = (render.welcome_block(n.payload, first, links) + "\n\n"
+                       + render.welcome_block(n.payload, second, links))
+        elif site:
+            title, href = render.subject(n.kind, site, lang), site["map_url"]
+            content = render.site_block(n.kind, site, first) + "\n\n" + render.site_block(n.kind, site, second)
+        else:
             continue
         entry = fg.add_entry()
         entry.id(f"urn:uuid:{n.id}")
-        entry.title(render.subject(n.kind, site, lang))
-        entry.link(href=site["map_url"])
+        entry.title(title)
+        entry.link(href=href)
         entry.updated(n.created_at)
         entry.published(n.created_at)
-        first, second = render.languages(lang)
-        entry.content(render.site_block(n.kind, site, first) + "\n\n" + render.site_block(n.kind, site, second),
-                      type="text")
+        entry.content(content, type="text")
     return fg.atom_str(pretty=True)

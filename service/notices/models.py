@@ -5,7 +5,7 @@
   confirmation link is followed (double opt-in), then ``active``. Deleting the row deletes the email
   address and everything sent to it (notices, deliveries, attempts cascade).
 - ``webhook_endpoints``: Standard Webhooks receivers of a subscription, each with its ``whsec_`` secret.
-- ``notices``: one per subscription and cause (an outbox event, a lead time, a digest, a confirmation),
+- ``notices``: one per subscription and cause (an outbox event, a lead time, a digest, a confirmation, a welcome),
   unique per ``(subscription_id, dedupe_key)``; ``payload`` is the rendered snapshot of the site. ``seq``
   orders them as they were queued (the outbox's order).
 - ``notice_deliveries``: one per notice and channel target (the email inbox or a webhook URL), unique per

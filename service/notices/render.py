@@ -133,6 +133,17 @@ def state_kind(site: dict[str, Any]) -> str:
     return kind
 
 
+def status_kind(site: dict[str, Any]) -> str:
+    """The headline of a site in the welcome overview: where it stands (planned, approved, under way, an
+    emergency), not what last changed about it, which the new subscriber was never told."""
+    status = site.get("status", "")
+    if site.get("urgency") == "emergency" and status in ("approved", "active"):
+        return "request.emergency"
+    if status in ("approved", "active"):
+        return STATE_HEADLINES[status]
+    return "request.created"
+
+
 def _pair(labels: tuple[str, str], lang: str) -> str:
     return labels[0] if lang == "de" else labels[1]
 
@@ -327,6 +338,51 @@ def digest_text(items: list[dict[str, Any]], period: str, lang: str, links: dict
             parts.append(site_block(item["kind"], item["site"], current))
     parts.append(footer(links, first))
     return "\n\n".join(parts) + "\n"
+
+
+# The welcome notice: the sites already under way or planned in the area when the subscription is confirmed.
+WELCOME_TITLE = ("Baustellen in Ihrem Gebiet", "Construction sites in your area")
+
+
+def welcome_subject(payload: dict[str, Any], lang: str) -> str:
+    return f"{_pair(WELCOME_TITLE, lang)}: {payload.get('count', len(payload.get('items') or []))}"
+
+
+def welcome_block(payload: dict[str, Any], lang: str, links: dict[str, str]) -> str:
+    """One language's part of the welcome: headline with the number of sites, what they are, one block per
+    site as in a digest (dates marked as usual), and where to find the rest when the list is cut short."""
+    de = lang == "de"
+    items = payload.get("items") or []
+    count = payload.get("count", len(items))
+    as_of = _date(payload.get("as_of"), lang) if payload.get("as_of") else None
+    area = area_text(payload["area"], lang) if payload.get("area") else None
+    if de:
+        intro = ("Diese Baustellen laufen schon oder sind geplant"
+                 + (f" ({area})" if area else "") + (f", Stand {as_of}" if as_of else "")
+                 + ". Über Änderungen informieren wir Sie wie gewohnt.")
+    else:
+        intro = ("These sites are under way or planned" + (f" ({area})" if area else "")
+                 + (f", as of {as_of}" if as_of else "") + ". We will tell you of changes as usual.")
+    parts = [f"{welcome_subject(payload, lang)}\n{intro}"]
+    parts += [site_block(item["kind"], item["site"], lang) for item in items]
+    more = count - len(items)
+    if more > 0:
+        parts.append(f"… und {more} weitere: alle im Kalender {links['calendar']}" if de
+                     else f"… and {more} more: all of them in the calendar {links['calendar']}")
+    else:
+        parts.append(f"Alle Baustellen auch im Kalender: {links['calendar']}" if de
+                     else f"All sites in your calendar too: {links['calendar']}")
+    return "\n\n".join(parts)
+
+
+def welcome_text(payload: dict[str, Any], lang: str, links: dict[str, str]) -> str:
+    first, second = languages(lang)
+    return "\n\n".join([
+        welcome_block(payload, first, links),
+        "English version below" if first == "de" else "Deutsche Fassung unten",
+        welcome_block(payload, second, links),
+        footer(links, first),
+    ]) + "\n"
 
 
 def _decimal(value: float, digits: int | None, lang: str) -> str:

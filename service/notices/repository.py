@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -177,6 +177,28 @@ def sites_for_subscription(session: Session, sub_id: uuid.UUID, *, ends_after: d
     """), {"sid": sub_id, "after": ends_after, "limit": limit}))
 
 
+# Sites that are under way or still to come: every state from submitted to active (not drafts, not
+# withdrawn, rejected or completed).
+CURRENT_STATES = ("submitted", "slot_proposed", "accepted", "contested", "approved", "active")
+
+
+def current_sites(session: Session, sub_id: uuid.UUID, *, today: date, limit: int) -> tuple[list[uuid.UUID], int]:
+    """The sites matching a subscription that are under way or planned (``MATCH_SQL``, as every notice):
+    active ones, and the others whose dates (as a notice gives them: slot, preferred dates or window) end
+    today or later; the first ``limit`` by start date, and how many there are in all."""
+    rows = list(session.execute(text(f"""
+        SELECT x.id, count(*) OVER () AS total FROM (
+            SELECT r.id, r.status, {SITE_DATES_SQL}
+            FROM subscriptions s JOIN site_requests r ON {MATCH_SQL}
+            LEFT JOIN slots sl ON sl.request_id = r.id
+            WHERE s.id = :sid AND r.status = ANY(:states)
+        ) x
+        WHERE x.status = 'active' OR x.end_date >= :today
+        ORDER BY x.start_date, x.id LIMIT :limit
+    """), {"sid": sub_id, "states": list(CURRENT_STATES), "today": today, "limit": limit}))
+    return [r.id for r in rows], (int(rows[0].total) if rows else 0)
+
+
 def lead_candidates(session: Session, today: date, horizon_days: int = 366) -> list[Any]:
     """(subscription, site, start) where an approved site starts within the subscription's lead time from
     today. Only an approved slot is a date a business can rely on: a proposed or locked slot may still move
@@ -233,14 +255,22 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
 
 
 def last_told(session: Session, request_id: uuid.UUID, sub_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict]:
-    """What each subscription was last told about a site: the site snapshot of its latest notice of it."""
+    """What each subscription was last told about a site: the site snapshot of its latest notice of it, or
+    of its welcome notice when that listed the site and nothing came since."""
     if not sub_ids:
         return {}
     rows = session.execute(text("""
-        SELECT DISTINCT ON (n.subscription_id) n.subscription_id, n.payload -> 'site' AS site
-        FROM notices n
-        WHERE n.request_id = :rid AND n.subscription_id = ANY(:subs) AND jsonb_exists(n.payload, 'site')
-        ORDER BY n.subscription_id, n.seq DESC
+        SELECT DISTINCT ON (t.subscription_id) t.subscription_id, t.site FROM (
+            SELECT n.subscription_id, n.seq, n.payload -> 'site' AS site
+            FROM notices n
+            WHERE n.request_id = :rid AND n.subscription_id = ANY(:subs) AND jsonb_exists(n.payload, 'site')
+            UNION ALL
+            SELECT n.subscription_id, n.seq, item -> 'site'
+            FROM notices n CROSS JOIN LATERAL jsonb_array_elements(n.payload -> 'items') AS item
+            WHERE n.kind = 'welcome' AND n.subscription_id = ANY(:subs)
+              AND item -> 'site' ->> 'id' = cast(:rid AS text)
+        ) t
+        ORDER BY t.subscription_id, t.seq DESC
     """), {"rid": request_id, "subs": list(sub_ids)})
     return {r.subscription_id: r.site for r in rows if isinstance(r.site, dict)}
 
@@ -394,9 +424,16 @@ def cancel_pending_email(session: Session, sub_id: uuid.UUID, reason: str) -> in
     ).rowcount
 
 
+def count_notices(session: Session, sub_id: uuid.UUID, kind: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Notice).where(
+        Notice.subscription_id == sub_id, Notice.kind == kind)))
+
+
 def notices_for(session: Session, sub_id: uuid.UUID, limit: int) -> list[Notice]:
+    """A subscription's notices of sites (and its welcome, which lists the sites), newest first."""
     return list(session.scalars(
-        select(Notice).where(Notice.subscription_id == sub_id, Notice.request_id.is_not(None))
+        select(Notice).where(Notice.subscription_id == sub_id,
+                             or_(Notice.request_id.is_not(None), Notice.kind == "welcome"))
         .order_by(Notice.seq.desc()).limit(limit)
     ))
 

@@ -103,3 +103,15 @@ class SubscriptionAccepted(BaseModel):
     subscription: SubscriptionRead | None = Field(
         default=None, description="the full subscription, only when created with a business organisation's key"
     )
+
+
+# The management page's form (``POST /v1/subscriptions/{token}/settings``), as OpenAPI describes it: the fields
+# arrive as text and are validated as a ``SubscriptionPatch`` (``service.patch_from_form``).
+SETTINGS_FORM_OPENAPI: dict[str, Any] = {"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "properties": {
+        "delivery": {"type": "string", "enum": ["immediate", "daily", "weekly"]},
+        "lead_days": {"type": "string", "pattern": "^[0-9]+$", "description": "whole days, 0 to 365"},
+        "language": {"type": "string", "enum": ["de", "en"]},
+        "min_impact": {"type": "string", "enum": ["", *[i.value for i in Impact]],
+                       "description": "empty: any restriction"},
+    }}}}}}

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -21,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from geoalchemy2.shape import from_shape
+from pydantic import ValidationError
 from shapely.geometry import MultiPolygon, Point, Polygon, box, shape
 from sqlalchemy.orm import Session
 
@@ -28,7 +31,7 @@ from service.auth.service import Principal
 from service.events.models import Event
 from service.geo import GeometryError, GeometryLimits, to_metric, to_wgs84, validate_geojson
 from service.kit.limits import has_control_character
-from service.kit.problems import InvalidField, Problem, forbidden, not_found
+from service.kit.problems import InvalidField, Problem, field_path, not_found
 from service.kit.time import today
 from service.notices import egress, render, repository
 from service.notices.models import Subscription, WebhookEndpoint
@@ -286,10 +289,9 @@ def _apply(sub: Subscription, data: dict[str, Any], settings: Settings) -> None:
 def create(
     session: Session, body: SubscriptionWrite, settings: Settings, principal: Principal | None = None
 ) -> Subscription:
-    """A pending subscription and its confirmation email in the outbox. A business organisation's key makes
-    the organisation its co-owner; the email address still has to confirm."""
-    if principal is not None and principal.org_kind != "business":
-        raise forbidden("Only business organisations own subscriptions; subscribe without a key instead.")
+    """A pending subscription and its confirmation email in the outbox. An organisation's key (of any kind:
+    a business, a transit operator's dispatch, a city) makes the organisation its co-owner; the email
+    address still has to confirm."""
     sub = Subscription(
         id=uuid.uuid4(), email=str(body.email), organisation_id=principal.org_id if principal else None,
         token="sub_" + secrets.token_urlsafe(32), confirm_token=secrets.token_urlsafe(32), status="pending",
@@ -320,20 +322,57 @@ def _may_be_token(token: str) -> bool:
     return not has_control_character(token)
 
 
-def confirm(session: Session, token: str, now: datetime | None = None) -> Subscription:
+@dataclass
+class Confirmed:
+    subscription: Subscription
+    # How many sites the welcome notice queued now tells of (0: none matches, no welcome); None when the
+    # subscription was confirmed before (a new address confirming again: no welcome).
+    welcome_sites: int | None
+
+
+def confirm(session: Session, token: str, settings: Settings, now: datetime | None = None) -> Confirmed:
+    """Activate a subscription (double opt-in) and welcome it with the sites already in its area."""
     sub = repository.get_by_confirm_token(session, token) if _may_be_token(token) else None
     if sub is None:
         raise Problem(404, "Not found", "This confirmation link is unknown, used already or expired.",
                       type_="not-found")
     sub.status, sub.confirmed_at, sub.confirm_token = "active", now or datetime.now(UTC), None
     session.flush()
+    # Welcomed on its first confirmation only; a new address confirming again gets what waits (below) and the
+    # notices from now on (the calendar has the sites).
+    first = repository.count_notices(session, sub.id, "confirmation") == 1
+    welcomed = queue_welcome(session, sub, settings) if first else None
     if sub.delivery == "immediate":  # switched to immediate while a new address was unconfirmed
         queue_catch_up_digest(session, sub, sub.confirmed_at)
-    return sub
+    return Confirmed(sub, welcomed)
+
+
+WELCOME_LIMIT = 50  # sites listed in the welcome; the count and the calendar have all of them
+
+
+def queue_welcome(session: Session, sub: Subscription, settings: Settings) -> int | None:
+    """One notice "Baustellen in Ihrem Gebiet: N" listing the sites under way or planned that match the
+    subscription (the same matching as every notice), emailed at once whatever the delivery rhythm, once
+    per subscription (``welcome:<id>``). Nothing when nothing matches. Not sent to webhooks: a webhook
+    tells a machine that something changed, and a machine reads the current sites from the calendar feed.
+    Returns the number of sites, or None when the subscription was welcomed before."""
+    on = today(settings)
+    ids, count = repository.current_sites(session, sub.id, today=on, limit=WELCOME_LIMIT)
+    if not count:
+        return 0
+    snaps = repository.site_snapshots(session, ids)
+    items = [{"kind": render.status_kind(snaps[i]),
+              "site": render.public_site({**snaps[i], "map_url": map_url(str(i), settings)})}
+             for i in ids if i in snaps]
+    payload = {"count": count, "as_of": on.isoformat(), "area": area_summary(sub), "items": items}
+    queued = queue_notice(session, sub.id, sub.email, sub.delivery, [], kind="welcome",
+                          dedupe_key=f"welcome:{sub.id}", payload=payload, email_now=True)
+    return count if queued is not None else None
 
 
 def resolve(session: Session, ref: str, principal: Principal | None) -> Subscription:
-    """A subscription by its secret management token, or by id with its business organisation's key."""
+    """A subscription by its secret management token, or by id with the key of the organisation that owns it
+    (anyone else's subscription is not found, whoever asks)."""
     sub = None
     if ref.startswith("sub_"):
         sub = repository.get_by_token(session, ref) if _may_be_token(ref) else None
@@ -352,8 +391,7 @@ def resolve(session: Session, ref: str, principal: Principal | None) -> Subscrip
 
 
 def list_for(session: Session, principal: Principal) -> list[Subscription]:
-    if principal.org_kind != "business":
-        raise forbidden("Only business organisations own subscriptions.")
+    """The subscriptions the caller's organisation owns (created with one of its keys)."""
     return repository.list_for_org(session, principal.org_id)
 
 
@@ -381,6 +419,37 @@ def update(session: Session, sub: Subscription, patch: SubscriptionPatch, settin
         queue_catch_up_digest(session, sub, datetime.now(UTC))
     session.flush()
     return sub
+
+
+# The settings the management page's form changes (``POST /v1/subscriptions/{token}/settings``).
+FORM_FIELDS = ("delivery", "lead_days", "language", "min_impact")
+_WHOLE_DAYS = re.compile(r"[0-9]{1,9}")
+
+
+def patch_from_form(form: Mapping[str, str | None]) -> SubscriptionPatch:
+    """The management page's form as a PATCH body, validated as one (then ``update`` applies it, with the
+    same logic as the PATCH): a field the form does not send stays as it is; ``min_impact`` empty means any
+    restriction; ``lead_days`` is a whole number of days written in digits. Other fields are ignored."""
+    data: dict[str, Any] = {}
+    for key in FORM_FIELDS:
+        value = form.get(key)
+        if value is None:
+            continue
+        value = value.strip()
+        if key == "min_impact":
+            data[key] = value or None
+        elif key == "lead_days":
+            if not _WHOLE_DAYS.fullmatch(value):
+                raise InvalidField("lead_days", "must be a whole number of days from 0 to 365")
+            data[key] = int(value)
+        else:
+            data[key] = value
+    try:
+        return SubscriptionPatch.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"field": field_path(err["loc"]), "detail": err["msg"]} for err in exc.errors()]
+        raise Problem(422, "Invalid input", f"{errors[0]['field']}: {errors[0]['detail']}",
+                      type_="invalid-input", errors=errors) from exc
 
 
 def delete(session: Session, sub: Subscription) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from icalendar import Calendar
+from sqlalchemy import delete
 
+from service.notices.models import Notice
 from service.slots import repository as slot_repository
 from tests.conftest import site_body
 from tests.notices.helpers import notices_of, subscribe
@@ -211,7 +213,10 @@ def test_an_edit_of_only_the_working_hours_is_noticed(client, db, city, receiver
     assert "Arbeitszeiten: durchgehend, Tag und Nacht\n" in new.get_content()
     inbox.clear()
     hooks = len(receiver.requests)
-    later = subscribe(client, db, email="kiosk@example.de")  # told nothing of the site before
+    welcomed = subscribe(client, db, email="kiosk@example.de")  # told of the site by its welcome
+    later = subscribe(client, db, email="kiosk2@example.de")  # told nothing of the site before:
+    db.execute(delete(Notice).where(Notice.subscription_id == later.id, Notice.kind == "welcome"))  # confirmed
+    db.flush()  # before there were welcome notices
 
     _patch(client, city, rid, {"shift": "night"})  # night work from now on: the neighbours want to know
     run_jobs()
@@ -230,8 +235,15 @@ def test_an_edit_of_only_the_working_hours_is_noticed(client, db, city, receiver
     assert hook["data"]["headline"] == {"de": "Arbeitszeiten geändert", "en": "Working hours changed"}
     site = hook["data"]["site"]
     assert (site["shift"], site["previous"]["shift"], site["changed"]) == ("night", "continuous", ["hours"])
+    # A subscriber told of the site by the welcome hears what was before, as one told by a notice.
+    [welcome, edit] = [m for m in inbox.to("kiosk@example.de") if not m["Subject"].startswith("Bitte bestätigen")]
+    assert welcome["Subject"] == "Baustellen in Ihrem Gebiet: 1"
+    assert "Arbeitszeiten: durchgehend, Tag und Nacht\n" in welcome.get_content()
+    assert edit["Subject"] == "Arbeitszeiten geändert: Kanalerneuerung Rüttenscheider Straße"
+    assert "Arbeitszeiten: nachts (Nachtarbeit)\nBisher: durchgehend, Tag und Nacht\n" in edit.get_content()
+    assert [n.kind for n in notices_of(db, welcomed.id)][-1] == "request.updated"
     # A subscriber told nothing before hears of it by the same headline, without "Bisher".
-    [first] = [m for m in inbox.to("kiosk@example.de") if not m["Subject"].startswith("Bitte bestätigen")]
+    [first] = [m for m in inbox.to("kiosk2@example.de") if not m["Subject"].startswith("Bitte bestätigen")]
     assert first["Subject"] == "Arbeitszeiten geändert: Kanalerneuerung Rüttenscheider Straße"
     assert "Arbeitszeiten: nachts (Nachtarbeit)\n" in first.get_content() and "Bisher" not in first.get_content()
     assert [n.kind for n in notices_of(db, later.id)][-1] == "request.updated"

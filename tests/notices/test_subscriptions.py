@@ -40,6 +40,11 @@ def test_double_opt_in_sends_only_the_confirmation_until_confirmed(client, db, c
     assert confirmed.status_code == 200
     assert "bestätigt" in confirmed.text
     assert client.get("/v1/subscriptions/confirm", params={"token": token}).status_code == 404  # used up
+    # The site that appeared meanwhile is in the welcome, sent once confirmed.
+    inbox.clear()
+    assert run_jobs().delivered == 1
+    [welcome] = inbox.messages
+    assert welcome["Subject"] == "Baustellen in Ihrem Gebiet: 1"
 
     # Now a change of the site is noticed.
     site_id = client.get("/v1/requests", headers=city.headers).json()["features"][0]["id"]
@@ -117,10 +122,48 @@ def test_business_key_sees_and_changes_only_its_own(client, db, make_caller, cit
     assert client.delete(f"/v1/subscriptions/{sub_id}", headers=other.headers).status_code == 404
     assert client.patch(f"/v1/subscriptions/{sub_id}", json={"lead_days": 3}, headers=shop.headers
                         ).json()["lead_days"] == 3
-    # Authorities do not own subscriptions.
-    assert client.post("/v1/subscriptions", json=sub_body(), headers=city.headers).status_code == 403
-    assert client.get("/v1/subscriptions", headers=city.headers).status_code == 403
+    # Another kind of organisation neither sees nor changes the business's subscription.
+    assert client.get("/v1/subscriptions", headers=city.headers).json() == []
+    assert client.get(f"/v1/subscriptions/{sub_id}", headers=city.headers).status_code == 404
+    assert client.patch(f"/v1/subscriptions/{sub_id}", json={"lead_days": 1}, headers=city.headers
+                        ).status_code == 404
     assert client.delete(f"/v1/subscriptions/{sub_id}", headers=shop.headers).status_code == 204
+
+
+def test_any_organisations_key_owns_the_subscriptions_it_creates(client, db, make_caller, city, coordinator
+                                                                  ) -> None:  # noqa: ANN001
+    """A transit operator's dispatch (or a city, a utility, ...) subscribes with its key to the streets of its
+    lines and manages its subscriptions by id; no other organisation sees them, whatever its kind or role."""
+    ruhrbahn = make_caller("transit_operator", "submitter", "Ruhrbahn Leitstelle")
+    shop = make_caller("business", "submitter", "Bäckerei Beispiel")
+    r = client.post("/v1/subscriptions", json=sub_body(email="leitstelle@ruhrbahn.example", modes=["tram", "bus"]),
+                    headers=ruhrbahn.headers)
+    assert r.status_code == 202, r.text
+    created = r.json()["subscription"]
+    sub_id = created["id"]
+    assert created["links"]["manage"].split("/")[-1].startswith("sub_")
+    assert [s["id"] for s in client.get("/v1/subscriptions", headers=ruhrbahn.headers).json()] == [sub_id]
+    assert client.patch(f"/v1/subscriptions/{sub_id}", json={"lead_days": 30}, headers=ruhrbahn.headers
+                        ).json()["lead_days"] == 30
+    # Its subscription is not found by anyone else: a business, a city, the coordination office, nobody.
+    for other in (shop, city, coordinator):
+        assert client.get("/v1/subscriptions", headers=other.headers).json() == []
+        for method in ("GET", "PATCH", "DELETE"):
+            r = client.request(method, f"/v1/subscriptions/{sub_id}", headers=other.headers,
+                               **({"json": {"lead_days": 1}} if method == "PATCH" else {}))
+            assert r.status_code == 404, (other.name, method)
+    assert client.get(f"/v1/subscriptions/{sub_id}").status_code == 404
+    # The email address still confirms (double opt-in) before anything but the confirmation is sent.
+    sub = db.get(Subscription, sub_id)
+    assert sub is not None and sub.status == "pending" and sub.organisation_id == ruhrbahn.org_id
+    # Every kind of organisation may own one.
+    for kind in ("city", "utility", "road_authority", "rail", "coordinator"):
+        caller = make_caller(kind, "coordinator" if kind == "coordinator" else "submitter")
+        r = client.post("/v1/subscriptions", json=sub_body(email=f"{kind}@example.de"), headers=caller.headers)
+        assert r.status_code == 202, (kind, r.text)
+        assert [s["email"] for s in client.get("/v1/subscriptions", headers=caller.headers).json()] == [
+            f"{kind}@example.de"]
+    assert client.delete(f"/v1/subscriptions/{sub_id}", headers=ruhrbahn.headers).status_code == 204
 
 
 def test_one_click_unsubscribe(client, db) -> None:

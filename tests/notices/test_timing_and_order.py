@@ -191,7 +191,7 @@ def test_a_second_worker_does_not_overtake_the_first(clean_database, settings) -
     factory = sessionmaker(clean_database, expire_on_commit=False)
     with session_scope(factory) as session:
         sub = service.create(session, SubscriptionWrite.model_validate(sub_body()), settings)
-        service.confirm(session, sub.confirm_token)
+        service.confirm(session, sub.confirm_token, settings)
         for i in (1, 2):  # two notices after the (still queued) confirmation email
             service.queue_notice(
                 session, sub.id, sub.email, "immediate", [], kind="request.created", dedupe_key=f"test:{i}", payload={}

@@ -56,7 +56,7 @@ def test_killed_worker_loses_nothing_and_resends_with_the_same_message_id(clean_
         for i in range(INBOXES):
             sub = notices.create(session, SubscriptionWrite.model_validate(sub_body(email=f"shop{i}@example.de")),
                                  settings)
-            notices.confirm(session, sub.confirm_token)
+            notices.confirm(session, sub.confirm_token, settings)
     with session_scope(factory) as session:  # the change: one outbox event, noticed by every inbox
         requests.create(session, principal, RequestWrite.model_validate(site_body()), settings)
 
