@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -130,15 +130,22 @@ def get_subscription(ref: str, session: SessionDep, request: Request, principal:
     settings = request.app.state.settings
     response.headers["Vary"] = "Accept"
     browser = prefers_html(request.headers.get("accept", ""))
+    sub = _resolve(session, ref, principal, browser)
+    if isinstance(sub, HTMLResponse):
+        return sub
+    if browser:
+        return pages.manage_page(sub, service.links(sub, settings), tz(settings))
+    return service.to_read(session, sub, settings)
+
+
+def _resolve(session: Any, ref: str, principal: Any, browser: bool) -> Any:
+    """The subscription, or for a browser the "not found" page instead of problem details."""
     try:
-        sub = service.resolve(session, ref, principal)
+        return service.resolve(session, ref, principal)
     except Problem as exc:
         if exc.status != 404 or not browser:
             raise
         return pages.not_found_page()
-    if browser:
-        return pages.manage_page(sub, service.links(sub, settings), tz(settings))
-    return service.to_read(session, sub, settings)
 
 
 async def _form_fields(request: Request) -> dict[str, str]:
@@ -165,12 +172,9 @@ def save_settings(token: str, session: SessionDep, request: Request,
         if browser:
             return pages.foreign_origin_page()
         raise forbidden("This form may only be sent from this service's own pages (Origin does not match).")
-    try:
-        sub = service.resolve(session, token, None)
-    except Problem as exc:
-        if exc.status != 404 or not browser:
-            raise
-        return pages.not_found_page()
+    sub = _resolve(session, token, None, browser)
+    if isinstance(sub, HTMLResponse):
+        return sub
     try:
         patch = service.patch_from_form(form)
     except Problem as exc:

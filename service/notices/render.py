@@ -6,6 +6,7 @@ on every retry and in every channel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -301,14 +302,19 @@ def footer(links: dict[str, str], lang: str) -> str:
     ])
 
 
-def notice_text(kind: str, site: dict[str, Any], lang: str, links: dict[str, str]) -> str:
+def bilingual(block: Callable[[str], str], lang: str, links: dict[str, str]) -> str:
+    """An email body: ``block`` in the subscriber's language, then in the other one, then the footer."""
     first, second = languages(lang)
     return "\n\n".join([
-        site_block(kind, site, first),
+        block(first),
         "English version below" if first == "de" else "Deutsche Fassung unten",
-        site_block(kind, site, second),
+        block(second),
         footer(links, first),
     ]) + "\n"
+
+
+def notice_text(kind: str, site: dict[str, Any], lang: str, links: dict[str, str]) -> str:
+    return bilingual(lambda language: site_block(kind, site, language), lang, links)
 
 
 DIGEST_TITLES = {
@@ -376,13 +382,7 @@ def welcome_block(payload: dict[str, Any], lang: str, links: dict[str, str]) -> 
 
 
 def welcome_text(payload: dict[str, Any], lang: str, links: dict[str, str]) -> str:
-    first, second = languages(lang)
-    return "\n\n".join([
-        welcome_block(payload, first, links),
-        "English version below" if first == "de" else "Deutsche Fassung unten",
-        welcome_block(payload, second, links),
-        footer(links, first),
-    ]) + "\n"
+    return bilingual(lambda language: welcome_block(payload, language, links), lang, links)
 
 
 def _decimal(value: float, digits: int | None, lang: str) -> str:
