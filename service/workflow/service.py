@@ -530,7 +530,8 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
         extra: dict[str, Any] = {"explanation": chosen, "plan_id": None} if chosen is not None else {}
         if clashes:  # the slot itself says which hard rules its approval overrode, and who decided
             explanation = dict(chosen if chosen is not None else (slot.explanation if slot is not None else {}) or {})
-            summary = dict(explanation.get("summary") or {})
+            given = explanation.get("summary")
+            summary = dict(given) if isinstance(given, dict) else {"de": given or "", "en": given or ""}
             n = len(clashes)
             summary["de"] = (summary.get("de", "") + f" Trotz {n} Konflikt{'en' if n > 1 else ''} mit genehmigten "
                              "oder festgelegten Terminen genehmigt.").strip()
