@@ -700,6 +700,10 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
                                          "preferred_start": built.date(t.preferred).isoformat(),
                                          "deviation_days": abs(s - t.preferred), "blockers": []},
                             unplaced=None, plan_id=None)
+        moved_req = session.get(SiteRequest, built.info[other].request_id)
+        if moved_req is not None:  # the owner sees in the history when and why the slot moved
+            _record_history(session, moved_req, "slot.moved", None, reason=f"moved for {req.title} ({req.id})",
+                            force=False)
     if result.start is not None:
         ex = explain_moved(index.occ, new_task, result.start) if result.start != new_task.preferred else None
         explanation = placed_explanation(built, new_task, result.start, ex, None,

@@ -103,7 +103,10 @@ def test_planner_rejects_a_request_with_a_reason(live_server: str, ruhr: Ruhr, p
     # the page: the details say rejected, with the reason in the history; no more actions
     assert page.evaluate("(id) => window.bst.state.sitesById.get(id).properties.status", site) == "rejected"
     assert "Abgelehnt" in page.locator("#d-body .pill").first.inner_text()
-    assert f"Angaben unvollständig: {reason}" in page.locator("#d-more .history-item").first.inner_text()
+    latest = page.locator("#d-more .history-item").first.inner_text()
+    assert f"Angaben unvollständig: {reason}" in latest
+    # what changed reads "before → after"
+    assert "Status: Beantragt → Abgelehnt" in latest, latest
     assert page.locator("#d-more [data-action]").count() == 0
     shot(page, "rejected")
     # rejected sites are filtered out by default: gone from the map and the list until the status is ticked

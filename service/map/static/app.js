@@ -516,7 +516,18 @@ function renderHistory(entries) {
   if (!entries || !entries.length) return `<p class="empty">${esc(t("no_history"))}</p>`;
   const fmt = new Intl.DateTimeFormat(language() === "de" ? "de-DE" : "en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Berlin" });
   return entries.slice().reverse().map((h) => {
-    const change = h.after && h.after.status ? ` → ${esc(v("status", h.after.status))}` : "";
+    // what changed, as "before → after": the state, and the slot's dates (a move, a new proposal, a loss)
+    const before = h.before || {}, after = h.after || {};
+    const lines = [];
+    if (after.status && before.status && after.status !== before.status) {
+      lines.push(`${t("history_status")}: ${v("status", before.status)} → ${v("status", after.status)}`);
+    }
+    const dates = (slot) => (slot && slot.start ? `${formatDate(slot.start)}–${formatDate(slot.end)}` : t("history_no_slot"));
+    if ("slot" in after && h.before && "slot" in h.before) {
+      const from = dates(before.slot), to = dates(after.slot);
+      if (from !== to) lines.push(`${t("history_slot")}: ${from} → ${to}`);
+    }
+    const change = lines.map((line) => `<div>${esc(line)}</div>`).join("");
     const code = h.reason_code ? `${reasonLabel(h.reason_code)}${h.reason ? ":" : ""}` : "";
     const why = h.reason || h.reason_code ? `<div>${esc(code)} ${esc(h.reason || "")}</div>` : "";
     return `<div class="history-item"><time>${esc(fmt.format(new Date(h.at)))} · ${esc(v("actor", h.actor))}</time><strong>${esc(v("action", h.action))}</strong>${change}${why}</div>`;
