@@ -21,6 +21,15 @@ from service.geo.crs import to_metric
 
 # Impacts that reach the carriageway (WZDx, DATEX II closure records) when the works lie in the road.
 ROAD_IMPACTS = frozenset({"lane_reduction", "one_way", "full_closure"})
+# Modes that use a part of the street of their own: the footway, the cycle lane or path, the bus lane. A request
+# naming only these (no ``car``) restricts that part, not the road (:func:`vehicle_impact`).
+PART_MODES = frozenset({"pedestrian", "cycle", "bus"})
+# What :func:`vehicle_impact` gives besides the impacts of the requests: only the cycle lane (the vehicle lanes stay
+# open) or only the bus lane (one lane closed for vehicles) is restricted.
+CYCLE_LANE = "cycle_lane"
+BUS_LANE = "bus_lane"
+# Vehicle impacts that restrict a lane of the road (WZDx work zones, DATEX II closure and rerouting records).
+LANE_IMPACTS = frozenset({*ROAD_IMPACTS, CYCLE_LANE, BUS_LANE})
 # Track works: their impact is on the track (trams, trains) unless the request names road traffic as affected.
 RAIL_KINDS = frozenset({"tram_track", "rail"})
 # Modes that use the carriageway: naming one of them puts any works in the road.
@@ -50,6 +59,14 @@ IMPACT_TEXT = {
     "lane_reduction": ("Fahrstreifen eingeschränkt", "Lane(s) closed"),
     "one_way": ("Nur in einer Richtung befahrbar", "Open in one direction only"),
     "full_closure": ("Vollsperrung", "Road closed"),
+}
+# ... of works that restrict only one part of the street ((German, English) when it is closed, when restricted) ...
+PART_TEXT = {
+    "footway": (("Gehweg gesperrt", "Footway closed"), ("Gehweg eingeschränkt", "Footway restricted")),
+    CYCLE_LANE: (("Radweg gesperrt", "Cycle lane closed"), ("Radweg eingeschränkt", "Cycle lane restricted")),
+    "footway_cycle_lane": (("Geh- und Radweg gesperrt", "Footway and cycle lane closed"),
+                           ("Geh- und Radweg eingeschränkt", "Footway and cycle lane restricted")),
+    BUS_LANE: (("Busspur gesperrt", "Bus lane closed"), ("Busspur eingeschränkt", "Bus lane restricted")),
 }
 # ... and of the same impact on a track that does not lie in the road (an S-Bahn line, a tram on its own track bed)
 TRACK_IMPACT_TEXT = {
@@ -82,15 +99,56 @@ def in_road(kind: str, modes: Iterable[str]) -> bool:
     return named != {"rail"}
 
 
-def road_impact(kind: str, impact: str, modes: Iterable[str]) -> str:
-    """The impact as road traffic sees it: the site's impact where the works lie in the road, else ``none``."""
-    return impact if in_road(kind, modes) else "none"
+def vehicle_impact(kind: str, impact: str, modes: Iterable[str]) -> str:
+    """The impact of works on the vehicles on the road: the one rule behind WZDx ``vehicle_impact``, the DATEX II
+    closure and rerouting records and severity, the impact texts and the buses' GTFS-RT effect.
+
+    ``impact`` says how hard the works restrict traffic, ``modes`` which traffic, so a full closure of the footway
+    alone is no road closure:
+
+    - works off the road (:func:`in_road`: an S-Bahn line, a tram on its own track bed) → ``none``;
+    - impact ``none`` or ``footway`` → as it is;
+    - ``modes`` naming ``car``, a tram or train (``tram``, ``transit``, ``rail``) or nothing at all → the impact as
+      it is: the road's;
+    - ``modes`` naming only ``pedestrian``, ``cycle`` and ``bus``, the traffic with a part of the street of its own:
+      with ``bus`` → ``bus_lane`` (the bus lane closes; for vehicles at most a lane closure, the buses use the next
+      lane); else with ``cycle`` → ``cycle_lane`` (the cycle lane or path closes, the vehicle lanes stay open); else
+      (``pedestrian`` alone) → ``footway``, as for impact ``footway``.
+
+    So the result is ``none``, ``footway``, ``cycle_lane``, ``bus_lane``, ``lane_reduction``, ``one_way`` or
+    ``full_closure``.
+    """
+    named = set(modes)
+    if not in_road(kind, named):
+        return "none"
+    if impact not in ROAD_IMPACTS or not named or not named <= PART_MODES:
+        return impact
+    if "bus" in named:
+        return BUS_LANE
+    return CYCLE_LANE if "cycle" in named else "footway"
 
 
 def impact_text(kind: str, impact: str, modes: Iterable[str]) -> tuple[str, str]:
-    """(German, English) of the impact, worded for the road or for the track (never "Road closed" for a line)."""
-    texts = IMPACT_TEXT if in_road(kind, modes) else TRACK_IMPACT_TEXT
-    return texts.get(impact, (impact, impact))
+    """(German, English) of the impact, worded for the road or for the track (never "Road closed" for a line), and
+    for the part of the street the works restrict when they restrict only one (:func:`vehicle_impact`: "Gehweg
+    gesperrt", "Radweg gesperrt", "Busspur gesperrt", never "Vollsperrung" for a footway)."""
+    named = set(modes)
+    if not in_road(kind, named):
+        return TRACK_IMPACT_TEXT.get(impact, (impact, impact))
+    part = vehicle_impact(kind, impact, named)
+    if part == CYCLE_LANE and "pedestrian" in named:
+        part = "footway_cycle_lane"
+    if part in PART_TEXT and impact in ROAD_IMPACTS:
+        closed, restricted = PART_TEXT[part]
+        return closed if impact == "full_closure" else restricted
+    return IMPACT_TEXT.get(impact, (impact, impact))
+
+
+def sentence(text: str) -> str:
+    """``text`` as a sentence to join others: stripped, with a full stop unless it ends in one (or ``!``, ``?``).
+    So a description ending in a scrubbed address ("Rückfragen: […]") is not run into what follows."""
+    text = (text or "").strip()
+    return text if not text or text.endswith((".", "!", "?")) else f"{text}."
 
 
 @dataclass(frozen=True)
@@ -162,25 +220,29 @@ class FeedSite:
     first_published: datetime
     last_changed: datetime
     corridors: list[Corridor] = field(default_factory=list)
+    # when the works were reported set up (the status became ``active``: the owner's start, an emergency), from the
+    # request's history; None when not active or not recorded
+    activated_at: datetime | None = None
 
     @property
     def in_road(self) -> bool:
         return in_road(self.kind, self.modes)
 
     @property
-    def road_impact(self) -> str:
-        return road_impact(self.kind, self.impact, self.modes)
+    def vehicle_impact(self) -> str:
+        return vehicle_impact(self.kind, self.impact, self.modes)
 
     @property
     def road_diversion(self) -> bool:
-        """A diversion signed for road traffic: only works in the road have one. The diversion of works on the track
-        only (a tram's own track bed shared with buses) is the buses', not the cars': the road stays open."""
-        return self.has_diversion and self.in_road
+        """A diversion signed for road traffic: only works that restrict a lane of the road have one
+        (:data:`LANE_IMPACTS`). The diversion of works on the track only (a tram's own track bed shared with buses)
+        is the buses', not the cars': the road stays open; that of a footway restriction is the pedestrians'."""
+        return self.has_diversion and self.vehicle_impact in LANE_IMPACTS
 
     @property
     def road_affecting(self) -> bool:
-        """Published in WZDx: works in the road that reach the carriageway (or restrict cars at all)."""
-        return self.in_road and (self.impact in ROAD_IMPACTS or ("car" in self.modes and self.impact != "none"))
+        """Published in WZDx: works that restrict a lane of the road, the cycle lane included (or cars at all)."""
+        return self.vehicle_impact in LANE_IMPACTS or ("car" in self.modes and self.impact != "none")
 
     @property
     def impact_text(self) -> tuple[str, str]:
@@ -205,17 +267,13 @@ class EndedSite:
     modes: list[str] = field(default_factory=list)
 
     @property
-    def in_road(self) -> bool:
-        return in_road(self.kind, self.modes)
-
-    @property
-    def road_impact(self) -> str:
-        return road_impact(self.kind, self.impact, self.modes)
+    def vehicle_impact(self) -> str:
+        return vehicle_impact(self.kind, self.impact, self.modes)
 
     @property
     def road_diversion(self) -> bool:
         """As :attr:`FeedSite.road_diversion`, so that the cancellations name the records that were published."""
-        return self.has_diversion and self.in_road
+        return self.has_diversion and self.vehicle_impact in LANE_IMPACTS
 
 
 def license_url(license_id: str) -> str:

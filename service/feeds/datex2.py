@@ -6,18 +6,22 @@ Shape (compare the NDW sample in ``../shared/data/standards/datex2/samples/``)::
       con:payload  xsi:type=sit:SituationPublication   one sit:situation per site, id = the request id
         sit:situationRecord  MaintenanceWorks | ConstructionWorks | PublicEvent   (what is done, where, when)
         sit:situationRecord  RoadOrCarriagewayOrLaneManagement                   (roadClosed / laneClosures,
-                                                                                  works in the road only)
-        sit:situationRecord  ReroutingManagement                                 (a diversion, works in the
-                                                                                  road only)
+                                                                                  works that restrict a lane)
+        sit:situationRecord  ReroutingManagement                                 (a diversion of works that
+                                                                                  restrict a lane)
       con:exchangeInformation   snapshotPull, supplier = the publisher
       con:informationManagement elementReference cancelled | closed for records that were published and
                                 are no longer (withdrawn / rejected → cancelled, completed / over → closed)
 
 Every record carries ``version`` = the site's publication version, so a consumer sees updates as new
-versions of the same record ids. Works that do not lie in the road (``common.in_road``: an S-Bahn line, a tram on
-its own track bed) keep their works record, with the severity and wording of their impact on road traffic
-(none), but never a closure record, never a rerouting record (a diversion there is the buses', and no road user
-has to follow diversion signs past a road that stays open) and never a street guessed from their description.
+versions of the same record ids. The closure record, the rerouting record and the severity follow the impact on
+the vehicles on the road (``common.vehicle_impact``): works that do not lie in the road (``common.in_road``: an
+S-Bahn line, a tram on its own track bed) keep their works record, with the severity and wording of no road
+impact, but never a closure record, never a rerouting record (a diversion there is the buses', and no road user
+has to follow diversion signs past a road that stays open) and never a street guessed from their description; a
+closure of the footway alone is a works record of low severity, as impact ``footway`` is; a closure of the cycle
+lane alone is a ``laneClosures`` record for bicycles (``forVehiclesWithCharacteristicsOf`` ``bicycle``, low
+severity), of the bus lane alone a ``laneClosures`` record (medium), never ``roadClosed``.
 Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``).
 Pure: takes :class:`FeedSite` lists, returns bytes.
 """
@@ -32,12 +36,15 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
 
 from service.feeds.common import (
+    BUS_LANE,
+    CYCLE_LANE,
     EndedSite,
     FeedMeta,
     FeedSite,
     end_instant,
     iso_z,
     road_names,
+    sentence,
     start_instant,
 )
 
@@ -83,9 +90,13 @@ SUBJECTS = {
     "road_construction": "road",
     "road_maintenance": "road",
 }
-CLOSURE_TYPES = {"full_closure": "roadClosed", "lane_reduction": "laneClosures", "one_way": "laneClosures"}
-SEVERITY = {"full_closure": "high", "one_way": "medium", "lane_reduction": "medium", "footway": "low",
-            "none": "lowest"}
+# by the impact on the vehicles on the road (common.vehicle_impact)
+CLOSURE_TYPES = {"full_closure": "roadClosed", "lane_reduction": "laneClosures", "one_way": "laneClosures",
+                 BUS_LANE: "laneClosures", CYCLE_LANE: "laneClosures"}
+SEVERITY = {"full_closure": "high", "one_way": "medium", "lane_reduction": "medium", BUS_LANE: "medium",
+            CYCLE_LANE: "low", "footway": "low", "none": "lowest"}
+# network management records that apply to one kind of vehicle only: the cycle lane's to bicycles
+FOR_VEHICLES = {CYCLE_LANE: "bicycle"}
 
 
 def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
@@ -108,13 +119,14 @@ def _pos_list(coords: Iterable[tuple[float, ...]]) -> str:
     return " ".join(f"{c[1]:.6f} {c[0]:.6f}" for c in coords)
 
 
-def record_ids(site_id: str, road_impact: str, road_diversion: bool) -> list[str]:
-    """The situation record ids a site publishes (stable across versions). ``road_impact`` is the impact as road
-    traffic sees it (:func:`common.road_impact`), ``road_diversion`` whether a diversion is signed for road traffic
-    (:attr:`common.FeedSite.road_diversion`): works off the road (an S-Bahn line, a tram's own track bed) have
-    neither a closure nor a rerouting record, in the payload and in the cancellations alike."""
+def record_ids(site_id: str, vehicle_impact: str, road_diversion: bool) -> list[str]:
+    """The situation record ids a site publishes (stable across versions). ``vehicle_impact`` is the impact on the
+    vehicles on the road (:func:`common.vehicle_impact`), ``road_diversion`` whether a diversion is signed for road
+    traffic (:attr:`common.FeedSite.road_diversion`): works off the road (an S-Bahn line, a tram's own track bed)
+    have neither a closure nor a rerouting record, a footway restriction no rerouting record, in the payload and in
+    the cancellations alike."""
     ids = [f"{site_id}_works"]
-    if road_impact in CLOSURE_TYPES:
+    if vehicle_impact in CLOSURE_TYPES:
         ids.append(f"{site_id}_closure")
     if road_diversion:
         ids.append(f"{site_id}_rerouting")
@@ -193,7 +205,7 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
     _el(rec, "sit:situationRecordCreationTime", iso_z(site.first_published))
     _el(rec, "sit:situationRecordVersionTime", iso_z(site.last_changed))
     _el(rec, "sit:probabilityOfOccurrence", "certain")
-    _el(rec, "sit:severity", SEVERITY.get(site.road_impact, "unknown"))
+    _el(rec, "sit:severity", SEVERITY.get(site.vehicle_impact, "unknown"))
     source = _el(rec, "sit:source")
     _el(source, "com:sourceCountry", "de")
     _el(source, "com:sourceIdentification", str(site.owner_id))
@@ -203,7 +215,7 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
     period = _el(validity, "com:validityTimeSpecification")
     _el(period, "com:overallStartTime", iso_z(start_instant(site.start, meta.timezone)))
     _el(period, "com:overallEndTime", iso_z(end_instant(site.end, meta.timezone)))
-    if impact and site.road_impact == "full_closure":
+    if impact and site.vehicle_impact == "full_closure":
         imp = _el(rec, "sit:impact")
         _el(imp, "sit:capacityRemaining", "0.0")
         _el(imp, "sit:numberOfOperationalLanes", "0")
@@ -214,8 +226,9 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
     dates_de = f"{site.start.strftime('%d.%m.%Y')} – {site.end.strftime('%d.%m.%Y')}"
     dates_en = f"{site.start.isoformat()} – {site.end.isoformat()}"  # as the GTFS-RT alerts' English text
     comment = _el(rec, "sit:generalPublicComment")
-    body = f"{site.title}. {de}. {dates_de}." + (f" {site.description}" if site.description else "")
-    _multilingual(comment, "sit:comment", [("de", body), ("en", f"{site.title}. {en}. {dates_en}.")])
+    title = sentence(site.title)
+    body = f"{title} {de}. {dates_de}." + (f" {sentence(site.description)}" if site.description else "")
+    _multilingual(comment, "sit:comment", [("de", body), ("en", f"{title} {en}. {dates_en}.")])
     _location_reference(rec, site)
     return rec
 
@@ -243,31 +256,40 @@ def _works(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
         _el(rec, "sit:constructionWorkType", detail)
 
 
+def _for_vehicles(rec: etree._Element, site: FeedSite) -> None:
+    """NetworkManagement ``forVehiclesWithCharacteristicsOf``: the record applies to the cycle lane's bicycles only."""
+    vehicle = FOR_VEHICLES.get(site.vehicle_impact)
+    if vehicle is not None:
+        _el(_el(rec, "sit:forVehiclesWithCharacteristicsOf"), "com:vehicleType", vehicle)
+
+
 def _closure(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
     rec = _record_head(situation, site, f"{site.id}_closure", "sit:RoadOrCarriagewayOrLaneManagement", meta,
                        impact=True)
     _el(rec, "sit:operatorActionStatus", _operator_status(site))
     _el(rec, "sit:complianceOption", "mandatory")
-    _el(rec, "sit:roadOrCarriagewayOrLaneManagementType", CLOSURE_TYPES[site.road_impact])
+    _for_vehicles(rec, site)
+    _el(rec, "sit:roadOrCarriagewayOrLaneManagementType", CLOSURE_TYPES[site.vehicle_impact])
 
 
 def _rerouting(situation: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
     rec = _record_head(situation, site, f"{site.id}_rerouting", "sit:ReroutingManagement", meta)
     _el(rec, "sit:operatorActionStatus", _operator_status(site))
     _el(rec, "sit:complianceOption", "advisory")
+    _for_vehicles(rec, site)
     _el(rec, "sit:reroutingManagementType", "followDiversionSigns")
     _el(rec, "sit:signedRerouting", "true")
 
 
 def _situation(payload: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
     situation = _el(payload, "sit:situation", id=str(site.id))
-    _el(situation, "sit:overallSeverity", SEVERITY.get(site.road_impact, "unknown"))
+    _el(situation, "sit:overallSeverity", SEVERITY.get(site.vehicle_impact, "unknown"))
     _el(situation, "sit:situationVersionTime", iso_z(site.last_changed))
     header = _el(situation, "sit:headerInformation")
     _el(header, "com:confidentiality", "noRestriction")
     _el(header, "com:informationStatus", "real")
     _works(situation, site, meta)
-    if site.road_impact in CLOSURE_TYPES:  # the same rule as record_ids
+    if site.vehicle_impact in CLOSURE_TYPES:  # the same rule as record_ids
         _closure(situation, site, meta)
     if site.road_diversion:  # the same rule as record_ids
         _rerouting(situation, site, meta)
@@ -307,7 +329,7 @@ def build(sites: list[FeedSite], ended: list[EndedSite], meta: FeedMeta) -> byte
     if ended:
         resources = _el(_el(root, "con:informationManagement"), "inf:informationManagedResourceList")
         for gone in ended:
-            for record_id in record_ids(str(gone.id), gone.road_impact, gone.road_diversion):
+            for record_id in record_ids(str(gone.id), gone.vehicle_impact, gone.road_diversion):
                 ref = _el(resources, "inf:elementReference")
                 _el(ref, "inf:managementStatus", gone.reason)
                 _el(ref, "inf:versionedReference", id=record_id, version=str(gone.version))

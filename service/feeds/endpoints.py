@@ -1,36 +1,84 @@
 """Public open data feeds (no key): DATEX II v3, WZDx 4.2, GTFS-Realtime alerts.
 
-Every feed answers conditional GETs (``ETag`` / ``Last-Modified`` → 304), is gzip-compressed on
-``Accept-Encoding: gzip`` (app-wide middleware) and names its licence in a ``Link: <…>; rel="license"`` header.
+Every feed answers conditional GETs (``ETag`` / ``Last-Modified`` → 304 with the headers the 200 has, ``Vary``
+included), is gzip-compressed on ``Accept-Encoding: gzip`` (app-wide middleware) and names its licence in a
+``Link: <…>; rel="license"`` header. Browsers may read them from any origin (CORS): each feed answers the preflight
+``OPTIONS`` of a conditional GET and exposes ``ETag``, ``Last-Modified`` and ``Link`` to scripts. Other methods
+answer 405 with ``Allow: GET, HEAD, OPTIONS``.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
 
 from service.auth.dependencies import SessionDep
 from service.feeds import service
 from service.feeds.service import FeedFormat, Rendered
 from service.kit.head import get_and_head
+from service.kit.problems import Problem
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
 CACHE_CONTROL = "public, max-age=60"
+ALLOW = "GET, HEAD, OPTIONS"
+VARY = "Accept-Encoding"
+# CORS for the answers (200 and 304): any origin may read the feed, and its scripts the validators and the licence
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, Link",
+}
+# ... and for the preflight of a conditional GET (If-None-Match and If-Modified-Since are not CORS-safelisted)
+PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD",
+    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since",
+    "Access-Control-Max-Age": "86400",
+    "Allow": ALLOW,
+}
+_GZIP_DEFAULT_MINIMUM = inspect.signature(GZipMiddleware).parameters["minimum_size"].default
 
 
-def _respond(rendered: Rendered, if_none_match: str | None, if_modified_since: str | None) -> Response:
+def _gzip_adds_vary(request: Request, size: int) -> bool:
+    """Whether the app's GZipMiddleware adds ``Vary: Accept-Encoding`` to a 200 with a body of ``size`` bytes: it does
+    for bodies of at least its minimum size, compressed or not, and never for a 304 (no body)."""
+    for middleware in request.app.user_middleware:
+        if middleware.cls is GZipMiddleware:
+            minimum = middleware.kwargs.get("minimum_size", middleware.args[0] if middleware.args else None)
+            return size >= (_GZIP_DEFAULT_MINIMUM if minimum is None else minimum)
+    return False
+
+
+def _respond(request: Request, rendered: Rendered, if_none_match: str | None,
+             if_modified_since: str | None) -> Response:
+    """200 with the feed, or 304 with the same headers (RFC 9110 §15.4.5). Every answer carries ``Vary:
+    Accept-Encoding`` once: set here unless the gzip middleware adds it to the 200."""
     headers = {
         "ETag": rendered.etag,
         "Last-Modified": rendered.last_modified_http,
         "Cache-Control": CACHE_CONTROL,
         "Link": f'<{rendered.license_url}>; rel="license"',
-        "Access-Control-Allow-Origin": "*",
+        **CORS_HEADERS,
     }
     if service.not_modified(rendered, if_none_match=if_none_match, if_modified_since=if_modified_since):
-        return Response(status_code=304, headers=headers)
+        return Response(status_code=304, headers={**headers, "Vary": VARY})
+    if not _gzip_adds_vary(request, len(rendered.body)):
+        headers["Vary"] = VARY
     return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+
+
+def _preflight() -> Response:
+    """CORS preflight (and plain OPTIONS): which methods and request headers a browser may use on the feed."""
+    return Response(status_code=204, headers=PREFLIGHT_HEADERS)
+
+
+def _not_allowed(request: Request) -> Response:
+    raise Problem(405, "Method Not Allowed", f"{request.method} is not allowed on a feed; allowed: {ALLOW}.",
+                  headers={"Allow": ALLOW})
 
 
 def _doc(media_type: str, description: str) -> dict[int | str, dict]:
@@ -38,8 +86,21 @@ def _doc(media_type: str, description: str) -> dict[int | str, dict]:
             304: {"description": "Not modified (conditional GET with If-None-Match / If-Modified-Since)"}}
 
 
-@get_and_head(router, "/datex2/situations.xml", response_class=Response,
-            responses=_doc("application/xml", "DATEX II v3.6 messageContainer with a SituationPublication"))
+def _feed(path: str, media_type: str, description: str) -> Callable[[Callable], Callable]:
+    """Register a feed: GET and HEAD, OPTIONS (CORS preflight) and a 405 naming them for any other method (the
+    router's own 405 names only the first route of the path: GET)."""
+
+    def register(endpoint: Callable) -> Callable:
+        endpoint = get_and_head(router, path, response_class=Response,
+                                responses=_doc(media_type, description))(endpoint)
+        router.add_api_route(path, _preflight, methods=["OPTIONS"], include_in_schema=False)
+        router.add_api_route(path, _not_allowed, methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+        return endpoint
+
+    return register
+
+
+@_feed("/datex2/situations.xml", "application/xml", "DATEX II v3.6 messageContainer with a SituationPublication")
 def datex2_situations(
     session: SessionDep, request: Request,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -48,11 +109,10 @@ def datex2_situations(
     """Approved and active sites (and emergency works) as DATEX II v3 situations; withdrawn ones are listed as
     cancelled in `informationManagement` for 7 days."""
     rendered = service.render(session, request.app.state.settings, FeedFormat.datex2)
-    return _respond(rendered, if_none_match, if_modified_since)
+    return _respond(request, rendered, if_none_match, if_modified_since)
 
 
-@get_and_head(router, "/wzdx.geojson", response_class=Response,
-            responses=_doc("application/geo+json", "WZDx 4.2 WorkZoneFeed"))
+@_feed("/wzdx.geojson", "application/geo+json", "WZDx 4.2 WorkZoneFeed")
 def wzdx_feed(
     session: SessionDep, request: Request,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -60,11 +120,10 @@ def wzdx_feed(
 ) -> Response:
     """Approved and active sites that affect the road, as a WZDx 4.2 WorkZoneFeed."""
     rendered = service.render(session, request.app.state.settings, FeedFormat.wzdx)
-    return _respond(rendered, if_none_match, if_modified_since)
+    return _respond(request, rendered, if_none_match, if_modified_since)
 
 
-@get_and_head(router, "/gtfs-rt/alerts.pb", response_class=Response,
-            responses=_doc("application/x-protobuf", "GTFS-Realtime FeedMessage of service alerts"))
+@_feed("/gtfs-rt/alerts.pb", "application/x-protobuf", "GTFS-Realtime FeedMessage of service alerts")
 def gtfsrt_alerts(
     session: SessionDep, request: Request,
     format: Annotated[Literal["pb", "json"], Query(description="`json`: the same message as JSON")] = "pb",  # noqa: A002
@@ -74,4 +133,4 @@ def gtfsrt_alerts(
     """Service alerts for sites on transit corridors (routes/stops registered by transit operators)."""
     fmt = FeedFormat.gtfsrt_json if format == "json" else FeedFormat.gtfsrt
     rendered = service.render(session, request.app.state.settings, fmt)
-    return _respond(rendered, if_none_match, if_modified_since)
+    return _respond(request, rendered, if_none_match, if_modified_since)

@@ -15,12 +15,17 @@ bus), so one corridor can carry a tram and a bus line that the same works affect
   the road (``common.in_road``; on track works ``transit`` is read as the trams, as it always was), or names
   none of ``tram``, ``bus``, ``transit`` for works in the road that reach the carriageway. A request that names
   ``tram`` without ``bus`` has said which transit it stops: the buses pass (Vollsperrung, Linienbus frei).
+  Buses in the road see the impact on the vehicles on the road (``common.vehicle_impact``): works that close the
+  footway or the cycle lane alone leave them alone, a closed bus lane is a lane closure for them.
 
 The effect of an affected corridor:
 
 - ``NO_SERVICE``: a full closure of a tram or rail line (the mode is stopped);
-- ``DETOUR``: a full closure of a bus corridor's road, or a site with a diversion or replacement route;
-- ``REDUCED_SERVICE``: a lane reduction or one-way arrangement (single-track operation, slow running);
+- ``DETOUR``: buses only, around a full closure of their road, or along the request's diversion (the road's)
+  around a lane reduction or one-way arrangement; trams and trains are never diverted, and the replacement routes
+  are buses replacing them, not a detour of the bus lines;
+- ``REDUCED_SERVICE``: a lane reduction or one-way arrangement (single-track operation, slow running, a closed bus
+  lane) otherwise;
 - ``OTHER_EFFECT``: footway restrictions or no traffic restriction, e.g. a platform renewal: service runs as
   planned, passengers are told about the works at their stop.
 
@@ -44,6 +49,8 @@ from google.protobuf import json_format
 from google.transit import gtfs_realtime_pb2 as rt
 
 from service.feeds.common import (
+    BUS_LANE,
+    CYCLE_LANE,
     ROAD_IMPACTS,
     TRACK_IMPACT_TEXT,
     TRANSIT,
@@ -54,6 +61,7 @@ from service.feeds.common import (
     affected_stops,
     end_instant,
     local_date,
+    sentence,
     start_instant,
 )
 
@@ -74,9 +82,9 @@ TRACK_MODES = frozenset({"tram", "rail"})
 TRACK_OF_KIND = {"tram_track": "tram", "rail": "rail"}
 # the order in which an alert's description speaks to the riders of each mode
 MODE_ORDER = ("rail", "tram", "bus")
-# (German, English) of what an alert's effect means for the riders of one mode. Trains and trams are not diverted:
-# a DETOUR (a lane closure with a diversion or replacement route) restricts their service. OTHER_EFFECT has no
-# sentence: service runs as planned, the impact says what is restricted (a platform, a footway).
+# (German, English) of what an alert's effect means for the riders of one mode. Trains and trams are not diverted
+# (never DETOUR); buses on DETOUR are (BUS_DIVERTED). OTHER_EFFECT has no sentence: service runs as planned, the
+# impact says what is restricted (a platform, a footway).
 MODE_TEXT = {
     (rt.Alert.NO_SERVICE, "rail"): ("Kein Zugverkehr im Baustellenbereich.", "No trains run through the works area."),
     (rt.Alert.NO_SERVICE, "tram"): ("Kein Straßenbahnverkehr im Baustellenbereich.",
@@ -85,9 +93,10 @@ MODE_TEXT = {
     (rt.Alert.REDUCED_SERVICE, "rail"): ("Eingeschränkter Zugverkehr.", "Reduced train service."),
     (rt.Alert.REDUCED_SERVICE, "tram"): ("Eingeschränkter Straßenbahnverkehr.", "Reduced tram service."),
     (rt.Alert.REDUCED_SERVICE, "bus"): ("Eingeschränkter Busverkehr.", "Reduced bus service."),
-    (rt.Alert.DETOUR, "rail"): ("Eingeschränkter Zugverkehr.", "Reduced train service."),
-    (rt.Alert.DETOUR, "tram"): ("Eingeschränkter Straßenbahnverkehr.", "Reduced tram service."),
 }
+# the impact on the vehicles on the road (common.vehicle_impact) as the buses in it see it: a closed bus lane is a
+# lane closure for them; works that close the footway or the cycle lane alone leave their lanes open (None)
+BUS_IMPACT = {BUS_LANE: "lane_reduction", CYCLE_LANE: None}
 # buses follow the road's diversion (one route, several routes)
 BUS_DIVERTED = (("Die Buslinie wird umgeleitet.", "The bus route is diverted."),
                 ("Die Buslinien werden umgeleitet.", "The bus routes are diverted."))
@@ -149,15 +158,36 @@ def transit_modes(site: FeedSite) -> set[str]:
     return modes
 
 
+def bus_impact(site: FeedSite) -> str | None:
+    """The impact of a site as the buses see it, or None when it leaves their lanes open. In the road it is the
+    impact on the vehicles on the road (:func:`common.vehicle_impact`): a closed bus lane is a lane closure, works
+    that close the footway or the cycle lane alone leave the buses alone (as works of impact ``footway`` do). On
+    a track bed the buses share with the trams (works off the road) it is the request's impact."""
+    if not site.in_road:
+        return site.impact
+    impact = site.vehicle_impact
+    if impact == "footway" and site.impact in ROAD_IMPACTS:
+        return None  # the footway alone is closed: the buses drive on
+    return BUS_IMPACT.get(impact, impact)
+
+
 def effect_for(site: FeedSite, mode: str) -> int | None:
     """The effect of a site on the service of one mode (``tram``, ``bus``, ``rail``: see :func:`corridor_mode`),
-    or None when it leaves that service alone."""
+    or None when it leaves that service alone.
+
+    Trams and trains are stopped by a full closure and restricted by a lane reduction or one-way arrangement, never
+    diverted: the request's diversion is the road's. Buses see :func:`bus_impact`: a full closure diverts them
+    (DETOUR), so does the request's diversion around a lane reduction or one-way arrangement, which otherwise only
+    restricts them (REDUCED_SERVICE); replacement routes are buses replacing trains or trams, no bus detour."""
     if mode not in transit_modes(site):
         return None
-    if site.impact == "full_closure":
+    impact = site.impact if mode in TRACK_MODES else bus_impact(site)
+    if impact is None:
+        return None
+    if impact == "full_closure":
         return rt.Alert.NO_SERVICE if mode in TRACK_MODES else rt.Alert.DETOUR
-    if site.impact in ROAD_IMPACTS:
-        return rt.Alert.DETOUR if site.has_diversion or site.has_replacement else rt.Alert.REDUCED_SERVICE
+    if impact in ROAD_IMPACTS:
+        return rt.Alert.DETOUR if mode == "bus" and site.has_diversion else rt.Alert.REDUCED_SERVICE
     return rt.Alert.OTHER_EFFECT  # footway or no restriction: service as planned
 
 
@@ -189,15 +219,14 @@ def service_texts(site: FeedSite, effect: int, modes: dict[str, list[str]]) -> l
     """(German, English) sentences on what the alert means for the riders of each mode it concerns (``modes``: each
     mode with its routes in the alert), trains first, then trams, then buses; then the replacement service.
 
-    Trains and trams are stopped (NO_SERVICE) or restricted, never diverted; the request's diversion is the road's,
-    so only buses follow it ("Die Buslinie wird umgeleitet"), as they do around a full closure. The request's
-    replacement routes replace trains or trams: named in their alerts only, never in a bus line's."""
+    Trains and trams are stopped (NO_SERVICE) or restricted, never diverted (:func:`effect_for`); the request's
+    diversion is the road's, so only buses follow it ("Die Buslinie wird umgeleitet"), as they do around a full
+    closure: a DETOUR is always theirs. The request's replacement routes replace trains or trams: named in their
+    alerts only, never in a bus line's."""
     texts: list[tuple[str, str]] = []
     for mode in sorted(modes, key=lambda m: MODE_ORDER.index(m) if m in MODE_ORDER else len(MODE_ORDER)):
-        if mode == "bus" and effect == rt.Alert.DETOUR and (site.impact == "full_closure" or site.has_diversion):
+        if mode == "bus" and effect == rt.Alert.DETOUR:
             texts.append(BUS_DIVERTED[len(modes[mode]) > 1])
-        elif mode == "bus" and effect == rt.Alert.DETOUR:  # a lane closure with replacement routes only
-            texts.append(MODE_TEXT[rt.Alert.REDUCED_SERVICE, "bus"])
         elif (effect, mode) in MODE_TEXT:
             texts.append(MODE_TEXT[effect, mode])
     if site.has_replacement and effect != rt.Alert.OTHER_EFFECT and TRACK_MODES & set(modes):
@@ -233,7 +262,7 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
         de.append("Betroffen: " + ", ".join(lines) + ".")
         en.append("Affected: " + ", ".join(lines) + ".")
     if site.description:
-        de.append(site.description)
+        de.append(sentence(site.description))  # a description ending "Rückfragen: […]" is not run into what follows
     de.append(f"Herausgeber: {meta.publisher}.")
     en.append(f"Publisher: {meta.publisher}.")
     _translated(alert.description_text, " ".join(de), " ".join(en))

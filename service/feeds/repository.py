@@ -52,11 +52,16 @@ update feed_publications p
  where e.id = p.request_id and p.cancelled_at is null and not {_PUBLISHABLE}
 """)
 
+# ``activated_at``: when an active site was reported set up, i.e. the last history row (workflow domain, append-only)
+# that made its status ``active`` (the owner's start, an emergency); a status set otherwise leaves none.
 _PUBLISHED = text(_CTES + """
 select r.id, r.title, r.description, r.kind, r.impact, r.modes, r.shift, r.urgency, r.status, r.owner_id,
        o.name as owner_name, ST_AsGeoJSON(r.geom, 7) as geometry,
        r.diversions_geom is not null as has_diversion, r.replacement_geom is not null as has_replacement,
-       e.start_date, e.end_date, e.from_slot, p.version, p.first_published, p.last_changed
+       e.start_date, e.end_date, e.from_slot, p.version, p.first_published, p.last_changed,
+       case when r.status = 'active' then
+           (select max(h.at) from request_history h where h.request_id = r.id and h.after ->> 'status' = 'active')
+       end as activated_at
   from feed_publications p
   join site_requests r on r.id = p.request_id
   join organisations o on o.id = r.owner_id

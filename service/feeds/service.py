@@ -54,8 +54,10 @@ PUSH_MAX_DELAY_S = 3600.0
 # What the builders write for the same data. The content token sees the data only, so a change of the builders'
 # output is recorded by bumping this: every feed's content counts as changed once, and its Last-Modified moves past
 # what clients hold from older code (else If-Modified-Since would answer 304 for the old bytes). 2: no road rerouting
-# record for works on the track only, GTFS-RT texts worded per mode.
-CONTENT_REVISION = 2
+# record for works on the track only, GTFS-RT texts worded per mode. 3: the impact on vehicles follows the modes
+# (a footway, cycle lane or bus lane closure is no road closure), trams and trains never DETOUR, the set-up time as
+# WZDx start_date of active sites, descriptions joined as sentences.
+CONTENT_REVISION = 3
 
 
 class FeedFormat(StrEnum):
@@ -93,7 +95,7 @@ def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSi
             geometry=shape(json.loads(row.geometry)), has_diversion=row.has_diversion,
             has_replacement=row.has_replacement, start=row.start_date, end=row.end_date,
             from_slot=row.from_slot, version=row.version, first_published=row.first_published,
-            last_changed=row.last_changed,
+            last_changed=row.last_changed, activated_at=row.activated_at,
         )
         for row in rows
     ]

@@ -7,6 +7,13 @@
   ring as a LineString (the boundary of the site area; a MultiPolygon the ring of its largest part); Points
   and MultiPoints become a MultiPoint.
 - ``direction`` is ``unknown``: requests do not say which carriageway is affected.
+- ``vehicle_impact`` is the impact on the vehicle lanes (``common.vehicle_impact``): a closed cycle lane leaves them
+  open (``all-lanes-open``, as WZDx's own example of a closed shoulder does), a closed bus lane closes some; works
+  that close the footway alone are no work zone on the road and are left out, as impact ``footway`` is. ``lanes``
+  are omitted: a WZDx lane needs its position among all lanes of the road, which the requests do not give.
+- ``start_date``: local midnight of the first day, ``is_start_date_verified`` false; once the works are reported set
+  up (status ``active``, e.g. an emergency), the time they were (``FeedSite.activated_at``) and true. An active site
+  whose set-up time is not recorded (or lies outside its period) keeps midnight, not verified.
 - ``feed_info.license`` may only be CC0 in WZDx 4.2; for any other licence it is left out and the licence is
   stated in the HTTP ``Link: <…>; rel="license"`` header and in docs/feeds.md.
 Pure: takes :class:`FeedSite` lists, returns a dict.
@@ -14,20 +21,34 @@ Pure: takes :class:`FeedSite` lists, returns a dict.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
 
-from service.feeds.common import CC0_URL, FeedMeta, FeedSite, end_instant, iso_z, road_names, start_instant
+from service.feeds.common import (
+    BUS_LANE,
+    CC0_URL,
+    CYCLE_LANE,
+    FeedMeta,
+    FeedSite,
+    end_instant,
+    iso_z,
+    road_names,
+    start_instant,
+)
 
 MEDIA_TYPE = "application/geo+json"
 
+# by the impact on the vehicles on the road (common.vehicle_impact)
 VEHICLE_IMPACT = {
     "full_closure": "all-lanes-closed",
     "lane_reduction": "some-lanes-closed",
     "one_way": "some-lanes-closed",
+    BUS_LANE: "some-lanes-closed",
+    CYCLE_LANE: "all-lanes-open",
     "footway": "all-lanes-open",
     "none": "all-lanes-open",
 }
@@ -73,6 +94,16 @@ def wzdx_geometry(geom: BaseGeometry) -> dict[str, Any]:
     return {"type": "MultiPoint", "coordinates": _round([point.coords[0]])}
 
 
+def start_date(site: FeedSite, meta: FeedMeta) -> tuple[datetime, bool]:
+    """When the works begin, and whether that is verified: the time they were reported set up (``activated_at``) for
+    an active site where it lies in the site's period, else local midnight of the first day, not verified (a planned
+    start, or the set-up time is not known: never a verified start backdated to midnight)."""
+    start, end = start_instant(site.start, meta.timezone), end_instant(site.end, meta.timezone)
+    if site.status == "active" and site.activated_at is not None and start <= site.activated_at < end:
+        return site.activated_at, True
+    return start, False
+
+
 def feature(site: FeedSite, meta: FeedMeta) -> dict[str, Any]:
     data_source_id = str(site.owner_id)
     core: dict[str, Any] = {
@@ -86,16 +117,17 @@ def feature(site: FeedSite, meta: FeedMeta) -> dict[str, Any]:
     }
     if site.description:
         core["description"] = site.description
+    start, verified = start_date(site, meta)
     props: dict[str, Any] = {
         "core_details": core,
-        "start_date": iso_z(start_instant(site.start, meta.timezone)),
+        "start_date": iso_z(start),
         "end_date": iso_z(end_instant(site.end, meta.timezone)),
-        "is_start_date_verified": site.status == "active",
+        "is_start_date_verified": verified,
         "is_end_date_verified": False,
         "is_start_position_verified": False,
         "is_end_position_verified": False,
         "location_method": "other",
-        "vehicle_impact": VEHICLE_IMPACT.get(site.impact, "unknown"),
+        "vehicle_impact": VEHICLE_IMPACT.get(site.vehicle_impact, "unknown"),
         "work_zone_type": "static",
     }
     if site.kind in TYPES_OF_WORK:

@@ -9,6 +9,7 @@ from google.transit import gtfs_realtime_pb2 as rt
 from shapely.geometry import LineString
 
 from service.conflicts.models import Corridor
+from tests.feeds.validators import DATEX_NS, assert_datex_valid
 
 # A DB bridge over Hachestraße, Essen: the S-Bahn runs east-west over it, a bus line north-south under it.
 S_BAHN_LINE = [[7.0200, 51.4600], [7.0500, 51.4600]]
@@ -97,7 +98,7 @@ def test_reduced_service_is_worded_for_the_mode(client, make_site, city, db) -> 
     single_track = make_site(city, title="Weichentausch Stadtbahn", kind="tram_track", impact="one_way",
                              modes=["tram"], diversions=[])
     bus_lane = make_site(city, title="Kanal in der Busspur", impact="lane_reduction", modes=["bus"], diversions=[])
-    # a lane closure with replacement buses for the trams: DETOUR for trams and buses alike
+    # a lane closure with replacement buses for the trams: the replacement is no detour, for trams and buses alike
     replaced = make_site(city, title="Gleisbau mit SEV", kind="tram_track", impact="lane_reduction",
                          modes=["car", "tram", "bus"], diversions=[], replacement_routes=REPLACEMENT_BUS)
 
@@ -108,12 +109,24 @@ def test_reduced_service_is_worded_for_the_mode(client, make_site, city, db) -> 
     assert "Single-track operation. Reduced tram service." in tram["en"]
     effect, bus = alerts[str(bus_lane.id)]
     assert effect == rt.Alert.REDUCED_SERVICE
-    assert "Fahrstreifen eingeschränkt. Eingeschränkter Busverkehr." in bus["de"]
-    assert "Lane(s) closed. Reduced bus service." in bus["en"]
+    assert "Busspur eingeschränkt. Eingeschränkter Busverkehr." in bus["de"]  # only the bus lane, not the road
+    assert "Bus lane restricted. Reduced bus service." in bus["en"]
     effect, both = alerts[str(replaced.id)]
-    assert effect == rt.Alert.DETOUR
+    assert effect == rt.Alert.REDUCED_SERVICE
     # no diversion: the buses are not said to be diverted; the replacement buses are the trams'
     assert ("Eingeschränkter Straßenbahnverkehr. Eingeschränkter Busverkehr. "
             "Ersatzverkehr mit Bussen ist eingerichtet.") in both["de"]
     assert "Reduced tram service. Reduced bus service. Replacement buses are running." in both["en"]
     assert "umgeleitet" not in both["de"] and "diverted" not in both["en"]
+
+
+def test_a_scrubbed_description_is_a_sentence_of_its_own(client, make_site, city, db) -> None:  # noqa: ANN001
+    _corridor(db, "Bus 160", "bus", RUETTENSCHEID_BUS, ["160"], [])
+    site = make_site(city, description="Rückfragen: bau@firma.example oder 0201 1234567")
+
+    _, texts = _descriptions(client)[str(site.id)]
+    assert "Rückfragen: […] oder […]. Herausgeber: " in texts["de"]
+    doc = assert_datex_valid(client.get("/feeds/datex2/situations.xml").content)
+    comments = doc.xpath(f"//sit:situationRecord[@id='{site.id}_works']/sit:generalPublicComment//com:value[@lang='de']"
+                         "/text()", namespaces=DATEX_NS)
+    assert comments and comments[0].endswith("Rückfragen: […] oder […].")

@@ -153,3 +153,59 @@ def test_last_modified_moves_when_the_builders_change_their_output(client, make_
     assert after.status_code == 200
     assert _date(after.headers["last-modified"]) > _date(first.headers["last-modified"])
     assert client.get(url, headers={"If-Modified-Since": after.headers["last-modified"]}).status_code == 304
+
+
+def _vary(response) -> list[str]:  # noqa: ANN001
+    return [v.strip().lower() for value in response.headers.get_list("vary") for v in value.split(",")]
+
+
+@pytest.mark.parametrize("url", FEEDS)
+@pytest.mark.parametrize("sites", [0, 4], ids=["small", "large"])
+def test_a_304_carries_the_headers_of_the_200_vary_included(client, make_site, city, tram, url, sites) -> None:  # noqa: ANN001
+    # RFC 9110 §15.4.5: a 304 has the Vary (and ETag, Cache-Control, ...) the 200 would have. Below the gzip
+    # threshold (1000 bytes) the middleware adds no Vary, above it does: either way every answer names it once.
+    for i in range(sites):
+        make_site(city, title=f"Gleiserneuerung Rüttenscheider Straße Abschnitt {i}", kind="tram_track")
+    same = ("etag", "last-modified", "cache-control", "link", "access-control-allow-origin",
+            "access-control-expose-headers")
+    for encoding in ("gzip", "identity"):
+        ok = client.get(url, headers={"Accept-Encoding": encoding})
+        assert ok.status_code == 200 and (len(ok.content) > 1000 or not sites)  # small: all but DATEX II's envelope
+        assert _vary(ok) == ["accept-encoding"], encoding
+        assert _vary(client.head(url, headers={"Accept-Encoding": encoding})) == ["accept-encoding"], encoding
+        for condition in ({"If-None-Match": ok.headers["etag"]}, {"If-Modified-Since": ok.headers["last-modified"]}):
+            for method in (client.get, client.head):
+                not_modified = method(url, headers={"Accept-Encoding": encoding, **condition})
+                assert not_modified.status_code == 304, (encoding, condition)
+                assert _vary(not_modified) == ["accept-encoding"], (encoding, condition)
+                assert {h: not_modified.headers.get(h) for h in same} == {h: ok.headers[h] for h in same}
+
+
+@pytest.mark.parametrize("url", FEEDS)
+def test_browsers_may_read_the_feeds_and_send_conditional_requests_from_any_origin(client, make_site, city,  # noqa: ANN001
+                                                                                    url) -> None:
+    make_site(city)
+    origin = {"Origin": "https://verkehr.example.org"}
+    preflight = client.options(url, headers={**origin, "Access-Control-Request-Method": "GET",
+                                             "Access-Control-Request-Headers": "If-None-Match"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert {m.strip() for m in preflight.headers["access-control-allow-methods"].split(",")} == {"GET", "HEAD"}
+    assert {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")} == {
+        "if-none-match", "if-modified-since"}
+    assert int(preflight.headers["access-control-max-age"]) > 0
+
+    # the answer: scripts may read the validators and the licence, also of a 304
+    ok = client.get(url, headers=origin)
+    exposed = {h.strip().lower() for h in ok.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "last-modified", "link"} <= exposed and ok.headers["access-control-allow-origin"] == "*"
+    not_modified = client.get(url, headers={**origin, "If-None-Match": ok.headers["etag"]})
+    assert not_modified.status_code == 304
+    assert not_modified.headers["access-control-expose-headers"] == ok.headers["access-control-expose-headers"]
+
+    # other methods: 405 naming every method the feed answers
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        refused = client.request(method, url)
+        assert refused.status_code == 405, method
+        assert {m.strip() for m in refused.headers["allow"].split(",")} == {"GET", "HEAD", "OPTIONS"}
+        assert refused.headers["content-type"].startswith("application/problem+json")

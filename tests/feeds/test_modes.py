@@ -76,12 +76,13 @@ def test_tram_and_bus_are_affected_as_the_request_names_them(client, make_site, 
         str(road.id): (rt.Alert.DETOUR, bus),
     }
 
-    # WZDx and DATEX II closures: the works in the road, whichever transit mode they name; the track beds are not
+    # WZDx and DATEX II closures: the works in the road, whichever transit mode they name; the track beds are not.
+    # The bus lane alone is a lane closure for the other vehicles.
     in_the_road = {str(r.id) for r in (bus_only, bus_free, transit, road)}
     wzdx = client.get("/feeds/wzdx.geojson").json()
     assert wzdx_errors(wzdx) == []
-    assert {f["id"]: f["properties"]["vehicle_impact"] for f in wzdx["features"]} == dict.fromkeys(
-        in_the_road, "all-lanes-closed")
+    assert {f["id"]: f["properties"]["vehicle_impact"] for f in wzdx["features"]} == {
+        **dict.fromkeys(in_the_road, "all-lanes-closed"), str(bus_only.id): "some-lanes-closed"}
     doc = assert_datex_valid(client.get("/feeds/datex2/situations.xml").content)
     closures = doc.xpath("//sit:situationRecord[sit:roadOrCarriagewayOrLaneManagementType]/@id", namespaces=DATEX_NS)
     assert set(closures) == {f"{ident}_closure" for ident in in_the_road}
@@ -114,24 +115,27 @@ def test_route_types_are_read_from_route_objects() -> None:
         "tram", "tram", "tram", "tram", "rail", "rail", "bus", "bus", "bus", "bus", None, None]
 
 
-def _site(kind: str, impact: str, modes: list[str], *, diversion: bool = False) -> FeedSite:
+def _site(kind: str, impact: str, modes: list[str], *, diversion: bool = False, replacement: bool = False) -> FeedSite:
     moment = datetime(2027, 1, 1, tzinfo=UTC)
     return FeedSite(
         id=uuid.uuid4(), title="t", description="", kind=kind, impact=impact, modes=modes, shift="continuous",
         urgency="planned", status="approved", owner_id=uuid.uuid4(), owner_name="o", geometry=LineString(BUS_LINE),
-        has_diversion=diversion, has_replacement=False, start=date(2027, 1, 1), end=date(2027, 1, 2),
+        has_diversion=diversion, has_replacement=replacement, start=date(2027, 1, 1), end=date(2027, 1, 2),
         from_slot=False, version=1, first_published=moment, last_changed=moment)
 
 
 def _before(site: FeedSite, mode: str) -> int | None:
-    """The effect as it was before ``tram`` and ``bus`` existed (``transit`` = buses and trams)."""
+    """The effect as it was before ``tram`` and ``bus`` existed (``transit`` = buses and trams), with one deliberate
+    change since: works in the road that name only ``pedestrian`` and ``cycle`` close the footway or the cycle lane,
+    which leaves the buses' lanes open (``common.vehicle_impact``)."""
     modes, road = set(site.modes), site.in_road
     if mode == "tram":
         affected = "transit" in modes or site.kind == "tram_track" or (not modes and road)
     elif mode == "rail":
         affected = "rail" in modes or site.kind == "rail"
     else:
-        affected = road and (site.impact in ROAD_IMPACTS or "transit" in modes)
+        beside_the_lanes = bool(modes) and modes <= {"pedestrian", "cycle"} and site.impact in ROAD_IMPACTS
+        affected = road and (site.impact in ROAD_IMPACTS or "transit" in modes) and not beside_the_lanes
     if not affected:
         return None
     if site.impact == "full_closure":
@@ -155,7 +159,7 @@ def test_requests_with_the_old_modes_keep_every_effect_they_had() -> None:
 @pytest.mark.parametrize(
     ("kind", "impact", "modes", "tram", "bus"),
     [
-        ("sewer", "full_closure", ["bus"], None, rt.Alert.DETOUR),
+        ("sewer", "full_closure", ["bus"], None, rt.Alert.REDUCED_SERVICE),  # the bus lane: buses use the next lane
         ("sewer", "lane_reduction", ["bus"], None, rt.Alert.REDUCED_SERVICE),
         ("sewer", "full_closure", ["tram"], rt.Alert.NO_SERVICE, None),  # the tram track in the street only
         ("sewer", "full_closure", ["car", "tram"], rt.Alert.NO_SERVICE, None),  # Linienbus frei
@@ -189,3 +193,32 @@ def test_the_effect_on_trams_and_buses_follows_the_named_modes(kind, impact, mod
 )
 def test_trams_and_buses_leave_the_road_or_track_rule_as_it_was(kind: str, modes: list[str], expected: bool) -> None:
     assert in_road(kind, modes) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "impact", "modes", "diversion", "replacement", "expected"),
+    [
+        # trams and trains are never diverted: the diversion is the road's, the buses follow it
+        ("tram_track", "lane_reduction", ["car", "tram", "bus"], True, False,
+         {"tram": rt.Alert.REDUCED_SERVICE, "bus": rt.Alert.DETOUR}),
+        ("tram_track", "one_way", ["tram"], True, False, {"tram": rt.Alert.REDUCED_SERVICE, "bus": None}),
+        ("rail", "lane_reduction", ["rail"], True, True, {"rail": rt.Alert.REDUCED_SERVICE, "bus": None}),
+        # replacement routes alone replace the trams: no detour for anyone
+        ("tram_track", "lane_reduction", ["car", "tram", "bus"], False, True,
+         {"tram": rt.Alert.REDUCED_SERVICE, "bus": rt.Alert.REDUCED_SERVICE}),
+        ("sewer", "one_way", ["car"], False, True, {"tram": None, "bus": rt.Alert.REDUCED_SERVICE}),
+        # a full closure stops the trams and diverts the buses, as before
+        ("tram_track", "full_closure", ["car", "tram", "bus"], True, True,
+         {"tram": rt.Alert.NO_SERVICE, "bus": rt.Alert.DETOUR}),
+        # the bus lane alone: the buses use the next lane, or the diversion where one is given
+        ("sewer", "full_closure", ["bus"], True, False, {"tram": None, "bus": rt.Alert.DETOUR}),
+        ("sewer", "full_closure", ["bus"], False, False, {"tram": None, "bus": rt.Alert.REDUCED_SERVICE}),
+        # the footway or the cycle lane alone: the buses drive on
+        ("sewer", "full_closure", ["pedestrian"], True, False, {"tram": None, "bus": None}),
+        ("sewer", "full_closure", ["cycle"], True, False, {"tram": None, "bus": None}),
+    ],
+)
+def test_only_buses_are_diverted_and_only_by_a_diversion_or_a_full_closure(
+        kind, impact, modes, diversion, replacement, expected) -> None:  # noqa: ANN001
+    site = _site(kind, impact, modes, diversion=diversion, replacement=replacement)
+    assert {mode: effect_for(site, mode) for mode in expected} == expected
