@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, String, Text, event, func, select
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, String, Text, event, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -57,12 +57,12 @@ def _changed_slot_changes_its_request(session: Session, flush_context: Any, inst
     locked, its explanation rewritten) makes a new version of its request: the ETag a client read before no
     longer matches, and ``If-Match`` on approve or accept refuses a slot the caller has not seen. A slot row
     created with its request adds nothing (the new request is version 1 with its first slot)."""
-    from service.requests.models import SiteRequest
+    from service.requests.repository import get_many
 
     changed = {obj.request_id for obj in session.dirty if isinstance(obj, Slot) and session.is_modified(obj)}
     if not changed:
         return
     with session.no_autoflush:
-        for req in session.scalars(select(SiteRequest).where(SiteRequest.id.in_(changed))):
+        for req in get_many(session, sorted(changed)):
             if req not in session.deleted:
                 req.updated_at = func.clock_timestamp()  # an UPDATE of the row: version_id_col counts it
