@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -249,11 +250,15 @@ def test_two_coordinators_approving_at_once_one_gets_412(engine, settings, clean
 
     thread = threading.Thread(target=second)
     thread.start()
-    with engine.connect() as watch:
-        waiting = 0
-        while not waiting and thread.is_alive():
+    # Autocommit: pg_stat_activity is a snapshot per transaction, so polling inside one transaction
+    # would never see the second approval start waiting.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+        waiting, deadline = 0, time.monotonic() + 60
+        while not waiting and thread.is_alive() and time.monotonic() < deadline:
             waiting = watch.scalar(text("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
                                         "and datname = current_database()"))
+            time.sleep(0.01)
+        assert waiting, "the second approval never waited for the first one's row lock"
     first.commit()
     first.close()
     thread.join(timeout=60)
