@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    CheckConstraint,
     Computed,
     Date,
     DateTime,
@@ -158,6 +159,30 @@ class SiteRequest(Base):
     owner: Mapped[Organisation] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class RequestPrecedence(Base):
+    """``request_id`` may start only after ``predecessor_id`` has ended: at least ``min_gap_days`` whole days lie
+    between the predecessor's last day and the request's first day, and at most ``max_gap_days`` (null: no limit).
+    ``position`` keeps the order of the request's ``after`` list."""
+
+    __tablename__ = "request_precedences"
+    __table_args__ = (
+        CheckConstraint("request_id <> predecessor_id", name="ck_request_precedences_not_self"),
+        CheckConstraint("min_gap_days >= 0", name="ck_request_precedences_min_gap"),
+        CheckConstraint("max_gap_days IS NULL OR max_gap_days >= min_gap_days",
+                        name="ck_request_precedences_max_gap"),
+    )
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("site_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    predecessor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("site_requests.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    min_gap_days: Mapped[int] = mapped_column(Integer, default=0)
+    max_gap_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class IdempotencyRecord(Base):

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Row, Text, and_, cast, func, or_, select, tuple_
+from sqlalchemy import JSON, Row, Text, and_, cast, delete, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from service.auth.models import Organisation
-from service.requests.models import IdempotencyRecord, SiteRequest
+from service.requests.models import IdempotencyRecord, RequestPrecedence, SiteRequest
 
 
 def _summary_feature_json():  # noqa: ANN202 - SQL expression
@@ -124,3 +124,45 @@ def lock_idempotency_key(session: Session, org_id: uuid.UUID, key: str) -> None:
 def add_idempotency(session: Session, record: IdempotencyRecord) -> None:
     session.add(record)
     session.flush()
+
+
+# --- precedences --------------------------------------------------------------------------------
+
+
+def precedences_of(session: Session, request_id: uuid.UUID) -> list[RequestPrecedence]:
+    """The requests ``request_id`` comes after, in the order of its ``after`` list."""
+    return list(session.scalars(select(RequestPrecedence).where(RequestPrecedence.request_id == request_id)
+                                .order_by(RequestPrecedence.position)))
+
+
+def successors_of(session: Session, request_id: uuid.UUID) -> list[RequestPrecedence]:
+    """The precedences naming ``request_id`` as the predecessor (the requests that come after it)."""
+    return list(session.scalars(select(RequestPrecedence).where(RequestPrecedence.predecessor_id == request_id)
+                                .order_by(RequestPrecedence.request_id)))
+
+
+def replace_precedences(session: Session, request_id: uuid.UUID, entries: Sequence[dict[str, Any]]) -> None:
+    """Store ``entries`` (``request``, ``min_gap_days``, ``max_gap_days``) as the ``after`` list of ``request_id``."""
+    session.execute(delete(RequestPrecedence).where(RequestPrecedence.request_id == request_id))
+    session.add_all(RequestPrecedence(request_id=request_id, predecessor_id=e["request"], position=k,
+                                      min_gap_days=e["min_gap_days"], max_gap_days=e["max_gap_days"])
+                    for k, e in enumerate(entries))
+    session.flush()
+
+
+def precedence_path(session: Session, start: uuid.UUID, target: uuid.UUID) -> list[uuid.UUID] | None:
+    """A chain ``start`` after x1 after ... after ``target`` of stored precedences (``[start, x1, ..., target]``),
+    or None when ``start`` does not come after ``target``, directly or through others."""
+    sql = """
+    with recursive chain(id, path) as (
+        select p.predecessor_id, array[p.request_id, p.predecessor_id]
+        from request_precedences p where p.request_id = :start
+        union all
+        select p.predecessor_id, c.path || p.predecessor_id
+        from chain c join request_precedences p on p.request_id = c.id
+        where not p.predecessor_id = any(c.path)
+    )
+    select path from chain where id = :target order by cardinality(path) limit 1
+    """
+    path = session.scalar(text(sql), {"start": start, "target": target})
+    return list(path) if path is not None else None

@@ -28,6 +28,33 @@ MODES = (
     "the road (WZDx, DATEX II closures). Empty: not said."
 )
 
+# Gaps longer than the horizon a window may reach (service.settings.max_years_ahead: 10 years) mean nothing.
+MAX_GAP_DAYS = 3660
+AFTER = (
+    "Requests this one comes after (its predecessors), e.g. a resurfacing after a utility's trench: "
+    "`[{\"request\": \"<id>\", \"min_gap_days\": 0, \"max_gap_days\": 30}]`. This request starts only after the "
+    "named one has ended: at least `min_gap_days` whole days lie between the other's last day and this one's first "
+    "day (0, the default: the next day at the earliest), and, when `max_gap_days` is given, at most that many "
+    "(null: no limit). Plans and the placement of new requests keep the order whenever both get a slot; a "
+    "predecessor outside the plan counts with its slot, or, without one, with the earliest day it can end. Name "
+    "requests of your own organisation; the order of two organisations' works is set by the coordination office "
+    "(a coordinator's PATCH with only `after`). Sending the list replaces it; `[]` removes every precedence."
+)
+
+
+class Predecessor(BaseModel):
+    """One precedence: this request comes after ``request``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: uuid.UUID = Field(description="The request this one comes after (the predecessor).")
+    min_gap_days: Annotated[WholeNumber, Field(ge=0, le=MAX_GAP_DAYS)] = Field(
+        default=0, description="At least this many whole days between the predecessor's last day and this "
+                               "request's first day (0: the next day at the earliest).")
+    max_gap_days: Annotated[WholeNumber, Field(ge=0, le=MAX_GAP_DAYS)] | None = Field(
+        default=None, description="At most this many whole days between them (null: no limit); not below "
+                                  "`min_gap_days`.")
+
 
 class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -81,6 +108,7 @@ class RequestWrite(BaseModel):
     external_id: Annotated[str | None, BlankIsNone] = Field(default=None, max_length=100)
     contact: Contact | None = None
     bundle_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    after: list[Predecessor] = Field(default_factory=list, max_length=50, description=AFTER)
     status: Literal["draft", "submitted"] | None = None
 
 
@@ -106,6 +134,7 @@ class RequestPatch(BaseModel):
     external_id: Annotated[str | None, BlankIsNone] = Field(default=None, max_length=100)
     contact: Contact | None = None
     bundle_with: list[uuid.UUID] | None = Field(default=None, max_length=50)
+    after: list[Predecessor] | None = Field(default=None, max_length=50, description=AFTER)
 
 
 class OwnerRef(BaseModel):
@@ -137,6 +166,7 @@ class RequestRead(BaseModel):
     external_id: str | None
     contact: Contact | None
     bundle_with: list[uuid.UUID]
+    after: list[Predecessor] = Field(default_factory=list, description=AFTER)
     geometry_notes: list[str] = Field(default_factory=list)
     version: int
     created_at: datetime

@@ -17,8 +17,9 @@ from typing import Any
 from geoalchemy2.shape import from_shape, to_shape
 from pydantic import ValidationError
 from shapely.geometry import MultiLineString, mapping
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from service.auth.service import Principal
 from service.domains import modules
@@ -240,6 +241,7 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
         "external_id": req.external_id,
         "contact": (req.contact or None) if full else None,
         "bundle_with": list(req.bundle_with or []),
+        "after": after_of(req),
         "geometry_notes": list(req.geometry_notes or []),
         "version": req.version,
         "created_at": req.created_at,
@@ -273,6 +275,153 @@ def _check_references(session: Session, principal: Principal, values: dict[str, 
         if ref.owner_id != owner_id:
             raise InvalidField(field_name, f"request {other} belongs to another organisation; works of two "
                                "organisations are bundled by the coordination office (GET /v1/opportunities)")
+
+
+# --- precedences (``after``) ---------------------------------------------------------------------
+
+# A precedence naming a request in one of these states holds nothing (its works are off): it cannot be added,
+# and one stored before is kept but not checked.
+INERT_STATES = (Status.withdrawn, Status.rejected)
+# Works not yet granted cannot start before today: their windows count from today.
+UNGRANTED_STATES = (Status.draft, Status.submitted, Status.slot_proposed, Status.contested)
+WINDOW_FIELDS = ("earliest_start", "latest_end", "duration_days")
+
+
+@dataclass(frozen=True)
+class Starts:
+    """The first and last start day a request's window allows, and its duration (days are inclusive)."""
+
+    first: date
+    last: date
+    duration: int
+
+    @classmethod
+    def of(cls, earliest: date, latest: date, duration: int, status: str, day: date) -> Starts:
+        first = max(earliest, day) if status in UNGRANTED_STATES else earliest
+        return cls(first, latest - timedelta(days=duration - 1), duration)
+
+    @property
+    def earliest_end(self) -> date:
+        return self.first + timedelta(days=self.duration - 1)
+
+    @property
+    def latest_end(self) -> date:
+        return self.last + timedelta(days=self.duration - 1)
+
+
+def order_impossible(pred: Starts, succ: Starts, min_gap: int, max_gap: int | None) -> str | None:
+    """``"min"`` when ``succ`` cannot start ``min_gap`` whole days after ``pred`` ends (the gap is the number of
+    days between ``pred``'s last and ``succ``'s first day), ``"max"`` when it cannot start within ``max_gap``,
+    None when some starts of both windows keep the order."""
+    if (succ.last - pred.earliest_end).days - 1 < min_gap:
+        return "min"
+    if max_gap is not None and (succ.first - pred.latest_end).days - 1 > max_gap:
+        return "max"
+    return None
+
+
+def _day(d: date, days: int) -> date:
+    return d + timedelta(days=days)
+
+
+def after_of(req: SiteRequest) -> list[dict[str, Any]]:
+    """The request's ``after`` list as the API shows it."""
+    session = object_session(req)
+    if session is None or req.id is None:
+        return []
+    return [{"request": p.predecessor_id, "min_gap_days": p.min_gap_days, "max_gap_days": p.max_gap_days}
+            for p in repository.precedences_of(session, req.id)]
+
+
+def _after_entries(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """An ``after`` list (as dumped from the schema, or as :func:`after_of` reads it) for the checks and the table."""
+    return [{"request": uuid.UUID(str(e["request"])), "min_gap_days": e.get("min_gap_days") or 0,
+             "max_gap_days": e.get("max_gap_days")} for e in items or []]
+
+
+def check_after(
+    session: Session, principal: Principal, entries: list[dict[str, Any]], *, owner_id: uuid.UUID,
+    self_id: uuid.UUID | None, window: Starts, existing: dict[uuid.UUID, tuple[int, int | None]],
+    window_changed: bool, day: date,
+) -> None:
+    """The ``after`` list of a request (``self_id``, None while it is created) owned by ``owner_id``, whose window
+    allows the starts ``window``. Entries added or changed (not in ``existing`` with the same gaps) must name a
+    request that exists for the caller, is not this one, not withdrawn or rejected, of the same organisation
+    (two organisations' works are ordered by the coordination office), and does not already come after this
+    one (no cycle). The gaps and both windows must leave a start that keeps the order (checked again for every
+    entry when the window changed). The precedences the coordination office set between two organisations
+    stay until it removes them."""
+    seen: set[uuid.UUID] = set()
+    for i, entry in enumerate(entries):
+        field_name, other = f"after[{i}].request", entry["request"]
+        gaps = (entry["min_gap_days"], entry["max_gap_days"])
+        if other in seen:
+            raise InvalidField(field_name, f"request {other} is named twice")
+        seen.add(other)
+        ref = repository.get(session, other)
+        if ref is None or (ref.status == Status.draft and not can_see_full(principal, ref)):
+            raise InvalidField(field_name, f"request {other} does not exist")
+        if ref.id == self_id:
+            raise InvalidField(field_name, "a request cannot come after itself")
+        if gaps[1] is not None and gaps[1] < gaps[0]:
+            raise InvalidField(f"after[{i}].max_gap_days", f"{gaps[1]} is less than min_gap_days ({gaps[0]})")
+        new = existing.get(other) != gaps
+        if ref.status in INERT_STATES:
+            if new:
+                raise InvalidField(field_name, f"request {other} is {ref.status}; nothing can come after it any more")
+            continue  # kept as it was: it holds nothing
+        if new and ref.owner_id != owner_id and not principal.is_coordinator:
+            raise InvalidField(field_name, f"request {other} belongs to another organisation; the order of two "
+                               "organisations' works is set by the coordination office")
+        if new and self_id is not None:
+            path = repository.precedence_path(session, other, self_id)
+            if path is not None:
+                via = f" (through {', '.join(str(x) for x in path[1:-1])})" if len(path) > 2 else ""
+                raise InvalidField(field_name, f"request {other} already comes after this request{via}: "
+                                   "the order would go round in a circle")
+        if new or window_changed:
+            pred = Starts.of(ref.earliest_start, ref.latest_end, ref.duration_days, ref.status, day)
+            why = order_impossible(pred, window, *gaps)
+            if why == "min":
+                raise InvalidField(field_name, (
+                    f"request {other} ends on {pred.earliest_end} at the earliest; with min_gap_days {gaps[0]} this "
+                    f"request could start on {_day(pred.earliest_end, gaps[0] + 1)} at the earliest, but it must "
+                    f"start by {window.last} to fit its window"))
+            if why == "max":
+                raise InvalidField(field_name, (
+                    f"request {other} ends on {pred.latest_end} at the latest; with max_gap_days {gaps[1]} this "
+                    f"request must start by {_day(pred.latest_end, (gaps[1] or 0) + 1)}, but its window lets it "
+                    f"start on {window.first} at the earliest"))
+    if principal.is_coordinator:
+        return
+    for other in existing:
+        ref = repository.get(session, other) if other not in seen else None
+        if ref is not None and ref.owner_id != owner_id and ref.status not in INERT_STATES:
+            raise InvalidField("after", f"the precedence after request {other} of another organisation was set by "
+                               "the coordination office: keep it in the list; only the coordination office can "
+                               "change or remove it")
+
+
+def check_successors(session: Session, req: SiteRequest, window: Starts, changes: dict[str, Any],
+                     day: date) -> None:
+    """A changed window of ``req`` must still let every request that comes after it keep the order."""
+    for link in repository.successors_of(session, req.id):
+        succ = repository.get(session, link.request_id)
+        if succ is None or succ.status in INERT_STATES:
+            continue
+        after = Starts.of(succ.earliest_start, succ.latest_end, succ.duration_days, succ.status, day)
+        why = order_impossible(window, after, link.min_gap_days, link.max_gap_days)
+        if why == "min":
+            field_name = next((f for f in ("earliest_start", "duration_days") if f in changes), "earliest_start")
+            raise InvalidField(field_name, (
+                f"request {succ.id} comes after this one with at least {link.min_gap_days} days between and must "
+                f"start by {after.last}: this request would have to end by "
+                f"{_day(after.last, -link.min_gap_days - 1)}, but it cannot end before {window.earliest_end}"))
+        if why == "max":
+            raise InvalidField("latest_end", (
+                f"request {succ.id} comes after this one with at most {link.max_gap_days} days between and cannot "
+                f"start before {after.first}: this request would have to end on "
+                f"{_day(after.first, -(link.max_gap_days or 0) - 1)} or later, but it ends by {window.latest_end}"))
 
 
 EXTERNAL_ID_CONSTRAINT = "uq_site_requests_owner_external_id"
@@ -319,12 +468,23 @@ def create(
     prepared = prepare(body, settings, repair=repair, allow_past=source in PUBLISHED_SOURCES)
     owner = owner_id or principal.org_id
     _check_references(session, principal, prepared.values, owner_id=owner)
-    _check_external_id(session, owner, prepared.values["external_id"], exclude=None, field_name="external_id")
     status = Status.draft if body.status == "draft" else Status.submitted
+    after = _after_entries([e.model_dump() for e in body.after])
+    values, day = prepared.values, today(settings)
+    window = Starts.of(values["earliest_start"], values["latest_end"], values["duration_days"], status, day)
+    check_after(session, principal, after, owner_id=owner, self_id=None, window=window, existing={},
+                window_changed=True, day=day)
+    _check_external_id(session, owner, prepared.values["external_id"], exclude=None, field_name="external_id")
     req = SiteRequest(
         owner_id=owner, status=status.value, geometry_notes=prepared.notes, source=source, **prepared.values
     )
-    _store(session, req.external_id, lambda: repository.add(session, req))
+
+    def write() -> None:
+        repository.add(session, req)
+        if after:
+            repository.replace_precedences(session, req.id, after)
+
+    _store(session, req.external_id, write)
     _after_change(session, req, events.REQUEST_CREATED, principal)
     return req, prepared.warnings
 
@@ -384,7 +544,7 @@ def update(
     session: Session, principal: Principal, request_id: uuid.UUID, patch: RequestPatch, settings: Settings,
     *, if_match: str | None,
 ) -> tuple[SiteRequest, list[str]]:
-    req = get_owned(session, principal, request_id)
+    req = _get_for_update(session, principal, request_id, patch)
     if if_match is None:
         raise Problem(428, "Precondition required", "Send If-Match with the ETag from GET to change a request.",
                       type_="precondition-required")
@@ -392,6 +552,8 @@ def update(
     if req.status not in EDITABLE_STATES:
         raise conflict(f"A request in state {req.status} cannot be edited: {what_instead(req)}.")
     changes = patch.model_dump(exclude_unset=True, mode="python")
+    if "after" in changes and changes["after"] is None:
+        changes["after"] = []  # null: no precedences
     current = _current_body(req)
     # fields sent with the value they already have change nothing
     changes = {k: v for k, v in changes.items() if k not in current or _same(v) != _same(current[k])}
@@ -403,17 +565,39 @@ def update(
     merged = {**current, **changes}
     prepared = prepare(merged, settings)
     _check_references(session, principal, prepared.values, owner_id=req.owner_id, self_id=req.id)
+    after, values, day = _after_entries(merged.get("after")), prepared.values, today(settings)
+    window = Starts.of(values["earliest_start"], values["latest_end"], values["duration_days"], req.status, day)
+    window_changed = any(k in changes for k in WINDOW_FIELDS)
+    check_after(session, principal, after, owner_id=req.owner_id, self_id=req.id, window=window,
+                existing={e["request"]: (e["min_gap_days"], e["max_gap_days"]) for e in current["after"]},
+                window_changed=window_changed, day=day)
+    if window_changed:
+        check_successors(session, req, window, changes, day)
     _check_external_id(session, req.owner_id, prepared.values["external_id"], exclude=req.id, field_name="external_id")
     changed = {k: v for k, v in prepared.values.items() if k in _column_keys(changes)}
 
     def write() -> None:
         for key, value in changed.items():
             setattr(req, key, value)
+        if "after" in changes:
+            repository.replace_precedences(session, req.id, after)
+            req.updated_at = func.clock_timestamp()  # the request reads differently: a new version (ETag)
         session.flush()
 
     _store(session, prepared.values["external_id"], write)
     _after_change(session, req, events.REQUEST_UPDATED, principal, {"fields": sorted(changes)})
     return req, prepared.warnings
+
+
+def _get_for_update(session: Session, principal: Principal, request_id: uuid.UUID, patch: RequestPatch) -> SiteRequest:
+    """The request for a PATCH: its owner changes any field; the coordination office may change the precedences
+    (``after``, alone) of any organisation's request, to order the works of two organisations."""
+    if principal.is_coordinator and patch.model_fields_set == {"after"}:
+        req = repository.get(session, request_id, for_update=True)
+        if req is None:
+            raise not_found("Request", request_id)
+        return req
+    return get_owned(session, principal, request_id)
 
 
 def _same(value: Any) -> str:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .model import Problem, Task, Unplaced, closest_in, start_domain, subtract
+from .model import Precedence, Problem, Task, Unplaced, closest_in, start_domain, subtract
 
 
 def problem_horizon(problem: Problem) -> int:
@@ -83,12 +83,24 @@ class Occupancy:
                     self.task_zones[tid].append((z.id, q))
                     self.zone_members[z.id].append(tid)
         # start(x) in [start(y) + lo, start(y) + hi] for every (y, lo, hi) in prec[x]
-        self.prec: dict[str, list[tuple[str, int, int | None]]] = defaultdict(list)
-        for p in problem.precedences:
-            self.prec[p.after].append((p.before, p.min_lag, p.max_lag))
-            self.prec[p.before].append((p.after, -p.max_lag if p.max_lag is not None else None, -p.min_lag))
+        self.prec: dict[str, list[tuple[str, int | None, int | None]]] = defaultdict(list)
+        self.add_precedences(problem.precedences)
 
     # -- state -------------------------------------------------------------------------------
+    def add_precedences(self, precedences: Iterable[Precedence]) -> list[tuple[str, tuple]]:
+        """Index precedences (both directions); returns the entries added, for :meth:`remove_precedences`."""
+        added: list[tuple[str, tuple]] = []
+        for p in precedences:
+            added.append((p.after, (p.before, p.min_lag, p.max_lag)))
+            added.append((p.before, (p.after, -p.max_lag if p.max_lag is not None else None, -p.min_lag)))
+        for tid, bound in added:
+            self.prec[tid].append(bound)
+        return added
+
+    def remove_precedences(self, added: list[tuple[str, tuple]]) -> None:
+        for tid, bound in added:
+            self.prec[tid].remove(bound)
+
     def add_zone(self, zid: str, capacity: int) -> None:
         self.capacity[zid] = capacity
         self.usage[zid] = [0] * (self.horizon + 1)

@@ -1,13 +1,15 @@
 """Incremental insertion of one new request into an existing plan.
 
 ``InsertionIndex(problem, plan)`` is built once (conflict adjacency, per-day zone usage, precedence
-bounds). ``insert(task, conflicts, zones_demand, forbidden)`` then:
+bounds). ``insert(task, conflicts, zones_demand, forbidden, precedences)`` then:
 
-1. Greedy: the free start closest to the task's preferred start, nothing else moves.
+1. Greedy: the free start closest to the task's preferred start, nothing else moves (the task's own
+   precedences with placed partners bound it like conflicts do).
 2. Repair (only if the greedy start is not the preferred one): a small CP-SAT model of the
    neighbourhood -- the new task, the movable (not fixed) placed tasks it conflicts with, and, as
    fixed intervals, everything those conflict with; zone usage of all other tasks is a fixed
-   background profile; precedences of moved tasks are bounds against their (fixed) partners.
+   background profile; precedences of the new task and of moved tasks are bounds against their
+   partners (fixed ones, or the other tasks of the model; those of the new task hold when it is placed).
    Objective: place the new task first (big-M), then the weighted deviation of all tasks in the
    model. Moved neighbours stay placed and inside their own windows and forbidden periods.
    The repair answer is taken only when it improves on the greedy answer within its time limit;
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from ortools.sat.python import cp_model
 
 from .greedy import Occupancy
-from .model import Conflict, Forbidden, Problem, Task, Zone, closest_in, start_domain
+from .model import Conflict, Forbidden, Precedence, Problem, Task, Zone, closest_in, start_domain
 
 
 @dataclass
@@ -73,7 +75,9 @@ class InsertionIndex:
         repair: bool = True,
         repair_time_s: float = 0.08,
         commit: bool = False,
+        precedences: Iterable[Precedence] = (),
     ) -> InsertionResult:
+        """``precedences`` link the new task with tasks of the index (each names ``task.id`` at one end)."""
         occ = self.occ
         if task.id in occ.tasks:
             raise ValueError(f"task {task.id} already exists")
@@ -81,12 +85,18 @@ class InsertionIndex:
         unknown = [z for z in zones_demand if z not in self.zone_pos]
         if unknown:
             raise ValueError(f"unknown zones {unknown}")
+        precs = list(precedences)
+        for p in precs:
+            other = p.before if p.after == task.id else p.after
+            if task.id not in (p.before, p.after) or other not in occ.tasks or other == task.id:
+                raise ValueError(f"precedence {p.before}->{p.after} must link {task.id} with a known task")
         task = replace(task, forbidden=tuple(task.forbidden) + tuple(forbidden))
         neigh = {c for c in conflicts if c in occ.tasks and c != task.id}
         t0 = time.perf_counter()
         occ.tasks[task.id] = task
         occ.neighbours[task.id] = neigh
         occ.task_zones[task.id] = [(z, q) for z, q in zones_demand.items() if q > 0]
+        indexed = occ.add_precedences(precs)
         try:
             if task.fixed_start is not None:
                 g = task.fixed_start
@@ -103,9 +113,10 @@ class InsertionIndex:
             del occ.tasks[task.id]
             del occ.neighbours[task.id]
             del occ.task_zones[task.id]
+            occ.remove_precedences(indexed)
         if commit:
             labels = dict(conflicts) if isinstance(conflicts, Mapping) else {}
-            self._commit(task, neigh, zones_demand, result, labels)
+            self._commit(task, neigh, zones_demand, result, labels, precs)
         return result
 
     # -- repair ------------------------------------------------------------------------------
@@ -144,20 +155,20 @@ class InsertionIndex:
                     pairs.add((x, y))
         for x, y in pairs:
             m.add_no_overlap([ivs[x], ivs[y] if y in starts else fixed_iv(y)])
-        for x in movable:
+        for x in [task.id, *movable]:
             for y, lo, hi in occ.prec.get(x, ()):
                 if y in starts:
-                    if y == task.id:
-                        continue
                     base = starts[y]
                 elif y in occ.starts:
                     base = occ.starts[y]
                 else:
-                    continue
-                if lo is not None:
-                    m.add(starts[x] >= base + lo)
-                if hi is not None:
-                    m.add(starts[x] <= base + hi)
+                    continue  # an unplaced partner imposes nothing
+                bounds = [starts[x] >= base + lo] if lo is not None else []
+                bounds += [starts[x] <= base + hi] if hi is not None else []
+                for bound in bounds:
+                    c = m.add(bound)
+                    if task.id in (x, y):  # the new task's precedences hold when it is placed (moved tasks are)
+                        c.only_enforce_if(p_new)
         zone_users: dict[str, list[tuple[str, int]]] = {}
         for x in [task.id, *movable]:
             for z, q in occ.task_zones.get(x, ()):
@@ -217,11 +228,13 @@ class InsertionIndex:
 
     # -- commit ------------------------------------------------------------------------------
     def _commit(self, task: Task, neigh: set[str], demand: dict[str, int], result: InsertionResult,
-                labels: Mapping[str, str]) -> None:
+                labels: Mapping[str, str], precedences: list[Precedence]) -> None:
         occ, pb = self.occ, self.problem
         pb.tasks.append(task)
         occ.tasks[task.id] = task
         occ.forget_labels()
+        pb.precedences.extend(precedences)
+        occ.add_precedences(precedences)
         for j in sorted(neigh):
             pb.conflicts.append(Conflict((task.id, j), labels.get(j) or "inserted"))
             occ.neighbours[task.id].add(j)

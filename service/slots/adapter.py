@@ -38,6 +38,16 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
 - forbidden periods: moratoriums (excavating kinds, not emergencies, footprint in the area) and blackouts
   (impact above the blackout's ``max_impact``; a blackout without geometry applies everywhere) become
   holes in the start domain (``Task.forbidden``).
+- precedences: a request's ``after`` list (``request_precedences``): it starts at least ``min_gap_days`` and at
+  most ``max_gap_days`` whole days after the other's last day, i.e. a start-to-start lag of the other's duration
+  plus the gap. Between two tasks of the plan it holds when both are
+  placed (the scheduler's rule: an unplaced partner imposes nothing); between two fixed ones it is a fact, not a
+  constraint, and is dropped. A partner outside the problem (another area or period, or not plannable) joins it
+  as a zero-length fixed "anchor" task carrying its request id: with its slot (or fixed dates) both gaps count;
+  without one its window does, as far as it is certain: a predecessor cannot end before its earliest start
+  (from today) plus its duration, a successor cannot start after its last start; only the minimum gap counts
+  then. Withdrawn, rejected and draft partners hold nothing. Fixed tasks clipped to day 0 keep their real dates
+  in the lags.
 """
 
 from __future__ import annotations
@@ -53,10 +63,17 @@ from sqlalchemy.orm import Session
 
 from service.kit.time import today
 from service.requests.models import EXCAVATING_KINDS, IMPACT_ORDER
-from service.scheduler import Bundle, Conflict, Forbidden, Problem, Task, Zone
+from service.scheduler import Bundle, Conflict, Forbidden, Precedence, Problem, Task, Zone
 from service.settings import Settings
 from service.slots import repository
 from service.slots.repository import FIXED_REQUEST_STATUSES, FIXED_SLOT_STATUSES
+
+# Why a request of the scope is not part of the plan (``Built.skipped``; ``explanations.SKIPPED`` words them
+# in German and English).
+SKIP_WINDOW = "the window does not fit into the plan period"
+SKIP_PREFERRED_AFTER = "the preferred start lies after the plan period"
+SKIP_PREFERRED_BEFORE = "the preferred start lies before the plan period"
+SKIP_BEYOND = "the window reaches beyond the plan period"
 
 URGENCY_WEIGHT = {"planned": 1, "urgent": 2, "emergency": 4}
 IMPACT_WEIGHT = {"none": 1, "footway": 1, "lane_reduction": 2, "one_way": 2, "full_closure": 3}
@@ -95,6 +112,8 @@ class Built:
     info: dict[str, TaskInfo] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     conflict_source: str = "postgis"
+    # (predecessor task, successor task) -> (min_gap_days, max_gap_days) of the precedences in the problem
+    gaps: dict[tuple[str, str], tuple[int, int | None]] = field(default_factory=dict)
 
     def day(self, d: date) -> int:
         return (d - self.day0).days
@@ -139,9 +158,9 @@ def task_of(row: Any, day0: date, horizon: int, *, fixed: bool, not_before: int 
     le = min((row.latest_end - day0).days + 1, horizon)
     d = row.duration_days
     if le - es < d:
-        return None, "the window does not fit into the plan period"
+        return None, SKIP_WINDOW
     if ((row.preferred_start or row.earliest_start) - day0).days >= horizon:
-        return None, "the preferred start lies after the plan period"
+        return None, SKIP_PREFERRED_AFTER
     pref = (row.preferred_start or row.earliest_start) - day0
     pref = min(max(pref.days, es), le - d)
     return Task(tid, d, es, le, pref, weight, submitted, shift=row.shift), None
@@ -174,13 +193,13 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
         if (task is not None and not fixed and day0 > now and row.slot_start is not None
                 and (row.preferred_start or row.earliest_start) < day0):
             # a plan from May does not push back works wanted before it: they keep the slot they hold
-            task, reason = None, "the preferred start lies before the plan period"
+            task, reason = None, SKIP_PREFERRED_BEFORE
         if task is not None and not fixed and row.slot_start is not None and row.latest_end > scope.end:
             # nor does a plan until May squeeze works whose window runs on past it into its period, or take
             # their slot away when the period is full: what lies beyond the period is not its to judge
-            task, reason = None, "the window reaches beyond the plan period"
+            task, reason = None, SKIP_BEYOND
         if task is None and not fixed:
-            built.skipped[str(row.id)] = reason or "skipped"
+            built.skipped[str(row.id)] = reason or SKIP_WINDOW
             if row.slot_start is not None:  # not planned by this run, but its slot holds the street: respect it
                 fixed = True
                 task, _ = task_of(row, day0, horizon, fixed=True)
@@ -203,8 +222,92 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
     forbidden = forbidden_for(session, built, [i.request_id for t, i in built.info.items() if not i.fixed])
     if forbidden:
         built.problem.tasks = [replace(t, forbidden=tuple(forbidden.get(t.id, ()))) for t in built.problem.tasks]
+    links = repository.precedences_touching(session, [built.info[t].request_id for t in built.movable()])
+    built.problem.precedences, anchors, built.gaps = precedences_of(session, links, tasks, built.day0, built.horizon,
+                                                                   now)
+    built.problem.tasks += anchors
     built.problem.validate()
     return built
+
+
+# Partners in these states hold nothing: their works are off, or not yet asked for.
+INERT_PARTNER_STATUSES = ("withdrawn", "rejected", "draft")
+
+
+@dataclass(frozen=True)
+class _End:
+    """A request at one end of a precedence: the task that stands for it, its first day and the day after its
+    last day relative to that task's start, whether it can move, and whether its dates are known (``exact``)
+    or only bounded by its window (then only minimum gaps count)."""
+
+    task: str
+    start_off: int
+    end_off: int
+    movable: bool
+    exact: bool
+
+
+def precedences_of(
+    session: Session, links: Sequence[Any], tasks: dict[str, Task], day0: date, horizon: int, now: date,
+) -> tuple[list[Precedence], list[Task], dict[tuple[str, str], tuple[int, int | None]]]:
+    """The scheduler precedences of stored ``links`` (``request_id`` after ``predecessor_id``) that touch a movable
+    task of ``tasks``, the anchor tasks they need for partners outside ``tasks`` (see the module docstring), and
+    the gaps of each (predecessor task, successor task)."""
+    rows = {r.id: r for r in repository.requests_by_id(
+        session, sorted({x for link in links for x in (link.request_id, link.predecessor_id)}))}
+    anchors: dict[str, Task] = {}
+    ends: dict[uuid.UUID, _End | None] = {}
+
+    def end_of(rid: uuid.UUID) -> _End | None:
+        if rid not in ends:
+            ends[rid] = _end(rid)
+        return ends[rid]
+
+    def _end(rid: uuid.UUID) -> _End | None:
+        tid, task, row = str(rid), tasks.get(str(rid)), rows.get(rid)
+        if task is not None and task.fixed_start is None:
+            return _End(tid, 0, task.duration, True, True)
+        if row is None or row.status in INERT_PARTNER_STATUSES:
+            return None
+        dates = partner_dates(row)
+        if dates is not None:
+            start, end, exact = (dates[0] - day0).days, (dates[1] - day0).days + 1, True
+        else:  # only its window is known: the latest it can start, the earliest it can end
+            start = (row.latest_end - day0).days - row.duration_days + 1
+            end = (max(row.earliest_start, now) - day0).days + row.duration_days
+            exact = False
+            if end - row.duration_days > start:
+                return None  # too little of its window is left: it will not run in it, and holds nothing
+        if task is not None:
+            at = task.fixed_start
+        else:
+            at = min(max(start if exact else end, 0), horizon)
+            anchors[tid] = Task(tid, 0, at, at, at, 0, row.created_at.timestamp(), fixed_start=at)
+        assert at is not None
+        return _End(tid, start - at, end - at, False, exact)
+
+    precedences: list[Precedence] = []
+    gaps: dict[tuple[str, str], tuple[int, int | None]] = {}
+    for link in links:
+        before, after = end_of(link.predecessor_id), end_of(link.request_id)
+        if before is None or after is None or not (before.movable or after.movable):
+            continue  # a partner that holds nothing, or two fixed ends: a fact, not a constraint
+        shift = before.end_off - after.start_off
+        exact = before.exact and after.exact and link.max_gap_days is not None
+        precedences.append(Precedence(before.task, after.task, link.min_gap_days + shift,
+                                      link.max_gap_days + shift if exact else None, "after"))
+        gaps[(before.task, after.task)] = (link.min_gap_days, link.max_gap_days)
+    used = {t for p in precedences for t in (p.before, p.after)}
+    return precedences, [a for tid, a in anchors.items() if tid in used], gaps
+
+
+def partner_dates(row: Any) -> tuple[date, date] | None:
+    """The inclusive dates a request holds: its slot, else (approved or active without a slot) its fixed dates."""
+    if row.slot_start is not None and row.slot_end is not None:
+        return row.slot_start, row.slot_end
+    if row.status in ("approved", "active"):
+        return fixed_dates(row)
+    return None
 
 
 def add_context(session: Session, built: Built, tasks: dict[str, Task], ids: Iterable[uuid.UUID]) -> None:

@@ -4,14 +4,17 @@ does. Pure functions of a built problem and the scheduler's explanation dicts; n
 
 A blocker is ``{"kind", "ref", "starts_from", "starts_to"}`` (the start dates it rules out) plus:
 ``request_id`` for a conflict or a precedence partner; ``kind: "corridor"`` and ``ref: "corridor:<id>"`` when
-the conflict is a corridor's one-site-at-a-time limit (``request_id`` names the other site on it); and
-``request_ids`` for a zone or corridor capacity: the placed requests that fill it on those days.
+the conflict is a corridor's one-site-at-a-time limit (``request_id`` names the other site on it);
+``request_ids`` for a zone or corridor capacity: the placed requests that fill it on those days; and for a
+precedence ``order`` (``after``: this request comes after ``request_id``; ``before``: it comes before it) with
+``min_gap_days`` and ``max_gap_days``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from service.slots import adapter
@@ -33,8 +36,14 @@ def _sites(n: int) -> tuple[str, str]:
     return ("1 Baustelle", "1 site") if n == 1 else (f"{n} Baustellen", f"{n} sites")
 
 
-def blockers(built: adapter.Built, items: Iterable[dict]) -> list[dict[str, Any]]:
-    """Scheduler blockers (start-day ranges ``[a, b)``) as dates; conflict refs are request ids (see above)."""
+def _other_sites(n: int) -> tuple[str, str]:
+    """Dative: "nach 1 anderen Baustelle"."""
+    return ("1 anderen Baustelle", "1 other site") if n == 1 else (f"{n} anderen Baustellen", f"{n} other sites")
+
+
+def blockers(built: adapter.Built, items: Iterable[dict], task_id: str | None = None) -> list[dict[str, Any]]:
+    """Scheduler blockers (start-day ranges ``[a, b)``) of task ``task_id`` as dates; conflict refs are request
+    ids (see above)."""
     out = []
     for b in items:
         a, z = b["days"]
@@ -42,6 +51,11 @@ def blockers(built: adapter.Built, items: Iterable[dict]) -> list[dict[str, Any]
                                 "starts_to": built.date(z - 1).isoformat()}
         if b["kind"] in ("conflict", "precedence"):
             item["request_id"] = str(b["ref"])
+        if b["kind"] == "precedence":
+            for order, key in (("after", (str(b["ref"]), task_id)), ("before", (task_id, str(b["ref"])))):
+                if key in built.gaps:
+                    item["order"] = order
+                    item["min_gap_days"], item["max_gap_days"] = built.gaps[key]
         via = str(b.get("via") or "")
         if b["kind"] == "conflict" and via.startswith("corridor:"):
             item["kind"], item["ref"] = "corridor", via
@@ -66,7 +80,8 @@ def blocker_phrase(items: list[dict]) -> tuple[str, str] | None:
     conflicts = {b["request_id"] for b in items if b["kind"] == "conflict"}
     corridors = {b["ref"] for b in items if b["kind"] == "corridor"}
     zones = {b["ref"] for b in items if b["kind"] == "zone"}
-    precedences = {b["request_id"] for b in items if b["kind"] == "precedence"}
+    precedences = {order: {b["request_id"] for b in items if b["kind"] == "precedence" and b.get("order") == order}
+                   for order in ("after", "before", None)}
     forbidden = list(dict.fromkeys(b["ref"] for b in items if b["kind"] == "forbidden"))
     window = any(b["kind"] == "window" for b in items)
     de: list[str] = []
@@ -94,8 +109,16 @@ def blocker_phrase(items: list[dict]) -> tuple[str, str] | None:
         else:
             de.append(f"die Sperrzeit „{ref}“")
             en.append(f"the forbidden period “{ref}”")
-    if precedences:
-        s_de, s_en = _sites(len(precedences))
+    if precedences["after"]:
+        s_de, s_en = _other_sites(len(precedences["after"]))
+        de.append(f"die vorgegebene Reihenfolge (Beginn erst nach {s_de})")
+        en.append(f"the required order (start only after {s_en})")
+    if precedences["before"]:
+        s_de, s_en = _other_sites(len(precedences["before"]))
+        de.append(f"die vorgegebene Reihenfolge (fertig vor {s_de})")
+        en.append(f"the required order (finish before {s_en})")
+    if precedences[None]:
+        s_de, s_en = _sites(len(precedences[None]))
         de.append(f"die Reihenfolge mit {s_de}")
         en.append(f"the required order with {s_en}")
     if window:
@@ -176,6 +199,66 @@ def unplaced_reason(code: str | None, items: list[dict], free_from: date | None)
         return {"de": f"Kein Beginn im Zeitfenster ist frei: blockiert durch {phrase[0]}.",
                 "en": f"No start in the window is free: blocked by {phrase[1]}."}
     return {"de": "Im Zeitfenster ist kein Beginn frei.", "en": "No start in the window is free."}
+
+
+SKIPPED = {
+    adapter.SKIP_WINDOW: "Das Zeitfenster passt nicht in den Planungszeitraum.",
+    adapter.SKIP_PREFERRED_AFTER: "Der gewünschte Beginn liegt nach dem Planungszeitraum.",
+    adapter.SKIP_PREFERRED_BEFORE: "Der gewünschte Beginn liegt vor dem Planungszeitraum; der Antrag behält seinen "
+                                   "Termin.",
+    adapter.SKIP_BEYOND: "Das Zeitfenster reicht über den Planungszeitraum hinaus; der Antrag behält seinen Termin.",
+}
+
+
+def skipped_reason(reason: str) -> dict[str, str]:
+    """Why a plan left a request of its scope out (``adapter.SKIP_*``), in German and English."""
+    en = reason[:1].upper() + reason[1:] + "."
+    if reason in (adapter.SKIP_PREFERRED_BEFORE, adapter.SKIP_BEYOND):
+        en = en[:-1] + "; the request keeps its slot."
+    return {"de": SKIPPED.get(reason, en), "en": en}
+
+
+# The scheduler's own wording of why a task is unplaced (``Unplaced.reason`` and the explanation's ``reason``,
+# parts joined by "; "): pattern, German, English (None: as it is). A start day the scheduler gives as a number
+# (the pattern's group) is written as a date (``{date_de}``, ``{date_en}``).
+SCHEDULER_DETAILS = (
+    (r"blocked by earlier requests", "von früher eingereichten Anträgen blockiert", None),
+    (r"no feasible start in the window", "kein zulässiger Beginn im Zeitfenster", None),
+    (r"left out to make room for more valuable work", "zurückgestellt zugunsten umfangreicherer oder dringlicherer "
+     "Arbeiten", None),
+    (r"component proven infeasible", "die festen Termine der zusammenhängenden Anträge widersprechen sich", None),
+    (r"the window is shorter than the duration", "das Zeitfenster ist kürzer als die Dauer", None),
+    (r"could start on day (-?\d+), but was left out to make room for other requests",
+     "hätte am {date_de} beginnen können, wurde aber für andere Anträge zurückgestellt",
+     "could start on {date_en}, but was left out to make room for other requests"),
+    (r"no start in the window is free of the listed blockers", "kein Beginn im Zeitfenster ist frei von den "
+     "genannten Hindernissen", None),
+    (r"window passed", "vom Zeitfenster ist ab heute zu wenig übrig", "too little of the window is left from today"),
+    (r"not placed", "nicht eingeplant", None),
+)
+
+
+def detail_text(detail: str, day0: date | None = None) -> dict[str, str]:
+    """The scheduler's English ``detail`` of an unplaced request in German and English, its day numbers (counted
+    from ``day0``) as dates; a part it has no German for stays English in both."""
+    de: list[str] = []
+    en: list[str] = []
+    for part in (p.strip() for p in detail.split(";")):
+        for pattern, german, english in SCHEDULER_DETAILS:
+            match = re.fullmatch(pattern, part)
+            if match:
+                day = day0 + timedelta(days=int(match.group(1))) if match.groups() and day0 else None
+                de.append(german.format(date_de=date_de(day)) if day else german)
+                en.append((english or part).format(date_en=date_en(day)) if day else english or part)
+                break
+        else:
+            de.append(part)
+            en.append(part)
+    return {"de": _sentence("; ".join(de)), "en": _sentence("; ".join(en))}
+
+
+def _sentence(text: str) -> str:
+    return (text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")) if text else text
 
 
 def lock_released(old: tuple[date, date], window: tuple[date, date], duration: int) -> dict[str, str]:

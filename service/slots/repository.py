@@ -240,6 +240,17 @@ def accepted_opportunities(session: Session, ids: Sequence[uuid.UUID]) -> list[t
     return [(r.a, r.b) for r in session.execute(text(sql), {"ids": list(ids)})]
 
 
+def precedences_touching(session: Session, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    """Stored precedences (``request_id`` comes after ``predecessor_id``, ``min_gap_days``, ``max_gap_days``) with
+    one of ``ids`` at either end."""
+    if not ids:
+        return []
+    sql = """select p.request_id, p.predecessor_id, p.min_gap_days, p.max_gap_days from request_precedences p
+             where p.request_id = any(:ids) or p.predecessor_id = any(:ids)
+             order by p.request_id, p.position"""
+    return list(session.execute(text(sql), {"ids": list(ids)}))
+
+
 def plan_runs_since(session: Session, since: datetime) -> list[PlanRun]:
     return list(session.scalars(select(PlanRun).where(PlanRun.created_at >= since).order_by(PlanRun.created_at)))
 

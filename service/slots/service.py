@@ -28,7 +28,7 @@ from service.kit.time import today, wall_clock
 from service.requests import repository as requests_repository
 from service.requests.models import SiteRequest
 from service.requests.service import parse_bbox
-from service.scheduler import Conflict, Options, Problem, Task, Zone, check_plan, solve
+from service.scheduler import Conflict, Options, Precedence, Problem, Task, Zone, check_plan, solve
 from service.scheduler.explain import explain_moved, explain_unplaced
 from service.scheduler.greedy import Occupancy
 from service.scheduler.incremental import InsertionIndex
@@ -365,7 +365,7 @@ def placed_explanation(built: adapter.Built, task: Task, start: int, ex: dict | 
     stated = info.preferred_stated if info else True
     start_date = built.date(start)
     moved = ex is not None and start != task.preferred
-    blockers = explanations.blockers(built, ex["blockers"]) if moved and ex.get("blockers") else []
+    blockers = explanations.blockers(built, ex["blockers"], task.id) if moved and ex.get("blockers") else []
     return {
         "method": method, "plan_id": str(plan_id) if plan_id else None,
         "preferred_start": preferred.isoformat(), "preferred_stated": stated,
@@ -379,10 +379,11 @@ def placed_explanation(built: adapter.Built, task: Task, start: int, ex: dict | 
 
 def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
     """Why a request got no slot: a German and an English reason, the blocking requests (a small set that
-    together make it impossible), the blockers and the nearest window bounds that would let it fit."""
+    together make it impossible), the blockers and the nearest window bounds that would let it fit. ``detail`` is
+    the scheduler's own English wording (for support), ``detail_text`` the same in German and English."""
     why = plan.unplaced.get(tid)
     ex = plan.explanations.get(tid) or {}
-    blockers = explanations.blockers(built, ex.get("blockers", []))
+    blockers = explanations.blockers(built, ex.get("blockers", []), tid)
     blocking = explanations.blocking_requests(blockers)
     if why is not None:
         blocking += [str(built.info[r].request_id) for r in why.blocking if r in built.info]
@@ -395,6 +396,7 @@ def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
     free_from = built.date(ex["free_from"]) if ex.get("free_from") is not None else None
     detail = why.reason if why else ex.get("reason", "not placed")
     return {"reason": explanations.unplaced_reason(ex.get("code"), blockers, free_from), "detail": detail,
+            "detail_text": explanations.detail_text(detail, built.day0),
             "blocking": list(dict.fromkeys(blocking)), "blockers": blockers, "nearest_feasible": nearest or None}
 
 
@@ -402,6 +404,7 @@ def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -
     tasks = built.problem.task_map()
     movable = built.movable()
     devs = [abs(plan.starts[t] - tasks[t].preferred) for t in movable if t in plan.starts]
+    skipped = dict(list(built.skipped.items())[:100])
     comp_status: dict[str, int] = {}
     for c in plan.stats:
         comp_status[c.status] = comp_status.get(c.status, 0) + 1
@@ -410,7 +413,9 @@ def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -
         "requests": len(movable), "fixed": sum(i.fixed for i in built.info.values()),
         "context": sum(not i.in_scope for i in built.info.values()),
         "placed": len(devs), "unplaced": sum(t in plan.unplaced for t in movable),
-        "skipped": len(built.skipped), "skipped_requests": dict(list(built.skipped.items())[:100]),
+        "skipped": len(built.skipped), "skipped_requests": skipped,
+        "skipped_reasons": {rid: explanations.skipped_reason(why) for rid, why in skipped.items()},
+        "precedences": len(built.problem.precedences),
         "conflicts": len(built.problem.conflicts), "conflict_source": built.conflict_source,
         "zones": len(built.problem.zones), "bundles": len(built.problem.bundles),
         "forbidden_periods": sum(len(t.forbidden) for t in built.problem.tasks),
@@ -545,7 +550,8 @@ class Neighbourhood:
     """The small problem around one request (see :func:`place_incrementally`): everything but the request itself
     is in ``built.problem``; ``new_task`` is the request, with ``partners`` (tasks it conflicts with, each with
     the rule that says so: ``space``, ``diversion``, ``corridor:<id>``), ``demand`` (its demand per zone) and
-    ``zones`` (with its demand) to add it; ``starts`` are the others' current starts."""
+    ``zones`` (with its demand) to add it, and ``precedences`` (those linking it with the others); ``starts`` are
+    the others' current starts."""
 
     built: adapter.Built
     tasks: dict[str, Task]
@@ -554,6 +560,7 @@ class Neighbourhood:
     demand: dict[str, int]
     zones: list[Zone]
     starts: dict[str, int]
+    precedences: list[Precedence]
 
 
 def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tuple[date, date] | None = None,
@@ -613,6 +620,14 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
     new_task = replace(new_task, forbidden=tuple(forbidden.get(tid, ())))
     cliques, zones, loads = adapter.capacity_rules(members, {**tasks, tid: new_task})
     tasks.update({t.id: t for t in loads})
+    # the precedences of the new request and of the neighbours the repair may move (partners outside the
+    # neighbourhood join as anchors)
+    links = repository.precedences_touching(
+        session, [req.id] + [i.request_id for t, i in built.info.items() if not i.fixed])
+    precedences, anchors, built.gaps = adapter.precedences_of(session, links, {**tasks, tid: new_task}, day0, horizon,
+                                                              today(settings))
+    tasks.update({t.id: t for t in anchors})
+    built.problem.precedences = [p for p in precedences if tid not in (p.before, p.after)]
     kinds = {str(b if a == req.id else a): kind for a, b, kind in pairs}
     partners = {str(n): kinds.get(str(n), "space") for n in neighbours if str(n) in tasks}
     # a corridor's one-site-at-a-time limit names the corridor (a rule's label wins over a plain kind)
@@ -624,7 +639,8 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
     demand = {z.id: z.demands[tid] for z in zones if tid in z.demands}
     starts = {t: (rows[built.info[t].request_id].slot_start - day0).days if t in built.info else task.fixed_start
               for t, task in tasks.items()}
-    return Neighbourhood(built, tasks, new_task, partners, demand, zones, starts)
+    return Neighbourhood(built, tasks, new_task, partners, demand, zones, starts,
+                         [p for p in precedences if tid in (p.before, p.after)])
 
 
 # How far beyond its window the nearest feasible window of an unplaced request is looked for.
@@ -644,7 +660,8 @@ def nearest_feasible(session: Session, req: Any, settings: Settings) -> dict[str
     tid, d = nb.new_task.id, req.duration_days
     problem = Problem([*nb.built.problem.tasks, nb.new_task],
                       conflicts=[*nb.built.problem.conflicts, *(Conflict((tid, p), k) for p, k in nb.partners.items())],
-                      zones=nb.zones, horizon=nb.built.horizon)
+                      zones=nb.zones, precedences=[*nb.built.problem.precedences, *nb.precedences],
+                      horizon=nb.built.horizon)
     occ = Occupancy(problem, zones_all=True)
     for t, s in nb.starts.items():
         if s is not None:
@@ -667,16 +684,17 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
 
     The neighbourhood is every scheduled request the new one has a hard conflict with, plus (as fixed
     tasks) everything those conflict with anywhere in their windows and the scheduled members of the zones and
-    corridors the new request and the movable neighbours lie in. Zone and corridor capacities and the blackouts
-    and moratoriums that apply are respected as in a full run. Only neighbours whose slot is itself provisional
-    (placed the same way, not yet proposed by a plan run) may be moved by the CP-SAT repair; slots a plan run
-    proposed, locked and approved slots stay put until the next full run. Moved neighbours get their stored
-    conflicts refreshed."""
+    corridors the new request and the movable neighbours lie in. Zone and corridor capacities, the blackouts
+    and moratoriums that apply, and the precedences of the new request and of the movable neighbours (with their
+    partners where they are, see ``adapter.precedences_of``) are respected as in a full run. Only neighbours
+    whose slot is itself provisional (placed the same way, not yet proposed by a plan run) may be moved by the
+    CP-SAT repair; slots a plan run proposed, locked and approved slots stay put until the next full run. Moved
+    neighbours get their stored conflicts refreshed."""
     tid = str(req.id)
     first = max(req.earliest_start, today(settings))
     if first + timedelta(days=req.duration_days - 1) > req.latest_end:  # the window has (mostly) passed
         info = {"reason": explanations.unplaced_reason("window_passed", [], first), "detail": "window passed",
-                "blocking": [], "blockers": [],
+                "detail_text": explanations.detail_text("window passed"), "blocking": [], "blockers": [],
                 "nearest_feasible": {"latest_end": (first + timedelta(days=req.duration_days - 1)).isoformat()}}
         return repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=True,
                                    explanation={"method": "incremental"}, unplaced=info, plan_id=None)
@@ -685,7 +703,7 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     index = InsertionIndex(built.problem, SimpleNamespace(starts=starts), max(2, settings.solver_workers),
                            settings.solver_seed)
     result = index.insert(new_task, conflicts=nb.partners, zones_demand=nb.demand, repair=True,
-                          repair_time_s=0.1, commit=True)
+                          repair_time_s=0.1, commit=True, precedences=nb.precedences)
     built.info[tid] = adapter.TaskInfo(req.id, req.version, req.status, True, False, None, req.owner_id,
                                        req.preferred_start or req.earliest_start, req.preferred_start is not None)
     built.problem = index.problem

@@ -1,4 +1,6 @@
-from service.scheduler import Conflict, Forbidden, Options, Problem, Zone, check_plan
+import pytest
+
+from service.scheduler import Conflict, Forbidden, Options, Precedence, Problem, Zone, check_plan
 from service.scheduler.generator import generate
 from service.scheduler.incremental import InsertionIndex
 
@@ -40,6 +42,25 @@ def test_repair_moves_a_movable_neighbour_but_never_a_fixed_task():
     # the committed state is a valid plan of the extended problem
     full = idx.problem
     assert check_plan(full, _Plan(dict(idx.starts))) == []
+
+
+def test_the_repair_keeps_the_new_tasks_precedences():
+    p = Problem([task("F", 20, fixed_start=0), task("M", 10, pref=10)])
+    plan = solved(p)
+    idx = InsertionIndex(p, plan)
+    after_f = Precedence("F", "N", min_lag=30)  # N starts 30 days after F at the earliest
+    # N wants day 10, where M is; moving M would free it, but the precedence keeps N at 30 or later
+    res = idx.insert(task("N", 5, pref=10, w=5), conflicts=["M"], precedences=[after_f], commit=True)
+    assert res.greedy_start == 30 and res.start == 30 and res.moved == {}
+    assert idx.problem.precedences == [after_f]
+    assert check_plan(idx.problem, _Plan(dict(idx.starts), idx.problem)) == []
+    # a task inserted before N: N is placed, so the precedence binds the new task (and the repair's moves)
+    before_n = Precedence("B", "N", min_lag=20, max_lag=25)
+    res = idx.insert(task("B", 5, pref=0, w=5), conflicts=["M"], precedences=[before_n], commit=True)
+    assert res.start == 5 and check_plan(idx.problem, _Plan(dict(idx.starts), idx.problem)) == []
+    with pytest.raises(ValueError, match="must link X with a known task"):
+        idx.insert(task("X", 5), precedences=[Precedence("nobody", "X")])
+    assert "X" not in idx.occ.tasks and "X" not in idx.occ.prec  # refused before anything was indexed
 
 
 class _Plan:
