@@ -144,8 +144,9 @@ def _comment(c: Any, name: str | None = None) -> dict[str, Any]:
 @router.post(PREFIX + "/changes", response_model=ChangeRead, status_code=201)
 def request_change(request_id: uuid.UUID, body: ChangeBody, principal: Authenticated, session: SessionDep,
                    request: Request, response: Response) -> dict[str, Any]:
-    """Owners: ask for an extension or a new area after approval. Placed and checked at once; pending until
-    a coordinator decides (the old slot stays valid)."""
+    """Owners: ask for an extension, a new area or another effect on traffic (`impact`, `modes`, `shift`,
+    `diversions`, `replacement_routes`, validated as on creation) after approval. Placed and checked for
+    conflicts at once; pending until a coordinator decides (the old slot and values stay valid)."""
     change = service.request_change(session, principal, request_id, body, request.app.state.settings)
     response.headers["Location"] = f"/v1/requests/{request_id}/changes/{change.id}"
     return service.change_json(session, change)

@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.kit.db import Base
@@ -58,9 +58,11 @@ class RequestComment(Base):
 
 
 class RequestChange(Base):
-    """A change asked for after approval (extension and/or new area). Pending until a coordinator decides;
-    the old slot stays valid until then. ``start``/``end`` is the placement found for the changed works
-    (null when none fits), ``conflicts`` the requests it still conflicts with there."""
+    """A change asked for after approval: extension, new area and/or another effect on traffic (impact, modes,
+    shift, diversions, replacement routes). Pending until a coordinator decides; the old slot stays valid until
+    then. Each field null keeps the request's value; an empty route MULTILINESTRING removes its routes.
+    ``start``/``end`` is the placement found for the changed works (null when none fits), ``conflicts`` the
+    requests it still conflicts with there."""
 
     __tablename__ = "request_changes"
 
@@ -72,6 +74,11 @@ class RequestChange(Base):
     latest_end: Mapped[date | None] = mapped_column(Date)
     duration_days: Mapped[int | None] = mapped_column(Integer)
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True), nullable=True)
+    impact: Mapped[str | None] = mapped_column(String(32))  # migration 0014
+    modes: Mapped[list[str] | None] = mapped_column(ARRAY(String(16)))
+    shift: Mapped[str | None] = mapped_column(String(16))
+    diversions_geom = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=True)
+    replacement_geom = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text)
     start: Mapped[date | None] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)

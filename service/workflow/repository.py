@@ -60,6 +60,7 @@ def conflicting_slots(
     session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
     shift: str, start: date, end: date, distances: dict[str, float], route_tolerance_m: float,
     impact_order: dict[str, int], statuses: tuple[str, ...] = BLOCKING_SLOT_STATUSES,
+    routes: tuple[bytes | None, bytes | None] | None = None,
 ) -> list[Row[Any]]:
     """Slots of other requests that conflict with works of request ``request_id`` on ``[start, end]``, by
     the slot system's hard rules (the same as ``slots.repository.hard_conflicts`` and the adapter's corridor
@@ -72,13 +73,17 @@ def conflicting_slots(
     - ``corridor``: both on a corridor that allows one site at a time (``max_concurrent`` 1), each with at
       least the corridor's ``min_impact`` (any owner, as in a plan run).
 
-    ``geom_wkb`` replaces the request's own footprint (a change of area); ``None`` uses the stored one. Its
-    diversion and replacement routes are the stored ones."""
+    ``geom_wkb`` replaces the request's own footprint (a change of area); ``None`` uses the stored one.
+    ``routes`` (diversions, replacement routes; ``None`` in it: none) replaces its stored routes (a change of
+    its effect); ``None`` uses the stored ones."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
                  else "(select geom_utm from site_requests where id = :rid)")
+    own_routes = ("st_transform(st_geomfromwkb(cast(:div as bytea), 4326), 25832) as diversions_utm, "
+                  "st_transform(st_geomfromwkb(cast(:rep as bytea), 4326), 25832) as replacement_utm"
+                  if routes is not None else "diversions_utm, replacement_utm")
     sql = f"""
     with me as (
-        select {footprint} as geom, diversions_utm, replacement_utm from site_requests where id = :rid
+        select {footprint} as geom, {own_routes} from site_requests where id = :rid
     ), cand as (
         select r.id, r.owner_id, r.status as request_status, r.title, r.earliest_start, r.latest_end,
                r.duration_days, r.preferred_start, r.impact, r.shift,
@@ -115,19 +120,21 @@ def conflicting_slots(
               "order": json.dumps(impact_order)}
     if geom_wkb is None:
         params.pop("wkb")
+    if routes is not None:
+        params["div"], params["rep"] = routes
     return list(session.execute(text(sql), params))
 
 
 def neighbour_slots(
     session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
     shift: str, distances: dict[str, float], route_tolerance_m: float, impact_order: dict[str, int], start: date,
-    end: date,
+    end: date, routes: tuple[bytes | None, bytes | None] | None = None,
 ) -> list[Row[Any]]:
     """Every slot (of any blocking status) that would conflict with the request somewhere in ``[start, end]``:
     what a placement inside that window must avoid."""
     return conflicting_slots(session, request_id=request_id, owner_id=owner_id, geom_wkb=geom_wkb, impact=impact,
                              shift=shift, start=start, end=end, distances=distances,
-                             route_tolerance_m=route_tolerance_m, impact_order=impact_order)
+                             route_tolerance_m=route_tolerance_m, impact_order=impact_order, routes=routes)
 
 
 def capacity_members(
@@ -183,6 +190,14 @@ def last_reasoned(session: Session, request_id: uuid.UUID) -> RequestHistory | N
     """The latest history row that carries a reason code (a rejection, revocation, system decision)."""
     return session.scalar(
         select(RequestHistory).where(RequestHistory.request_id == request_id, RequestHistory.reason_code.is_not(None))
+        .order_by(RequestHistory.seq.desc()).limit(1)
+    )
+
+
+def last_of(session: Session, request_id: uuid.UUID, action: str) -> RequestHistory | None:
+    """The latest history row of ``action`` (e.g. the contest that made the request contested)."""
+    return session.scalar(
+        select(RequestHistory).where(RequestHistory.request_id == request_id, RequestHistory.action == action)
         .order_by(RequestHistory.seq.desc()).limit(1)
     )
 

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.kit.types import BlankIsNone, Day, NotBlank, WholeNumber
-from service.requests.schemas import GeoJSONGeometry
+from service.requests.models import Impact, Mode, Shift
+from service.requests.schemas import MODES, GeoJSONGeometry
 
 # A reason of only spaces (or invisible characters) is no reason: steps that need one refuse it.
 Reason = Annotated[str | None, BlankIsNone]
@@ -45,14 +46,21 @@ class ProposeBody(BaseModel):
 
 
 class ChangeBody(BaseModel):
-    """A change after approval: a later ``latest_end`` and/or longer ``duration_days`` (extension) and/or a
-    new ``geometry`` (change of area)."""
+    """A change after approval: a later ``latest_end`` and/or longer ``duration_days`` (extension), a new
+    ``geometry`` (change of area), and/or another effect on traffic: ``impact``, ``modes``, ``shift``,
+    ``diversions``, ``replacement_routes`` (validated as on creation). A field left out keeps the request's
+    value; ``diversions: []`` or ``replacement_routes: []`` removes them."""
 
     model_config = ConfigDict(extra="forbid")
 
     latest_end: Day | None = None
     duration_days: WholeNumber | None = None
     geometry: GeoJSONGeometry | None = None
+    impact: Impact | None = None
+    modes: list[Mode] | None = Field(default=None, description=MODES)
+    shift: Shift | None = None
+    diversions: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
+    replacement_routes: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
     reason: Reason = Field(default=None, max_length=5000)
 
 
@@ -98,6 +106,11 @@ class ChangeRead(BaseModel):
     latest_end: date | None
     duration_days: int | None
     geometry: GeoJSONGeometry | None
+    impact: str | None
+    modes: list[str] | None
+    shift: str | None
+    diversions: list[GeoJSONGeometry] | None
+    replacement_routes: list[GeoJSONGeometry] | None
     reason: str | None
     start: date | None
     end: date | None

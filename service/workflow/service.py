@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
-from shapely.geometry import mapping
+from shapely.geometry import MultiLineString, mapping
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
@@ -92,19 +92,26 @@ def _actor(principal: Principal | None, req: SiteRequest) -> str:
     return "coordinator" if principal.is_coordinator else "other"
 
 
+# History rows whose ``after`` describes a change after approval, not the request: the values a change asks
+# for are the request's only once it is approved (its own row then says what changed).
+NOT_SNAPSHOTS = frozenset({"change.requested", "change.rejected"})
+
+
 def _replayed(rows: list[RequestHistory]) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for row in rows:
-        state.update(row.after or {})
+        if row.action not in NOT_SNAPSHOTS:
+            state.update(row.after or {})
     return state
 
 
 def record(
     session: Session, req: SiteRequest, action: str, principal: Principal | None, *, reason: str | None = None,
-    reason_code: str | None = None, force: bool = False,
+    reason_code: str | None = None, force: bool = False, note: dict[str, Any] | None = None,
 ) -> RequestHistory | None:
     """Append a history row for what changed since the last row (``before``/``after`` hold the changed
-    fields only). Without ``force`` nothing is written when nothing changed. Other domains that change a
+    fields only). Without ``force`` nothing is written when nothing changed. ``note`` adds what the step said
+    beyond the request's fields to ``after`` (a contest's counter-proposal). Other domains that change a
     request or its slot without a workflow transition (e.g. a coordinator locking a slot) call this."""
     session.flush()
     rows = repository.history_rows(session, req.id)
@@ -119,6 +126,8 @@ def record(
             return None
         before = {k: previous.get(k) for k in changed}
         after = {k: current[k] for k in changed}
+    if note:
+        after = {**after, **_json(note)}
     return repository.add_history(session, RequestHistory(
         request_id=req.id, seq=(rows[-1].seq + 1) if rows else 1, actor=_actor(principal, req),
         organisation_id=principal.org_id if principal else None, key_id=principal.key_id if principal else None,
@@ -194,7 +203,7 @@ def decision_json(session: Session, req: SiteRequest) -> dict[str, Any] | None:
 def _transition(
     session: Session, req: SiteRequest, action: str, principal: Principal | None, settings: Settings, *,
     reason: str | None = None, reason_code: str | None = None, payload: dict[str, Any] | None = None,
-    mutate: Any = None, at: datetime | None = None,
+    mutate: Any = None, at: datetime | None = None, note: dict[str, Any] | None = None,
 ) -> SiteRequest:
     t = TRANSITIONS[action]
     if req.status not in t.sources:  # callers check first; this guards the system paths
@@ -205,7 +214,7 @@ def _transition(
     if mutate is not None:
         mutate()
     session.flush()
-    record(session, req, action, principal, reason=reason, reason_code=reason_code, force=True)
+    record(session, req, action, principal, reason=reason, reason_code=reason_code, force=True, note=note)
     _set_clock(session, req, action, settings, at)
     slot = session.get(Slot, req.id)
     _notify(session, req, t.event, principal, {
@@ -294,9 +303,6 @@ def contest(session: Session, principal: Principal, request_id: uuid.UUID, body:
         requests_service.check_window(cp.earliest_start, cp.latest_end, req.duration_days, None,
                                       settings=settings, prefix="counter_proposal.")
         counter = {"earliest_start": cp.earliest_start.isoformat(), "latest_end": cp.latest_end.isoformat()}
-    reason = body.reason.strip()
-    if counter:
-        reason += f" [counter-proposal: {counter['earliest_start']} to {counter['latest_end']}]"
 
     def widen_window() -> None:
         """Dates the owner asks for beyond the window become part of it (they are the owner's own dates): else
@@ -306,8 +312,22 @@ def contest(session: Session, principal: Principal, request_id: uuid.UUID, body:
             req.earliest_start = min(req.earliest_start, cp.earliest_start)
             req.latest_end = max(req.latest_end, cp.latest_end)
 
-    return _transition(session, req, "contest", principal, settings, reason=reason,
-                       payload={"counter_proposal": counter}, mutate=widen_window)
+    # the history row keeps the counter-proposal (``after``): the request shows it while it is contested
+    return _transition(session, req, "contest", principal, settings, reason=body.reason.strip(),
+                       payload={"counter_proposal": counter}, mutate=widen_window,
+                       note={"counter_proposal": counter} if counter else None)
+
+
+def counter_proposal_json(session: Session, req: SiteRequest) -> dict[str, Any] | None:
+    """What the owner asked for instead of the proposed slot, while the request is contested: the window,
+    the owner's reason and when (from the history row of the contest); ``None`` without a window."""
+    if req.status != Status.contested:
+        return None
+    row = repository.last_of(session, req.id, "contest")
+    counter = (row.after or {}).get("counter_proposal") if row is not None else None
+    if not counter:
+        return None
+    return {**counter, "reason": row.reason, "at": rfc3339(row.at)}
 
 
 def start(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
@@ -362,22 +382,38 @@ def withdraw(session: Session, principal: Principal, request_id: uuid.UUID, body
 # --- coordinator steps ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Works:
+    """The works as a change would make them, for the conflict checks and the placement. Each ``None`` keeps the
+    request's own: footprint (WKB), impact, shift, and diversion and replacement routes (a pair of WKB, ``None``
+    in it for no routes)."""
+
+    geom_wkb: bytes | None = None
+    impact: str | None = None
+    shift: str | None = None
+    routes: tuple[bytes | None, bytes | None] | None = None
+
+
+AS_STORED = Works()
+
+
 def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: date, settings: Settings, *,
-                  geom_wkb: bytes | None = None, impact: str | None = None,
+                  works: Works = AS_STORED,
                   statuses: tuple[str, ...] = ("locked", "approved")) -> list[dict[str, Any]]:
-    """The slots (of ``statuses``) the works of ``req`` on ``[start_day, end_day]`` would clash with, by the
-    slot system's hard rules: space, diversion, one-at-a-time corridors (:func:`repository.conflicting_slots`)
-    and the zones and corridors whose capacity those slots already fill on some day of the period (each such
-    member is named, with the rule)."""
-    impact = impact or req.impact
+    """The slots (of ``statuses``) the works of ``req`` (as ``works`` changes them) on ``[start_day, end_day]``
+    would clash with, by the slot system's hard rules: space, diversion, one-at-a-time corridors
+    (:func:`repository.conflicting_slots`) and the zones and corridors whose capacity those slots already fill on
+    some day of the period (each such member is named, with the rule)."""
+    impact = works.impact or req.impact
     rows = repository.conflicting_slots(
-        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=geom_wkb, impact=impact,
-        shift=req.shift, start=start_day, end=end_day, distances=settings.conflict_distance_m,
+        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=works.geom_wkb, impact=impact,
+        shift=works.shift or req.shift, start=start_day, end=end_day, distances=settings.conflict_distance_m,
         route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER), statuses=statuses,
+        routes=works.routes,
     )
     out = [{"request_id": str(r.id), "title": r.title, "start": r.start.isoformat(), "end": r.end.isoformat(),
             "slot_status": r.slot_status, "request_status": r.request_status, "kind": r.kind} for r in rows]
-    members = repository.capacity_members(session, request_id=req.id, geom_wkb=geom_wkb, impact=impact,
+    members = repository.capacity_members(session, request_id=req.id, geom_wkb=works.geom_wkb, impact=impact,
                                           start=start_day, end=end_day, impact_order=dict(IMPACT_ORDER),
                                           statuses=statuses)
     rules: dict[tuple[str, uuid.UUID], list[Any]] = {}
@@ -601,18 +637,20 @@ class Placement:
 
 def place_around(
     session: Session, req: SiteRequest, settings: Settings, *, window_start: date, window_end: date, duration: int,
-    preferred: date, ignore: set[uuid.UUID], geom_wkb: bytes | None = None,
+    preferred: date, ignore: set[uuid.UUID], works: Works = AS_STORED,
 ) -> Placement:
     """The start for ``duration`` days inside ``[window_start, window_end]`` that avoids every blocking slot of
-    a conflicting request (except ``ignore``), closest to ``preferred``. Uses the pure scheduler's incremental
-    insertion (greedy step, all neighbours fixed) when it is present, else the same rule here."""
+    a request conflicting with the works (as ``works`` changes them; except ``ignore``), closest to
+    ``preferred``. Uses the pure scheduler's incremental insertion (greedy step, all neighbours fixed) when it
+    is present, else the same rule here."""
     last_start = window_end - timedelta(days=duration - 1)
     if last_start < window_start:
         return Placement(None, "none")
     obstacles = [r for r in repository.neighbour_slots(
-        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=geom_wkb, impact=req.impact, shift=req.shift,
-        distances=settings.conflict_distance_m, route_tolerance_m=settings.diversion_tolerance_m,
-        impact_order=dict(IMPACT_ORDER), start=window_start, end=window_end,
+        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=works.geom_wkb, impact=works.impact or req.impact,
+        shift=works.shift or req.shift, distances=settings.conflict_distance_m,
+        route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER), start=window_start,
+        end=window_end, routes=works.routes,
     ) if r.id not in ignore]
     blockers = sorted({str(r.id) for r in obstacles})
     if InsertionIndex is not None:
@@ -786,11 +824,27 @@ def default_settings() -> Settings:
 # --- changes after approval -----------------------------------------------------------------------
 
 
+# The fields of a change after approval: its dates and area, and the works' effect on traffic.
+EFFECT_FIELDS = ("impact", "modes", "shift", "diversions", "replacement_routes")
+CHANGE_FIELDS = ("latest_end", "duration_days", "geometry", *EFFECT_FIELDS)
+EFFECT_WORDS = {"impact": ("Verkehrseinschränkung", "impact"), "modes": ("betroffene Verkehrsarten", "modes affected"),
+                "shift": ("Arbeitszeiten", "working hours"), "diversions": ("Umleitungen", "diversions"),
+                "replacement_routes": ("Ersatzverkehr", "replacement routes")}
+
+
+def _change_routes(value: Any) -> list[dict[str, Any]] | None:
+    """Routes a change stores, as GeoJSON lines: ``None`` keeps the request's, ``[]`` removes them."""
+    return None if value is None else requests_service._lines(value)
+
+
 def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
     return {
         "id": change.id, "request_id": change.request_id, "status": change.status, "latest_end": change.latest_end,
         "duration_days": change.duration_days,
         "geometry": mapping(to_shape(change.geom)) if change.geom is not None else None,
+        "impact": change.impact, "modes": list(change.modes) if change.modes is not None else None,
+        "shift": change.shift, "diversions": _change_routes(change.diversions_geom),
+        "replacement_routes": _change_routes(change.replacement_geom),
         "reason": change.reason, "start": change.start, "end": change.end, "conflicts": change.conflicts or [],
         "placement": change.placement or {}, "decision_reason": change.decision_reason,
         "decision_reason_code": change.decision_reason_code,
@@ -802,10 +856,26 @@ def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
 CHANGEABLE = (Status.approved, Status.active)
 
 
+def _valid_routes(given: list[Any] | None, settings: Settings, field_name: str) -> MultiLineString | None:
+    """The routes a change gives, validated as on creation: ``None`` when it keeps the request's, an empty
+    MultiLineString when it removes them (``[]``)."""
+    if given is None:
+        return None
+    lines, _ = requests_service._routes(given, settings, field_name=field_name)
+    return lines if lines is not None else MultiLineString()
+
+
+def _routes_wkb(changed: MultiLineString | None, stored: Any) -> bytes | None:
+    """The routes the changed works have (the change's, else the request's), as WKB; ``None`` for none."""
+    shape = changed if changed is not None else (to_shape(stored) if stored is not None else None)
+    return None if shape is None or shape.is_empty else shape.wkb
+
+
 def request_change(session: Session, principal: Principal, request_id: uuid.UUID, body: ChangeBody,
                    settings: Settings) -> RequestChange:
-    """An owner asks for an extension and/or a new area of an approved or active site. The change is checked
-    for conflicts and placed incrementally; it stays pending (the old slot valid) until a coordinator decides."""
+    """An owner asks for an extension, a new area and/or another effect on traffic (impact, modes, shift,
+    diversions, replacement routes) of an approved or active site. The changed works are checked for conflicts
+    and placed incrementally; the change stays pending (the old slot valid) until a coordinator decides."""
     req = load_visible(session, principal, request_id, lock=True)
     if req.owner_id != principal.org_id:
         raise forbidden("Only the owner of the request may ask for a change.")
@@ -814,8 +884,8 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
                       f"{req.status}: {requests_service.what_instead(req)}.",
                       type_="illegal-transition", status_now=req.status,
                       allowed=allowed_actions(req.status, _roles(principal, req)))
-    if body.latest_end is None and body.duration_days is None and body.geometry is None:
-        raise InvalidField("body", "give latest_end, duration_days and/or geometry")
+    if all(getattr(body, name) is None for name in CHANGE_FIELDS):
+        raise InvalidField("body", f"give at least one of {', '.join(CHANGE_FIELDS)}")
     latest_end = body.latest_end if body.latest_end is not None else req.latest_end
     duration = body.duration_days if body.duration_days is not None else req.duration_days
     # the works' start is set (an active site began before today): the window need not fit from today on
@@ -834,17 +904,25 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         valid = requests_service._footprint(body.geometry, settings, field_name="geometry", repair=False)
         geom_value = from_shape(valid.geometry, srid=4326)
         geom_wkb = valid.geometry.wkb
+    diversions = _valid_routes(body.diversions, settings, "diversions")
+    replacements = _valid_routes(body.replacement_routes, settings, "replacement_routes")
     # a bad body is named first; a valid one waits for the pending decision
     if repository.pending_change(session, req.id) is not None:
         raise Problem(409, "Conflict", "A change of this request is pending already; wait for the decision.",
                       type_="change-pending")
+    # the works as changed, for the conflict checks: a bigger impact reaches further, a new route may pass
+    # another site, continuous work clashes with night work where day work did not
+    works = Works(geom_wkb=geom_wkb, impact=str(body.impact) if body.impact is not None else None,
+                  shift=str(body.shift) if body.shift is not None else None,
+                  routes=(_routes_wkb(diversions, req.diversions_geom), _routes_wkb(replacements, req.replacement_geom))
+                  if diversions is not None or replacements is not None else None)
     slot = repository.get_slot(session, req.id)
     assert slot is not None and slot.start is not None
     # An active site cannot move: it is extended in place. An approved one keeps its start if it can.
     keep_start = slot.start
     keep_end = keep_start + timedelta(days=duration - 1)
     placement: dict[str, Any]
-    clashes = (_conflicts_at(session, req, keep_start, keep_end, settings, geom_wkb=geom_wkb,
+    clashes = (_conflicts_at(session, req, keep_start, keep_end, settings, works=works,
                              statuses=("proposed", "locked", "approved"))
                if keep_end <= latest_end else [{"reason": "the extended works end after latest_end"}])
     if not clashes:
@@ -854,7 +932,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     else:
         found = place_around(session, req, settings, window_start=max(req.earliest_start, service_today(settings)),
                              window_end=latest_end, duration=duration, preferred=slot.start, ignore=set(),
-                             geom_wkb=geom_wkb)
+                             works=works)
         new_start = found.start
         placement = {"method": found.method, "blocking": found.blockers}
     if new_start is None:  # a pending change no coordinator could approve helps nobody: say why now
@@ -864,19 +942,22 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
                       "a shorter duration, or talk to the coordination office.", type_="no-slot",
                       conflicts=_json(clashes), blocking=placement.get("blocking", []))
     new_end = new_start + timedelta(days=duration - 1)
-    remaining = _conflicts_at(session, req, new_start, new_end, settings, geom_wkb=geom_wkb,
+    remaining = _conflicts_at(session, req, new_start, new_end, settings, works=works,
                               statuses=("proposed", "locked", "approved"))
     change = repository.add_change(session, RequestChange(
         request_id=req.id, status="pending", organisation_id=principal.org_id, key_id=principal.key_id,
-        latest_end=body.latest_end, duration_days=body.duration_days, geom=geom_value, reason=body.reason,
-        start=new_start, end=new_end, conflicts=_json(remaining), placement=_json(placement),
+        latest_end=body.latest_end, duration_days=body.duration_days, geom=geom_value,
+        impact=works.impact, modes=sorted({str(m) for m in body.modes}) if body.modes is not None else None,
+        shift=works.shift, diversions_geom=from_shape(diversions, srid=4326) if diversions is not None else None,
+        replacement_geom=from_shape(replacements, srid=4326) if replacements is not None else None,
+        reason=body.reason, start=new_start, end=new_end, conflicts=_json(remaining), placement=_json(placement),
     ))
     _ensure_created(session, req, principal)
+    asked = change_json(session, change)
     repository.add_history(session, RequestHistory(
         request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
         organisation_id=principal.org_id, key_id=principal.key_id, action="change.requested",
-        before=None, after=_json({"change_id": change.id, "latest_end": body.latest_end,
-                                  "duration_days": body.duration_days, "geometry": body.geometry,
+        before=None, after=_json({"change_id": change.id, **{k: asked[k] for k in CHANGE_FIELDS},
                                   "placement": {"start": new_start, "end": new_end}}),
         reason=body.reason,
     ))
@@ -884,6 +965,35 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         "change_id": str(change.id), "owner_id": str(req.owner_id), "start": new_start, "end": new_end,
         "conflicts": remaining})
     return change
+
+
+def _apply_change(req: SiteRequest, change: RequestChange) -> None:
+    """The request takes the values an approved change gives (each one it carries)."""
+    for name in ("latest_end", "duration_days", "geom", "impact", "modes", "shift"):
+        value = getattr(change, name)
+        if value is not None:
+            setattr(req, name, list(value) if name == "modes" else value)
+    for name in ("diversions_geom", "replacement_geom"):
+        routes = getattr(change, name)
+        if routes is not None:  # empty: the change removes them
+            setattr(req, name, None if to_shape(routes).is_empty else routes)
+    if req.preferred_start is not None and req.preferred_start > req.latest_end - timedelta(
+            days=req.duration_days - 1):
+        req.preferred_start = None
+
+
+def _change_summary(previous: tuple[date, date] | None, new: tuple[date, date], *, area_changed: bool,
+                    effect: list[str], reason: str | None) -> dict[str, str]:
+    """The summary of a slot an approved change gave: what it did to the dates and the area
+    (:func:`explanations.change_summary`), which of the works' effects on traffic it changed, and the reason."""
+    summary = explanations.change_summary(previous, new, area_changed=area_changed, reason=None)
+    if effect:
+        summary["de"] += f" Geänderte Angaben: {', '.join(EFFECT_WORDS[k][0] for k in effect)}."
+        summary["en"] += f" Changed details: {', '.join(EFFECT_WORDS[k][1] for k in effect)}."
+    if reason and reason.strip():
+        summary["de"] += f" Begründung: {reason.strip()}"
+        summary["en"] += f" Reason: {reason.strip()}"
+    return summary
 
 
 def decide_change(session: Session, principal: Principal, request_id: uuid.UUID, change_id: uuid.UUID,
@@ -897,28 +1007,27 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
     if change.status != "pending":
         raise Problem(409, "Conflict", f"This change is {change.status} already.", type_="change-decided")
     code = _coordinator_code(body.reason_code, required=decision == "reject")  # the owner learns why, as for requests
+    effect: list[str] = []
     if decision == "approve":
         if change.start is None:
             raise Problem(409, "Conflict", "No slot fits the changed works; reject the change.", type_="no-slot")
         if req.status not in CHANGEABLE:
             raise Problem(409, "Conflict", f"The request is {req.status} now.", type_="illegal-transition")
-        if change.latest_end is not None:
-            req.latest_end = change.latest_end
-        if change.duration_days is not None:
-            req.duration_days = change.duration_days
-        if change.geom is not None:
-            req.geom = change.geom
-        if req.preferred_start is not None and req.preferred_start > req.latest_end - timedelta(
-                days=req.duration_days - 1):
-            req.preferred_start = None
+        was = snapshot(session, req)
+        _apply_change(req, change)
+        became = snapshot(session, req)
+        effect = [k for k in EFFECT_FIELDS if was[k] != became[k]]  # what changed for the traffic beyond dates, area
         old = session.get(Slot, req.id)
         previous = (old.start, old.end) if old is not None and old.start is not None and old.end else None
         new, area_changed = (change.start, change.end), change.geom is not None
+        what = explanations.change_kind(previous, new, area_changed=area_changed)
         explanation = {  # the notices read "change" and "previous" to say what it means for the street
             "method": "change", "change_id": str(change.id), "reason": change.reason,
-            "change": explanations.change_kind(previous, new, area_changed=area_changed),
+            # same dates and area, another effect: not a mere change of the window
+            "change": "effect" if what == "window" and effect else what, "effect": effect,
             "previous": {"start": previous[0].isoformat(), "end": previous[1].isoformat()} if previous else None,
-            "summary": explanations.change_summary(previous, new, area_changed=area_changed, reason=change.reason),
+            "summary": _change_summary(previous, new, area_changed=area_changed, effect=effect,
+                                       reason=change.reason),
         }
         slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
                                  provisional=False, explanation=explanation, unplaced=None, plan_id=None)
@@ -938,8 +1047,9 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
     slot = session.get(Slot, req.id)
     _notify(session, req, kind, principal, {"change_id": str(change.id), "owner_id": str(req.owner_id),
                                             "slot": slot_json(slot), "reason": body.reason, "reason_code": code,
-                                            # what the approved change did (extended, moved, area, window, ...)
-                                            **({"change": (slot.explanation or {}).get("change")}
+                                            # what the approved change did (extended, moved, area, window,
+                                            # effect, ...) and which effects on traffic it changed
+                                            **({"change": (slot.explanation or {}).get("change"), "effect": effect}
                                                if decision == "approve" and slot is not None else {})})
     return change
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from service.kit.encode import rfc3339
 from service.slots.models import Slot
 from tests.workflow.flow import act, approved, create, d, events, history, ok, today
 
@@ -73,6 +74,37 @@ def test_contest_with_counter_proposal_then_approve_another_start(client, db, ci
     assert (db.get(Slot, rid).start.isoformat(), db.get(Slot, rid).end.isoformat()) == (d(20), d(29))
     outside = act(client, coordinator, create(client, city)["id"], "approve", {"start": d(85)})
     assert outside.status_code == 422 and outside.json()["errors"][0]["field"] == "start"
+
+
+def test_a_contested_request_shows_the_counter_proposal_until_a_new_slot_is_proposed(  # noqa: ANN001
+        client, db, city, coordinator) -> None:
+    rid = create(client, city)["id"]
+    ok(client, coordinator, rid, "propose", {"start": d(0)})
+    ok(client, city, rid, "contest", {"reason": " Schulferien erst ab dem 20. ",
+                                      "counter_proposal": {"earliest_start": d(20), "latest_end": d(40)}})
+    row = history(db, rid)[-1]  # stored with the contest, not only in its reason text
+    assert row.action == "contest" and row.reason == "Schulferien erst ab dem 20."
+    assert row.after["counter_proposal"] == {"earliest_start": d(20), "latest_end": d(40)}
+    for caller in (coordinator, city):  # each read is a new transaction: it is read back from what was stored
+        got = client.get(f"/v1/requests/{rid}", headers=caller.headers).json()
+        assert got["status"] == "contested"
+        slot = got["slot"]
+        assert (slot["start"], slot["status"]) == (d(0), "proposed"), "the proposed slot is still there"
+        assert slot["counter_proposal"] == {"earliest_start": d(20), "latest_end": d(40),
+                                            "reason": "Schulferien erst ab dem 20.", "at": rfc3339(row.at)}
+
+    proposed = ok(client, coordinator, rid, "propose", {"start": d(20)})  # the coordinator answers with a new slot
+    assert proposed["slot"]["start"] == d(20) and "counter_proposal" not in proposed["slot"]
+    contested = ok(client, city, rid, "contest", {"reason": "Doch zu früh"})  # no window this time
+    assert contested["status"] == "contested" and "counter_proposal" not in contested["slot"]
+    assert "counter_proposal" not in history(db, rid)[-1].after
+
+    other = create(client, city)["id"]  # approved straight from the contest, the counter-proposal is done with
+    ok(client, coordinator, other, "propose", {"start": d(0)})
+    ok(client, city, other, "contest", {"reason": "später", "counter_proposal": {"earliest_start": d(30),
+                                                                                 "latest_end": d(50)}})
+    done = ok(client, coordinator, other, "approve", {"start": d(30)})
+    assert done["status"] == "approved" and "counter_proposal" not in done["slot"]
 
 
 def test_reject_needs_a_known_reason_code_and_revoke_a_reason(client, db, city, coordinator) -> None:  # noqa: ANN001
