@@ -292,6 +292,22 @@ def end_instant(day: date, tz: str) -> datetime:
     return start_instant(day + timedelta(days=1), tz)
 
 
+def site_start(site: FeedSite, tz: str) -> tuple[datetime, bool]:
+    """When the works begin, and whether that is their real start rather than the planned one: the one rule behind
+    WZDx ``start_date`` / ``is_start_date_verified``, DATEX II ``overallStartTime`` and the GTFS-RT
+    ``active_period`` start.
+
+    Works reported set up (status ``active``: the owner's ``start``, or an emergency, which the workflow sets up at
+    once) begin at the time they were (:attr:`FeedSite.activated_at`, from the request's history) where that lies
+    in the site's period: real. Otherwise local midnight of the first day (:func:`start_instant`), planned: a site
+    not yet set up, or an active one whose set-up time is not recorded (status set directly) or lies outside its
+    period (never a real start backdated to midnight, nor one before the period the feeds give)."""
+    start, end = start_instant(site.start, tz), end_instant(site.end, tz)
+    if site.status == "active" and site.activated_at is not None and start <= site.activated_at < end:
+        return site.activated_at, True
+    return start, False
+
+
 def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 

@@ -22,6 +22,9 @@ has to follow diversion signs past a road that stays open) and never a street gu
 closure of the footway alone is a works record of low severity, as impact ``footway`` is; a closure of the cycle
 lane alone is a ``laneClosures`` record for bicycles (``forVehiclesWithCharacteristicsOf`` ``bicycle``, low
 severity), of the bus lane alone a ``laneClosures`` record (medium), never ``roadClosed``.
+``overallStartTime`` is when the works begin as in WZDx and GTFS-RT (``common.site_start``): the time they were
+reported set up for an active site (the owner's start, an emergency), else local midnight of the first day;
+``overallEndTime`` local midnight after the last day.
 Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``).
 Pure: takes :class:`FeedSite` lists, returns bytes.
 """
@@ -45,7 +48,7 @@ from service.feeds.common import (
     iso_z,
     road_names,
     sentence,
-    start_instant,
+    site_start,
 )
 
 NS = {
@@ -213,7 +216,7 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
     validity = _el(rec, "sit:validity")
     _el(validity, "com:validityStatus", "active" if site.active_now else "definedByValidityTimeSpec")
     period = _el(validity, "com:validityTimeSpecification")
-    _el(period, "com:overallStartTime", iso_z(start_instant(site.start, meta.timezone)))
+    _el(period, "com:overallStartTime", iso_z(site_start(site, meta.timezone)[0]))
     _el(period, "com:overallEndTime", iso_z(end_instant(site.end, meta.timezone)))
     if impact and site.vehicle_impact == "full_closure":
         imp = _el(rec, "sit:impact")

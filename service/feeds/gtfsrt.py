@@ -34,7 +34,9 @@ Corridors of one site with the same effect share one alert (entity id = request 
 affected route of the corridor at each stop the site affects (``common.affected_stops``: stops near the site,
 and for ``NO_SERVICE`` the nearest stop on each side along the line); a route alone when the corridor has no
 affected stop (works between stops), a stop alone when the corridor has no routes. Withdrawn sites are absent
-(FULL_DATASET). Header and description are German and English (in that order). The description speaks to the
+(FULL_DATASET). ``active_period`` starts when the works begin as in WZDx and DATEX II (``common.site_start``: the time
+they were reported set up for an active site, else local midnight of the first day) and ends at local midnight after
+the last day. Header and description are German and English (in that order). The description speaks to the
 riders of the alert's modes (:func:`service_texts`): trains and trams are stopped ("Kein Zugverkehr", "Kein
 Straßenbahnverkehr") or restricted, never diverted, and told of the replacement buses where the request has
 replacement routes; buses are diverted ("Die Buslinie wird umgeleitet") around a full closure or along the
@@ -62,7 +64,7 @@ from service.feeds.common import (
     end_instant,
     local_date,
     sentence,
-    start_instant,
+    site_start,
 )
 
 MEDIA_TYPE = "application/x-protobuf"
@@ -238,7 +240,7 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
                selectors: list[tuple[str, str]], lines: list[str], modes: dict[str, list[str]]) -> None:
     entity = feed.entity.add(id=entity_id)
     alert = entity.alert
-    alert.active_period.add(start=int(start_instant(site.start, meta.timezone).timestamp()),
+    alert.active_period.add(start=int(site_start(site, meta.timezone)[0].timestamp()),
                             end=int(end_instant(site.end, meta.timezone).timestamp()))
     for route, stop in selectors:
         selector = alert.informed_entity.add()

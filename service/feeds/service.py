@@ -56,8 +56,9 @@ PUSH_MAX_DELAY_S = 3600.0
 # what clients hold from older code (else If-Modified-Since would answer 304 for the old bytes). 2: no road rerouting
 # record for works on the track only, GTFS-RT texts worded per mode. 3: the impact on vehicles follows the modes
 # (a footway, cycle lane or bus lane closure is no road closure), trams and trains never DETOUR, the set-up time as
-# WZDx start_date of active sites, descriptions joined as sentences.
-CONTENT_REVISION = 3
+# WZDx start_date of active sites, descriptions joined as sentences. 4: the set-up time as DATEX II overallStartTime
+# and GTFS-RT active_period start of active sites too (common.site_start).
+CONTENT_REVISION = 4
 
 
 class FeedFormat(StrEnum):

@@ -11,9 +11,10 @@
   open (``all-lanes-open``, as WZDx's own example of a closed shoulder does), a closed bus lane closes some; works
   that close the footway alone are no work zone on the road and are left out, as impact ``footway`` is. ``lanes``
   are omitted: a WZDx lane needs its position among all lanes of the road, which the requests do not give.
-- ``start_date``: local midnight of the first day, ``is_start_date_verified`` false; once the works are reported set
-  up (status ``active``, e.g. an emergency), the time they were (``FeedSite.activated_at``) and true. An active site
-  whose set-up time is not recorded (or lies outside its period) keeps midnight, not verified.
+- ``start_date``: as in DATEX II and GTFS-RT (``common.site_start``), local midnight of the first day,
+  ``is_start_date_verified`` false; once the works are reported set up (status ``active``, e.g. an emergency), the
+  time they were (``FeedSite.activated_at``) and true. An active site whose set-up time is not recorded (or lies
+  outside its period) keeps midnight, not verified.
 - ``feed_info.license`` may only be CC0 in WZDx 4.2; for any other licence it is left out and the licence is
   stated in the HTTP ``Link: <…>; rel="license"`` header and in docs/feeds.md.
 Pure: takes :class:`FeedSite` lists, returns a dict.
@@ -21,7 +22,6 @@ Pure: takes :class:`FeedSite` lists, returns a dict.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
@@ -37,7 +37,7 @@ from service.feeds.common import (
     end_instant,
     iso_z,
     road_names,
-    start_instant,
+    site_start,
 )
 
 MEDIA_TYPE = "application/geo+json"
@@ -94,16 +94,6 @@ def wzdx_geometry(geom: BaseGeometry) -> dict[str, Any]:
     return {"type": "MultiPoint", "coordinates": _round([point.coords[0]])}
 
 
-def start_date(site: FeedSite, meta: FeedMeta) -> tuple[datetime, bool]:
-    """When the works begin, and whether that is verified: the time they were reported set up (``activated_at``) for
-    an active site where it lies in the site's period, else local midnight of the first day, not verified (a planned
-    start, or the set-up time is not known: never a verified start backdated to midnight)."""
-    start, end = start_instant(site.start, meta.timezone), end_instant(site.end, meta.timezone)
-    if site.status == "active" and site.activated_at is not None and start <= site.activated_at < end:
-        return site.activated_at, True
-    return start, False
-
-
 def feature(site: FeedSite, meta: FeedMeta) -> dict[str, Any]:
     data_source_id = str(site.owner_id)
     core: dict[str, Any] = {
@@ -117,7 +107,7 @@ def feature(site: FeedSite, meta: FeedMeta) -> dict[str, Any]:
     }
     if site.description:
         core["description"] = site.description
-    start, verified = start_date(site, meta)
+    start, verified = site_start(site, meta.timezone)
     props: dict[str, Any] = {
         "core_details": core,
         "start_date": iso_z(start),
