@@ -56,23 +56,26 @@ class Draft:
     end: date
     geom_wkb: bytes
     diversions_wkb: bytes | None = None
+    modes: Sequence[str] = ()
     replacement_wkb: bytes | None = None
     exclude_id: uuid.UUID | None = None  # checking a change of a stored request: ignore the stored one
 
 
 def _a_cte(mode: str, params: dict[str, Any], *, request_id: uuid.UUID | None = None,
            draft: Draft | None = None) -> str:
-    cols = ("r.id, r.owner_id, r.title, r.kind, r.impact, r.shift, r.urgency, r.status, r.bundle_with, r.geom_utm, "
-            "r.diversions_utm, r.replacement_utm, COALESCE(s.start, r.earliest_start) AS p_start, "
+    cols = ("r.id, r.owner_id, r.title, r.kind, r.modes, r.impact, r.shift, r.urgency, r.status, r.bundle_with, "
+            "r.geom_utm, r.diversions_utm, r.replacement_utm, COALESCE(s.start, r.earliest_start) AS p_start, "
             "COALESCE(s.\"end\", r.latest_end) AS p_end, r.earliest_start AS w_start, r.latest_end AS w_end")
     if mode == "check":
         assert draft is not None
         params.update(a_owner=draft.owner_id, a_kind=draft.kind, a_impact=draft.impact, a_shift=draft.shift,
                       a_urgency=draft.urgency, a_start=draft.start, a_end=draft.end, a_geom=draft.geom_wkb,
-                      a_div=draft.diversions_wkb, a_rep=draft.replacement_wkb, a_exclude=draft.exclude_id)
+                      a_div=draft.diversions_wkb, a_rep=draft.replacement_wkb, a_exclude=draft.exclude_id,
+                      a_modes=list(draft.modes))
         return (
             "a AS MATERIALIZED (SELECT CAST(:a_exclude AS uuid) AS id, CAST(:a_owner AS uuid) AS owner_id, "
-            "CAST('' AS text) AS title, CAST(:a_kind AS text) AS kind, CAST(:a_impact AS text) AS impact, "
+            "CAST('' AS text) AS title, CAST(:a_kind AS text) AS kind, CAST(:a_modes AS varchar[]) AS modes, "
+            "CAST(:a_impact AS text) AS impact, "
             "CAST(:a_shift AS text) AS shift, CAST(:a_urgency AS text) AS urgency, 'submitted' AS status, "
             "CAST(ARRAY[] AS varchar[]) AS bundle_with, "
             "ST_Transform(ST_GeomFromWKB(:a_geom, 4326), 25832) AS geom_utm, "
@@ -115,13 +118,16 @@ def pair_candidates(
     params["tol"] = route_tolerance_m + TOLERANCE_M
     params["eps"] = TOLERANCE_M
     da, db = _distance_case("a.impact", distances, params), _distance_case("b.impact", distances, params)
-    required = f"GREATEST({da}, {db})"
+    # Works in the road and works on a track of their own need no distance: they clash where they meet.
+    required = (f"CASE WHEN works_in_road(a.kind, a.modes) = works_in_road(b.kind, b.modes) "
+                f"THEN GREATEST({da}, {db}) ELSE 0 END")
     sql = f"""
     WITH {cte}
     SELECT a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner,
            a.title AS a_title, b.title AS b_title, b.status AS b_status,
            (SELECT o.name FROM organisations o WHERE o.id = b.owner_id) AS b_owner_name,
            a.kind AS a_kind, b.kind AS b_kind, a.impact AS a_impact, b.impact AS b_impact,
+           works_in_road(a.kind, a.modes) AS a_in_road, works_in_road(b.kind, b.modes) AS b_in_road,
            a.shift AS a_shift, b.shift AS b_shift, a.p_start AS a_start, a.p_end AS a_end,
            bp.p_start AS b_start, bp.p_end AS b_end, a.bundle_with AS a_bundle, b.bundle_with AS b_bundle,
            ST_Distance(a.geom_utm, b.geom_utm) AS distance,
@@ -219,6 +225,7 @@ def capacity_rules_of(
     rows = session.execute(text(f"""
         WITH {cte}
         SELECT 'corridor' AS rule, c.id FROM a JOIN corridors c ON ST_DWithin(c.geom_utm, a.geom_utm, c.buffer_m + :eps)
+        AND corridor_carries(c.geom_utm, c.buffer_m, a.geom_utm)
         WHERE {_rank('a.impact')} >= {_rank('c.min_impact')}
         UNION ALL
         SELECT 'zone', z.id FROM a JOIN zones z ON ST_DWithin(z.geom_utm, a.geom_utm, :eps)
@@ -245,6 +252,7 @@ def rule_hits(session: Session, *, draft: Draft, tolerance_m: float) -> list[Row
     UNION ALL
     SELECT 'corridor', a.id, a.kind, a.urgency, a.impact, c.id, c.name, NULL, NULL, NULL, NULL
     FROM a JOIN corridors c ON ST_DWithin(c.geom_utm, a.geom_utm, c.buffer_m + :eps)
+        AND corridor_carries(c.geom_utm, c.buffer_m, a.geom_utm)
     WHERE {_rank('a.impact')} >= {_rank('c.min_impact')}
     UNION ALL
     SELECT 'zone', a.id, a.kind, a.urgency, a.impact, z.id, z.name, NULL, NULL, NULL, NULL
@@ -257,7 +265,8 @@ def rule_hits(session: Session, *, draft: Draft, tolerance_m: float) -> list[Row
 def capacity_members(session: Session, rule: str, rule_id: uuid.UUID) -> list[Row[Any]]:
     """Active requests counting for a corridor or zone, with their effective periods."""
     if rule == "corridor":
-        join = "corridors g JOIN site_requests r ON ST_DWithin(r.geom_utm, g.geom_utm, g.buffer_m + :eps)"
+        join = ("corridors g JOIN site_requests r ON ST_DWithin(r.geom_utm, g.geom_utm, g.buffer_m + :eps) "
+                "AND corridor_carries(g.geom_utm, g.buffer_m, r.geom_utm)")
     else:
         join = "zones g JOIN site_requests r ON ST_DWithin(r.geom_utm, g.geom_utm, :eps)"
     sql = f"""

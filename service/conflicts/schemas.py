@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.conflicts.models import CorridorKind
 from service.kit.types import Day, Name, Number, WholeNumber
-from service.requests.models import Impact, Shift, Urgency, WorkKind
+from service.requests.models import Impact, Mode, Shift, Urgency, WorkKind
+from service.requests.schemas import MODES
 
 GeoJSONGeometry = dict[str, Any]
 
@@ -114,6 +115,7 @@ class CheckBody(BaseModel):
     kind: WorkKind
     shift: Shift = Shift.continuous
     urgency: Urgency = Urgency.planned
+    modes: list[Mode] = Field(default_factory=list, max_length=20, description=MODES)
     diversions: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
     replacement_routes: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
     bundle_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)

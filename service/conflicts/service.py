@@ -80,8 +80,10 @@ def classify_pair(row: Any, cfg: Config, accepted: set[frozenset]) -> list[dict[
     if _bundled(row.a_id, row.b_id, row.a_bundle, row.b_bundle, accepted):
         return []
     bases, via = [], []
-    required = rules.required_distance(row.a_impact, row.b_impact, cfg.distances)
-    if rules.space_clash(row.distance, row.a_impact, row.b_impact, cfg.distances):
+    required = rules.required_distance_between(row.a_impact, row.b_impact, row.a_in_road, row.b_in_road,
+                                               cfg.distances)
+    if rules.space_clash(row.distance, row.a_impact, row.b_impact, cfg.distances, in_road_a=row.a_in_road,
+                         in_road_b=row.b_in_road):
         bases.append("space")
     for flag, site, route_of, route in (
         (row.a_on_b_div, "a", "b", "diversion"), (row.a_on_b_rep, "a", "b", "replacement_route"),
@@ -98,6 +100,8 @@ def classify_pair(row: Any, cfg: Config, accepted: set[frozenset]) -> list[dict[
             "overlap_start": overlap[0], "overlap_end": overlap[1]}
     facts = {"required_m": required, "impact_a": row.a_impact, "impact_b": row.b_impact,
              "shift_a": row.a_shift, "shift_b": row.b_shift}
+    if row.a_in_road != row.b_in_road:  # one in the road, one on a track of its own: they clash where they meet
+        facts["track"] = "a" if row.b_in_road else "b"
     if row.a_owner == row.b_owner:
         return [{**base, "kind": "same_owner", "hard": False, "reason": {**facts, "basis": bases, "via": via}}]
     out = []
@@ -311,6 +315,7 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
         urgency=body.urgency.value, start=body.earliest_start, end=body.latest_end,
         geom_wkb=to_wkb(geom.geometry), diversions_wkb=to_wkb(diversions) if diversions else None,
         replacement_wkb=to_wkb(replacements) if replacements else None, exclude_id=body.request_id,
+        modes=[m.value for m in body.modes],
     )
     bundle = [str(b) for b in body.bundle_with]
     accepted = repository.accepted_pairs(session, body.request_id) if body.request_id else set()
@@ -475,6 +480,13 @@ def explain(kind: str, reason: dict[str, Any], title_a: str | None, title_b: str
     pde, pen = period_de(start, end), period_en(start, end)
     titles = {"a": title_a or "?", "b": title_b or "?"}
     if kind in ("space", "same_owner") and (kind == "space" or "space" in reason.get("basis", [])):
+        if reason.get("track") in titles:  # works in the road and works on a track of their own meet
+            track, road = titles[reason["track"]], titles["b" if reason["track"] == "a" else "a"]
+            de = (f"Die Gleisbaustelle „{track}“ und die Straßenbaustelle „{road}“ treffen aufeinander "
+                  f"(z. B. an einem Bahnübergang oder einer Brücke) und sind gleichzeitig eingerichtet ({pde}).")
+            en = (f"The track works “{track}” and the road works “{road}” meet (e.g. at a level crossing or a "
+                  f"bridge) while both are in place ({pen}).")
+            return _with_owner_note(kind, de, en)
         worst = max((reason.get("impact_a", "none"), reason.get("impact_b", "none")), key=rules.IMPACT_RANK.get)
         de = (f"Beide Baustellen liegen {_m(distance)} m auseinander und sperren gleichzeitig ({pde}); "
               f"bei {IMPACT_DE[worst]} sind {_m(reason.get('required_m'))} m Abstand nötig.")

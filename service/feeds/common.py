@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
 
 from service.geo.crs import to_metric
+from service.geo.rules import in_road
 
 # Impacts that reach the carriageway (WZDx, DATEX II closure records) when the works lie in the road.
 ROAD_IMPACTS = frozenset({"lane_reduction", "one_way", "full_closure"})
@@ -30,10 +31,8 @@ CYCLE_LANE = "cycle_lane"
 BUS_LANE = "bus_lane"
 # Vehicle impacts that restrict a lane of the road (WZDx work zones, DATEX II closure and rerouting records).
 LANE_IMPACTS = frozenset({*ROAD_IMPACTS, CYCLE_LANE, BUS_LANE})
-# Track works: their impact is on the track (trams, trains) unless the request names road traffic as affected.
-RAIL_KINDS = frozenset({"tram_track", "rail"})
-# Modes that use the carriageway: naming one of them puts any works in the road.
-ROAD_MODES = frozenset({"car", "cycle"})
+# Whether works lie in the road or on a track of their own is ``service.geo.rules.in_road`` (imported here): the
+# conflict rules use it too.
 # Transit modes as GTFS-RT sees them: ``tram`` (trams and Stadtbahn), ``bus``, ``rail`` (trains: S-Bahn, DB). A
 # request may still name ``transit``, the value from before trams and buses were told apart: both of them.
 TRANSIT_MODES = frozenset({"tram", "bus", "rail"})
@@ -76,27 +75,6 @@ TRACK_IMPACT_TEXT = {
     "one_way": ("Eingleisiger Betrieb", "Single-track operation"),
     "full_closure": ("Streckensperrung", "Line closed"),
 }
-
-
-def in_road(kind: str, modes: Iterable[str]) -> bool:
-    """Whether works lie in the road, so that their impact is one on road traffic (WZDx, DATEX II closures).
-
-    ``modes`` names the traffic the works affect (``car``, ``cycle``, ``pedestrian``, ``tram``, ``bus``,
-    ``transit`` = buses and trams, ``rail`` = trains), ``impact`` says how hard. Naming ``car`` or ``cycle`` puts
-    any works in the road (a tram track in the street, a level crossing, a rail bridge over a street). Otherwise
-    track works (``tram_track``, ``rail``) concern the track only (an S-Bahn line, a tram on its own track bed or
-    in a tunnel, a platform): their closure stops trains and trams, not cars. Transit modes (``tram``, ``bus``,
-    ``transit``, ``rail``) and ``pedestrian`` do not put them in the road: a bus that shares the trams' own track
-    bed is stopped with them while the cars beside it drive on. A ``tram_track`` site that names no modes at all
-    counts as in the street, where tram tracks mostly lie. Other works are in the road unless ``rail`` is all
-    they affect.
-    """
-    named = set(modes)
-    if named & ROAD_MODES:
-        return True
-    if kind in RAIL_KINDS:
-        return kind == "tram_track" and not named
-    return named != {"rail"}
 
 
 def vehicle_impact(kind: str, impact: str, modes: Iterable[str]) -> str:

@@ -28,6 +28,11 @@ EXCAVATING_KINDS = frozenset(
 UTILITY_KINDS = frozenset({"gas", "water", "sewer", "district_heating", "power", "telecom"})
 ROAD_KINDS = frozenset({"road_maintenance", "road_construction"})
 TRACK_KINDS = frozenset({"tram_track", "rail"})
+ROAD_MODES = frozenset({"car", "cycle"})  # naming one of these puts works in the road
+
+# A work counts on a corridor when at least this share of it, or (a line) this length, lies in the corridor's band.
+CORRIDOR_SHARE = 0.5
+CORRIDOR_RUN_M = 100.0
 
 Period = tuple[date, date]
 
@@ -82,16 +87,50 @@ def required_distance(impact_a: str, impact_b: str, distances: Mapping[str, floa
     return max(float(distances[impact_a]), float(distances[impact_b]))
 
 
+def in_road(kind: str, modes: Iterable[str]) -> bool:
+    """Whether works lie in the road (their impact is one on road traffic) rather than on a track of their own.
+
+    ``modes`` names the traffic the works affect (``car``, ``cycle``, ``pedestrian``, ``tram``, ``bus``,
+    ``transit`` = buses and trams, ``rail`` = trains). Naming ``car`` or ``cycle`` puts any works in the road (a
+    tram track in the street, a level crossing, a rail bridge over a street). Otherwise track works
+    (``tram_track``, ``rail``) concern the track only (an S-Bahn line, a tram on its own track bed or in a tunnel,
+    a platform): their closure stops trains and trams, not cars. Transit modes and ``pedestrian`` do not put them
+    in the road: a bus that shares the trams' own track bed is stopped with them while the cars beside it drive
+    on. A ``tram_track`` site that names no modes at all counts as in the street, where tram tracks mostly lie.
+    Other works are in the road unless ``rail`` is all they affect.
+
+    The database has the same rule as the SQL function ``works_in_road(kind, modes)`` (migration 0015).
+    """
+    named = set(modes)
+    if named & ROAD_MODES:
+        return True
+    if kind in TRACK_KINDS:
+        return kind == "tram_track" and not named
+    return named != {"rail"}
+
+
+def required_distance_between(impact_a: str, impact_b: str, in_road_a: bool, in_road_b: bool,
+                              distances: Mapping[str, float] = DEFAULT_DISTANCES) -> float:
+    """The distance two sites must keep. Works in the road and works on a track of their own (an S-Bahn line, a
+    tram on its own track bed) do not take each other's space: they clash only where their footprints meet (a
+    level crossing, a bridge), so they need no distance. Otherwise :func:`required_distance`."""
+    if in_road_a != in_road_b:
+        return 0.0
+    return required_distance(impact_a, impact_b, distances)
+
+
 def space_clash(distance_m: float, impact_a: str, impact_b: str,
-                distances: Mapping[str, float] = DEFAULT_DISTANCES) -> bool:
+                distances: Mapping[str, float] = DEFAULT_DISTANCES, *, in_road_a: bool = True,
+                in_road_b: bool = True) -> bool:
     """The space rule on a measured distance (what the database path applies to ``ST_Distance``)."""
-    return distance_m <= required_distance(impact_a, impact_b, distances) + TOLERANCE_M
+    return distance_m <= required_distance_between(impact_a, impact_b, in_road_a, in_road_b, distances) + TOLERANCE_M
 
 
 def space_conflict(a: BaseGeometry, b: BaseGeometry, impact_a: str, impact_b: str,
-                   distances: Mapping[str, float] = DEFAULT_DISTANCES) -> bool:
+                   distances: Mapping[str, float] = DEFAULT_DISTANCES, *, in_road_a: bool = True,
+                   in_road_b: bool = True) -> bool:
     """Footprints (EPSG:25832) closer than the distance their impacts require."""
-    return space_clash(a.distance(b), impact_a, impact_b, distances)
+    return space_clash(a.distance(b), impact_a, impact_b, distances, in_road_a=in_road_a, in_road_b=in_road_b)
 
 
 def touches_route(footprint: BaseGeometry, route: BaseGeometry | None, tolerance_m: float) -> bool:
@@ -105,7 +144,34 @@ def blocks_routes(impact: str) -> bool:
 
 
 def on_corridor(footprint: BaseGeometry, corridor: BaseGeometry, buffer_m: float) -> bool:
-    return footprint.distance(corridor) <= buffer_m + TOLERANCE_M
+    """Whether works take one of a corridor's places: they come within ``buffer_m`` of it and run along it, i.e.
+    a point does, and of a line or an area at least :data:`CORRIDOR_SHARE` (half) of its length or area, or of a
+    line at least :data:`CORRIDOR_RUN_M` (100 m), lies in the corridor's band (the corridor widened by
+    ``buffer_m``). Works that only cross the corridor or end at it (a trench along a side street) do not count;
+    the space rule still weighs them against the corridor's sites nearby.
+
+    The database has the same rule as the SQL function ``corridor_carries(corridor, buffer_m, footprint)``
+    (migration 0015); both build the band with 8 segments per quarter circle.
+    """
+    if footprint.is_empty or footprint.distance(corridor) > buffer_m + TOLERANCE_M:
+        return False
+    dimension = _dimension(footprint)
+    if dimension == 0:
+        return True
+    inside = footprint.intersection(corridor.buffer(buffer_m + TOLERANCE_M, quad_segs=8))
+    if dimension == 1:
+        return (inside.length >= CORRIDOR_RUN_M - TOLERANCE_M
+                or inside.length >= CORRIDOR_SHARE * footprint.length - TOLERANCE_M)
+    return inside.area >= CORRIDOR_SHARE * footprint.area - TOLERANCE_M
+
+
+def _dimension(geom: BaseGeometry) -> int:
+    """The topological dimension (PostGIS ``ST_Dimension``): 0 points, 1 lines, 2 areas; of a collection the
+    largest of its parts."""
+    parts = getattr(geom, "geoms", None)
+    if parts is not None:
+        return max((_dimension(g) for g in parts), default=0)
+    return {"Point": 0, "LineString": 1, "LinearRing": 1}.get(geom.geom_type, 2)
 
 
 def in_area(footprint: BaseGeometry, area: BaseGeometry | None, tolerance_m: float = 0.0) -> bool:

@@ -185,8 +185,8 @@ def hard_conflicts(
     """Potential hard conflicts of the requests ``ids`` with each other and with any other scheduled request
     (one with a slot), by the rules of ``service/geo/rules.py``: different owners, shifts that clash (day
     and night work do not), time ranges that overlap within ``[start, end]`` (the windows of ``ids``, the
-    slots of the others), and either footprints within the larger of the two impact distances (``space``)
-    or one footprint, with an impact other than ``none``, on the other's diversion or replacement route
+    slots of the others), and either footprints within the larger of the two impact distances (``space``;
+    none between works in the road and works on a track of their own: ``works_in_road``) or one footprint, with an impact other than ``none``, on the other's diversion or replacement route
     (``diversion``). Pairs come back as ``(a, b, kind)`` with ``a < b``. With ``whole_range`` the requests
     ``ids`` count as in place over all of ``[start, end]`` instead of their windows (for a wider window to try)."""
     if not ids:
@@ -202,8 +202,10 @@ def hard_conflicts(
     ), cand as (
         select a.id as a_id, b.id as b_id,
                st_dwithin(a.geom_utm, b.geom_utm,
-                          greatest(coalesce((cast(:dist as jsonb) ->> a.impact)::float, 0),
-                                   coalesce((cast(:dist as jsonb) ->> b.impact)::float, 0)) + 0.001) as space_hit,
+                          case when works_in_road(a.kind, a.modes) = works_in_road(b.kind, b.modes)
+                               then greatest(coalesce((cast(:dist as jsonb) ->> a.impact)::float, 0),
+                                             coalesce((cast(:dist as jsonb) ->> b.impact)::float, 0))
+                               else 0 end + 0.001) as space_hit,
                (a.impact <> 'none' and (coalesce(st_dwithin(a.geom_utm, b.diversions_utm, :tol), false)
                                         or coalesce(st_dwithin(a.geom_utm, b.replacement_utm, :tol), false)))
                or (b.impact <> 'none' and (coalesce(st_dwithin(b.geom_utm, a.diversions_utm, :tol), false)
@@ -293,18 +295,20 @@ def corridor_members(
     session: Session, ids: Sequence[uuid.UUID], impact_order: dict[str, int], *, start: date, end: date
 ) -> list[Row[Any]]:
     """(corridor id, max_concurrent, request id) like :func:`zone_members`; a request is on a corridor when
-    it lies within the corridor's buffer."""
+    it runs along it (the SQL function ``corridor_carries``, twin of ``service.geo.rules.on_corridor``)."""
     if not ids:
         return []
     sql = f"""
     with touched as (
         select distinct c.id from corridors c
         join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m + 0.001)
+        and corridor_carries(c.geom_utm, c.buffer_m, r.geom_utm)
         where r.id = any(:ids)
     )
     select c.id as rule_id, c.max_concurrent as capacity, r.id as request_id
     from corridors c join touched t on t.id = c.id
     join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m + 0.001)
+        and corridor_carries(c.geom_utm, c.buffer_m, r.geom_utm)
     where {_MEMBER_SCOPE}
       and (cast(:order as jsonb) ->> r.impact)::int >= coalesce((cast(:order as jsonb) ->> c.min_impact)::int, 0)
     order by 1, 3

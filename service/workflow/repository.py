@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -48,8 +49,11 @@ BLOCKING_SLOT_STATUSES = ("proposed", "locked", "approved")
 
 
 def _distance_sql() -> str:
-    return ("greatest(coalesce((cast(:dist as jsonb) ->> r.impact)::float, 0), "
-            "coalesce((cast(:dist as jsonb) ->> :impact)::float, 0))")
+    """The distance ``r`` and the request's works (``me``) must keep: none between works in the road and works on a
+    track of their own (they clash where they meet), else the larger of the two impacts' distances."""
+    return ("case when works_in_road(r.kind, r.modes) = works_in_road(me.kind, me.modes) "
+            "then greatest(coalesce((cast(:dist as jsonb) ->> r.impact)::float, 0), "
+            "coalesce((cast(:dist as jsonb) ->> :impact)::float, 0)) else 0 end + 0.001")
 
 
 def _rank(col: str) -> str:
@@ -60,22 +64,23 @@ def conflicting_slots(
     session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
     shift: str, start: date, end: date, distances: dict[str, float], route_tolerance_m: float,
     impact_order: dict[str, int], statuses: tuple[str, ...] = BLOCKING_SLOT_STATUSES,
-    routes: tuple[bytes | None, bytes | None] | None = None,
+    routes: tuple[bytes | None, bytes | None] | None = None, modes: Sequence[str] | None = None,
 ) -> list[Row[Any]]:
     """Slots of other requests that conflict with works of request ``request_id`` on ``[start, end]``, by
     the slot system's hard rules (the same as ``slots.repository.hard_conflicts`` and the adapter's corridor
     cliques), each with its ``kind``:
 
     - ``space``: another owner, footprints within the larger of the two impact distances
-      (``conflict_distance_m``), shifts that clash (day and night work do not);
+      (``conflict_distance_m``; none between works in the road and works on a track of their own:
+      ``works_in_road``), shifts that clash (day and night work do not);
     - ``diversion``: another owner, shifts that clash, one footprint (impact other than ``none``) within
       ``route_tolerance_m`` of the other's diversion or replacement route;
-    - ``corridor``: both on a corridor that allows one site at a time (``max_concurrent`` 1), each with at
-      least the corridor's ``min_impact`` (any owner, as in a plan run).
+    - ``corridor``: both on a corridor that allows one site at a time (``max_concurrent`` 1; running along it:
+      ``corridor_carries``), each with at least the corridor's ``min_impact`` (any owner, as in a plan run).
 
     ``geom_wkb`` replaces the request's own footprint (a change of area); ``None`` uses the stored one.
     ``routes`` (diversions, replacement routes; ``None`` in it: none) replaces its stored routes (a change of
-    its effect); ``None`` uses the stored ones."""
+    its effect); ``None`` uses the stored ones. ``modes`` likewise replaces its stored modes."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
                  else "(select geom_utm from site_requests where id = :rid)")
     own_routes = ("st_transform(st_geomfromwkb(cast(:div as bytea), 4326), 25832) as diversions_utm, "
@@ -83,7 +88,8 @@ def conflicting_slots(
                   if routes is not None else "diversions_utm, replacement_utm")
     sql = f"""
     with me as (
-        select {footprint} as geom, {own_routes} from site_requests where id = :rid
+        select {footprint} as geom, {own_routes}, kind, coalesce(cast(:modes as varchar[]), modes) as modes
+        from site_requests where id = :rid
     ), cand as (
         select r.id, r.owner_id, r.status as request_status, r.title, r.earliest_start, r.latest_end,
                r.duration_days, r.preferred_start, r.impact, r.shift,
@@ -99,8 +105,8 @@ def conflicting_slots(
                  as route_hit,
                exists (select 1 from corridors c
                        where c.max_concurrent <= 1
-                         and st_dwithin(c.geom_utm, me.geom, c.buffer_m + 0.001)
-                         and st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m + 0.001)
+                         and corridor_carries(c.geom_utm, c.buffer_m, me.geom)
+                         and corridor_carries(c.geom_utm, c.buffer_m, r.geom_utm)
                          and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
                          and {_rank('r.impact')} >= coalesce({_rank('c.min_impact')}, 0)) as corridor_hit
         from slots s join site_requests r on r.id = s.request_id cross join me
@@ -117,7 +123,7 @@ def conflicting_slots(
     params = {"rid": request_id, "owner": owner_id, "wkb": geom_wkb, "impact": impact, "shift": shift,
               "start": start, "end": end, "dist": json.dumps(distances), "slot_statuses": list(statuses),
               "req_statuses": list(ACTIVE_REQUEST_STATUSES), "tol": route_tolerance_m + 0.001,
-              "order": json.dumps(impact_order)}
+              "order": json.dumps(impact_order), "modes": list(modes) if modes is not None else None}
     if geom_wkb is None:
         params.pop("wkb")
     if routes is not None:
@@ -128,13 +134,14 @@ def conflicting_slots(
 def neighbour_slots(
     session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
     shift: str, distances: dict[str, float], route_tolerance_m: float, impact_order: dict[str, int], start: date,
-    end: date, routes: tuple[bytes | None, bytes | None] | None = None,
+    end: date, routes: tuple[bytes | None, bytes | None] | None = None, modes: Sequence[str] | None = None,
 ) -> list[Row[Any]]:
     """Every slot (of any blocking status) that would conflict with the request somewhere in ``[start, end]``:
     what a placement inside that window must avoid."""
     return conflicting_slots(session, request_id=request_id, owner_id=owner_id, geom_wkb=geom_wkb, impact=impact,
                              shift=shift, start=start, end=end, distances=distances,
-                             route_tolerance_m=route_tolerance_m, impact_order=impact_order, routes=routes)
+                             route_tolerance_m=route_tolerance_m, impact_order=impact_order, routes=routes,
+                             modes=modes)
 
 
 def capacity_members(
@@ -142,7 +149,7 @@ def capacity_members(
     impact_order: dict[str, int], statuses: tuple[str, ...],
 ) -> list[Row[Any]]:
     """The zones and corridors allowing more than one site at a time that the request's works would count
-    in (footprint intersecting the zone / within the corridor's buffer, impact at least the rule's
+    in (footprint intersecting the zone / running along the corridor (``corridor_carries``), impact at least the rule's
     ``min_impact``), each with the slots (of ``statuses``) of the other members that overlap ``[start, end]``:
     rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status)``."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
@@ -158,7 +165,7 @@ def capacity_members(
           and {_rank(':impact')} >= coalesce({_rank('z.min_impact')}, 0)
         union all
         select 'corridor', c.id, c.name, c.max_concurrent, c.min_impact, c.geom_utm, c.buffer_m
-        from corridors c, me where c.max_concurrent > 1 and st_dwithin(c.geom_utm, me.geom, c.buffer_m + 0.001)
+        from corridors c, me where c.max_concurrent > 1 and corridor_carries(c.geom_utm, c.buffer_m, me.geom)
           and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
     )
     select x.rule, x.rule_id, x.name, x.capacity, r.id, r.title, s.start, s."end", s.status as slot_status,
@@ -166,7 +173,7 @@ def capacity_members(
     from rules x
     join (slots s join site_requests r on r.id = s.request_id)
       on ((x.rule = 'zone' and st_intersects(x.geom_utm, r.geom_utm))
-          or (x.rule = 'corridor' and st_dwithin(x.geom_utm, r.geom_utm, x.buffer_m + 0.001))) and {member}
+          or (x.rule = 'corridor' and corridor_carries(x.geom_utm, x.buffer_m, r.geom_utm))) and {member}
     order by x.rule, x.rule_id, s.start, r.id
     """
     params = {"rid": request_id, "wkb": geom_wkb, "impact": impact, "start": start, "end": end,

@@ -385,13 +385,14 @@ def withdraw(session: Session, principal: Principal, request_id: uuid.UUID, body
 @dataclass(frozen=True)
 class Works:
     """The works as a change would make them, for the conflict checks and the placement. Each ``None`` keeps the
-    request's own: footprint (WKB), impact, shift, and diversion and replacement routes (a pair of WKB, ``None``
-    in it for no routes)."""
+    request's own: footprint (WKB), impact, shift, diversion and replacement routes (a pair of WKB, ``None``
+    in it for no routes), and modes (they tell works in the road from works on a track of their own)."""
 
     geom_wkb: bytes | None = None
     impact: str | None = None
     shift: str | None = None
     routes: tuple[bytes | None, bytes | None] | None = None
+    modes: tuple[str, ...] | None = None
 
 
 AS_STORED = Works()
@@ -409,7 +410,7 @@ def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: 
         session, request_id=req.id, owner_id=req.owner_id, geom_wkb=works.geom_wkb, impact=impact,
         shift=works.shift or req.shift, start=start_day, end=end_day, distances=settings.conflict_distance_m,
         route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER), statuses=statuses,
-        routes=works.routes,
+        routes=works.routes, modes=works.modes,
     )
     out = [{"request_id": str(r.id), "title": r.title, "start": r.start.isoformat(), "end": r.end.isoformat(),
             "slot_status": r.slot_status, "request_status": r.request_status, "kind": r.kind} for r in rows]
@@ -650,7 +651,7 @@ def place_around(
         session, request_id=req.id, owner_id=req.owner_id, geom_wkb=works.geom_wkb, impact=works.impact or req.impact,
         shift=works.shift or req.shift, distances=settings.conflict_distance_m,
         route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER), start=window_start,
-        end=window_end, routes=works.routes,
+        end=window_end, routes=works.routes, modes=works.modes,
     ) if r.id not in ignore]
     blockers = sorted({str(r.id) for r in obstacles})
     if InsertionIndex is not None:
@@ -914,6 +915,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     # another site, continuous work clashes with night work where day work did not
     works = Works(geom_wkb=geom_wkb, impact=str(body.impact) if body.impact is not None else None,
                   shift=str(body.shift) if body.shift is not None else None,
+                  modes=tuple(str(m) for m in body.modes) if body.modes is not None else None,
                   routes=(_routes_wkb(diversions, req.diversions_geom), _routes_wkb(replacements, req.replacement_geom))
                   if diversions is not None or replacements is not None else None)
     slot = repository.get_slot(session, req.id)

@@ -171,6 +171,29 @@ def test_assigned_slot_replaces_the_window(client, db, city, utility) -> None:  
     assert c["overlap"] == {"start": "2027-04-20", "end": "2027-04-30"}
 
 
+def test_works_on_a_track_of_their_own_and_road_works_clash_only_where_they_meet(client, city, utility) -> None:  # noqa: ANN001
+    """An S-Bahn line 60 m from a street: closing both at once is no clash (trains and cars do not share the
+    space), unless the footprints meet, as at a level crossing. Two works in the road keep their distance."""
+    street = post(client, city, geometry=line(0, 0))
+    beside = post(client, utility, geometry=line(0, 60), kind="rail", modes=["rail"])
+    assert conflicts(client, utility, beside) == []
+    crossing = post(client, utility, geometry=line(50, -20, 40, vertical=True), kind="rail", modes=["rail"])
+    [c] = [x for x in conflicts(client, utility, crossing) if x["other"]["id"] == street]
+    assert (c["kind"], c["hard"]) == ("space", True)
+    assert c["reason"]["required_m"] == 0
+    assert c["explanation"]["de"].startswith("Die Gleisbaustelle") and "Bahnübergang" in c["explanation"]["de"]
+    assert "level crossing" in c["explanation"]["en"]
+    # the same track works naming cars (a level crossing closed for cars) are in the road: the distance rule holds
+    level = post(client, utility, geometry=line(0, 60), kind="rail", modes=["rail", "car"])
+    assert [x["other"]["id"] for x in conflicts(client, utility, level) if x["kind"] == "space"] == [street]
+    # the dry run knows modes too
+    r = client.post("/v1/conflicts/check", headers=utility.headers, json={
+        "geometry": line(0, 70), "earliest_start": "2027-04-01", "latest_end": "2027-05-30",
+        "impact": "full_closure", "kind": "rail", "modes": ["rail"]})
+    assert r.status_code == 200, r.text
+    assert street not in {c["other"]["id"] for c in r.json()["conflicts"] if c["kind"] == "space"}
+
+
 # --- rules ---------------------------------------------------------------------------------------
 
 
@@ -184,6 +207,19 @@ def test_corridor_rule_counts_however_far_apart_even_for_one_owner(client, city,
     assert (c["kind"], c["hard"], c["other"]["id"]) == ("corridor", True, east)
     assert c["rule"]["name"] == "B224" and c["reason"]["peak"] == 2
     assert "höchstens 1" in c["explanation"]["de"]
+
+
+def test_works_that_only_cross_a_corridor_do_not_take_one_of_its_places(client, city, coordinator) -> None:  # noqa: ANN001
+    rule(client, coordinator, "corridors", {"name": "B224", "kind": "arterial", "geometry": line(-3000, 0, 6000),
+                                            "max_concurrent": 1, "min_impact": "full_closure"})
+    along = post(client, city, geometry=line(-2500, 10, 400))
+    crossing = post(client, city, geometry=line(2000, -150, 300, vertical=True))  # a side street, 50 of 300 m
+    ending = post(client, city, geometry=line(1000, 20, 300, vertical=True))  # ends at the corridor
+    assert conflicts(client, city, crossing) == [] and conflicts(client, city, ending) == []
+    assert conflicts(client, city, along) == []
+    # a short dig through the carriageway does take a place
+    through = post(client, city, geometry=line(-1000, -30, 60, vertical=True))
+    assert [(c["kind"], c["other"]["id"]) for c in conflicts(client, city, through)] == [("corridor", along)]
 
 
 def test_zone_capacity(client, db, city, utility, coordinator) -> None:  # noqa: ANN001

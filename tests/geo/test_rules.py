@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString, Point, Polygon
 
 from service.geo import rules
 
@@ -37,6 +37,39 @@ def test_routes_corridors_areas() -> None:
     assert not rules.touches_route(Point(50, 10), None, 5)
     assert rules.on_corridor(Point(50, 34), route, 25) and not rules.on_corridor(Point(50, 36), route, 25)
     assert rules.in_area(Point(0, 0), None)
+
+
+def test_works_count_on_a_corridor_when_they_run_along_it_not_when_they_cross_it() -> None:
+    corridor = LineString([(0, 0), (1000, 0)])
+    along = LineString([(100, 10), (400, 10)])
+    crossing = LineString([(500, -150), (500, 150)])  # a side-street trench through the junction: 50 of 300 m
+    ending = LineString([(600, 20), (600, 300)])  # ends 20 m from the corridor: 5 of 280 m inside
+    short_crossing = LineString([(700, -30), (700, 30)])  # only the crossing itself: 50 of 60 m inside
+    long_side_run = LineString([(0, 20), (150, 20), (150, 600)])  # 150 m along, 450 m away: 150 m is enough
+    assert rules.on_corridor(along, corridor, 25)
+    assert not rules.on_corridor(crossing, corridor, 25)
+    assert not rules.on_corridor(ending, corridor, 25)
+    assert rules.on_corridor(short_crossing, corridor, 25)
+    assert rules.on_corridor(long_side_run, corridor, 25)
+    assert rules.on_corridor(Point(300, 25), corridor, 25)
+    assert not rules.on_corridor(LineString([(100, 26), (400, 26)]), corridor, 25)
+    half_in = Polygon([(200, -20), (240, -20), (240, 70), (200, 70)])  # 45 of 90 m deep in the 25 m band
+    mostly_out = Polygon([(300, 10), (340, 10), (340, 110), (300, 110)])  # 15 of 100 m
+    assert rules.on_corridor(half_in, corridor, 25) and not rules.on_corridor(mostly_out, corridor, 25)
+
+
+def test_works_in_the_road_and_works_on_a_track_of_their_own_need_no_distance() -> None:
+    assert rules.in_road("water", []) and rules.in_road("tram_track", []) and rules.in_road("rail", ["car"])
+    assert not rules.in_road("rail", []) and not rules.in_road("tram_track", ["tram"])
+    assert not rules.in_road("water", ["rail"]) and rules.in_road("water", ["rail", "pedestrian"])
+    road, track = (Point(0, 0), True), (Point(0, 30), False)
+    assert rules.space_conflict(road[0], Point(0, 30), "full_closure", "full_closure")
+    assert not rules.space_conflict(road[0], track[0], "full_closure", "full_closure", in_road_a=True,
+                                    in_road_b=False)
+    assert rules.space_conflict(road[0], Point(0, 0), "full_closure", "lane_reduction", in_road_a=True,
+                                in_road_b=False)  # they meet: a level crossing
+    assert rules.space_conflict(Point(0, 0), Point(0, 150), "full_closure", "full_closure", in_road_a=False,
+                                in_road_b=False)  # two works on the tracks keep the distance of their impacts
 
 
 def test_moratorium_blackout_dig_once_predicates() -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from itertools import combinations
 
 from geoalchemy2.shape import from_shape
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely import to_wkb
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
+from sqlalchemy import text
 
 from service.auth import service as auth
 from service.conflicts import repository
@@ -121,3 +123,42 @@ def test_set_based_graph_matches_pairwise_rules(db, stored, impact) -> None:  # 
         assert sql == py
     finally:
         savepoint.rollback()
+
+
+KINDS = ["water", "gas", "road_maintenance", "tram_track", "rail", "event"]
+MODE_NAMES = ["car", "cycle", "pedestrian", "tram", "bus", "transit", "rail"]
+
+
+def test_works_in_road_matches_the_sql_function(db) -> None:  # noqa: ANN001
+    """Every kind against every set of modes: the SQL function ``works_in_road`` is ``rules.in_road``."""
+    mode_sets = [list(c) for n in range(4) for c in combinations(MODE_NAMES, n)]
+    cases = [(k, m) for k in KINDS for m in mode_sets]
+    sql = db.execute(text("SELECT works_in_road(k, CAST(string_to_array(m, ',') AS varchar[])) "
+                          "FROM unnest(CAST(:kinds AS text[]), CAST(:modes AS text[])) WITH ORDINALITY AS x(k, m, n) "
+                          "ORDER BY n"),
+                     {"kinds": [k for k, _ in cases], "modes": [",".join(m) for _, m in cases]}).scalars().all()
+    assert sql == [rules.in_road(k, m) for k, m in cases]
+    assert sum(sql) not in (0, len(cases))  # both answers occur
+
+
+corridor_lines = st.builds(lambda x0, y0, x1, y1: LineString([(X0 + x0, Y0 + y0), (X0 + x1, Y0 + y1)])
+                           if (x0, y0) != (x1, y1) else LineString([(X0 + x0, Y0 + y0), (X0 + x0 + 5, Y0 + y0)]),
+                           coord, coord, coord, coord)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(footprint=footprints(), corridor=corridor_lines, buffer_m=st.sampled_from([0.0, 10.0, 25.0, 60.0]))
+def test_corridor_membership_matches_the_sql_function(db, footprint, corridor, buffer_m) -> None:  # noqa: ANN001
+    """``corridor_carries`` in PostGIS and ``rules.on_corridor`` in GEOS agree (away from the exact thresholds,
+    where floating point may fall either way)."""
+    band = corridor.buffer(buffer_m + rules.TOLERANCE_M, quad_segs=8)
+    inside = footprint.intersection(band)
+    if footprint.geom_type == "LineString":
+        margins = [inside.length - rules.CORRIDOR_RUN_M, inside.length - rules.CORRIDOR_SHARE * footprint.length]
+    else:
+        margins = [inside.area - rules.CORRIDOR_SHARE * footprint.area]
+    margins.append(footprint.distance(corridor) - buffer_m)
+    assume(all(abs(m) > 0.01 for m in margins))
+    sql = db.scalar(text("SELECT corridor_carries(ST_GeomFromText(:c, 25832), :b, ST_GeomFromText(:f, 25832))"),
+                    {"c": corridor.wkt, "b": buffer_m, "f": footprint.wkt})
+    assert sql == rules.on_corridor(footprint, corridor, buffer_m)
