@@ -9,16 +9,15 @@ answer 405 with ``Allow: GET, HEAD, OPTIONS``.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.middleware.gzip import GZipMiddleware
 
 from service.auth.dependencies import SessionDep
 from service.feeds import service
 from service.feeds.service import FeedFormat, Rendered
+from service.kit.compression import gzip_adds_vary
 from service.kit.head import get_and_head
 from service.kit.problems import Problem
 
@@ -40,17 +39,6 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Max-Age": "86400",
     "Allow": ALLOW,
 }
-_GZIP_DEFAULT_MINIMUM = inspect.signature(GZipMiddleware).parameters["minimum_size"].default
-
-
-def _gzip_adds_vary(request: Request, size: int) -> bool:
-    """Whether the app's GZipMiddleware adds ``Vary: Accept-Encoding`` to a 200 with a body of ``size`` bytes: it does
-    for bodies of at least its minimum size, compressed or not, and never for a 304 (no body)."""
-    for middleware in request.app.user_middleware:
-        if middleware.cls is GZipMiddleware:
-            minimum = middleware.kwargs.get("minimum_size", middleware.args[0] if middleware.args else None)
-            return size >= (_GZIP_DEFAULT_MINIMUM if minimum is None else minimum)
-    return False
 
 
 def _respond(request: Request, rendered: Rendered, if_none_match: str | None,
@@ -66,7 +54,7 @@ def _respond(request: Request, rendered: Rendered, if_none_match: str | None,
     }
     if service.not_modified(rendered, if_none_match=if_none_match, if_modified_since=if_modified_since):
         return Response(status_code=304, headers={**headers, "Vary": VARY})
-    if not _gzip_adds_vary(request, len(rendered.body)):
+    if not gzip_adds_vary(request, len(rendered.body)):
         headers["Vary"] = VARY
     return Response(rendered.body, media_type=rendered.media_type, headers=headers)
 

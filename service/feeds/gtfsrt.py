@@ -143,8 +143,9 @@ def transit_modes(site: FeedSite) -> set[str]:
     Trams and trains: those the request names (``transit`` names the trams), the mode whose track is worked on,
     and, when the request names no modes at all, the trams of the street it lies in. Buses: when the request
     names ``bus``; when it names ``transit`` and the works are in the road (on track works ``transit`` has always
-    meant the trams); and, when it names none of ``tram``, ``bus``, ``transit``, when works in the road reach
-    the carriageway. So ``transit`` gives what it gave before trams and buses could be told apart."""
+    meant the trams); and, when it names none of ``tram``, ``bus``, ``transit``, when the impact on the vehicles
+    on the road (:func:`common.vehicle_impact`) reaches the carriageway: not when only the footway or the cycle
+    lane is closed. So ``transit`` gives what it gave before trams and buses could be told apart."""
     named = set(site.modes)
     modes = named & TRANSIT_MODES
     if TRANSIT in named:
@@ -155,7 +156,7 @@ def transit_modes(site: FeedSite) -> set[str]:
         modes.add(TRACK_OF_KIND[site.kind])
     if not named and site.in_road:
         modes.add("tram")
-    if not named & {"tram", "bus", TRANSIT} and site.in_road and site.impact in ROAD_IMPACTS:
+    if not named & {"tram", "bus", TRANSIT} and site.vehicle_impact in ROAD_IMPACTS:
         modes.add("bus")
     return modes
 

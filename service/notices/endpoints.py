@@ -4,16 +4,19 @@ calendar and Atom feeds. The HTML of the pages is in ``pages``."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionDep
 from service.kit.accept import prefers_html
+from service.kit.compression import gzip_adds_vary
 from service.kit.encode import to_json
+from service.kit.etags import if_match_allows
 from service.kit.head import get_and_head
 from service.kit.problems import Problem, forbidden
 from service.kit.time import tz
@@ -204,13 +207,40 @@ def delete_subscription(ref: str, session: SessionDep, principal: OptionalPrinci
     return Response(status_code=204)
 
 
+# The calendar is the subscriber's own (its URL carries the secret token, or it is asked for with a key): only
+# the client's own cache may keep it, and revalidates it after a minute, as the open data feeds.
+CALENDAR_CACHE_CONTROL = "private, max-age=60"
+
+
+def _calendar_etag(body: bytes) -> str:
+    """A hash of the body. Weak, as the open data feeds' (``service.feeds.service``): the app's gzip middleware
+    sends the same calendar as other bytes (gzip-encoded) under the same ETag."""
+    return f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names the calendar's weak ``etag`` (``*`` or a list holding it, weak or not:
+    RFC 9110 13.1.2 compares weakly), read with the parser of ``If-Match`` (``service.kit.etags``)."""
+    return header is not None and any(if_match_allows(header, tag) for tag in (etag, etag.removeprefix("W/")))
+
+
 @get_and_head(router, "/{ref}/calendar.ics", response_class=Response,
-            responses={200: {"content": {"text/calendar": {}}, "description": "RFC 5545 calendar"}})
-def calendar(ref: str, session: SessionDep, request: Request, principal: OptionalPrincipal) -> Response:
-    """The sites in your area as all-day events (subscribe to this URL in your calendar)."""
+              responses={200: {"content": {"text/calendar": {}}, "description": "RFC 5545 calendar"},
+                         304: {"description": "Not modified (If-None-Match names the ETag of the calendar)"}})
+def calendar(ref: str, session: SessionDep, request: Request, principal: OptionalPrincipal,
+             if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The sites in your area as all-day events (subscribe to this URL in your calendar). The answer carries an
+    `ETag` that changes whenever the calendar does; send it back in `If-None-Match` to get 304 while nothing
+    changed."""
     sub = service.resolve(session, ref, principal)
-    body = service.calendar_ics(session, sub, request.app.state.settings, datetime.now(UTC))
-    return Response(body, media_type="text/calendar; charset=utf-8")
+    body = service.calendar_ics(session, sub, request.app.state.settings)
+    etag = _calendar_etag(body)
+    headers = {"ETag": etag, "Cache-Control": CALENDAR_CACHE_CONTROL}
+    if _none_match(if_none_match, etag):
+        # the headers the 200 has (RFC 9110 15.4.5), with the Vary the gzip middleware adds to it (none to a 304)
+        vary = {"Vary": "Accept-Encoding"} if gzip_adds_vary(request, len(body)) else {}
+        return Response(status_code=304, headers={**headers, **vary})
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
 @get_and_head(router, "/{ref}/feed.atom", response_class=Response,

@@ -16,9 +16,11 @@ CANCELLED = {"withdrawn", "rejected"}
 CONFIRMED = {"approved", "active", "completed"}
 
 
-def calendar(sub: Subscription, sites: list[dict[str, Any]], links: dict[str, str], now: datetime) -> bytes:
+def calendar(sub: Subscription, sites: list[dict[str, Any]], links: dict[str, str]) -> bytes:
     """One all-day VEVENT per site: stable UID, SEQUENCE rising with every change of the site (the number of
-    its outbox events), GEO, LOCATION, STATUS CANCELLED when withdrawn or rejected."""
+    its outbox events), GEO, LOCATION, STATUS CANCELLED when withdrawn or rejected. DTSTAMP is the site's last
+    change, as LAST-MODIFIED, not the time of the request: the same sites give the same bytes (and ETag), so a
+    calendar client polling the feed gets 304 until something changed."""
     lang = sub.language
     cal = Calendar()
     cal.add("prodid", "-//Baustellenmanagement Ruhr//Baustellenhinweise//DE")
@@ -30,8 +32,9 @@ def calendar(sub: Subscription, sites: list[dict[str, Any]], links: dict[str, st
     for site in sites:
         ev = Event()
         ev.add("uid", f"{site['id']}@{UID_DOMAIN}")
-        ev.add("dtstamp", now.astimezone(UTC))
-        ev.add("last-modified", datetime.fromisoformat(site["updated_at"]).astimezone(UTC))
+        modified = datetime.fromisoformat(site["updated_at"]).astimezone(UTC)
+        ev.add("dtstamp", modified)
+        ev.add("last-modified", modified)
         ev.add("sequence", int(site["sequence"]))
         ev.add("summary", f"{render.KIND_LABELS.get(site['kind'], (site['kind'],) * 2)[0]}: {site['title']}")
         ev.add("dtstart", date.fromisoformat(site["start"]))

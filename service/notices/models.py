@@ -123,6 +123,9 @@ class Notice(Base):
     __table_args__ = (
         UniqueConstraint("subscription_id", "dedupe_key", name="uq_notices_subscription_dedupe"),
         Index("ix_notices_digest_pending", "subscription_id", postgresql_where=text("digest_pending")),
+        # the welcomes that listed a site (the ids of its items): who was told about a site that leaves its filter
+        Index("ix_notices_welcome_sites", text("jsonb_path_query_array(payload, '$.items[*].site.id'::jsonpath)"),
+              postgresql_using="gin", postgresql_where=text("kind = 'welcome'")),
     )
 
 

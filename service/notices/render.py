@@ -72,6 +72,19 @@ HEADLINES = {
     "lead_time_tomorrow": ("Baustelle beginnt morgen", "Works start tomorrow"),
 }
 CANCELLING = {"request.withdrawn", "request.rejected"}
+# A site that no longer matches a subscription whose subscriber was told about it (``service.queue_left_notices``):
+# no outbox event of its own, one notice once, saying why (the parts of the match it fails, ``LEFT_REASONS``).
+SITE_LEFT = "site.left"
+SITE_LEFT_HEADLINE = ("Baustelle betrifft Ihr Abo nicht mehr", "Site no longer concerns your subscription")
+LEFT_REASONS = {
+    "area": ("liegt nicht mehr in Ihrem Gebiet", "no longer in your area"),
+    "kinds": ("Art der Arbeiten nicht mehr unter den gewählten", "kind of works no longer among those you chose"),
+    "impact": ("Einschränkung jetzt geringer als Ihre Mindestangabe", "restriction now below your minimum"),
+    "modes": ("betrifft die gewählten Verkehrsarten nicht mehr", "no longer affects the traffic you chose"),
+    "street": ("nennt Ihre Straße nicht mehr", "no longer names your street"),
+}
+LEFT_NOTE = ("Über diese Baustelle informieren wir Sie erst wieder, wenn sie Ihr Abo wieder betrifft.",
+             "You will hear of this site again only if it concerns your subscription again.")
 CANCELLING_STATES = {"withdrawn", "rejected"}
 # What an approved change after approval did (the slot explanation's ``change``, in the site's ``change``):
 # a more telling headline than the generic one of change.approved.
@@ -190,7 +203,7 @@ def _update_labels(site: dict[str, Any]) -> tuple[str, str]:
 
 
 def headline(kind: str, site: dict[str, Any] | None, lang: str) -> str:
-    labels = HEADLINES.get(kind, ("Baustellenhinweis", "Site notice"))
+    labels = HEADLINES.get(kind) or (SITE_LEFT_HEADLINE if kind == SITE_LEFT else ("Baustellenhinweis", "Site notice"))
     if kind == "change.approved" and site is not None:
         labels = CHANGE_HEADLINES.get((site.get("change") or {}).get("what") or "", labels)
     elif kind == "request.updated" and site is not None:
@@ -259,6 +272,9 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
         was = "Bisher genehmigt" if de else "Previously approved"
         changed = {"dates"}
     lines = [headline(kind, site, lang), ""]
+    if kind == SITE_LEFT and site.get("left"):
+        reasons = "; ".join(_pair(LEFT_REASONS.get(r, (r, r)), lang) for r in site["left"])
+        lines += [f"{'Grund' if de else 'Reason'}: {reasons}", ""]
 
     def line(label: str, value: str, aspect: str | None = None, before: str | None = None) -> None:
         lines.append(f"{label}: {value}")
@@ -285,6 +301,8 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
     if kind in CANCELLING:
         lines.append("Die Baustelle findet nicht wie angekündigt statt." if de
                      else "The works will not take place as announced.")
+    if kind == SITE_LEFT:
+        lines.append(_pair(LEFT_NOTE, lang))
     lines.append(f"{'Karte' if de else 'Map'}: {site['map_url']}")
     return "\n".join(lines)
 

@@ -28,33 +28,36 @@ IMPACT_RANK_SQL = (
 )
 # A request's modes as a subscription filter sees them: the modes it names, plus the transit modes whose service the
 # works touch by exactly the rule of the GTFS-RT feed (``service.feeds.gtfsrt.transit_modes`` with
-# ``service.feeds.common.in_road``; tests/notices/test_mode_parity.py compares the two for every kind, impact and
-# set of modes), plus ``transit`` when trams or buses are touched. So a bus operator hears of a full road closure
-# for cars and cycles (its buses detour), not of tram-only track works; ``transit`` named on works in the road
-# reaches tram and bus subscribers, on track works off the road only tram subscribers (there it means the trams).
+# ``service.feeds.common.in_road`` and ``vehicle_impact``; tests/notices/test_mode_parity.py compares the two for
+# every kind, impact and set of modes), plus ``transit`` when trams or buses are touched. So a bus operator hears of
+# a full road closure for cars and cycles (its buses detour), not of a closed footway or cycle lane (its buses drive
+# on) nor of tram-only track works; ``transit`` named on works in the road reaches tram and bus subscribers, on
+# track works off the road only tram subscribers (there it means the trams).
 #
-# Works are in the road (IN_ROAD_SQL) when they name ``car`` or ``cycle``; else track works (``tram_track``,
-# ``rail``) are not, except ``tram_track`` naming no modes; other works are unless ``rail`` is all they name.
-IN_ROAD_SQL = (
-    "(r.modes && ARRAY['car', 'cycle']::varchar[]"
-    " OR (r.kind = 'tram_track' AND cardinality(r.modes) = 0)"
-    " OR (r.kind NOT IN ('tram_track', 'rail')"
-    " AND NOT (r.modes <@ ARRAY['rail']::varchar[] AND r.modes @> ARRAY['rail']::varchar[])))"
+# Works are in the road when the SQL function ``works_in_road`` (migration 0015, the twin of
+# ``service.geo.rules.in_road``; an inlined expression) says so.
+IN_ROAD_SQL = "works_in_road(r.kind, r.modes)"
+# The impact of works in the road on the vehicles on the road (``service.feeds.common.vehicle_impact``) reaches the
+# carriageway (lane reduction, one-way, full closure): their impact does, and they name more than the traffic with
+# a part of the street of its own (``pedestrian``, ``cycle``, ``bus``: a closed footway, cycle lane or bus lane
+# leaves the vehicle lanes open) or nothing at all.
+_CARRIAGEWAY_SQL = (
+    "(r.impact IN ('lane_reduction', 'one_way', 'full_closure')"
+    " AND NOT (cardinality(r.modes) > 0 AND r.modes <@ ARRAY['pedestrian', 'cycle', 'bus']::varchar[]))"
 )
 # Works in the road touch trams when they name ``tram`` or ``transit``, are ``tram_track`` works or name no modes;
 # buses when they name ``bus`` or ``transit``, or name none of ``tram``, ``bus``, ``transit`` and reach the
-# carriageway (lane reduction, one-way, full closure). Trains: named ``rail``, or ``rail`` works. ``transit``
-# is the union of the tram and bus conditions.
+# carriageway (so not works closing only the footway or the cycle lane). Trains: named ``rail``, or ``rail`` works.
+# ``transit`` is the union of the tram and bus conditions.
 _ROAD_MODES_SQL = (
     "ARRAY["
     "CASE WHEN r.modes && ARRAY['tram', 'transit']::varchar[] OR r.kind = 'tram_track'"
     " OR cardinality(r.modes) = 0 THEN 'tram' END, "
     "CASE WHEN r.modes && ARRAY['bus', 'transit']::varchar[] OR (NOT r.modes && ARRAY['tram', 'bus', 'transit']"
-    "::varchar[] AND r.impact IN ('lane_reduction', 'one_way', 'full_closure')) THEN 'bus' END, "
+    f"::varchar[] AND {_CARRIAGEWAY_SQL}) THEN 'bus' END, "
     "CASE WHEN r.modes && ARRAY['rail']::varchar[] OR r.kind = 'rail' THEN 'rail' END, "
     "CASE WHEN r.modes && ARRAY['tram', 'bus', 'transit']::varchar[] OR r.kind = 'tram_track'"
-    " OR cardinality(r.modes) = 0 OR r.impact IN ('lane_reduction', 'one_way', 'full_closure')"
-    " THEN 'transit' END]::varchar[]"
+    f" OR cardinality(r.modes) = 0 OR {_CARRIAGEWAY_SQL} THEN 'transit' END]::varchar[]"
 )
 # Works off the road (on a track) touch trams when they name ``tram`` or ``transit`` (the trams, as it always
 # meant there) or are ``tram_track`` works; buses only when they name ``bus``; trains as above.
@@ -72,15 +75,16 @@ MODES_SQL = (
     " NULL))"
 )
 # A site matches a subscription when its footprint or a diversion intersects the area (both in EPSG:25832,
-# GiST-indexed on subscriptions.area_utm) and the filters let it through.
-MATCH_SQL = f"""
-    (ST_Intersects(s.area_utm, r.geom_utm)
-     OR (r.diversions_utm IS NOT NULL AND ST_Intersects(s.area_utm, r.diversions_utm)))
-    AND (cardinality(s.kinds) = 0 OR r.kind = ANY(s.kinds))
-    AND s.min_impact_rank <= {IMPACT_RANK_SQL}
-    AND (cardinality(s.modes) = 0 OR s.modes && {MODES_SQL})
-    AND (s.street_norm IS NULL OR strpos({SITE_TEXT}, s.street_norm) > 0)
-"""
+# GiST-indexed on subscriptions.area_utm) and the filters let it through: every one of these parts holds.
+MATCH_PARTS = {
+    "area": "(ST_Intersects(s.area_utm, r.geom_utm)"
+            " OR (r.diversions_utm IS NOT NULL AND ST_Intersects(s.area_utm, r.diversions_utm)))",
+    "kinds": "(cardinality(s.kinds) = 0 OR r.kind = ANY(s.kinds))",
+    "impact": f"s.min_impact_rank <= {IMPACT_RANK_SQL}",
+    "modes": f"(cardinality(s.modes) = 0 OR s.modes && {MODES_SQL})",
+    "street": f"(s.street_norm IS NULL OR strpos({SITE_TEXT}, s.street_norm) > 0)",
+}
+MATCH_SQL = "\n    AND ".join(MATCH_PARTS.values())
 
 # The outbox events that become notices (the job-made lead-time notices are no events). The latest of them is
 # what a site's calendar entry is headed with (``last_notice``).
@@ -254,25 +258,48 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
     return out
 
 
+# What each subscription was last told about the site ``:rid``: the notice (its ``seq`` and kind) and site
+# snapshot of its latest notice of it, or of a welcome that listed it (its ids, found by ix_notices_welcome_sites).
+# ``{subs}``: a condition on ``n.subscription_id``.
+_LAST_TOLD_SQL = """
+    SELECT DISTINCT ON (t.subscription_id) t.subscription_id, t.seq, t.kind, t.site FROM (
+        SELECT n.subscription_id, n.seq, n.kind, n.payload -> 'site' AS site
+        FROM notices n
+        WHERE n.request_id = :rid AND {subs} AND jsonb_exists(n.payload, 'site')
+        UNION ALL
+        SELECT n.subscription_id, n.seq, n.kind, item -> 'site'
+        FROM notices n CROSS JOIN LATERAL jsonb_array_elements(n.payload -> 'items') AS item
+        WHERE n.kind = 'welcome' AND {subs}
+          AND jsonb_path_query_array(n.payload, '$.items[*].site.id') @> jsonb_build_array(cast(:rid AS text))
+          AND item -> 'site' ->> 'id' = cast(:rid AS text)
+    ) t
+    ORDER BY t.subscription_id, t.seq DESC
+"""
+
+
 def last_told(session: Session, request_id: uuid.UUID, sub_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict]:
     """What each subscription was last told about a site: the site snapshot of its latest notice of it, or
     of its welcome notice when that listed the site and nothing came since."""
     if not sub_ids:
         return {}
-    rows = session.execute(text("""
-        SELECT DISTINCT ON (t.subscription_id) t.subscription_id, t.site FROM (
-            SELECT n.subscription_id, n.seq, n.payload -> 'site' AS site
-            FROM notices n
-            WHERE n.request_id = :rid AND n.subscription_id = ANY(:subs) AND jsonb_exists(n.payload, 'site')
-            UNION ALL
-            SELECT n.subscription_id, n.seq, item -> 'site'
-            FROM notices n CROSS JOIN LATERAL jsonb_array_elements(n.payload -> 'items') AS item
-            WHERE n.kind = 'welcome' AND n.subscription_id = ANY(:subs)
-              AND item -> 'site' ->> 'id' = cast(:rid AS text)
-        ) t
-        ORDER BY t.subscription_id, t.seq DESC
-    """), {"rid": request_id, "subs": list(sub_ids)})
+    rows = session.execute(text(_LAST_TOLD_SQL.format(subs="n.subscription_id = ANY(:subs)")),
+                           {"rid": request_id, "subs": list(sub_ids)})
     return {r.subscription_id: r.site for r in rows if isinstance(r.site, dict)}
+
+
+def left_candidates(session: Session, request_id: uuid.UUID) -> list[Any]:
+    """Active subscriptions that were told about a site (a notice of it, or a welcome that listed it) and that it
+    no longer matches, unless what they were last told about it is just that (``render.SITE_LEFT``): each with
+    its inbox and rhythm, the notice it was last told about the site (``seq``) and its snapshot (``site``) and,
+    per part of the match (``MATCH_PARTS``), whether the site passes it now."""
+    parts = ", ".join(f"{sql} AS {name}" for name, sql in MATCH_PARTS.items())
+    return list(session.execute(text(f"""
+        SELECT s.id, s.email, s.delivery, t.seq, t.site, {parts}
+        FROM ({_LAST_TOLD_SQL.format(subs="true")}) t
+        JOIN subscriptions s ON s.id = t.subscription_id
+        JOIN site_requests r ON r.id = :rid
+        WHERE s.status = 'active' AND t.kind <> :left AND jsonb_typeof(t.site) = 'object' AND NOT ({MATCH_SQL})
+    """), {"rid": request_id, "left": render.SITE_LEFT}))
 
 
 # --- outbox consumption -------------------------------------------------------------------------

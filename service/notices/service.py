@@ -614,29 +614,98 @@ def change_facts(kind: str, event: Event, site: dict[str, Any], told: dict[str, 
     return {}
 
 
+# The edits that may take a site out of a subscription's filter: its owner's edit of a field the match reads
+# (``repository.MATCH_PARTS``; the description, which a street subscription also reads, is no field notices
+# follow), and an approved change after approval (its area, impact, modes).
+FILTER_FIELDS = {"geometry", "diversions", "kind", "impact", "modes", "title"}
+# The facts of a site (as a notice's snapshot holds them) each part of the match reads. A part the site fails now
+# is a reason it left only when one of them changed since the subscriber was last told about it: when none did,
+# the subscriber changed its own filter, and knows.
+PART_FACTS = {"area": ("area_key",), "kinds": ("kind",), "impact": ("impact",), "modes": ("kind", "impact", "modes"),
+              "street": ("title",)}
+
+
+def may_leave(event: Event, site: dict[str, Any]) -> bool:
+    """Whether an outbox event may have taken its site out of a subscription's filter."""
+    if site["status"] == "draft" or site["status"] in render.CANCELLING_STATES:
+        return False  # drafts are never told; a cancelled site's subscribers hear of its cancellation
+    payload = event.payload or {}
+    if event.kind == "request.updated":
+        return "fields" not in payload or bool(set(payload["fields"]) & FILTER_FIELDS)
+    return event.kind == "change.approved"
+
+
+def _fact(site: dict[str, Any], name: str) -> Any:
+    return sorted(site.get(name) or []) if name == "modes" else site.get(name)
+
+
+def left_facts(told: dict[str, Any], site: dict[str, Any], passes: Mapping[str, bool]) -> dict[str, Any] | None:
+    """What a notice that a site left a subscriber's filter adds to the site: ``left``, the parts of the match
+    it fails because the site changed, and, as a change notice, ``previous`` and ``changed`` compared with what
+    the subscriber was last told; None when the site changed nothing that the failing parts read."""
+    left = [part for part, facts in PART_FACTS.items()
+            if not passes[part] and any(_fact(told, f) != _fact(site, f) for f in facts)]
+    if not left:
+        return None
+    changed = _aspects(told, site)
+    if "area" in left and "area" not in changed:
+        changed.append("area")  # told before notices carried the area's fingerprint
+    return {"previous": {k: told[k] for k in PREVIOUS_FIELDS if k in told}, "changed": changed, "left": left}
+
+
+def queue_left_notices(session: Session, settings: Settings, event: Event, site: dict[str, Any]) -> int:
+    """"Baustelle betrifft Ihr Abo nicht mehr": to each subscription that was told about the site and that the
+    site, changed by ``event``, no longer matches; through the same channels as its other notices. Once: not again
+    while the site stays out (what it was last told is this notice), anew after it came back and left again. The
+    key is the notice it takes back, so two workers handling two edits of the site at once queue it once too."""
+    rows = repository.left_candidates(session, event.request_id)
+    endpoints = repository.enabled_endpoints(session, [r.id for r in rows])
+    queued = 0
+    for row in rows:
+        facts = left_facts(row.site, site, row._mapping)
+        if facts is None:
+            continue
+        if queue_notice(session, row.id, row.email, row.delivery, endpoints.get(row.id, []), kind=render.SITE_LEFT,
+                        dedupe_key=f"left:{event.request_id}:{row.seq}", payload=_site_payload(site, settings, **facts),
+                        request_id=event.request_id, event_id=event.id):
+            queued += 1
+    return queued
+
+
 def process_events(session: Session, settings: Settings, *, limit: int = 500) -> int:
-    """Consume outbox events: write the notices they cause and mark them processed, in one transaction."""
+    """Consume outbox events: write the notices they cause and mark them processed, in one transaction. A site
+    that an edit takes out of a subscription's filter is noticed to those told about it before
+    (:func:`queue_left_notices`)."""
     events = repository.unprocessed_events(session, limit)
     queued = 0
     sites = repository.site_snapshots(session, list({e.request_id for e in events if e.request_id}))
     for event in events:
         site = sites.get(event.request_id) if event.request_id else None
-        kind = notice_kind_for(event, site) if site else None
-        if kind is None:
+        if site is None:
             continue
-        matches = repository.match_subscriptions(session, event.request_id)
-        endpoints = repository.enabled_endpoints(session, [m.id for m in matches])
-        told = (repository.last_told(session, event.request_id, [m.id for m in matches])
-                if kind in TOLD_KINDS else {})
-        for m in matches:
-            facts = change_facts(kind, event, site, told.get(m.id))
-            if facts is None:
-                continue
-            if queue_notice(session, m.id, m.email, m.delivery, endpoints.get(m.id, []), kind=kind,
-                            dedupe_key=dedupe_key_for(event, kind), payload=_site_payload(site, settings, **facts),
-                            request_id=event.request_id, event_id=event.id):
-                queued += 1
+        kind = notice_kind_for(event, site)
+        if kind is not None:
+            queued += _queue_event_notices(session, settings, event, kind, site)
+        if may_leave(event, site):
+            queued += queue_left_notices(session, settings, event, site)
     repository.mark_events(session, [e.id for e in events])
+    return queued
+
+
+def _queue_event_notices(session: Session, settings: Settings, event: Event, kind: str, site: dict[str, Any]) -> int:
+    """The notices of one outbox event to the subscriptions its site matches."""
+    matches = repository.match_subscriptions(session, event.request_id)
+    endpoints = repository.enabled_endpoints(session, [m.id for m in matches])
+    told = repository.last_told(session, event.request_id, [m.id for m in matches]) if kind in TOLD_KINDS else {}
+    queued = 0
+    for m in matches:
+        facts = change_facts(kind, event, site, told.get(m.id))
+        if facts is None:
+            continue
+        if queue_notice(session, m.id, m.email, m.delivery, endpoints.get(m.id, []), kind=kind,
+                        dedupe_key=dedupe_key_for(event, kind), payload=_site_payload(site, settings, **facts),
+                        request_id=event.request_id, event_id=event.id):
+            queued += 1
     return queued
 
 
@@ -730,15 +799,16 @@ def _require_active(sub: Subscription) -> None:
                       type_="subscription-pending")
 
 
-def calendar_ics(session: Session, sub: Subscription, settings: Settings, now: datetime) -> bytes:
+def calendar_ics(session: Session, sub: Subscription, settings: Settings) -> bytes:
+    """The subscription's calendar: the same bytes as long as its sites are the same (``feeds.calendar``)."""
     from service.notices import feeds
 
     _require_active(sub)
-    since = today(settings) - timedelta(days=90)  # the service's calendar; ``now`` stamps the file
+    since = today(settings) - timedelta(days=90)  # the service's calendar
     ids = repository.sites_for_subscription(session, sub.id, ends_after=since, limit=FEED_LIMIT)
     snaps = repository.site_snapshots(session, ids)
     sites = [{**snaps[i], "map_url": map_url(str(i), settings)} for i in ids if i in snaps]
-    return feeds.calendar(sub, sites, links(sub, settings), now)
+    return feeds.calendar(sub, sites, links(sub, settings))
 
 
 def atom_feed(session: Session, sub: Subscription, settings: Settings, now: datetime) -> bytes:

@@ -50,23 +50,23 @@ def test_area_and_filters_decide_who_hears_of_a_site(client, db, city, run_jobs)
 
 def test_mode_filters_tell_trams_from_buses_and_transit_means_both(client, db, city, run_jobs) -> None:  # noqa: ANN001
     """A bus company hears of works that stop its buses, not of tram-only works; `transit` covers both. A full
-    closure of the road for cycles makes the buses detour (the feeds' rule, test_mode_parity.py); a footway
-    closure touches no transit."""
+    closure of the road for cars makes the buses detour, one of the cycle lane alone leaves their lanes open (the
+    feeds' rule, test_mode_parity.py); a footway closure touches no transit."""
     subs = {name: subscribe(client, db, email=f"{name}@example.de", modes=modes) for name, modes in
             (("transit", ["transit"]), ("tram", ["tram"]), ("bus", ["bus"]))}
     heard: dict[str, set[str]] = {name: set() for name in subs}
     for title, modes, impact in (("Gleiserneuerung", ["tram"], "full_closure"),
                                  ("Haltestellenumbau", ["bus"], "full_closure"),
-                                 ("Ampelumbau", ["transit"], "full_closure"), ("Radweg", ["cycle"], "full_closure"),
-                                 ("Gehweg", ["pedestrian"], "footway")):
+                                 ("Ampelumbau", ["transit"], "full_closure"), ("Fahrbahn", ["car"], "full_closure"),
+                                 ("Radweg", ["cycle"], "full_closure"), ("Gehweg", ["pedestrian"], "footway")):
         body = site_body(title=f"{title} Rüttenscheider Straße", modes=modes, impact=impact)
         assert client.post("/v1/requests", json=body, headers=city.headers).status_code == 201
         before = {name: len(_kinds(db, sub)) for name, sub in subs.items()}
         run_jobs()
         heard = {name: heard[name] | ({title} if len(_kinds(db, sub)) > before[name] else set())
                  for name, sub in subs.items()}
-    assert heard == {"transit": {"Gleiserneuerung", "Haltestellenumbau", "Ampelumbau", "Radweg"},
-                     "tram": {"Gleiserneuerung", "Ampelumbau"}, "bus": {"Haltestellenumbau", "Ampelumbau", "Radweg"}}
+    assert heard == {"transit": {"Gleiserneuerung", "Haltestellenumbau", "Ampelumbau", "Fahrbahn"},
+                     "tram": {"Gleiserneuerung", "Ampelumbau"}, "bus": {"Haltestellenumbau", "Ampelumbau", "Fahrbahn"}}
 
 
 def test_notice_says_where_what_who_when_impact_and_links_the_map(client, db, city, smtp, run_jobs) -> None:

@@ -81,3 +81,43 @@ def test_atom_feed_lists_the_notices(client, db, city, run_jobs) -> None:
                            "Baustelle abgesagt: Kanalerneuerung Rüttenscheider Straße"}
     links = {e.find(f"{ATOM}link").get("href") for e in feed.iter(f"{ATOM}entry")}
     assert links == {f"https://baustellen.example/map/#request={site['id']}"}
+
+
+def test_calendar_has_an_etag_and_answers_304_until_a_matching_site_changes(client, db, city) -> None:  # noqa: ANN001
+    sub = subscribe(client, db)
+    url = f"/v1/subscriptions/{sub.token}/calendar.ics"
+    site = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    first = client.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"') and first.headers["cache-control"] == "private, max-age=60"
+    # the same calendar, the same bytes and tag, whatever the time and the encoding (the tag is weak)
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.headers["etag"] == etag and plain.content == first.content
+    [ev] = Calendar.from_ical(first.content).walk("VEVENT")
+    assert ev.decoded("DTSTAMP") == ev.decoded("LAST-MODIFIED")  # the site's last change, not the time of asking
+    assert first.headers["vary"] == "Accept-Encoding"  # gzip may have answered: the 304 says so too
+
+    for tag in (etag, etag.removeprefix("W/"), f'"other", {etag}', "*"):
+        for method in (client.get, client.head):
+            again = method(url, headers={"If-None-Match": tag})
+            assert again.status_code == 304, (tag, method)
+            assert again.content == b""
+            assert again.headers["etag"] == etag and again.headers["cache-control"] == "private, max-age=60"
+            assert again.headers["vary"] == "Accept-Encoding"
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+    # a site elsewhere changes nothing in this calendar: still 304
+    client.post("/v1/requests", json=site_body(title="Kanal Dortmund", geometry={
+        "type": "LineString", "coordinates": [[7.4650, 51.5140], [7.4660, 51.5110]]}, diversions=[]),
+        headers=city.headers)
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+
+    # a change of a site in it changes the calendar and its tag
+    tag = client.get(f"/v1/requests/{site['id']}", headers=city.headers).headers["etag"]
+    assert client.patch(f"/v1/requests/{site['id']}", json={"preferred_start": "2027-05-01"},
+                        headers={**city.headers, "If-Match": tag}).status_code == 200
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert list(Calendar.from_ical(changed.content).walk("VEVENT"))[0].decoded("DTSTART") == date(2027, 5, 1)
+    assert client.get(url, headers={"If-None-Match": changed.headers["etag"]}).status_code == 304

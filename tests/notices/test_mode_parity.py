@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import text
 from standardwebhooks import Webhook
 
-from service.feeds.common import in_road
+from service.feeds.common import in_road, vehicle_impact
 from service.feeds.gtfsrt import transit_modes
 from service.notices import repository
 from service.requests.models import Impact, Mode, WorkKind
@@ -28,7 +29,8 @@ MODES = [m.value for m in Mode]
 def expected_modes(kind: str, impact: str, modes: list[str]) -> set[str]:
     """What a subscription filter should see of a request: the modes it names, the transit modes the feeds say
     it touches, and ``transit`` when that includes trams or buses."""
-    site = SimpleNamespace(kind=kind, impact=impact, modes=list(modes), in_road=in_road(kind, modes))
+    site = SimpleNamespace(kind=kind, impact=impact, modes=list(modes), in_road=in_road(kind, modes),
+                           vehicle_impact=vehicle_impact(kind, impact, modes))
     touched = transit_modes(site)  # type: ignore[arg-type]
     return set(modes) | touched | ({"transit"} if touched & {"tram", "bus"} else set())
 
@@ -50,6 +52,39 @@ def test_mode_filter_sql_follows_the_feeds_rule_for_every_kind_impact_and_set_of
     assert not wrong, f"{len(wrong)} combinations differ (kind, impact, modes, sql, feeds), e.g. {wrong[:5]}"
     # the filter of the matching statement is this expression
     assert f"s.modes && {repository.MODES_SQL}" in repository.MATCH_SQL
+
+
+def _sql_modes(db, kind: str, impact: str, modes: list[str]) -> set[str]:  # noqa: ANN001
+    return set(db.scalar(text(f"SELECT {repository.MODES_SQL} FROM (SELECT cast(:kind AS varchar) AS kind, "
+                              "cast(:impact AS varchar) AS impact, cast(:modes AS varchar[]) AS modes) AS r"),
+                         {"kind": kind, "impact": impact, "modes": modes}))
+
+
+@pytest.mark.parametrize(
+    ("impact", "modes", "expected"),
+    [
+        # the footway, the cycle lane or both alone: the vehicle lanes stay open, the buses drive on
+        ("full_closure", ["pedestrian"], {"pedestrian"}),
+        ("lane_reduction", ["pedestrian"], {"pedestrian"}),
+        ("full_closure", ["cycle"], {"cycle"}),
+        ("one_way", ["cycle"], {"cycle"}),
+        ("full_closure", ["pedestrian", "cycle"], {"pedestrian", "cycle"}),
+        # the bus lane: the buses are named
+        ("full_closure", ["bus"], {"bus", "transit"}),
+        ("full_closure", ["pedestrian", "cycle", "bus"], {"pedestrian", "cycle", "bus", "transit"}),
+        ("footway", ["pedestrian", "bus"], {"pedestrian", "bus", "transit"}),  # a bus stop's platform
+        # the carriageway: the buses detour, whoever else is named with the cars
+        ("full_closure", ["car", "pedestrian"], {"car", "pedestrian", "bus", "transit"}),
+        ("lane_reduction", ["cycle", "car"], {"cycle", "car", "bus", "transit"}),
+        ("full_closure", [], {"tram", "bus", "transit"}),
+        ("footway", ["pedestrian"], {"pedestrian"}),
+    ],
+)
+def test_buses_are_touched_only_when_the_works_reach_the_carriageway(db, impact, modes, expected) -> None:  # noqa: ANN001
+    """Works in the road that name only ``pedestrian`` and/or ``cycle`` close the footway or the cycle lane, not the
+    road (``common.vehicle_impact``): no bus (nor ``transit``) in the filter's modes, however hard the impact."""
+    assert _sql_modes(db, "sewer", impact, modes) == expected
+    assert expected_modes("sewer", impact, modes) == expected
 
 
 def test_a_bus_operator_hears_of_a_road_closure_for_cars_not_of_tram_only_track_works(
@@ -92,3 +127,27 @@ def test_a_bus_operator_hears_of_a_road_closure_for_cars_not_of_tram_only_track_
     assert payload["type"] == "notice.request.created"
     assert payload["data"]["site"]["title"] == "Brückenerneuerung Rüttenscheider Straße"
     assert payload["data"]["site"]["modes"] == ["car", "cycle"]
+
+
+def test_a_bus_operator_does_not_hear_of_a_closed_footway_or_cycle_lane(client, db, city, run_jobs) -> None:  # noqa: ANN001
+    """A full closure naming only the pedestrians or the cyclists closes their part of the street, and the GTFS-RT
+    feed gives the buses no alert for it: the bus operator hears of the bus lane, not of those. The pedestrians'
+    subscriber hears of the footway."""
+    subs = {"bus": subscribe(client, db, email="leitstelle@bus-example.de", modes=["bus"]),
+            "pedestrian": subscribe(client, db, email="fuss@example.de", modes=["pedestrian"])}
+    sites = {
+        "footway": site_body(title="Gehwegsanierung Rüttenscheider Straße", modes=["pedestrian"]),
+        "cycle_lane": site_body(title="Radweg Rüttenscheider Straße", modes=["cycle"]),
+        "footway_cycle_lane": site_body(title="Geh- und Radweg Rüttenscheider Straße", modes=["pedestrian", "cycle"]),
+        "bus_lane": site_body(title="Busspur Rüttenscheider Straße", modes=["bus"]),
+    }
+    ids = {}
+    for name, body in sites.items():
+        r = client.post("/v1/requests", json=body, headers=city.headers)
+        assert r.status_code == 201, r.text
+        ids[r.json()["id"]] = name
+    run_jobs()
+
+    heard = {name: {ids[str(n.request_id)] for n in notices_of(db, sub.id) if n.request_id is not None}
+             for name, sub in subs.items()}
+    assert heard == {"bus": {"bus_lane"}, "pedestrian": {"footway", "footway_cycle_lane"}}
