@@ -34,6 +34,12 @@ from service.slots.service import run_plan
 WIDEN_DAYS = 60
 
 
+def _first_day(path) -> date:  # noqa: ANN001
+    """The earliest published start (``von``) of the file."""
+    features = json.loads(path.read_text(encoding="utf-8"))["features"]
+    return min(date.fromisoformat(f["properties"]["von"][:10]) for f in features if f["properties"].get("von"))
+
+
 def _bbox(path) -> list[float]:  # noqa: ANN001
     import shapely
     from shapely.geometry import shape
@@ -77,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console()
     with bench_database("slots") as base:
-        settings = base.model_copy(update={"solver_time_limit_s": args.time_limit, "solver_workers": 2})
-        path = settings.shared_data_dir / "real" / "karlsruhe" / "sites.geojson"
+        path = base.shared_data_dir / "real" / "karlsruhe" / "sites.geojson"
+        # The published dates lie mostly in the past and no slot is granted before today: the service's day is
+        # pinned to the first day of the widened windows, so every site can be planned as if the plan were new.
+        settings = base.model_copy(update={"solver_time_limit_s": args.time_limit, "solver_workers": 2,
+                                           "today": _first_day(path) - timedelta(days=WIDEN_DAYS)})
         factory = make_sessionmaker(make_engine(settings))
         total = loaders.count_features(path)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -151,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print(table)
     console.print("Datensatz „Baustellen“, Stadt Karlsruhe, CC BY 4.0")
     write_result("slots_karlsruhe", result)
-    ok = check["violations_stored_plan"] == 0 and fcfs["plan_better_or_equal"] and stats["violations"] == 0
+    every_site_planned = stats["placed"] + stats["unplaced"] == summary.stored  # none left out of the plan
+    ok = (check["violations_stored_plan"] == 0 and fcfs["plan_better_or_equal"] and stats["violations"] == 0
+          and every_site_planned)
     return 0 if ok else 1
 
 

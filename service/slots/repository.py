@@ -186,9 +186,10 @@ def hard_conflicts(
     (one with a slot), by the rules of ``service/geo/rules.py``: different owners, shifts that clash (day
     and night work do not), time ranges that overlap within ``[start, end]`` (the windows of ``ids``, the
     slots of the others), and either footprints within the larger of the two impact distances (``space``;
-    none between works in the road and works on a track of their own: ``works_in_road``) or one footprint, with an impact other than ``none``, on the other's diversion or replacement route
-    (``diversion``). Pairs come back as ``(a, b, kind)`` with ``a < b``. With ``whole_range`` the requests
-    ``ids`` count as in place over all of ``[start, end]`` instead of their windows (for a wider window to try)."""
+    none between works in the road and works on a track of their own: ``works_in_road``) or one footprint,
+    with an impact other than ``none``, on the other's diversion or replacement route (``diversion``). Pairs
+    come back as ``(a, b, kind)`` with ``a < b``. With ``whole_range`` the requests ``ids`` count as in place
+    over all of ``[start, end]`` instead of their windows (for a wider window to try)."""
     if not ids:
         return []
     sql = """
