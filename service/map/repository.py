@@ -337,7 +337,8 @@ def pair_features(
 
 _RULE_MATCH = {
     "zones": "ST_Intersects(r.geom_utm, g.geom_utm)",
-    "corridors": "ST_DWithin(r.geom_utm, g.geom_utm, coalesce(g.buffer_m, 25.0))",
+    # the sites that count on the corridor: running along it (the conflict rule's corridor_carries)
+    "corridors": "corridor_carries(g.geom_utm, coalesce(g.buffer_m, 25.0), r.geom_utm)",
     "moratoriums": "ST_Intersects(r.geom_utm, g.geom_utm)",
     "blackouts": "(g.geom_utm IS NULL OR ST_Intersects(r.geom_utm, g.geom_utm))",
 }
@@ -350,7 +351,7 @@ def rule_name(session: Session, table: str, rule_id: str) -> str | None:
 
 
 def sites_in_rule(session: Session, viewer: Viewer, table: str, rule_id: str) -> list[dict[str, Any]]:
-    """The sites in a zone (or on a corridor, within its buffer) with window, slot and effective dates."""
+    """The sites in a zone (or running along a corridor) with window, slot and effective dates."""
     params: dict[str, Any] = {"rule": rule_id}
     where = _visibility(viewer, "r", params)
     rows = session.execute(text(f"""

@@ -141,3 +141,20 @@ def test_conflicts_collection_tile_and_zone_timeline(client, city, utility, db) 
     assert [s["id"] for s in timeline["sites"]] == [str(a)]  # the gas site lies east of the zone
     assert client.get(f"/map/timeline/zones/{uuid.uuid4()}").status_code == 404
     assert client.get(f"/map/timeline/sites/{a}").status_code == 404
+
+
+def test_corridor_timeline_lists_the_sites_that_run_along_it_not_those_crossing_it(client, city, db) -> None:  # noqa: ANN001
+    """The corridor's Gantt shows the sites its capacity counts (``corridor_carries``), as the conflict rule does."""
+    from shapely.geometry import LineString
+
+    along = _create(db, city, title="Deckensanierung B224",
+                    geometry={"type": "LineString", "coordinates": [[7.3000, 51.5001], [7.3040, 51.5001]]})
+    crossing = _create(db, city, title="Kanal Querstraße",  # about 330 m north-south, crossing the corridor
+                       geometry={"type": "LineString", "coordinates": [[7.3060, 51.4985], [7.3060, 51.5015]]})
+    corridor = Corridor(name="B224 Test", kind="arterial", buffer_m=25.0, max_concurrent=1,
+                        geom=from_shape(LineString([(7.29, 51.5), (7.32, 51.5)]), srid=4326))
+    db.add(corridor)
+    db.flush()
+    timeline = client.get(f"/map/timeline/corridors/{corridor.id}").json()
+    ids = [s["id"] for s in timeline["sites"]]
+    assert along in ids and crossing not in ids
