@@ -7,12 +7,18 @@ from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page
+from shapely.geometry import Point, shape
 
 from service.settings import REPO_ROOT
 
 SHOTS = REPO_ROOT / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def with_key(page: Page, key: str) -> None:
+    """The tab signs in with this API key (as the page's key button would) before the page loads."""
+    page.add_init_script(f"sessionStorage.setItem('bst-key', '{key}')")
 
 
 def open_map(page: Page, url: str, fragment: str = "") -> None:
@@ -26,6 +32,26 @@ def idle(page: Page) -> None:
     """Wait until the map has stopped moving and has drawn what its filters now say."""
     page.wait_for_function("window.bst.map.loaded() && !window.bst.map.isMoving()")
     page.evaluate("new Promise((r) => { const m = window.bst.map; m.once('idle', r); m.triggerRepaint(); })")
+
+
+def select_site(page: Page, site: str) -> None:
+    """Selects the site (as a click would, the map fitted to it) and waits for its details."""
+    page.evaluate("(id) => window.bst.select(id, {fly: true})", site)
+    page.wait_for_selector("#d-more h3")
+
+
+def list_ids(page: Page) -> set[str]:
+    return set(page.eval_on_selector_all("#site-list li[data-id]", "(els) => els.map((e) => e.dataset.id)"))
+
+
+def box(page: Page, selector: str) -> dict[str, float]:
+    return page.locator(selector).bounding_box()
+
+
+def get_request(url: str, site: str, key: str) -> dict:
+    r = httpx.get(f"{url}/v1/requests/{site}", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 def rendered_ids(page: Page) -> set[str]:
@@ -44,6 +70,18 @@ def rendered_in(page: Page, layers: list[str], point: list[float] | None = None)
         const where = at ? [[at.x - 6, at.y - 6], [at.x + 6, at.y + 6]] : undefined;
         return m.queryRenderedFeatures(where, {layers: ls}).map((f) => String(f.properties.id));
     }""", [layers, point]))
+
+
+def lonely_site(url: str) -> tuple[str, tuple[float, float]]:
+    """A site and one of its vertices with no other site within about 60 m: clicking there must open it."""
+    features = httpx.get(f"{url}/ogc/collections/sites/items", params={"limit": 10000}).json()["features"]
+    shapes = {f["id"]: shape(f["geometry"]) for f in features}
+    for fid, geom in shapes.items():
+        vertex = Point(geom.representative_point() if geom.geom_type.endswith("Polygon") else geom.coords[0]
+                       if hasattr(geom, "coords") else geom.geoms[0].coords[0])
+        if all(other.distance(vertex) > 0.0009 for oid, other in shapes.items() if oid != fid):
+            return fid, (vertex.x, vertex.y)
+    raise AssertionError("no site stands alone")
 
 
 def shot(page: Page, name: str) -> Path:

@@ -64,30 +64,42 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab (German locale); JavaScript dialogs are accepted; any page error fails the test."""
-    context = browser.new_context(viewport={"width": 1600, "height": 950}, locale="de-DE")
+def tab(browser: Browser, *, accept_dialogs: bool = False, **options: object) -> Iterator[Page]:
+    """A fresh tab (German locale) with these context options; any page error fails the test."""
+    context = browser.new_context(locale="de-DE", **options)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("dialog", lambda d: d.accept())  # "approve despite conflicts?" and the like
+    if accept_dialogs:
+        pg.on("dialog", lambda d: d.accept())  # "approve despite conflicts?" and the like
     yield pg
     context.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A wide screen's tab (1600 x 950); JavaScript dialogs are accepted."""
+    yield from tab(browser, accept_dialogs=True, viewport={"width": 1600, "height": 950})
+
+
+@pytest.fixture
+def full_hd(browser: Browser) -> Iterator[Page]:
+    """A full HD screen's tab (1920 x 1080)."""
+    yield from tab(browser, viewport={"width": 1920, "height": 1080})
+
+
+@pytest.fixture
+def laptop(browser: Browser) -> Iterator[Page]:
+    """A laptop's tab (1400 x 900), the size the QA pass found the list and the legend cramped at."""
+    yield from tab(browser, viewport={"width": 1400, "height": 900})
 
 
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
-    """A tab of a phone's size (390 x 844, touch); any page error fails the test."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE", has_touch=True,
-                                  is_mobile=True, device_scale_factor=2)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert not errors, errors
+    """A tab of a phone's size (390 x 844, touch)."""
+    yield from tab(browser, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+                   device_scale_factor=2)
 
 
 @dataclass

@@ -7,21 +7,8 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from shapely.geometry import Point, shape
 
-from tests.map.browser import expected_on, open_map, rendered_ids, shot
-
-
-def lonely_site(url: str) -> tuple[str, tuple[float, float]]:
-    """A site and one of its vertices with no other site within about 60 m: clicking there must open it."""
-    features = httpx.get(f"{url}/ogc/collections/sites/items", params={"limit": 10000}).json()["features"]
-    shapes = {f["id"]: shape(f["geometry"]) for f in features}
-    for fid, geom in shapes.items():
-        vertex = Point(geom.representative_point() if geom.geom_type.endswith("Polygon") else geom.coords[0]
-                       if hasattr(geom, "coords") else geom.geoms[0].coords[0])
-        if all(other.distance(vertex) > 0.0009 for oid, other in shapes.items() if oid != fid):
-            return fid, (vertex.x, vertex.y)
-    raise AssertionError("no site stands alone")
+from tests.map.browser import expected_on, lonely_site, open_map, rendered_ids, shot
 
 
 def test_map_loads_renders_sites_and_slider_changes_what_is_visible(live_server, ruhr, page) -> None:  # noqa: ANN001

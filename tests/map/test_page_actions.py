@@ -16,18 +16,10 @@ from sqlalchemy.orm import Session
 from service.auth import service as auth
 from service.requests.models import SiteRequest
 from service.workflow.reasons import COORDINATOR_CODES
-from tests.map.browser import idle, open_map, rendered_ids, shot
+from tests.map.browser import get_request, idle, list_ids, open_map, rendered_ids, select_site, shot, with_key
 from tests.map.conftest import Ruhr
 
 DEFAULT_STATUSES = {"draft", "submitted", "slot_proposed", "accepted", "contested", "approved", "active"}
-
-
-def with_key(page: Page, key: str) -> None:
-    page.add_init_script(f"sessionStorage.setItem('bst-key', '{key}')")
-
-
-def list_ids(page: Page) -> set[str]:
-    return set(page.eval_on_selector_all("#site-list li[data-id]", "(els) => els.map((e) => e.dataset.id)"))
 
 
 def sites(url: str, **params: str) -> dict[str, dict]:
@@ -39,17 +31,6 @@ def sites(url: str, **params: str) -> dict[str, dict]:
 def open_filter(page: Page, box: str) -> None:
     """Unfold the <details> section that holds the checkboxes `#box` (kind and conflict kinds start folded)."""
     page.evaluate("(id) => { document.getElementById(id).closest('details').open = true; }", box)
-
-
-def select_site(page: Page, site: str) -> None:
-    page.evaluate("(id) => window.bst.select(id, {fly: true})", site)
-    page.wait_for_selector("#d-more h3")
-
-
-def get_request(url: str, site: str, key: str) -> dict:
-    r = httpx.get(f"{url}/v1/requests/{site}", headers={"Authorization": f"Bearer {key}"})
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def test_planner_rejects_a_request_with_a_reason(live_server: str, ruhr: Ruhr, page: Page) -> None:

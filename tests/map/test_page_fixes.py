@@ -21,26 +21,9 @@ from service.auth import service as auth
 from service.conflicts.models import Conflict, Moratorium
 from service.requests.models import SiteRequest
 from service.slots.models import Slot
-from tests.map.browser import idle, open_map, rendered_ids, rendered_in, shot
+from tests.map.browser import box, idle, list_ids, open_map, rendered_ids, rendered_in, select_site, shot, with_key
 from tests.map.conftest import Ruhr
 from tests.map.helpers import add_site
-
-
-def with_key(page: Page, key: str) -> None:
-    page.add_init_script(f"sessionStorage.setItem('bst-key', '{key}')")
-
-
-def select_site(page: Page, site: str) -> None:
-    page.evaluate("(id) => window.bst.select(id, {fly: true})", site)
-    page.wait_for_selector("#d-more h3")
-
-
-def list_ids(page: Page) -> set[str]:
-    return set(page.eval_on_selector_all("#site-list li[data-id]", "(els) => els.map((e) => e.dataset.id)"))
-
-
-def box(page: Page, selector: str) -> dict[str, float]:
-    return page.locator(selector).bounding_box()
 
 
 def test_phone_layout_keeps_the_map_usable_and_nothing_overflows(live_server: str, ruhr: Ruhr, phone: Page) -> None:
@@ -56,12 +39,12 @@ def test_phone_layout_keeps_the_map_usable_and_nothing_overflows(live_server: st
     assert box(phone, "#map")["height"] >= 300
     lang = box(phone, "#lang-button")
     assert lang["x"] >= 0 and lang["x"] + lang["width"] <= width  # on screen
-    # the legend starts folded and does not cover the list
-    legend, listing = box(phone, "#legend"), box(phone, "#site-list")
-    assert legend["y"] + legend["height"] <= listing["y"] or listing["y"] + listing["height"] <= legend["y"]
+    # the legend starts folded; unfolded, it lies below the map and above the list, covering neither
     assert not phone.locator("#legend-body").is_visible()
     phone.locator("#legend-toggle").click()
     assert phone.locator("#legend-body").is_visible()
+    legend, listing, drawn = box(phone, "#legend"), box(phone, "#site-list"), box(phone, "#map")
+    assert drawn["y"] + drawn["height"] <= legend["y"] and legend["y"] + legend["height"] <= listing["y"]
     no_sideways_scroll()
     shot(phone, "phone_overview")
 

@@ -34,6 +34,8 @@ const UNPLACED_COLOR = "#6b7280";
 const DAY_MS = 86400000;
 // Phones: the details are a panel over the lower part of the screen (style.css, the same width).
 const PHONE_QUERY = "(max-width: 760px)";
+// Screens this wide (full HD) open with the legend unfolded beside the map: it takes 250 px of the map's width.
+const WIDE_QUERY = "(min-width: 1800px)";
 const NO_PADDING = { top: 0, bottom: 0, left: 0, right: 0 };
 // The least height of map (px) a selected site is shown in above the phone's details panel.
 const MIN_VISIBLE_MAP = 120;
@@ -420,15 +422,15 @@ function renderList() {
   const focused = document.activeElement?.closest?.("#site-list li[data-id]")?.dataset.id;
   list.innerHTML = inView.slice(0, 400).map((f) => {
     const p = f.properties;
-    const flag = state.inConflict?.has(f.id) ? ` <span class="conflict-flag" title="${esc(t("conflicts"))}">⚠<span class="sr-only">${esc(t("conflicts"))}</span></span>` : "";
+    const flag = state.inConflict?.has(f.id) ? `<span class="conflict-flag" title="${esc(t("conflicts"))}">⚠<span class="sr-only">${esc(t("conflicts"))}</span></span>` : "";
     const unplaced = isUnplaced(p);
     // an unplaced request has no dates of its own: its requested window, marked as such
     const when = unplaced ? `${t("window_short")} ${t("from_to", { a: formatDate(p.start), b: formatDate(p.end) })}`
       : t("from_to", { a: formatDate(p.start), b: formatDate(p.end) });
     const badge = unplaced ? `<span class="unplaced-flag">${esc(t("unplaced"))}</span>` : "";
-    return `<li data-id="${esc(f.id)}" tabindex="0" class="${f.id === state.selected ? "selected" : ""}${unplaced ? " unplaced" : ""}" style="border-left-color:${unplaced ? UNPLACED_COLOR : IMPACT_COLORS[p.impact] || "#ccc"}">
-      <span class="t">${esc(p.title)}${flag}</span>
-      <span class="m">${esc(p.owner)}</span>${badge}<br>
+    return `<li data-id="${esc(f.id)}" tabindex="0" title="${esc(p.title)}" class="${f.id === state.selected ? "selected" : ""}${unplaced ? " unplaced" : ""}" style="border-left-color:${unplaced ? UNPLACED_COLOR : IMPACT_COLORS[p.impact] || "#ccc"}">
+      <span class="t">${esc(p.title)}</span>${flag}
+      <span class="m">${badge}${esc(p.owner)}</span>
       <span class="m">${esc(when)} · ${esc(v("status", p.status))} · ${esc(v("impact", p.impact))}</span>
     </li>`;
   }).join("");
@@ -731,7 +733,8 @@ function normaliseConflicts(data, siteId) {
 }
 
 // The coordinator's buttons: what the workflow allows now (the /actions answer; nothing if it failed) and what
-// makes sense for the slot: approving needs a slot (proposed or locked), locking a proposed one.
+// makes sense for the slot: approving needs a slot (proposed or locked), locking a proposed one, unlocking a
+// locked one; proposing a slot at a chosen start wherever the workflow allows a proposal.
 function renderActions(full, actions) {
   if (!full) return `<div id="d-message"></div>`;
   const allowed = new Set(actions?.allowed || []);
@@ -740,11 +743,38 @@ function renderActions(full, actions) {
   if (allowed.has("approve") && hasSlot) buttons.push(`<button type="button" class="ok" data-action="approve">${esc(t("approve"))}</button>`);
   if (allowed.has("reject")) buttons.push(`<button type="button" class="danger" data-action="reject">${esc(t("reject"))}</button>`);
   if (full.slot && full.slot.status === "proposed") buttons.push(`<button type="button" data-action="lock">${esc(t("lock"))}</button>`);
+  if (full.slot && full.slot.status === "locked") buttons.push(`<button type="button" data-action="unlock">${esc(t("unlock"))}</button>`);
   const note = allowed.has("approve") && !hasSlot ? `<p class="empty" id="d-no-approve">${esc(t("approve_needs_slot"))}</p>` : "";
-  if (!buttons.length && !note) return `<div id="d-message"></div>`;
+  const propose = allowed.has("propose") ? renderPropose(full) : "";
+  if (!buttons.length && !note && !propose) return `<div id="d-message"></div>`;
   const row = buttons.length ? `<div class="action-row">${buttons.join("")}</div>` : "";
-  return `<h3>${esc(t("actions"))}</h3>${row}${note}<div id="d-message"></div>`;
+  return `<h3>${esc(t("actions"))}</h3>${row}${note}${propose}<div id="d-message"></div>`;
 }
+
+// The possible starts of a slot: in the requested window (the whole duration in it), not before today.
+function proposeRange(full) {
+  const lastStart = dayToIso(isoToDay(full.latest_end) - (full.duration_days - 1));
+  const today = state.config?.today || "";
+  const first = full.earliest_start > today ? full.earliest_start : today;
+  return { min: first <= lastStart ? first : full.earliest_start, max: lastStart };
+}
+
+// "Propose a slot starting on": a date field (the slot's start if it has one, else the preferred start, within
+// the possible starts) and its button. The API decides; the range is a hint.
+function renderPropose(full) {
+  const { min, max } = proposeRange(full);
+  const wanted = full.slot?.start || full.preferred_start || min;
+  const value = wanted < min ? min : wanted > max ? max : wanted;
+  return `<div class="propose-row">
+    <label class="field" for="d-propose-start"><span>${esc(t("propose_at"))}</span>
+      <input type="date" id="d-propose-start" value="${esc(value)}" min="${esc(min)}" max="${esc(max)}"></label>
+    <button type="button" data-action="propose">${esc(t("propose"))}</button>
+    <p class="hint" id="d-propose-hint">${esc(t("propose_hint", { a: formatDate(min), b: formatDate(max), n: full.duration_days }))}</p>
+  </div>`;
+}
+
+// The request's ETag as read with the details: a step on a request changed meanwhile answers 412.
+function ifMatch(full) { return { "If-Match": full.etag || `"v${full.version}"` }; }
 
 function message(text, ok) {
   const el = $("d-message");
@@ -756,20 +786,41 @@ function bindDetailActions(id, full) {
     e.preventDefault();
     select(a.dataset.goto, { fly: true, focus: true });
   }));
+  const run = {
+    approve: () => approve(id, full),
+    reject: () => openReject(id),
+    lock: () => setLock(id, full, true),
+    unlock: () => setLock(id, full, false),
+    propose: () => proposeAt(id, full),
+  };
   $("d-more").querySelectorAll("[data-action]").forEach((btn) => btn.addEventListener("click", async () => {
-    const action = btn.dataset.action;
-    if (action === "approve") await approve(id, full);
-    else if (action === "reject") await openReject(id);
-    else if (action === "lock") {
-      const r = await api(`/v1/requests/${id}/slot/lock`, { method: "POST" });
-      if (!r.ok) return message(problemText(r), false);
-      await refreshAfterAction(id, t("locked_ok"));
-    }
+    btn.disabled = true; // one click, one request
+    try { await run[btn.dataset.action](); } finally { btn.disabled = false; }
   }));
+  $("d-propose-start")?.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); $("d-more").querySelector("[data-action='propose']").click(); }
+  });
+}
+
+async function setLock(id, full, locked) {
+  const r = await api(`/v1/requests/${id}/slot/${locked ? "lock" : "unlock"}`, { method: "POST", headers: ifMatch(full) });
+  if (!r.ok) return message(problemText(r), false);
+  await refreshAfterAction(id, t(locked ? "locked_ok" : "unlocked_ok"));
+}
+
+// A coordinator's proposal at the chosen start; the answer's warnings (rules the slot breaks) are shown with it.
+async function proposeAt(id, full) {
+  const start = $("d-propose-start").value;
+  if (!start) return message(t("propose_needs_date"), false);
+  const r = await api(`/v1/requests/${id}/propose`, { method: "POST", headers: ifMatch(full), body: { start } });
+  if (!r.ok) return message(problemText(r), false);
+  const slot = r.data.slot || {};
+  const warnings = (r.data.warnings || []).length ? ` ${t("warnings")}: ${r.data.warnings.join("; ")}` : "";
+  await refreshAfterAction(id, `${t("proposed_ok", { a: formatDate(slot.start), b: formatDate(slot.end) })}${warnings}`);
 }
 
 async function approve(id, full, override = false) {
-  const r = await api(`/v1/requests/${id}/approve`, { method: "POST", headers: { "If-Match": full.etag || `"v${full.version}"` },
+  const r = await api(`/v1/requests/${id}/approve`, { method: "POST", headers: ifMatch(full),
                                                       body: override ? { override: true } : {} });
   if (r.ok) return refreshAfterAction(id, t("approved_ok"));
   if (r.status === 409 && !override && r.data?.conflicts) {
@@ -842,6 +893,52 @@ async function openGantt(collection, id) {
   renderGantt();
 }
 
+// The month steps the Gantt's axis may label: every month, every second, each quarter, half year, year, …
+const AXIS_STEPS = [1, 2, 3, 6, 12, 24, 60, 120, 240, 600, 1200];
+let measureCanvas;
+
+// The width (px) of a label of the axis, in the font the SVG draws it in.
+function labelWidth(text) {
+  measureCanvas ??= document.createElement("canvas").getContext("2d");
+  measureCanvas.font = `11px ${getComputedStyle(document.documentElement).fontFamily}`;
+  return measureCanvas.measureText(text).width;
+}
+
+// The axis of the Gantt chart from day `lo` to day `hi` (days since 1970): a line at the start of each month
+// (only the labelled ones when months are a few pixels apart) and a label every `step` months, the least step
+// that keeps the labels apart: "03/26" up to half years, the year alone from a step of a year on.
+function ganttAxis(lo, hi, labelW, scale, y0, y1) {
+  const monthPx = 30.44 * scale, gap = 8;
+  const step = AXIS_STEPS.find((n) => n * monthPx >= labelWidth(n >= 12 ? "0000" : "00/00") + gap) ?? AXIS_STEPS.at(-1);
+  const first = new Date(lo * DAY_MS);
+  let axis = `<g class="axis">`;
+  // k counts months since year 0: k % step == 0 puts the labels on January, April, July, October and the like
+  for (let k = first.getUTCFullYear() * 12 + first.getUTCMonth() + (first.getUTCDate() > 1 ? 1 : 0); ; k++) {
+    const year = Math.floor(k / 12), month = k % 12;
+    const d = Date.UTC(year, month, 1) / DAY_MS;
+    if (d > hi) break;
+    const labelled = k % step === 0;
+    if (!labelled && monthPx < 4) continue;
+    const px = labelW + (d - lo) * scale;
+    axis += `<line x1="${px}" x2="${px}" y1="${y0}" y2="${y1}" stroke="${labelled ? "#cfd6de" : "#e3e7ec"}"/>`;
+    if (labelled) {
+      const text = step >= 12 ? String(year) : `${String(month + 1).padStart(2, "0")}/${String(year % 100).padStart(2, "0")}`;
+      axis += `<text x="${px + 2}" y="12">${text}</text>`;
+    }
+  }
+  return `${axis}</g>`;
+}
+
+// Whatever the font: a label that would touch the one before it, or run past the chart's right edge, is left out.
+function dropOverlappingLabels(svg, width) {
+  let end = -Infinity;
+  for (const label of svg.querySelectorAll(".axis text")) {
+    const box = label.getBBox();
+    if (box.x < end + 4 || box.x + box.width > width) label.remove();
+    else end = box.x + box.width;
+  }
+}
+
 function renderGantt() {
   const g = state.gantt;
   const panel = $("gantt");
@@ -856,16 +953,7 @@ function renderGantt() {
   const scale = (width - labelW - 10) / Math.max(1, hi - lo);
   const x = (iso) => labelW + (isoToDay(iso) - lo) * scale;
   let svg = `<svg width="${width}" height="${top + sites.length * rowH + 6}" role="img" aria-label="${esc(t("timeline"))}">`;
-  svg += `<g class="axis">`;
-  for (let d = lo; d <= hi; d++) {
-    const iso = dayToIso(d);
-    if (iso.endsWith("-01")) {
-      const px = labelW + (d - lo) * scale;
-      svg += `<line x1="${px}" x2="${px}" y1="${top - 4}" y2="${top + sites.length * rowH}" stroke="#e3e7ec"/>`;
-      if (iso.slice(5, 7) === "01" || scale * 30 > 28) svg += `<text x="${px + 2}" y="12">${iso.slice(5, 7)}/${iso.slice(2, 4)}</text>`;
-    }
-  }
-  svg += `</g>`;
+  svg += ganttAxis(lo, hi, labelW, scale, top - 4, top + sites.length * rowH);
   sites.forEach((s, i) => {
     const y = top + i * rowH;
     const w0 = x(s.earliest_start), w1 = x(s.latest_end) + scale;
@@ -888,6 +976,7 @@ function renderGantt() {
   }
   svg += `</svg>`;
   $("gantt-body").innerHTML = svg;
+  dropOverlappingLabels($("gantt-body").querySelector("svg"), width);
   $("gantt-body").querySelectorAll(".row").forEach((row) => {
     row.addEventListener("click", () => select(row.dataset.id, { fly: true, focus: true }));
     row.addEventListener("keydown", (e) => {
@@ -1007,10 +1096,8 @@ function bindControls() {
     if (!$("gantt").hidden && $("gantt").contains(document.activeElement)) { state.gantt = null; renderGantt(); return; }
     if (!$("details").hidden) closeDetails();
   });
-  $("legend-toggle").addEventListener("click", () => {
-    const open = $("legend").classList.toggle("open");
-    $("legend-toggle").setAttribute("aria-expanded", String(open));
-  });
+  $("legend-toggle").addEventListener("click", () => showLegend($("legend").hidden));
+  $("legend-close").addEventListener("click", () => { showLegend(false); $("legend-toggle").focus(); });
   $("sidebar-toggle").addEventListener("click", () => {
     const open = document.querySelector(".sidebar").classList.toggle("open");
     $("sidebar-toggle").setAttribute("aria-expanded", String(open));
@@ -1021,6 +1108,14 @@ function bindControls() {
   $("lang-button").addEventListener("click", () => { setLanguage(language() === "de" ? "en" : "de"); renderTexts(); });
   $("key-button").addEventListener("click", toggleKey);
   $("plan-button").addEventListener("click", startPlan);
+}
+
+// The legend beside the map (below it on phones): the map gets narrower or wider, so it is resized at once.
+function showLegend(open) {
+  $("legend").hidden = !open;
+  $("legend-toggle").setAttribute("aria-expanded", String(open));
+  if (map) map.resize();
+  if (open && isPhone()) $("legend").scrollIntoView({ block: "nearest" });
 }
 
 function renderLegend() {
@@ -1219,10 +1314,7 @@ async function startPlan() {
 
 async function main() {
   setLanguage(initialLanguage());
-  if (isPhone()) { // phones: the legend starts folded, the map stays free
-    $("legend").classList.remove("open");
-    $("legend-toggle").setAttribute("aria-expanded", "false");
-  }
+  showLegend(window.matchMedia(WIDE_QUERY).matches); // before the map is made: it takes the width that is left
   bindControls();
   await loadMe();
   const cfg = await api("/map/config.json");
