@@ -13,7 +13,7 @@ precedence ``order`` (``after``: this request comes after ``request_id``; ``befo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -308,10 +308,17 @@ CHANGE_WORDS = {"extended": ("Verlängert", "Extended"), "shortened": ("Verkürz
                 "moved": ("Verschoben", "Moved")}
 
 
+# The works' effects on traffic a change after approval may alter, as its summary names them (German, English).
+EFFECT_WORDS = {"impact": ("Verkehrseinschränkung", "impact"), "modes": ("betroffene Verkehrsarten", "modes affected"),
+                "shift": ("Arbeitszeiten", "working hours"), "diversions": ("Umleitungen", "diversions"),
+                "replacement_routes": ("Ersatzverkehr", "replacement routes")}
+
+
 def change_summary(previous: tuple[date, date] | None, new: tuple[date, date], *, area_changed: bool,
-                   reason: str | None) -> dict[str, str]:
+                   reason: str | None, effect: Sequence[str] = ()) -> dict[str, str]:
     """The slot an approved change after approval gave a site: what the change did (extended, shortened,
-    moved, new area), the new and the previous dates, and the owner's reason."""
+    moved, new area), the new and the previous dates, which of the works' effects on traffic it changed
+    (:data:`EFFECT_WORDS`), and the owner's reason."""
     p_de, p_en = _period(*new)
     what = change_kind(previous, new, area_changed=area_changed)
     if previous is None or what in ("area", "window"):
@@ -325,6 +332,9 @@ def change_summary(previous: tuple[date, date] | None, new: tuple[date, date], *
         was_de, was_en = _period(*previous)
         de = f"{what_de} durch die genehmigte Änderung: {p_de} (bisher {was_de})."
         en = f"{what_en} by the approved change: {p_en} (was {was_en})."
+    if effect:
+        de += f" Geänderte Angaben: {', '.join(EFFECT_WORDS[k][0] for k in effect)}."
+        en += f" Changed details: {', '.join(EFFECT_WORDS[k][1] for k in effect)}."
     if reason and reason.strip():
         de += f" Begründung: {reason.strip()}"
         en += f" Reason: {reason.strip()}"

@@ -828,11 +828,6 @@ def default_settings() -> Settings:
 # The fields of a change after approval: its dates and area, and the works' effect on traffic.
 EFFECT_FIELDS = ("impact", "modes", "shift", "diversions", "replacement_routes")
 CHANGE_FIELDS = ("latest_end", "duration_days", "geometry", *EFFECT_FIELDS)
-EFFECT_WORDS = {"impact": ("Verkehrseinschränkung", "impact"), "modes": ("betroffene Verkehrsarten", "modes affected"),
-                "shift": ("Arbeitszeiten", "working hours"), "diversions": ("Umleitungen", "diversions"),
-                "replacement_routes": ("Ersatzverkehr", "replacement routes")}
-
-
 def _change_routes(value: Any) -> list[dict[str, Any]] | None:
     """Routes a change stores, as GeoJSON lines: ``None`` keeps the request's, ``[]`` removes them."""
     return None if value is None else requests_service._lines(value)
@@ -984,20 +979,6 @@ def _apply_change(req: SiteRequest, change: RequestChange) -> None:
         req.preferred_start = None
 
 
-def _change_summary(previous: tuple[date, date] | None, new: tuple[date, date], *, area_changed: bool,
-                    effect: list[str], reason: str | None) -> dict[str, str]:
-    """The summary of a slot an approved change gave: what it did to the dates and the area
-    (:func:`explanations.change_summary`), which of the works' effects on traffic it changed, and the reason."""
-    summary = explanations.change_summary(previous, new, area_changed=area_changed, reason=None)
-    if effect:
-        summary["de"] += f" Geänderte Angaben: {', '.join(EFFECT_WORDS[k][0] for k in effect)}."
-        summary["en"] += f" Changed details: {', '.join(EFFECT_WORDS[k][1] for k in effect)}."
-    if reason and reason.strip():
-        summary["de"] += f" Begründung: {reason.strip()}"
-        summary["en"] += f" Reason: {reason.strip()}"
-    return summary
-
-
 def decide_change(session: Session, principal: Principal, request_id: uuid.UUID, change_id: uuid.UUID,
                   decision: str, body: DecisionBody, settings: Settings) -> RequestChange:
     req = load_visible(session, principal, request_id, lock=True)
@@ -1028,8 +1009,8 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
             # same dates and area, another effect: not a mere change of the window
             "change": "effect" if what == "window" and effect else what, "effect": effect,
             "previous": {"start": previous[0].isoformat(), "end": previous[1].isoformat()} if previous else None,
-            "summary": _change_summary(previous, new, area_changed=area_changed, effect=effect,
-                                       reason=change.reason),
+            "summary": explanations.change_summary(previous, new, area_changed=area_changed, effect=effect,
+                                                   reason=change.reason),
         }
         slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
                                  provisional=False, explanation=explanation, unplaced=None, plan_id=None)
