@@ -87,6 +87,18 @@ def test_buses_are_touched_only_when_the_works_reach_the_carriageway(db, impact,
     assert expected_modes("sewer", impact, modes) == expected
 
 
+def _post_and_hear(client, db, city, run_jobs, sites: dict, subs: dict) -> dict[str, set[str]]:  # noqa: ANN001
+    """Post the sites (by name), run the worker's jobs, and say which sites each subscription heard of."""
+    ids = {}
+    for name, body in sites.items():
+        r = client.post("/v1/requests", json=body, headers=city.headers)
+        assert r.status_code == 201, r.text
+        ids[r.json()["id"]] = name
+    run_jobs()
+    return {name: {ids[str(n.request_id)] for n in notices_of(db, sub.id) if n.request_id is not None}
+            for name, sub in subs.items()}
+
+
 def test_a_bus_operator_hears_of_a_road_closure_for_cars_not_of_tram_only_track_works(
         client, db, city, smtp, receiver, run_jobs) -> None:  # noqa: ANN001
     """The GTFS-RT feed tells buses to detour around a full closure of the street for cars and cycles: the bus
@@ -108,15 +120,7 @@ def test_a_bus_operator_hears_of_a_road_closure_for_cars_not_of_tram_only_track_
         "track_transit": site_body(title="Gleisbett Rüttenscheider Straße", kind="tram_track",
                                    impact="full_closure", modes=["transit"]),
     }
-    ids = {}
-    for name, body in sites.items():
-        r = client.post("/v1/requests", json=body, headers=city.headers)
-        assert r.status_code == 201, r.text
-        ids[r.json()["id"]] = name
-    run_jobs()
-
-    heard = {name: {ids[str(n.request_id)] for n in notices_of(db, sub.id) if n.request_id is not None}
-             for name, sub in subs.items()}
+    heard = _post_and_hear(client, db, city, run_jobs, sites, subs)
     assert heard == {"bus": {"closure"}, "tram": {"tram_only", "track_transit"},
                      "transit": {"closure", "tram_only", "track_transit"}}
 
@@ -141,13 +145,5 @@ def test_a_bus_operator_does_not_hear_of_a_closed_footway_or_cycle_lane(client, 
         "footway_cycle_lane": site_body(title="Geh- und Radweg Rüttenscheider Straße", modes=["pedestrian", "cycle"]),
         "bus_lane": site_body(title="Busspur Rüttenscheider Straße", modes=["bus"]),
     }
-    ids = {}
-    for name, body in sites.items():
-        r = client.post("/v1/requests", json=body, headers=city.headers)
-        assert r.status_code == 201, r.text
-        ids[r.json()["id"]] = name
-    run_jobs()
-
-    heard = {name: {ids[str(n.request_id)] for n in notices_of(db, sub.id) if n.request_id is not None}
-             for name, sub in subs.items()}
+    heard = _post_and_hear(client, db, city, run_jobs, sites, subs)
     assert heard == {"bus": {"bus_lane"}, "pedestrian": {"footway", "footway_cycle_lane"}}
