@@ -39,6 +39,14 @@ TRANSIT_MODES = frozenset({"tram", "bus", "rail"})
 TRANSIT = "transit"
 # a corridor's stop this close to a site is affected by it (closed, moved, or served by the replacement)
 STOP_RADIUS_M = 300.0
+# When a request's works occupy the road by its ``shift``, in local time: ``day`` from 07:00 to 20:00, ``night`` from
+# 20:00 to 07:00 the next morning, the night time of the AVV Baulärm (3.1.2: "Als Nachtzeit gilt die Zeit von 20 Uhr
+# bis 7 Uhr"), so day and night work never meet, as the conflict rules assume (``rules.shifts_clash``).
+# ``continuous`` works round the clock: no hours. A night belongs to the day it begins on: night work on the days
+# ``start``..``end`` runs from 20:00 on ``start`` to 07:00 the morning after ``end`` (:func:`shift_bounds`).
+SHIFT_HOURS = {"day": (time(7), time(20)), "night": (time(20), time(7))}
+# (German, English) of the working hours, before the hours themselves (:func:`shift_text`)
+SHIFT_TEXT = {"day": ("Arbeiten nur tagsüber", "Daytime work only"), "night": ("Nachtarbeit", "Night work")}
 
 LICENSES = {
     "dl-de/by-2-0": "https://www.govdata.de/dl-de/by-2-0",
@@ -268,6 +276,42 @@ def start_instant(day: date, tz: str) -> datetime:
 def end_instant(day: date, tz: str) -> datetime:
     """Local midnight after the inclusive end ``day``, in UTC."""
     return start_instant(day + timedelta(days=1), tz)
+
+
+def local_instant(day: date, clock: time, tz: str) -> datetime:
+    """``clock`` on ``day`` in local time, in UTC."""
+    return datetime.combine(day, clock, ZoneInfo(tz)).astimezone(UTC)
+
+
+def shift_text(shift: str) -> tuple[str, str] | None:
+    """(German, English) of the working hours of ``shift`` (:data:`SHIFT_HOURS`), e.g. "Nachtarbeit, 20:00–07:00
+    Uhr" / "Night work, 20:00–07:00"; None for ``continuous`` works."""
+    if shift not in SHIFT_HOURS:
+        return None
+    begin, end = (f"{clock:%H:%M}" for clock in SHIFT_HOURS[shift])
+    de, en = SHIFT_TEXT[shift]
+    return f"{de}, {begin}–{end} Uhr", f"{en}, {begin}–{end}"
+
+
+def shift_bounds(site: FeedSite, tz: str) -> tuple[datetime, datetime] | None:
+    """When the first shift of day or night work begins and the last one ends (in UTC), or None for ``continuous``
+    works: day work from 07:00 on the first day to 20:00 on the last, night work from 20:00 on the first day to
+    07:00 the morning after the last (a night crosses midnight: it belongs to the day it begins on)."""
+    hours = SHIFT_HOURS.get(site.shift)
+    if hours is None:
+        return None
+    begin, end = hours
+    last = site.end + timedelta(days=1) if end <= begin else site.end
+    return local_instant(site.start, begin, tz), local_instant(last, end, tz)
+
+
+def site_end(site: FeedSite, tz: str) -> datetime:
+    """When the works end: the one rule behind WZDx ``end_date``, DATEX II ``overallEndTime`` and the GTFS-RT
+    ``active_period`` end. Local midnight after the last day (:func:`end_instant`); for night work the end of its
+    last night, 07:00 the morning after (:func:`shift_bounds`)."""
+    end = end_instant(site.end, tz)
+    bounds = shift_bounds(site, tz)
+    return max(end, bounds[1]) if bounds is not None else end
 
 
 def site_start(site: FeedSite, tz: str) -> tuple[datetime, bool]:

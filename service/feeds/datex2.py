@@ -24,7 +24,12 @@ lane alone is a ``laneClosures`` record for bicycles (``forVehiclesWithCharacter
 severity), of the bus lane alone a ``laneClosures`` record (medium), never ``roadClosed``.
 ``overallStartTime`` is when the works begin as in WZDx and GTFS-RT (``common.site_start``): the time they were
 reported set up for an active site (the owner's start, an emergency), else local midnight of the first day;
-``overallEndTime`` local midnight after the last day.
+``overallEndTime`` local midnight after the last day, for night work 07:00 the morning after (``common.site_end``).
+Day and night work (the request's ``shift``) occupy the road only at their hours (``common.SHIFT_HOURS``: day 07:00
+to 20:00, night 20:00 to 07:00, local time): one ``validPeriod`` from the first shift's start to the last one's end,
+named "Arbeiten nur tagsüber, 07:00–20:00 Uhr" / "Nachtarbeit, 20:00–07:00 Uhr" (German, then English), with the
+daily ``recurringTimePeriodOfDay``; a night's ``endTimeOfPeriod`` lies before its ``startTimeOfPeriod``: it runs
+past midnight. The public comment names the hours too. ``continuous`` works have no ``validPeriod``.
 Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``).
 Pure: takes :class:`FeedSite` lists, returns bytes.
 """
@@ -41,13 +46,16 @@ from shapely.ops import linemerge
 from service.feeds.common import (
     BUS_LANE,
     CYCLE_LANE,
+    SHIFT_HOURS,
     EndedSite,
     FeedMeta,
     FeedSite,
-    end_instant,
     iso_z,
     road_names,
     sentence,
+    shift_bounds,
+    shift_text,
+    site_end,
     site_start,
 )
 
@@ -217,7 +225,8 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
     _el(validity, "com:validityStatus", "active" if site.active_now else "definedByValidityTimeSpec")
     period = _el(validity, "com:validityTimeSpecification")
     _el(period, "com:overallStartTime", iso_z(site_start(site, meta.timezone)[0]))
-    _el(period, "com:overallEndTime", iso_z(end_instant(site.end, meta.timezone)))
+    _el(period, "com:overallEndTime", iso_z(site_end(site, meta.timezone)))
+    _valid_period(period, site, meta)
     if impact and site.vehicle_impact == "full_closure":
         imp = _el(rec, "sit:impact")
         _el(imp, "sit:capacityRemaining", "0.0")
@@ -226,14 +235,37 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
         cause = _el(rec, "sit:cause")
         _el(cause, "sit:causeType", "roadMaintenance" if xsi_type == "sit:MaintenanceWorks" else "constructionWork")
     de, en = site.impact_text
-    dates_de = f"{site.start.strftime('%d.%m.%Y')} – {site.end.strftime('%d.%m.%Y')}"
-    dates_en = f"{site.start.isoformat()} – {site.end.isoformat()}"  # as the GTFS-RT alerts' English text
+    dates_de = f"{site.start.strftime('%d.%m.%Y')} – {site.end.strftime('%d.%m.%Y')}."
+    dates_en = f"{site.start.isoformat()} – {site.end.isoformat()}."  # as the GTFS-RT alerts' English text
+    hours = shift_text(site.shift)
+    if hours is not None:  # day or night work: "01.04.2027 – 03.04.2027. Nachtarbeit, 20:00–07:00 Uhr."
+        dates_de, dates_en = f"{dates_de} {hours[0]}.", f"{dates_en} {hours[1]}."
     comment = _el(rec, "sit:generalPublicComment")
     title = sentence(site.title)
-    body = f"{title} {de}. {dates_de}." + (f" {sentence(site.description)}" if site.description else "")
-    _multilingual(comment, "sit:comment", [("de", body), ("en", f"{title} {en}. {dates_en}.")])
+    body = f"{title} {de}. {dates_de}" + (f" {sentence(site.description)}" if site.description else "")
+    _multilingual(comment, "sit:comment", [("de", body), ("en", f"{title} {en}. {dates_en}")])
     _location_reference(rec, site)
     return rec
+
+
+def _valid_period(period: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
+    """The hours day or night work occupies the road (``common.SHIFT_HOURS``), as one ``validPeriod`` within the
+    overall period: from the first shift's start to the last one's end (``common.shift_bounds``), named in German
+    and English, recurring daily at the local times of day. A night runs past midnight: its
+    ``endTimeOfPeriod`` (07:00) is before its ``startTimeOfPeriod`` (20:00), and its last night ends at 07:00 the
+    morning after the last day, where ``overallEndTime`` ends too (``common.site_end``). ``continuous`` works have
+    none: they are valid throughout the overall period."""
+    bounds, names = shift_bounds(site, meta.timezone), shift_text(site.shift)
+    if bounds is None or names is None:
+        return
+    begin, end = SHIFT_HOURS[site.shift]
+    valid = _el(period, "com:validPeriod")
+    _el(valid, "com:startOfPeriod", iso_z(bounds[0]))
+    _el(valid, "com:endOfPeriod", iso_z(bounds[1]))
+    _multilingual(valid, "com:periodName", [("de", names[0]), ("en", names[1])])
+    time_of_day = _el(valid, "com:recurringTimePeriodOfDay")
+    _el(time_of_day, "com:startTimeOfPeriod", begin.isoformat())  # local time, as xs:time without a zone
+    _el(time_of_day, "com:endTimeOfPeriod", end.isoformat())
 
 
 def _operator_status(site: FeedSite) -> str:

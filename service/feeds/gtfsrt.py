@@ -34,14 +34,15 @@ Corridors of one site with the same effect share one alert (entity id = request 
 affected route of the corridor at each stop the site affects (``common.affected_stops``: stops near the site,
 and for ``NO_SERVICE`` the nearest stop on each side along the line); a route alone when the corridor has no
 affected stop (works between stops), a stop alone when the corridor has no routes. Withdrawn sites are absent
-(FULL_DATASET). ``active_period`` starts when the works begin as in WZDx and DATEX II (``common.site_start``: the time
-they were reported set up for an active site, else local midnight of the first day) and ends at local midnight after
-the last day. Header and description are German and English (in that order). The description speaks to the
-riders of the alert's modes (:func:`service_texts`): trains and trams are stopped ("Kein Zugverkehr", "Kein
-Straßenbahnverkehr") or restricted, never diverted, and told of the replacement buses where the request has
-replacement routes; buses are diverted ("Die Buslinie wird umgeleitet") around a full closure or along the
-request's diversion, which is the road's. A full closure is the line's ("Streckensperrung") in an alert for trams or
-trains, never the road's "Vollsperrung"; the replacement service is never offered to bus riders.
+(FULL_DATASET). ``active_period`` starts when the works begin as in WZDx and DATEX II (``common.site_start``: the
+time they were reported set up for an active site, else local midnight of the first day) and ends at local midnight
+after the last day, for night work at 07:00 the morning after (``common.site_end``). Header and description are
+German and English (in that order). The description speaks to the riders of the alert's modes
+(:func:`service_texts`): trains and trams are stopped ("Kein Zugverkehr", "Kein Straßenbahnverkehr") or restricted,
+never diverted, and told of the replacement buses where the request has replacement routes; buses are diverted ("Die
+Buslinie wird umgeleitet") around a full closure or along the request's diversion, which is the road's. A full
+closure is the line's ("Streckensperrung") in an alert for trams or trains, never the road's "Vollsperrung"; the
+replacement service is never offered to bus riders.
 GTFS-RT's header cannot carry a licence: the HTTP ``Link: <…>; rel="license"`` header does.
 """
 
@@ -52,7 +53,6 @@ from google.transit import gtfs_realtime_pb2 as rt
 
 from service.feeds.common import (
     BUS_LANE,
-    CYCLE_LANE,
     ROAD_IMPACTS,
     TRACK_IMPACT_TEXT,
     TRANSIT,
@@ -61,9 +61,9 @@ from service.feeds.common import (
     FeedMeta,
     FeedSite,
     affected_stops,
-    end_instant,
     local_date,
     sentence,
+    site_end,
     site_start,
 )
 
@@ -96,9 +96,6 @@ MODE_TEXT = {
     (rt.Alert.REDUCED_SERVICE, "tram"): ("Eingeschränkter Straßenbahnverkehr.", "Reduced tram service."),
     (rt.Alert.REDUCED_SERVICE, "bus"): ("Eingeschränkter Busverkehr.", "Reduced bus service."),
 }
-# the impact on the vehicles on the road (common.vehicle_impact) as the buses in it see it: a closed bus lane is a
-# lane closure for them; works that close the footway or the cycle lane alone leave their lanes open (None)
-BUS_IMPACT = {BUS_LANE: "lane_reduction", CYCLE_LANE: None}
 # buses follow the road's diversion (one route, several routes)
 BUS_DIVERTED = (("Die Buslinie wird umgeleitet.", "The bus route is diverted."),
                 ("Die Buslinien werden umgeleitet.", "The bus routes are diverted."))
@@ -161,17 +158,18 @@ def transit_modes(site: FeedSite) -> set[str]:
     return modes
 
 
-def bus_impact(site: FeedSite) -> str | None:
-    """The impact of a site as the buses see it, or None when it leaves their lanes open. In the road it is the
-    impact on the vehicles on the road (:func:`common.vehicle_impact`): a closed bus lane is a lane closure, works
-    that close the footway or the cycle lane alone leave the buses alone (as works of impact ``footway`` do). On
-    a track bed the buses share with the trams (works off the road) it is the request's impact."""
+def bus_impact(site: FeedSite) -> str:
+    """The impact of a site whose buses :func:`transit_modes` says it touches, as the buses see it. In the road it
+    is the impact on the vehicles on the road (:func:`common.vehicle_impact`), a closed bus lane being a lane
+    closure for them; on a track bed the buses share with the trams (works off the road) it is the request's impact.
+
+    Works in the road that close the footway or the cycle lane alone never get here: :func:`transit_modes` leaves
+    their buses out (they name none of ``tram``, ``bus``, ``transit`` and reach no vehicle lane), so the buses drive
+    on with no alert (``tests/feeds/test_bus_impact.py`` checks every kind, impact and set of modes)."""
     if not site.in_road:
         return site.impact
     impact = site.vehicle_impact
-    if impact == "footway" and site.impact in ROAD_IMPACTS:
-        return None  # the footway alone is closed: the buses drive on
-    return BUS_IMPACT.get(impact, impact)
+    return "lane_reduction" if impact == BUS_LANE else impact
 
 
 def effect_for(site: FeedSite, mode: str) -> int | None:
@@ -185,8 +183,6 @@ def effect_for(site: FeedSite, mode: str) -> int | None:
     if mode not in transit_modes(site):
         return None
     impact = site.impact if mode in TRACK_MODES else bus_impact(site)
-    if impact is None:
-        return None
     if impact == "full_closure":
         return rt.Alert.NO_SERVICE if mode in TRACK_MODES else rt.Alert.DETOUR
     if impact in ROAD_IMPACTS:
@@ -242,7 +238,7 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
     entity = feed.entity.add(id=entity_id)
     alert = entity.alert
     alert.active_period.add(start=int(site_start(site, meta.timezone)[0].timestamp()),
-                            end=int(end_instant(site.end, meta.timezone).timestamp()))
+                            end=int(site_end(site, meta.timezone).timestamp()))
     for route, stop in selectors:
         selector = alert.informed_entity.add()
         if route:

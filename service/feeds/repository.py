@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from service.feeds.models import FeedPublication, FeedPushState
 
 # Effective dates: the slot where it is approved or locked, else the request's window.
-# Publishable: approved or active, or emergency works that are not (yet) decided; and not over.
+# Publishable: approved or active, or emergency works that are not (yet) decided; and not over. Night work is
+# over when its last night is: the morning after its last day (``:night_today`` is the day whose night runs now).
 _CTES = """
 with eff as (
-    select r.id, r.status, r.urgency, r.version, r.owner_id,
+    select r.id, r.status, r.urgency, r.version, r.owner_id, r.shift,
            (s.status in ('approved', 'locked') and s.start is not null and s."end" is not null) as from_slot,
            case when s.status in ('approved', 'locked') and s.start is not null and s."end" is not null
                 then s.start else r.earliest_start end as start_date,
@@ -29,7 +30,7 @@ with eff as (
 _PUBLISHABLE = """
     ((e.status in ('approved', 'active')
       or (e.urgency = 'emergency' and e.status in ('submitted', 'slot_proposed', 'accepted', 'contested')))
-     and e.end_date >= :today)
+     and (e.end_date >= :today or (e.shift = 'night' and e.end_date >= :night_today)))
 """
 _FINGERPRINT = "md5(concat_ws('|', e.version, e.status, e.urgency, e.start_date, e.end_date, e.owner_id))"
 
@@ -79,10 +80,12 @@ select r.id, r.impact, r.kind, r.modes, r.diversions_geom is not null as has_div
 """)
 
 
-def sync(session: Session, today: date) -> int:
-    """Reconcile ``feed_publications`` with the requests; returns how many rows changed."""
-    published = session.execute(_PUBLISH, {"today": today}).rowcount or 0
-    ended = session.execute(_END, {"today": today}).rowcount or 0
+def sync(session: Session, today: date, night_today: date) -> int:
+    """Reconcile ``feed_publications`` with the requests; returns how many rows changed. ``night_today``: the day
+    whose night is running or still ahead (the day before ``today`` until the night shift ends in the morning)."""
+    days = {"today": today, "night_today": night_today}
+    published = session.execute(_PUBLISH, days).rowcount or 0
+    ended = session.execute(_END, days).rowcount or 0
     return published + ended
 
 

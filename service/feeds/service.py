@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
 from enum import StrEnum
 
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from service.feeds import datex2, gtfsrt, repository, wzdx
 from service.feeds.common import (
+    SHIFT_HOURS,
     Corridor,
     EndedSite,
     FeedMeta,
@@ -57,8 +58,10 @@ PUSH_MAX_DELAY_S = 3600.0
 # record for works on the track only, GTFS-RT texts worded per mode. 3: the impact on vehicles follows the modes
 # (a footway, cycle lane or bus lane closure is no road closure), trams and trains never DETOUR, the set-up time as
 # WZDx start_date of active sites, descriptions joined as sentences. 4: the set-up time as DATEX II overallStartTime
-# and GTFS-RT active_period start of active sites too (common.site_start).
-CONTENT_REVISION = 4
+# and GTFS-RT active_period start of active sites too (common.site_start). 5: the hours of day and night work as a
+# DATEX II validPeriod and in its public comment, night work ending at 07:00 after its last day in all three feeds
+# (common.site_end).
+CONTENT_REVISION = 5
 
 
 class FeedFormat(StrEnum):
@@ -82,8 +85,16 @@ class Rendered:
 
 
 def sync(session: Session, settings: Settings) -> int:
-    """Bring ``feed_publications`` up to date with the requests; returns the number of changed rows."""
-    return repository.sync(session, today(settings))
+    """Bring ``feed_publications`` up to date with the requests; returns the number of changed rows. Night work
+    stays published until its last night ends, at 07:00 the morning after its last day (``SHIFT_HOURS``)."""
+    day = today(settings)
+    return repository.sync(session, day, running_night(day, local_now(settings).time()))
+
+
+def running_night(day: date, clock: time) -> date:
+    """The day whose night work is running or still ahead at ``clock`` on ``day``: the day before until the night
+    shift ends in the morning (07:00), ``day`` itself from then on."""
+    return day - timedelta(days=1) if clock < SHIFT_HOURS["night"][1] else day
 
 
 def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSite]:

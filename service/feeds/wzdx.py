@@ -14,7 +14,9 @@
 - ``start_date``: as in DATEX II and GTFS-RT (``common.site_start``), local midnight of the first day,
   ``is_start_date_verified`` false; once the works are reported set up (status ``active``, e.g. an emergency), the
   time they were (``FeedSite.activated_at``) and true. An active site whose set-up time is not recorded (or lies
-  outside its period) keeps midnight, not verified.
+  outside its period) keeps midnight, not verified. ``end_date``: local midnight after the last day, for night work
+  07:00 the morning after, when its last night ends (``common.site_end``, as in DATEX II and GTFS-RT). WZDx 4.2 has
+  no field for the hours of day or night work (DATEX II gives them as a ``validPeriod``).
 - ``feed_info.license`` may only be CC0 in WZDx 4.2; for any other licence it is left out and the licence is
   stated in the HTTP ``Link: <…>; rel="license"`` header and in docs/feeds.md.
 Pure: takes :class:`FeedSite` lists, returns a dict.
@@ -34,9 +36,9 @@ from service.feeds.common import (
     CYCLE_LANE,
     FeedMeta,
     FeedSite,
-    end_instant,
     iso_z,
     road_names,
+    site_end,
     site_start,
 )
 
@@ -111,7 +113,7 @@ def feature(site: FeedSite, meta: FeedMeta) -> dict[str, Any]:
     props: dict[str, Any] = {
         "core_details": core,
         "start_date": iso_z(start),
-        "end_date": iso_z(end_instant(site.end, meta.timezone)),
+        "end_date": iso_z(site_end(site, meta.timezone)),
         "is_start_date_verified": verified,
         "is_end_date_verified": False,
         "is_start_position_verified": False,
