@@ -27,7 +27,8 @@ def _factory(settings: Settings):  # noqa: ANN202
 
 @app.command("refresh")
 def refresh() -> None:
-    """Recompute the whole conflict graph (set-based PostGIS self-join) and the dig-once opportunities."""
+    """Recompute the whole conflict graph (set-based PostGIS self-join) and the dig-once opportunities; record
+    that they follow this code's rules revision (the worker does the same on its own when the rules changed)."""
     from service.conflicts import service
     from service.kit.db import session_scope
 
@@ -39,6 +40,7 @@ def refresh() -> None:
     for key, value in stats.items():
         table.add_row(key, str(value))
     Console().print(table)
+    Console().print(f"stored conflicts follow rules revision {service.RULES_REVISION}")
 
 
 @app.command("report")
@@ -57,6 +59,7 @@ def report(
             service.refresh_all(session, settings=settings)
         counts = service.report_counts(session)
         features = service.report_features(session) if geojson else []
+        state = service.rules_state(session, settings)
     table = Table("kind", "hard", "pairs / rows", title="Conflicts by kind")
     for row in counts["by_kind"]:
         table.add_row(row["kind"], "hard" if row["hard"] else "information", str(row["count"]))
@@ -65,6 +68,10 @@ def report(
     console.print(f"request pairs with at least one hard conflict: [bold]{counts['hard_pairs']}[/bold]")
     console.print(f"request pairs with only same-owner information: [bold]{counts['same_owner_only_pairs']}[/bold]")
     console.print(f"requests against a moratorium or blackout: [bold]{counts['requests_against_rules']}[/bold]")
+    if state.stale:
+        console.print(f"[yellow]stored with rules revision {state.stored_revision} (this code: "
+                      f"{state.current_revision}) or other distance settings: run `baustellen conflicts refresh` "
+                      "or start the worker[/yellow]")
     if geojson:
         geojson.write_text(json.dumps(to_json({"type": "FeatureCollection", "features": features}),
                                       ensure_ascii=False), "utf-8")

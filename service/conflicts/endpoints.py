@@ -56,6 +56,9 @@ def list_conflicts(
     cursor: int | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> GeoJSONResponse:
+    """The stored conflicts as GeoJSON. `rules_revision` is the revision of the detection rules they were
+    computed with; `stale: true` means the service now runs newer rules (or other distance settings) and the
+    worker has not recomputed them yet (it does at its start)."""
     features, next_cursor = service.list_features(
         session, principal, bbox=bbox, start=start, end=end, kinds=[k.value for k in kind], owners=owner,
         hard=hard, cursor=cursor, limit=limit)
@@ -63,9 +66,10 @@ def list_conflicts(
     if next_cursor is not None:
         links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
                       "href": str(request.url.include_query_params(cursor=next_cursor))})
+    rules = service.rules_state(session, request.app.state.settings)
     return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features,
-                                             "numberReturned": len(features), "links": links,
-                                             "next_cursor": next_cursor}))
+                                    "numberReturned": len(features), "links": links, "next_cursor": next_cursor,
+                                    "rules_revision": rules.stored_revision, "stale": rules.stale}))
 
 
 @router.get("/v1/opportunities", response_class=GeoJSONResponse,

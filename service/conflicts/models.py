@@ -8,6 +8,9 @@ GiST-indexed EPSG:25832 copy for metric queries, like site requests do.
 too: two requests on the same rule that are active together on a day on which the rule is over capacity;
 the rule's id and the peak set are recorded. The explanation sentence (German, English) is rendered from
 ``reason`` when read.
+
+``conflicts_state`` (one row) records what the stored conflicts were computed with: the revision of the detection
+rules and a fingerprint of the settings that shape them, so that the worker recomputes them after an upgrade.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -164,3 +168,17 @@ class Opportunity(Base):
     accepted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ConflictsState(Base):
+    """The one row saying what the stored conflicts follow: ``rules_revision`` (the code's
+    ``service.conflicts.service.RULES_REVISION`` at the last full refresh; 0 = computed before revisions were
+    recorded) and ``config_hash`` (a fingerprint of the distances and dig-once limits then configured)."""
+
+    __tablename__ = "conflicts_state"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_conflicts_state_one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False, default=1)
+    rules_revision: Mapped[int] = mapped_column(Integer)
+    config_hash: Mapped[str] = mapped_column(String(64), default="")
+    computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

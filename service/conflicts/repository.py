@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, text, update
+from sqlalchemy import Row, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from service.conflicts.models import Blackout, Conflict, Corridor, Moratorium, Opportunity, Zone
+from service.conflicts.models import Blackout, Conflict, ConflictsState, Corridor, Moratorium, Opportunity, Zone
 from service.geo.rules import IMPACTS, ROAD_KINDS, TOLERANCE_M, TRACK_KINDS, UTILITY_KINDS
 
 INACTIVE = ("withdrawn", "rejected", "completed")
@@ -412,6 +413,33 @@ def pair_totals(session: Session) -> Row[Any]:
         SELECT count(*) FILTER (WHERE hard) AS hard_pairs, count(*) FILTER (WHERE NOT hard) AS info_pairs,
                (SELECT count(DISTINCT request_a) FROM conflicts WHERE request_b IS NULL) AS rule_requests
         FROM p""")).one()
+
+
+# --- what the stored conflicts follow -----------------------------------------------------------
+
+# Full refreshes (worker, CLI, demo load, large plan runs) hold this transaction-scoped advisory lock, so two of
+# them never rebuild the graph at once: the second waits and then sees the first one's rows and state.
+_FULL_REFRESH_LOCK = func.hashtextextended("baustellen.conflicts.full_refresh", 0)
+
+
+def lock_full_refresh(session: Session, *, wait: bool) -> bool:
+    """Take the full-refresh lock until the transaction ends; without ``wait``, only when it is free."""
+    if wait:
+        session.execute(select(func.pg_advisory_xact_lock(_FULL_REFRESH_LOCK)))
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_FULL_REFRESH_LOCK))))
+
+
+def get_state(session: Session) -> Row[Any] | None:
+    """``rules_revision``, ``config_hash``, ``computed_at`` of the one state row (read afresh, never cached)."""
+    return session.execute(select(ConflictsState.rules_revision, ConflictsState.config_hash,
+                                  ConflictsState.computed_at).where(ConflictsState.id == 1)).first()
+
+
+def put_state(session: Session, *, rules_revision: int, config_hash: str, computed_at: datetime) -> None:
+    values = {"rules_revision": rules_revision, "config_hash": config_hash, "computed_at": computed_at}
+    stmt = pg_insert(ConflictsState).values(id=1, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=[ConflictsState.id], set_=values))
 
 
 # --- opportunities ------------------------------------------------------------------------------

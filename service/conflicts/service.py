@@ -11,13 +11,19 @@ Stored rows:
 - ``moratorium`` / ``blackout``: one row per (request, rule), ``request_b`` null.
 Withdrawn, rejected and completed requests conflict with nothing; bundled pairs (``bundle_with`` either
 way, or an accepted dig-once opportunity) never conflict with each other.
+
+The stored rows follow the rules they were computed with: ``conflicts_state`` records ``RULES_REVISION`` and a
+fingerprint of the settings at every full refresh, and the worker recomputes them when either differs
+(:func:`follow_rules`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from functools import cache
 from typing import Any
@@ -34,12 +40,21 @@ from service.conflicts.models import Corridor, Opportunity, Zone
 from service.conflicts.schemas import RULE_SCHEMAS, CheckBody
 from service.geo import GeometryError, GeometryLimits, rules, validate_geojson
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
-from service.kit.time import now, today, years_after
+from service.kit.time import now, today, wall_clock, years_after
 from service.requests import repository as requests_repository
 from service.requests import service as requests_service
 from service.settings import Settings
 
 Progress = Callable[[str], None]
+
+# The revision of the detection rules the stored conflicts follow. Bump it in the same change as anything that
+# alters which conflicts (or dig-once opportunities) a full refresh stores for unchanged data: the rules of
+# ``service.geo.rules``, the candidate queries of ``repository``, the SQL rule functions (such as migration 0015's
+# ``works_in_road`` and ``corridor_carries``), the classification in this module. After the upgrade the worker
+# recomputes the stored conflicts once at its start (:func:`follow_rules`); until then ``GET /v1/conflicts``
+# answers ``stale: true``. Never lower it: a worker only recomputes conflicts stored with an older revision.
+#   1: works in the road vs. on a track of their own; corridors count works running along them (0015).
+RULES_REVISION = 1
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,12 @@ def _env_settings() -> Settings:
 def config(settings: Settings | None = None) -> Config:
     s = settings or _env_settings()
     return Config(dict(s.conflict_distance_m), s.diversion_tolerance_m, s.dig_once_distance_m, s.dig_once_months)
+
+
+def config_fingerprint(cfg: Config) -> str:
+    """A short hash of the settings that shape the stored conflicts (changing one is a change of the rules)."""
+    data = json.dumps({**asdict(cfg), "distances": dict(cfg.distances)}, sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
 # --- classification (pure, on candidate rows) -----------------------------------------------------
@@ -227,10 +248,15 @@ def refresh_for_request(session: Session, request_id: uuid.UUID, settings: Setti
 
 
 def refresh_all(session: Session, progress: Progress | None = None, settings: Settings | None = None) -> dict:
-    """Rebuild the whole conflict graph with set-based queries (one self-join for the pairs)."""
+    """Rebuild the whole conflict graph with set-based queries (one self-join for the pairs), and record that
+    the stored conflicts now follow ``RULES_REVISION`` and these settings. One full refresh at a time: another
+    one waits for the running one's transaction to end."""
     cfg = config(settings)
     say = progress or (lambda _msg: None)
     session.flush()
+    if not repository.lock_full_refresh(session, wait=False):
+        say("waiting for another full refresh to finish")
+        repository.lock_full_refresh(session, wait=True)
     repository.delete_all_conflicts(session)
     accepted = repository.accepted_pairs(session)
     say("pairs")
@@ -251,7 +277,51 @@ def refresh_all(session: Session, progress: Progress | None = None, settings: Se
                         for i in repository.all_rule_ids(session, "zone"))
     say("dig-once opportunities")
     stats["opportunities"] = _refresh_opportunities(session, cfg, request_id=None, drop_for=None, full=True)
+    repository.put_state(session, rules_revision=RULES_REVISION, config_hash=config_fingerprint(cfg),
+                         computed_at=wall_clock(settings or _env_settings()))
     return stats
+
+
+@dataclass(frozen=True)
+class RulesState:
+    """What the stored conflicts follow, against what this code and these settings would compute."""
+
+    stored_revision: int  # 0: computed before revisions were recorded (or the state row is missing)
+    current_revision: int
+    config_matches: bool
+
+    @property
+    def stale(self) -> bool:
+        """Older rules, or the current rules with other settings. Conflicts stored by newer code (a later
+        revision) are not stale to this code: an older worker never rebuilds them with its older rules."""
+        if self.stored_revision != self.current_revision:
+            return self.stored_revision < self.current_revision
+        return not self.config_matches
+
+
+def rules_state(session: Session, settings: Settings | None = None) -> RulesState:
+    """One primary-key read of ``conflicts_state``."""
+    row = repository.get_state(session)
+    if row is None:
+        return RulesState(0, RULES_REVISION, False)
+    return RulesState(row.rules_revision, RULES_REVISION, row.config_hash == config_fingerprint(config(settings)))
+
+
+def follow_rules(session: Session, settings: Settings | None = None, progress: Progress | None = None) -> dict | None:
+    """Recompute every stored conflict when they follow older rules or other settings (see ``RULES_REVISION``);
+    the refresh statistics, or None when they are current. The worker calls this at its start.
+
+    Safe when several workers start at once: the first takes the full-refresh lock and rebuilds; the others wait
+    for it, find the state current and do nothing. It runs in the worker's own transaction: API reads go on
+    seeing the old rows until it commits."""
+    if not rules_state(session, settings).stale:
+        return None
+    if not repository.lock_full_refresh(session, wait=False):
+        (progress or (lambda _msg: None))("waiting for another full refresh to finish")
+        repository.lock_full_refresh(session, wait=True)
+    if not rules_state(session, settings).stale:  # another worker rebuilt them while this one waited
+        return None
+    return refresh_all(session, progress, settings)
 
 
 def _opportunity_rows(cands: Iterable[Any], cfg: Config) -> list[dict[str, Any]]:
