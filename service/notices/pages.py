@@ -86,13 +86,8 @@ LANGUAGE_LABELS = {
     "de": ("Deutsch zuerst, dann Englisch", "German first, then English"),
     "en": ("Englisch zuerst, dann Deutsch", "English first, then German"),
 }
-# What each field of the form is called on the page, for the error line.
-FIELD_LABELS = {
-    "delivery": ("Zustellung", "Delivery"),
-    "lead_days": ("Vorlauf", "Lead time"),
-    "language": ("Sprache", "Language"),
-    "min_impact": ("Einschränkung", "Restriction"),
-}
+# What each field of the form is called in the error line: the key of its name in ``TEXTS``.
+FIELD_LABELS = {"delivery": "delivery", "lead_days": "lead_days", "language": "language", "min_impact": "restriction"}
 FIELD_ERRORS = {
     "delivery": ("bitte sofort, täglich oder wöchentlich wählen", "please choose immediately, daily or weekly"),
     "lead_days": ("bitte eine ganze Zahl von 0 bis 365 Tagen angeben",
@@ -124,7 +119,7 @@ def _radio(name: str, value: str, label: str, checked: bool) -> str:
 
 def _error_line(error: dict[str, Any]) -> str:
     field = str(error.get("field", ""))
-    name, why = FIELD_LABELS.get(field), FIELD_ERRORS.get(field)
+    name, why = TEXTS.get(FIELD_LABELS.get(field, "")), FIELD_ERRORS.get(field)
     if name and why:
         return f"<li>{both(f'{name[0]}: {why[0]}', f'{name[1]}: {why[1]}')}</li>"
     detail = f"{field}: {error.get('detail', '')}" if field else str(error.get("detail", ""))
@@ -146,6 +141,7 @@ TEXTS = {
     "kinds": ("Arten von Arbeiten", "Kinds of works"),
     "modes": ("Verkehrsarten", "Modes of transport"),
     "min_impact": ("Mindestens diese Einschränkung", "At least this restriction"),
+    "restriction": ("Einschränkung", "Restriction"),
     "any_impact": ("jede Einschränkung", "any restriction"),
     "delivery": ("Zustellung", "Delivery"),
     "lead_days": ("Vorlauf", "Lead time"),

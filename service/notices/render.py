@@ -107,6 +107,32 @@ ASPECT_WORDS = {
     "dates": ("Termine", "dates"), "hours": ("Arbeitszeiten", "working hours"), "area": ("Bereich", "area"),
     "impact": ("Einschränkung", "restrictions"), "details": ("Angaben", "details"),
 }
+# What an approved change after approval changed of the works' effect on traffic (the site's ``change.effect``,
+# the workflow's ``EFFECT_FIELDS``). With the same dates and area (``change.what`` is ``effect``) one effect
+# heads the notice ("Arbeitszeiten geändert"), several are named in one headline; each gets a line saying what it
+# is now and, when the subscriber was told, what it was ("jetzt ... statt ...").
+EFFECT_LABELS = {
+    "impact": ("Verkehrseinschränkung", "Traffic restrictions"),
+    "modes": ("Betroffene Verkehrsarten", "Traffic affected"),
+    "shift": ("Arbeitszeiten", "Working hours"),
+    "diversions": ("Umleitung", "Diversion"),
+    "replacement_routes": ("Ersatzverkehr", "Replacement service"),
+}
+EFFECT_WORDS = {
+    "impact": ASPECT_WORDS["impact"], "modes": ("Verkehrsarten", "traffic affected"), "shift": ASPECT_WORDS["hours"],
+    "diversions": ("Umleitung", "diversion"), "replacement_routes": ("Ersatzverkehr", "replacement service"),
+}
+# How a route (a diversion, a replacement service) changed: added, removed, or another one.
+ROUTE_CHANGES = {
+    "diversions": {"added": ("jetzt ausgeschildert, siehe Karte", "now signposted, see the map"),
+                   "removed": ("entfällt", "no longer in place"),
+                   "other": ("neue Strecke, siehe Karte", "new route, see the map")},
+    "replacement_routes": {"added": ("jetzt eingerichtet, siehe Karte", "now in place, see the map"),
+                           "removed": ("entfällt", "discontinued"),
+                           "other": ("neue Strecke, siehe Karte", "new route, see the map")},
+}
+# The site's fact each route effect shows (whether it has one).
+ROUTE_FACTS = {"diversions": "diversion", "replacement_routes": "replacement"}
 # How binding the dates a notice gives are (the site's ``dates``): an approved slot is; a proposed (or only
 # locked) slot is provisional; the owner's preferred dates are a wish; a window is not a date at all.
 DATES_NOTES = {
@@ -186,6 +212,13 @@ def dates_change(previous: dict[str, Any] | None, site: dict[str, Any]) -> str |
     return "shortened" if now[0] == was[0] else "moved"
 
 
+def _several(words: list[tuple[str, str]]) -> tuple[str, str]:
+    """The headline of a change of several things, naming them: "Baustelle geändert – Termine und Bereich"."""
+    de, en = [w[0] for w in words], [w[1] for w in words]
+    return (f"Baustelle geändert – {', '.join(de[:-1])} und {de[-1]}",
+            f"Site changed – {', '.join(en[:-1])} and {en[-1]}")
+
+
 def _update_labels(site: dict[str, Any]) -> tuple[str, str]:
     """The headline of an edit: what it changed for the street (one aspect, or several named)."""
     changed = [a for a in ASPECT_WORDS if a in (site.get("changed") or [])]
@@ -196,16 +229,31 @@ def _update_labels(site: dict[str, Any]) -> tuple[str, str]:
         return CHANGE_HEADLINES[what] if what else ASPECT_HEADLINES["dates"]
     if len(changed) == 1:
         return ASPECT_HEADLINES[changed[0]]
-    de = [ASPECT_WORDS[a][0] for a in changed]
-    en = [ASPECT_WORDS[a][1] for a in changed]
-    return (f"Baustelle geändert – {', '.join(de[:-1])} und {de[-1]}",
-            f"Site changed – {', '.join(en[:-1])} and {en[-1]}")
+    return _several([ASPECT_WORDS[a] for a in changed])
+
+
+def effects(site: dict[str, Any]) -> list[str]:
+    """The effects on traffic an approved change after approval changed (``EFFECT_LABELS`` order)."""
+    named = (site.get("change") or {}).get("effect") or []
+    return [e for e in EFFECT_LABELS if e in named]
+
+
+def _change_labels(site: dict[str, Any], default: tuple[str, str]) -> tuple[str, str]:
+    """The headline of an approved change after approval: what it did (extended, moved, new area), or, with the
+    same dates and area, which effect on traffic it changed (one, or several named)."""
+    what = (site.get("change") or {}).get("what") or ""
+    if what == "effect" and (changed := effects(site)):
+        if len(changed) == 1:
+            de, en = EFFECT_LABELS[changed[0]]
+            return f"{de} geändert", f"{en} changed"
+        return _several([EFFECT_WORDS[e] for e in changed])
+    return CHANGE_HEADLINES.get(what, default)
 
 
 def headline(kind: str, site: dict[str, Any] | None, lang: str) -> str:
     labels = HEADLINES.get(kind) or (SITE_LEFT_HEADLINE if kind == SITE_LEFT else ("Baustellenhinweis", "Site notice"))
     if kind == "change.approved" and site is not None:
-        labels = CHANGE_HEADLINES.get((site.get("change") or {}).get("what") or "", labels)
+        labels = _change_labels(site, labels)
     elif kind == "request.updated" and site is not None:
         labels = _update_labels(site)
     text = _pair(labels, lang)
@@ -249,11 +297,47 @@ def _kind(site: dict[str, Any], lang: str) -> str:
     return _pair(KIND_LABELS.get(site["kind"], (site["kind"], site["kind"])), lang)
 
 
+def _route_change(effect: str, before: Any, now: Any, lang: str) -> str:
+    words = ROUTE_CHANGES[effect]
+    if now is False:
+        return _pair(words["removed"], lang)
+    if before is False and now:
+        return _pair(words["added"], lang)
+    return _pair(words["other"], lang)
+
+
+def effect_lines(site: dict[str, Any], lang: str) -> list[str]:
+    """One line per effect on traffic an approved change after approval changed: what it is now and, when the
+    subscriber was told what it was (``site["previous"]``), instead of what ("Verkehrseinschränkung geändert:
+    jetzt Vollsperrung statt Fahrstreifen eingeengt"). Routes: added, removed or another one, see the map."""
+    de = lang == "de"
+    previous = site.get("previous") if isinstance(site.get("previous"), dict) else {}
+    shown = {"impact": _impact, "modes": _modes, "shift": _shift}
+    lines = []
+    for effect in effects(site):
+        label = _pair(EFFECT_LABELS[effect], lang) + (" geändert" if de else " changed")
+        if effect in ROUTE_FACTS:
+            fact = ROUTE_FACTS[effect]
+            lines.append(f"{label}: {_route_change(effect, previous.get(fact), site.get(fact), lang)}")
+            continue
+        if site.get(effect) is None:  # a snapshot without it (working hours before they were part of it)
+            lines.append(label)
+            continue
+        now = shown[effect](site, lang)
+        before = shown[effect](previous, lang) if previous.get(effect) is not None else None
+        text = f"{label}: {'jetzt' if de else 'now'} {now}"
+        if before is not None and before != now:
+            text += f" {'statt' if de else 'instead of'} {before}"
+        lines.append(text)
+    return lines
+
+
 def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
     """One language's description of a site: where, what, who builds (the owner organisation, never the
     request's contact), when, impact, diversion, link. A notice of a change says under each changed line
     what it was before ("Bisher: ..."), compared with what the subscriber was last told
-    (``site["previous"]``, ``site["changed"]``)."""
+    (``site["previous"]``, ``site["changed"]``); an approved change of the works' effect on traffic first says
+    what it changed (:func:`effect_lines`)."""
     de = lang == "de"
     who = site.get("owner") or "?"  # the organisation only: the request's contact person is never told
     diversion = ("ja, Umleitung ist ausgeschildert" if de else "yes, a diversion is signposted") if site.get(
@@ -272,6 +356,8 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
         was = "Bisher genehmigt" if de else "Previously approved"
         changed = {"dates"}
     lines = [headline(kind, site, lang), ""]
+    if kind == "change.approved" and (changes := effect_lines(site, lang)):
+        lines += [*changes, ""]
     if kind == SITE_LEFT and site.get("left"):
         reasons = "; ".join(_pair(LEFT_REASONS.get(r, (r, r)), lang) for r in site["left"])
         lines += [f"{'Grund' if de else 'Reason'}: {reasons}", ""]

@@ -227,6 +227,7 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
     rows = session.execute(text(f"""
         SELECT r.id, r.title, r.description, r.kind, r.impact, r.modes, r.shift, r.status, r.urgency,
                r.duration_days, r.version, o.name AS owner, r.diversions_geom IS NOT NULL AS diversion,
+               r.replacement_geom IS NOT NULL AS replacement,
                ST_X(ST_PointOnSurface(r.geom)) AS lon, ST_Y(ST_PointOnSurface(r.geom)) AS lat,
                r.updated_at, {SITE_DATES_SQL},
                md5(ST_AsEWKB(r.geom) || coalesce(ST_AsEWKB(r.diversions_geom), ''::bytea)) AS area_key,
@@ -238,6 +239,7 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
                  ORDER BY e.id DESC LIMIT 1) AS last_notice,
                CASE WHEN sl.explanation ->> 'method' = 'change'
                     THEN jsonb_build_object('what', sl.explanation -> 'change',
+                                            'effect', coalesce(sl.explanation -> 'effect', '[]'::jsonb),
                                             'previous', sl.explanation -> 'previous') END AS change
         FROM site_requests r JOIN organisations o ON o.id = r.owner_id
         LEFT JOIN slots sl ON sl.request_id = r.id
@@ -250,7 +252,8 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
             "shift": r.shift,
             "status": r.status, "urgency": r.urgency, "owner": r.owner,
             "start": r.start_date.isoformat(), "end": r.end_date.isoformat(), "dates": r.dates,
-            "duration_days": r.duration_days, "diversion": bool(r.diversion), "lon": round(r.lon, 6),
+            "duration_days": r.duration_days, "diversion": bool(r.diversion),
+            "replacement": bool(r.replacement), "lon": round(r.lon, 6),
             "lat": round(r.lat, 6), "version": r.version, "sequence": int(r.changes),
             "updated_at": r.updated_at.isoformat(), "last_notice": r.last_notice, "change": r.change,
             "area_key": r.area_key,

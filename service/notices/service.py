@@ -549,8 +549,10 @@ def dedupe_key_for(event: Event, kind: str) -> str:
 
 
 # Notices that say what changed ("Bisher: ...") and compare with what the subscriber was last told.
-TOLD_KINDS = ("request.updated", "slot.displaced")
+TOLD_KINDS = ("request.updated", "slot.displaced", "change.approved")
 PREVIOUS_FIELDS = ("title", "kind", "start", "end", "dates", "duration_days", "shift", "impact", "modes")
+# What an approved change that changed the works' effect on traffic says it was ("jetzt ... statt ...").
+EFFECT_PREVIOUS = ("impact", "modes", "shift", "diversion", "replacement")
 # Which aspect of a site an edited field belongs to, when the subscriber was told nothing about it before.
 FIELD_ASPECTS = {
     "earliest_start": "dates", "latest_end": "dates", "duration_days": "dates", "preferred_start": "dates",
@@ -611,6 +613,8 @@ def change_facts(kind: str, event: Event, site: dict[str, Any], told: dict[str, 
     if kind == "approval.revoked":  # the approved dates that no longer hold
         before = _slot_before({**(payload.get("slot") or {}), "status": "approved"})
         return {"previous": before, "changed": ["dates"]} if before else {}
+    if kind == "change.approved" and told and render.effects(site):  # the effects on traffic as they were
+        return {"previous": {k: told[k] for k in EFFECT_PREVIOUS if k in told}}
     return {}
 
 

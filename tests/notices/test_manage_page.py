@@ -122,6 +122,12 @@ def test_a_wrong_value_is_named_on_the_page_and_nothing_is_saved(client, db) -> 
     r = client.post(action, data={"lead_days": "400"}, headers=BROWSER)
     assert "Vorlauf: bitte eine ganze Zahl von 0 bis 365 Tagen angeben" in r.text
     assert "Lead time: please give a whole number of days from 0 to 365" in r.text
+    # Each field is named by the page's own word for it, not by the label of its form control.
+    r = client.post(action, data={"min_impact": "everything", "delivery": "hourly"}, headers=BROWSER)
+    assert "Einschränkung: bitte eine der angebotenen Einschränkungen wählen" in r.text
+    assert "Restriction: please choose one of the restrictions offered" in r.text
+    assert "Zustellung: bitte sofort, täglich oder wöchentlich wählen" in r.text
+    assert "Mindestens diese Einschränkung: bitte" not in r.text
     r = client.post(action, data={"lead_days": "400"}, headers={"Accept": "application/json"})
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["field"] == "lead_days"
