@@ -248,10 +248,12 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
         "updated_at": req.updated_at,
         "warnings": warnings or [],
     }
+    # each domain's additions; ``read_extras_full`` adds what only the owner and the coordinators may read
     for module in modules("hooks"):
-        extras = getattr(module, "read_extras", None)
-        if extras is not None:
-            data.update(extras(req))
+        for name in ("read_extras", "read_extras_full") if full else ("read_extras",):
+            extras = getattr(module, name, None)
+            if extras is not None:
+                data.update(extras(req))
     return data
 
 

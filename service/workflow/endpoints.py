@@ -56,7 +56,9 @@ def actions(request_id: uuid.UUID, principal: Authenticated, session: SessionDep
 def propose(request_id: uuid.UUID, body: ProposeBody, principal: Authenticated, session: SessionDep,
             request: Request, if_match: Annotated[str | None, Header()] = None) -> Response:
     """Coordinators: propose a slot by hand (the planner proposes through the same function). Refused (409) when
-    it overlaps approved or locked slots; `warnings` name the blackouts and moratoriums the slot lies in."""
+    it overlaps approved or locked slots (`slot-conflict`) or breaks a precedence (`after`) against the other
+    request's approved or locked slot (`precedence`, naming the links and the starts they allow); `warnings`
+    name the blackouts and moratoriums the slot lies in and the precedences it breaks against proposed slots."""
     if not principal.is_coordinator:
         from service.kit.problems import forbidden
 
@@ -71,10 +73,13 @@ def propose(request_id: uuid.UUID, body: ProposeBody, principal: Authenticated, 
 def approve(request_id: uuid.UUID, principal: Authenticated, session: SessionDep, request: Request,
             body: Annotated[ActionBody | None, Body()] = None,
             if_match: Annotated[str | None, Header()] = None) -> Response:
-    """Coordinators: approve the proposed slot (or `start`). With `If-Match` a stale ETag answers 412."""
+    """Coordinators: approve the proposed slot (or `start`). With `If-Match` a stale ETag answers 412. A slot
+    that conflicts with approved or locked slots (`slot-conflict`) or breaks a precedence against one
+    (`precedence`) is refused (409) unless `override` is true; `warnings` name the precedences it breaks against
+    proposed slots."""
     req = service.approve(session, principal, request_id, body or ActionBody(), request.app.state.settings,
                           if_match=if_match)
-    return _answer(req)
+    return _answer(req, service.precedence_warnings(session, req))
 
 
 def _step(action: str, fn: Callable[..., SiteRequest]) -> None:
@@ -172,7 +177,16 @@ def _decision(decision: str) -> None:
 
     endpoint.__name__ = f"{decision}_change"
     router.add_api_route(f"{PREFIX}/changes/{{change_id}}/{decision}", endpoint, methods=["POST"],
-                         response_model=ChangeRead, summary=f"{decision.capitalize()} a change (coordinator)")
+                         response_model=ChangeRead, summary=f"{decision.capitalize()} a change (coordinator)",
+                         description=DECISION_DOCS[decision])
+
+
+DECISION_DOCS = {
+    "approve": "The changed works are checked again at their dates against the approved and locked slots as they "
+               "are now and against the precedences with them: 409 `slot-conflict` or `precedence` unless "
+               "`override` is true (the slot's explanation then names what was overridden).",
+    "reject": "`reason_code` is required (GET /v1/reason-codes); the old slot stays valid.",
+}
 
 
 _decision("approve")

@@ -1,5 +1,6 @@
 """Reactions to every change of a site request (see ``service/domains.py``): the history row, the
-coordinator's answer clock on new submissions, emergencies, and withdrawals through DELETE."""
+coordinator's answer clock on new submissions, emergencies, and withdrawals through DELETE; and what a read of
+the request adds (the deadline, a rejection's decision; for the owner and coordinators a counter-proposal)."""
 
 from __future__ import annotations
 
@@ -20,15 +21,19 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
 
 
 def read_extras(req: SiteRequest) -> dict[str, Any]:
-    """The answer deadline that runs for the request now (``null`` when none), for a rejected request the
-    decision with its reason, and for a contested one the owner's counter-proposal in its ``slot`` (the slots
-    domain's slot object, with ``counter_proposal`` added)."""
+    """The answer deadline that runs for the request now (``null`` when none) and, for a rejected request, the
+    decision with its reason."""
     session = object_session(req)
     if session is None:
         return {"deadline": None, "decision": None}
-    extras = {"deadline": service.deadline_json(session, req.id), "decision": service.decision_json(session, req)}
-    counter = service.counter_proposal_json(session, req)
+    return {"deadline": service.deadline_json(session, req.id), "decision": service.decision_json(session, req)}
+
+
+def read_extras_full(req: SiteRequest) -> dict[str, Any]:
+    """For the owner and the coordinators only: a contested request's counter-proposal in its ``slot`` (the
+    slots domain's slot object, with ``counter_proposal`` added). Other organisations may see the request and
+    its slot, not the negotiation about it."""
+    session = object_session(req)
+    counter = service.counter_proposal_json(session, req) if session is not None else None
     slot = slot_extras(req)["slot"] if counter is not None else None
-    if slot is not None:
-        extras["slot"] = {**slot, "counter_proposal": counter}
-    return extras
+    return {"slot": {**slot, "counter_proposal": counter}} if slot is not None else {}

@@ -184,6 +184,34 @@ def capacity_members(
     return list(session.execute(text(sql), params))
 
 
+# --- precedences ----------------------------------------------------------------------------------
+
+
+def precedence_partners(session: Session, request_id: uuid.UUID, *,
+                        slot_statuses: Sequence[str] = BLOCKING_SLOT_STATUSES,
+                        inert: Sequence[str] = ("withdrawn", "rejected", "draft")) -> list[Row[Any]]:
+    """The precedences (``after`` lists) with ``request_id`` at either end whose other request holds a dated
+    slot of ``slot_statuses`` and is not ``inert``: rows ``(direction, other_id, title, request_status,
+    min_gap_days, max_gap_days, start, end, slot_status)``; ``direction`` is ``after`` when ``request_id`` comes
+    after the other, ``before`` when it comes before it."""
+    sql = """
+    with links as (
+        select 'after' as direction, p.predecessor_id as other_id, p.min_gap_days, p.max_gap_days
+        from request_precedences p where p.request_id = :rid
+        union all
+        select 'before', p.request_id, p.min_gap_days, p.max_gap_days
+        from request_precedences p where p.predecessor_id = :rid
+    )
+    select l.direction, l.other_id, r.title, r.status as request_status, l.min_gap_days, l.max_gap_days,
+           s.start, s."end", s.status as slot_status
+    from links l join site_requests r on r.id = l.other_id join slots s on s.request_id = r.id
+    where s.start is not null and s.status = any(:slot_statuses) and not (r.status = any(:inert))
+    order by l.direction, s.start, l.other_id
+    """
+    return list(session.execute(text(sql), {"rid": request_id, "slot_statuses": list(slot_statuses),
+                                            "inert": list(inert)}))
+
+
 # --- history --------------------------------------------------------------------------------------
 
 

@@ -65,10 +65,15 @@ class ChangeBody(BaseModel):
 
 
 class DecisionBody(BaseModel):
+    """A coordinator's decision on a change after approval: ``reason``, ``reason_code`` (reject: required) and
+    ``override`` (approve: approve although the changed works now conflict with approved or locked slots or
+    break a precedence against them; the slot's explanation records what was overridden)."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason = Field(default=None, max_length=5000)
     reason_code: str | None = Field(default=None, max_length=64)
+    override: bool = Field(default=False, strict=True)
 
 
 class CommentBody(BaseModel):

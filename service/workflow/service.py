@@ -33,7 +33,7 @@ from service.settings import Settings
 from service.slots import explanations
 from service.slots import repository as slot_repository
 from service.slots.models import Slot
-from service.workflow import repository
+from service.workflow import precedences, repository
 from service.workflow.calendar import working_days_deadline
 from service.workflow.models import RequestChange, RequestComment, RequestHistory
 from service.workflow.reasons import BY_CODE, COORDINATOR_CODES
@@ -52,6 +52,8 @@ SNAPSHOT_FIELDS = (
     "status", "title", "description", "kind", "impact", "modes", "shift", "urgency", "earliest_start",
     "latest_end", "duration_days", "preferred_start", "external_id", "contact", "bundle_with",
 )
+# Fields the snapshot gained after histories were written: a row that lacks one had this value then.
+LATER_FIELDS: dict[str, Any] = {"after": []}
 # Which answer deadline starts when a transition lands: the coordinator's (working days) or the owner's.
 COORDINATOR_CLOCK_ACTIONS = {"create", "submit", "accept"}
 OWNER_CLOCK_ACTIONS = {"propose", "displace"}
@@ -76,6 +78,8 @@ def snapshot(session: Session, req: SiteRequest) -> dict[str, Any]:
     data: dict[str, Any] = {name: getattr(req, name) for name in SNAPSHOT_FIELDS}
     data["modes"] = list(data["modes"] or [])
     data["bundle_with"] = list(data["bundle_with"] or [])
+    # the precedences, sorted: a PATCH (or a coordinator's ordering of two organisations' works) shows in the history
+    data["after"] = sorted(requests_service.after_of(req), key=lambda e: str(e["request"]))
     data["geometry"] = mapping(to_shape(req.geom)) if req.geom is not None else None
     data["diversions"] = mapping(to_shape(req.diversions_geom)) if req.diversions_geom is not None else None
     data["replacement_routes"] = (mapping(to_shape(req.replacement_geom))
@@ -120,7 +124,7 @@ def record(
         before, after = None, current
         action = "create" if action in ("create", "request.created") else action
     else:
-        previous = _replayed(rows)
+        previous = {**LATER_FIELDS, **_replayed(rows)}
         changed = sorted(k for k in current if previous.get(k) != current[k])
         if not changed and not force:
             return None
@@ -497,32 +501,100 @@ def rule_conflicts_at(session: Session, req: SiteRequest, start_day: date, end_d
             for r in rows]
 
 
+def precedences_at(session: Session, req: SiteRequest, start_day: date, end_day: date) -> precedences.Broken:
+    """The precedences (``after`` links, either way) a slot ``[start_day, end_day]`` of ``req`` would break
+    against the other request's slot as it is now: against locked and approved slots (``fixed``) and against
+    proposed ones (``proposed``). See :mod:`service.workflow.precedences`."""
+    rows = repository.precedence_partners(session, req.id)
+    return precedences.broken(rows, req.id, start_day, end_day)
+
+
+def _precedence_problem(broken: list[dict[str, Any]], *, overridable: bool) -> Problem:
+    n = len(broken)
+    how = "send override=true to approve anyway" if overridable else "choose another start"
+    return Problem(409, "Conflict", f"The slot breaks the order with {n} site{'s' if n > 1 else ''} whose slot is "
+                   f"approved or locked (see precedences); {how}.", type_="precedence", precedences=broken)
+
+
+def _refuse_unless_overridden(clashes: list[dict[str, Any]], order: precedences.Broken, override: bool,
+                              what: str) -> None:
+    """409 ``slot-conflict`` (naming the broken precedences too) or ``precedence`` unless ``override``."""
+    if override:
+        return
+    if clashes:
+        raise Problem(409, "Conflict", f"{what} conflicts with approved or locked slots; send override=true to "
+                      "approve anyway.", type_="slot-conflict", conflicts=clashes,
+                      **({"precedences": order.fixed} if order.fixed else {}))
+    if order.fixed:
+        raise _precedence_problem(order.fixed, overridable=True)
+
+
+def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[dict[str, Any]],
+               order: precedences.Broken) -> dict[str, Any]:
+    """``explanation`` with what an approval found: the precedences broken against proposed slots
+    (``precedence_warnings``), and the hard rules and precedences against fixed slots it overrode
+    (``overridden_conflicts``, ``overridden_precedences``, who decided, one more sentence in the summary)."""
+    out = dict(explanation)
+    out.pop("precedence_warnings", None)  # the proposal's, if any: the approval's own replace them
+    if order.proposed:
+        out["precedence_warnings"] = _json(order.proposed)
+    if not clashes and not order.fixed:
+        return out
+    given = out.get("summary")
+    summary = dict(given) if isinstance(given, dict) else {"de": given or "", "en": given or ""}
+    adds = []
+    if clashes:
+        n = len(clashes)
+        adds.append({"de": f"Trotz {n} Konflikt{'en' if n > 1 else ''} mit genehmigten oder festgelegten Terminen "
+                           "genehmigt.",
+                     "en": f"Approved despite {n} conflict{'s' if n > 1 else ''} with approved or locked slots."})
+        out["overridden_conflicts"] = _json(clashes)
+    if order.fixed:
+        adds.append(precedences.overridden_text(len(order.fixed)))
+        out["overridden_precedences"] = _json(order.fixed)
+    for lang in ("de", "en"):
+        summary[lang] = " ".join([summary.get(lang, ""), *(a[lang] for a in adds)]).strip()
+    return {**out, "summary": summary, "overridden_by": str(principal.org_id)}
+
+
 def _manual_explanation(req: SiteRequest, principal: Principal, start_day: date, end_day: date,
-                        reason: str | None, rules: list[dict[str, Any]], action: str) -> dict[str, Any]:
+                        reason: str | None, rules: list[dict[str, Any]], action: str,
+                        order: precedences.Broken | None = None) -> dict[str, Any]:
     preferred = req.preferred_start or req.earliest_start
-    return {"manual": True, "method": "manual", "by": str(principal.org_id),
-            "preferred_start": preferred.isoformat(), "preferred_stated": req.preferred_start is not None,
-            "deviation_days": abs((start_day - preferred).days), "rule_conflicts": rules,
-            "summary": explanations.manual_summary(start_day, end_day, preferred, req.preferred_start is not None,
-                                                   reason, rules, action)}
+    warned = order.proposed if order is not None else []
+    out = {"manual": True, "method": "manual", "by": str(principal.org_id),
+           "preferred_start": preferred.isoformat(), "preferred_stated": req.preferred_start is not None,
+           "deviation_days": abs((start_day - preferred).days), "rule_conflicts": rules,
+           # the summary warns of the precedences with proposed slots as of the rules it breaks
+           "summary": explanations.manual_summary(start_day, end_day, preferred, req.preferred_start is not None,
+                                                  reason, [*rules, *warned], action)}
+    if warned:
+        out["precedence_warnings"] = _json(warned)
+    return out
 
 
 def propose(session: Session, principal: Principal, request_id: uuid.UUID, start_day: date,
             explanation: dict[str, Any] | None, reason: str | None, settings: Settings, *,
             if_match: str | None = None) -> SiteRequest:
     """A coordinator's manual proposal. Refused (409) when it overlaps approved or locked slots of conflicting
-    requests; a blackout or moratorium the works would break does not refuse it (the owner answers and the
-    coordinator approves later; approving does not check rules either) but is named in the slot's explanation
-    and in the answer's ``warnings`` (:func:`proposal_warnings`)."""
+    requests (``slot-conflict``), or breaks a precedence (``after``, either way) against the other request's
+    approved or locked slot (``precedence``); a proposal cannot override either (the approval can). A blackout
+    or moratorium the works would break, or a precedence against a merely proposed slot, does not refuse it
+    (the owner answers and the coordinator approves later; approving does not check rules either) but is named
+    in the slot's explanation and in the answer's ``warnings`` (:func:`proposal_warnings`)."""
     req = load_for_action(session, principal, request_id, "propose", if_match=if_match)
     end_day = _check_in_window(req, start_day, "start")
     _check_not_past(start_day, settings)
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
+    order = precedences_at(session, req, start_day, end_day)
     if clashes:
         raise Problem(409, "Conflict", "The proposed slot conflicts with approved or locked slots.",
-                      type_="slot-conflict", conflicts=clashes)
+                      type_="slot-conflict", conflicts=clashes,
+                      **({"precedences": order.fixed} if order.fixed else {}))
+    if order.fixed:
+        raise _precedence_problem(order.fixed, overridable=False)
     ours = _manual_explanation(req, principal, start_day, end_day, reason,
-                               rule_conflicts_at(session, req, start_day, end_day), "propose")
+                               rule_conflicts_at(session, req, start_day, end_day), "propose", order)
     given = dict(explanation or {})
     if "summary" in given:  # the coordinator's own words stay, next to the generated de/en summary
         given["note"] = given.pop("summary")
@@ -531,10 +603,19 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
 
 
 def proposal_warnings(session: Session, req: SiteRequest) -> list[str]:
-    """What the answer to a manual proposal warns about: the rules its slot breaks ("German / English")."""
+    """What the answer to a manual proposal warns about: the rules its slot breaks and the precedences it
+    breaks against proposed slots ("German / English")."""
     slot = session.get(Slot, req.id)
     rules = (slot.explanation or {}).get("rule_conflicts") if slot is not None else None
-    return [f"{r['de']} / {r['en']}" for r in rules or []]
+    return [f"{r['de']} / {r['en']}" for r in rules or []] + precedence_warnings(session, req)
+
+
+def precedence_warnings(session: Session, req: SiteRequest) -> list[str]:
+    """The precedences the request's slot breaks against proposed slots, as its last manual step found them
+    ("German / English"): the answer to an approval warns of them."""
+    slot = session.get(Slot, req.id)
+    items = (slot.explanation or {}).get("precedence_warnings") if slot is not None else None
+    return [f"{b['de']} / {b['en']}" for b in items or []]
 
 
 def approve(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
@@ -554,34 +635,30 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
         raise Problem(409, "Conflict", "There is no slot to approve: propose one first (POST .../propose) or "
                       "send `start`.", type_="no-slot", allowed=allowed_actions(req.status, _roles(principal, req)))
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
-    if clashes and not body.override:
-        raise Problem(409, "Conflict", "The slot conflicts with approved or locked slots; send override=true to "
-                      "approve anyway.", type_="slot-conflict", conflicts=clashes)
+    order = precedences_at(session, req, start_day, end_day)
+    _refuse_unless_overridden(clashes, order, body.override, "The slot")
     # approved at other dates than proposed: the proposal's explanation (and plan) no longer describe the slot
     moved = slot is None or (slot.start, slot.end) != (start_day, end_day)
     chosen = (_manual_explanation(req, principal, start_day, end_day, body.reason,
-                                  rule_conflicts_at(session, req, start_day, end_day), "approve")
+                                  rule_conflicts_at(session, req, start_day, end_day), "approve", order)
               if moved else None)
 
     def fix_slot() -> None:
         extra: dict[str, Any] = {"explanation": chosen, "plan_id": None} if chosen is not None else {}
-        if clashes:  # the slot itself says which hard rules its approval overrode, and who decided
-            explanation = dict(chosen if chosen is not None else (slot.explanation if slot is not None else {}) or {})
-            given = explanation.get("summary")
-            summary = dict(given) if isinstance(given, dict) else {"de": given or "", "en": given or ""}
-            n = len(clashes)
-            summary["de"] = (summary.get("de", "") + f" Trotz {n} Konflikt{'en' if n > 1 else ''} mit genehmigten "
-                             "oder festgelegten Terminen genehmigt.").strip()
-            summary["en"] = (summary.get("en", "") + f" Approved despite {n} conflict{'s' if n > 1 else ''} with "
-                             "approved or locked slots.").strip()
-            extra["explanation"] = {**explanation, "summary": summary, "overridden_conflicts": _json(clashes),
-                                    "overridden_by": str(principal.org_id)}
+        # the slot itself says which hard rules and precedences its approval overrode (and who decided), and
+        # which precedences it breaks against proposed slots
+        base = dict(chosen if chosen is not None else (slot.explanation if slot is not None else {}) or {})
+        explanation = _annotated(base, principal, clashes, order)
+        if explanation != base:
+            extra["explanation"] = explanation
         slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
                                  unplaced=None, **extra)
 
+    overridden = {**({"overridden_conflicts": clashes} if clashes else {}),
+                  **({"overridden_precedences": order.fixed} if order.fixed else {})}
     return _transition(session, req, "approve", principal, settings, reason=body.reason,
                        reason_code=_coordinator_code(body.reason_code, required=False), mutate=fix_slot,
-                       payload={"overridden_conflicts": clashes} if clashes else None)
+                       payload=overridden or None)
 
 
 def _coordinator_code(code: str | None, *, required: bool) -> str | None:
@@ -686,7 +763,11 @@ def place_around(
 def activate_emergency(session: Session, req: SiteRequest, settings: Settings, *,
                        today: date | None = None) -> list[dict[str, Any]]:
     """An emergency (``urgency=emergency``) is active at once with an approved slot from today; every request
-    whose slot now conflicts is re-planned around it and its owner told (``slot.displaced``)."""
+    whose slot now conflicts is re-planned around it and its owner told (``slot.displaced``).
+
+    Precedences (``after``) are not checked here, neither for the emergency nor for the requests it displaces:
+    an emergency averts an immediate danger (a burst main, a collapsed road), which cannot wait for another
+    site's works to end, nor for a gap after them. The coordinator sorts out the order afterwards."""
     day = _today(settings, today)
     start_day, end_day = day, day + timedelta(days=req.duration_days - 1)
     victims = [r for r in repository.conflicting_slots(
@@ -991,11 +1072,19 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
         raise Problem(409, "Conflict", f"This change is {change.status} already.", type_="change-decided")
     code = _coordinator_code(body.reason_code, required=decision == "reject")  # the owner learns why, as for requests
     effect: list[str] = []
+    clashes: list[dict[str, Any]] = []
+    order = precedences.Broken([], [])
     if decision == "approve":
-        if change.start is None:
+        if change.start is None or change.end is None:
             raise Problem(409, "Conflict", "No slot fits the changed works; reject the change.", type_="no-slot")
         if req.status not in CHANGEABLE:
             raise Problem(409, "Conflict", f"The request is {req.status} now.", type_="illegal-transition")
+        # checked again now: other slots may have been approved or locked, other precedences fixed, since the
+        # change was asked for (its ``conflicts`` are those of that moment)
+        clashes = _conflicts_at(session, req, change.start, change.end, settings, works=_change_works(session,
+                                                                                                       req, change))
+        order = precedences_at(session, req, change.start, change.end)
+        _refuse_unless_overridden(clashes, order, body.override, "The changed works' slot")
         was = snapshot(session, req)
         _apply_change(req, change)
         became = snapshot(session, req)
@@ -1012,6 +1101,7 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
             "summary": explanations.change_summary(previous, new, area_changed=area_changed, effect=effect,
                                                    reason=change.reason),
         }
+        explanation = _annotated(explanation, principal, clashes, order)
         slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
                                  provisional=False, explanation=explanation, unplaced=None, plan_id=None)
     change.status = "approved" if decision == "approve" else "rejected"
@@ -1033,8 +1123,20 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
                                             # what the approved change did (extended, moved, area, window,
                                             # effect, ...) and which effects on traffic it changed
                                             **({"change": (slot.explanation or {}).get("change"), "effect": effect}
-                                               if decision == "approve" and slot is not None else {})})
+                                               if decision == "approve" and slot is not None else {}),
+                                            **({"overridden_conflicts": clashes} if clashes else {}),
+                                            **({"overridden_precedences": order.fixed} if order.fixed else {})})
     return change
+
+
+def _change_works(session: Session, req: SiteRequest, change: RequestChange) -> Works:
+    """The works as ``change`` makes them (as :func:`request_change` checked them), for the checks at approval."""
+    routes = None
+    if change.diversions_geom is not None or change.replacement_geom is not None:
+        div, rep = (to_shape(g) if g is not None else None for g in (change.diversions_geom, change.replacement_geom))
+        routes = (_routes_wkb(div, req.diversions_geom), _routes_wkb(rep, req.replacement_geom))
+    return Works(geom_wkb=repository.change_geometry_wkb(session, change), impact=change.impact,
+                 shift=change.shift, modes=tuple(change.modes) if change.modes is not None else None, routes=routes)
 
 
 def list_changes(session: Session, principal: Principal, request_id: uuid.UUID) -> list[dict[str, Any]]:
