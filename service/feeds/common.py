@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
 
 from service.geo.crs import to_metric
-from service.geo.rules import in_road
+from service.geo.rules import SHIFT_HOURS, in_road
 
 # Impacts that reach the carriageway (WZDx, DATEX II closure records) when the works lie in the road.
 ROAD_IMPACTS = frozenset({"lane_reduction", "one_way", "full_closure"})
@@ -39,12 +39,9 @@ TRANSIT_MODES = frozenset({"tram", "bus", "rail"})
 TRANSIT = "transit"
 # a corridor's stop this close to a site is affected by it (closed, moved, or served by the replacement)
 STOP_RADIUS_M = 300.0
-# When a request's works occupy the road by its ``shift``, in local time: ``day`` from 07:00 to 20:00, ``night`` from
-# 20:00 to 07:00 the next morning, the night time of the AVV Baulärm (3.1.2: "Als Nachtzeit gilt die Zeit von 20 Uhr
-# bis 7 Uhr"), so day and night work never meet, as the conflict rules assume (``rules.shifts_clash``).
-# ``continuous`` works round the clock: no hours. A night belongs to the day it begins on: night work on the days
-# ``start``..``end`` runs from 20:00 on ``start`` to 07:00 the morning after ``end`` (:func:`shift_bounds`).
-SHIFT_HOURS = {"day": (time(7), time(20)), "night": (time(20), time(7))}
+# When a request's works occupy the road by its ``shift`` (``rules.SHIFT_HOURS``: day 07:00–20:00, night 20:00 to
+# 07:00 the next morning). Night work on the days ``start``..``end`` runs from 20:00 on ``start`` to 07:00 the
+# morning after ``end`` (:func:`shift_bounds`).
 # (German, English) of the working hours, before the hours themselves (:func:`shift_text`)
 SHIFT_TEXT = {"day": ("Arbeiten nur tagsüber", "Daytime work only"), "night": ("Nachtarbeit", "Night work")}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from shapely.geometry.base import BaseGeometry
 
@@ -70,8 +70,15 @@ def within_months(a: Period, b: Period, months: int) -> bool:
     return b[0] <= add_months(a[1], months) and a[0] <= add_months(b[1], months)
 
 
+# When day and night work occupy the road, local time: ``day`` from 07:00 to 20:00, ``night`` from 20:00 to 07:00 the
+# next morning, the night time of the AVV Baulärm (3.1.2: "Als Nachtzeit gilt die Zeit von 20 Uhr bis 7 Uhr"), so
+# the two never meet (:func:`shifts_clash`). ``continuous`` works round the clock. A night belongs to the day it
+# begins on. The feeds publish these hours, the notices name them.
+SHIFT_HOURS = {"day": (time(7), time(20)), "night": (time(20), time(7))}
+
+
 def shifts_clash(a: str, b: str) -> bool:
-    """Day-only and night-only works do not meet; ``continuous`` meets both."""
+    """Day-only and night-only works do not meet (:data:`SHIFT_HOURS`); ``continuous`` meets both."""
     return not ({a, b} == {"day", "night"})
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from service.geo.rules import SHIFT_HOURS
+
 KIND_LABELS = {
     "gas": ("Gasleitung", "gas main"),
     "water": ("Wasserleitung", "water main"),
@@ -36,10 +38,12 @@ IMPACT_LABELS = {
 }
 
 # Working hours (the request's ``shift``): night work matters to the neighbours.
+# Day and night work name their hours (``rules.SHIFT_HOURS``, as the DATEX II feed gives them).
+_HOURS = {shift: f"{begin:%H:%M}–{end:%H:%M}" for shift, (begin, end) in SHIFT_HOURS.items()}
 SHIFT_LABELS = {
     "continuous": ("durchgehend, Tag und Nacht", "continuous, day and night"),
-    "day": ("nur tagsüber", "daytime only"),
-    "night": ("nachts (Nachtarbeit)", "at night (night work)"),
+    "day": (f"nur tagsüber, {_HOURS['day']} Uhr", f"daytime only, {_HOURS['day']}"),
+    "night": (f"nachts, {_HOURS['night']} Uhr (Nachtarbeit)", f"at night, {_HOURS['night']} (night work)"),
 }
 
 MODE_LABELS = {

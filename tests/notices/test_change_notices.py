@@ -225,9 +225,9 @@ def test_an_edit_of_only_the_working_hours_is_noticed(client, db, city, receiver
     german, english = told.get_content().split("English version below")
     assert subject == "Arbeitszeiten geändert: Kanalerneuerung Rüttenscheider Straße"
     assert german.lstrip().startswith("Arbeitszeiten geändert\n")
-    assert "Arbeitszeiten: nachts (Nachtarbeit)\nBisher: durchgehend, Tag und Nacht\n" in german
+    assert "Arbeitszeiten: nachts, 20:00–07:00 Uhr (Nachtarbeit)\nBisher: durchgehend, Tag und Nacht\n" in german
     assert english.lstrip().startswith("Working hours changed\n")
-    assert "Working hours: at night (night work)\nPreviously: continuous, day and night\n" in english
+    assert "Working hours: at night, 20:00–07:00 (night work)\nPreviously: continuous, day and night\n" in english
     assert "Bisher: 01." not in german and "Bisher: Vollsperrung" not in german  # nothing else changed
     # The webhook says the same, with the working hours before and what changed.
     [hook] = [receiver.json(i) for i in range(hooks, len(receiver.requests))]
@@ -240,12 +240,14 @@ def test_an_edit_of_only_the_working_hours_is_noticed(client, db, city, receiver
     assert welcome["Subject"] == "Baustellen in Ihrem Gebiet: 1"
     assert "Arbeitszeiten: durchgehend, Tag und Nacht\n" in welcome.get_content()
     assert edit["Subject"] == "Arbeitszeiten geändert: Kanalerneuerung Rüttenscheider Straße"
-    assert "Arbeitszeiten: nachts (Nachtarbeit)\nBisher: durchgehend, Tag und Nacht\n" in edit.get_content()
+    assert ("Arbeitszeiten: nachts, 20:00–07:00 Uhr (Nachtarbeit)\nBisher: durchgehend, Tag und Nacht\n"
+            in edit.get_content())
     assert [n.kind for n in notices_of(db, welcomed.id)][-1] == "request.updated"
     # A subscriber told nothing before hears of it by the same headline, without "Bisher".
     [first] = [m for m in inbox.to("kiosk2@example.de") if not m["Subject"].startswith("Bitte bestätigen")]
     assert first["Subject"] == "Arbeitszeiten geändert: Kanalerneuerung Rüttenscheider Straße"
-    assert "Arbeitszeiten: nachts (Nachtarbeit)\n" in first.get_content() and "Bisher" not in first.get_content()
+    assert "Arbeitszeiten: nachts, 20:00–07:00 Uhr (Nachtarbeit)\n" in first.get_content()
+    assert "Bisher" not in first.get_content()
     assert [n.kind for n in notices_of(db, later.id)][-1] == "request.updated"
     inbox.clear()
 
@@ -255,7 +257,7 @@ def test_an_edit_of_only_the_working_hours_is_noticed(client, db, city, receiver
     assert both["Subject"] == ("Baustelle geändert – Arbeitszeiten und Einschränkung: "
                                "Kanalerneuerung Rüttenscheider Straße")
     german = both.get_content().split("English version below")[0]
-    assert "Arbeitszeiten: nur tagsüber\nBisher: nachts (Nachtarbeit)\n" in german
+    assert "Arbeitszeiten: nur tagsüber, 07:00–20:00 Uhr\nBisher: nachts, 20:00–07:00 Uhr (Nachtarbeit)\n" in german
     assert "Einschränkung: Fahrstreifen eingeengt\nBisher: Vollsperrung\n" in german
 
 

@@ -89,11 +89,11 @@ def test_several_changed_effects_are_named_each_with_its_line(client, db, city, 
     assert english.lstrip().startswith(
         "Site changed – traffic affected, working hours, diversion and replacement service\n")
     assert ("\nBetroffene Verkehrsarten geändert: jetzt Autoverkehr statt Autoverkehr, Radverkehr\n"
-            "Arbeitszeiten geändert: jetzt nachts (Nachtarbeit) statt durchgehend, Tag und Nacht\n"
+            "Arbeitszeiten geändert: jetzt nachts, 20:00–07:00 Uhr (Nachtarbeit) statt durchgehend, Tag und Nacht\n"
             "Umleitung geändert: entfällt\n"
             "Ersatzverkehr geändert: jetzt eingerichtet, siehe Karte\n\nWo: ") in german
     assert ("\nTraffic affected changed: now cars instead of cars, cycling\n"
-            "Working hours changed: now at night (night work) instead of continuous, day and night\n"
+            "Working hours changed: now at night, 20:00–07:00 (night work) instead of continuous, day and night\n"
             "Diversion changed: no longer in place\n"
             "Replacement service changed: now in place, see the map\n") in english
     assert "Verkehrseinschränkung geändert" not in german  # the impact stayed
@@ -104,7 +104,8 @@ def test_several_changed_effects_are_named_each_with_its_line(client, db, city, 
     run_jobs()
     subject, german, english = _only(inbox, sub.email)
     assert subject == f"Baustelle geändert – Arbeitszeiten und Umleitung: {TITLE}"
-    assert "Arbeitszeiten geändert: jetzt nur tagsüber statt nachts (Nachtarbeit)\n" in german
+    assert ("Arbeitszeiten geändert: jetzt nur tagsüber, 07:00–20:00 Uhr statt nachts, 20:00–07:00 Uhr "
+            "(Nachtarbeit)\n") in german
     assert "Umleitung geändert: jetzt ausgeschildert, siehe Karte\n" in german
     assert "Diversion changed: now signposted, see the map\n" in english
     assert "Ersatzverkehr geändert" not in german
@@ -121,7 +122,7 @@ def test_an_effect_changed_with_the_dates_is_said_under_the_dates_headline(clien
     run_jobs()
     subject, german, _ = _only(inbox, sub.email)
     assert subject == f"Baustelle verlängert: {TITLE}"
-    assert "\nArbeitszeiten geändert: jetzt nur tagsüber statt durchgehend, Tag und Nacht\n" in german
+    assert "\nArbeitszeiten geändert: jetzt nur tagsüber, 07:00–20:00 Uhr statt durchgehend, Tag und Nacht\n" in german
     assert "\nBisher: " in german  # the old dates, as for every extension
 
 
