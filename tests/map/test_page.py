@@ -60,6 +60,12 @@ def test_click_opens_the_right_details_and_english_switch(live_server, ruhr, pag
     assert ruhr.titles[second] in page.locator("#d-more .conflict-item").first.inner_text()
     assert "Räumlich" in page.locator("#d-more .conflict-item").first.inner_text()
 
+    # night work names its hours (rules.SHIFT_HOURS), as the notices and the DATEX II feed do
+    night = next(rid for rid in ruhr.ids.values() if "Alfredstraße (B 224)" in ruhr.titles[rid])
+    page.evaluate("(id) => window.bst.select(id, {fly: true})", str(night))
+    page.wait_for_function("document.querySelector('#d-title').innerText.includes('Alfredstraße')")
+    assert "nachts, 20:00–07:00 Uhr" in page.locator("#details dl").inner_text()
+
     # the Gantt chart of a zone lists its sites
     page.evaluate(f"window.bst.openGantt('zones', '{ruhr.zone_id}')")
     page.wait_for_selector("#gantt:not([hidden]) svg")

@@ -317,7 +317,8 @@ export const VALUES = {
     },
     modes: { pedestrian: "Fußverkehr", cycle: "Radverkehr", car: "Kfz", tram: "Straßenbahn", bus: "Bus",
              transit: "ÖPNV (Bus und Straßenbahn)", rail: "Bahn" },
-    shift: { continuous: "durchgehend", day: "tagsüber", night: "nachts" },
+    // the hours of service/geo/rules.py SHIFT_HOURS, as notices and the DATEX II feed give them
+    shift: { continuous: "durchgehend", day: "tagsüber, 07:00–20:00 Uhr", night: "nachts, 20:00–07:00 Uhr" },
     urgency: { planned: "geplant", urgent: "dringend", emergency: "Notfall" },
     verb: {
       submit: "Einreichen", propose: "Slot vorschlagen", accept: "Annehmen", contest: "Widersprechen",
@@ -363,7 +364,7 @@ export const VALUES = {
     },
     modes: { pedestrian: "Pedestrians", cycle: "Cycling", car: "Cars", tram: "Trams", bus: "Buses",
              transit: "Transit (buses and trams)", rail: "Rail" },
-    shift: { continuous: "continuous", day: "day", night: "night" },
+    shift: { continuous: "continuous", day: "daytime, 07:00–20:00", night: "at night, 20:00–07:00" },
     urgency: { planned: "planned", urgent: "urgent", emergency: "emergency" },
     verb: {
       submit: "Submit", propose: "Propose a slot", accept: "Accept", contest: "Contest", approve: "Approve",
