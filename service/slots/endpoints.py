@@ -32,17 +32,21 @@ def get_plan(plan_id: uuid.UUID, principal: Authenticated, session: SessionDep) 
     return service.plan_read(service.get_plan(session, plan_id))
 
 
-def _read(req, principal) -> JSONResponse:  # noqa: ANN001
+def _read(req, principal, warnings: list[str] | None = None) -> JSONResponse:  # noqa: ANN001
     full = requests_service.can_see_full(principal, req)
-    return JSONResponse(to_json(requests_service.to_read(req, full=full)),
+    return JSONResponse(to_json(requests_service.to_read(req, full=full, warnings=warnings)),
                         headers={"ETag": requests_service.etag(req)})
 
 
 @router.post("/v1/requests/{request_id}/slot/lock", response_model=RequestRead)
 def lock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep,
               if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
-    """Lock the request's slot (coordinators): later plan runs keep it where it is."""
-    return _read(service.set_lock(session, principal, request_id, locked=True, if_match=if_match), principal)
+    """Lock the request's slot (coordinators): later plan runs keep it where it is. A slot that breaks a
+    precedence (`after`) against the other request's approved or locked slot is refused (409 `precedence`,
+    naming the links and the starts they allow); `warnings` name the precedences it breaks against proposed
+    slots."""
+    req = service.set_lock(session, principal, request_id, locked=True, if_match=if_match)
+    return _read(req, principal, service.lock_warnings(session, req))
 
 
 @router.post("/v1/requests/{request_id}/slot/unlock", response_model=RequestRead)

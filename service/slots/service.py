@@ -465,6 +465,11 @@ def slot_extras(req: SiteRequest) -> dict[str, Any]:
 
 def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, locked: bool,
              if_match: str | None = None) -> SiteRequest:
+    """Lock (``locked``) or unlock the request's slot. A lock makes the slot fixed, so it keeps the precedences
+    (``after`` links, either way) as a manual proposal does (the workflow domain's ``lock_precedences``, when
+    present): against the other request's locked or approved slot a slot that breaks one is refused (409
+    ``precedence``, naming the links and the starts they allow); against a proposed one the slot's explanation
+    keeps ``precedence_warnings`` and the answer warns (:func:`lock_warnings`)."""
     from service.requests.service import check_if_match
 
     req = requests_repository.get(session, request_id, for_update=True)
@@ -481,14 +486,32 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
         raise conflict("The slot is approved; approved slots are fixed and cannot be locked or unlocked.")
     target = "locked" if locked else "proposed"
     if slot.status != target:
+        explanation = {**(slot.explanation or {}), "locked_by" if locked else "unlocked_by": str(principal.org_id)}
+        check = workflow_hook("lock_precedences") if locked else None
+        if check is not None:  # refuses (409) before anything changed; the warnings replace the proposal's
+            assert slot.end is not None
+            warned = check(session, req, slot.start, slot.end)
+            explanation.pop("precedence_warnings", None)
+            if warned:
+                explanation["precedence_warnings"] = warned
         slot.status, slot.provisional = target, False
-        slot.explanation = {**(slot.explanation or {}), "locked_by" if locked else "unlocked_by": str(principal.org_id)}
+        slot.explanation = explanation
         session.flush()
         events.emit(session, SLOT_LOCKED if locked else SLOT_UNLOCKED, request_id=req.id,
                     organisation_id=principal.org_id,
                     payload={"start": slot.start.isoformat(), "end": slot.end.isoformat() if slot.end else None})
         _record_history(session, req, SLOT_LOCKED if locked else SLOT_UNLOCKED, principal)
     return req
+
+
+def lock_warnings(session: Session, req: SiteRequest) -> list[str]:
+    """What the answer to a lock warns about: the precedences the locked slot breaks against proposed slots, as
+    the lock found them ("German / English")."""
+    slot = repository.get_slot(session, req.id)
+    if slot is None or slot.status != "locked":
+        return []
+    items = (slot.explanation or {}).get("precedence_warnings") or []
+    return [f"{b['de']} / {b['en']}" for b in items]
 
 
 def _record_history(session: Session, req: SiteRequest, action: str, principal: Principal | None, *,

@@ -151,7 +151,9 @@ def request_change(request_id: uuid.UUID, body: ChangeBody, principal: Authentic
                    request: Request, response: Response) -> dict[str, Any]:
     """Owners: ask for an extension, a new area or another effect on traffic (`impact`, `modes`, `shift`,
     `diversions`, `replacement_routes`, validated as on creation) after approval. Placed and checked for
-    conflicts at once; pending until a coordinator decides (the old slot and values stay valid)."""
+    conflicts at once; pending until a coordinator decides (the old slot and values stay valid). `precedences`
+    and `warnings` name the precedences the placed slot breaks; against a locked or approved slot
+    (`blocks_approval`) the coordinator can approve the change only with `override`."""
     change = service.request_change(session, principal, request_id, body, request.app.state.settings)
     response.headers["Location"] = f"/v1/requests/{request_id}/changes/{change.id}"
     return service.change_json(session, change)

@@ -1,7 +1,7 @@
 """Reason codes: machine-readable, explained in German and English.
 
 ``use`` says who gives the code: ``coordinator`` (reject, revoke, change decisions) or ``system`` (what
-the service records by itself: deemed approvals, lapsed proposals, emergency displacements).
+the service records by itself: deemed approvals (and withheld ones), lapsed proposals, emergency displacements).
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     ReasonCode("other", "Sonstiger Grund (siehe Begründung)", "Other reason (see the explanation)"),
     ReasonCode("deemed_approved", "Als genehmigt geltend: Frist der Koordinierungsstelle verstrichen",
                "Deemed approved: the coordination office did not answer in time", use="system"),
+    ReasonCode("deemed_approval_withheld",
+               "Nicht als genehmigt geltend: der Vorschlag kollidiert mit genehmigten oder festgelegten Terminen "
+               "oder verletzt eine Reihenfolge; die Koordinierungsstelle entscheidet",
+               "Not deemed approved: the proposal clashes with approved or locked slots or breaks a precedence; "
+               "the coordination office decides", use="system"),
     ReasonCode("proposal_lapsed", "Vorschlag verfallen: keine Antwort des Antragstellers innerhalb der Frist",
                "Proposal lapsed: the owner did not answer in time", use="system"),
     ReasonCode("emergency_displacement", "Verschoben wegen einer Notfallbaustelle",

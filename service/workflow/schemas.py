@@ -121,6 +121,12 @@ class ChangeRead(BaseModel):
     end: date | None
     conflicts: list[Any]
     placement: dict[str, Any]
+    precedences: list[Any] = Field(default_factory=list, description=(
+        "the precedences (`after` links, either way) the change's slot broke when it was asked for, as in the "
+        "409 `precedence` problem; `blocks_approval`: against a locked or approved slot, so the coordinator "
+        "approves the change only with `override`"))
+    warnings: list[str] = Field(default_factory=list, description=(
+        "one sentence per broken precedence, \"German / English\""))
     decision_reason: str | None
     decision_reason_code: str | None
     decided_at: datetime | None

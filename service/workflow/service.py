@@ -509,11 +509,23 @@ def precedences_at(session: Session, req: SiteRequest, start_day: date, end_day:
     return precedences.broken(rows, req.id, start_day, end_day)
 
 
-def _precedence_problem(broken: list[dict[str, Any]], *, overridable: bool) -> Problem:
+def _precedence_problem(broken: list[dict[str, Any]], *, overridable: bool, how: str | None = None) -> Problem:
     n = len(broken)
-    how = "send override=true to approve anyway" if overridable else "choose another start"
+    how = how or ("send override=true to approve anyway" if overridable else "choose another start")
     return Problem(409, "Conflict", f"The slot breaks the order with {n} site{'s' if n > 1 else ''} whose slot is "
                    f"approved or locked (see precedences); {how}.", type_="precedence", precedences=broken)
+
+
+def lock_precedences(session: Session, req: SiteRequest, start_day: date, end_day: date) -> list[dict[str, Any]]:
+    """For the slots domain's lock (``POST .../slot/lock``): locking makes ``[start_day, end_day]`` fixed, so a
+    slot that breaks a precedence against the other request's locked or approved slot is refused (409
+    ``precedence``, no override: propose another start first); the links it breaks against merely proposed
+    slots are returned (the lock's warnings, kept in the slot's explanation as ``precedence_warnings``)."""
+    order = precedences_at(session, req, start_day, end_day)
+    if order.fixed:
+        raise _precedence_problem(order.fixed, overridable=False,
+                                  how="propose another start (POST .../propose) before locking the slot")
+    return _json(order.proposed)
 
 
 def _refuse_unless_overridden(clashes: list[dict[str, Any]], order: precedences.Broken, override: bool,
@@ -837,12 +849,26 @@ class DeadlineReport:
     deemed_approved: list[str] = field(default_factory=list)
     lapsed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)
+
+
+DEEMED_APPROVAL_WITHHELD = "deemed_approval.withheld"
 
 
 def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> DeadlineReport:
     """Act on every deadline due at ``now``: the coordinator's passed → the proposal is deemed approved (actor
     system, reason code ``deemed_approved``); the owner's passed → the proposal lapses back to the
-    coordinator's queue (``proposal.lapsed``). A request whose state moved on meanwhile is left alone."""
+    coordinator's queue (``proposal.lapsed``). A request whose state moved on meanwhile is left alone.
+
+    A deemed approval passes the checks a coordinator's approval without ``override`` passes: a proposal whose
+    slot now clashes with approved or locked slots (hard rules, as :func:`approve`) or breaks a precedence
+    against the other request's approved or locked slot is **not** deemed approved (silence must not grant what
+    the coordinator could only grant by overriding). The request stays as it is (``submitted`` or ``accepted``,
+    slot untouched) in the coordinator's queue, its deadline is cleared (nothing is deemed later either, as after
+    a lapse: the coordinator decides), and a history row and the event ``deemed_approval.withheld`` (actor
+    system, reason code ``deemed_approval_withheld``) say why in German and English, naming the clashes and
+    the broken links (:func:`_withhold_deemed_approval`). Precedences broken against merely proposed slots do
+    not stop it: the approved slot keeps them as ``precedence_warnings``, as an approval does."""
     report = DeadlineReport()
     for deadline in repository.due_deadlines(session, now):
         req = repository.lock_request(session, deadline.request_id)
@@ -855,19 +881,67 @@ def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> D
             if slot is None or slot.start is None or slot.status not in ("proposed", "locked"):
                 report.skipped.append(str(req.id))  # nothing proposed: nothing can be deemed approved
                 continue
+            clashes = _conflicts_at(session, req, slot.start, slot.end, settings)
+            order = precedences_at(session, req, slot.start, slot.end)
+            if clashes or order.fixed:
+                _withhold_deemed_approval(session, req, slot, clashes, order.fixed, due_at=deadline.due_at)
+                report.withheld.append(str(req.id))
+                continue
 
-            def fix(slot: Slot = slot) -> None:
+            def fix(slot: Slot = slot, warned: list[dict[str, Any]] = order.proposed) -> None:
                 slot.status, slot.provisional = "approved", False
+                explanation = {k: v for k, v in (slot.explanation or {}).items() if k != "precedence_warnings"}
+                if warned:  # as an approval: the slot keeps what held when it was approved
+                    explanation["precedence_warnings"] = _json(warned)
+                if explanation != (slot.explanation or {}):
+                    slot.explanation = explanation
 
             _transition(session, req, "deem_approve", None, settings, reason="deemed_approved",
                         reason_code="deemed_approved", mutate=fix, at=now,
-                        payload={"due_at": deadline.due_at.isoformat()})
+                        payload={"due_at": deadline.due_at.isoformat(),
+                                 **({"precedence_warnings": order.proposed} if order.proposed else {})})
             report.deemed_approved.append(str(req.id))
         else:
             _transition(session, req, "lapse", None, settings, reason="proposal_lapsed",
                         reason_code="proposal_lapsed", at=now, payload={"due_at": deadline.due_at.isoformat()})
             report.lapsed.append(str(req.id))
     return report
+
+
+def withheld_text(clashes: list[dict[str, Any]], broken: list[dict[str, Any]]) -> dict[str, str]:
+    """Why a proposal was not deemed approved: how many clashes and broken precedences, in German and English."""
+    why_de, why_en = [], []
+    if clashes:
+        n = len({c["request_id"] for c in clashes})
+        why_de.append("kollidiert mit " + ("einem genehmigten oder festgelegten Termin" if n == 1
+                                           else f"{n} genehmigten oder festgelegten Terminen"))
+        why_en.append("clashes with " + ("an approved or locked slot" if n == 1 else f"{n} approved or locked slots"))
+    if broken:
+        n = len(broken)
+        why_de.append("verletzt " + ("eine Reihenfolge" if n == 1 else f"{n} Reihenfolgen")
+                      + " gegenüber genehmigten oder festgelegten Terminen")
+        why_en.append("breaks " + ("a precedence" if n == 1 else f"{n} precedences") + " with approved or locked slots")
+    return {"de": "Die Frist der Koordinierungsstelle ist verstrichen, der Vorschlag gilt aber nicht als genehmigt: "
+                  f"er {' und '.join(why_de)}. Die Koordinierungsstelle entscheidet.",
+            "en": "The coordination office's deadline passed, but the proposal is not deemed approved: it "
+                  f"{' and '.join(why_en)}. The coordination office decides."}
+
+
+def _withhold_deemed_approval(session: Session, req: SiteRequest, slot: Slot, clashes: list[dict[str, Any]],
+                              broken: list[dict[str, Any]], *, due_at: datetime) -> None:
+    """The coordinator's deadline passed, but the proposal cannot be deemed approved (see
+    :func:`check_deadlines`): clear the deadline, write the history row and the event, change nothing else."""
+    from service.events import service as events
+
+    texts = withheld_text(clashes, broken)
+    detail = _json({"due_at": due_at.isoformat(), "slot": slot_json(slot), "conflicts": clashes,
+                    "precedences": broken, **texts})
+    repository.clear_deadline(session, req.id)
+    record(session, req, DEEMED_APPROVAL_WITHHELD, None, reason=f"{texts['de']} / {texts['en']}",
+           reason_code="deemed_approval_withheld", force=True, note={"withheld": detail})
+    events.emit(session, DEEMED_APPROVAL_WITHHELD, request_id=req.id, organisation_id=None, payload={
+        "status": req.status, "title": req.title, "owner_id": str(req.owner_id),
+        "reason_code": "deemed_approval_withheld", **detail})
 
 
 # --- hooks from the foundation --------------------------------------------------------------------
@@ -914,7 +988,28 @@ def _change_routes(value: Any) -> list[dict[str, Any]] | None:
     return None if value is None else requests_service._lines(value)
 
 
+def change_precedences(change: RequestChange) -> list[dict[str, Any]]:
+    """The precedences the change's slot broke when it was asked for (kept in its ``placement``), each with
+    ``blocks_approval``: true against the other request's locked or approved slot (the approval then needs
+    ``override``), false against a proposed one."""
+    return list((change.placement or {}).get("precedences") or [])
+
+
+def change_warnings(change: RequestChange) -> list[str]:
+    """What the answer to a change warns about, one "German / English" sentence per broken precedence."""
+    out = []
+    for b in change_precedences(change):
+        if b.get("blocks_approval"):
+            out.append(f"{b['de']} Die Koordinierungsstelle kann die Änderung so nur ausnahmsweise (mit "
+                       f"Übersteuerung) genehmigen. / {b['en']} The coordination office can approve the change "
+                       "only by overriding this.")
+        else:
+            out.append(f"{b['de']} / {b['en']}")
+    return out
+
+
 def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
+    placement = {k: v for k, v in (change.placement or {}).items() if k != "precedences"}
     return {
         "id": change.id, "request_id": change.request_id, "status": change.status, "latest_end": change.latest_end,
         "duration_days": change.duration_days,
@@ -923,7 +1018,8 @@ def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
         "shift": change.shift, "diversions": _change_routes(change.diversions_geom),
         "replacement_routes": _change_routes(change.replacement_geom),
         "reason": change.reason, "start": change.start, "end": change.end, "conflicts": change.conflicts or [],
-        "placement": change.placement or {}, "decision_reason": change.decision_reason,
+        "placement": placement, "precedences": change_precedences(change), "warnings": change_warnings(change),
+        "decision_reason": change.decision_reason,
         "decision_reason_code": change.decision_reason_code,
         "decided_at": rfc3339(change.decided_at) if change.decided_at else None,
         "created_at": change.created_at,
@@ -952,7 +1048,9 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
                    settings: Settings) -> RequestChange:
     """An owner asks for an extension, a new area and/or another effect on traffic (impact, modes, shift,
     diversions, replacement routes) of an approved or active site. The changed works are checked for conflicts
-    and placed incrementally; the change stays pending (the old slot valid) until a coordinator decides."""
+    and placed incrementally; the change stays pending (the old slot valid) until a coordinator decides. The
+    precedences the placed slot breaks are named at once (``precedences``, ``warnings``: :func:`change_warnings`);
+    one against a locked or approved slot is not refused here, but its approval will need ``override``."""
     req = load_visible(session, principal, request_id, lock=True)
     if req.owner_id != principal.org_id:
         raise forbidden("Only the owner of the request may ask for a change.")
@@ -1022,6 +1120,13 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     new_end = new_start + timedelta(days=duration - 1)
     remaining = _conflicts_at(session, req, new_start, new_end, settings, works=works,
                               statuses=("proposed", "locked", "approved"))
+    # the owner learns now which precedences the placed change breaks: against a locked or approved slot the
+    # coordinator refuses its approval without override, against a proposed one it is a warning
+    order = precedences_at(session, req, new_start, new_end)
+    broken = [{**b, "blocks_approval": True} for b in order.fixed] + [
+        {**b, "blocks_approval": False} for b in order.proposed]
+    if broken:
+        placement = {**placement, "precedences": broken}
     change = repository.add_change(session, RequestChange(
         request_id=req.id, status="pending", organisation_id=principal.org_id, key_id=principal.key_id,
         latest_end=body.latest_end, duration_days=body.duration_days, geom=geom_value,
@@ -1041,7 +1146,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     ))
     _notify(session, req, "change.requested", principal, {
         "change_id": str(change.id), "owner_id": str(req.owner_id), "start": new_start, "end": new_end,
-        "conflicts": remaining})
+        "conflicts": remaining, **({"precedences": broken} if broken else {})})
     return change
 
 

@@ -338,6 +338,7 @@ export const VALUES = {
       unplace: "Kein Slot mehr (Planungslauf)",
       "slot.placed": "Slot eingeplant", "change.requested": "Änderung beantragt",
       "change.approved": "Änderung genehmigt", "change.rejected": "Änderung abgelehnt",
+      "deemed_approval.withheld": "Nicht als genehmigt geltend (Konflikt oder Reihenfolge)",
     },
   },
   en: {
@@ -383,6 +384,7 @@ export const VALUES = {
       unplace: "No slot any more (plan run)",
       "slot.placed": "Slot placed", "change.requested": "Change requested",
       "change.approved": "Change approved", "change.rejected": "Change rejected",
+      "deemed_approval.withheld": "Not deemed approved (conflict or precedence)",
     },
   },
 };
