@@ -247,6 +247,13 @@ def refresh_for_request(session: Session, request_id: uuid.UUID, settings: Setti
     return len(rows)
 
 
+def _lock_full_refresh(session: Session, say: Progress) -> None:
+    """Take the full-refresh lock for this transaction, saying so when another full refresh holds it."""
+    if not repository.lock_full_refresh(session, wait=False):
+        say("waiting for another full refresh to finish")
+        repository.lock_full_refresh(session, wait=True)
+
+
 def refresh_all(session: Session, progress: Progress | None = None, settings: Settings | None = None) -> dict:
     """Rebuild the whole conflict graph with set-based queries (one self-join for the pairs), and record that
     the stored conflicts now follow ``RULES_REVISION`` and these settings. One full refresh at a time: another
@@ -254,9 +261,7 @@ def refresh_all(session: Session, progress: Progress | None = None, settings: Se
     cfg = config(settings)
     say = progress or (lambda _msg: None)
     session.flush()
-    if not repository.lock_full_refresh(session, wait=False):
-        say("waiting for another full refresh to finish")
-        repository.lock_full_refresh(session, wait=True)
+    _lock_full_refresh(session, say)
     repository.delete_all_conflicts(session)
     accepted = repository.accepted_pairs(session)
     say("pairs")
@@ -316,9 +321,7 @@ def follow_rules(session: Session, settings: Settings | None = None, progress: P
     seeing the old rows until it commits."""
     if not rules_state(session, settings).stale:
         return None
-    if not repository.lock_full_refresh(session, wait=False):
-        (progress or (lambda _msg: None))("waiting for another full refresh to finish")
-        repository.lock_full_refresh(session, wait=True)
+    _lock_full_refresh(session, progress or (lambda _msg: None))
     if not rules_state(session, settings).stale:  # another worker rebuilt them while this one waited
         return None
     return refresh_all(session, progress, settings)

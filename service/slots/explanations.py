@@ -409,3 +409,10 @@ def blocker_released(title: str, status: str, placed: bool = True) -> dict[str, 
                    "Planungslauf sucht einen neuen Termin."),
             "en": (f"The blocking request “{title}” was {en_what} and gave its slot back; the next plan run "
                    "looks for new dates.")}
+
+
+def precedence_warnings(explanation: dict[str, Any] | None) -> list[str]:
+    """The precedences a slot breaks against proposed slots, as the step that set it found them (its
+    explanation's ``precedence_warnings``), one "German / English" line each: what a lock, proposal or approval
+    answer warns of."""
+    return [f"{b['de']} / {b['en']}" for b in (explanation or {}).get("precedence_warnings") or []]

@@ -510,8 +510,7 @@ def lock_warnings(session: Session, req: SiteRequest) -> list[str]:
     slot = repository.get_slot(session, req.id)
     if slot is None or slot.status != "locked":
         return []
-    items = (slot.explanation or {}).get("precedence_warnings") or []
-    return [f"{b['de']} / {b['en']}" for b in items]
+    return explanations.precedence_warnings(slot.explanation)
 
 
 def _record_history(session: Session, req: SiteRequest, action: str, principal: Principal | None, *,

@@ -626,8 +626,7 @@ def precedence_warnings(session: Session, req: SiteRequest) -> list[str]:
     """The precedences the request's slot breaks against proposed slots, as its last manual step found them
     ("German / English"): the answer to an approval warns of them."""
     slot = session.get(Slot, req.id)
-    items = (slot.explanation or {}).get("precedence_warnings") if slot is not None else None
-    return [f"{b['de']} / {b['en']}" for b in items or []]
+    return explanations.precedence_warnings(slot.explanation if slot is not None else None)
 
 
 def approve(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
