@@ -39,18 +39,20 @@ def _read(req, principal, warnings: list[str] | None = None) -> JSONResponse:  #
 
 
 @router.post("/v1/requests/{request_id}/slot/lock", response_model=RequestRead)
-def lock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep,
+def lock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep, request: Request,
               if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
-    """Lock the request's slot (coordinators): later plan runs keep it where it is. A slot that breaks a
-    precedence (`after`) against the other request's approved or locked slot is refused (409 `precedence`,
-    naming the links and the starts they allow); `warnings` name the precedences it breaks against proposed
-    slots."""
-    req = service.set_lock(session, principal, request_id, locked=True, if_match=if_match)
+    """Lock the request's slot (coordinators): later plan runs keep it where it is. A slot that clashes with
+    approved or locked slots (409 `slot-conflict`, naming them) or breaks a precedence (`after`) against the other
+    request's approved or locked slot (409 `precedence`, naming the links and the starts they allow) is refused;
+    `warnings` name the precedences it breaks against proposed slots."""
+    req = service.set_lock(session, principal, request_id, locked=True, settings=request.app.state.settings,
+                           if_match=if_match)
     return _read(req, principal, service.lock_warnings(session, req))
 
 
 @router.post("/v1/requests/{request_id}/slot/unlock", response_model=RequestRead)
-def unlock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep,
+def unlock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep, request: Request,
                 if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Unlock the slot again: it is a proposal the next plan run may move."""
-    return _read(service.set_lock(session, principal, request_id, locked=False, if_match=if_match), principal)
+    return _read(service.set_lock(session, principal, request_id, locked=False,
+                                  settings=request.app.state.settings, if_match=if_match), principal)

@@ -463,13 +463,14 @@ def slot_extras(req: SiteRequest) -> dict[str, Any]:
                      "plan_id": slot.plan_id, "explanation": slot.explanation or {}}, "unplaced": None}
 
 
-def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, locked: bool,
+def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, locked: bool, settings: Settings,
              if_match: str | None = None) -> SiteRequest:
-    """Lock (``locked``) or unlock the request's slot. A lock makes the slot fixed, so it keeps the precedences
-    (``after`` links, either way) as a manual proposal does (the workflow domain's ``lock_precedences``, when
-    present): against the other request's locked or approved slot a slot that breaks one is refused (409
-    ``precedence``, naming the links and the starts they allow); against a proposed one the slot's explanation
-    keeps ``precedence_warnings`` and the answer warns (:func:`lock_warnings`)."""
+    """Lock (``locked``) or unlock the request's slot. A lock makes the slot fixed, so it passes what a manual
+    proposal passes (the workflow domain's ``lock_checks``, when present): a slot that clashes with approved or
+    locked slots by the hard rules (409 ``slot-conflict``), or breaks a precedence (``after`` links, either way)
+    against the other request's locked or approved slot (409 ``precedence``, naming the links and the starts they
+    allow), is refused; against a proposed one the slot's explanation keeps ``precedence_warnings`` and the answer
+    warns (:func:`lock_warnings`)."""
     from service.requests.service import check_if_match
 
     req = requests_repository.get(session, request_id, for_update=True)
@@ -487,10 +488,10 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
     target = "locked" if locked else "proposed"
     if slot.status != target:
         explanation = {**(slot.explanation or {}), "locked_by" if locked else "unlocked_by": str(principal.org_id)}
-        check = workflow_hook("lock_precedences") if locked else None
+        check = workflow_hook("lock_checks") if locked else None
         if check is not None:  # refuses (409) before anything changed; the warnings replace the proposal's
             assert slot.end is not None
-            warned = check(session, req, slot.start, slot.end)
+            warned = check(session, req, slot.start, slot.end, settings)
             explanation.pop("precedence_warnings", None)
             if warned:
                 explanation["precedence_warnings"] = warned

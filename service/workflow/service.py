@@ -516,15 +516,23 @@ def _precedence_problem(broken: list[dict[str, Any]], *, overridable: bool, how:
                    f"approved or locked (see precedences); {how}.", type_="precedence", precedences=broken)
 
 
-def lock_precedences(session: Session, req: SiteRequest, start_day: date, end_day: date) -> list[dict[str, Any]]:
-    """For the slots domain's lock (``POST .../slot/lock``): locking makes ``[start_day, end_day]`` fixed, so a
-    slot that breaks a precedence against the other request's locked or approved slot is refused (409
-    ``precedence``, no override: propose another start first); the links it breaks against merely proposed
-    slots are returned (the lock's warnings, kept in the slot's explanation as ``precedence_warnings``)."""
+def lock_checks(session: Session, req: SiteRequest, start_day: date, end_day: date,
+                settings: Settings) -> list[dict[str, Any]]:
+    """For the slots domain's lock (``POST .../slot/lock``): locking makes ``[start_day, end_day]`` fixed, so it
+    passes what a manual proposal passes. A slot that clashes with approved or locked slots by the hard rules
+    (``slot-conflict``, as :func:`propose`) or breaks a precedence against the other request's locked or approved
+    slot (``precedence``) is refused with 409 and no override (propose another start first, or approve with
+    ``override``); the links it breaks against merely proposed slots are returned (the lock's warnings, kept in
+    the slot's explanation as ``precedence_warnings``)."""
+    how = "propose another start (POST .../propose) before locking the slot"
+    clashes = _conflicts_at(session, req, start_day, end_day, settings)
     order = precedences_at(session, req, start_day, end_day)
+    if clashes:
+        raise Problem(409, "Conflict", f"The slot conflicts with approved or locked slots; {how}, or approve it "
+                      "with override=true.", type_="slot-conflict", conflicts=clashes,
+                      **({"precedences": order.fixed} if order.fixed else {}))
     if order.fixed:
-        raise _precedence_problem(order.fixed, overridable=False,
-                                  how="propose another start (POST .../propose) before locking the slot")
+        raise _precedence_problem(order.fixed, overridable=False, how=how)
     return _json(order.proposed)
 
 

@@ -1,6 +1,7 @@
-"""A lock makes a slot fixed, so it keeps the precedences (``after`` links) as a manual proposal does: against
-the other request's locked or approved slot a slot that breaks one is refused (409 ``precedence``), against a
-merely proposed one the lock warns."""
+"""A lock makes a slot fixed, so it passes what a manual proposal passes: a slot that clashes with approved or
+locked slots is refused (409 ``slot-conflict``); against the other request's locked or approved slot a slot that
+breaks a precedence (``after`` links) is refused (409 ``precedence``), against a merely proposed one the lock
+warns."""
 
 from __future__ import annotations
 
@@ -80,3 +81,41 @@ def test_a_lock_against_a_proposed_slot_warns_and_then_holds_the_other_side(clie
     r = client.post(f"/v1/requests/{pipe['id']}/slot/unlock", headers=coordinator.headers)
     assert r.status_code == 200 and r.json()["warnings"] == [] and r.json()["slot"]["status"] == "proposed"
     assert _lock(client, coordinator, trench["id"]).status_code == 200  # the pipe may still move
+
+
+def test_a_lock_clashing_with_an_approved_or_locked_slot_is_refused(client, db, city, utility,  # noqa: ANN001
+                                                                    coordinator) -> None:
+    """Two owners on the same street: the city's works are proposed first (days 0..9), the utility's overlap them
+    (days 5..14). Once the city's slot is approved, the utility's slot cannot be locked where it is; a slot that
+    no longer clashes can. Locking a slot clashing with a locked one is refused in the same way."""
+    street = create(client, city, title="Fahrbahn")
+    ok(client, coordinator, street["id"], "propose", {"start": d(0)})
+    pipe = create(client, utility, title="Gasleitung")
+    ok(client, coordinator, pipe["id"], "propose", {"start": d(5)})  # the street's slot is only proposed
+    assert _lock(client, coordinator, pipe["id"]).status_code == 200  # a proposed slot does not stop a lock
+    r = _lock(client, coordinator, street["id"])  # but a locked one does
+    assert r.status_code == 409 and r.json()["type"].endswith("/slot-conflict"), r.text
+    assert [c["request_id"] for c in r.json()["conflicts"]] == [pipe["id"]]
+    assert r.json()["conflicts"][0]["slot_status"] == "locked"
+    assert client.post(f"/v1/requests/{pipe['id']}/slot/unlock", headers=coordinator.headers).status_code == 200
+
+    ok(client, city, street["id"], "accept")
+    ok(client, coordinator, street["id"], "approve")
+    before = [h.action for h in history(db, pipe["id"])]
+    r = _lock(client, coordinator, pipe["id"])
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    problem = r.json()
+    assert problem["type"].endswith("/slot-conflict")
+    (clash,) = problem["conflicts"]
+    assert (clash["request_id"], clash["slot_status"], clash["start"], clash["end"]) == (
+        street["id"], "approved", d(0), d(9))
+    assert "propose another start" in problem["detail"] and "override=true" in problem["detail"]
+    # nothing changed: still a proposal, no new lock in the history
+    slot = client.get(f"/v1/requests/{pipe['id']}", headers=utility.headers).json()["slot"]
+    assert (slot["start"], slot["status"]) == (d(5), "proposed")
+    assert [h.action for h in history(db, pipe["id"])] == before
+    # moved clear of the approved works, the lock passes
+    ok(client, coordinator, pipe["id"], "propose", {"start": d(10)})
+    r = _lock(client, coordinator, pipe["id"])
+    assert r.status_code == 200 and r.json()["slot"]["status"] == "locked", r.text
