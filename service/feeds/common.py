@@ -146,6 +146,10 @@ class FeedMeta:
     timezone: str
     updated: datetime
     national_identifier: str = "DE-BST-RUHR"
+    # the feed's "now" for what rolls on with time: the GTFS-RT alerts list the shifts of day and night work from
+    # here (:func:`shift_periods`). The service gives the last shift boundary (:func:`shift_boundary`), so that the
+    # bytes stay the same between two boundaries; None: ``updated``.
+    reference: datetime | None = None
 
 
 @dataclass
@@ -300,6 +304,44 @@ def shift_bounds(site: FeedSite, tz: str) -> tuple[datetime, datetime] | None:
     begin, end = hours
     last = site.end + timedelta(days=1) if end <= begin else site.end
     return local_instant(site.start, begin, tz), local_instant(last, end, tz)
+
+
+def shift_boundary(moment: datetime, tz: str) -> datetime:
+    """The last time at or before ``moment`` at which a shift began or ended (:data:`SHIFT_HOURS`: 07:00 or 20:00
+    local time), in UTC. Which shifts are over, running or ahead (:func:`shift_periods`) changes only there, so a
+    feed listing them from this instant is the same from one boundary to the next. (The hours lie outside the
+    hour a change of summer time skips or repeats, so each is one instant.)"""
+    clocks = sorted({clock for hours in SHIFT_HOURS.values() for clock in hours})
+    day = moment.astimezone(ZoneInfo(tz)).date()
+    candidates = [local_instant(day - timedelta(days=back), clock, tz) for back in (0, 1) for clock in clocks]
+    return max(instant for instant in candidates if instant <= moment)
+
+
+def shift_periods(site: FeedSite, tz: str, reference: datetime, count: int) -> list[tuple[datetime, datetime]] | None:
+    """The shifts of day or night work still to come at ``reference``, as (start, end) in UTC: the one running then
+    (a night that began the evening before and runs until 07:00 included) and those after it, at most ``count`` of
+    them (one per day: the next ``count`` days of work), in order; None for ``continuous`` works.
+
+    Each shift runs at its local hours (:data:`SHIFT_HOURS`; across a change of summer time a night lasts 10 or 12
+    hours); a night belongs to the day it begins on (:func:`shift_bounds`). Works reported set up
+    (:func:`site_start`) begin no earlier than that: the shift they were set up in starts then, a shift over before
+    it is left out. Empty when every shift is over (day work on the evening of its last day)."""
+    hours = SHIFT_HOURS.get(site.shift)
+    if hours is None:
+        return None
+    begin, end = hours
+    overnight = end <= begin
+    started = site_start(site, tz)[0]
+    # the night running at ``reference`` began the day before: start there, never before the works' first day
+    day = max(site.start, reference.astimezone(ZoneInfo(tz)).date() - timedelta(days=1))
+    periods: list[tuple[datetime, datetime]] = []
+    while day <= site.end and len(periods) < count:
+        first = max(local_instant(day, begin, tz), started)
+        last = local_instant(day + timedelta(days=1) if overnight else day, end, tz)
+        if last > reference and last > first:
+            periods.append((first, last))
+        day += timedelta(days=1)
+    return periods
 
 
 def site_end(site: FeedSite, tz: str) -> datetime:

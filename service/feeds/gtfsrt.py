@@ -34,19 +34,29 @@ Corridors of one site with the same effect share one alert (entity id = request 
 affected route of the corridor at each stop the site affects (``common.affected_stops``: stops near the site,
 and for ``NO_SERVICE`` the nearest stop on each side along the line); a route alone when the corridor has no
 affected stop (works between stops), a stop alone when the corridor has no routes. Withdrawn sites are absent
-(FULL_DATASET). ``active_period`` starts when the works begin as in WZDx and DATEX II (``common.site_start``: the
-time they were reported set up for an active site, else local midnight of the first day) and ends at local midnight
-after the last day, for night work at 07:00 the morning after (``common.site_end``). Header and description are
-German and English (in that order). The description speaks to the riders of the alert's modes
-(:func:`service_texts`): trains and trams are stopped ("Kein Zugverkehr", "Kein Straßenbahnverkehr") or restricted,
-never diverted, and told of the replacement buses where the request has replacement routes; buses are diverted ("Die
-Buslinie wird umgeleitet") around a full closure or along the request's diversion, which is the road's. A full
-closure is the line's ("Streckensperrung") in an alert for trams or trains, never the road's "Vollsperrung"; the
-replacement service is never offered to bus riders.
+(FULL_DATASET). ``active_period`` of ``continuous`` works starts when the works begin as in WZDx and DATEX II
+(``common.site_start``: the time they were reported set up for an active site, else local midnight of the first day)
+and ends at local midnight after the last day (``common.site_end``). Day and night work occupy the road only at their
+hours (``common.SHIFT_HOURS``), and trip planners show an alert only during one of its periods, so such an alert has
+one ``active_period`` per shift (day 07:00–20:00, night 20:00–07:00 the next morning, local time: a night across a
+change of summer time lasts 10 or 12 hours): the next :data:`SHIFT_HORIZON` shifts still to come at the feed's
+reference time (``FeedMeta.reference``: the service gives the last shift boundary, 07:00 or 20:00, so the bytes,
+ETag and Last-Modified move on when a shift ends and not in between), the running one included (a night begun
+yesterday evening is active until 07:00), none already over (:func:`active_periods`, ``common.shift_periods``).
+A site whose last shift is over has no alert (one without a period would be shown as long as it is in the feed).
+Header and description are German and English (in that order); the description names the hours of day and night
+work (``common.shift_text``), as DATEX II's public comment does. The description speaks to the riders of the
+alert's modes (:func:`service_texts`): trains and trams are stopped ("Kein Zugverkehr", "Kein Straßenbahnverkehr")
+or restricted, never diverted, and told of the replacement buses where the request has replacement routes; buses are
+diverted ("Die Buslinie wird umgeleitet") around a full closure or along the request's diversion, which is the
+road's. A full closure is the line's ("Streckensperrung") in an alert for trams or trains, never the road's
+"Vollsperrung"; the replacement service is never offered to bus riders.
 GTFS-RT's header cannot carry a licence: the HTTP ``Link: <…>; rel="license"`` header does.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from google.protobuf import json_format
 from google.transit import gtfs_realtime_pb2 as rt
@@ -63,11 +73,20 @@ from service.feeds.common import (
     affected_stops,
     local_date,
     sentence,
+    shift_periods,
+    shift_text,
     site_end,
     site_start,
 )
 
 MEDIA_TYPE = "application/x-protobuf"
+# Day and night work: one ``active_period`` per shift for the next this many shifts (one a day: four weeks) still to
+# come at the feed's reference time (the running one included), not every shift of works lasting months or years.
+# Four weeks reach past the dates journey planners usually plan for and keep an alert at 28 periods (about 0.4 kB);
+# the feed moves on at every shift boundary (07:00, 20:00), so the next shifts always lie at least 27 days ahead.
+# Beyond them the alert lists nothing: one period for the rest would show night work as a disruption all day, and
+# the alert's text names the whole period and the hours.
+SHIFT_HORIZON = 28
 
 # (German, English) header of an alert: "<text>: <site title>"
 EFFECT_TEXT = {
@@ -233,12 +252,25 @@ def service_texts(site: FeedSite, effect: int, modes: dict[str, list[str]]) -> l
     return texts
 
 
+def active_periods(site: FeedSite, meta: FeedMeta) -> list[tuple[datetime, datetime]]:
+    """When an alert of the site is shown: for ``continuous`` works one period from the start
+    (:func:`common.site_start`) to the end (:func:`common.site_end`); for day and night work one per shift, the next
+    :data:`SHIFT_HORIZON` still to come at the feed's reference time (:attr:`FeedMeta.reference`, else its
+    ``updated``; :func:`common.shift_periods`). Empty when every shift is over: then the site has no alert (an
+    alert without ``active_period`` would be shown as long as it is in the feed)."""
+    periods = shift_periods(site, meta.timezone, meta.reference or meta.updated, SHIFT_HORIZON)
+    if periods is not None:
+        return periods
+    return [(site_start(site, meta.timezone)[0], site_end(site, meta.timezone))]
+
+
 def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int, meta: FeedMeta,
-               selectors: list[tuple[str, str]], lines: list[str], modes: dict[str, list[str]]) -> None:
+               periods: list[tuple[datetime, datetime]], selectors: list[tuple[str, str]], lines: list[str],
+               modes: dict[str, list[str]]) -> None:
     entity = feed.entity.add(id=entity_id)
     alert = entity.alert
-    alert.active_period.add(start=int(site_start(site, meta.timezone)[0].timestamp()),
-                            end=int(site_end(site, meta.timezone).timestamp()))
+    for start, end in periods:
+        alert.active_period.add(start=int(start.timestamp()), end=int(end.timestamp()))
     for route, stop in selectors:
         selector = alert.informed_entity.add()
         if route:
@@ -252,6 +284,9 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
     _translated(alert.header_text, f"{effect_de}: {site.title}", f"{effect_en}: {site.title}")
     period_de = f"vom {local_date(site.start)} bis {local_date(site.end)}"
     period_en = f"from {site.start.isoformat()} to {site.end.isoformat()}"
+    hours = shift_text(site.shift)
+    if hours is not None:  # day or night work: "vom 01.04.2027 bis 03.04.2027. Nachtarbeit, 20:00–07:00 Uhr."
+        period_de, period_en = f"{period_de}. {hours[0]}", f"{period_en}. {hours[1]}"
     de = [f"Baustelle {site.title} {period_de}. {impact_de}."]
     en = [f"Construction work {site.title} {period_en}. {impact_en}."]
     for text_de, text_en in service_texts(site, effect, modes):
@@ -273,6 +308,9 @@ def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
     feed.header.incrementality = rt.FeedHeader.FULL_DATASET
     feed.header.timestamp = int(meta.updated.timestamp())
     for site in sites:
+        periods = active_periods(site, meta)
+        if not periods:
+            continue  # day or night work whose last shift is over
         # effect → (informed selectors, corridor names, each mode with its routes)
         groups: dict[int, tuple[list[tuple[str, str]], list[str], dict[str, list[str]]]] = {}
         for corridor in site.corridors:
@@ -291,7 +329,7 @@ def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
                 mode_routes += [route for route in routes if route not in mode_routes]
         for effect, (selectors, lines, modes) in sorted(groups.items()):
             entity_id = str(site.id) if len(groups) == 1 else f"{site.id}:{rt.Alert.Effect.Name(effect).lower()}"
-            _add_alert(feed, entity_id, site, effect, meta, selectors, lines, modes)
+            _add_alert(feed, entity_id, site, effect, meta, periods, selectors, lines, modes)
     return feed
 
 

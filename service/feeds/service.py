@@ -39,6 +39,7 @@ from service.feeds.common import (
     route_ids,
     route_types,
     scrub,
+    shift_boundary,
     start_instant,
 )
 from service.feeds.models import FeedPushState
@@ -60,8 +61,9 @@ PUSH_MAX_DELAY_S = 3600.0
 # WZDx start_date of active sites, descriptions joined as sentences. 4: the set-up time as DATEX II overallStartTime
 # and GTFS-RT active_period start of active sites too (common.site_start). 5: the hours of day and night work as a
 # DATEX II validPeriod and in its public comment, night work ending at 07:00 after its last day in all three feeds
-# (common.site_end).
-CONTENT_REVISION = 5
+# (common.site_end). 6: GTFS-RT alerts of day and night work with one active_period per shift (the next
+# gtfsrt.SHIFT_HORIZON from the last shift boundary) and the hours in their description.
+CONTENT_REVISION = 6
 
 
 class FeedFormat(StrEnum):
@@ -135,11 +137,11 @@ def load_ended(session: Session, settings: Settings) -> list[EndedSite]:
     ]
 
 
-def feed_meta(settings: Settings, updated: datetime) -> FeedMeta:
+def feed_meta(settings: Settings, updated: datetime, reference: datetime | None = None) -> FeedMeta:
     return FeedMeta(
         publisher=settings.feed_publisher, license=settings.feed_license,
         license_url=license_url(settings.feed_license), public_url=settings.public_url,
-        timezone=settings.timezone, updated=updated,
+        timezone=settings.timezone, updated=updated, reference=reference,
     )
 
 
@@ -180,10 +182,20 @@ def render(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
     """Sync, then build one feed. The bytes depend on the data only (times are data times), so the ETag is
     the same as long as nothing published changed. Built feeds are kept in a small in-process cache keyed by
     a token of everything they show (:func:`repository.content_token`) and the time it changed, so unchanged feeds
-    are not rebuilt."""
+    are not rebuilt.
+
+    GTFS-RT lists the shifts of day and night work still to come (``gtfsrt.SHIFT_HORIZON``), which changes when a
+    shift ends: its reference time is the last shift boundary (07:00 or 20:00, :func:`common.shift_boundary`), part
+    of its token, so its content, ETag, Last-Modified and ``header.timestamp`` move on there (twice a day, whether
+    or not day or night work is published) and stay the same in between."""
     sync(session, settings)
-    since = local_now(settings) - ENDED_RETENTION
-    token = repository.content_token(session, since, corridors=fmt in (FeedFormat.gtfsrt, FeedFormat.gtfsrt_json))
+    now = local_now(settings)
+    since = now - ENDED_RETENTION
+    transit = fmt in (FeedFormat.gtfsrt, FeedFormat.gtfsrt_json)
+    token = repository.content_token(session, since, corridors=transit)
+    reference = shift_boundary(now, settings.timezone) if transit else None
+    if reference is not None:
+        token += f"|{reference.isoformat()}"
     updated = modified_since(session, settings, fmt, token, since)
     key = (fmt, settings.database_url, settings.feed_publisher, settings.feed_license, settings.public_url,
            settings.timezone, today(settings), token, updated)
@@ -191,7 +203,7 @@ def render(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    rendered = _build(session, settings, fmt, updated)
+    rendered = _build(session, settings, fmt, updated, reference)
     with _CACHE_LOCK:
         _CACHE[key] = rendered
         while len(_CACHE) > _CACHE_SIZE:
@@ -199,8 +211,9 @@ def render(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
     return rendered
 
 
-def _build(session: Session, settings: Settings, fmt: FeedFormat, updated: datetime) -> Rendered:
-    meta = feed_meta(settings, updated)
+def _build(session: Session, settings: Settings, fmt: FeedFormat, updated: datetime,
+           reference: datetime | None = None) -> Rendered:
+    meta = feed_meta(settings, updated, reference)
     if fmt is FeedFormat.datex2:
         return _rendered(datex2.build(load_sites(session), load_ended(session, settings), meta),
                          datex2.MEDIA_TYPE, meta)

@@ -1,7 +1,8 @@
 """The hours of day and night work (the request's ``shift``, ``common.SHIFT_HOURS``: day 07:00–20:00, night
 20:00–07:00 local time): a DATEX II ``validPeriod`` valid against the v3.6 XSDs, named in German, then English, and
 named in the public comment; a night crosses midnight, so night work ends at 07:00 after its last day in all three
-feeds (``common.site_end``). ``continuous`` works keep the whole days and have no ``validPeriod``."""
+feeds (``common.site_end``); GTFS-RT gives one ``active_period`` per shift (``test_shift_periods.py``).
+``continuous`` works keep the whole days and have no ``validPeriod``."""
 
 from __future__ import annotations
 
@@ -123,12 +124,16 @@ def test_night_work_ends_the_morning_after_its_last_day_in_wzdx_and_gtfs_rt(clie
     ends = {f["id"]: f["properties"]["end_date"] for f in wzdx["features"]}
     assert ends == {str(night.id): "2027-04-04T05:00:00Z", str(day.id): "2027-04-03T22:00:00Z"}
 
+    # GTFS-RT: one active_period per shift (test_shift_periods.py), the last night's ending at 07:00 on 4 April
     feed = rt.FeedMessage.FromString(client.get("/feeds/gtfs-rt/alerts.pb").content)
     periods = {e.id: [(p.start, p.end) for p in e.alert.active_period] for e in feed.entity}
-    midnight = int(datetime(2027, 3, 31, 22, tzinfo=UTC).timestamp())
+
+    def utc(day: int, hour: int) -> int:
+        return int(datetime(2027, 4, day, hour, tzinfo=UTC).timestamp())
+
     assert periods == {
-        str(night.id): [(midnight, int(datetime(2027, 4, 4, 5, tzinfo=UTC).timestamp()))],
-        str(day.id): [(midnight, int(datetime(2027, 4, 3, 22, tzinfo=UTC).timestamp()))],
+        str(night.id): [(utc(1, 18), utc(2, 5)), (utc(2, 18), utc(3, 5)), (utc(3, 18), utc(4, 5))],
+        str(day.id): [(utc(1, 5), utc(1, 18)), (utc(2, 5), utc(2, 18)), (utc(3, 5), utc(3, 18))],
     }
 
 
