@@ -28,19 +28,26 @@ def _factory(settings: Settings):  # noqa: ANN202
 @app.command("refresh")
 def refresh() -> None:
     """Recompute the whole conflict graph (set-based PostGIS self-join) and the dig-once opportunities; record
-    that they follow this code's rules revision (the worker does the same on its own when the rules changed)."""
-    from service.conflicts import service
+    that they follow this code's rules revision (the worker does the same on its own when the rules changed).
+    Then recompute the requests and rules changed while it ran (as the worker would within seconds)."""
+    from service.conflicts import jobs, service
     from service.kit.db import session_scope
 
     settings = Settings()
     err = Console(stderr=True)
-    with session_scope(_factory(settings)) as session:
+    factory = _factory(settings)
+    with session_scope(factory) as session:
         stats = service.refresh_all(session, progress=lambda m: err.print(f"[dim]… {m}[/dim]"), settings=settings)
     table = Table("rows", "count", title="conflicts refreshed")
     for key, value in stats.items():
         table.add_row(key, str(value))
     Console().print(table)
     Console().print(f"stored conflicts follow rules revision {service.RULES_REVISION}")
+    drained = jobs.drain(factory, settings, progress=lambda kind, target: err.print(
+        f"[dim]… changed meanwhile: {kind} {target}[/dim]"))
+    if drained.done or drained.left:
+        Console().print(f"changed while it ran: {drained.done} recomputed"
+                        + (f", {drained.left} still queued (the worker recomputes them)" if drained.left else ""))
 
 
 @app.command("report")
@@ -60,6 +67,7 @@ def report(
         counts = service.report_counts(session)
         features = service.report_features(session) if geojson else []
         state = service.rules_state(session, settings)
+        pending = service.pending_count(session)
     table = Table("kind", "hard", "pairs / rows", title="Conflicts by kind")
     for row in counts["by_kind"]:
         table.add_row(row["kind"], "hard" if row["hard"] else "information", str(row["count"]))
@@ -72,6 +80,9 @@ def report(
         console.print(f"[yellow]stored with rules revision {state.stored_revision} (this code: "
                       f"{state.current_revision}) or other distance settings: run `baustellen conflicts refresh` "
                       "or start the worker[/yellow]")
+    if pending:
+        console.print(f"[yellow]{pending} request(s) or rule(s) changed during a full refresh wait for their "
+                      "conflicts to be recomputed: start the worker or run `baustellen conflicts refresh`[/yellow]")
     if geojson:
         geojson.write_text(json.dumps(to_json({"type": "FeatureCollection", "features": features}),
                                       ensure_ascii=False), "utf-8")

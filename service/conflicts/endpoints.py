@@ -42,7 +42,9 @@ def check(body: CheckBody, principal: Authenticated, session: SessionDep, reques
 
 
 @router.get("/v1/conflicts", response_class=GeoJSONResponse,
-            responses=geojson_response_doc("FeatureCollection of conflicts; a line joins the two sites"))
+            responses=geojson_response_doc(
+                "FeatureCollection of conflicts (a line joins the two sites), with `rules_revision`, `stale` "
+                "and `pending` (requests and rules waiting to be recomputed)"))
 def list_conflicts(
     principal: Authenticated,
     session: SessionDep,
@@ -57,8 +59,10 @@ def list_conflicts(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> GeoJSONResponse:
     """The stored conflicts as GeoJSON. `rules_revision` is the revision of the detection rules they were
-    computed with; `stale: true` means the service now runs newer rules (or other distance settings) and the
-    worker has not recomputed them yet (it does at its start)."""
+    computed with. `stale: true` means some stored conflicts may be out of date: the service now runs newer rules
+    (or other distance settings) and the worker has not recomputed them yet (it does at its start), or `pending`
+    (the number of requests and rules changed while a full recomputation ran) is above 0 and the worker has not
+    recomputed those yet (it does within seconds)."""
     features, next_cursor = service.list_features(
         session, principal, bbox=bbox, start=start, end=end, kinds=[k.value for k in kind], owners=owner,
         hard=hard, cursor=cursor, limit=limit)
@@ -67,9 +71,11 @@ def list_conflicts(
         links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
                       "href": str(request.url.include_query_params(cursor=next_cursor))})
     rules = service.rules_state(session, request.app.state.settings)
+    pending = service.pending_count(session)
     return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features,
                                     "numberReturned": len(features), "links": links, "next_cursor": next_cursor,
-                                    "rules_revision": rules.stored_revision, "stale": rules.stale}))
+                                    "rules_revision": rules.stored_revision, "stale": rules.stale or pending > 0,
+                                    "pending": pending}))
 
 
 @router.get("/v1/opportunities", response_class=GeoJSONResponse,

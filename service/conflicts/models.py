@@ -11,6 +11,9 @@ the rule's id and the peak set are recorded. The explanation sentence (German, E
 
 ``conflicts_state`` (one row) records what the stored conflicts were computed with: the revision of the detection
 rules and a fingerprint of the settings that shape them, so that the worker recomputes them after an upgrade.
+
+``conflicts_pending`` lists the requests and rules that changed while a full refresh ran: their stored conflicts may
+follow their older state until the worker recomputes them (``service.conflicts.jobs.drain_pending``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -182,3 +186,25 @@ class ConflictsState(Base):
     rules_revision: Mapped[int] = mapped_column(Integer)
     config_hash: Mapped[str] = mapped_column(String(64), default="")
     computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+PENDING_KINDS = ("request", "zone", "corridor", "moratorium", "blackout")
+
+
+class ConflictPending(Base):
+    """A request (``kind = 'request'``) or a rule (its type) changed while a full refresh held its lock: the
+    change did not touch ``conflicts`` (waiting could deadlock), and its conflicts are recomputed once that refresh
+    has ended. An append-only queue: one row per change (never updated, so recording one never waits on the job
+    draining it); the job recomputes a target once for all its rows and deletes just the rows it saw."""
+
+    __tablename__ = "conflicts_pending"
+    __table_args__ = (
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in PENDING_KINDS) + ")",
+                        name="ck_conflicts_pending_kind"),
+        Index("ix_conflicts_pending_target", "kind", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[uuid.UUID]
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -21,7 +21,16 @@ from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from service.conflicts.models import Blackout, Conflict, ConflictsState, Corridor, Moratorium, Opportunity, Zone
+from service.conflicts.models import (
+    Blackout,
+    Conflict,
+    ConflictPending,
+    ConflictsState,
+    Corridor,
+    Moratorium,
+    Opportunity,
+    Zone,
+)
 from service.geo.rules import IMPACTS, ROAD_KINDS, TOLERANCE_M, TRACK_KINDS, UTILITY_KINDS
 
 INACTIVE = ("withdrawn", "rejected", "completed")
@@ -417,8 +426,13 @@ def pair_totals(session: Session) -> Row[Any]:
 
 # --- what the stored conflicts follow -----------------------------------------------------------
 
-# Full refreshes (worker, CLI, demo load, large plan runs) hold this transaction-scoped advisory lock, so two of
-# them never rebuild the graph at once: the second waits and then sees the first one's rows and state.
+# Full refreshes (worker, CLI, demo load, large plan runs) hold this transaction-scoped advisory lock exclusively, so
+# two of them never rebuild the graph at once: the second waits and then sees the first one's rows and state.
+# Recomputing one request's or one rule's conflicts holds it shared (never waiting for it: see the service), so a
+# full refresh starts only after those transactions have ended, and sees what they committed.
+# Advisory locks are re-entrant within a session, and a session's own locks never conflict with each other: a
+# transaction holding the exclusive lock gets the shared one at once (a plan run that refreshes a few requests),
+# and one holding the shared lock may take the exclusive one when no other transaction holds the shared one.
 _FULL_REFRESH_LOCK = func.hashtextextended("baustellen.conflicts.full_refresh", 0)
 
 
@@ -428,6 +442,16 @@ def lock_full_refresh(session: Session, *, wait: bool) -> bool:
         session.execute(select(func.pg_advisory_xact_lock(_FULL_REFRESH_LOCK)))
         return True
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_FULL_REFRESH_LOCK))))
+
+
+def lock_refresh_shared(session: Session, *, wait: bool) -> bool:
+    """The full-refresh lock's shared side until the transaction ends. Without ``wait`` it is refused while a full
+    refresh holds the lock or waits for it (PostgreSQL queues a new shared request behind a waiting exclusive one),
+    unless this transaction holds it already."""
+    if wait:
+        session.execute(select(func.pg_advisory_xact_lock_shared(_FULL_REFRESH_LOCK)))
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock_shared(_FULL_REFRESH_LOCK))))
 
 
 def get_state(session: Session) -> Row[Any] | None:
@@ -440,6 +464,72 @@ def put_state(session: Session, *, rules_revision: int, config_hash: str, comput
     values = {"rules_revision": rules_revision, "config_hash": config_hash, "computed_at": computed_at}
     stmt = pg_insert(ConflictsState).values(id=1, **values)
     session.execute(stmt.on_conflict_do_update(index_elements=[ConflictsState.id], set_=values))
+
+
+# --- changes made while a full refresh ran -----------------------------------------------------------
+
+_TARGET_TABLES = {"request": "site_requests", **{rule: model.__tablename__ for rule, model in RULE_MODELS.items()}}
+
+
+def queue_pending(session: Session, kind: str, target_id: uuid.UUID) -> None:
+    """Record that the conflicts of a request (``kind = 'request'``) or a rule must be recomputed. A plain insert
+    into an append-only table: it never waits for another transaction."""
+    session.execute(pg_insert(ConflictPending).values(kind=kind, target_id=target_id))
+
+
+def clear_pending(session: Session) -> int:
+    """Forget every queued change this statement sees (committed ones and this transaction's): a full refresh
+    holding its lock calls it before reading anything, so it computes from those changes itself."""
+    return session.execute(delete(ConflictPending)).rowcount or 0
+
+
+def pending_count(session: Session) -> int:
+    """How many requests and rules wait for their conflicts to be recomputed."""
+    return int(session.scalar(text(
+        "SELECT count(*) FROM (SELECT DISTINCT kind, target_id FROM conflicts_pending) t")) or 0)
+
+
+def pending_targets(session: Session, limit: int) -> list[Row[Any]]:
+    """``kind``, ``target_id`` of the queued requests and rules, the longest waiting first."""
+    return list(session.execute(text(
+        "SELECT kind, target_id FROM conflicts_pending GROUP BY kind, target_id ORDER BY min(id) LIMIT :n"),
+        {"n": limit}))
+
+
+def lock_pending_target(session: Session, kind: str, target_id: uuid.UUID) -> bool:
+    """One drain at a time per request or rule (two recomputing one request at once could store its rows twice):
+    a transaction-scoped advisory lock on the target, taken only when it is free."""
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(
+        func.hashtextextended(f"baustellen.conflicts.pending:{kind}:{target_id}", 0)))))
+
+
+def claim_pending(session: Session, kind: str, target_id: uuid.UUID) -> list[int]:
+    """The queued rows of one target committed so far, locked (``FOR UPDATE SKIP LOCKED``) until the transaction
+    ends. Rows queued after this read stay for the next round."""
+    return list(session.scalars(
+        select(ConflictPending.id).where(ConflictPending.kind == kind, ConflictPending.target_id == target_id)
+        .order_by(ConflictPending.id).with_for_update(skip_locked=True)))
+
+
+def delete_pending(session: Session, ids: Sequence[int]) -> None:
+    session.execute(delete(ConflictPending).where(ConflictPending.id.in_(list(ids))))
+
+
+def share_target(session: Session, kind: str, target_id: uuid.UUID) -> str:
+    """Lock the request's or rule's row ``FOR SHARE`` without waiting, so a change of it in flight has committed
+    before its conflicts are recomputed (and the next one waits for that): ``locked``, ``busy`` (a transaction
+    changing it holds the row) or ``missing`` (deleted: recomputing drops its rows)."""
+    table = _TARGET_TABLES[kind]
+    got = session.scalar(text(f"SELECT id FROM {table} WHERE id = :id FOR SHARE SKIP LOCKED"), {"id": target_id})
+    if got is not None:
+        return "locked"
+    exists = session.scalar(text(f"SELECT true FROM {table} WHERE id = :id"), {"id": target_id})
+    return "busy" if exists else "missing"
+
+
+def set_lock_timeout(session: Session, milliseconds: int) -> None:
+    """Give up waiting for a row lock after this long, for the rest of the transaction."""
+    session.execute(text(f"SET LOCAL lock_timeout = {int(milliseconds)}"))
 
 
 # --- opportunities ------------------------------------------------------------------------------
@@ -458,7 +548,9 @@ def delete_open_opportunities(session: Session, request_id: uuid.UUID | None, ke
         stmt = stmt.where((Opportunity.request_a == request_id) | (Opportunity.request_b == request_id))
     stale = [oid for oid, a, b in session.execute(stmt) if (a, b) not in keep]
     for i in range(0, len(stale), 5000):
-        session.execute(delete(Opportunity).where(Opportunity.id.in_(stale[i:i + 5000])))
+        # still open: one accepted meanwhile (the delete waited for that transaction) is kept
+        session.execute(delete(Opportunity).where(Opportunity.id.in_(stale[i:i + 5000]),
+                                                  Opportunity.status == "open"))
 
 
 def upsert_opportunities(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -15,6 +15,15 @@ way, or an accepted dig-once opportunity) never conflict with each other.
 The stored rows follow the rules they were computed with: ``conflicts_state`` records ``RULES_REVISION`` and a
 fingerprint of the settings at every full refresh, and the worker recomputes them when either differs
 (:func:`follow_rules`).
+
+Concurrency. A full refresh (:func:`refresh_all`) holds the full-refresh advisory lock exclusively; recomputing one
+request or rule (:func:`refresh_for_request`, :func:`refresh_rule`) holds it shared, so a full refresh starts only
+after those transactions end and sees what they committed. They never wait for it, though: their transaction
+usually holds request (and slot) rows ``FOR UPDATE``, which a full refresh's inserts into ``conflicts`` need
+(``KEY SHARE`` for the foreign keys), so waiting could deadlock. When the shared lock is not free at once (a full
+refresh holds or waits for the lock), they leave ``conflicts`` alone and queue the request or rule in
+``conflicts_pending``; the worker recomputes those once the full refresh has ended (:func:`drain_target`, run by
+``service.conflicts.jobs.drain_pending``). Until then ``GET /v1/conflicts`` answers ``stale: true``.
 """
 
 from __future__ import annotations
@@ -207,9 +216,22 @@ def _refresh_area_rule(session: Session, rule: str, rule_id: uuid.UUID) -> int:
     return repository.insert_conflicts(session, rows)
 
 
+def _may_refresh(session: Session, kind: str, target_id: uuid.UUID) -> bool:
+    """Whether this transaction may recompute stored conflicts now: it holds, or gets without waiting, the shared
+    side of the full-refresh lock. If not, a full refresh runs or waits to run; the request or rule is queued in
+    ``conflicts_pending`` instead (never waiting), and recomputed once that refresh has ended."""
+    if repository.lock_refresh_shared(session, wait=False):
+        return True
+    repository.queue_pending(session, kind, target_id)
+    return False
+
+
 def refresh_rule(session: Session, rule: str, rule_id: uuid.UUID) -> int:
-    """Recompute the conflicts of one rule (after it was created, changed or deleted)."""
+    """Recompute the conflicts of one rule (after it was created, changed or deleted); 0 when queued because a
+    full refresh runs (see the module's notes on concurrency)."""
     session.flush()
+    if not _may_refresh(session, rule, rule_id):
+        return 0
     if rule in ("zone", "corridor"):
         return _refresh_capacity_rule(session, rule, rule_id, repository.accepted_pairs(session))
     return _refresh_area_rule(session, rule, rule_id)
@@ -217,9 +239,12 @@ def refresh_rule(session: Session, rule: str, rule_id: uuid.UUID) -> int:
 
 def refresh_for_request(session: Session, request_id: uuid.UUID, settings: Settings | None = None) -> int:
     """Recompute everything this request takes part in: its pairs, its rule rows, the corridors and zones
-    it counts (or counted) for, and its dig-once opportunities. Returns the number of rows it now has."""
+    it counts (or counted) for, and its dig-once opportunities. Returns the number of rows it now has (0 when it
+    was queued because a full refresh runs: see the module's notes on concurrency)."""
     cfg = config(settings)
     session.flush()
+    if not _may_refresh(session, "request", request_id):
+        return 0
     old_corridors, old_zones = repository.rule_ids_in_conflicts(session, request_id)
     repository.delete_request_conflicts(session, request_id)
     req = requests_repository.get(session, request_id)
@@ -254,14 +279,28 @@ def _lock_full_refresh(session: Session, say: Progress) -> None:
         repository.lock_full_refresh(session, wait=True)
 
 
+def lock_full_refresh(session: Session, *, wait: bool = True) -> bool:
+    """Take the full-refresh lock (exclusive) until the transaction ends; without ``wait``, only when it is free.
+
+    For a caller that may run :func:`refresh_all` later in its transaction: it must take the lock *before* it locks
+    request or slot rows, or it would wait for the lock while holding rows that the transactions it waits for may
+    need. Taking it again (here or in :func:`refresh_all`) is free, and so is recomputing single requests while
+    holding it."""
+    return repository.lock_full_refresh(session, wait=wait)
+
+
 def refresh_all(session: Session, progress: Progress | None = None, settings: Settings | None = None) -> dict:
     """Rebuild the whole conflict graph with set-based queries (one self-join for the pairs), and record that
     the stored conflicts now follow ``RULES_REVISION`` and these settings. One full refresh at a time: another
-    one waits for the running one's transaction to end."""
+    one waits for the running one's transaction to end.
+
+    Holding the lock, it also forgets the queued changes committed so far (``conflicts_pending``): it computes from
+    their state itself. Changes queued while it runs stay queued."""
     cfg = config(settings)
     say = progress or (lambda _msg: None)
     session.flush()
     _lock_full_refresh(session, say)
+    repository.clear_pending(session)
     repository.delete_all_conflicts(session)
     accepted = repository.accepted_pairs(session)
     say("pairs")
@@ -325,6 +364,48 @@ def follow_rules(session: Session, settings: Settings | None = None, progress: P
     if not rules_state(session, settings).stale:  # another worker rebuilt them while this one waited
         return None
     return refresh_all(session, progress, settings)
+
+
+# --- changes queued while a full refresh ran --------------------------------------------------------
+
+# Recomputing a queued request or rule gives up waiting for a row lock after this long (less than PostgreSQL's
+# default ``deadlock_timeout`` of 1 s, so when it meets an API transaction in a lock cycle it is the one that gives
+# up, and that transaction goes on); the target stays queued for the next round.
+DRAIN_LOCK_TIMEOUT_MS = 500
+
+
+def pending_count(session: Session) -> int:
+    """How many requests and rules wait for their conflicts to be recomputed after a full refresh."""
+    return repository.pending_count(session)
+
+
+def pending_targets(session: Session, limit: int = 500) -> list[tuple[str, uuid.UUID]]:
+    """The queued requests (``'request'``) and rules (their type) with their ids, the longest waiting first."""
+    return [(r.kind, r.target_id) for r in repository.pending_targets(session, limit)]
+
+
+def drain_target(session: Session, kind: str, target_id: uuid.UUID, settings: Settings | None = None) -> str:
+    """Recompute one queued request or rule in this transaction and take it off the queue. Never waits for a
+    lock: ``done``; ``gone`` (nothing queued any more: another drain or a full refresh took it); ``busy`` (another
+    drain holds it, or a transaction changing it holds its row: the next round takes it); ``refresh`` (a full
+    refresh runs or waits: stop this round)."""
+    if not repository.lock_refresh_shared(session, wait=False):
+        return "refresh"
+    if not repository.lock_pending_target(session, kind, target_id):
+        return "busy"
+    rows = repository.claim_pending(session, kind, target_id)
+    if not rows:
+        return "gone"
+    # a change of the request or rule in flight commits first; the next one waits for this transaction
+    if repository.share_target(session, kind, target_id) == "busy":
+        return "busy"
+    repository.set_lock_timeout(session, DRAIN_LOCK_TIMEOUT_MS)
+    if kind == "request":
+        refresh_for_request(session, target_id, settings)
+    else:
+        refresh_rule(session, kind, target_id)
+    repository.delete_pending(session, rows)
+    return "done"
 
 
 def _opportunity_rows(cands: Iterable[Any], cfg: Config) -> list[dict[str, Any]]:
@@ -871,6 +952,10 @@ def update_rule(session: Session, principal: Principal, rule: str, rule_id: uuid
 
 
 def delete_rule(session: Session, rule: str, rule_id: uuid.UUID) -> None:
+    """Delete a rule and its conflicts. Unlike a change, this waits while a full refresh runs: the refresh's rows
+    of the rule (and the cascade of the rule's deletion) cannot be left alone, and its inserts would wait for the
+    deleted rule's row. Waiting is safe here because nothing is locked yet."""
+    repository.lock_refresh_shared(session, wait=True)
     obj = get_rule(session, rule, rule_id)
     repository.delete_rule_conflicts(session, rule, rule_id)
     repository.delete_rule(session, obj)

@@ -265,6 +265,12 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
     version, or their slot got locked/approved meanwhile) are left alone and counted as ``stale``."""
     movable = built.movable()
     ids = [built.info[t].request_id for t in movable]
+    if len(ids) > REFRESH_ALL_ABOVE:
+        # a full conflict refresh may follow (refresh_conflicts): take its lock before the request rows, never
+        # while holding them (the transactions it waits for may need those rows; the conflicts domain explains)
+        lock_full_refresh = domain_function("conflicts", "lock_full_refresh")
+        if lock_full_refresh is not None:
+            lock_full_refresh(session)
     reqs = repository.requests_for_update(session, ids)
     slots = repository.slots_of(session, ids)
     tasks = built.problem.task_map()  # once: looking a task up per slot must not rebuild it
@@ -325,12 +331,15 @@ REFRESH_ALL_ABOVE = 300
 def refresh_conflicts(session: Session, ids: list[uuid.UUID], settings: Settings) -> None:
     """The stored conflicts record the current periods (slot, else window): after slots moved, recompute the
     conflicts of those requests (or the whole graph when many moved). Nothing happens without the conflicts
-    domain."""
+    domain. The full refresh needs its lock without waiting (``write_plan`` takes it before the request rows; a
+    caller holding rows must not wait for it): when another full refresh holds it, the requests are refreshed one
+    by one, which queues them until that refresh has ended."""
     if not ids:
         return
     if len(ids) > REFRESH_ALL_ABOVE:
         refresh_all = domain_function("conflicts", "refresh_all")
-        if refresh_all is not None:
+        lock_full_refresh = domain_function("conflicts", "lock_full_refresh")
+        if refresh_all is not None and lock_full_refresh is not None and lock_full_refresh(session, wait=False):
             refresh_all(session, settings=settings)
             return
     refresh = domain_function("conflicts", "refresh_for_request")
