@@ -11,7 +11,10 @@ bounds). ``insert(task, conflicts, zones_demand, forbidden, precedences)`` then:
    background profile; precedences of the new task and of moved tasks are bounds against their
    partners (fixed ones, or the other tasks of the model; those of the new task hold when it is placed).
    Objective: place the new task first (big-M), then the weighted deviation of all tasks in the
-   model. Moved neighbours stay placed and inside their own windows and forbidden periods.
+   model plus, for each neighbour moved, its weight times ``MOVE_PENALTY_DAYS``: a placed slot has been
+   told to its owner, so it moves only to make room for the new task or for a clear gain, never to
+   reshuffle equally good starts. Moved neighbours stay placed and inside their own windows and
+   forbidden periods.
    The repair answer is taken only when it improves on the greedy answer within its time limit;
    otherwise the greedy answer is returned.
 
@@ -29,6 +32,10 @@ from ortools.sat.python import cp_model
 
 from .greedy import Occupancy
 from .model import Conflict, Forbidden, Precedence, Problem, Task, Zone, closest_in, start_domain
+
+# What moving a placed neighbour costs the repair, in days of its weighted deviation: the new task takes a
+# neighbour's place only when that saves more than this (or when it could not be placed otherwise).
+MOVE_PENALTY_DAYS = 10
 
 
 @dataclass
@@ -198,12 +205,19 @@ class InsertionIndex:
             m.add_abs_equality(d, s - t.preferred)
             devs.append(t.weight * d)
             bound += t.weight * (occ.horizon + abs(t.preferred) + 1)
+        moves: dict[str, cp_model.IntVar] = {}
+        for j in movable:  # a neighbour left where it is costs nothing more
+            moves[j] = m.new_bool_var(f"mv_{j}")
+            m.add(starts[j] == occ.starts[j]).only_enforce_if(~moves[j])
+            devs.append(tasks[j].weight * MOVE_PENALTY_DAYS * moves[j])
+            bound += tasks[j].weight * MOVE_PENALTY_DAYS
         m.minimize((bound + 1) * (1 - p_new) + sum(devs))
         g = result.greedy_start
         m.add_hint(p_new, g is not None)
         m.add_hint(s_new, g if g is not None else dom[0][0])
         for j in movable:
             m.add_hint(starts[j], occ.starts[j])
+            m.add_hint(moves[j], False)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.num_workers
         solver.parameters.random_seed = self.seed
@@ -215,10 +229,10 @@ class InsertionIndex:
         new_start = solver.value(s_new) if solver.boolean_value(p_new) else None
         moved = {j: solver.value(starts[j]) for j in movable if solver.value(starts[j]) != occ.starts[j]}
 
-        def cost(start: int | None, moves: dict[str, int]) -> tuple[int, int]:
+        def cost(start: int | None, shifted: dict[str, int]) -> tuple[int, int]:
             dev = sum(
-                tasks[j].weight * abs(moves.get(j, occ.starts[j]) - tasks[j].preferred) for j in movable
-            )
+                tasks[j].weight * abs(shifted.get(j, occ.starts[j]) - tasks[j].preferred) for j in movable
+            ) + sum(tasks[j].weight * MOVE_PENALTY_DAYS for j in shifted)
             if start is None:
                 return (1, dev)
             return (0, dev + task.weight * abs(start - task.preferred))

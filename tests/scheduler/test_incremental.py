@@ -2,7 +2,7 @@ import pytest
 
 from service.scheduler import Conflict, Forbidden, Options, Precedence, Problem, Zone, check_plan
 from service.scheduler.generator import generate
-from service.scheduler.incremental import InsertionIndex
+from service.scheduler.incremental import MOVE_PENALTY_DAYS, InsertionIndex
 
 from .helpers import solved, task
 
@@ -42,6 +42,22 @@ def test_repair_moves_a_movable_neighbour_but_never_a_fixed_task():
     # the committed state is a valid plan of the extended problem
     full = idx.problem
     assert check_plan(full, _Plan(dict(idx.starts))) == []
+
+
+@pytest.mark.parametrize(("weight", "moves"), [(3, False), (5, True)])
+def test_the_repair_moves_a_placed_neighbour_only_for_more_than_the_move_penalty(weight, moves):
+    """"mov" sits on its preferred day 0; the new task wants day 0 too. Greedy puts it at 5 (cost 5 x weight);
+    the repair could swap them (mov 5 days late: 5, plus MOVE_PENALTY_DAYS = 10 for moving a told slot). At
+    weight 3 the swap saves nothing (15 against 15): nothing moves; at weight 5 it saves 10: mov moves."""
+    assert MOVE_PENALTY_DAYS == 10
+    p = Problem([task("mov", 5, es=0, le=60, pref=0, w=1)])
+    idx = InsertionIndex(p, solved(p))
+    res = idx.insert(task("new", 5, es=0, le=60, pref=0, w=weight), conflicts=["mov"])
+    assert res.greedy_start == 5
+    if moves:
+        assert (res.method, res.start, res.moved) == ("cpsat", 0, {"mov": 5})
+    else:
+        assert (res.method, res.start, res.moved) == ("greedy", 5, {})
 
 
 def test_the_repair_keeps_the_new_tasks_precedences():
