@@ -153,6 +153,10 @@ def _names(values: tuple[str, ...], field: str) -> tuple[str, ...]:
     return values
 
 
+# An offset past every collection's size (PostgreSQL's OFFSET is a bigint; a larger number is a client's error).
+MAX_OFFSET = 2**31 - 1
+
+
 def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
@@ -217,6 +221,8 @@ def items(
 ) -> tuple[int, list[str]]:
     if offset < 0:
         raise InvalidField("offset", "must not be negative")
+    if offset > MAX_OFFSET:
+        raise InvalidField("offset", f"must be at most {MAX_OFFSET}")
     if c.kind == "sites":
         if fid is not None:
             f = SiteFilter(ids=(_uuid(fid, c),))

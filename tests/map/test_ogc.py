@@ -93,6 +93,10 @@ def test_bbox_filters_paging_and_next_links(client, city, db) -> None:  # noqa: 
     assert pages == 3 and sorted(seen) == sorted([*created, far]) and len(set(seen)) == 6
     assert client.get("/ogc/collections/sites/items", params={"bbox": "1,2,3"}).status_code == 422
     assert client.get("/ogc/collections/sites/items", params={"limit": 0}).status_code == 422
+    for offset in (-1, 2**31, 10**20):  # past PostgreSQL's bigint too: a clear 422, never a 500
+        r = client.get("/ogc/collections/sites/items", params={"offset": offset})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "offset", r.text
+    assert client.get("/ogc/collections/sites/items", params={"offset": 2**31 - 1}).json()["features"] == []
     huge = client.get("/ogc/collections/sites/items", params={"limit": 1_000_000}).json()
     assert huge["numberReturned"] == 6
     assert len(client.get("/ogc/collections/sites/items", params={"impact": "footway"}).json()["features"]) == 0
