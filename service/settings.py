@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     service_area: tuple[float, float, float, float] = (5.86, 47.27, 15.05, 55.06)  # Germany
     max_vertices: int = 10_000
     max_area_km2: float = 25.0
+    # The total length of a works line (a trench, a pipeline, a track renewal), measured in EPSG:25832. Real
+    # linear works run a few km (the Karlsruhe and Autobahn A1 records reach 9 km); a longer one is built and
+    # permitted in sections, and a line over 50 km is almost always a mistake (swapped coordinates, a route sent
+    # as the footprint). Diversions and replacement routes are not capped: they go where traffic can go.
+    max_line_km: float = 50.0
     max_body_bytes: int = 5_000_000
     max_years_ahead: int = 10
 

@@ -32,9 +32,13 @@ class GeometryError(ValueError):
 
 @dataclass(frozen=True)
 class GeometryLimits:
+    """What a geometry may be. ``max_area_km2`` caps (Multi)Polygons; ``max_line_km`` caps the total length of a
+    (Multi)LineString, None: no cap (routes and corridors, which may run far). Both are measured in EPSG:25832."""
+
     service_area: tuple[float, float, float, float] = (5.86, 47.27, 15.05, 55.06)
     max_vertices: int = 10_000
     max_area_km2: float = 25.0
+    max_line_km: float | None = None
 
 
 @dataclass
@@ -193,6 +197,12 @@ def validate_geojson(
         area_km2 = to_metric(geom).area / 1e6
         if area_km2 > limits.max_area_km2:
             raise GeometryError(f"area is {area_km2:.1f} km²; at most {limits.max_area_km2:g} km² are allowed")
+    if limits.max_line_km is not None and geom.geom_type in ("LineString", "MultiLineString"):
+        length_km = to_metric(geom).length / 1000
+        if length_km > limits.max_line_km:
+            what = "the line is" if geom.geom_type == "LineString" else "the lines are together"
+            raise GeometryError(f"{what} {length_km:.1f} km long; at most {limits.max_line_km:g} km are allowed "
+                                "(split longer works into sections)")
     warnings = ["Z coordinates were dropped; only longitude and latitude are stored"] if dropped_z else []
     if crossing is not None:
         warnings.append(f"{crossing} crosses or touches itself")

@@ -52,14 +52,23 @@ def list_requests(
     session: SessionDep,
     request: Request,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
-    start: Annotated[Day | None, Query(description="window ends on or after")] = None,
-    end: Annotated[Day | None, Query(description="window starts on or before")] = None,
+    start: Annotated[Day | None, Query(description=(
+        "Sites set up on or after this day: the slot ends on or after it (a request without a proposed, locked "
+        "or approved slot: its window ends on or after it)"))] = None,
+    end: Annotated[Day | None, Query(description=(
+        "Sites set up on or before this day: the slot starts on or before it (a request without a proposed, "
+        "locked or approved slot: its window starts on or before it)"))] = None,
     status: Annotated[list[Status], Query()] = [],  # noqa: B006
     kind: Annotated[list[WorkKind], Query()] = [],  # noqa: B006
     owner: Annotated[list[uuid.UUID], Query()] = [],  # noqa: B006
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> GeoJSONResponse:
+    """Public summaries of the requests as a GeoJSON FeatureCollection, oldest first, `limit` per page (the
+    `next` link carries the cursor). `start` and `end` keep the sites set up on some day between them, by the
+    dates of their slot where the planner proposed one, a coordinator locked it or it was approved, else by the
+    requested window (`earliest_start`..`latest_end`): the same rule as the OGC API's `datetime`
+    (`/ogc/collections/sites/items`) and the map."""
     features, next_cursor = service.list_page(
         session, principal, bbox=bbox, start=start, end=end, statuses=[s.value for s in status],
         kinds=[k.value for k in kind], owners=owner, cursor=cursor, limit=limit,
@@ -109,7 +118,15 @@ def patch_request(
 
 
 @router.delete("/{request_id}", response_model=RequestRead)
-def withdraw_request(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> Response:
-    """Withdraw your request. The record stays, with status `withdrawn`."""
-    req = service.withdraw(session, principal, request_id)
+def withdraw_request(
+    request_id: uuid.UUID,
+    principal: Authenticated,
+    session: SessionDep,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Withdraw your request, as `POST /v1/requests/{id}/withdraw` does. The record stays, with status
+    `withdrawn`; its slot is freed. With `If-Match` (the ETag of the request as you read it, slot included) a
+    request that changed since answers 412 and stays as it is. Active or completed works: 409. Withdrawing a
+    withdrawn request again answers 200 and changes nothing."""
+    req = service.withdraw(session, principal, request_id, if_match=if_match)
     return _read_response(req, full=True)

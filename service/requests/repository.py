@@ -7,11 +7,24 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Row, Text, and_, cast, delete, func, or_, select, text, tuple_
+from sqlalchemy import JSON, Date, Row, String, Text, and_, case, cast, delete, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import column, table
 
 from service.auth.models import Organisation
 from service.requests.models import IdempotencyRecord, RequestPrecedence, SiteRequest
+
+# The slots domain's table, read (never written) here for the list's date filter; named as a table clause so the
+# foundation does not import that domain.
+_slots = table("slots", column("request_id"), column("start", Date), column("end", Date), column("status", String))
+# When a site is set up: the dates of its slot when the planner proposed it, a coordinator locked it or the
+# workflow approved it, else its requested window; the same rule as the map's EFFECTIVE_START / EFFECTIVE_END
+# (service/map/repository.py) and the OGC API's ``datetime``.
+DATED_SLOT_STATUSES = ("proposed", "locked", "approved")
+
+
+def _effective(slot_day, window_day):  # noqa: ANN001, ANN202 - SQL expressions
+    return case((and_(_slots.c.status.in_(DATED_SLOT_STATUSES), slot_day.is_not(None)), slot_day), else_=window_day)
 
 
 def _summary_feature_json():  # noqa: ANN202 - SQL expression
@@ -80,7 +93,9 @@ def list_summaries(
     limit: int = 100,
 ) -> list[Row[Any]]:
     """Public summaries as GeoJSON Feature text, in (created_at, id) order. ``viewer_org=None`` means a
-    coordinator: drafts of every organisation are included; otherwise only the viewer's own drafts."""
+    coordinator: drafts of every organisation are included; otherwise only the viewer's own drafts. ``start`` and
+    ``end`` keep the sites set up on some day between them: by their slot's dates where they have a dated slot
+    (proposed, locked, approved), else by their requested window."""
     stmt = select(SiteRequest.created_at, SiteRequest.id, _summary_feature_json()).join(
         Organisation, Organisation.id == SiteRequest.owner_id
     )
@@ -88,10 +103,12 @@ def list_summaries(
         stmt = stmt.where(or_(SiteRequest.status != "draft", SiteRequest.owner_id == viewer_org))
     if bbox is not None:
         stmt = stmt.where(SiteRequest.geom.intersects(func.ST_MakeEnvelope(*bbox, 4326)))
+    if start is not None or end is not None:
+        stmt = stmt.outerjoin(_slots, _slots.c.request_id == SiteRequest.id)
     if start is not None:
-        stmt = stmt.where(SiteRequest.latest_end >= start)
+        stmt = stmt.where(_effective(_slots.c.end, SiteRequest.latest_end) >= start)
     if end is not None:
-        stmt = stmt.where(SiteRequest.earliest_start <= end)
+        stmt = stmt.where(_effective(_slots.c.start, SiteRequest.earliest_start) <= end)
     if statuses:
         stmt = stmt.where(SiteRequest.status.in_(statuses))
     if kinds:

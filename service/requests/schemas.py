@@ -113,7 +113,9 @@ class RequestWrite(BaseModel):
 
 
 class RequestPatch(BaseModel):
-    """Any subset of the write body's fields."""
+    """Any subset of the write body's fields. `null` is a value only where the write body allows it:
+    `preferred_start`, `external_id` and `contact` (null removes them) and `after` (null: no precedences, as
+    `[]`); for any other field null answers 422 "may not be null" (send `[]` to clear `modes` or the routes)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from geoalchemy2.shape import from_shape, to_shape
 from pydantic import ValidationError
@@ -50,11 +50,14 @@ class Prepared:
 PUBLISHED_SOURCES = {"karlsruhe"}
 
 
-def geometry_limits(settings: Settings) -> GeometryLimits:
+def geometry_limits(settings: Settings, *, footprint: bool = False) -> GeometryLimits:
+    """The input limits of the settings. Only the works' ``footprint`` has a length cap (``max_line_km``): routes
+    (diversions, replacement routes) go where traffic can go and may be longer."""
     return GeometryLimits(
         service_area=tuple(settings.service_area),  # type: ignore[arg-type]
         max_vertices=settings.max_vertices,
         max_area_km2=settings.max_area_km2,
+        max_line_km=settings.max_line_km if footprint else None,
     )
 
 
@@ -62,10 +65,10 @@ ROUTE_TYPES = ("LineString", "MultiLineString")
 
 
 def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool, simple_lines: bool = True,
-               allowed: tuple[str, ...] = FOOTPRINT_TYPES) -> Any:
+               allowed: tuple[str, ...] = FOOTPRINT_TYPES, route: bool = False) -> Any:
     try:
-        return validate_geojson(obj, limits=geometry_limits(settings), allowed=allowed, repair=repair,
-                                simple_lines=simple_lines)
+        return validate_geojson(obj, limits=geometry_limits(settings, footprint=not route), allowed=allowed,
+                                repair=repair, simple_lines=simple_lines)
     except GeometryError as exc:
         extra = {"location": list(exc.location)} if exc.location else {}
         raise InvalidField(field_name, exc.detail, **extra) from exc
@@ -75,7 +78,7 @@ def _routes(objs: list[Any], settings: Settings, *, field_name: str) -> tuple[Mu
     lines, warnings = [], []
     for i, obj in enumerate(objs):
         valid = _footprint(obj, settings, field_name=f"{field_name}[{i}]", repair=False, simple_lines=False,
-                           allowed=ROUTE_TYPES)
+                           allowed=ROUTE_TYPES, route=True)
         # a route in pieces (MultiLineString) is its lines; the stored routes are one line each
         lines += list(getattr(valid.geometry, "geoms", [valid.geometry]))
         warnings += [f"{field_name}[{i}]: {w}" for w in valid.warnings]
@@ -542,6 +545,19 @@ def what_instead(req: SiteRequest) -> str:
     return WHAT_INSTEAD.get(req.status, "it is closed; submit a new request").replace("{id}", str(req.id))
 
 
+# The fields the write body does not allow to be null may not be null in a PATCH either (422, as on create): null
+# would otherwise reset them silently (no modes, no routes, shift and urgency back to their defaults). `after` is the
+# exception: its null has always meant no precedences, as `[]`. `preferred_start`, `external_id` and `contact` are
+# nullable: null removes them.
+NOT_NULL = tuple(name for name, f in RequestWrite.model_fields.items()
+                 if type(None) not in get_args(f.annotation) and name not in ("after", "status"))
+NULL_HINTS = {
+    "modes": "; send [] to say no modes", "diversions": "; send [] to remove the diversions",
+    "replacement_routes": "; send [] to remove the replacement routes", "bundle_with": "; send [] to remove the bundle",
+    "description": "; send \"\" for no description",
+}
+
+
 def update(
     session: Session, principal: Principal, request_id: uuid.UUID, patch: RequestPatch, settings: Settings,
     *, if_match: str | None,
@@ -556,14 +572,14 @@ def update(
     changes = patch.model_dump(exclude_unset=True, mode="python")
     if "after" in changes and changes["after"] is None:
         changes["after"] = []  # null: no precedences
+    for key in NOT_NULL:
+        if key in changes and changes[key] is None:
+            raise InvalidField(key, "may not be null" + NULL_HINTS.get(key, ""))
     current = _current_body(req)
     # fields sent with the value they already have change nothing
     changes = {k: v for k, v in changes.items() if k not in current or _same(v) != _same(current[k])}
     if not changes:  # nothing to change: no event, no history entry, no re-placement
         return req, []
-    for key in ("title", "kind", "impact", "earliest_start", "latest_end", "duration_days", "geometry"):
-        if key in changes and changes[key] is None:
-            raise InvalidField(key, "may not be null")
     merged = {**current, **changes}
     prepared = prepare(merged, settings)
     _check_references(session, principal, prepared.values, owner_id=req.owner_id, self_id=req.id)
@@ -617,8 +633,14 @@ def _current_body(req: SiteRequest) -> dict[str, Any]:
     return {k: data[k] for k in RequestWrite.model_fields if k in data}
 
 
-def withdraw(session: Session, principal: Principal, request_id: uuid.UUID) -> SiteRequest:
+def withdraw(session: Session, principal: Principal, request_id: uuid.UUID, *,
+             if_match: str | None = None) -> SiteRequest:
+    """``DELETE``: the owner withdraws the request, with the preconditions of ``POST .../withdraw`` (404 if
+    invisible, 403 for others, then 412 when ``if_match`` is stale; without it nothing is compared, 409 for works
+    that are active or completed). The effects (slot freed, pending change cancelled, deadline cleared, history)
+    follow in the hooks. A request already withdrawn answers as it is: a repeated DELETE changes nothing."""
     req = get_owned(session, principal, request_id)
+    check_if_match(req, if_match)
     if req.status in (Status.active, Status.completed):
         raise conflict(f"A request in state {req.status} cannot be withdrawn.", allowed=[])
     if req.status != Status.withdrawn:
