@@ -37,7 +37,8 @@ def request_conflicts(request_id: uuid.UUID, principal: Authenticated, session: 
 @router.post("/v1/conflicts/check", response_model=CheckResult)
 def check(body: CheckBody, principal: Authenticated, session: SessionDep, request: Request) -> Any:
     """Dry run for a planned request: which conflicts and dig-once opportunities it would have. Nothing is
-    stored. Give `request_id` to check a change of one of your stored requests."""
+    stored. Give `request_id` to check a change of one of your stored requests (coordinators: of any request);
+    sent with its slot's dates, the request counts as placed in its slot, as in its stored conflicts."""
     return to_json(service.check(session, principal, body, request.app.state.settings))
 
 

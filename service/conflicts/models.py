@@ -82,7 +82,7 @@ class Zone(RuleArea, Base):
     __tablename__ = "zones"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     capacity: Mapped[int] = mapped_column(Integer)
     min_impact: Mapped[str] = mapped_column(String(32), default="lane_reduction")
 
@@ -91,7 +91,7 @@ class Corridor(RuleArea, Base):
     __tablename__ = "corridors"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     buffer_m: Mapped[float] = mapped_column(Float, default=25.0)
     max_concurrent: Mapped[int] = mapped_column(Integer, default=1)
@@ -107,7 +107,7 @@ class Moratorium(RuleArea, Base):
     __tablename__ = "moratoriums"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text, default="")
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
@@ -117,11 +117,19 @@ class Blackout(RuleArea, Base):
     __tablename__ = "blackouts"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     max_impact: Mapped[str] = mapped_column(String(32), default="none")
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)  # null = region
+
+
+# Rule names are unique regardless of case ("Rüttenscheid" and "rüttenscheid" would be one rule to a reader);
+# migration 0020 replaced the case-sensitive unique constraints. ``repository.get_rule_by_name`` compares the same way.
+RULE_NAME_INDEXES = frozenset(
+    Index(f"uq_{model.__tablename__}_lower_name", func.lower(model.name), unique=True).name
+    for model in (Zone, Corridor, Moratorium, Blackout)
+)
 
 
 class Conflict(Base):

@@ -289,6 +289,14 @@ def capacity_members(session: Session, rule: str, rule_id: uuid.UUID) -> list[Ro
     return list(session.execute(text(sql), {"gid": rule_id, "eps": TOLERANCE_M}))
 
 
+def slot_period(session: Session, request_id: uuid.UUID) -> tuple[date, date] | None:
+    """The dates of the request's slot that counts for conflicts (proposed, locked or approved), if it has one."""
+    row = session.execute(text(
+        f"SELECT s.start, s.\"end\" FROM site_requests r {_slot_join('s', 'r')} "
+        "WHERE r.id = :rid AND s.start IS NOT NULL"), {"rid": request_id}).first()
+    return (row.start, row.end) if row is not None else None
+
+
 def rule_ids_in_conflicts(session: Session, request_id: uuid.UUID) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     rows = session.execute(
         select(Conflict.corridor_id, Conflict.zone_id).where(
@@ -632,7 +640,9 @@ def get_rule(session: Session, rule: str, rule_id: uuid.UUID, *, for_update: boo
 
 
 def get_rule_by_name(session: Session, rule: str, name: str) -> Any:
-    return session.scalar(select(RULE_MODELS[rule]).where(RULE_MODELS[rule].name == name))
+    """The rule of this type whose name equals ``name`` regardless of case (as the unique index compares)."""
+    model = RULE_MODELS[rule]
+    return session.scalar(select(model).where(func.lower(model.name) == func.lower(name)))
 
 
 def list_rules(session: Session, rule: str) -> list[Any]:

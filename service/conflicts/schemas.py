@@ -6,7 +6,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from service.conflicts.models import CorridorKind
 from service.kit.types import Day, Name, Number, WholeNumber
@@ -69,6 +70,35 @@ class CorridorWrite(BaseModel):
     owner_id: uuid.UUID | None = Field(default=None, description="organisation (e.g. the transit operator) that "
                                        "may maintain routes and stops of this corridor")
 
+    @field_validator("routes")
+    @classmethod
+    def _unique_routes(cls, routes: list[str]) -> list[str]:
+        _refuse_repeats("routes", [(r, (i,)) for i, r in enumerate(routes)], "route")
+        return routes
+
+    @field_validator("stops")
+    @classmethod
+    def _unique_stops(cls, stops: list[Stop]) -> list[Stop]:
+        _refuse_repeats("stops", [(s.id, (i, "id")) for i, s in enumerate(stops)], "stop")
+        return stops
+
+
+def _refuse_repeats(field_name: str, items: list[tuple[str, tuple[Any, ...]]], what: str) -> None:
+    """GTFS ids name one route or stop each (they become informed entities of GTFS-RT alerts): a repeated id is
+    an error at its second place, e.g. ``stops[1].id``."""
+    first: dict[str, int] = {}
+    errors = []
+    for i, (value, loc) in enumerate(items):
+        if value in first:
+            errors.append(InitErrorDetails(
+                type=PydanticCustomError("duplicate", f"repeats the {what} id of {field_name}[{first[value]}]; "
+                                         "each id may appear once"),
+                loc=loc, input=value))
+        else:
+            first[value] = i
+    if errors:
+        raise ValidationError.from_exception_data(field_name, errors)
+
 
 class MoratoriumWrite(BaseModel):
     """No excavating works in the area during the period (dates inclusive); emergencies are exempt."""
@@ -119,8 +149,10 @@ class CheckBody(BaseModel):
     diversions: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
     replacement_routes: list[GeoJSONGeometry] = Field(default_factory=list, max_length=50)
     bundle_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)
-    request_id: uuid.UUID | None = Field(default=None, description="checking a change of this stored request of "
-                                         "yours: it is left out of the comparison")
+    request_id: uuid.UUID | None = Field(default=None, description=(
+        "checking a change of this stored request (of your organisation; coordinators: of any): it is left out "
+        "of the comparison. With its slot's dates as earliest_start/latest_end it counts as placed in that slot, "
+        "so the unchanged request is checked as its stored conflicts were computed"))
 
 
 class OtherRequest(BaseModel):

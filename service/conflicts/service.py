@@ -40,12 +40,13 @@ from typing import Any
 from geoalchemy2.shape import from_shape, to_shape
 from shapely import to_wkb
 from shapely.geometry import mapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.auth import repository as auth_repository
 from service.auth.service import Principal
 from service.conflicts import repository
-from service.conflicts.models import Corridor, Opportunity, Zone
+from service.conflicts.models import RULE_NAME_INDEXES, Corridor, Opportunity, Zone
 from service.conflicts.schemas import RULE_SCHEMAS, CheckBody
 from service.geo import GeometryError, GeometryLimits, rules, validate_geojson
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
@@ -454,18 +455,25 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
     cfg = config(settings)
     duration = (body.duration_days if body.duration_days is not None
                 else max(1, (body.latest_end - body.earliest_start).days + 1))
+    owner_id, slotted = principal.org_id, False
     if body.request_id is not None:
         own = requests_repository.get(session, body.request_id)
-        if own is None or own.owner_id != principal.org_id:
+        if own is None and principal.is_coordinator:
+            raise InvalidField("request_id", f"request {body.request_id} does not exist")
+        if own is None or not requests_service.can_see_full(principal, own):
+            # coordinators may check a change of any request; others only of their organisation's
             raise InvalidField("request_id", f"request {body.request_id} is not a request of your organisation")
+        owner_id = own.owner_id
+        # checking the request with its slot's dates: it counts as placed there, as the stored request does
+        slotted = repository.slot_period(session, own.id) == (body.earliest_start, body.latest_end)
     requests_service._check_references(session, principal, {"bundle_with": [str(b) for b in body.bundle_with]},
-                                       owner_id=principal.org_id, self_id=body.request_id)
+                                       owner_id=owner_id, self_id=body.request_id)
     requests_service.check_window(body.earliest_start, body.latest_end, duration, None, settings=settings)
     geom = requests_service._footprint(body.geometry, settings, field_name="geometry", repair=False)
     diversions, _ = requests_service._routes(body.diversions, settings, field_name="diversions")
     replacements, _ = requests_service._routes(body.replacement_routes, settings, field_name="replacement_routes")
     draft = repository.Draft(
-        owner_id=principal.org_id, kind=body.kind.value, impact=body.impact.value, shift=body.shift.value,
+        owner_id=owner_id, kind=body.kind.value, impact=body.impact.value, shift=body.shift.value,
         urgency=body.urgency.value, start=body.earliest_start, end=body.latest_end,
         geom_wkb=to_wkb(geom.geometry), diversions_wkb=to_wkb(diversions) if diversions else None,
         replacement_wkb=to_wkb(replacements) if replacements else None, exclude_id=body.request_id,
@@ -497,13 +505,17 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
     for rule, ids in (("corridor", corridors), ("zone", zones)):
         for rid in ids:
             obj = repository.get_rule(session, rule, rid)
-            members = [m for m in repository.capacity_members(session, rule, rid)
-                       if m.id != body.request_id and visible(m.owner_id, m.status)]
-            me = _Member(None, principal.org_id, "submitted", body.shift.value, bundle, body.earliest_start,
-                         body.latest_end)
+            # every active request counts, as in the stored conflicts; those the caller may not see (others'
+            # drafts) are left out of the answer, as they are when the stored conflicts are read
+            members = [m for m in repository.capacity_members(session, rule, rid) if m.id != body.request_id]
+            hidden = {m.id for m in members if not visible(m.owner_id, m.status)}
+            me = _Member(None, owner_id, "submitted", body.shift.value, bundle, body.earliest_start,
+                         body.latest_end, slotted)
             for r in capacity_rows(rule, obj, [*members, me], accepted):
                 if None in (r["request_a"], r["request_b"]):
                     other = r["request_b"] if r["request_a"] is None else r["request_a"]
+                    if other in hidden:
+                        continue
                     others.setdefault(other, {"id": other})
                     rows.append({**r, "request_a": None, "request_b": other})
     _fill_others(session, others)
@@ -897,13 +909,36 @@ def _check_owner(session: Session, clean: dict[str, Any]) -> None:
         raise InvalidField("owner_id", f"organisation {owner} does not exist")
 
 
+def _name_taken(rule: str, name: str) -> Problem:
+    return Problem(409, "Conflict", f"name: a {rule} named {name!r} exists already (names are compared "
+                   "regardless of case)", type_="conflict", errors=[{"field": "name", "detail": "already used"}])
+
+
+def _check_name(session: Session, rule: str, name: str, self_id: uuid.UUID | None = None) -> None:
+    existing = repository.get_rule_by_name(session, rule, name)
+    if existing is not None and existing.id != self_id:
+        raise _name_taken(rule, existing.name)
+
+
+def _write_rule(session: Session, rule: str, name: str, write: Callable[[], Any]) -> Any:
+    """Run ``write`` (which flushes the rule) in a savepoint: when a concurrent call took the name first, the
+    answer is the 409 of :func:`_check_name`, never an IntegrityError."""
+    try:
+        with session.begin_nested():
+            return write()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) not in RULE_NAME_INDEXES:
+            raise
+        raise _name_taken(rule, name) from exc
+
+
 def create_rule(session: Session, rule: str, data: dict[str, Any], settings: Settings) -> Any:
     clean = _validate(rule, data)
     _check_owner(session, clean)
-    if repository.get_rule_by_name(session, rule, clean["name"]) is not None:
-        raise Problem(409, "Conflict", f"name: a {rule} named {clean['name']!r} exists already", type_="conflict",
-                      errors=[{"field": "name", "detail": "already used"}])
-    obj = repository.add_rule(session, repository.RULE_MODELS[rule](**_rule_values(rule, clean, settings)))
+    _check_name(session, rule, clean["name"])
+    values = _rule_values(rule, clean, settings)
+    obj = _write_rule(session, rule, clean["name"],
+                      lambda: repository.add_rule(session, repository.RULE_MODELS[rule](**values)))
     refresh_rule(session, rule, obj.id)
     return obj
 
@@ -937,15 +972,17 @@ def update_rule(session: Session, principal: Principal, rule: str, rule_id: uuid
     merged.update(patch)
     clean = _validate(rule, merged)
     _check_owner(session, clean)
-    if clean["name"] != obj.name and repository.get_rule_by_name(session, rule, clean["name"]) is not None:
-        raise Problem(409, "Conflict", f"name: a {rule} named {clean['name']!r} exists already", type_="conflict",
-                      errors=[{"field": "name", "detail": "already used"}])
+    _check_name(session, rule, clean["name"], obj.id)  # a rule may change the case of its own name
     values = _rule_values(rule, clean, settings)
     if "geometry" not in patch:
         values.pop("geom")
-    for key, value in values.items():
-        setattr(obj, key, value)
-    session.flush()
+
+    def write() -> None:
+        for key, value in values.items():
+            setattr(obj, key, value)
+        session.flush()
+
+    _write_rule(session, rule, clean["name"], write)
     session.refresh(obj)
     refresh_rule(session, rule, obj.id)
     return obj
