@@ -114,11 +114,13 @@ def key_create(org: Annotated[uuid.UUID, typer.Option()], role: Annotated[Role, 
     """Create an API key and print it. It is shown only this once."""
     from service.auth import service as auth
     from service.kit.db import session_scope
-    from service.kit.problems import Problem
+    from service.kit.problems import InvalidField, Problem
 
     try:
         with session_scope(session_factory(Settings())) as session:
             _, secret = auth.create_key(session, org_id=org, role=role)
+    except InvalidField as e:  # a role the organisation may not have
+        raise refused(f"--{e.field}: {e.field_detail}") from None
     except Problem as e:
         raise refused(f"--org: {e.detail}") from None
     typer.echo(secret)

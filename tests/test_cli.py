@@ -77,6 +77,9 @@ def test_org_and_key_refuse_bad_values_without_a_traceback(run, clean_database, 
         "org", "create", "--name", "X", "--kind", "pirates")
     assert "'boss' is not one of 'submitter', 'coordinator', 'admin'" in refused(
         "key", "create", "--org", org_id, "--role", "boss")
+    # a utility gets no key that approves (its own) requests
+    assert "--role: a coordinator key acts for the coordination office" in refused(
+        "key", "create", "--org", org_id, "--role", "coordinator")
     assert "--name: Value error, must not be blank" in refused("org", "create", "--name", "   ", "--kind", "city")
     assert "named 'DEW21' exists already" in refused("org", "create", "--name", "DEW21", "--kind", "city")
     assert f"--org: Organisation {uuid.UUID(int=1)} does not exist" in refused(

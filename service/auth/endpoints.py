@@ -40,6 +40,9 @@ def get_organisation(org_id: uuid.UUID, _: Authenticated, session: SessionDep) -
 @router.post(KEYS, response_model=KeyCreated, status_code=201)
 def create_key(org_id: uuid.UUID, body: KeyCreate, _: Admin, session: SessionDep,
                response: Response) -> KeyCreated:
+    """Admins: a new key for the organisation, its secret shown only in this answer. `coordinator` and `admin`
+    keys act for the coordination office (they approve and reject requests): only an organisation of kind
+    `coordinator` gets them, any other answers 422 naming `role`."""
     api_key, secret = service.create_key(session, org_id=org_id, role=body.role)
     response.headers["Location"] = f"/v1/organisations/{org_id}/keys/{api_key.id}"
     return KeyCreated(id=api_key.id, organisation_id=org_id, role=api_key.role, prefix=api_key.prefix,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import repository
 from service.auth.models import ApiKey, Organisation, OrgKind, Role
-from service.kit.problems import Problem, forbidden, not_found
+from service.kit.problems import InvalidField, Problem, forbidden, not_found
 
 KEY_PREFIX = "bst_"
 
@@ -60,11 +60,22 @@ def get_or_create_organisation(session: Session, *, name: str, kind: OrgKind | s
     return find_organisation(session, name) or create_organisation(session, name=name, kind=kind)
 
 
+# The roles that act for the coordination office (a coordinator approves, rejects and plans; an admin can do all
+# that too): only an organisation of kind ``coordinator`` gets them, else a utility could approve its own works.
+OFFICE_ROLES = (Role.coordinator, Role.admin)
+
+
 def create_key(session: Session, *, org_id: uuid.UUID, role: Role | str) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is never retrievable again."""
+    """Create a key and return it with its secret, which is never retrievable again. A ``coordinator`` or
+    ``admin`` key only for a coordination office (kind ``coordinator``): 422 on ``role`` otherwise."""
     role = Role(role)
-    if repository.get_org(session, org_id) is None:
+    org = repository.get_org(session, org_id)
+    if org is None:
         raise not_found("Organisation", org_id)
+    if role in OFFICE_ROLES and org.kind != OrgKind.coordinator:
+        raise InvalidField("role", f"a {role.value} key acts for the coordination office (it approves and "
+                           f"rejects requests) and is only for an organisation of kind coordinator; {org.name!r} is "
+                           f"of kind {org.kind}: give it a submitter key")
     public = secrets.token_hex(4)
     key = f"{KEY_PREFIX}{public}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey(organisation_id=org_id, role=role.value, prefix=f"{KEY_PREFIX}{public}", key_hash=hash_key(key))

@@ -291,6 +291,24 @@ def _period(start: date, end: date) -> tuple[str, str]:
     return f"{date_de(start)}–{date_de(end)}", f"{date_en(start)} – {date_en(end)}"
 
 
+# What ends a sentence already: a person's reason ending so gets no second full stop. Closing quotes and
+# brackets after it are looked through ('… „fertig!“').
+SENTENCE_ENDS = (".", "!", "?", "…")
+CLOSERS = "\"'“”‘’»«›‹)]"
+
+
+def reason_sentence(reason: str | None) -> tuple[str, str] | None:
+    """A person's own reason as a sentence of a generated text, German and English: ``Begründung: „…“.`` /
+    ``Reason: “…”.`` — quoted as the texts quote titles and rule names, its whitespace collapsed to one line,
+    and closed with a full stop unless it ends a sentence itself (``.``, ``!``, ``?``, ``…``; then the quote
+    closes it). ``None`` for no reason (or only blanks)."""
+    text = " ".join((reason or "").split())
+    if not text:
+        return None
+    stop = "" if text.rstrip(CLOSERS).endswith(SENTENCE_ENDS) else "."
+    return f"Begründung: „{text}“{stop}", f"Reason: “{text}”{stop}"
+
+
 def change_kind(previous: tuple[date, date] | None, new: tuple[date, date], *, area_changed: bool) -> str:
     """What an approved change did to the slot: ``extended`` (ends later, from the same or an earlier start),
     ``shortened`` (same start, ends earlier), ``moved`` (another start), ``area`` (same dates, new area) or
@@ -335,9 +353,10 @@ def change_summary(previous: tuple[date, date] | None, new: tuple[date, date], *
     if effect:
         de += f" Geänderte Angaben: {', '.join(EFFECT_WORDS[k][0] for k in effect)}."
         en += f" Changed details: {', '.join(EFFECT_WORDS[k][1] for k in effect)}."
-    if reason and reason.strip():
-        de += f" Begründung: {reason.strip()}"
-        en += f" Reason: {reason.strip()}"
+    said = reason_sentence(reason)
+    if said is not None:
+        de += f" {said[0]}"
+        en += f" {said[1]}"
     return {"de": de, "en": en}
 
 
@@ -367,9 +386,10 @@ def manual_summary(start: date, end: date, preferred: date, stated: bool, reason
     for rc in rule_conflicts:
         de += f" Achtung: {rc['de']}"
         en += f" Note: {rc['en']}"
-    if reason and reason.strip():
-        de += f" Begründung: {reason.strip()}"
-        en += f" Reason: {reason.strip()}"
+    said = reason_sentence(reason)
+    if said is not None:
+        de += f" {said[0]}"
+        en += f" {said[1]}"
     return {"de": de, "en": en}
 
 

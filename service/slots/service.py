@@ -409,19 +409,43 @@ def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
             "blocking": list(dict.fromkeys(blocking)), "blockers": blockers, "nearest_feasible": nearest or None}
 
 
+def movable_objective(built: adapter.Built, parts: Any, starts: dict[str, int]) -> dict[str, Any]:
+    """The objective parts of a plan (``parts``, the scheduler's, over every task of the problem) restricted to
+    the movable requests, the ones the plan decides on: ``placed_work`` (weight × duration) and ``makespan``
+    (the day after the last placed day, counted from the plan's ``from``) over them only. The scheduler's own
+    figures also count the fixed tasks (locked, approved and active slots, neighbours outside the scope, zone
+    load), whose slots may reach far beyond the period. ``unplaced_work``, ``weighted_deviation`` and
+    ``unplaced_count`` are the scheduler's (a fixed task is never unplaced nor moved), as is ``bundle_span``
+    (a bundle's span counts its fixed members too: the bundle is kept together with them)."""
+    tasks = built.problem.task_map()
+    placed = [tasks[t] for t in built.movable() if t in starts]
+    return {**asdict(parts), "placed_work": sum(t.work for t in placed),
+            "makespan": max((starts[t.id] + t.duration for t in placed), default=0)}
+
+
 def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -> dict[str, Any]:
+    """A plan run's figures. ``requests``, ``placed``, ``unplaced``, the moved days and ``objective`` are about
+    the movable requests of the scope (the ones the plan decides on); ``fixed`` counts the fixed tasks (locked,
+    approved or active slots in the scope and the scheduled neighbours outside it, ``context``), which the plan
+    only works around; ``objective_all_tasks`` is the scheduler's objective over every task, fixed ones
+    included."""
     tasks = built.problem.task_map()
     movable = built.movable()
     devs = [abs(plan.starts[t] - tasks[t].preferred) for t in movable if t in plan.starts]
+    objective = movable_objective(built, plan.objective, plan.starts)
+    last = built.date(objective["makespan"] - 1) if objective["makespan"] else None
     skipped = dict(list(built.skipped.items())[:100])
     comp_status: dict[str, int] = {}
     for c in plan.stats:
         comp_status[c.status] = comp_status.get(c.status, 0) + 1
+    fixed = sum(i.fixed for i in built.info.values())
+    context = sum(not i.in_scope for i in built.info.values())
     return {
         "from": built.day0.isoformat(), "horizon_days": built.horizon,
-        "requests": len(movable), "fixed": sum(i.fixed for i in built.info.values()),
-        "context": sum(not i.in_scope for i in built.info.values()),
+        "requests": len(movable), "fixed": fixed, "fixed_in_scope": sum(
+            i.fixed and i.in_scope for i in built.info.values()), "context": context,
         "placed": len(devs), "unplaced": sum(t in plan.unplaced for t in movable),
+        "placed_until": last.isoformat() if last else None,
         "skipped": len(built.skipped), "skipped_requests": skipped,
         "skipped_reasons": {rid: explanations.skipped_reason(why) for rid, why in skipped.items()},
         "precedences": len(built.problem.precedences),
@@ -430,7 +454,8 @@ def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -
         "forbidden_periods": sum(len(t.forbidden) for t in built.problem.tasks),
         "moved_days_total": sum(devs), "moved_days_max": max(devs, default=0),
         "moved_requests": sum(d > 0 for d in devs),
-        "objective": asdict(plan.objective), "lower_bound": plan.lower_bound, "upper_bound": plan.upper_bound,
+        "objective": objective, "objective_all_tasks": asdict(plan.objective),
+        "lower_bound": plan.lower_bound, "upper_bound": plan.upper_bound,
         "solver_status": plan.status, "components": len(plan.stats), "component_status": comp_status,
         "violations": 0, "build_time_s": round(t_build, 3), "solve_time_s": round(plan.wall_time_s, 3),
         "slots": written,
@@ -438,18 +463,22 @@ def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -
 
 
 def fcfs_comparison(built: adapter.Built, plan: Any) -> dict[str, Any]:
+    """First-come-first-served on the same problem, over the same movable requests as :func:`statistics` (its
+    ``objective`` as there; ``objective_all_tasks`` the scheduler's, fixed tasks included)."""
     if plan.fcfs is None:
         return {}
     tasks = built.problem.task_map()
+    movable = set(built.movable())
     f, p = plan.fcfs.objective, plan.objective
-    devs = [abs(s - tasks[t].preferred) for t, s in plan.fcfs.starts.items() if tasks[t].fixed_start is None]
+    devs = [abs(s - tasks[t].preferred) for t, s in plan.fcfs.starts.items() if t in movable]
 
     def saved(a: int, b: int) -> float | None:
         return round(100.0 * (a - b) / a, 2) if a else None
 
     return {
-        "objective": asdict(f), "unplaced": plan.fcfs.unplaced_count,
-        "placed": sum(1 for t in plan.fcfs.starts if tasks[t].fixed_start is None),
+        "objective": movable_objective(built, f, plan.fcfs.starts), "objective_all_tasks": asdict(f),
+        "unplaced": sum(t not in plan.fcfs.starts for t in movable),
+        "placed": sum(t in plan.fcfs.starts for t in movable),
         "moved_days_total": sum(devs), "moved_days_max": max(devs, default=0),
         "unplaced_work_saved_pct": saved(f.unplaced_work, p.unplaced_work),
         "deviation_saved_pct": saved(f.weighted_deviation, p.weighted_deviation),

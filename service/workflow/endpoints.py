@@ -151,9 +151,11 @@ def request_change(request_id: uuid.UUID, body: ChangeBody, principal: Authentic
                    request: Request, response: Response) -> dict[str, Any]:
     """Owners: ask for an extension, a new area or another effect on traffic (`impact`, `modes`, `shift`,
     `diversions`, `replacement_routes`, validated as on creation) after approval. Placed and checked for
-    conflicts at once; pending until a coordinator decides (the old slot and values stay valid). `precedences`
-    and `warnings` name the precedences the placed slot breaks; against a locked or approved slot
-    (`blocks_approval`) the coordinator can approve the change only with `override`."""
+    conflicts at once (a change that only shortens the works keeps its start unchecked: its days are a part of
+    the slot's; one that has to move prefers the starts that keep its precedences); pending until a coordinator
+    decides (the old slot and values stay valid). `precedences` and `warnings` name the precedences the placed
+    slot breaks; against a locked or approved slot (`blocks_approval`) the coordinator can approve the change
+    only with `override`."""
     change = service.request_change(session, principal, request_id, body, request.app.state.settings)
     response.headers["Location"] = f"/v1/requests/{request_id}/changes/{change.id}"
     return service.change_json(session, change)
@@ -172,17 +174,20 @@ def get_change(request_id: uuid.UUID, change_id: uuid.UUID, principal: Authentic
 
 def _decision(decision: str) -> None:
     def endpoint(request_id: uuid.UUID, change_id: uuid.UUID, principal: Authenticated, session: SessionDep,
-                 request: Request, body: Annotated[DecisionBody | None, Body()] = None) -> dict[str, Any]:
+                 request: Request, body: Annotated[DecisionBody | None, Body()] = None,
+                 if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         change = service.decide_change(session, principal, request_id, change_id, decision,
-                                       body or DecisionBody(), request.app.state.settings)
+                                       body or DecisionBody(), request.app.state.settings, if_match=if_match)
         return service.change_json(session, change)
 
     endpoint.__name__ = f"{decision}_change"
     router.add_api_route(f"{PREFIX}/changes/{{change_id}}/{decision}", endpoint, methods=["POST"],
                          response_model=ChangeRead, summary=f"{decision.capitalize()} a change (coordinator)",
-                         description=DECISION_DOCS[decision])
+                         description=DECISION_DOCS[decision] + IF_MATCH_DOC)
 
 
+IF_MATCH_DOC = (" With `If-Match` (the ETag of the request as you read it, `GET /v1/requests/{id}`) a request that "
+                "changed since answers 412 and nothing is decided; without it nothing is compared.")
 DECISION_DOCS = {
     "approve": "The changed works are checked again at their dates against the approved and locked slots as they "
                "are now and against the precedences with them: 409 `slot-conflict` or `precedence` unless "

@@ -1051,6 +1051,32 @@ def _routes_wkb(changed: MultiLineString | None, stored: Any) -> bytes | None:
     return None if shape is None or shape.is_empty else shape.wkb
 
 
+def _same_works(req: SiteRequest, body: ChangeBody) -> bool:
+    """Whether the works as ``body`` changes them are the request's own: no new area, no new routes, and the
+    impact, shift and modes either left out or as they are."""
+    return (body.geometry is None and body.diversions is None and body.replacement_routes is None
+            and (body.impact is None or str(body.impact) == req.impact)
+            and (body.shift is None or str(body.shift) == req.shift)
+            and (body.modes is None or {str(m) for m in body.modes} == set(req.modes or [])))
+
+
+def _precedence_bounds(session: Session, req: SiteRequest, duration: int, window_start: date,
+                       window_end: date) -> tuple[date, date] | None:
+    """The first and last start in ``[window_start, window_end]`` at which ``duration`` days of ``req`` keep
+    every precedence with another request's locked or approved slot; ``None`` when there is no such link (the
+    window is the bound) or no such start."""
+    first, last = window_start, window_end - timedelta(days=duration - 1)
+    rows = [r for r in repository.precedence_partners(session, req.id) if r.slot_status in precedences.FIXED]
+    if not rows:
+        return None
+    for row in rows:
+        earliest, latest = precedences.start_bounds(row.direction, row.start, row.end, row.min_gap_days,
+                                                    row.max_gap_days, duration)
+        first = max(first, earliest) if earliest is not None else first
+        last = min(last, latest) if latest is not None else last
+    return (first, last) if first <= last else None
+
+
 def request_change(session: Session, principal: Principal, request_id: uuid.UUID, body: ChangeBody,
                    settings: Settings) -> RequestChange:
     """An owner asks for an extension, a new area and/or another effect on traffic (impact, modes, shift,
@@ -1105,19 +1131,36 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     keep_start = slot.start
     keep_end = keep_start + timedelta(days=duration - 1)
     placement: dict[str, Any]
-    clashes = (_conflicts_at(session, req, keep_start, keep_end, settings, works=works,
-                             statuses=("proposed", "locked", "approved"))
-               if keep_end <= latest_end else [{"reason": "the extended works end after latest_end"}])
-    if not clashes:
-        new_start, placement = keep_start, {"method": "in_place"}
+    # Shorter (or as long) works on the same area with the same effect occupy a part of the days the slot
+    # holds already: they cannot add a conflict, so they keep the start whatever lies around them.
+    within = keep_end <= latest_end and keep_end <= slot.end and _same_works(req, body)
+    if keep_end > latest_end:
+        clashes: list[dict[str, Any]] = [{"reason": "the extended works end after latest_end"}]
+    elif within:
+        clashes = []
+    else:
+        clashes = _conflicts_at(session, req, keep_start, keep_end, settings, works=works,
+                                statuses=("proposed", "locked", "approved"))
+    if not clashes:  # in place (the precedences it breaks are named below: the owner asked for these days)
+        new_start, placement = keep_start, {"method": "in_place", **({"within_previous_slot": True}
+                                                                       if within else {})}
     elif req.status == Status.active:
         new_start, placement = None, {"method": "none", "reason": "an active site cannot move"}
     else:
-        found = place_around(session, req, settings, window_start=max(req.earliest_start, service_today(settings)),
-                             window_end=latest_end, duration=duration, preferred=slot.start, ignore=set(),
-                             works=works)
+        window_start = max(req.earliest_start, service_today(settings))
+        found: Placement | None = None
+        kept: dict[str, Any] = {}
+        bounds = _precedence_bounds(session, req, duration, window_start, latest_end)
+        if bounds is not None:  # moved: first the starts that keep every precedence with a locked or approved slot
+            found = place_around(session, req, settings, window_start=bounds[0],
+                                 window_end=bounds[1] + timedelta(days=duration - 1), duration=duration,
+                                 preferred=slot.start, ignore=set(), works=works)
+            kept = {"precedence_window": {"first_start": bounds[0], "last_start": bounds[1]}}
+        if found is None or found.start is None:  # none does: the nearest free start (the links are named below)
+            found, kept = place_around(session, req, settings, window_start=window_start, window_end=latest_end,
+                                       duration=duration, preferred=slot.start, ignore=set(), works=works), {}
         new_start = found.start
-        placement = {"method": found.method, "blocking": found.blockers}
+        placement = {"method": found.method, "blocking": found.blockers, **kept}
     if new_start is None:  # a pending change no coordinator could approve helps nobody: say why now
         why = placement.get("reason") or ("no start in the window avoids the approved and proposed slots of the "
                                           "conflicting sites")
@@ -1173,10 +1216,14 @@ def _apply_change(req: SiteRequest, change: RequestChange) -> None:
 
 
 def decide_change(session: Session, principal: Principal, request_id: uuid.UUID, change_id: uuid.UUID,
-                  decision: str, body: DecisionBody, settings: Settings) -> RequestChange:
+                  decision: str, body: DecisionBody, settings: Settings, *,
+                  if_match: str | None = None) -> RequestChange:
+    """A coordinator approves or rejects a pending change. As every step: 404 if invisible, 403 if not a
+    coordinator, 412 if ``if_match`` (the request's ETag) is stale, then 404/409 for the change itself."""
     req = load_visible(session, principal, request_id, lock=True)
     if not principal.is_coordinator:
         raise forbidden("Only the coordination office may decide on a change.")
+    requests_service.check_if_match(req, if_match)
     change = repository.get_change(session, req.id, change_id)
     if change is None:
         raise not_found("Change", change_id)

@@ -91,3 +91,28 @@ def test_key_created_answer_has_the_fields_a_read_has(client, make_caller) -> No
     created = client.post(f"/v1/organisations/{admin.org_id}/keys", json={}, headers=admin.headers)
     read = client.get(created.headers["location"], headers=admin.headers).json()
     assert {k: v for k, v in created.json().items() if k != "key"} == read
+
+
+def test_only_the_coordination_office_gets_keys_that_approve(client, make_caller, utility) -> None:  # noqa: ANN001
+    """A coordinator (or admin) key decides on requests: a utility holding one would approve its own works."""
+    admin = make_caller("coordinator", "admin")
+    keys = f"/v1/organisations/{utility.org_id}/keys"
+    before = client.get(keys, headers=admin.headers).json()
+    for role in ("coordinator", "admin"):
+        r = client.post(keys, json={"role": role}, headers=admin.headers)
+        assert r.status_code == 422, r.text
+        (error,) = r.json()["errors"]
+        assert error["field"] == "role" and f"a {role} key acts for the coordination office" in error["detail"]
+        assert "Stadtwerke Essen" in error["detail"] and "kind utility" in error["detail"]
+    assert client.get(keys, headers=admin.headers).json() == before, "no key was made"
+    assert client.post(keys, json={"role": "submitter"}, headers=admin.headers).status_code == 201
+    for kind in ("city", "road_authority", "transit_operator", "rail", "business"):
+        org = client.post("/v1/organisations", json={"name": f"Org {kind}", "kind": kind},
+                          headers=admin.headers).json()
+        r = client.post(f"/v1/organisations/{org['id']}/keys", json={"role": "coordinator"}, headers=admin.headers)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "role", kind
+    office = client.post("/v1/organisations", json={"name": "Koordinierung Ruhr-West", "kind": "coordinator"},
+                         headers=admin.headers).json()
+    for role in ("coordinator", "admin"):
+        r = client.post(f"/v1/organisations/{office['id']}/keys", json={"role": role}, headers=admin.headers)
+        assert r.status_code == 201 and r.json()["role"] == role, r.text

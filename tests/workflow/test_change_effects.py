@@ -85,7 +85,7 @@ def test_each_effect_of_a_change_reaches_the_request_on_approval(client, db, cit
     ex = got["slot"]["explanation"]
     assert (ex["change"], ex["effect"]) == ("effect", [field])
     assert "Geänderte Angaben:" in ex["summary"]["de"] and ex["summary"]["en"].endswith(
-        "Reason: Anordnung der Straßenverkehrsbehörde")
+        "Reason: “Anordnung der Straßenverkehrsbehörde”.")
 
 
 def test_several_effects_and_dates_change_at_once(client, db, city, coordinator) -> None:  # noqa: ANN001

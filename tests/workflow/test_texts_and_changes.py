@@ -60,9 +60,9 @@ def test_an_approved_extension_explains_the_new_slot_and_drops_the_old_plan(clie
     assert (ex["method"], ex["change"], ex["change_id"]) == ("change", "extended", change["id"])
     assert ex["previous"] == {"start": d(0), "end": d(9)}
     assert ex["summary"]["de"] == (f"Verlängert durch die genehmigte Änderung: {de(0)}–{de(14)} "
-                                   f"(bisher {de(0)}–{de(9)}). Begründung: Mehr Leitungen")
+                                   f"(bisher {de(0)}–{de(9)}). Begründung: „Mehr Leitungen“.")
     assert ex["summary"]["en"].startswith("Extended by the approved change: ")
-    assert ex["summary"]["en"].endswith("Reason: Mehr Leitungen")
+    assert ex["summary"]["en"].endswith("Reason: “Mehr Leitungen”.")
     assert "statt" not in ex["summary"]["de"] and "plan_id" not in ex
 
 
@@ -98,7 +98,7 @@ def test_a_manual_proposal_explains_itself_and_warns_of_the_rules_it_breaks(clie
     assert {c["name"] for c in ex["rule_conflicts"]} == {"Weihnachtsmarkt", "Neu asphaltiert"}
     assert ex["summary"]["de"].startswith(f"Von der Koordinierungsstelle manuell vorgeschlagen: {de(5)}–{de(14)}. "
                                           "Achtung: Der Zeitraum liegt in")
-    assert ex["summary"]["de"].endswith("Begründung: Abstimmung mit Anwohnern")
+    assert ex["summary"]["de"].endswith("Begründung: „Abstimmung mit Anwohnern“.")
     assert ex["summary"]["en"].startswith("Proposed manually by the coordination office: ")
     assert "Note: The slot lies in the blackout “Weihnachtsmarkt”" in ex["summary"]["en"]
 
@@ -116,7 +116,7 @@ def test_approving_other_dates_than_proposed_explains_them(client, db, city, coo
     ex = got["slot"]["explanation"]
     assert (got["slot"]["start"], got["slot"]["status"]) == (d(10), "approved")
     assert ex["summary"]["de"] == (f"Von der Koordinierungsstelle mit diesem Termin genehmigt: {de(10)}–{de(19)}. "
-                                   "Begründung: Ferienbeginn")
+                                   "Begründung: „Ferienbeginn“.")
 
 
 def test_an_emergency_slot_has_a_summary(client, utility) -> None:  # noqa: ANN001
