@@ -304,6 +304,11 @@ def contest(session: Session, principal: Principal, request_id: uuid.UUID, body:
     counter = None
     if body.counter_proposal is not None:
         cp = body.counter_proposal
+        day = service_today(settings)
+        if cp.earliest_start < day:  # dates asked for instead of the proposed slot: the past is no answer (and it
+            # would widen the request's window backwards)
+            raise InvalidField("counter_proposal.earliest_start", f"{cp.earliest_start} has passed (today is {day}); "
+                               "ask for dates from today on")
         requests_service.check_window(cp.earliest_start, cp.latest_end, req.duration_days, None,
                                       settings=settings, prefix="counter_proposal.")
         counter = {"earliest_start": cp.earliest_start.isoformat(), "latest_end": cp.latest_end.isoformat()}

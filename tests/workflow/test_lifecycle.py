@@ -62,6 +62,12 @@ def test_contest_with_counter_proposal_then_approve_another_start(client, db, ci
     ok(client, coordinator, rid, "propose", {"start": d(0)})
     r = act(client, city, rid, "contest", {})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
+    # dates in the past are no counter-proposal (they would widen the window backwards): refused, nothing changes
+    r = act(client, city, rid, "contest", {"reason": "später", "counter_proposal": {"earliest_start": d(-1),
+                                                                                  "latest_end": d(40)}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "counter_proposal.earliest_start", r.text
+    got = client.get(f"/v1/requests/{rid}", headers=city.headers).json()
+    assert (got["status"], got["earliest_start"]) == ("slot_proposed", d(0))
     contested = ok(client, city, rid, "contest", {
         "reason": "Schulferien erst ab dem 20.", "counter_proposal": {"earliest_start": d(20), "latest_end": d(40)}})
     assert contested["status"] == "contested"
