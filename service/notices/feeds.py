@@ -36,7 +36,7 @@ def calendar(sub: Subscription, sites: list[dict[str, Any]], links: dict[str, st
         ev.add("dtstamp", modified)
         ev.add("last-modified", modified)
         ev.add("sequence", int(site["sequence"]))
-        ev.add("summary", f"{render.KIND_LABELS.get(site['kind'], (site['kind'],) * 2)[0]}: {site['title']}")
+        ev.add("summary", f"{render.kind_label(site['kind'], lang)}: {site['title']}")  # the subscriber's language
         ev.add("dtstart", date.fromisoformat(site["start"]))
         ev.add("dtend", date.fromisoformat(site["end"]) + timedelta(days=1))  # DTEND is exclusive
         ev.add("location", site["title"])

@@ -13,6 +13,8 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import cache
 
+from email_validator import EmailNotValidError, validate_email
+
 from service.settings import Settings
 
 _CHARSET = Charset("utf-8")
@@ -33,7 +35,7 @@ def build(
     header encoding: several times faster than ``EmailMessage``, which matters for 10,000-message batches."""
     msg = MIMEText(body, "plain", _CHARSET)
     msg["From"] = _from_header(settings.mail_from)
-    msg["To"] = to
+    msg["To"] = ascii_address(to)
     msg["Subject"] = encode_words(subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = msg_id
@@ -68,7 +70,24 @@ def _from_header(mail_from: str) -> str:
 
 
 class PermanentError(Exception):
-    """The server refused the message for good (5xx): retrying will not help."""
+    """The message cannot be delivered, for good: the server refused it (5xx) or its address cannot be written in
+    an SMTP envelope this service sends. Retrying will not help; other messages are not concerned."""
+
+
+def ascii_address(address: str) -> str:
+    """The address as it goes on the wire (envelope and ``To``): an internationalised domain IDNA-encoded
+    ("info@bäckerei.de" → "info@xn--bckerei-5wa.de"), as every mail server understands it. A local part that is
+    not ASCII would need SMTPUTF8: subscriptions refuse such addresses (``schemas.ascii_mailbox``); one stored
+    before that is a permanent failure of its own messages."""
+    if address.isascii():
+        return address
+    try:
+        ascii_email = validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError as exc:
+        raise PermanentError(f"invalid address {address!r}: {exc}") from exc
+    if ascii_email is None:
+        raise PermanentError(f"address {address!r} has a non-ASCII local part: it needs SMTPUTF8, not sent")
+    return ascii_email
 
 
 class Mailer:
@@ -91,26 +110,58 @@ class Mailer:
         return conn
 
     def send(self, msg: Message) -> None:
+        """Send one message. Whatever goes wrong with it leaves the connection fit for the next message, or drops
+        it (the next one connects anew): a failure of one message is that message's alone. A 5xx answer to this
+        message is permanent (:class:`PermanentError`), except 503 "bad sequence of commands", which says the
+        session was out of step, not that the message is bad: then once more on a fresh connection."""
+        to = ascii_address(msg["To"])
+        data = msg.as_bytes(policy=_WIRE)
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = self._connect()
             try:
-                self._conn.sendmail(self.sender, [msg["To"]], msg.as_bytes(policy=_WIRE))
+                self._conn.sendmail(self.sender, [to], data)
                 return
             except smtplib.SMTPServerDisconnected:
-                self._conn = None
+                self._drop()
                 if attempt == 2:
                     raise
-            except smtplib.SMTPRecipientsRefused as exc:
+            except smtplib.SMTPHeloError:  # the greeting failed: the connection's trouble, not the message's
+                self._drop()
+                raise
+            except smtplib.SMTPRecipientsRefused as exc:  # smtplib reset the session (RSET) or closed it (421)
                 codes = [code for code, _ in exc.recipients.values()]
+                if 421 in codes:
+                    self._drop()
                 if codes and all(500 <= c < 600 for c in codes):
                     raise PermanentError(str(exc)) from exc
                 raise
             except smtplib.SMTPResponseException as exc:
-                if 500 <= exc.smtp_code < 600:
+                if exc.smtp_code == 503:  # out of sequence: the session's fault, not this message's
+                    self._drop()
+                    if attempt == 2:
+                        raise
+                    continue
+                if 500 <= exc.smtp_code < 600:  # smtplib reset the session (RSET): it serves the next message
                     raise PermanentError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
                 self.close()
                 raise
+            except Exception as exc:
+                # Anything else (a text that does not encode, a socket error or timeout) may leave the session
+                # anywhere between MAIL FROM and the end of DATA: never reuse it for another message.
+                self._drop()
+                if isinstance(exc, UnicodeError):
+                    raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+                raise
+
+    def _drop(self) -> None:
+        """Forget the connection without a word to the server (its state is unknown): close the socket."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except OSError:
+                pass
+            self._conn = None
 
     def close(self) -> None:
         if self._conn is not None:

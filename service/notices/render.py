@@ -7,10 +7,14 @@ on every retry and in every channel.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from service.geo.rules import SHIFT_HOURS
+from service.feeds.common import impact_text, vehicle_impact
+from service.geo.rules import SHIFT_HOURS, in_road
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 KIND_LABELS = {
     "gas": ("Gasleitung", "gas main"),
@@ -36,6 +40,8 @@ IMPACT_LABELS = {
     "one_way": ("Einbahnregelung", "one-way traffic"),
     "full_closure": ("Vollsperrung", "full closure"),
 }
+# Said after the impact when the works have replacement routes (the request's ``replacement_routes``).
+REPLACEMENT_NOTE = ("Ersatzverkehr mit Bussen", "replacement buses")
 
 # Working hours (the request's ``shift``): night work matters to the neighbours.
 # Day and night work name their hours (``rules.SHIFT_HOURS``, as the DATEX II feed gives them).
@@ -284,8 +290,34 @@ def when(site: dict[str, Any], lang: str) -> str:
     return f"{span} ({_pair(note, lang)})" if note else span
 
 
-def _impact(site: dict[str, Any], lang: str) -> str:
-    return _pair(IMPACT_LABELS.get(site["impact"], (site["impact"], site["impact"])), lang)
+def impact_labels(kind: str | None, impact: str, modes: Any) -> tuple[str, str]:
+    """(German, English) of an impact, by the feeds' rule (``feeds.common.in_road``, ``vehicle_impact``): works
+    in the road that restrict the road are worded as ever (``IMPACT_LABELS``: "Vollsperrung"); works on a track of
+    their own restrict the line, not the road ("Streckensperrung" / "line closed"); works that restrict only one
+    part of the street say which ("Gehweg gesperrt" / "footway closed"), as the feeds do. Without a kind (a
+    snapshot that lacks it) the impact as it is."""
+    plain = IMPACT_LABELS.get(impact, (impact, impact))
+    if not kind:
+        return plain
+    named = set(modes or [])
+    if in_road(kind, named) and vehicle_impact(kind, impact, named) == impact:
+        return plain
+    de, en = impact_text(kind, impact, named)
+    return de, en[:1].lower() + en[1:]  # the feeds head a line with it, a notice names it within one
+
+
+def _impact(site: dict[str, Any], lang: str, of: dict[str, Any] | None = None) -> str:
+    """The impact of a site; a snapshot of what it was (``site["previous"]``) that lacks the kind or the modes is
+    read with those of the site ``of``."""
+    kind = site.get("kind") or (of or {}).get("kind")
+    modes = site["modes"] if "modes" in site else (of or {}).get("modes")
+    return _pair(impact_labels(kind, site["impact"], modes), lang)
+
+
+def _impact_line(site: dict[str, Any], lang: str, of: dict[str, Any] | None = None) -> str:
+    """The impact, and the replacement buses when the works have replacement routes."""
+    text = _impact(site, lang, of)
+    return f"{text}, {_pair(REPLACEMENT_NOTE, lang)}" if site.get("replacement") else text
 
 
 def _shift(site: dict[str, Any], lang: str) -> str:
@@ -297,8 +329,13 @@ def _modes(site: dict[str, Any], lang: str) -> str:
         "keine Angabe" if lang == "de" else "not stated")
 
 
+def kind_label(kind: str, lang: str) -> str:
+    """What kind of works, in one language ("Wasserleitung" / "water main")."""
+    return _pair(KIND_LABELS.get(kind, (kind, kind)), lang)
+
+
 def _kind(site: dict[str, Any], lang: str) -> str:
-    return _pair(KIND_LABELS.get(site["kind"], (site["kind"], site["kind"])), lang)
+    return kind_label(site["kind"], lang)
 
 
 def _route_change(effect: str, before: Any, now: Any, lang: str) -> str:
@@ -316,7 +353,7 @@ def effect_lines(site: dict[str, Any], lang: str) -> list[str]:
     jetzt Vollsperrung statt Fahrstreifen eingeengt"). Routes: added, removed or another one, see the map."""
     de = lang == "de"
     previous = site.get("previous") if isinstance(site.get("previous"), dict) else {}
-    shown = {"impact": _impact, "modes": _modes, "shift": _shift}
+    shown = {"impact": lambda s, lang: _impact(s, lang, site), "modes": _modes, "shift": _shift}
     lines = []
     for effect in effects(site):
         label = _pair(EFFECT_LABELS[effect], lang) + (" geändert" if de else " changed")
@@ -383,8 +420,8 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
     if site.get("shift"):  # notices queued before the working hours were part of the snapshot have none
         line("Arbeitszeiten" if de else "Working hours", _shift(site, lang), "hours",
              _shift(previous, lang) if previous and previous.get("shift") else None)
-    line("Einschränkung" if de else "Impact", _impact(site, lang), "impact",
-         _impact(previous, lang) if previous and previous.get("impact") else None)
+    line("Einschränkung" if de else "Impact", _impact_line(site, lang), "impact",
+         _impact_line(previous, lang, site) if previous and previous.get("impact") else None)
     line("Betroffen" if de else "Affected", _modes(site, lang), "impact",
          _modes(previous, lang) if previous and "modes" in previous else None)
     line("Umleitung" if de else "Diversion", diversion)
@@ -401,12 +438,12 @@ def languages(lang: str) -> tuple[str, str]:
     return ("en", "de") if lang == "en" else ("de", "en")
 
 
-def footer(links: dict[str, str], lang: str) -> str:
-    de = lang == "de"
+def footer(links: dict[str, str]) -> str:
+    """The links under every email, in both languages like the body (German first)."""
     return "\n".join([
         "--",
-        ("Abonnement verwalten" if de else "Manage your subscription") + f": {links['manage']}",
-        ("Abmelden mit einem Klick" if de else "Unsubscribe with one click") + f": {links['unsubscribe']}",
+        f"Abonnement verwalten / Manage your subscription: {links['manage']}",
+        f"Abmelden mit einem Klick / Unsubscribe with one click: {links['unsubscribe']}",
     ])
 
 
@@ -417,7 +454,7 @@ def bilingual(block: Callable[[str], str], lang: str, links: dict[str, str]) -> 
         block(first),
         "English version below" if first == "de" else "Deutsche Fassung unten",
         block(second),
-        footer(links, first),
+        footer(links),
     ]) + "\n"
 
 
@@ -450,7 +487,7 @@ def digest_text(items: list[dict[str, Any]], period: str, lang: str, links: dict
         parts.append(head + (f"\n{_pair(CATCH_UP_NOTE, current)}" if period == "catch_up" else ""))
         for item in items:
             parts.append(site_block(item["kind"], item["site"], current))
-    parts.append(footer(links, first))
+    parts.append(footer(links))
     return "\n\n".join(parts) + "\n"
 
 
@@ -531,16 +568,30 @@ def confirmation_text(confirm_url: str, links: dict[str, str], area: dict[str, A
         "expires after 7 days."
     )
     first = [de_text, en_text] if lang == "de" else [en_text, de_text]
-    return "\n\n---\n\n".join(first) + "\n\n" + footer(links, lang) + "\n"
+    return "\n\n---\n\n".join(first) + "\n\n" + footer(links) + "\n"
+
+
+def moment(value: str, lang: str) -> str:
+    """A point in time (ISO 8601, as a payload stores it) on the clock of Europe/Berlin, dated as every notice
+    dates (:func:`_date`): "21.11.2026, 22:26 Uhr" / "2026-11-21, 22:26 (Berlin time)". A value that is no
+    time is given as it is."""
+    try:
+        at = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return str(value)
+    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BERLIN)
+    day = _date(local.date().isoformat(), lang)
+    return f"{day}, {local:%H:%M} Uhr" if lang == "de" else f"{day}, {local:%H:%M} (Berlin time)"
 
 
 def endpoint_disabled_text(url: str, since: str, links: dict[str, str], lang: str) -> str:
-    de_text = (f"Ihr Webhook-Empfänger {url} antwortet seit {since} nicht erfolgreich und wurde deshalb "
-               "abgeschaltet. Richten Sie ihn neu ein, indem Sie die Webhooks Ihres Abonnements erneut speichern.")
-    en_text = (f"Your webhook endpoint {url} has been failing since {since} and was disabled. Save your "
-               "subscription's webhooks again to re-enable it.")
+    de_text = (f"Ihr Webhook-Empfänger {url} antwortet seit {moment(since, 'de')} nicht erfolgreich und wurde "
+               "deshalb abgeschaltet. Richten Sie ihn neu ein, indem Sie die Webhooks Ihres Abonnements erneut "
+               "speichern.")
+    en_text = (f"Your webhook endpoint {url} has been failing since {moment(since, 'en')} and was disabled. Save "
+               "your subscription's webhooks again to re-enable it.")
     parts = [de_text, en_text] if lang == "de" else [en_text, de_text]
-    return "\n\n".join(parts) + "\n\n" + footer(links, lang) + "\n"
+    return "\n\n".join(parts) + "\n\n" + footer(links) + "\n"
 
 
 SPECIAL_SUBJECTS = {

@@ -94,16 +94,34 @@ NOTICE_EVENT_KINDS = sorted(k for k in render.HEADLINES if not k.startswith("lea
 # dates; else its whole window. ``dates`` says how binding that is: ``slot`` only for an approved slot (the
 # dates are set; an emergency has one from the day it is reported), ``proposed`` for a proposed or locked
 # slot (a coordinator's lock keeps the planner off it, but the site is not approved: provisional),
-# ``preferred`` for the owner's wish, ``window`` when nothing narrower is known.
-SITE_DATES_SQL = """
-    CASE WHEN sl.start IS NOT NULL AND sl.status IN ('approved', 'locked', 'proposed') THEN sl.start
+# ``preferred`` for the owner's wish, ``window`` when nothing narrower is known. ``{s}``: the slot's alias.
+_SITE_DATES = """
+    CASE WHEN {s}.start IS NOT NULL AND {s}.status IN ('approved', 'locked', 'proposed') THEN {s}.start
          WHEN r.preferred_start IS NOT NULL THEN r.preferred_start ELSE r.earliest_start END AS start_date,
-    CASE WHEN sl.start IS NOT NULL AND sl.status IN ('approved', 'locked', 'proposed') THEN sl."end"
+    CASE WHEN {s}.start IS NOT NULL AND {s}.status IN ('approved', 'locked', 'proposed') THEN {s}."end"
          WHEN r.preferred_start IS NOT NULL THEN r.preferred_start + (r.duration_days - 1)
          ELSE r.latest_end END AS end_date,
-    CASE WHEN sl.start IS NOT NULL AND sl.status = 'approved' THEN 'slot'
-         WHEN sl.start IS NOT NULL AND sl.status IN ('proposed', 'locked') THEN 'proposed'
+    CASE WHEN {s}.start IS NOT NULL AND {s}.status = 'approved' THEN 'slot'
+         WHEN {s}.start IS NOT NULL AND {s}.status IN ('proposed', 'locked') THEN 'proposed'
          WHEN r.preferred_start IS NOT NULL THEN 'preferred' ELSE 'window' END AS dates
+"""
+SITE_DATES_SQL = _SITE_DATES.format(s="sl")
+# The slot a site's dates come from (``_SITE_DATES`` over ``sd``): its slot row; for a withdrawn or rejected site,
+# whose slot the cancellation deleted, the slot it had then (the ``before`` of the withdraw/reject row of its
+# history, which holds every change of the slot): the dates its subscribers were last told, approved or
+# provisional as they were, not the owner's wish ("Wunschtermin, noch nicht festgelegt") of before.
+_SLOT_OR_CANCELLED_SQL = """
+    LEFT JOIN slots sl ON sl.request_id = r.id
+    LEFT JOIN LATERAL (
+        SELECT sl.start, sl."end", sl.status WHERE sl.request_id IS NOT NULL
+        UNION ALL
+        (SELECT (h.before -> 'slot' ->> 'start')::date, (h.before -> 'slot' ->> 'end')::date,
+                h.before -> 'slot' ->> 'status'
+         FROM request_history h
+         WHERE sl.request_id IS NULL AND r.status IN ('withdrawn', 'rejected')
+           AND h.request_id = r.id AND h.action IN ('withdraw', 'reject')
+         ORDER BY h.seq DESC LIMIT 1)
+    ) sd ON true
 """
 
 
@@ -229,7 +247,7 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
                r.duration_days, r.version, o.name AS owner, r.diversions_geom IS NOT NULL AS diversion,
                r.replacement_geom IS NOT NULL AS replacement,
                ST_X(ST_PointOnSurface(r.geom)) AS lon, ST_Y(ST_PointOnSurface(r.geom)) AS lat,
-               r.updated_at, {SITE_DATES_SQL},
+               r.updated_at, {_SITE_DATES.format(s="sd")},
                md5(ST_AsEWKB(r.geom) || coalesce(ST_AsEWKB(r.diversions_geom), ''::bytea)) AS area_key,
                (SELECT count(*) FROM events e WHERE e.request_id = r.id) AS changes,
                (SELECT e.kind FROM events e
@@ -242,7 +260,7 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
                                             'effect', coalesce(sl.explanation -> 'effect', '[]'::jsonb),
                                             'previous', sl.explanation -> 'previous') END AS change
         FROM site_requests r JOIN organisations o ON o.id = r.owner_id
-        LEFT JOIN slots sl ON sl.request_id = r.id
+        {_SLOT_OR_CANCELLED_SQL}
         WHERE r.id = ANY(:ids)
     """), {"ids": list(ids), "kinds": NOTICE_EVENT_KINDS, "relevant": sorted(render.RELEVANT_FIELDS)})
     out = {}

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 
 from service.kit.types import WholeNumber
 from service.requests.models import Impact, Mode, WorkKind
@@ -15,10 +25,44 @@ Delivery = Literal["immediate", "daily", "weekly"]
 Language = Literal["de", "en"]
 
 
+WEBHOOK_URL_MAX = 2000  # the column's length (notice_webhook_endpoints.url)
+
+
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=8, max_length=2000, description="HTTPS URL receiving Standard Webhooks")
+    url: str = Field(min_length=8, max_length=WEBHOOK_URL_MAX, description="HTTPS URL receiving Standard Webhooks")
+
+
+def _webhook(value: Any, handler: ValidatorFunctionWrapHandler) -> WebhookIn:
+    """A webhook given as {"url": "..."} or as the URL alone, validated as a ``WebhookIn`` either way (so the URL's
+    limits hold for both); an error names the webhook (``webhooks[i]``), as the URL checks of the service do."""
+    if not isinstance(value, str | dict | WebhookIn):
+        raise PydanticCustomError("webhook", 'must be a URL or an object {"url": "..."}')
+    try:
+        return handler({"url": value} if isinstance(value, str) else value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        inner = ".".join(str(p) for p in err["loc"])
+        detail = f"{inner}: {err['msg']}" if inner and not isinstance(value, str) else err["msg"]
+        raise PydanticCustomError("webhook", "{detail}", {"detail": detail}) from None
+
+
+Webhook = Annotated[WebhookIn, WrapValidator(
+    _webhook, json_schema_input_type=WebhookIn | Annotated[str, Field(min_length=8, max_length=WEBHOOK_URL_MAX)])]
+
+
+def ascii_mailbox(value: str) -> str:
+    """An address whose local part (before the @) is ASCII. Its domain may be internationalised ("bäckerei.de"):
+    mail goes to its IDNA form (``mail.ascii_address``). A non-ASCII local part could only be sent with SMTPUTF8,
+    which the relay may not offer: such an address would never get its confirmation, so it is refused now."""
+    if not value.rpartition("@")[0].isascii():
+        raise ValueError("the part before the @ must be plain ASCII (no umlauts or other special letters): "
+                         "such addresses cannot be reached by every mail server")
+    return value
+
+
+Mailbox = Annotated[EmailStr, AfterValidator(ascii_mailbox)]
 
 
 class SubscriptionWrite(BaseModel):
@@ -41,7 +85,7 @@ class SubscriptionWrite(BaseModel):
         },
     )
 
-    email: EmailStr
+    email: Mailbox
     area: dict[str, Any] = Field(
         description='A GeoJSON Polygon/MultiPolygon, or {"point": [lon, lat], "radius_m": 500}, '
         'or {"street": "Rüttenscheider Straße", "city": "Essen"}'
@@ -52,13 +96,13 @@ class SubscriptionWrite(BaseModel):
     lead_days: WholeNumber = Field(default=14, ge=0, le=365)
     delivery: Delivery = "immediate"
     language: Language = "de"
-    webhooks: list[WebhookIn | str] = Field(default_factory=list, max_length=5)
+    webhooks: list[Webhook] = Field(default_factory=list, max_length=5)
 
 
 class SubscriptionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr | None = None
+    email: Mailbox | None = None
     area: dict[str, Any] | None = None
     kinds: list[WorkKind] | None = None
     min_impact: Impact | None = None
@@ -66,7 +110,7 @@ class SubscriptionPatch(BaseModel):
     lead_days: WholeNumber | None = Field(default=None, ge=0, le=365)
     delivery: Delivery | None = None
     language: Language | None = None
-    webhooks: list[WebhookIn | str] | None = Field(default=None, max_length=5)
+    webhooks: list[Webhook] | None = Field(default=None, max_length=5)
 
 
 class WebhookRead(BaseModel):

@@ -35,7 +35,7 @@ from service.kit.problems import InvalidField, Problem, field_path, not_found
 from service.kit.time import today
 from service.notices import egress, render, repository
 from service.notices.models import Subscription, WebhookEndpoint
-from service.notices.schemas import SubscriptionPatch, SubscriptionWrite, WebhookIn
+from service.notices.schemas import WEBHOOK_URL_MAX, SubscriptionPatch, SubscriptionWrite, WebhookIn
 from service.requests.models import IMPACT_ORDER
 from service.settings import Settings
 
@@ -196,7 +196,25 @@ def _ip_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         raise
 
 
+# A host name's labels (letters, digits, hyphens, not at either end; an underscore as some DNS names carry it), in
+# their ASCII (IDNA) form; at most 253 characters in all.
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+
+
+def _host_name_ok(host: str) -> bool:
+    try:
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.split(".")
+    return len(ascii_host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
 def check_webhook_url(url: str, settings: Settings, field_name: str) -> str:
+    if len(url) > WEBHOOK_URL_MAX:
+        raise InvalidField(field_name, f"must be at most {WEBHOOK_URL_MAX} characters long")
+    if any(c.isspace() for c in url) or has_control_character(url):
+        raise InvalidField(field_name, "must not contain spaces or control characters (percent-encode them)")
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower().rstrip(".")
@@ -205,14 +223,18 @@ def check_webhook_url(url: str, settings: Settings, field_name: str) -> str:
     if not host or parts.scheme not in ("https", "http"):
         raise InvalidField(field_name, "must be an absolute HTTPS URL")
     try:
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        port = parts.port  # raises ValueError for a port out of range
     except ValueError as exc:
         raise InvalidField(field_name, "has an invalid port") from exc
+    if port == 0:
+        raise InvalidField(field_name, "has an invalid port")
     loopback = host == "localhost" or host.endswith(".localhost")
     try:
         ip = _ip_of(host)
     except ValueError:
         ip = None  # a host name: its addresses are checked when the worker connects (egress)
+        if not _host_name_ok(host):
+            raise InvalidField(field_name, "does not name a valid host") from None
     if ip is not None:
         why = egress.refusal(ip)
         loopback = loopback or why == "loopback"
@@ -550,7 +572,8 @@ def dedupe_key_for(event: Event, kind: str) -> str:
 
 # Notices that say what changed ("Bisher: ...") and compare with what the subscriber was last told.
 TOLD_KINDS = ("request.updated", "slot.displaced", "change.approved")
-PREVIOUS_FIELDS = ("title", "kind", "start", "end", "dates", "duration_days", "shift", "impact", "modes")
+PREVIOUS_FIELDS = ("title", "kind", "start", "end", "dates", "duration_days", "shift", "impact", "modes",
+                   "replacement")
 # What an approved change that changed the works' effect on traffic says it was ("jetzt ... statt ...").
 EFFECT_PREVIOUS = ("impact", "modes", "shift", "diversion", "replacement")
 # Which aspect of a site an edited field belongs to, when the subscriber was told nothing about it before.

@@ -35,6 +35,7 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []  # each accepted message's envelope recipients (RCPT TO)
         self.delay = 0.0
         self.lock = threading.Lock()
 
@@ -44,6 +45,7 @@ class Inbox:
         msg = email.message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(msg)  # type: ignore[arg-type]
+            self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -51,6 +53,7 @@ class Inbox:
 
     def clear(self) -> None:
         self.messages.clear()
+        self.recipients.clear()
 
 
 @pytest.fixture

@@ -213,7 +213,7 @@ def test_the_confirmation_names_the_area_in_each_language(client, db, smtp, run_
     run_jobs()
     for address, (_, german, english) in areas.items():
         [msg] = inbox.to(address)
-        body, _footer = msg.get_content().split("\n\n--\n")  # the links, in the subscriber's language
+        body, _footer = msg.get_content().split("\n\n--\n")  # the links, in both languages
         de, en = body.split("\n\n---\n\n")
         assert f"für folgendes Gebiet bestellt: {german}" in de, de
         assert f"for this area: {english}" in en, en
