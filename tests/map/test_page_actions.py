@@ -114,6 +114,16 @@ def test_planner_locks_a_proposed_slot(live_server: str, ruhr: Ruhr, page: Page)
     select_site(page, proposed)
     page.wait_for_selector("#d-more [data-action='lock']")
     assert "vorgeschlagen" in page.locator("#d-slot").inner_text()
+    # the proposed slot clashes with the approved one: a lock is refused as a proposal would be, in German
+    page.locator("#d-more [data-action='lock']").click()
+    page.wait_for_selector("#d-message .message.err")
+    assert page.locator("#d-message").inner_text().startswith(
+        "Der Slot kollidiert mit genehmigten oder fixierten Slots.")
+    assert get_request(live_server, proposed, ruhr.coordinator_key)["slot"]["status"] == "proposed"
+    # the coordination office revokes the clashing approval: now the lock passes
+    r = httpx.post(f"{live_server}/v1/requests/{approved}/revoke", json={"reason": "Termin neu abstimmen"},
+                   headers={"Authorization": f"Bearer {ruhr.coordinator_key}"})
+    assert r.status_code == 200, r.text
     page.locator("#d-more [data-action='lock']").click()
     page.wait_for_selector("#d-message .message.ok")
     assert page.locator("#d-message").inner_text() == "Slot fixiert."
