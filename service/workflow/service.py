@@ -532,26 +532,28 @@ def lock_checks(session: Session, req: SiteRequest, start_day: date, end_day: da
     how = "propose another start (POST .../propose) before locking the slot"
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
     order = precedences_at(session, req, start_day, end_day)
+    _refuse_fixed(clashes, order, f"The slot conflicts with approved or locked slots; {how}, or approve it with "
+                  "override=true.", overridable=False, how=how)
+    return _json(order.proposed)
+
+
+def _refuse_fixed(clashes: list[dict[str, Any]], order: precedences.Broken, clash_detail: str, *,
+                  overridable: bool, how: str | None = None) -> None:
+    """409 ``slot-conflict`` (``clash_detail``, naming the broken precedences too) when the slot clashes with
+    approved or locked slots, else 409 ``precedence`` when it breaks a precedence against one."""
     if clashes:
-        raise Problem(409, "Conflict", f"The slot conflicts with approved or locked slots; {how}, or approve it "
-                      "with override=true.", type_="slot-conflict", conflicts=clashes,
+        raise Problem(409, "Conflict", clash_detail, type_="slot-conflict", conflicts=clashes,
                       **({"precedences": order.fixed} if order.fixed else {}))
     if order.fixed:
-        raise _precedence_problem(order.fixed, overridable=False, how=how)
-    return _json(order.proposed)
+        raise _precedence_problem(order.fixed, overridable=overridable, how=how)
 
 
 def _refuse_unless_overridden(clashes: list[dict[str, Any]], order: precedences.Broken, override: bool,
                               what: str) -> None:
-    """409 ``slot-conflict`` (naming the broken precedences too) or ``precedence`` unless ``override``."""
-    if override:
-        return
-    if clashes:
-        raise Problem(409, "Conflict", f"{what} conflicts with approved or locked slots; send override=true to "
-                      "approve anyway.", type_="slot-conflict", conflicts=clashes,
-                      **({"precedences": order.fixed} if order.fixed else {}))
-    if order.fixed:
-        raise _precedence_problem(order.fixed, overridable=True)
+    """:func:`_refuse_fixed` for an approval, unless ``override``."""
+    if not override:
+        _refuse_fixed(clashes, order, f"{what} conflicts with approved or locked slots; send override=true to "
+                      "approve anyway.", overridable=True)
 
 
 def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[dict[str, Any]],
@@ -612,12 +614,7 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
     _check_not_past(start_day, settings)
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
     order = precedences_at(session, req, start_day, end_day)
-    if clashes:
-        raise Problem(409, "Conflict", "The proposed slot conflicts with approved or locked slots.",
-                      type_="slot-conflict", conflicts=clashes,
-                      **({"precedences": order.fixed} if order.fixed else {}))
-    if order.fixed:
-        raise _precedence_problem(order.fixed, overridable=False)
+    _refuse_fixed(clashes, order, "The proposed slot conflicts with approved or locked slots.", overridable=False)
     ours = _manual_explanation(req, principal, start_day, end_day, reason,
                                rule_conflicts_at(session, req, start_day, end_day), "propose", order)
     given = dict(explanation or {})
