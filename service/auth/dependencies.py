@@ -2,7 +2,8 @@
 
 ``Authenticated`` — any valid key (401 without one); ``Coordinator`` — role coordinator or admin (403
 otherwise); ``Admin`` — role admin. ``OptionalPrincipal`` — public endpoints that show more to callers
-with a key.
+with a key. Everywhere, a coordinator or admin key of an organisation that is not the coordination office
+(made before only the office could get one) is refused with 403 ``key-role-not-allowed``.
 """
 
 from __future__ import annotations

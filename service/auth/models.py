@@ -26,6 +26,15 @@ class Role(StrEnum):
     admin = "admin"
 
 
+class KeyStatus(StrEnum):
+    """Whether a key is accepted (``service.key_status``): ``role_not_allowed`` is a coordinator or admin key of an
+    organisation not of kind coordinator, made before that rule or before the organisation's kind changed."""
+
+    active = "active"
+    revoked = "revoked"
+    role_not_allowed = "role_not_allowed"
+
+
 class Organisation(Base):
     __tablename__ = "organisations"
 

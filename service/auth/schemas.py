@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.auth.models import OrgKind, Role
+from service.auth.models import KeyStatus, OrgKind, Role
 from service.kit.types import NotBlank
 
 
@@ -37,6 +37,10 @@ class KeyCreated(BaseModel):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None = None
+    status: KeyStatus = Field(description="`active` while the key is accepted; `revoked`; `role_not_allowed`: a "
+                              "coordinator or admin key of an organisation not of kind coordinator (made before "
+                              "only the coordination office could get one), refused with 403 — revoke it and "
+                              "issue a submitter key.")
     key: str = Field(description="The secret key. It is shown only once; only a hash is stored.")
 
 
@@ -49,6 +53,10 @@ class KeyRead(BaseModel):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None = Field(description="When the key was revoked; `null` while it is valid.")
+    status: KeyStatus = Field(description="`active` while the key is accepted; `revoked`; `role_not_allowed`: a "
+                              "coordinator or admin key of an organisation not of kind coordinator (made before "
+                              "only the coordination office could get one), refused with 403 — revoke it and "
+                              "issue a submitter key.")
 
 
 class Me(BaseModel):
