@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -207,21 +206,34 @@ def delete_subscription(ref: str, session: SessionDep, principal: OptionalPrinci
     return Response(status_code=204)
 
 
-# The calendar is the subscriber's own (its URL carries the secret token, or it is asked for with a key): only
-# the client's own cache may keep it, and revalidates it after a minute, as the open data feeds.
-CALENDAR_CACHE_CONTROL = "private, max-age=60"
+# The calendar and the Atom feed are the subscriber's own (their URL carries the secret token, or they are asked
+# for with a key): only the client's own cache may keep them, and revalidates them after a minute, as the open
+# data feeds.
+FEED_CACHE_CONTROL = "private, max-age=60"
 
 
-def _calendar_etag(body: bytes) -> str:
+def _feed_etag(body: bytes) -> str:
     """A hash of the body. Weak, as the open data feeds' (``service.feeds.service``): the app's gzip middleware
-    sends the same calendar as other bytes (gzip-encoded) under the same ETag."""
+    sends the same feed as other bytes (gzip-encoded) under the same ETag."""
     return f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 def _none_match(header: str | None, etag: str) -> bool:
-    """Whether ``If-None-Match`` names the calendar's weak ``etag`` (``*`` or a list holding it, weak or not:
+    """Whether ``If-None-Match`` names the feed's weak ``etag`` (``*`` or a list holding it, weak or not:
     RFC 9110 13.1.2 compares weakly), read with the parser of ``If-Match`` (``service.kit.etags``)."""
     return header is not None and any(if_match_allows(header, tag) for tag in (etag, etag.removeprefix("W/")))
+
+
+def _feed_response(request: Request, body: bytes, media_type: str, if_none_match: str | None) -> Response:
+    """The feed with its ``ETag`` and ``Cache-Control``, or 304 when ``If-None-Match`` names that tag. The body
+    must be the same bytes while the feed's content is (no time of the request in it), else every poll is 200."""
+    etag = _feed_etag(body)
+    headers = {"ETag": etag, "Cache-Control": FEED_CACHE_CONTROL}
+    if _none_match(if_none_match, etag):
+        # the headers the 200 has (RFC 9110 15.4.5), with the Vary the gzip middleware adds to it (none to a 304)
+        vary = {"Vary": "Accept-Encoding"} if gzip_adds_vary(request, len(body)) else {}
+        return Response(status_code=304, headers={**headers, **vary})
+    return Response(body, media_type=media_type, headers=headers)
 
 
 @get_and_head(router, "/{ref}/calendar.ics", response_class=Response,
@@ -234,19 +246,16 @@ def calendar(ref: str, session: SessionDep, request: Request, principal: Optiona
     changed."""
     sub = service.resolve(session, ref, principal)
     body = service.calendar_ics(session, sub, request.app.state.settings)
-    etag = _calendar_etag(body)
-    headers = {"ETag": etag, "Cache-Control": CALENDAR_CACHE_CONTROL}
-    if _none_match(if_none_match, etag):
-        # the headers the 200 has (RFC 9110 15.4.5), with the Vary the gzip middleware adds to it (none to a 304)
-        vary = {"Vary": "Accept-Encoding"} if gzip_adds_vary(request, len(body)) else {}
-        return Response(status_code=304, headers={**headers, **vary})
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+    return _feed_response(request, body, "text/calendar; charset=utf-8", if_none_match)
 
 
 @get_and_head(router, "/{ref}/feed.atom", response_class=Response,
-            responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom feed"}})
-def atom(ref: str, session: SessionDep, request: Request, principal: OptionalPrincipal) -> Response:
-    """Your notices as an Atom feed, newest first."""
+              responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom feed"},
+                         304: {"description": "Not modified (If-None-Match names the ETag of the feed)"}})
+def atom(ref: str, session: SessionDep, request: Request, principal: OptionalPrincipal,
+         if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """Your notices as an Atom feed, newest first. The answer carries an `ETag` that changes whenever the feed
+    does (a new notice, another language); send it back in `If-None-Match` to get 304 while nothing changed."""
     sub = service.resolve(session, ref, principal)
-    body = service.atom_feed(session, sub, request.app.state.settings, datetime.now(UTC))
-    return Response(body, media_type="application/atom+xml; charset=utf-8")
+    body = service.atom_feed(session, sub, request.app.state.settings)
+    return _feed_response(request, body, "application/atom+xml; charset=utf-8", if_none_match)

@@ -838,8 +838,12 @@ def calendar_ics(session: Session, sub: Subscription, settings: Settings) -> byt
     return feeds.calendar(sub, sites, links(sub, settings))
 
 
-def atom_feed(session: Session, sub: Subscription, settings: Settings, now: datetime) -> bytes:
+def atom_feed(session: Session, sub: Subscription, settings: Settings) -> bytes:
+    """The subscription's Atom feed: the same bytes as long as its notices are the same, so its ETag holds. The
+    feed's ``updated`` is its newest notice's time (RFC 4287 4.2.15), without notices when the subscription was
+    confirmed, never the time of the request."""
     from service.notices import feeds
 
     _require_active(sub)
-    return feeds.atom(sub, repository.notices_for(session, sub.id, 100), links(sub, settings), now)
+    since = sub.confirmed_at or sub.created_at
+    return feeds.atom(sub, repository.notices_for(session, sub.id, 100), links(sub, settings), since)
