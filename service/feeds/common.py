@@ -425,12 +425,185 @@ def road_names(title: str, description: str = "", *, fallback: bool = True) -> l
 
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_RE = re.compile(r"(?:\+|\b0)\d[\d\s/()-]{5,}\d")
+REDACTED = "[…]"
+
+# Personal names in free text (GDPR: the open data never names a private person). A name is taken out where
+# something says that a person follows: a salutation or a title ("Herr", "Frau Dr.", "Hr.", "Mrs", "Prof.") or a
+# contact label ("Ansprechpartnerin:", "Bauleitung:", "Polier", "Rückfragen an", "site manager:", "gez."). The name
+# runs over capitalised words (at most three, and particles: "von der", "van", "de"), initials ("M.", "H.-J."),
+# hyphenated and apostrophe names ("Schmidt-Weber", "O'Connor") and ends at anything else: punctuation, a
+# lowercase word, a contact word ("Tel."), a weekday, a street. The label stays and the name becomes "[…]", as an
+# address does: "Ansprechpartner: […], Tel. […]".
+#
+# What a label introduces may be an organisation, and is kept: "Kontakt: Stadtwerke Essen AG", "Bauleitung:
+# Tiefbauamt", "Kontakt: Ruhrbahn Kundencenter" (a legal form, an acronym, a word naming an organisation or a
+# service: :data:`_ORG_SUFFIXES`), also a firm's trade name after its owner ("Kontakt: Becker Tiefbau GmbH"). After
+# a salutation there is always a person ("Herr Neustadt"). Street names are never taken for names:
+# "Frau-Bertha-Krupp-Straße", "Dr.-Hammacher-Straße" (no space after the salutation), "Herrenstraße", "Am
+# Herrenhaus" (no salutation), "Kontakt: Alfredstraße 12" (:data:`_ROAD_RE`, a house number). A function label
+# ("Kontakt", "Bauleitung") before a single capitalised word counts with a colon, a dash or "ist" only ("Bauleitung
+# Tiefbau" is a noun); a label naming a person ("Polier Becker") does without. Not found: a name before its role
+# ("Jens Becker, Bauleiter") or without any salutation or label.
+_SPACE = r"[ \t\u00a0]"
+_GENDER = r"(?:in|innen|/-?in|:in|\*in|_in|\(in\))?"
+# A salutation, or a title standing for one, before a name (never "Herrenstraße", "Dr.-Hammacher-Straße").
+_SALUTATION = r"(?:Herrn?|Hrn?\.|Frau|Fr\.|Frl\.|Mrs?\.?|Ms\.?|Mx\.?|Dr\.?|Prof\.?|Dipl\.-[A-Z][a-z]+\.)"
+# More titles after a salutation: "Frau Dr. Anna ...", "Herr Prof. Dr.-Ing. ...".
+_TITLE_RE = re.compile(rf"{_SPACE}+(?:Dr\.?(?:-Ing\.)?|Prof\.?|Dipl\.-[A-Z][a-z]+\.|Ing\.|med\.)(?={_SPACE})")
+# Labels, regardless of case: of a person ("Polier Becker") ...
+_PERSON_LABEL = (
+    rf"Ansprechpartner{_GENDER}|Ansprechperson(?:en)?|Kontaktperson(?:en)?|(?:Ober)?bauleiter{_GENDER}"
+    rf"|Polier{_GENDER}|Vorarbeiter{_GENDER}|Projektleiter{_GENDER}|Sachbearbeiter{_GENDER}"
+    rf"|Bauüberwacher{_GENDER}|gez\.|i\.{_SPACE}?[AV]\."
+    r"|site\s+(?:manager|supervisor|engineer|foreman|agent)|project\s+(?:manager|lead(?:er)?|engineer)"
+    r"|resident\s+engineer|foreman|supervisor|(?:engineer|person)\s+in\s+charge|contact\s+person"
+)
+# ... of a function or a way to ask ("Bauleitung Tiefbau", "Kontakt Essen" are nouns: a colon makes a label) ...
+_FUNCTION_LABEL = (
+    r"Kontakt|(?:Ober)?bauleitung|Projektleitung|Bauüberwachung|Verantwortlicher?|Zuständiger?|(?:Rück)?fragen"
+    r"|Auskunft|Auskünfte|contact|enquiries|inquiries|queries|questions"
+)
+# ... and those ending in a preposition: "Rückfragen an", "Fragen bitte bei", "enquiries to".
+_ASKING_LABEL = (
+    r"(?:Rück)?fragen(?:\s+bitte)?\s+(?:an|bei)|Auskunft\s+(?:erteilt|gibt|bei)|Auskünfte\s+(?:erteilt|gibt|bei)"
+    r"|vertreten\s+durch|wenden\s+Sie\s+sich\s+(?:bitte\s+)?an|(?:enquiries|inquiries|queries|questions)\s+to"
+    r"|please\s+contact"
+)
+_NAME_TRIGGER_RE = re.compile(
+    rf"\b(?i:(?P<asking>{_ASKING_LABEL})|(?P<person>{_PERSON_LABEL})|(?P<function>{_FUNCTION_LABEL}))"
+    rf"(?:(?:\s+(?i:vor\s+Ort|on\s+site))?(?P<delim>{_SPACE}*[:=]|{_SPACE}+[–-]|{_SPACE}+(?i:ist|sind|is|are))"
+    rf"|(?![\w-]))"
+    rf"|(?<![\w.-])(?P<salutation>{_SALUTATION})(?={_SPACE})"
+)
+_SALUTATION_RE = re.compile(rf"{_SPACE}+(?={_SALUTATION}{_SPACE})")
+# A word of a name: an initial ("M.", "H.-J."), a word, hyphenated or with an apostrophe; its case is checked apart
+# (``str.isupper``: "Yılmaz", "Łukasz", "Çelik").
+_NAME_WORD_RE = re.compile(rf"{_SPACE}+([^\W\d_]\.(?:-[^\W\d_]\.)?|[^\W\d_][\w'’]*(?:-[^\W\d_][\w'’]*)*)")
+# Particles of a name: "Frau von Bergen", "Mr van Dijk" ...
+_PARTICLES = frozenset({"von", "van", "de", "da", "di", "del", "della", "ten", "ter", "al", "el", "bin", "ibn"})
+# ... and after one of those only: "von der Heyden", "van den Berg", "de la Cruz" (not "Herr der Lage")
+_INNER_PARTICLES = frozenset({"der", "den", "dem", "la", "le", "los"})
+_ALL_PARTICLES = _PARTICLES | _INNER_PARTICLES
+# Capitalised words that are no name nor part of one: articles, prepositions, contact words, days, months, streets.
+_NOT_NAMES = frozenset("""
+    Am Im An Auf In Zum Zur Bei Beim Für Mit Von Vom Nach Über Unter Ab Bis Ist Sind Der Die Das Den Dem Des Ein Eine
+    Einer Bitte Per Und Oder Sowie Tel Telefon Telefonnummer Rufnummer Durchwahl Mobil Mobilnummer Handy Fax Mail
+    E-Mail Email Web Internet Sprechzeiten Uhr Baustelle Baustellen Achtung Hinweis Nord Süd Ost West
+    Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag Mo Di Mi Do Fr Sa So Werktags Täglich
+    Januar Februar März April Mai Juni Juli August September Oktober November Dezember
+    The A At On For From To Via Please And Or Phone Mobile Monday Tuesday Wednesday Thursday Friday Saturday Sunday
+    Mon Tue Wed Thu Fri Sat Sun January February March June July October December Daily
+    Straße Strasse Str Weg Allee Platz Ring Damm Gasse Chaussee Ufer Wall Markt Brücke Tunnel Hbf Bahnhof
+    Morgen Vormittag Mittag Nachmittag Abend Nacht Früh Sie Ihr Ihre Ihren Ihrem Ihnen Wir Uns Es Er Ich Man
+    I We You Us Our Your It They Dr Prof
+""".split())
+# What makes a label's words an organisation or a service, not a person: an ending (case ignored) ...
+_ORG_SUFFIXES = (
+    "amt", "ämter", "büro", "zentrale", "zentrum", "center", "centre", "telefon", "hotline", "service", "stelle",
+    "stellen", "team", "abteilung", "werk", "werke", "bau", "gesellschaft", "genossenschaft", "verband", "betrieb",
+    "betriebe", "verwaltung", "firma", "gruppe", "leitung", "information", "info", "netz", "netze", "bahn", "stadt",
+    "gemeinde", "kreis", "behörde", "ministerium", "unternehmen", "unternehmung", "bauherr", "bauherrin", "geber",
+    "träger", "nehmer", "polizei", "feuerwehr", "dienst", "dienste", "office", "desk", "department", "council",
+    "authority", "company", "contractor", "agency", "works", "services", "nrw", "gmbh", "mbh", "ltd", "inc", "llc",
+)
+# ... a noun's ending, in long words only ("Hartung", "Jung" are names) ...
+_NOUN_SUFFIXES = ("ung", "ungen", "heit", "keit", "schaft", "tion", "ität", "anlage", "arbeit", "arbeiten")
+# ... an acronym ("DB", "EVAG", "RWE") or a legal form in the rest of the phrase ("Becker & Söhne GmbH").
+_LEGAL_FORM_RE = re.compile(r"&|\b(?:GmbH|AG|KG|KGaA|SE|OHG|GbR|UG|eG|mbH|Ltd|Inc|LLC|plc)\b|\be\.\s?V\.")
+_PHRASE_END_RE = re.compile(r"[,;()\[\]\n]|\.(?:\s|$)|$")
+# "Fr." is Friday after a weekday ("Mo.–Fr.", "Mi. und Fr.") or "bis": no name follows.
+_WEEKDAY_BEFORE_RE = re.compile(
+    r"(?:\b(?:Mo|Di|Mi|Do|Sa|So|Montag|Dienstag|Mittwoch|Donnerstag|Samstag|Sonntag)\b\.?[\s,/–-]*"
+    r"(?:(?:bis|und|sowie)\s*)?|\b(?:bis|ab|jeden|freitags)\s+)$")
+# A house number after a label's words: an address ("Kontakt: Westfalendamm 12"), no name.
+_HOUSE_NUMBER_RE = re.compile(rf"{_SPACE}+\d{{1,4}}[a-z]?\b")
+# One-word street names that are surnames too ("Döring", "Damm", "Hellweg"): names (an address has a number).
+_SURNAME_LIKE_ROAD_RE = re.compile(r"[A-ZÄÖÜ][\w-]*(?:weg|ring|damm|wall|markt|brücke|tunnel|ufer)")
+
+
+def _org_word(word: str) -> bool:
+    lower = word.lower().rstrip(".")
+    return (lower.endswith(_ORG_SUFFIXES) or (len(word) >= 9 and lower.endswith(_NOUN_SUFFIXES))
+            or (2 <= len(word) <= 6 and word.isupper() and word.isalpha()))
+
+
+def _road_at(text: str, pos: int) -> bool:
+    """A street name or road number starts at ``pos``; a one-word one that may be a surname does not count."""
+    match = _ROAD_RE.match(text, pos)
+    return match is not None and _SURNAME_LIKE_ROAD_RE.fullmatch(match.group()) is None
+
+
+def _name_words(text: str, pos: int, *, after_salutation: bool) -> list[re.Match[str]]:
+    """The words of the name that follows ``pos`` (none: no name there)."""
+    words: list[re.Match[str]] = []
+    capitalised, end = 0, pos
+    while capitalised < 3 and (match := _NAME_WORD_RE.match(text, end)) is not None:
+        word = match.group(1)
+        end = match.end()
+        particle = words and words[-1].group(1) in _ALL_PARTICLES
+        if (word in _PARTICLES and (words or after_salutation)) or (word in _INNER_PARTICLES and particle):
+            words.append(match)  # kept if a capitalised word follows
+            continue
+        if (not word[0].isupper() or word in _NOT_NAMES or _NAME_TRIGGER_RE.match(text, match.start(1))
+                or _road_at(text, match.start(1))):
+            break
+        # after a salutation the first word is a name, whatever it looks like ("Herr Neustadt"); a later word
+        # naming an organisation is not ("Herr Krause Tiefbauamt")
+        if after_salutation and capitalised and _org_word(word):
+            break
+        words.append(match)
+        capitalised += 1
+    while words and words[-1].group(1) in _ALL_PARTICLES:
+        words.pop()
+    return words
+
+
+def _person_at(text: str, trigger: re.Match[str]) -> tuple[int, int] | None:
+    """Where the person's name that ``trigger`` (a salutation or a label) introduces lies, or None."""
+    salutation = trigger.group("salutation")
+    if salutation:
+        if salutation == "Fr." and _WEEKDAY_BEFORE_RE.search(text, max(0, trigger.start() - 40), trigger.start()):
+            return None
+        pos = trigger.end()
+        while (title := _TITLE_RE.match(text, pos)) is not None:
+            pos = title.end()
+        words = _name_words(text, pos, after_salutation=True)
+        if not words or (salutation == "Fr." and _org_word(words[0].group(1))):  # "Fr. Vollsperrung"
+            return None
+        return trigger.start(), words[-1].end()
+    if (ahead := _SALUTATION_RE.match(text, trigger.end())) is not None:  # "Rückfragen an Hr. Krause"
+        inner = _NAME_TRIGGER_RE.match(text, ahead.end())
+        return _person_at(text, inner) if inner is not None and inner.group("salutation") else None
+    words = _name_words(text, trigger.end(), after_salutation=False)
+    if not words or _HOUSE_NUMBER_RE.match(text, words[-1].end()):
+        return None
+    if any(_org_word(word.group(1)) for word in words):
+        return None
+    phrase_end = _PHRASE_END_RE.search(text, words[-1].end()).start()
+    if _LEGAL_FORM_RE.search(text, words[-1].end(), phrase_end):
+        return None
+    if not (trigger.group("delim") or trigger.group("asking") or trigger.group("person")) and len(words) < 2:
+        return None
+    return words[0].start(1), words[-1].end()
+
+
+def scrub_names(text: str) -> str:
+    """``text`` with each personal name that a salutation or a contact label introduces replaced by "[…]"."""
+    out: list[str] = []
+    done = 0
+    for trigger in _NAME_TRIGGER_RE.finditer(text):
+        if trigger.start() < done or (span := _person_at(text, trigger)) is None:
+            continue
+        out += [text[done:span[0]], REDACTED]
+        done = span[1]
+    return "".join(out) + text[done:]
 
 
 def scrub(text: str) -> str:
-    """Remove e-mail addresses and telephone numbers from free text before it is published."""
-    text = _EMAIL_RE.sub("[…]", text or "")
-    return _PHONE_RE.sub("[…]", text).strip()
+    """Remove e-mail addresses, telephone numbers and personal names (:func:`scrub_names`) from free text before
+    it is published: each becomes "[…]", several in a row one."""
+    text = _PHONE_RE.sub(REDACTED, _EMAIL_RE.sub(REDACTED, text or ""))
+    return re.sub(r"\[…\](?:\s+\[…\])+", REDACTED, scrub_names(text)).strip()
 
 
 def route_ids(values: Any) -> list[str]:
