@@ -53,7 +53,7 @@ def calendar(sub: Subscription, sites: list[dict[str, Any]], links: dict[str, st
     return cal.to_ical()
 
 
-def atom(sub: Subscription, notices: list[Notice], links: dict[str, str], now: datetime) -> bytes:
+def atom(sub: Subscription, notices: list[Notice], links: dict[str, str], empty_updated: datetime) -> bytes:
     """The subscription's notices, newest first; its welcome (the sites already in the area when it was
     confirmed) as one entry listing them."""
     lang = sub.language
@@ -64,7 +64,7 @@ def atom(sub: Subscription, notices: list[Notice], links: dict[str, str], now: d
     fg.link(href=links["atom"], rel="self")
     fg.link(href=links["manage"], rel="alternate")
     fg.language(lang)
-    fg.updated(max((n.created_at for n in notices), default=now))
+    fg.updated(max((n.created_at for n in notices), default=empty_updated))
     first, second = render.languages(lang)
     for n in reversed(notices):  # feedgen prepends: add oldest first so the newest ends up on top
         site = n.payload.get("site")

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
 from service.events.models import Event
+from service.feeds.common import scrub
 from service.geo import GeometryError, GeometryLimits, to_metric, to_wgs84, validate_geojson
 from service.kit.limits import has_control_character
 from service.kit.problems import InvalidField, Problem, field_path, not_found
@@ -372,6 +373,15 @@ def confirm(session: Session, token: str, settings: Settings, now: datetime | No
 WELCOME_LIMIT = 50  # sites listed in the welcome; the count and the calendar have all of them
 
 
+
+def _site_snapshots(session: Session, ids: Any) -> dict[uuid.UUID, dict[str, Any]]:
+    """The sites as notices show them. Anyone may subscribe, so the owner's title goes out as the open data feeds
+    publish it: without e-mail addresses, telephone numbers and personal names (``service.feeds.common.scrub``)."""
+    sites = repository.site_snapshots(session, ids)
+    for site in sites.values():
+        site["title"] = scrub(site["title"]) or site["title"]
+    return sites
+
 def queue_welcome(session: Session, sub: Subscription, settings: Settings) -> int | None:
     """One notice "Baustellen in Ihrem Gebiet: N" listing the sites under way or planned that match the
     subscription (the same matching as every notice), emailed at once whatever the delivery rhythm, once
@@ -382,7 +392,7 @@ def queue_welcome(session: Session, sub: Subscription, settings: Settings) -> in
     ids, count = repository.current_sites(session, sub.id, today=on, limit=WELCOME_LIMIT)
     if not count:
         return 0
-    snaps = repository.site_snapshots(session, ids)
+    snaps = _site_snapshots(session, ids)
     items = [{"kind": render.status_kind(snaps[i]),
               "site": render.public_site({**snaps[i], "map_url": map_url(str(i), settings)})}
              for i in ids if i in snaps]
@@ -705,7 +715,7 @@ def process_events(session: Session, settings: Settings, *, limit: int = 500) ->
     (:func:`queue_left_notices`)."""
     events = repository.unprocessed_events(session, limit)
     queued = 0
-    sites = repository.site_snapshots(session, list({e.request_id for e in events if e.request_id}))
+    sites = _site_snapshots(session, list({e.request_id for e in events if e.request_id}))
     for event in events:
         site = sites.get(event.request_id) if event.request_id else None
         if site is None:
@@ -740,7 +750,7 @@ def queue_lead_notices(session: Session, settings: Settings, today: date) -> int
     """"Starts in N days": once per subscription, site and start date, as soon as the site's start is
     within the subscription's lead time."""
     rows = repository.lead_candidates(session, today)
-    sites = repository.site_snapshots(session, list({r.request_id for r in rows}))
+    sites = _site_snapshots(session, list({r.request_id for r in rows}))
     subs = {s.id: s for s in _subs(session, {r.subscription_id for r in rows})}
     endpoints = repository.enabled_endpoints(session, list(subs))
     queued = 0
@@ -833,7 +843,7 @@ def calendar_ics(session: Session, sub: Subscription, settings: Settings) -> byt
     _require_active(sub)
     since = today(settings) - timedelta(days=90)  # the service's calendar
     ids = repository.sites_for_subscription(session, sub.id, ends_after=since, limit=FEED_LIMIT)
-    snaps = repository.site_snapshots(session, ids)
+    snaps = _site_snapshots(session, ids)
     sites = [{**snaps[i], "map_url": map_url(str(i), settings)} for i in ids if i in snaps]
     return feeds.calendar(sub, sites, links(sub, settings))
 
