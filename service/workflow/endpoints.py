@@ -149,13 +149,17 @@ def _comment(c: Any, name: str | None = None) -> dict[str, Any]:
 @router.post(PREFIX + "/changes", response_model=ChangeRead, status_code=201)
 def request_change(request_id: uuid.UUID, body: ChangeBody, principal: Authenticated, session: SessionDep,
                    request: Request, response: Response) -> dict[str, Any]:
-    """Owners: ask for an extension, a new area or another effect on traffic (`impact`, `modes`, `shift`,
-    `diversions`, `replacement_routes`, validated as on creation) after approval. Placed and checked for
-    conflicts at once (a change that only shortens the works keeps its start unchecked: its days are a part of
-    the slot's; one that has to move prefers the starts that keep its precedences); pending until a coordinator
-    decides (the old slot and values stay valid). `precedences` and `warnings` name the precedences the placed
-    slot breaks; against a locked or approved slot (`blocks_approval`) the coordinator can approve the change
-    only with `override`."""
+    """Owners: ask for an extension, a new area, another effect on traffic (`impact`, `modes`, `shift`,
+    `diversions`, `replacement_routes`, validated as on creation) and/or other precedences (`after`, replacing
+    the request's list, validated as on creation) after approval; the coordination office may ask for a change
+    that gives only `after` (it orders two organisations' works). Placed and checked for conflicts at once (a
+    change that only shortens the works keeps its start unchecked: its days are a part of the slot's; one that
+    has to move prefers the starts that keep its precedences; one whose new `after` the slot in place breaks
+    against a locked or approved slot moves to the nearest free start that keeps it; an active site stays and
+    only clashes its new days add count); pending until a coordinator decides (the old slot and values stay
+    valid). `precedences` and `warnings` name the precedences the placed slot breaks (with the new `after`);
+    against a locked or approved slot (`blocks_approval`) the coordinator can approve the change only with
+    `override`."""
     change = service.request_change(session, principal, request_id, body, request.app.state.settings)
     response.headers["Location"] = f"/v1/requests/{request_id}/changes/{change.id}"
     return service.change_json(session, change)
@@ -190,8 +194,12 @@ IF_MATCH_DOC = (" With `If-Match` (the ETag of the request as you read it, `GET 
                 "changed since answers 412 and nothing is decided; without it nothing is compared.")
 DECISION_DOCS = {
     "approve": "The changed works are checked again at their dates against the approved and locked slots as they "
-               "are now and against the precedences with them: 409 `slot-conflict` or `precedence` unless "
-               "`override` is true (the slot's explanation then names what was overridden).",
+               "are now and against the precedences with them (with the `after` the change gives): 409 "
+               "`slot-conflict` or `precedence` unless `override` is true (the slot's explanation then names what "
+               "was overridden). Only what the new slot adds counts: a clash or broken precedence the old slot had "
+               "already (as much) was accepted when it was approved (a shortening needs no override again; the "
+               "slot's explanation keeps them as `accepted_before`). 409 `invalid-precedence` when the change's "
+               "`after` no longer holds (a request it names was withdrawn or now comes after this one).",
     "reject": "`reason_code` is required (GET /v1/reason-codes); the old slot stays valid.",
 }
 

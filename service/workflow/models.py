@@ -58,11 +58,14 @@ class RequestComment(Base):
 
 
 class RequestChange(Base):
-    """A change asked for after approval: extension, new area and/or another effect on traffic (impact, modes,
-    shift, diversions, replacement routes). Pending until a coordinator decides; the old slot stays valid until
-    then. Each field null keeps the request's value; an empty route MULTILINESTRING removes its routes.
+    """A change asked for after approval: extension, new area, another effect on traffic (impact, modes,
+    shift, diversions, replacement routes) and/or other precedences (``after``). Pending until a coordinator
+    decides; the old slot stays valid until then. Each field null keeps the request's value; an empty route
+    MULTILINESTRING removes its routes.
     ``start``/``end`` is the placement found for the changed works (null when none fits), ``conflicts`` the
-    requests it still conflicts with there."""
+    requests it still conflicts with there. ``placement`` also keeps the precedences the change gives (key
+    ``after``: the request's new ``after`` list, absent when the change keeps it) and those its slot breaks (key
+    ``precedences``); the change's JSON shows both apart."""
 
     __tablename__ = "request_changes"
 

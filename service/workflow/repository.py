@@ -189,15 +189,23 @@ def capacity_members(
 
 def precedence_partners(session: Session, request_id: uuid.UUID, *,
                         slot_statuses: Sequence[str] = BLOCKING_SLOT_STATUSES,
-                        inert: Sequence[str] = ("withdrawn", "rejected", "draft")) -> list[Row[Any]]:
+                        inert: Sequence[str] = ("withdrawn", "rejected", "draft"),
+                        after: Sequence[dict[str, Any]] | None = None) -> list[Row[Any]]:
     """The precedences (``after`` lists) with ``request_id`` at either end whose other request holds a dated
     slot of ``slot_statuses`` and is not ``inert``: rows ``(direction, other_id, title, request_status,
     min_gap_days, max_gap_days, start, end, slot_status)``; ``direction`` is ``after`` when ``request_id`` comes
-    after the other, ``before`` when it comes before it."""
+    after the other, ``before`` when it comes before it. ``after`` (entries ``request``, ``min_gap_days``,
+    ``max_gap_days``), when given, stands for the stored ``after`` list of ``request_id`` (a change after
+    approval that replaces it); the links naming ``request_id`` as the predecessor stay as stored."""
+    entries = list(after or [])
     sql = """
     with links as (
         select 'after' as direction, p.predecessor_id as other_id, p.min_gap_days, p.max_gap_days
-        from request_precedences p where p.request_id = :rid
+        from request_precedences p where p.request_id = :rid and not :replaced
+        union all
+        select 'after', a.other_id, a.min_gap_days, a.max_gap_days
+        from unnest(cast(:ids as uuid[]), cast(:mins as integer[]), cast(:maxs as integer[]))
+             as a(other_id, min_gap_days, max_gap_days)
         union all
         select 'before', p.request_id, p.min_gap_days, p.max_gap_days
         from request_precedences p where p.predecessor_id = :rid
@@ -208,8 +216,10 @@ def precedence_partners(session: Session, request_id: uuid.UUID, *,
     where s.start is not null and s.status = any(:slot_statuses) and not (r.status = any(:inert))
     order by l.direction, s.start, l.other_id
     """
-    return list(session.execute(text(sql), {"rid": request_id, "slot_statuses": list(slot_statuses),
-                                            "inert": list(inert)}))
+    return list(session.execute(text(sql), {
+        "rid": request_id, "slot_statuses": list(slot_statuses), "inert": list(inert), "replaced": after is not None,
+        "ids": [uuid.UUID(str(e["request"])) for e in entries], "mins": [int(e["min_gap_days"]) for e in entries],
+        "maxs": [e["max_gap_days"] for e in entries]}))
 
 
 # --- history --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.kit.types import BlankIsNone, Day, NotBlank, WholeNumber
 from service.requests.models import Impact, Mode, Shift
-from service.requests.schemas import MODES, GeoJSONGeometry
+from service.requests.schemas import MODES, GeoJSONGeometry, Predecessor
 
 # A reason of only spaces (or invisible characters) is no reason: steps that need one refuse it.
 Reason = Annotated[str | None, BlankIsNone]
@@ -45,11 +45,23 @@ class ProposeBody(BaseModel):
     reason: Reason = Field(default=None, max_length=5000)
 
 
+CHANGE_AFTER = (
+    "The request's precedences after the change (its predecessors, as `after` on creation): the list replaces the "
+    "request's `after` when the change is approved; `[]` removes every precedence, null or left out keeps them. "
+    "Validated as on creation (requests that exist for you, not this one, not withdrawn or rejected, of your own "
+    "organisation, no circle, windows that can keep the order). The coordination office orders two "
+    "organisations' works: a coordinator may ask for a change of any request that gives only `after` (and a "
+    "`reason`). The changed works' slot is checked against the new list at once (`precedences`) and again when "
+    "the change is decided: a link broken against a locked or approved slot needs `override`."
+)
+
+
 class ChangeBody(BaseModel):
     """A change after approval: a later ``latest_end`` and/or longer ``duration_days`` (extension), a new
-    ``geometry`` (change of area), and/or another effect on traffic: ``impact``, ``modes``, ``shift``,
-    ``diversions``, ``replacement_routes`` (validated as on creation). A field left out keeps the request's
-    value; ``diversions: []`` or ``replacement_routes: []`` removes them."""
+    ``geometry`` (change of area), another effect on traffic: ``impact``, ``modes``, ``shift``,
+    ``diversions``, ``replacement_routes`` (validated as on creation), and/or other precedences (``after``,
+    replacing the request's list). A field left out keeps the request's value; ``diversions: []``,
+    ``replacement_routes: []`` or ``after: []`` removes them."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +73,7 @@ class ChangeBody(BaseModel):
     shift: Shift | None = None
     diversions: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
     replacement_routes: list[GeoJSONGeometry] | None = Field(default=None, max_length=50)
+    after: list[Predecessor] | None = Field(default=None, max_length=50, description=CHANGE_AFTER)
     reason: Reason = Field(default=None, max_length=5000)
 
 
@@ -116,6 +129,8 @@ class ChangeRead(BaseModel):
     shift: str | None
     diversions: list[GeoJSONGeometry] | None
     replacement_routes: list[GeoJSONGeometry] | None
+    after: list[Predecessor] | None = Field(default=None, description=(
+        "the precedences the change gives the request (replacing its `after` when approved); null: kept"))
     reason: str | None
     start: date | None
     end: date | None

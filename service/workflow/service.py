@@ -27,6 +27,7 @@ from service.kit.problems import InvalidField, Problem, forbidden, not_found
 from service.kit.time import now as service_now
 from service.kit.time import today as service_today
 from service.kit.time import tz
+from service.requests import repository as requests_repository
 from service.requests import service as requests_service
 from service.requests.models import EXCAVATING_KINDS, IMPACT_ORDER, SiteRequest, Status
 from service.settings import Settings
@@ -506,12 +507,78 @@ def rule_conflicts_at(session: Session, req: SiteRequest, start_day: date, end_d
             for r in rows]
 
 
-def precedences_at(session: Session, req: SiteRequest, start_day: date, end_day: date) -> precedences.Broken:
+def precedences_at(session: Session, req: SiteRequest, start_day: date, end_day: date, *,
+                   after: list[dict[str, Any]] | None = None) -> precedences.Broken:
     """The precedences (``after`` links, either way) a slot ``[start_day, end_day]`` of ``req`` would break
     against the other request's slot as it is now: against locked and approved slots (``fixed``) and against
-    proposed ones (``proposed``). See :mod:`service.workflow.precedences`."""
-    rows = repository.precedence_partners(session, req.id)
+    proposed ones (``proposed``). ``after``, when given, stands for the request's own ``after`` list (a change
+    after approval that replaces it). See :mod:`service.workflow.precedences`."""
+    rows = repository.precedence_partners(session, req.id, after=after)
     return precedences.broken(rows, req.id, start_day, end_day)
+
+
+def _link_key(link: dict[str, Any]) -> tuple[Any, ...]:
+    return link["request_id"], link["order"], link["min_gap_days"], link["max_gap_days"]
+
+
+def _days_off(link: dict[str, Any], start_day: date) -> int:
+    """How many days a slot starting ``start_day`` lies outside the starts ``link`` (as :func:`precedences.broken`
+    names it) allows: for a link before another site, the days its end overshoots (or falls short)."""
+    earliest, latest = link.get("earliest_start"), link.get("latest_start")
+    return max(0, (date.fromisoformat(earliest) - start_day).days if earliest else 0,
+               (start_day - date.fromisoformat(latest)).days if latest else 0)
+
+
+def _new_breaks(now: list[dict[str, Any]], start_day: date, before: list[dict[str, Any]],
+                old_start: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The links of ``now`` (broken by a slot starting ``start_day``) split into those the old slot (starting
+    ``old_start``, breaking ``before``) did not break, or broke by fewer days, and those it broke as much
+    already (its approval accepted them: a change that does not make them worse needs no override for them)."""
+    had = {_link_key(b): _days_off(b, old_start) for b in before}
+    new, kept = [], []
+    for link in now:
+        key = _link_key(link)
+        (kept if key in had and _days_off(link, start_day) <= had[key] else new).append(link)
+    return new, kept
+
+
+def _clash_key(clash: dict[str, Any]) -> tuple[Any, ...]:
+    return clash["request_id"], clash["kind"], clash.get("rule_id")
+
+
+def _new_clashes(session: Session, req: SiteRequest, start_day: date, end_day: date,
+                 previous: tuple[date, date] | None, settings: Settings, *, works: Works = AS_STORED,
+                 statuses: tuple[str, ...] = ("locked", "approved"),
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The clashes (:func:`_conflicts_at`) of ``req``'s works as ``works`` changes them on ``[start_day,
+    end_day]`` that its slot ``previous`` did not have, and those it had already. On the days outside the old
+    slot every clash is new; on the days it held, the works as they are clashed there likewise (the approval of
+    one of the two slots accepted it), unless the works change: then only a clash the stored works did not have
+    there (another other slot, or another rule) is new. A pure shortening thus never clashes anew."""
+    if previous is None:
+        return _conflicts_at(session, req, start_day, end_day, settings, works=works, statuses=statuses), []
+    new: list[dict[str, Any]] = []
+    if start_day < previous[0]:
+        new += _conflicts_at(session, req, start_day, min(end_day, previous[0] - timedelta(days=1)), settings,
+                             works=works, statuses=statuses)
+    if end_day > previous[1]:
+        new += _conflicts_at(session, req, max(start_day, previous[1] + timedelta(days=1)), end_day, settings,
+                             works=works, statuses=statuses)
+    first, last = max(start_day, previous[0]), min(end_day, previous[1])
+    kept: list[dict[str, Any]] = []
+    if first <= last:
+        inner = _conflicts_at(session, req, first, last, settings, works=works, statuses=statuses)
+        had = ({_clash_key(c) for c in _conflicts_at(session, req, first, last, settings, statuses=statuses)}
+               if works != AS_STORED else None)
+        for c in inner:
+            (kept if had is None or _clash_key(c) in had else new).append(c)
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for c in new:  # a slot met on both sides of the old one is one clash
+        if _clash_key(c) not in seen:
+            seen.add(_clash_key(c))
+            unique.append(c)
+    return unique, [c for c in kept if _clash_key(c) not in seen]
 
 
 def _precedence_problem(broken: list[dict[str, Any]], *, overridable: bool, how: str | None = None) -> Problem:
@@ -989,9 +1056,14 @@ def default_settings() -> Settings:
 # --- changes after approval -----------------------------------------------------------------------
 
 
-# The fields of a change after approval: its dates and area, and the works' effect on traffic.
+# The fields of a change after approval: its dates and area, the works' effect on traffic, and the precedences.
 EFFECT_FIELDS = ("impact", "modes", "shift", "diversions", "replacement_routes")
-CHANGE_FIELDS = ("latest_end", "duration_days", "geometry", *EFFECT_FIELDS)
+CHANGE_FIELDS = ("latest_end", "duration_days", "geometry", *EFFECT_FIELDS, "after")
+# Where a change keeps the ``after`` list it gives (in its ``placement``, as the precedences its slot breaks): the
+# table has no column of its own for it.
+CHANGE_AFTER_KEY = "after"
+# What a change's JSON shows of its ``placement`` apart: the broken precedences and the ``after`` list.
+PLACEMENT_APART = ("precedences", CHANGE_AFTER_KEY)
 def _change_routes(value: Any) -> list[dict[str, Any]] | None:
     """Routes a change stores, as GeoJSON lines: ``None`` keeps the request's, ``[]`` removes them."""
     return None if value is None else requests_service._lines(value)
@@ -1017,8 +1089,14 @@ def change_warnings(change: RequestChange) -> list[str]:
     return out
 
 
+def change_after(change: RequestChange) -> list[dict[str, Any]] | None:
+    """The precedences (``after`` list) a change gives the request, ``None`` when it keeps the request's."""
+    given = (change.placement or {}).get(CHANGE_AFTER_KEY)
+    return None if given is None else requests_service._after_entries(given)
+
+
 def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
-    placement = {k: v for k, v in (change.placement or {}).items() if k != "precedences"}
+    placement = {k: v for k, v in (change.placement or {}).items() if k not in PLACEMENT_APART}
     return {
         "id": change.id, "request_id": change.request_id, "status": change.status, "latest_end": change.latest_end,
         "duration_days": change.duration_days,
@@ -1026,6 +1104,7 @@ def change_json(session: Session, change: RequestChange) -> dict[str, Any]:
         "impact": change.impact, "modes": list(change.modes) if change.modes is not None else None,
         "shift": change.shift, "diversions": _change_routes(change.diversions_geom),
         "replacement_routes": _change_routes(change.replacement_geom),
+        "after": _json(change_after(change)),
         "reason": change.reason, "start": change.start, "end": change.end, "conflicts": change.conflicts or [],
         "placement": placement, "precedences": change_precedences(change), "warnings": change_warnings(change),
         "decision_reason": change.decision_reason,
@@ -1063,12 +1142,13 @@ def _same_works(req: SiteRequest, body: ChangeBody) -> bool:
 
 
 def _precedence_bounds(session: Session, req: SiteRequest, duration: int, window_start: date,
-                       window_end: date) -> tuple[date, date] | None:
+                       window_end: date, *, after: list[dict[str, Any]] | None = None) -> tuple[date, date] | None:
     """The first and last start in ``[window_start, window_end]`` at which ``duration`` days of ``req`` keep
-    every precedence with another request's locked or approved slot; ``None`` when there is no such link (the
-    window is the bound) or no such start."""
+    every precedence with another request's locked or approved slot (``after``: the request's own list as a
+    change gives it); ``None`` when there is no such link (the window is the bound) or no such start."""
     first, last = window_start, window_end - timedelta(days=duration - 1)
-    rows = [r for r in repository.precedence_partners(session, req.id) if r.slot_status in precedences.FIXED]
+    rows = [r for r in repository.precedence_partners(session, req.id, after=after)
+            if r.slot_status in precedences.FIXED]
     if not rows:
         return None
     for row in rows:
@@ -1079,16 +1159,79 @@ def _precedence_bounds(session: Session, req: SiteRequest, duration: int, window
     return (first, last) if first <= last else None
 
 
+def _check_change_after(session: Session, principal: Principal, req: SiteRequest, entries: list[dict[str, Any]],
+                        latest_end: date, duration: int, settings: Settings) -> None:
+    """``entries`` as the ``after`` list of ``req`` with the window a change gives it, checked as a PATCH checks
+    it (:func:`requests_service.check_after`): requests that exist for ``principal``, not this one, not withdrawn
+    or rejected, of the owner's organisation unless a coordinator asks, no circle, windows that can keep the
+    order (every link again when the window changes), the links the coordination office set kept."""
+    day = service_today(settings)
+    window = requests_service.Starts.of(req.earliest_start, latest_end, duration, req.status, day)
+    existing = {e["request"]: (e["min_gap_days"], e["max_gap_days"]) for e in requests_service.after_of(req)}
+    requests_service.check_after(session, principal, entries, owner_id=req.owner_id, self_id=req.id, window=window,
+                                 existing=existing, window_changed=(latest_end, duration) != (req.latest_end,
+                                                                                             req.duration_days),
+                                 day=day)
+
+
+def _change_after(session: Session, principal: Principal, req: SiteRequest, body: ChangeBody, latest_end: date,
+                  duration: int, settings: Settings) -> list[dict[str, Any]] | None:
+    """The ``after`` list a change gives (validated: :func:`_check_change_after`), ``None`` when it keeps the
+    request's: left out, or the list the request has already (a change that gives nothing else is refused)."""
+    if body.after is None:
+        return None
+    entries = requests_service._after_entries([e.model_dump() for e in body.after])
+    _check_change_after(session, principal, req, entries, latest_end, duration, settings)
+    current = requests_service.after_of(req)
+    if sorted(map(_json, entries), key=str) != sorted(map(_json, current), key=str):
+        return _json(entries)
+    if all(getattr(body, n) is None for n in CHANGE_FIELDS if n != "after"):
+        raise InvalidField("after", "the request has these precedences already; nothing would change")
+    return None
+
+
+def _placed_for_order(session: Session, req: SiteRequest, settings: Settings, slot: Slot, duration: int,
+                      latest_end: date, after: list[dict[str, Any]] | None, works: Works,
+                      ) -> tuple[date, dict[str, Any]] | None:
+    """For a change that gives new precedences (``after``): when its slot in place breaks one of them against a
+    locked or approved slot (one the old slot did not break as much), the start nearest the old one that keeps
+    every precedence with a fixed slot and meets no conflicting slot, with its placement; ``None`` when in place
+    is fine or no such start exists (the broken links are then named)."""
+    keep_end = slot.start + timedelta(days=duration - 1)
+    here = precedences_at(session, req, slot.start, keep_end, after=after).fixed
+    new, _ = _new_breaks(here, slot.start, precedences_at(session, req, slot.start, slot.end).fixed, slot.start)
+    if not new:
+        return None
+    window_start = max(req.earliest_start, service_today(settings))
+    bounds = _precedence_bounds(session, req, duration, window_start, latest_end, after=after)
+    if bounds is None:
+        return None
+    found = place_around(session, req, settings, window_start=bounds[0],
+                         window_end=bounds[1] + timedelta(days=duration - 1), duration=duration,
+                         preferred=slot.start, ignore=set(), works=works)
+    if found.start is None:
+        return None
+    return found.start, {"method": found.method, "blocking": found.blockers, "moved_for_order": True,
+                         "precedence_window": {"first_start": bounds[0], "last_start": bounds[1]}}
+
+
 def request_change(session: Session, principal: Principal, request_id: uuid.UUID, body: ChangeBody,
                    settings: Settings) -> RequestChange:
-    """An owner asks for an extension, a new area and/or another effect on traffic (impact, modes, shift,
-    diversions, replacement routes) of an approved or active site. The changed works are checked for conflicts
-    and placed incrementally; the change stays pending (the old slot valid) until a coordinator decides. The
-    precedences the placed slot breaks are named at once (``precedences``, ``warnings``: :func:`change_warnings`);
-    one against a locked or approved slot is not refused here, but its approval will need ``override``."""
+    """An owner asks for an extension, a new area, another effect on traffic (impact, modes, shift, diversions,
+    replacement routes) and/or other precedences (``after``, replacing the request's list: :func:`_change_after`)
+    of an approved or active site; the coordination office may ask for a change that gives only ``after`` (it
+    orders two organisations' works). The changed works are checked for conflicts and placed incrementally; the
+    change stays pending (the old slot valid) until a coordinator decides. The precedences the placed slot breaks
+    (with the ``after`` the change gives) are named at once (``precedences``, ``warnings``:
+    :func:`change_warnings`); one against a locked or approved slot is not refused here, but its approval will
+    need ``override``. A change whose new precedences the slot would break in place against a fixed slot is
+    moved to the nearest start that keeps them, when one is free (an active site stays)."""
     req = load_visible(session, principal, request_id, lock=True)
-    if req.owner_id != principal.org_id:
-        raise forbidden("Only the owner of the request may ask for a change.")
+    only_after = body.after is not None and all(getattr(body, n) is None for n in CHANGE_FIELDS if n != "after")
+    if req.owner_id != principal.org_id and not (principal.is_coordinator and only_after):
+        raise forbidden("Only the owner of the request may ask for a change" + (
+            "; the coordination office may ask for one that gives only `after`" if principal.is_coordinator
+            else "") + ".")
     if req.status not in CHANGEABLE:
         raise Problem(409, "Conflict", f"Changes after approval need an approved or active request; this one is "
                       f"{req.status}: {requests_service.what_instead(req)}.",
@@ -1116,6 +1259,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         geom_wkb = valid.geometry.wkb
     diversions = _valid_routes(body.diversions, settings, "diversions")
     replacements = _valid_routes(body.replacement_routes, settings, "replacement_routes")
+    after = _change_after(session, principal, req, body, latest_end, duration, settings)
     # a bad body is named first; a valid one waits for the pending decision
     if repository.pending_change(session, req.id) is not None:
         raise Problem(409, "Conflict", "A change of this request is pending already; wait for the decision.",
@@ -1140,10 +1284,17 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         clashes: list[dict[str, Any]] = [{"reason": "the extended works end after latest_end"}]
     elif within:
         clashes = []
+    elif req.status == Status.active:  # it stays where it is: only what its days there add counts
+        clashes, _ = _new_clashes(session, req, keep_start, keep_end, (slot.start, slot.end), settings,
+                                  works=works, statuses=("proposed", "locked", "approved"))
     else:
         clashes = _conflicts_at(session, req, keep_start, keep_end, settings, works=works,
                                 statuses=("proposed", "locked", "approved"))
-    if not clashes:  # in place (the precedences it breaks are named below: the owner asked for these days)
+    moved = (_placed_for_order(session, req, settings, slot, duration, latest_end, after, works)
+             if not clashes and after is not None and req.status != Status.active else None)
+    if moved is not None:  # the slot in place breaks the new order against a fixed slot; this start keeps it
+        new_start, placement = moved
+    elif not clashes:  # in place (the precedences it breaks are named below: the owner asked for these days)
         new_start, placement = keep_start, {"method": "in_place", **({"within_previous_slot": True}
                                                                        if within else {})}
     elif req.status == Status.active:
@@ -1152,7 +1303,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         window_start = max(req.earliest_start, service_today(settings))
         found: Placement | None = None
         kept: dict[str, Any] = {}
-        bounds = _precedence_bounds(session, req, duration, window_start, latest_end)
+        bounds = _precedence_bounds(session, req, duration, window_start, latest_end, after=after)
         if bounds is not None:  # moved: first the starts that keep every precedence with a locked or approved slot
             found = place_around(session, req, settings, window_start=bounds[0],
                                  window_end=bounds[1] + timedelta(days=duration - 1), duration=duration,
@@ -1174,11 +1325,13 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
                               statuses=("proposed", "locked", "approved"))
     # the owner learns now which precedences the placed change breaks: against a locked or approved slot the
     # coordinator refuses its approval without override, against a proposed one it is a warning
-    order = precedences_at(session, req, new_start, new_end)
+    order = precedences_at(session, req, new_start, new_end, after=after)
     broken = [{**b, "blocks_approval": True} for b in order.fixed] + [
         {**b, "blocks_approval": False} for b in order.proposed]
     if broken:
         placement = {**placement, "precedences": broken}
+    if after is not None:
+        placement = {**placement, CHANGE_AFTER_KEY: after}
     change = repository.add_change(session, RequestChange(
         request_id=req.id, status="pending", organisation_id=principal.org_id, key_id=principal.key_id,
         latest_end=body.latest_end, duration_days=body.duration_days, geom=geom_value,
@@ -1198,12 +1351,17 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     ))
     _notify(session, req, "change.requested", principal, {
         "change_id": str(change.id), "owner_id": str(req.owner_id), "start": new_start, "end": new_end,
-        "conflicts": remaining, **({"precedences": broken} if broken else {})})
+        "conflicts": remaining, **({"precedences": broken} if broken else {}),
+        **({"after": after} if after is not None else {})})
     return change
 
 
-def _apply_change(req: SiteRequest, change: RequestChange) -> None:
-    """The request takes the values an approved change gives (each one it carries)."""
+def _apply_change(session: Session, req: SiteRequest, change: RequestChange) -> None:
+    """The request takes the values an approved change gives (each one it carries), its precedences too."""
+    after = change_after(change)
+    if after is not None:
+        # (the request's new version comes with its slot, which the approval always writes)
+        requests_repository.replace_precedences(session, req.id, after)
     for name in ("latest_end", "duration_days", "geom", "impact", "modes", "shift"):
         value = getattr(change, name)
         if value is not None:
@@ -1235,23 +1393,40 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
     effect: list[str] = []
     clashes: list[dict[str, Any]] = []
     order = precedences.Broken([], [])
+    ordered: list[dict[str, Any]] | None = None  # the request's new ``after`` list, when the change altered it
     if decision == "approve":
         if change.start is None or change.end is None:
             raise Problem(409, "Conflict", "No slot fits the changed works; reject the change.", type_="no-slot")
         if req.status not in CHANGEABLE:
             raise Problem(409, "Conflict", f"The request is {req.status} now.", type_="illegal-transition")
-        # checked again now: other slots may have been approved or locked, other precedences fixed, since the
-        # change was asked for (its ``conflicts`` are those of that moment)
-        clashes = _conflicts_at(session, req, change.start, change.end, settings, works=_change_works(session,
-                                                                                                       req, change))
-        order = precedences_at(session, req, change.start, change.end)
-        _refuse_unless_overridden(clashes, order, body.override, "The changed works' slot")
-        was = snapshot(session, req)
-        _apply_change(req, change)
-        became = snapshot(session, req)
-        effect = [k for k in EFFECT_FIELDS if was[k] != became[k]]  # what changed for the traffic beyond dates, area
+        after = change_after(change)
+        if after is not None:  # the requests it names may have been withdrawn, or ordered after this one, since
+            try:
+                _check_change_after(session, principal, req, after, change.latest_end or req.latest_end,
+                                    change.duration_days or req.duration_days, settings)
+            except InvalidField as e:
+                raise Problem(409, "Conflict", f"The precedences the change gives no longer hold ({e.detail}); "
+                              "reject the change.", type_="invalid-precedence", errors=e.errors) from None
         old = session.get(Slot, req.id)
         previous = (old.start, old.end) if old is not None and old.start is not None and old.end else None
+        # checked again now: other slots may have been approved or locked, other precedences fixed, since the
+        # change was asked for (its ``conflicts`` are those of that moment). Only what the new slot adds counts:
+        # the clashes and broken precedences against fixed slots the old slot had already (as much) were
+        # accepted when it was approved; a shortening adds none of them
+        clashes, kept_clashes = _new_clashes(session, req, change.start, change.end, previous, settings,
+                                             works=_change_works(session, req, change))
+        order = precedences_at(session, req, change.start, change.end, after=after)
+        kept_links: list[dict[str, Any]] = []
+        if previous is not None:
+            fixed, kept_links = _new_breaks(order.fixed, change.start,
+                                            precedences_at(session, req, *previous).fixed, previous[0])
+            order = precedences.Broken(fixed, order.proposed)
+        _refuse_unless_overridden(clashes, order, body.override, "The changed works' slot")
+        was = snapshot(session, req)
+        _apply_change(session, req, change)
+        became = snapshot(session, req)
+        effect = [k for k in EFFECT_FIELDS if was[k] != became[k]]  # what changed for the traffic beyond dates, area
+        ordered = became["after"] if was["after"] != became["after"] else None
         new, area_changed = (change.start, change.end), change.geom is not None
         what = explanations.change_kind(previous, new, area_changed=area_changed)
         explanation = {  # the notices read "change" and "previous" to say what it means for the street
@@ -1259,8 +1434,13 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
             # same dates and area, another effect: not a mere change of the window
             "change": "effect" if what == "window" and effect else what, "effect": effect,
             "previous": {"start": previous[0].isoformat(), "end": previous[1].isoformat()} if previous else None,
-            "summary": explanations.change_summary(previous, new, area_changed=area_changed, effect=effect,
-                                                   reason=change.reason),
+            "summary": _order_summary(explanations.change_summary(previous, new, area_changed=area_changed,
+                                                                  effect=effect, reason=change.reason),
+                                      ordered is not None),
+            **({"order_changed": True} if ordered is not None else {}),
+            # what the slot still has that an earlier approval accepted (not checked again)
+            **({"accepted_before": _json({"conflicts": kept_clashes, "precedences": kept_links})}
+               if kept_clashes or kept_links else {}),
         }
         explanation = _annotated(explanation, principal, clashes, order)
         slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
@@ -1285,9 +1465,18 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
                                             # effect, ...) and which effects on traffic it changed
                                             **({"change": (slot.explanation or {}).get("change"), "effect": effect}
                                                if decision == "approve" and slot is not None else {}),
+                                            **({"after": ordered} if ordered is not None else {}),
                                             **({"overridden_conflicts": clashes} if clashes else {}),
                                             **({"overridden_precedences": order.fixed} if order.fixed else {})})
     return change
+
+
+def _order_summary(summary: dict[str, str], ordered: bool) -> dict[str, str]:
+    """A change's summary, saying so when the change gave the works another order (``after``)."""
+    if not ordered:
+        return summary
+    return {"de": f"{summary['de']} Reihenfolge mit anderen Baustellen geändert.",
+            "en": f"{summary['en']} Order with other sites changed."}
 
 
 def _change_works(session: Session, req: SiteRequest, change: RequestChange) -> Works:
