@@ -74,12 +74,13 @@ def approve(request_id: uuid.UUID, principal: Authenticated, session: SessionDep
             body: Annotated[ActionBody | None, Body()] = None,
             if_match: Annotated[str | None, Header()] = None) -> Response:
     """Coordinators: approve the proposed slot (or `start`). With `If-Match` a stale ETag answers 412. A slot
-    that conflicts with approved or locked slots (`slot-conflict`) or breaks a precedence against one
-    (`precedence`) is refused (409) unless `override` is true; `warnings` name the precedences it breaks against
-    proposed slots."""
+    that conflicts with approved or locked slots (`slot-conflict`), lies in a blackout or moratorium
+    (`rule-conflict`, naming them in `rule_conflicts`) or breaks a precedence against an approved or locked slot
+    (`precedence`) is refused (409) unless `override` is true; `warnings` name the blackouts and moratoriums it
+    overrode and the precedences it breaks against proposed slots."""
     req = service.approve(session, principal, request_id, body or ActionBody(), request.app.state.settings,
                           if_match=if_match)
-    return _answer(req, service.precedence_warnings(session, req))
+    return _answer(req, service.approval_warnings(session, req))
 
 
 def _step(action: str, fn: Callable[..., SiteRequest]) -> None:
@@ -159,7 +160,10 @@ def request_change(request_id: uuid.UUID, body: ChangeBody, principal: Authentic
     only clashes its new days add count); pending until a coordinator decides (the old slot and values stay
     valid). `precedences` and `warnings` name the precedences the placed slot breaks (with the new `after`);
     against a locked or approved slot (`blocks_approval`) the coordinator can approve the change only with
-    `override`."""
+    `override`. Blackouts and moratoriums are avoided as a plan run avoids them: a change that would break one
+    anew in place moves, and one that moves takes a start outside them when one is free; those it still lies
+    in are named in `conflicts` (`kind` `blackout` or `moratorium`; `blocks_approval` false for one the old
+    slot broke on the same days already) and `warnings`."""
     change = service.request_change(session, principal, request_id, body, request.app.state.settings)
     response.headers["Location"] = f"/v1/requests/{request_id}/changes/{change.id}"
     return service.change_json(session, change)
@@ -194,11 +198,12 @@ IF_MATCH_DOC = (" With `If-Match` (the ETag of the request as you read it, `GET 
                 "changed since answers 412 and nothing is decided; without it nothing is compared.")
 DECISION_DOCS = {
     "approve": "The changed works are checked again at their dates against the approved and locked slots as they "
-               "are now and against the precedences with them (with the `after` the change gives): 409 "
-               "`slot-conflict` or `precedence` unless `override` is true (the slot's explanation then names what "
-               "was overridden). Only what the new slot adds counts: a clash or broken precedence the old slot had "
-               "already (as much) was accepted when it was approved (a shortening needs no override again; the "
-               "slot's explanation keeps them as `accepted_before`). 409 `invalid-precedence` when the change's "
+               "are now, the blackouts and moratoriums and the precedences with them (with the `after` the change "
+               "gives): 409 `slot-conflict`, `rule-conflict` or `precedence` unless `override` is true (the slot's "
+               "explanation then names what was overridden). Only what the new slot adds counts: a clash, rule or "
+               "broken precedence the old slot had already (as much, on the same days) was accepted when it was "
+               "approved (a shortening needs no override again; the slot's explanation keeps them as "
+               "`accepted_before`). 409 `invalid-precedence` when the change's "
                "`after` no longer holds (a request it names was withdrawn or now comes after this one).",
     "reject": "`reason_code` is required (GET /v1/reason-codes); the old slot stays valid.",
 }

@@ -33,10 +33,11 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     ReasonCode("deemed_approved", "Als genehmigt geltend: Frist der Koordinierungsstelle verstrichen",
                "Deemed approved: the coordination office did not answer in time", use="system"),
     ReasonCode("deemed_approval_withheld",
-               "Nicht als genehmigt geltend: der Vorschlag kollidiert mit genehmigten oder festgelegten Terminen "
-               "oder verletzt eine Reihenfolge; die Koordinierungsstelle entscheidet",
-               "Not deemed approved: the proposal clashes with approved or locked slots or breaks a precedence; "
-               "the coordination office decides", use="system"),
+               "Nicht als genehmigt geltend: der Vorschlag kollidiert mit genehmigten oder festgelegten Terminen, "
+               "liegt in einer Sperrzeit oder einem Aufbruchverbot oder verletzt eine Reihenfolge; die "
+               "Koordinierungsstelle entscheidet",
+               "Not deemed approved: the proposal clashes with approved or locked slots, lies in a blackout or "
+               "moratorium or breaks a precedence; the coordination office decides", use="system"),
     ReasonCode("proposal_lapsed", "Vorschlag verfallen: keine Antwort des Antragstellers innerhalb der Frist",
                "Proposal lapsed: the owner did not answer in time", use="system"),
     ReasonCode("emergency_displacement", "Verschoben wegen einer Notfallbaustelle",

@@ -184,6 +184,33 @@ def capacity_members(
     return list(session.execute(text(sql), params))
 
 
+def rules_in_area(session: Session, *, request_id: uuid.UUID, geom_wkb: bytes | None, start: date,
+                  end: date) -> list[Row[Any]]:
+    """The moratoriums and blackouts whose area the request's footprint (``geom_wkb``, EPSG:4326 WKB, replacing
+    the stored one; ``None``: the stored one) meets, as ``slots.repository.forbidden_periods`` joins them
+    (``st_intersects``; a blackout without area everywhere), overlapping ``[start, end]``: rows ``(kind,
+    rule_id, name, start, end, max_impact)`` (``max_impact`` null for moratoriums). Whether a rule applies to the
+    works (excavating kind, impact above ``max_impact``, no emergency) is for ``service.geo.rules`` to say: this
+    is the query for works a change alters (another area or impact), which the stored request does not show."""
+    footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
+                 else "(select geom_utm from site_requests where id = :rid)")
+    sql = f"""
+    with me as (select {footprint} as geom)
+    select 'moratorium' as kind, m.id as rule_id, m.name, m.start, m."end", null as max_impact
+    from moratoriums m, me where st_intersects(m.geom_utm, me.geom)
+      and m.start <= :end and m."end" >= :start
+    union all
+    select 'blackout', b.id, b.name, b.start, b."end", b.max_impact
+    from blackouts b, me where (b.geom_utm is null or st_intersects(b.geom_utm, me.geom))
+      and b.start <= :end and b."end" >= :start
+    order by 4, 1, 3
+    """
+    params: dict[str, Any] = {"rid": request_id, "start": start, "end": end}
+    if geom_wkb is not None:
+        params["wkb"] = geom_wkb
+    return list(session.execute(text(sql), params))
+
+
 # --- precedences ----------------------------------------------------------------------------------
 
 

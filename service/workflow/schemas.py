@@ -134,14 +134,19 @@ class ChangeRead(BaseModel):
     reason: str | None
     start: date | None
     end: date | None
-    conflicts: list[Any]
+    conflicts: list[Any] = Field(description=(
+        "what the change's slot meets: the other requests' slots it clashes with, and the blackouts and "
+        "moratoriums it lies in (`kind` `blackout` or `moratorium`, `id`, `name`, `start`, `end`, `de`, `en`; "
+        "`blocks_approval`: the old slot did not break it on these days, so the coordinator approves the change "
+        "only with `override`)"))
     placement: dict[str, Any]
     precedences: list[Any] = Field(default_factory=list, description=(
         "the precedences (`after` links, either way) the change's slot broke when it was asked for, as in the "
         "409 `precedence` problem; `blocks_approval`: against a locked or approved slot, so the coordinator "
         "approves the change only with `override`"))
     warnings: list[str] = Field(default_factory=list, description=(
-        "one sentence per broken precedence, \"German / English\""))
+        "one sentence per blackout or moratorium that blocks the approval and per broken precedence, "
+        "\"German / English\""))
     decision_reason: str | None
     decision_reason_code: str | None
     decided_at: datetime | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -22,6 +22,7 @@ from shapely.geometry import MultiLineString, mapping
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
+from service.geo import rules as geo_rules
 from service.kit.encode import rfc3339
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
 from service.kit.time import now as service_now
@@ -43,8 +44,8 @@ from service.workflow.states import TRANSITIONS, allowed_actions, roles_of
 
 try:  # the pure scheduler's incremental insertion (issue 4); the greedy below is the fallback
     from service.scheduler.incremental import InsertionIndex
+    from service.scheduler.model import Forbidden, Task
     from service.scheduler.model import Problem as PlanProblem
-    from service.scheduler.model import Task
 except ImportError:  # pragma: no cover - depends on the scheduler work being present
     InsertionIndex = None  # type: ignore[assignment,misc]
 
@@ -497,14 +498,53 @@ def unplace(session: Session, req: SiteRequest, settings: Settings, *, plan_id: 
                        payload={"plan_id": str(plan_id)})
 
 
-def rule_conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: date) -> list[dict[str, Any]]:
-    """The blackouts and moratoriums ``req`` would break from ``start_day`` to ``end_day``, each with a
-    German and an English sentence."""
-    rows = slot_repository.forbidden_periods(session, [req.id], dict(IMPACT_ORDER), sorted(EXCAVATING_KINDS),
-                                             start=start_day, end=end_day)
+RULE_KINDS = ("blackout", "moratorium")
+
+
+def rule_conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: date, *,
+                      works: Works = AS_STORED) -> list[dict[str, Any]]:
+    """The blackouts and moratoriums ``req`` (its works as ``works`` changes them) would break from ``start_day``
+    to ``end_day``, each with a German and an English sentence: the forbidden periods a plan run never places a
+    slot in (``slots.repository.forbidden_periods``, the planner's own query). A change of area or impact, which
+    the stored request does not show, asks :func:`repository.rules_in_area` and ``service.geo.rules`` (a
+    moratorium refuses excavating works, a blackout an impact above its ``max_impact``; neither an emergency)."""
+    if works.geom_wkb is None and works.impact is None:
+        rows = slot_repository.forbidden_periods(session, [req.id], dict(IMPACT_ORDER), sorted(EXCAVATING_KINDS),
+                                                 start=start_day, end=end_day)
+    else:
+        impact = works.impact or req.impact
+        rows = [r for r in repository.rules_in_area(session, request_id=req.id, geom_wkb=works.geom_wkb,
+                                                    start=start_day, end=end_day)
+                if (geo_rules.moratorium_applies(req.kind, req.urgency) if r.kind == "moratorium"
+                    else geo_rules.blackout_applies(impact, r.max_impact or "none", req.urgency))]
     return [{"kind": r.kind, "id": str(r.rule_id), "name": r.name, "start": r.start.isoformat(),
              "end": r.end.isoformat(), **explanations.rule_conflict_text(r.kind, r.name, r.start, r.end)}
             for r in rows]
+
+
+def _rule_key(rule: dict[str, Any]) -> tuple[str, str]:
+    return rule["kind"], rule["id"]
+
+
+def _rule_periods(session: Session, req: SiteRequest, first: date, last: date, *,
+                  works: Works = AS_STORED) -> list[tuple[date, date]]:
+    """The periods in ``[first, last]`` (inclusive) the works may not touch: the blackouts and moratoriums
+    (:func:`rule_conflicts_at`) a placement avoids, as a plan run does."""
+    if first > last:
+        return []
+    return [(max(first, date.fromisoformat(r["start"])), min(last, date.fromisoformat(r["end"])))
+            for r in rule_conflicts_at(session, req, first, last, works=works)]
+
+
+def _new_rules(session: Session, req: SiteRequest, start_day: date, end_day: date,
+               previous: tuple[date, date] | None, *, works: Works = AS_STORED,
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rules (:func:`rule_conflicts_at`) a slot ``[start_day, end_day]`` of the works as ``works`` changes
+    them breaks that the slot ``previous`` did not, and those it broke already, as :func:`_new_clashes` splits
+    clashes: on the days outside the old slot every rule counts anew; on the days it held, only a rule the stored
+    works did not break there (the changed works reach another area, or a higher impact) is new."""
+    return _split_new(lambda first, last, w: rule_conflicts_at(session, req, first, last, works=w), _rule_key,
+                      start_day, end_day, previous, works)
 
 
 def precedences_at(session: Session, req: SiteRequest, start_day: date, end_day: date, *,
@@ -555,30 +595,37 @@ def _new_clashes(session: Session, req: SiteRequest, start_day: date, end_day: d
     slot every clash is new; on the days it held, the works as they are clashed there likewise (the approval of
     one of the two slots accepted it), unless the works change: then only a clash the stored works did not have
     there (another other slot, or another rule) is new. A pure shortening thus never clashes anew."""
+    return _split_new(lambda first, last, w: _conflicts_at(session, req, first, last, settings, works=w,
+                                                           statuses=statuses),
+                      _clash_key, start_day, end_day, previous, works)
+
+
+def _split_new(at: Any, key: Any, start_day: date, end_day: date, previous: tuple[date, date] | None,
+               works: Works) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What ``at(first, last, works)`` finds on ``[start_day, end_day]`` split into what is new against the slot
+    ``previous`` and what it had already (:func:`_new_clashes`, :func:`_new_rules`); ``key`` tells one finding
+    from another."""
     if previous is None:
-        return _conflicts_at(session, req, start_day, end_day, settings, works=works, statuses=statuses), []
+        return at(start_day, end_day, works), []
     new: list[dict[str, Any]] = []
     if start_day < previous[0]:
-        new += _conflicts_at(session, req, start_day, min(end_day, previous[0] - timedelta(days=1)), settings,
-                             works=works, statuses=statuses)
+        new += at(start_day, min(end_day, previous[0] - timedelta(days=1)), works)
     if end_day > previous[1]:
-        new += _conflicts_at(session, req, max(start_day, previous[1] + timedelta(days=1)), end_day, settings,
-                             works=works, statuses=statuses)
+        new += at(max(start_day, previous[1] + timedelta(days=1)), end_day, works)
     first, last = max(start_day, previous[0]), min(end_day, previous[1])
     kept: list[dict[str, Any]] = []
     if first <= last:
-        inner = _conflicts_at(session, req, first, last, settings, works=works, statuses=statuses)
-        had = ({_clash_key(c) for c in _conflicts_at(session, req, first, last, settings, statuses=statuses)}
-               if works != AS_STORED else None)
+        inner = at(first, last, works)
+        had = {key(c) for c in at(first, last, AS_STORED)} if works != AS_STORED else None
         for c in inner:
-            (kept if had is None or _clash_key(c) in had else new).append(c)
+            (kept if had is None or key(c) in had else new).append(c)
     seen: set[tuple[Any, ...]] = set()
     unique = []
-    for c in new:  # a slot met on both sides of the old one is one clash
-        if _clash_key(c) not in seen:
-            seen.add(_clash_key(c))
+    for c in new:  # a slot (or rule) met on both sides of the old one is one finding
+        if key(c) not in seen:
+            seen.add(key(c))
             unique.append(c)
-    return unique, [c for c in kept if _clash_key(c) not in seen]
+    return unique, [c for c in kept if key(c) not in seen]
 
 
 def _precedence_problem(broken: list[dict[str, Any]], *, overridable: bool, how: str | None = None) -> Problem:
@@ -590,49 +637,68 @@ def _precedence_problem(broken: list[dict[str, Any]], *, overridable: bool, how:
 
 def lock_checks(session: Session, req: SiteRequest, start_day: date, end_day: date,
                 settings: Settings) -> list[dict[str, Any]]:
-    """For the slots domain's lock (``POST .../slot/lock``): locking makes ``[start_day, end_day]`` fixed, so it
-    passes what a manual proposal passes. A slot that clashes with approved or locked slots by the hard rules
-    (``slot-conflict``, as :func:`propose`) or breaks a precedence against the other request's locked or approved
-    slot (``precedence``) is refused with 409 and no override (propose another start first, or approve with
-    ``override``); the links it breaks against merely proposed slots are returned (the lock's warnings, kept in
-    the slot's explanation as ``precedence_warnings``)."""
+    """For the slots domain's lock (``POST .../slot/lock``): locking makes ``[start_day, end_day]`` fixed (plan
+    runs keep it), so it passes what an approval without override passes. A slot that clashes with approved or
+    locked slots by the hard rules (``slot-conflict``, as :func:`propose`), lies in a blackout or moratorium
+    (``rule-conflict``: a plan run never places a slot there, and a locked one would stay) or breaks a precedence
+    against the other request's locked or approved slot (``precedence``) is refused with 409 and no override
+    (propose another start first, or approve with ``override``); the links it breaks against merely proposed
+    slots are returned (the lock's warnings, kept in the slot's explanation as ``precedence_warnings``)."""
     how = "propose another start (POST .../propose) before locking the slot"
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
     order = precedences_at(session, req, start_day, end_day)
+    # a lock passes what an approval without override passes: a locked slot stays where it is in every plan run,
+    # so one inside a blackout or moratorium would keep breaking it without anybody having overridden it
     _refuse_fixed(clashes, order, f"The slot conflicts with approved or locked slots; {how}, or approve it with "
-                  "override=true.", overridable=False, how=how)
+                  "override=true.", overridable=False, how=how,
+                  rules=rule_conflicts_at(session, req, start_day, end_day))
     return _json(order.proposed)
 
 
+def _rule_problem(rules: list[dict[str, Any]], how: str, order: precedences.Broken) -> Problem:
+    names = ", ".join(f"the {'no-dig moratorium' if r['kind'] == 'moratorium' else 'blackout'} “{r['name']}” "
+                      f"({r['start']} to {r['end']})" for r in rules)
+    return Problem(409, "Conflict", f"The slot lies in {names}; {how}.", type_="rule-conflict",
+                   rule_conflicts=rules, **({"precedences": order.fixed} if order.fixed else {}))
+
+
 def _refuse_fixed(clashes: list[dict[str, Any]], order: precedences.Broken, clash_detail: str, *,
-                  overridable: bool, how: str | None = None) -> None:
-    """409 ``slot-conflict`` (``clash_detail``, naming the broken precedences too) when the slot clashes with
-    approved or locked slots, else 409 ``precedence`` when it breaks a precedence against one."""
+                  overridable: bool, how: str | None = None, rules: list[dict[str, Any]] | None = None) -> None:
+    """409 ``slot-conflict`` (``clash_detail``, naming the broken rules and precedences too) when the slot
+    clashes with approved or locked slots, else 409 ``rule-conflict`` when it lies in a blackout or moratorium
+    (``rules``: :func:`rule_conflicts_at`), else 409 ``precedence`` when it breaks a precedence against an
+    approved or locked slot."""
     if clashes:
         raise Problem(409, "Conflict", clash_detail, type_="slot-conflict", conflicts=clashes,
+                      **({"rule_conflicts": rules} if rules else {}),
                       **({"precedences": order.fixed} if order.fixed else {}))
+    if rules:
+        raise _rule_problem(rules, "send override=true to approve anyway" if overridable else
+                            f"{how or 'choose another start'}, or approve it with override=true", order)
     if order.fixed:
         raise _precedence_problem(order.fixed, overridable=overridable, how=how)
 
 
 def _refuse_unless_overridden(clashes: list[dict[str, Any]], order: precedences.Broken, override: bool,
-                              what: str) -> None:
-    """:func:`_refuse_fixed` for an approval, unless ``override``."""
+                              what: str, rules: list[dict[str, Any]] | None = None) -> None:
+    """:func:`_refuse_fixed` for an approval, unless ``override``: the blackouts and moratorium ``rules`` the slot
+    breaks are hard rules as the clashes are (a plan run never places a slot there)."""
     if not override:
         _refuse_fixed(clashes, order, f"{what} conflicts with approved or locked slots; send override=true to "
-                      "approve anyway.", overridable=True)
+                      "approve anyway.", overridable=True, rules=rules)
 
 
 def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[dict[str, Any]],
-               order: precedences.Broken) -> dict[str, Any]:
+               order: precedences.Broken, rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``explanation`` with what an approval found: the precedences broken against proposed slots
-    (``precedence_warnings``), and the hard rules and precedences against fixed slots it overrode
-    (``overridden_conflicts``, ``overridden_precedences``, who decided, one more sentence in the summary)."""
+    (``precedence_warnings``), and the hard rules, blackouts and moratoriums and precedences against fixed slots
+    it overrode (``overridden_conflicts``, ``overridden_rules``, ``overridden_precedences``, who decided, one more
+    sentence each in the summary)."""
     out = dict(explanation)
     out.pop("precedence_warnings", None)  # the proposal's, if any: the approval's own replace them
     if order.proposed:
         out["precedence_warnings"] = _json(order.proposed)
-    if not clashes and not order.fixed:
+    if not clashes and not order.fixed and not rules:
         return out
     given = out.get("summary")
     summary = dict(given) if isinstance(given, dict) else {"de": given or "", "en": given or ""}
@@ -643,12 +709,25 @@ def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[
                            "genehmigt.",
                      "en": f"Approved despite {n} conflict{'s' if n > 1 else ''} with approved or locked slots."})
         out["overridden_conflicts"] = _json(clashes)
+    for rule in rules or []:
+        adds.append(_rule_overridden_text(rule))
+    if rules:
+        out["overridden_rules"] = _json(rules)
     if order.fixed:
         adds.append(precedences.overridden_text(len(order.fixed)))
         out["overridden_precedences"] = _json(order.fixed)
     for lang in ("de", "en"):
         summary[lang] = " ".join([summary.get(lang, ""), *(a[lang] for a in adds)]).strip()
     return {**out, "summary": summary, "overridden_by": str(principal.org_id)}
+
+
+def _rule_overridden_text(rule: dict[str, Any]) -> dict[str, str]:
+    """One sentence for a blackout or moratorium an approval overrode."""
+    if rule["kind"] == "moratorium":
+        return {"de": f"Trotz des Aufbruchverbots „{rule['name']}“ genehmigt.",
+                "en": f"Approved despite the no-dig moratorium “{rule['name']}”."}
+    return {"de": f"Trotz der Sperrzeit „{rule['name']}“ genehmigt.",
+            "en": f"Approved despite the blackout “{rule['name']}”."}
 
 
 def _manual_explanation(req: SiteRequest, principal: Principal, start_day: date, end_day: date,
@@ -674,8 +753,9 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
     requests (``slot-conflict``), or breaks a precedence (``after``, either way) against the other request's
     approved or locked slot (``precedence``); a proposal cannot override either (the approval can). A blackout
     or moratorium the works would break, or a precedence against a merely proposed slot, does not refuse it
-    (the owner answers and the coordinator approves later; approving does not check rules either) but is named
-    in the slot's explanation and in the answer's ``warnings`` (:func:`proposal_warnings`)."""
+    (the owner answers first) but is named in the slot's explanation and in the answer's ``warnings``
+    (:func:`proposal_warnings`); approving such a slot needs ``override`` (409 ``rule-conflict``), and it is
+    never deemed approved."""
     req = load_for_action(session, principal, request_id, "propose", if_match=if_match)
     end_day = _check_in_window(req, start_day, "start")
     _check_not_past(start_day, settings)
@@ -696,6 +776,14 @@ def proposal_warnings(session: Session, req: SiteRequest) -> list[str]:
     breaks against proposed slots ("German / English")."""
     slot = session.get(Slot, req.id)
     rules = (slot.explanation or {}).get("rule_conflicts") if slot is not None else None
+    return [f"{r['de']} / {r['en']}" for r in rules or []] + precedence_warnings(session, req)
+
+
+def approval_warnings(session: Session, req: SiteRequest) -> list[str]:
+    """What the answer to an approval warns about: the blackouts and moratoriums it overrode and the precedences
+    its slot breaks against proposed slots ("German / English")."""
+    slot = session.get(Slot, req.id)
+    rules = (slot.explanation or {}).get("overridden_rules") if slot is not None else None
     return [f"{r['de']} / {r['en']}" for r in rules or []] + precedence_warnings(session, req)
 
 
@@ -724,11 +812,11 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
                       "send `start`.", type_="no-slot", allowed=allowed_actions(req.status, _roles(principal, req)))
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
     order = precedences_at(session, req, start_day, end_day)
-    _refuse_unless_overridden(clashes, order, body.override, "The slot")
+    rules = rule_conflicts_at(session, req, start_day, end_day)
+    _refuse_unless_overridden(clashes, order, body.override, "The slot", rules)
     # approved at other dates than proposed: the proposal's explanation (and plan) no longer describe the slot
     moved = slot is None or (slot.start, slot.end) != (start_day, end_day)
-    chosen = (_manual_explanation(req, principal, start_day, end_day, body.reason,
-                                  rule_conflicts_at(session, req, start_day, end_day), "approve", order)
+    chosen = (_manual_explanation(req, principal, start_day, end_day, body.reason, rules, "approve", order)
               if moved else None)
 
     def fix_slot() -> None:
@@ -736,13 +824,14 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
         # the slot itself says which hard rules and precedences its approval overrode (and who decided), and
         # which precedences it breaks against proposed slots
         base = dict(chosen if chosen is not None else (slot.explanation if slot is not None else {}) or {})
-        explanation = _annotated(base, principal, clashes, order)
+        explanation = _annotated(base, principal, clashes, order, rules)
         if explanation != base:
             extra["explanation"] = explanation
         slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
                                  unplaced=None, **extra)
 
     overridden = {**({"overridden_conflicts": clashes} if clashes else {}),
+                  **({"overridden_rules": rules} if rules else {}),
                   **({"overridden_precedences": order.fixed} if order.fixed else {})}
     return _transition(session, req, "approve", principal, settings, reason=body.reason,
                        reason_code=_coordinator_code(body.reason_code, required=False), mutate=fix_slot,
@@ -803,15 +892,17 @@ class Placement:
 
 def place_around(
     session: Session, req: SiteRequest, settings: Settings, *, window_start: date, window_end: date, duration: int,
-    preferred: date, ignore: set[uuid.UUID], works: Works = AS_STORED,
+    preferred: date, ignore: set[uuid.UUID], works: Works = AS_STORED, avoid: Sequence[tuple[date, date]] = (),
 ) -> Placement:
     """The start for ``duration`` days inside ``[window_start, window_end]`` that avoids every blocking slot of
-    a request conflicting with the works (as ``works`` changes them; except ``ignore``), closest to
-    ``preferred``. Uses the pure scheduler's incremental insertion (greedy step, all neighbours fixed) when it
-    is present, else the same rule here."""
+    a request conflicting with the works (as ``works`` changes them; except ``ignore``) and every period of
+    ``avoid`` (inclusive days: the blackouts and moratoriums, :func:`_rule_periods`), closest to ``preferred``.
+    Uses the pure scheduler's incremental insertion (greedy step, all neighbours fixed) when it is present, else
+    the same rule here."""
     last_start = window_end - timedelta(days=duration - 1)
     if last_start < window_start:
         return Placement(None, "none")
+    avoid = [(max(a, window_start), min(b, window_end)) for a, b in avoid if a <= window_end and b >= window_start]
     obstacles = [r for r in repository.neighbour_slots(
         session, request_id=req.id, owner_id=req.owner_id, geom_wkb=works.geom_wkb, impact=works.impact or req.impact,
         shift=works.shift or req.shift, distances=settings.conflict_distance_m,
@@ -829,11 +920,12 @@ def place_around(
         task = Task(id=str(req.id), duration=duration, earliest_start=(window_start - base).days,
                     latest_end=(window_end - base).days + 1,
                     preferred_start=min(max((preferred - base).days, (window_start - base).days),
-                                        (last_start - base).days))
+                                        (last_start - base).days),
+                    forbidden=tuple(Forbidden((a - base).days, (b - base).days + 1) for a, b in avoid))
         result = index.insert(task, conflicts=[t.id for t in fixed], repair=False)
         found = None if result.start is None else base + timedelta(days=result.start)
         return Placement(found, "scheduler.incremental", blockers)
-    busy = [(r.start, r.end) for r in obstacles]
+    busy = [(r.start, r.end) for r in obstacles] + list(avoid)
     best: date | None = None
     day = window_start
     while day <= last_start:
@@ -888,11 +980,17 @@ def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, se
     assert victim is not None
     old = repository.get_slot(session, victim.id, for_update=True)
     old_json = slot_json(old)
+    window_start, preferred = max(victim.earliest_start, day), old.start if old and old.start else victim.earliest_start
+    # as a plan run, outside the blackouts and moratoriums when it can be; else the nearest free start (its
+    # approval then needs override: the rules are named then)
     placement = place_around(
-        session, victim, settings, window_start=max(victim.earliest_start, day), window_end=victim.latest_end,
-        duration=victim.duration_days, preferred=old.start if old and old.start else victim.earliest_start,
-        ignore=ignore,
+        session, victim, settings, window_start=window_start, window_end=victim.latest_end,
+        duration=victim.duration_days, preferred=preferred, ignore=ignore,
+        avoid=_rule_periods(session, victim, window_start, victim.latest_end),
     )
+    if placement.start is None:
+        placement = place_around(session, victim, settings, window_start=window_start, window_end=victim.latest_end,
+                                 duration=victim.duration_days, preferred=preferred, ignore=ignore)
     explanation = {"displaced_by": str(emergency.id), "previous": old_json, "method": placement.method,
                    "summary": explanations.displaced_summary(emergency.title, placement.start,
                                                              old.start if old else None)}
@@ -937,13 +1035,14 @@ def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> D
     coordinator's queue (``proposal.lapsed``). A request whose state moved on meanwhile is left alone.
 
     A deemed approval passes the checks a coordinator's approval without ``override`` passes: a proposal whose
-    slot now clashes with approved or locked slots (hard rules, as :func:`approve`) or breaks a precedence
-    against the other request's approved or locked slot is **not** deemed approved (silence must not grant what
+    slot now clashes with approved or locked slots (hard rules, as :func:`approve`), lies in a blackout or
+    moratorium (one set up after the proposal, or a manual proposal's) or breaks a precedence against the other
+    request's approved or locked slot is **not** deemed approved (silence must not grant what
     the coordinator could only grant by overriding). The request stays as it is (``submitted`` or ``accepted``,
     slot untouched) in the coordinator's queue, its deadline is cleared (nothing is deemed later either, as after
     a lapse: the coordinator decides), and a history row and the event ``deemed_approval.withheld`` (actor
     system, reason code ``deemed_approval_withheld``) say why in German and English, naming the clashes and
-    the broken links (:func:`_withhold_deemed_approval`). Precedences broken against merely proposed slots do
+    the broken links and rules (:func:`_withhold_deemed_approval`). Precedences broken against merely proposed slots do
     not stop it: the approved slot keeps them as ``precedence_warnings``, as an approval does."""
     report = DeadlineReport()
     for deadline in repository.due_deadlines(session, now):
@@ -959,8 +1058,10 @@ def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> D
                 continue
             clashes = _conflicts_at(session, req, slot.start, slot.end, settings)
             order = precedences_at(session, req, slot.start, slot.end)
-            if clashes or order.fixed:
-                _withhold_deemed_approval(session, req, slot, clashes, order.fixed, due_at=deadline.due_at)
+            rules = rule_conflicts_at(session, req, slot.start, slot.end)
+            if clashes or order.fixed or rules:
+                _withhold_deemed_approval(session, req, slot, clashes, order.fixed, due_at=deadline.due_at,
+                                          rules=rules)
                 report.withheld.append(str(req.id))
                 continue
 
@@ -984,9 +1085,18 @@ def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> D
     return report
 
 
-def withheld_text(clashes: list[dict[str, Any]], broken: list[dict[str, Any]]) -> dict[str, str]:
-    """Why a proposal was not deemed approved: how many clashes and broken precedences, in German and English."""
+def withheld_text(clashes: list[dict[str, Any]], broken: list[dict[str, Any]],
+                  rules: list[dict[str, Any]] | None = None) -> dict[str, str]:
+    """Why a proposal was not deemed approved: how many clashes and broken precedences, and which blackouts and
+    moratoriums its slot lies in, in German and English."""
     why_de, why_en = [], []
+    for rule in rules or []:
+        if rule["kind"] == "moratorium":
+            why_de.append(f"liegt im Aufbruchverbot „{rule['name']}“")
+            why_en.append(f"lies in the no-dig moratorium “{rule['name']}”")
+        else:
+            why_de.append(f"liegt in der Sperrzeit „{rule['name']}“")
+            why_en.append(f"lies in the blackout “{rule['name']}”")
     if clashes:
         n = len({c["request_id"] for c in clashes})
         why_de.append("kollidiert mit " + ("einem genehmigten oder festgelegten Termin" if n == 1
@@ -1004,14 +1114,15 @@ def withheld_text(clashes: list[dict[str, Any]], broken: list[dict[str, Any]]) -
 
 
 def _withhold_deemed_approval(session: Session, req: SiteRequest, slot: Slot, clashes: list[dict[str, Any]],
-                              broken: list[dict[str, Any]], *, due_at: datetime) -> None:
+                              broken: list[dict[str, Any]], *, due_at: datetime,
+                              rules: list[dict[str, Any]] | None = None) -> None:
     """The coordinator's deadline passed, but the proposal cannot be deemed approved (see
     :func:`check_deadlines`): clear the deadline, write the history row and the event, change nothing else."""
     from service.events import service as events
 
-    texts = withheld_text(clashes, broken)
+    texts = withheld_text(clashes, broken, rules)
     detail = _json({"due_at": due_at.isoformat(), "slot": slot_json(slot), "conflicts": clashes,
-                    "precedences": broken, **texts})
+                    "precedences": broken, "rule_conflicts": rules or [], **texts})
     repository.clear_deadline(session, req.id)
     record(session, req, DEEMED_APPROVAL_WITHHELD, None, reason=f"{texts['de']} / {texts['en']}",
            reason_code="deemed_approval_withheld", force=True, note={"withheld": detail})
@@ -1077,9 +1188,11 @@ def change_precedences(change: RequestChange) -> list[dict[str, Any]]:
 
 
 def change_warnings(change: RequestChange) -> list[str]:
-    """What the answer to a change warns about, one "German / English" sentence per broken precedence."""
+    """What the answer to a change warns about, one "German / English" sentence per blackout or moratorium its
+    slot adds (its ``conflicts`` of those kinds with ``blocks_approval``) and per broken precedence."""
+    rules = [c for c in change.conflicts or [] if c.get("kind") in RULE_KINDS and c.get("blocks_approval")]
     out = []
-    for b in change_precedences(change):
+    for b in [*rules, *change_precedences(change)]:
         if b.get("blocks_approval"):
             out.append(f"{b['de']} Die Koordinierungsstelle kann die Änderung so nur ausnahmsweise (mit "
                        f"Übersteuerung) genehmigen. / {b['en']} The coordination office can approve the change "
@@ -1206,13 +1319,23 @@ def _placed_for_order(session: Session, req: SiteRequest, settings: Settings, sl
     bounds = _precedence_bounds(session, req, duration, window_start, latest_end, after=after)
     if bounds is None:
         return None
-    found = place_around(session, req, settings, window_start=bounds[0],
-                         window_end=bounds[1] + timedelta(days=duration - 1), duration=duration,
-                         preferred=slot.start, ignore=set(), works=works)
+    window_end = bounds[1] + timedelta(days=duration - 1)
+    found = Placement(None, "none")
+    for avoid in _with_and_without(_rule_periods(session, req, bounds[0], window_end, works=works)):
+        found = place_around(session, req, settings, window_start=bounds[0], window_end=window_end,
+                             duration=duration, preferred=slot.start, ignore=set(), works=works, avoid=avoid)
+        if found.start is not None:
+            break
     if found.start is None:
         return None
     return found.start, {"method": found.method, "blocking": found.blockers, "moved_for_order": True,
                          "precedence_window": {"first_start": bounds[0], "last_start": bounds[1]}}
+
+
+def _with_and_without(periods: list[tuple[date, date]]) -> list[list[tuple[date, date]]]:
+    """The rule periods a placement avoids first, then (when there are any) none: a start inside a blackout or
+    moratorium is taken only when no other is free (its approval then needs ``override``)."""
+    return [periods, []] if periods else [[]]
 
 
 def request_change(session: Session, principal: Principal, request_id: uuid.UUID, body: ChangeBody,
@@ -1225,7 +1348,11 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     (with the ``after`` the change gives) are named at once (``precedences``, ``warnings``:
     :func:`change_warnings`); one against a locked or approved slot is not refused here, but its approval will
     need ``override``. A change whose new precedences the slot would break in place against a fixed slot is
-    moved to the nearest start that keeps them, when one is free (an active site stays)."""
+    moved to the nearest start that keeps them, when one is free (an active site stays). Blackouts and
+    moratoriums are hard rules as for a plan run: a slot in place that breaks one anew (one the old slot did not
+    break on those days) moves, and a change that moves avoids them, when a start outside them is free; those
+    it cannot avoid (or an active site's) are named in ``conflicts`` (``blocks_approval``) and ``warnings``, and
+    its approval needs ``override``."""
     req = load_visible(session, principal, request_id, lock=True)
     only_after = body.after is not None and all(getattr(body, n) is None for n in CHANGE_FIELDS if n != "after")
     if req.owner_id != principal.org_id and not (principal.is_coordinator and only_after):
@@ -1290,28 +1417,39 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     else:
         clashes = _conflicts_at(session, req, keep_start, keep_end, settings, works=works,
                                 statuses=("proposed", "locked", "approved"))
+    # the blackouts and moratoriums the slot in place would break anew (those the old slot broke on its days
+    # were accepted when it was approved): a plan run never places a slot there, so the change moves if it can
+    # (an active site stays: its approval then needs override)
+    breaks_rules = keep_end <= latest_end and not within and bool(
+        _new_rules(session, req, keep_start, keep_end, (slot.start, slot.end), works=works)[0])
     moved = (_placed_for_order(session, req, settings, slot, duration, latest_end, after, works)
-             if not clashes and after is not None and req.status != Status.active else None)
+             if not clashes and not breaks_rules and after is not None and req.status != Status.active else None)
     if moved is not None:  # the slot in place breaks the new order against a fixed slot; this start keeps it
         new_start, placement = moved
-    elif not clashes:  # in place (the precedences it breaks are named below: the owner asked for these days)
+    elif not clashes and (not breaks_rules or req.status == Status.active):
+        # in place (the precedences and rules it breaks are named below: the owner asked for these days)
         new_start, placement = keep_start, {"method": "in_place", **({"within_previous_slot": True}
                                                                        if within else {})}
     elif req.status == Status.active:
         new_start, placement = None, {"method": "none", "reason": "an active site cannot move"}
     else:
         window_start = max(req.earliest_start, service_today(settings))
-        found: Placement | None = None
-        kept: dict[str, Any] = {}
         bounds = _precedence_bounds(session, req, duration, window_start, latest_end, after=after)
-        if bounds is not None:  # moved: first the starts that keep every precedence with a locked or approved slot
-            found = place_around(session, req, settings, window_start=bounds[0],
-                                 window_end=bounds[1] + timedelta(days=duration - 1), duration=duration,
-                                 preferred=slot.start, ignore=set(), works=works)
-            kept = {"precedence_window": {"first_start": bounds[0], "last_start": bounds[1]}}
-        if found is None or found.start is None:  # none does: the nearest free start (the links are named below)
-            found, kept = place_around(session, req, settings, window_start=window_start, window_end=latest_end,
-                                       duration=duration, preferred=slot.start, ignore=set(), works=works), {}
+        periods = _rule_periods(session, req, window_start, latest_end, works=works)
+        # moved: first the starts outside the blackouts and moratoriums, among them first those that keep every
+        # precedence with a locked or approved slot; none does: the nearest free start (the links and rules it
+        # breaks are named below)
+        windows: list[tuple[date, date, dict[str, Any]]] = [(window_start, latest_end, {})]
+        if bounds is not None:
+            windows.insert(0, (bounds[0], bounds[1] + timedelta(days=duration - 1),
+                               {"precedence_window": {"first_start": bounds[0], "last_start": bounds[1]}}))
+        found, kept = Placement(None, "none"), {}
+        for avoid, (first, last, info) in ((a, w) for a in _with_and_without(periods) for w in windows):
+            found = place_around(session, req, settings, window_start=first, window_end=last, duration=duration,
+                                 preferred=slot.start, ignore=set(), works=works, avoid=avoid)
+            if found.start is not None:
+                kept = info
+                break
         new_start = found.start
         placement = {"method": found.method, "blocking": found.blockers, **kept}
     if new_start is None:  # a pending change no coordinator could approve helps nobody: say why now
@@ -1323,6 +1461,11 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     new_end = new_start + timedelta(days=duration - 1)
     remaining = _conflicts_at(session, req, new_start, new_end, settings, works=works,
                               statuses=("proposed", "locked", "approved"))
+    # and the blackouts and moratoriums it lies in: those it adds block the approval (override), as at propose
+    # they are warned of; those the old slot had already on its days were accepted with it
+    added_rules, kept_rules = _new_rules(session, req, new_start, new_end, (slot.start, slot.end), works=works)
+    remaining += [{**r, "blocks_approval": True} for r in added_rules] + [
+        {**r, "blocks_approval": False} for r in kept_rules]
     # the owner learns now which precedences the placed change breaks: against a locked or approved slot the
     # coordinator refuses its approval without override, against a proposed one it is a warning
     order = precedences_at(session, req, new_start, new_end, after=after)
@@ -1392,6 +1535,7 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
     code = _coordinator_code(body.reason_code, required=decision == "reject")  # the owner learns why, as for requests
     effect: list[str] = []
     clashes: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = []
     order = precedences.Broken([], [])
     ordered: list[dict[str, Any]] | None = None  # the request's new ``after`` list, when the change altered it
     if decision == "approve":
@@ -1413,15 +1557,18 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
         # change was asked for (its ``conflicts`` are those of that moment). Only what the new slot adds counts:
         # the clashes and broken precedences against fixed slots the old slot had already (as much) were
         # accepted when it was approved; a shortening adds none of them
+        works = _change_works(session, req, change)
         clashes, kept_clashes = _new_clashes(session, req, change.start, change.end, previous, settings,
-                                             works=_change_works(session, req, change))
+                                             works=works)
+        # and so for the blackouts and moratoriums: those the new slot adds are hard rules as the clashes are
+        rules, kept_rules = _new_rules(session, req, change.start, change.end, previous, works=works)
         order = precedences_at(session, req, change.start, change.end, after=after)
         kept_links: list[dict[str, Any]] = []
         if previous is not None:
             fixed, kept_links = _new_breaks(order.fixed, change.start,
                                             precedences_at(session, req, *previous).fixed, previous[0])
             order = precedences.Broken(fixed, order.proposed)
-        _refuse_unless_overridden(clashes, order, body.override, "The changed works' slot")
+        _refuse_unless_overridden(clashes, order, body.override, "The changed works' slot", rules)
         was = snapshot(session, req)
         _apply_change(session, req, change)
         became = snapshot(session, req)
@@ -1439,10 +1586,11 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
                                       ordered is not None),
             **({"order_changed": True} if ordered is not None else {}),
             # what the slot still has that an earlier approval accepted (not checked again)
-            **({"accepted_before": _json({"conflicts": kept_clashes, "precedences": kept_links})}
-               if kept_clashes or kept_links else {}),
+            **({"accepted_before": _json({"conflicts": kept_clashes, "precedences": kept_links,
+                                          **({"rule_conflicts": kept_rules} if kept_rules else {})})}
+               if kept_clashes or kept_links or kept_rules else {}),
         }
-        explanation = _annotated(explanation, principal, clashes, order)
+        explanation = _annotated(explanation, principal, clashes, order, rules)
         slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
                                  provisional=False, explanation=explanation, unplaced=None, plan_id=None)
     change.status = "approved" if decision == "approve" else "rejected"
@@ -1467,6 +1615,7 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
                                                if decision == "approve" and slot is not None else {}),
                                             **({"after": ordered} if ordered is not None else {}),
                                             **({"overridden_conflicts": clashes} if clashes else {}),
+                                            **({"overridden_rules": rules} if rules else {}),
                                             **({"overridden_precedences": order.fixed} if order.fixed else {})})
     return change
 
