@@ -7,13 +7,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth.models import KeyStatus, OrgKind, Role
-from service.kit.types import NotBlank
+from service.kit.types import NotBlank, OneLine
 
 
 class OrganisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=2, max_length=200), NotBlank]
+    name: Annotated[str, Field(min_length=2, max_length=200), NotBlank, OneLine]
     kind: OrgKind
 
 

@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from service.kit.types import BlankIsNone, Day, Name, NotBlank, WholeNumber
+from service.kit.types import BlankIsNone, Day, Name, NotBlank, OneLine, WholeNumber
 from service.requests.models import Impact, Mode, Shift, Urgency, WorkKind
 
 GeoJSONGeometry = dict[str, Any]
 
 # A title people read in lists and notices: something visible, not only spaces. Days are whole numbers, not
 # true/false or "3". A blank external id is no external id (stored as null: it identifies nothing).
-Title = Annotated[str, Field(min_length=1, max_length=300), NotBlank]
+Title = Annotated[str, Field(min_length=1, max_length=300), NotBlank, OneLine]
 Days = WholeNumber
 MODES = (
     "The traffic the works affect (`impact` says how hard): `car`, `cycle`, `pedestrian`, `tram` (trams and "

@@ -116,3 +116,14 @@ def test_only_the_coordination_office_gets_keys_that_approve(client, make_caller
     for role in ("coordinator", "admin"):
         r = client.post(f"/v1/organisations/{office['id']}/keys", json={"role": role}, headers=admin.headers)
         assert r.status_code == 201 and r.json()["role"] == role, r.text
+
+
+def test_an_organisation_name_is_one_line(client, make_caller) -> None:  # noqa: ANN001
+    """The owner's name is the "Wer baut" line of every notice: a line break there would split the mail."""
+    admin = make_caller("coordinator", "admin")
+    r = client.post("/v1/organisations", json={"name": "Stadtwerke\r\nBochum", "kind": "utility"},
+                    headers=admin.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "name"
+    assert client.post("/v1/organisations", json={"name": "Stadtwerke Bochum", "kind": "utility"},
+                       headers=admin.headers).status_code == 201
