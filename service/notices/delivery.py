@@ -8,6 +8,12 @@ At-least-once: a delivery is marked delivered in the transaction that claimed it
 killed between the send and the commit leaves the row pending, and the next run sends it again with the
 same ``Message-ID`` / ``webhook-id`` (the delivery's id), so receivers can drop the copy. ``chunk`` bounds
 how many such copies a crash can cause (one transaction per chunk).
+
+Locks: a chunk holds its deliveries' rows over its sends, and never waits for a lock another transaction holds
+(an unsubscribe, a change of a subscription being saved): a webhook's endpoint is locked with ``SKIP LOCKED``
+(held elsewhere: the delivery waits a few seconds, uncounted), and a subscription deleted meanwhile is read
+from its committed row before each send (its deliveries are cancelled then). So no unsubscribe can deadlock
+with the worker, and nothing goes out to a subscription after its deletion was committed.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ BACKOFF_BASE_S = 30.0
 BACKOFF_MAX_S = 6 * 3600.0
 EMAIL_MAX_ATTEMPTS = 12
 WEBHOOK_TIMEOUT_S = 10.0
+# A webhook delivery whose endpoint another transaction holds waits this long (no attempt counted).
+BUSY_RETRY_S = 5.0
 
 
 @dataclass
@@ -42,11 +50,13 @@ class DeliveryStats:
     delivered: int = 0
     failed: int = 0
     retried: int = 0
+    cancelled: int = 0
     disabled_endpoints: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         """False when the round found nothing to do, so an idle worker logs nothing."""
-        return bool(self.claimed or self.delivered or self.failed or self.retried or self.disabled_endpoints)
+        return bool(self.claimed or self.delivered or self.failed or self.retried or self.cancelled
+                    or self.disabled_endpoints)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -119,10 +129,18 @@ class _Channels:
 
 
 def _send_email(d: Delivery, notice: Notice, sub: Subscription, settings: Settings, ch: _Channels) -> None:
-    subject, body = email_content(notice, sub, settings)
-    msg = mail.build(to=d.inbox, subject=subject, body=body, msg_id=mail.message_id(d.id, settings),
-                     unsubscribe_url=service.links(sub, settings)["unsubscribe"], settings=settings,
-                     date=datetime.now(UTC))
+    """Build the message and send it. A message that cannot be built (its stored notice makes a header or text the
+    email package refuses) fails for good at once: it would fail the same on every retry, and meanwhile hold the
+    later notices of its inbox back."""
+    try:
+        subject, body = email_content(notice, sub, settings)
+        msg = mail.build(to=d.inbox, subject=subject, body=body, msg_id=mail.message_id(d.id, settings),
+                         unsubscribe_url=service.links(sub, settings)["unsubscribe"], settings=settings,
+                         date=datetime.now(UTC))
+    except mail.PermanentError:
+        raise
+    except Exception as exc:
+        raise mail.PermanentError(f"message cannot be built: {type(exc).__name__}: {exc}") from exc
     ch.mailer.send(msg)
 
 
@@ -141,18 +159,28 @@ def _send_webhook(secret: str, url: str, d: Delivery, notice: Notice, sub: Subsc
 
 def _deliver_one(session: Session, d: Delivery, notice: Notice, sub: Subscription, settings: Settings,
                  ch: _Channels, now: datetime, stats: DeliveryStats) -> None:
+    """Send one claimed delivery and record the attempt. Takes no lock it would wait for (see the module)."""
+    if repository.subscription_status(session, sub.id) in (None, repository.DELETED):
+        d.status, d.last_error = "cancelled", "subscription deleted"  # unsubscribed since the claim
+        stats.cancelled += 1
+        return
+    endpoint = None
+    if d.channel != "email":
+        endpoint, busy = repository.lock_endpoint(session, d.endpoint_id) if d.endpoint_id else (None, False)
+        if busy:  # its subscription is being changed or deleted right now: look again shortly
+            d.next_attempt_at = now + timedelta(seconds=BUSY_RETRY_S)
+            return
+        if endpoint is None or not endpoint.enabled:
+            d.status, d.last_error = "cancelled", "endpoint disabled or removed"
+            stats.cancelled += 1
+            return
     started = time.perf_counter()
     ok, code, error, permanent = False, None, None, False
-    endpoint = None
     try:
-        if d.channel == "email":
+        if endpoint is None:
             _send_email(d, notice, sub, settings, ch)
             ok = True
         else:
-            endpoint = repository.get_endpoint(session, d.endpoint_id, for_update=True) if d.endpoint_id else None
-            if endpoint is None or not endpoint.enabled:
-                d.status, d.last_error = "cancelled", "endpoint disabled or removed"
-                return
             code = _send_webhook(endpoint.secret, endpoint.url, d, notice, sub, ch)
             ok = 200 <= code < 300
             error = None if ok else f"HTTP {code}"
@@ -160,7 +188,7 @@ def _deliver_one(session: Session, d: Delivery, notice: Notice, sub: Subscriptio
         error, permanent = str(exc), True
     except egress.AddressNotAllowed as exc:  # nothing was sent: the host resolves into a private network
         error = str(exc)
-    except Exception as exc:  # every failure is recorded and retried
+    except Exception as exc:  # every failure of the send is recorded and retried
         error = f"{type(exc).__name__}: {exc}"
     duration = int((time.perf_counter() - started) * 1000)
     d.attempts += 1
@@ -173,7 +201,7 @@ def _deliver_one(session: Session, d: Delivery, notice: Notice, sub: Subscriptio
             endpoint.failing_since = None
         return
     d.last_error = error
-    if d.channel == "email":
+    if endpoint is None:
         if permanent or d.attempts >= EMAIL_MAX_ATTEMPTS:
             d.status = "failed"
             stats.failed += 1
@@ -181,7 +209,6 @@ def _deliver_one(session: Session, d: Delivery, notice: Notice, sub: Subscriptio
             d.next_attempt_at = now + backoff(d.attempts)
             stats.retried += 1
         return
-    assert endpoint is not None
     endpoint.failing_since = endpoint.failing_since or now
     if (now - endpoint.failing_since).total_seconds() >= settings.webhook_disable_after_s:
         _disable(session, endpoint, sub, settings, now)

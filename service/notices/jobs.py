@@ -4,7 +4,9 @@
 - ``queue_lead_notices``: "starts in N days", daily;
 - ``queue_digests``: daily/weekly digests, checked every few minutes;
 - ``deliver_batch``: send what is due (email, webhooks) with retries;
-- ``expire_pending``: unconfirmed subscriptions are deleted after 7 days.
+- ``expire_pending``: unconfirmed subscriptions are deleted after 7 days;
+- ``purge_deleted``: subscriptions deleted while the worker held some of their rows (``service.delete``) are
+  removed for good, after every delivery round.
 
 ``python -m service.notices.jobs`` runs just the notices loop (used by the worker-kill test).
 """
@@ -27,7 +29,8 @@ from service.settings import Settings
 
 log = logging.getLogger("baustellen.notices")
 
-__all__ = ["deliver_batch", "process_events", "queue_lead_notices", "queue_digests", "run_once", "register"]
+__all__ = ["deliver_batch", "process_events", "purge_deleted", "queue_lead_notices", "queue_digests", "run_once",
+           "register"]
 
 
 def process_events(session: Session, settings: Settings, *, limit: int = 500) -> int:
@@ -46,14 +49,23 @@ def expire_pending(session: Session, settings: Settings, *, now: datetime | None
     return service.expire_pending(session, now or datetime.now(UTC))
 
 
+def purge_deleted(session: Session, settings: Settings) -> int:
+    return service.purge_deleted(session)
+
+
 def run_once(factory: sessionmaker[Session], settings: Settings, *, chunk: int = 50) -> DeliveryStats:
-    """Drain the outbox into notices, then deliver what is due."""
+    """Drain the outbox into notices, deliver what is due, then remove the subscriptions deleted meanwhile."""
     for _ in range(1000):
         with session_scope(factory) as session:
             if not _more_events(session):
                 break
             process_events(session, settings)
-    return deliver_batch(factory, settings, limit=5000, chunk=chunk)
+    stats = deliver_batch(factory, settings, limit=5000, chunk=chunk)
+    with session_scope(factory) as session:
+        purged = purge_deleted(session, settings)
+    if purged:
+        log.info("purged %d deleted subscriptions", purged)
+    return stats
 
 
 def _more_events(session: Session) -> bool:

@@ -15,6 +15,7 @@ from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 
+from service.kit.types import flatten_lines
 from service.settings import Settings
 
 _CHARSET = Charset("utf-8")
@@ -32,11 +33,12 @@ def build(
     *, to: str, subject: str, body: str, msg_id: str, unsubscribe_url: str, settings: Settings, date: datetime,
 ) -> Message:
     """A text/plain UTF-8 message (base64 body). Built with the compat32 email API and our own RFC 2047
-    header encoding: several times faster than ``EmailMessage``, which matters for 10,000-message batches."""
+    header encoding: several times faster than ``EmailMessage``, which matters for 10,000-message batches. The
+    subject is put on one line (``flatten_lines``): a line break in a header would begin another header."""
     msg = MIMEText(body, "plain", _CHARSET)
     msg["From"] = _from_header(settings.mail_from)
     msg["To"] = ascii_address(to)
-    msg["Subject"] = encode_words(subject)
+    msg["Subject"] = encode_words(flatten_lines(subject))
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = msg_id
     # RFC 8058 one-click unsubscribe (plus RFC 2369 List-Unsubscribe).
@@ -70,8 +72,10 @@ def _from_header(mail_from: str) -> str:
 
 
 class PermanentError(Exception):
-    """The message cannot be delivered, for good: the server refused it (5xx) or its address cannot be written in
-    an SMTP envelope this service sends. Retrying will not help; other messages are not concerned."""
+    """The message cannot be delivered, for good: the server refused it (5xx), its address cannot be written in
+    an SMTP envelope this service sends, or the message itself cannot be built or written (a header or text the
+    email package refuses: it would refuse it on every retry). Retrying will not help; other messages are not
+    concerned."""
 
 
 def ascii_address(address: str) -> str:
@@ -114,8 +118,13 @@ class Mailer:
         it (the next one connects anew): a failure of one message is that message's alone. A 5xx answer to this
         message is permanent (:class:`PermanentError`), except 503 "bad sequence of commands", which says the
         session was out of step, not that the message is bad: then once more on a fresh connection."""
-        to = ascii_address(msg["To"])
-        data = msg.as_bytes(policy=_WIRE)
+        try:
+            to = ascii_address(msg["To"])
+            data = msg.as_bytes(policy=_WIRE)
+        except PermanentError:
+            raise
+        except Exception as exc:  # e.g. HeaderParseError, UnicodeError: the same on every retry
+            raise PermanentError(f"message cannot be written: {type(exc).__name__}: {exc}") from exc
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = self._connect()

@@ -3,7 +3,9 @@
 - ``subscriptions``: one inbox's interest in an area (polygon, point+radius, or street within a city),
   with filters, lead time, delivery rhythm and language. ``status`` is ``pending`` until the emailed
   confirmation link is followed (double opt-in), then ``active``. Deleting the row deletes the email
-  address and everything sent to it (notices, deliveries, attempts cascade).
+  address and everything sent to it (notices, deliveries, attempts cascade). ``deleted``: unsubscribed while the
+  worker held some of its rows (``service.delete``): gone for every reader, its address blanked, the row removed
+  by the worker's next round.
 - ``webhook_endpoints``: Standard Webhooks receivers of a subscription, each with its ``whsec_`` secret.
 - ``notices``: one per subscription and cause (an outbox event, a lead time, a digest, a confirmation, a welcome),
   unique per ``(subscription_id, dedupe_key)``; ``payload`` is the rendered snapshot of the site. ``seq``
@@ -54,7 +56,7 @@ class Subscription(Base):
     )
     token: Mapped[str] = mapped_column(String(64), unique=True)
     confirm_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|active
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|active|deleted
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     area_kind: Mapped[str] = mapped_column(String(16))  # polygon|circle|street

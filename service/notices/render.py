@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from service.feeds.common import impact_text, vehicle_impact
 from service.geo.rules import SHIFT_HOURS, in_road
+from service.kit.types import flatten_lines
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -273,8 +274,10 @@ def headline(kind: str, site: dict[str, Any] | None, lang: str) -> str:
 
 
 def subject(kind: str, site: dict[str, Any] | None, lang: str) -> str:
+    """The email's subject: one line, whatever the title holds (a title stored before titles had to be one line
+    may carry line breaks, which in a header would begin a header of their own)."""
     head = headline(kind, site, lang)
-    return f"{head}: {site['title']}" if site else head
+    return flatten_lines(f"{head}: {site['title']}" if site else head)
 
 
 def when(site: dict[str, Any], lang: str) -> str:
@@ -408,8 +411,8 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
         if aspect in changed and before is not None and before != value:
             lines.append(f"{was}: {before}")
 
-    line("Wo" if de else "Where", site["title"] + (f" ({site['place']})" if site.get("place") else ""),
-         "details", previous.get("title") if previous else None)
+    line("Wo" if de else "Where", flatten_lines(site["title"] + (f" ({site['place']})" if site.get("place") else "")),
+         "details", flatten_lines(previous["title"]) if previous and previous.get("title") else None)
     if "area" in changed:
         lines.append("Bereich: geändert, siehe Karte" if de else "Area: changed, see the map")
     line("Was" if de else "What", _kind(site, lang), "details",

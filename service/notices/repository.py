@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from service.events.models import Event
@@ -138,27 +139,91 @@ def _with_hooks(stmt):  # noqa: ANN001, ANN202
     return stmt.options(selectinload(Subscription.webhooks))
 
 
+# A subscription deleted while the worker held some of its rows (``mark_deleted``): gone for every reader, its row
+# waits for ``purge_deleted``.
+DELETED = "deleted"
+
+
 def get(session: Session, sub_id: uuid.UUID) -> Subscription | None:
-    return session.scalar(_with_hooks(select(Subscription).where(Subscription.id == sub_id)))
+    return session.scalar(_with_hooks(select(Subscription).where(Subscription.id == sub_id,
+                                                                 Subscription.status != DELETED)))
 
 
 def get_by_token(session: Session, token: str) -> Subscription | None:
-    return session.scalar(_with_hooks(select(Subscription).where(Subscription.token == token)))
+    return session.scalar(_with_hooks(select(Subscription).where(Subscription.token == token,
+                                                                 Subscription.status != DELETED)))
 
 
 def get_by_confirm_token(session: Session, token: str) -> Subscription | None:
-    return session.scalar(select(Subscription).where(Subscription.confirm_token == token).with_for_update())
+    return session.scalar(select(Subscription).where(Subscription.confirm_token == token,
+                                                     Subscription.status != DELETED).with_for_update())
 
 
 def list_for_org(session: Session, org_id: uuid.UUID) -> list[Subscription]:
     return list(session.scalars(_with_hooks(
-        select(Subscription).where(Subscription.organisation_id == org_id).order_by(Subscription.created_at)
+        select(Subscription).where(Subscription.organisation_id == org_id, Subscription.status != DELETED)
+        .order_by(Subscription.created_at)
     )))
 
 
-def remove(session: Session, sub_id: uuid.UUID) -> bool:
-    """Delete a subscription and (by cascade) its endpoints, notices, deliveries and attempts."""
-    return bool(session.execute(delete(Subscription).where(Subscription.id == sub_id)).rowcount)
+def subscription_status(session: Session, sub_id: uuid.UUID) -> str | None:
+    """The subscription's status as committed now (a column query: never the session's copy), None when gone."""
+    return session.scalar(select(Subscription.status).where(Subscription.id == sub_id))
+
+
+# How long deleting a subscription at once may wait for a row another transaction holds (the worker holds the
+# deliveries it is sending until its chunk is done): far below PostgreSQL's deadlock_timeout (1 s), so a lock
+# cycle with the worker ends here, on the side that can step back, and never aborts the worker.
+REMOVE_LOCK_TIMEOUT_MS = 200
+_BUSY_SQLSTATES = ("55P03", "40P01")  # lock_not_available (the timeout), deadlock_detected
+
+
+def remove_now(session: Session, sub_id: uuid.UUID, *, lock_timeout_ms: int = REMOVE_LOCK_TIMEOUT_MS) -> bool | None:
+    """Delete a subscription and (by cascade) its endpoints, notices, deliveries and attempts, unless that
+    would wait longer than ``lock_timeout_ms`` for a row lock: then nothing is deleted (a savepoint rolls back)
+    and the answer is None. True when deleted, False when there was no such row."""
+    previous = session.scalar(text("SELECT current_setting('lock_timeout')"))
+    try:
+        with session.begin_nested():
+            session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": f"{lock_timeout_ms}ms"})
+            return bool(session.execute(delete(Subscription).where(Subscription.id == sub_id)).rowcount)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in _BUSY_SQLSTATES:
+            raise
+        return None
+    finally:
+        session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": previous})
+
+
+def mark_deleted(session: Session, sub_id: uuid.UUID) -> None:
+    """Mark a subscription deleted without waiting for the rows the worker holds: an UPDATE of its own row only.
+    Its email address goes at once; its confirmation link stops working."""
+    session.execute(update(Subscription).where(Subscription.id == sub_id)
+                    .values(status=DELETED, email="", confirm_token=None)
+                    .execution_options(synchronize_session=False))
+
+
+def cancel_free_deliveries(session: Session, sub_id: uuid.UUID, reason: str) -> int:
+    """Cancel a subscription's pending deliveries that no worker holds (``SKIP LOCKED``: never waits); the worker
+    cancels the ones it holds itself when it comes to them (``delivery._deliver_one``)."""
+    free = (select(Delivery.id).join(Notice, Notice.id == Delivery.notice_id)
+            .where(Notice.subscription_id == sub_id, Delivery.status == "pending")
+            .with_for_update(of=Delivery, skip_locked=True))
+    return session.execute(update(Delivery).where(Delivery.id.in_(free.scalar_subquery()))
+                           .values(status="cancelled", last_error=reason)
+                           .execution_options(synchronize_session=False)).rowcount
+
+
+def has_pending_deliveries(session: Session, sub_id: uuid.UUID) -> bool:
+    return bool(session.scalar(select(
+        select(Delivery.id).join(Notice, Notice.id == Delivery.notice_id)
+        .where(Notice.subscription_id == sub_id, Delivery.status == "pending").exists())))
+
+
+def deleted_subscriptions(session: Session, limit: int = 1000) -> list[uuid.UUID]:
+    """Subscriptions marked deleted, locked (skipping those another transaction holds)."""
+    return list(session.scalars(select(Subscription.id).where(Subscription.status == DELETED)
+                                .limit(limit).with_for_update(skip_locked=True)))
 
 
 def expire_pending(session: Session, before: datetime) -> int:
@@ -446,11 +511,16 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[tuple[Deliver
     return [row for row in rows if row[0].id not in overtaking]  # type: ignore[misc]
 
 
-def get_endpoint(session: Session, endpoint_id: uuid.UUID, *, for_update: bool = False) -> WebhookEndpoint | None:
-    stmt = select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return session.scalar(stmt)
+def lock_endpoint(session: Session, endpoint_id: uuid.UUID) -> tuple[WebhookEndpoint | None, bool]:
+    """The endpoint locked for this transaction without waiting (``SKIP LOCKED``), as committed now:
+    ``(endpoint, False)``; ``(None, True)`` when another transaction holds it (a change of its subscription being
+    saved, an unsubscribe); ``(None, False)`` when it is gone."""
+    endpoint = session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+                              .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+    if endpoint is not None:
+        return endpoint, False
+    held = session.scalar(select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id))
+    return None, bool(held)
 
 
 def add_attempt(session: Session, **values: Any) -> None:

@@ -34,6 +34,7 @@ from service.geo import GeometryError, GeometryLimits, to_metric, to_wgs84, vali
 from service.kit.limits import has_control_character
 from service.kit.problems import InvalidField, Problem, field_path, not_found
 from service.kit.time import today
+from service.kit.types import line_break
 from service.notices import egress, render, repository
 from service.notices.models import Subscription, WebhookEndpoint
 from service.notices.schemas import WEBHOOK_URL_MAX, SubscriptionPatch, SubscriptionWrite, WebhookIn
@@ -160,6 +161,9 @@ def parse_area(area: dict[str, Any], settings: Settings) -> Area:
             raise InvalidField("area.street", "must be a street name of 2 to 200 characters")
         if not isinstance(city, str) or not city.strip():
             raise InvalidField("area.city", "is required with a street")
+        for name, value in (("street", street), ("city", city)):  # they are said in the emails, on one line
+            if line_break(value) is not None:
+                raise InvalidField(f"area.{name}", "must be one line, without line breaks")
         norm = normalise_street(street)
         if len(norm) < 3:
             raise InvalidField("area.street", "is too short to find in site descriptions")
@@ -485,9 +489,28 @@ def patch_from_form(form: Mapping[str, str | None]) -> SubscriptionPatch:
 
 
 def delete(session: Session, sub: Subscription) -> None:
-    """Delete the subscription with its email address, endpoints and everything queued or sent for it."""
+    """Delete the subscription with its email address, endpoints and everything queued or sent for it. Never
+    waits for the worker: while it is sending one of the subscription's notices it holds that delivery's row (and
+    the rest of its chunk) until the chunk is done, so then the subscription is marked deleted instead (one UPDATE
+    of its own row, its address blanked) and what is queued for it and free is cancelled. From that moment it is
+    gone for every reader, the worker sends nothing more for it (it checks before each send), and the worker's
+    next round deletes the rest (:func:`purge_deleted`)."""
     session.expunge(sub)
-    repository.remove(session, sub.id)
+    if repository.remove_now(session, sub.id) is None:
+        repository.mark_deleted(session, sub.id)
+        repository.cancel_free_deliveries(session, sub.id, "subscription deleted")
+
+
+def purge_deleted(session: Session) -> int:
+    """Delete the subscriptions marked deleted (:func:`delete`) whose rows nobody holds any more; the others
+    wait for the next round. Returns how many were deleted."""
+    purged = 0
+    for sub_id in repository.deleted_subscriptions(session):
+        repository.cancel_free_deliveries(session, sub_id, "subscription deleted")
+        if repository.has_pending_deliveries(session, sub_id):
+            continue  # a worker still holds one of them: it cancels it itself, the next round deletes the rest
+        purged += bool(repository.remove_now(session, sub_id))
+    return purged
 
 
 def is_subscribed(session: Session, token: str) -> bool:
@@ -559,7 +582,7 @@ def notice_kind_for(event: Event, site: dict[str, Any]) -> str | None:
     payload = event.payload or {}
     if site["status"] == "draft":
         return None
-    if kind in render.CANCELLING:
+    if kind in render.CANCELLING:  # to those told of the site only (``_queue_event_notices``)
         return None if payload.get("from") == "draft" else kind
     if site["status"] in ("withdrawn", "rejected"):
         return None  # a stale event of a site that is cancelled meanwhile; the cancellation follows
@@ -730,12 +753,18 @@ def process_events(session: Session, settings: Settings, *, limit: int = 500) ->
 
 
 def _queue_event_notices(session: Session, settings: Settings, event: Event, kind: str, site: dict[str, Any]) -> int:
-    """The notices of one outbox event to the subscriptions its site matches."""
+    """The notices of one outbox event to the subscriptions its site matches; a cancellation ("Baustelle abgesagt
+    ... findet nicht wie angekündigt statt") only to those that were told of the site: a notice of it, or a welcome
+    that listed it (a site created, changed and withdrawn before the worker came round was never announced)."""
     matches = repository.match_subscriptions(session, event.request_id)
     endpoints = repository.enabled_endpoints(session, [m.id for m in matches])
-    told = repository.last_told(session, event.request_id, [m.id for m in matches]) if kind in TOLD_KINDS else {}
+    cancelling = kind in render.CANCELLING
+    told = (repository.last_told(session, event.request_id, [m.id for m in matches])
+            if kind in TOLD_KINDS or cancelling else {})
     queued = 0
     for m in matches:
+        if cancelling and m.id not in told:
+            continue  # never told of the site (no notice of it, no welcome listing it): nothing to call off
         facts = change_facts(kind, event, site, told.get(m.id))
         if facts is None:
             continue
