@@ -64,9 +64,9 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-def tab(browser: Browser, *, accept_dialogs: bool = False, **options: object) -> Iterator[Page]:
-    """A fresh tab (German locale) with these context options; any page error fails the test."""
-    context = browser.new_context(locale="de-DE", **options)
+def tab(browser: Browser, *, accept_dialogs: bool = False, locale: str = "de-DE", **options: object) -> Iterator[Page]:
+    """A fresh tab (German locale unless told) with these context options; any page error fails the test."""
+    context = browser.new_context(locale=locale, **options)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))

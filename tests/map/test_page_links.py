@@ -66,7 +66,7 @@ def test_a_link_to_a_site_selects_it_fits_the_map_and_sets_the_day(live_server: 
     wait_selected(page, sites["slotted"], "Kanalerneuerung Bahnhofstraße Gelsenkirchen")
     # the day: the slot's start (not the window's); the site is drawn there, zoomed in, and listed as selected
     assert page.evaluate("window.bst.state.day") == "2028-11-10"
-    assert page.locator("#day-label").inner_text() == "10.11.2028"
+    assert page.locator("#day-input").input_value() == "10.11.2028"
     assert "10.11.2028 – 19.11.2028" in page.locator("#d-slot").inner_text()
     assert site_in_view(page, sites["slotted"])
     assert page.evaluate("window.bst.map.getZoom()") >= 13

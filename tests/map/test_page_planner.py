@@ -212,10 +212,10 @@ def test_planner_proposes_a_slot_at_a_chosen_start(live_server: str, ruhr: Ruhr,
     page.wait_for_selector("#d-more [data-action='propose']")
     field = page.locator("#d-propose-start")
     last_start = date.fromisoformat(before["latest_end"]) - timedelta(days=before["duration_days"] - 1)
-    # the possible starts as the field's range; the preferred start chosen already
-    assert field.get_attribute("min") == before["earliest_start"]
-    assert field.get_attribute("max") == last_start.isoformat()
-    assert field.input_value() == before["preferred_start"]
+    # the possible starts as the field's range; the preferred start chosen already, in the page's format
+    assert field.get_attribute("data-min") == before["earliest_start"]
+    assert field.get_attribute("data-max") == last_start.isoformat()
+    assert field.input_value() == f"{date.fromisoformat(before['preferred_start']):%d.%m.%Y}"
     assert page.locator("#d-propose-hint").inner_text() == (
         f"Möglicher Beginn: 01.09.2027 bis {last_start:%d.%m.%Y} (Dauer 49 Tage)")
 
@@ -245,6 +245,6 @@ def test_planner_proposes_a_slot_at_a_chosen_start(live_server: str, ruhr: Ruhr,
     assert "Slot vorgeschlagen" in page.locator("#d-body .pill").first.inner_text()
     props = page.evaluate("(id) => window.bst.state.sitesById.get(id).properties", site)
     assert (props["status"], props["slot_start"]) == ("slot_proposed", "2027-10-04")
-    assert page.locator("#d-propose-start").input_value() == "2027-10-04"  # a new proposal starts from it
+    assert page.locator("#d-propose-start").input_value() == "04.10.2027"  # a new proposal starts from it
     assert page.locator("#d-more [data-action='lock']").count() == 1
     shot(page, "slot_proposed_at_date")

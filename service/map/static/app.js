@@ -1,5 +1,5 @@
 // The planners' conflict map. Plain ES module, no build step; MapLibre GL JS is vendored (window.maplibregl).
-import { t, v, setLanguage, initialLanguage, language, formatDate, PROBLEMS } from "./i18n.js";
+import { t, v, setLanguage, initialLanguage, language, formatDate, parseDate, PROBLEMS } from "./i18n.js";
 
 const maplibregl = window.maplibregl;
 
@@ -760,17 +760,27 @@ function proposeRange(full) {
 }
 
 // "Propose a slot starting on": a date field (the slot's start if it has one, else the preferred start, within
-// the possible starts) and its button. The API decides; the range is a hint.
+// the possible starts) and its button. The API decides; the range is a hint. A text field in the page's date
+// format (see dateField), the possible starts as ISO dates in data-min and data-max.
 function renderPropose(full) {
   const { min, max } = proposeRange(full);
   const wanted = full.slot?.start || full.preferred_start || min;
   const value = wanted < min ? min : wanted > max ? max : wanted;
   return `<div class="propose-row">
     <label class="field" for="d-propose-start"><span>${esc(t("propose_at"))}</span>
-      <input type="date" id="d-propose-start" value="${esc(value)}" min="${esc(min)}" max="${esc(max)}"></label>
+      ${dateField("d-propose-start", value, "d-propose-hint d-propose-format", `data-min="${esc(min)}" data-max="${esc(max)}"`)}</label>
     <button type="button" data-action="propose">${esc(t("propose"))}</button>
     <p class="hint" id="d-propose-hint">${esc(t("propose_hint", { a: formatDate(min), b: formatDate(max), n: full.duration_days }))}</p>
+    <span class="sr-only" id="d-propose-format">${esc(t("date_hint"))}</span>
   </div>`;
+}
+
+// A date field of the page: text in the page's format (DD.MM.YYYY in German), never <input type="date">, whose
+// display follows the browser's language instead (MM/DD/YYYY in an English browser). parseDate reads what is typed.
+function dateField(id, iso, describedBy, attributes = "") {
+  return `<input type="text" id="${id}" ${attributes} class="date-input" value="${esc(iso ? formatDate(iso) : "")}" size="10"
+    placeholder="${esc(t("date_placeholder"))}" title="${esc(t("date_hint"))}" autocomplete="off" spellcheck="false"
+    aria-invalid="false" aria-describedby="${describedBy}">`;
 }
 
 // The request's ETag as read with the details: a step on a request changed meanwhile answers 412.
@@ -778,7 +788,7 @@ function ifMatch(full) { return { "If-Match": full.etag || `"v${full.version}"` 
 
 function message(text, ok) {
   const el = $("d-message");
-  if (el) el.innerHTML = `<div class="message ${ok ? "ok" : "err"}">${esc(text)}</div>`;
+  if (el) el.innerHTML = `<div class="message ${ok ? "ok" : "err"}" role="${ok ? "status" : "alert"}">${esc(text)}</div>`;
 }
 
 function bindDetailActions(id, full) {
@@ -800,6 +810,7 @@ function bindDetailActions(id, full) {
   $("d-propose-start")?.addEventListener("keydown", (e) => {
     if (e.key === "Enter") { e.preventDefault(); $("d-more").querySelector("[data-action='propose']").click(); }
   });
+  $("d-propose-start")?.addEventListener("input", (e) => e.target.setAttribute("aria-invalid", "false"));
 }
 
 async function setLock(id, full, locked) {
@@ -810,8 +821,14 @@ async function setLock(id, full, locked) {
 
 // A coordinator's proposal at the chosen start; the answer's warnings (rules the slot breaks) are shown with it.
 async function proposeAt(id, full) {
-  const start = $("d-propose-start").value;
-  if (!start) return message(t("propose_needs_date"), false);
+  const field = $("d-propose-start");
+  const text = field.value.trim();
+  const start = parseDate(text);
+  field.setAttribute("aria-invalid", String(!start));
+  if (!start) {
+    field.focus();
+    return message(text ? t("date_invalid", { text }) : t("propose_needs_date"), false);
+  }
   const r = await api(`/v1/requests/${id}/propose`, { method: "POST", headers: ifMatch(full), body: { start } });
   if (!r.ok) return message(problemText(r), false);
   const slot = r.data.slot || {};
@@ -997,6 +1014,7 @@ function initSlider() {
   slider.value = String(start >= min && start <= max ? start : busiestDay(min, max));
   state.day = dayToIso(Number(slider.value));
   slider.addEventListener("input", () => setDay(dayToIso(Number(slider.value))));
+  bindDayInput();
   $("play-button").addEventListener("click", togglePlay);
   $("all-days").addEventListener("change", (e) => { state.allDays = e.target.checked; applyFilters(); renderGantt(); });
   renderSliderLabels();
@@ -1022,12 +1040,57 @@ function renderSliderLabels() {
   const slider = $("day-slider");
   $("slider-min").textContent = formatDate(dayToIso(Number(slider.min)));
   $("slider-max").textContent = formatDate(dayToIso(Number(slider.max)));
-  $("day-label").textContent = formatDate(state.day);
+  const input = $("day-input");
+  input.placeholder = t("date_placeholder");
+  input.title = t("date_hint");
+  // what is being typed stays; the field shows the day again once it is entered or left
+  if (document.activeElement !== input) { input.value = formatDate(state.day); showDayError(null); }
   const play = $("play-button");
   play.textContent = state.playing ? "❚❚" : "▶";
   play.setAttribute("aria-label", state.playing ? t("pause") : t("play"));
   play.title = play.getAttribute("aria-label");
-  $("day-slider").setAttribute("aria-label", t("day"));
+  slider.setAttribute("aria-label", t("day_slider"));
+  // a screen reader reads the day, not the slider's number (days since 1970)
+  slider.setAttribute("aria-valuetext", formatDate(state.day));
+}
+
+// The day typed into the field beside the slider (DD.MM.YYYY or ISO, whatever the browser's language): Enter or
+// leaving the field moves the slider and the filters there, as the slider does; Escape puts the shown day back.
+// A text that is no date, or a day outside the slider's period, leaves the day as it is and says why.
+function bindDayInput() {
+  const input = $("day-input");
+  const commit = () => {
+    const text = input.value.trim();
+    if (text === formatDate(state.day)) { showDayError(null); return; }
+    const iso = parseDate(text);
+    const slider = $("day-slider");
+    const lo = dayToIso(Number(slider.min)), hi = dayToIso(Number(slider.max));
+    if (!iso) { showDayError(t("date_invalid", { text })); return; }
+    if (iso < lo || iso > hi) { showDayError(t("day_out_of_range", { a: formatDate(lo), b: formatDate(hi) })); return; }
+    showDayError(null);
+    if (state.playing) togglePlay();
+    setDay(iso);
+    input.value = formatDate(iso);
+  };
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); commit(); }
+    if (e.key === "Escape" && input.value !== formatDate(state.day)) {
+      e.stopPropagation(); // the field's own Escape: the details stay open
+      input.value = formatDate(state.day);
+      showDayError(null);
+    }
+  });
+  input.addEventListener("change", commit);
+  // (change comes first) a field left unedited shows the day, also one the slider played on to meanwhile
+  input.addEventListener("blur", () => { if (input.getAttribute("aria-invalid") !== "true") input.value = formatDate(state.day); });
+  input.addEventListener("input", () => { if (input.getAttribute("aria-invalid") === "true") showDayError(null); });
+}
+
+function showDayError(text) {
+  const box = $("day-error");
+  box.hidden = !text;
+  box.textContent = text || "";
+  $("day-input").setAttribute("aria-invalid", String(!!text));
 }
 
 export function setDay(iso) {

@@ -23,6 +23,11 @@ export const LABELS = {
     conflict_kinds: "Konfliktarten",
     layers: "Ebenen",
     day: "Stichtag",
+    day_slider: "Stichtag (Schieberegler)",
+    date_placeholder: "TT.MM.JJJJ",
+    date_hint: "Datum im Format TT.MM.JJJJ, z. B. 01.04.2027",
+    date_invalid: "„{text}“ ist kein gültiges Datum. Bitte im Format TT.MM.JJJJ eingeben, z. B. 01.04.2027.",
+    day_out_of_range: "Der Stichtag muss zwischen {a} und {b} liegen.",
     all_days: "Alle Zeiträume",
     play: "Abspielen",
     pause: "Anhalten",
@@ -146,6 +151,11 @@ export const LABELS = {
     conflict_kinds: "Conflict kinds",
     layers: "Layers",
     day: "Day",
+    day_slider: "Day (slider)",
+    date_placeholder: "YYYY-MM-DD",
+    date_hint: "Date as YYYY-MM-DD or DD.MM.YYYY, e.g. 2027-04-01",
+    date_invalid: "“{text}” is not a valid date. Please enter it as YYYY-MM-DD or DD.MM.YYYY, e.g. 2027-04-01.",
+    day_out_of_range: "The day must lie between {a} and {b}.",
     all_days: "All periods",
     play: "Play",
     pause: "Pause",
@@ -419,8 +429,26 @@ export function v(group, value) {
   return VALUES[current][group]?.[value] ?? value;
 }
 
+// Dates are shown in the page's language, never the browser's: German DD.MM.YYYY, English ISO YYYY-MM-DD (an
+// English browser's MM/DD/YYYY would make 04/01/2027 the 1st of April to one reader and the 4th of January to
+// another). Built from the ISO text, so neither the browser's locale nor its time zone can shift it.
 export function formatDate(iso) {
   if (!iso) return "–";
   const [y, m, d] = iso.slice(0, 10).split("-");
   return current === "de" ? `${d}.${m}.${y}` : `${y}-${m}-${d}`;
+}
+
+// A date typed by hand, in either language: DD.MM.YYYY (also D.M.YYYY, spaces after the dots) or ISO YYYY-MM-DD.
+// The ISO date, or null when the text is no day of the calendar (31.02.2027, 2027-13-01, 04/01/2027, "morgen").
+export function parseDate(text) {
+  const s = String(text ?? "").trim();
+  let m = s.match(/^(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})$/);
+  let y, mo, d;
+  if (m) [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  else if ((m = s.match(/^(\d{4})-(\d{2})-(\d{2})$/))) [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  else return null;
+  if (y < 1000) return null;
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
+  return `${String(y).padStart(4, "0")}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
 }
