@@ -10,9 +10,12 @@ Placement mode is lexicographic, solved sequentially: (1) maximise the placed we
 sum(weight * duration * placed), ties broken by the number of placed tasks worth nothing (weight or
 duration 0: a task that fits is placed even if it counts for nothing); (2) fix that value as a
 constraint and minimise the weighted deviation sum(weight * |start - preferred|); (3) fix that too
-and minimise the bundle spans. Each level is hinted with the previous solution (the first with the
-greedy plan). A level whose hint already meets a trivial bound (e.g. everything placed, zero
-deviation) is skipped as proven.
+and minimise the bundle spans; (4) when tasks have a ``current_start``, fix that too and minimise the
+number of them not kept there (stability: of equally good plans, the one as it stands). Each level is
+hinted with the previous solution (the first with the greedy plan), or with the ``keep_current``
+greedy plan when that meets the bounds fixed so far and is better on the levels left. A level whose
+hint already meets a trivial bound (e.g. everything placed, zero deviation, nothing moved) is skipped
+as proven.
 Makespan mode: every task is present, minimise the latest end. Pairs of tasks that together need
 more of a zone than it has also get a NoOverlap per clique (a redundant disjunctive constraint
 that makes the optimality proofs of project-scheduling instances much faster). Placement mode
@@ -117,6 +120,8 @@ class ComponentModel:
                 if lits:
                     c.only_enforce_if(lits)
         self.tasks = tasks
+        self.kept: dict[str, int] = {}  # task -> current start, for tasks that could stay there
+        self.stay: dict[str, cp_model.IntVar] = {}
         # tasks whose placement adds no work: counted separately so that level (1) still places them
         self.worthless = [x for x, p in self.present.items() if not isinstance(p, int) and tasks[x].work == 0]
         self.work_scale = len(self.worthless) + 1
@@ -179,6 +184,24 @@ class ComponentModel:
             terms.append(hi - lo)
         return sum(terms) if terms else None  # type: ignore[return-value]
 
+    def moves(self) -> cp_model.LinearExpr | None:
+        """Number of tasks with a feasible ``current_start`` that are not placed there (stability level)."""
+        for x, s in self.start.items():
+            t = self.tasks[x]
+            c = t.current_start
+            if c is None or t.fixed_start is not None or not any(lo <= c <= hi for lo, hi in start_domain(t)):
+                continue
+            stay = self.model.new_bool_var(f"stay_{x}")
+            self.model.add(s == c).only_enforce_if(stay)
+            p = self.present[x]
+            if not isinstance(p, int):
+                self.model.add_implication(stay, p)
+            self.kept[x] = c
+            self.stay[x] = stay
+        if not self.stay:
+            return None
+        return len(self.stay) - sum(self.stay.values())  # type: ignore[return-value]
+
     def makespan(self) -> cp_model.IntVar:
         mk = self.model.new_int_var(0, self.horizon, "makespan")
         for x, s in self.start.items():
@@ -197,6 +220,8 @@ class ComponentModel:
             elif not isinstance(p, int):
                 self.model.add_hint(p, False)
                 self.model.add_hint(s, self.bounds[x][0])
+        for x, stay in self.stay.items():
+            self.model.add_hint(stay, starts.get(x) == self.kept[x])
 
     def run(self, time_limit: float, workers: int, seed: int) -> tuple[int, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
@@ -253,8 +278,10 @@ def solve_component(
     time_limit: float,
     workers: int,
     seed: int,
+    stable: dict[str, int] | None = None,
 ) -> CpResult:
-    """Solve one component with CP-SAT within ``time_limit`` seconds (see module docstring)."""
+    """Solve one component with CP-SAT within ``time_limit`` seconds (see module docstring). ``stable`` is a
+    second feasible plan (the ``keep_current`` greedy's) offered as hint where it is better than ``hint``."""
     t0 = time.perf_counter()
     cm = ComponentModel(problem, mode)
     if cm.infeasible:
@@ -285,8 +312,17 @@ def solve_component(
     levels.append(("deviation", dev_expr, 0))
     if span_expr is not None:
         levels.append(("span", span_expr, 0))
+    moves_expr = cm.moves()
+    if moves_expr is not None:
+        levels.append(("moves", moves_expr, 0))
+    alternative = {x: s for x, s in stable.items() if x in cm.start} if stable is not None else None
     bound_unplaced: int | None = None
+    fixed_so_far: list[tuple[str, int]] = []
     for k, (name, expr, trivial) in enumerate(levels):
+        if alternative is not None and all(_value(n, alternative, cm) <= b for n, b in fixed_so_far):
+            rest = [n for n, _, _ in levels[k:]]
+            if [_value(n, alternative, cm) for n in rest] < [_value(n, current, cm) for n in rest]:
+                current = alternative
         hint_value = _value(name, current, cm)
         if hint_value <= trivial:
             best = hint_value
@@ -325,6 +361,7 @@ def solve_component(
             else:  # numerically impossible, but never accept a worse solution
                 best = hint_value
         cm.model.add(expr <= best)
+        fixed_so_far.append((name, best))
     unplaced_outside = sum(t.work for t in problem.tasks if t.id not in cm.start)
     bound = None if bound_unplaced is None else max(bound_unplaced, 0) + unplaced_outside
     status_name = "optimal" if proven else "feasible"
@@ -337,6 +374,8 @@ def _value(level: str, starts: dict[str, int], cm: ComponentModel) -> int:
         return -cm.placed_work_value(starts)
     if level == "deviation":
         return sum(tasks[x].weight * abs(s - tasks[x].preferred) for x, s in starts.items())
+    if level == "moves":
+        return sum(starts.get(x) != c for x, c in cm.kept.items())
     total = 0
     for b in cm.problem.bundles:
         ms = [(starts[x], starts[x] + tasks[x].duration) for x in set(b.tasks) if x in starts]

@@ -12,7 +12,12 @@ precedence partner) gets an assumption literal in a tiny CP-SAT model that force
 present. CP-SAT returns a sufficient set of assumptions (with several workers this may be all of
 them), which we shrink to an irreducible set by deletion: an element is dropped whenever the task
 still cannot start anywhere without it (checked exactly by interval arithmetic, because everything
-else is fixed). We also report the nearest window extensions that would make it fit.
+else is fixed). With at most ``EXACT_MAX`` elements CP-SAT is skipped and the deletion starts from
+all of them: the same problem and plan then always give the same explanation (a CP-SAT core of
+several workers varies from run to run, and so would the irreducible set when there are several),
+so a plan run again does not rewrite an unplaced request's reason for nothing. Elements are taken in
+a fixed order (conflicts, zones, precedences, forbidden periods; each by reference). We also report
+the nearest window extensions that would make it fit.
 """
 
 from __future__ import annotations
@@ -26,6 +31,16 @@ from .greedy import Occupancy, merge
 from .model import Intervals, Problem, Task, start_domain, subtract
 
 Element = tuple[str, str]  # (kind, ref)
+
+# Up to this many blocking elements the irreducible set is found by deletion from all of them (exact,
+# deterministic, well under a millisecond); above it a CP-SAT core comes first.
+EXACT_MAX = 64
+_KIND_ORDER = {"conflict": 0, "zone": 1, "precedence": 2, "forbidden": 3}
+
+
+def _ordered(elements: list[Element] | dict[Element, Intervals]) -> list[Element]:
+    """Elements in a fixed order: conflicts, zones, precedences, forbidden periods, each by reference."""
+    return sorted(elements, key=lambda e: (_KIND_ORDER.get(e[0], 9), e[0], e[1]))
 
 
 def _days(a: int, b: int) -> list[int]:
@@ -154,10 +169,12 @@ def explain_unplaced(
             )
         else:
             left = 5.0 if deadline is None else min(5.0, deadline - time.perf_counter())
-            core = _cpsat_core(window, ranges, workers, seed, left) if left > 0.01 else list(ranges)
+            every = _ordered(ranges)
+            core = (_cpsat_core(window, ranges, workers, seed, left) if left > 0.01 and len(every) > EXACT_MAX
+                    else every)
             if _fits(window, ranges, core):  # defensive: never trust a core we cannot confirm
-                core = list(ranges)
-            minimal = list(core)
+                core = every
+            minimal = _ordered(core)
             for e in list(core):
                 trial = [x for x in minimal if x != e]
                 if not _fits(window, ranges, trial):

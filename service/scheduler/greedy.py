@@ -5,6 +5,10 @@ taken in submission order (ties by id); each one gets the feasible start closest
 start (ties go to the earlier day) given the tasks already placed, and is never moved afterwards.
 A task with no feasible start stays unplaced. In makespan mode the earliest feasible start is taken.
 
+``keep_current`` is the same greedy that first keeps every task with a ``current_start`` there (when that is
+still free, in submission order), then places the others as FCFS does: the plan as it stands, completed. It
+is the solver's second hint (the stability tie-break's), never the yardstick.
+
 ``Occupancy`` keeps the placed tasks, the conflict adjacency, per-day zone usage and precedence
 bounds, and answers "which starts are free for this task?" as a list of closed day intervals.
 It is shared by the greedy, incremental insertion and the explanations (not by the checker).
@@ -234,5 +238,39 @@ def fcfs(problem: Problem, mode: str = "placement") -> GreedyResult:
             continue
         s = free[0][0] if mode == "makespan" else closest_in(free, t.preferred)
         assert s is not None
+        occ.place(t.id, s)
+    return GreedyResult(dict(occ.starts), unplaced)
+
+
+def _contains(intervals: list[tuple[int, int]], day: int) -> bool:
+    return any(lo <= day <= hi for lo, hi in intervals)
+
+
+def keep_current(problem: Problem) -> GreedyResult | None:
+    """Fixed tasks first, then every task at its ``current_start`` where that is still free (submission order),
+    then the rest as in :func:`fcfs`. ``None`` when no movable task has a current start."""
+    order = fcfs_order(problem)
+    if not any(t.current_start is not None and t.fixed_start is None for t in order):
+        return None
+    occ = Occupancy(problem, zones_all=False)
+    rest: list[Task] = []
+    for t in order:
+        if t.fixed_start is not None:
+            occ.place(t.id, t.fixed_start)
+    for t in order:
+        if t.fixed_start is not None:
+            continue
+        if t.current_start is not None and _contains(occ.free_starts(t), t.current_start):
+            occ.place(t.id, t.current_start)
+        else:
+            rest.append(t)
+    unplaced: dict[str, Unplaced] = {}
+    for t in rest:
+        free = occ.free_starts(t)
+        s = closest_in(free, t.preferred)
+        if s is None:
+            reason = "blocked by earlier requests" if start_domain(t) else "no feasible start in the window"
+            unplaced[t.id] = Unplaced(reason)
+            continue
         occ.place(t.id, s)
     return GreedyResult(dict(occ.starts), unplaced)

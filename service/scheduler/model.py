@@ -36,6 +36,9 @@ class Task:
     (the window and forbidden periods are not applied to it; the checker still reports conflicts).
     ``submitted`` orders the first-come-first-served baseline (smaller is earlier).
     ``shift`` is informational only: the conflict list already accounts for day/night work.
+    ``current_start`` is where the task stands now (e.g. a slot already proposed to its owner): among plans
+    equally good by the objective the one that moves fewest such tasks is taken (a stability tie-break, the
+    last lexicographic level; it never worsens the levels above it). Ignored for fixed tasks.
     """
 
     id: str
@@ -48,6 +51,7 @@ class Task:
     fixed_start: int | None = None
     shift: Shift = "continuous"
     forbidden: tuple[Forbidden, ...] = ()
+    current_start: int | None = None
 
     @property
     def preferred(self) -> int:
@@ -190,6 +194,7 @@ class ObjectiveParts:
     unplaced_count: int
 
     def lex_key(self, mode: ObjectiveMode = "placement") -> tuple[int, ...]:
+        """The comparison key. The stability tie-break is not part of it: see :func:`moves`."""
         if mode == "makespan":
             return (self.unplaced_count, self.makespan)
         return (self.unplaced_work, self.weighted_deviation, self.bundle_span)
@@ -311,3 +316,12 @@ def evaluate(problem: Problem, starts: dict[str, int]) -> ObjectiveParts:
         if ms:
             span += max(e for _, e in ms) - min(s for s, _ in ms)
     return ObjectiveParts(placed, unplaced, dev, span, mk, cnt)
+
+
+def moves(problem: Problem, starts: dict[str, int]) -> int:
+    """The stability tie-break: how many movable tasks with a ``current_start`` are not placed there (moved or
+    left out). Compared only between plans of equal ``lex_key``."""
+    return sum(
+        1 for t in problem.tasks
+        if t.current_start is not None and t.fixed_start is None and starts.get(t.id) != t.current_start
+    )

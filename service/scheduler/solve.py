@@ -9,6 +9,10 @@
 4. Per component the CP-SAT plan is kept only if its lexicographic objective is at least as good
    as the greedy plan's for that component; otherwise (or when CP-SAT found nothing in time) the
    greedy plan is kept. Components are independent, so the united plan is never worse than FCFS.
+5. Stability: when tasks carry a ``current_start``, the ``keep_current`` greedy (the plan as it stands,
+   completed) is CP-SAT's second hint, and its last level keeps as many of them where they are as the
+   levels above allow. Where the greedy plan stands (trivial components, fallback), the ``keep_current``
+   plan replaces it when its objective is as good and it moves fewer of them. ``Plan.fcfs`` stays FCFS.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from .components import restrict, split_components
 from .cpsat import solve_component
 from .explain import explain_plan
-from .greedy import fcfs
+from .greedy import fcfs, keep_current
 from .model import (
     ComponentStats,
     FcfsSummary,
@@ -28,6 +32,7 @@ from .model import (
     Problem,
     Unplaced,
     evaluate,
+    moves,
 )
 
 Progress = Callable[[int, int], None]
@@ -45,6 +50,7 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     mode = options.objective
     tasks = problem.task_map()
     greedy = fcfs(problem, mode)
+    kept = keep_current(problem) if mode == "placement" else None
     g_parts = evaluate(problem, greedy.starts)
     comps = split_components(problem)
     starts: dict[str, int] = {}
@@ -58,7 +64,8 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     for k, comp in enumerate(comps):
         c0 = time.perf_counter()
         g = {x: greedy.starts[x] for x in comp if x in greedy.starts}
-        chosen, status = g, "optimal"
+        stable = {x: kept.starts[x] for x in comp if x in kept.starts} if kept is not None else None
+        chosen, status = _steadier(problem, tasks, comp, g, stable), "optimal"
         if mode == "makespan" and len(g) < len(comp):
             status = "infeasible"  # a lone task with an empty start domain
         if id(comp) in hard_ids:
@@ -66,16 +73,17 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
             budget = min(remaining, max(remaining * len(comp) / size_left, min(1.0, 0.05 * remaining)))
             size_left -= len(comp)
             sub = restrict(problem, comp)
-            res = solve_component(sub, mode, g, budget, options.num_workers, options.seed + k)
+            res = solve_component(sub, mode, g, budget, options.num_workers, options.seed + k, stable)
             if res.status == "infeasible":
                 status = "infeasible"
+                chosen = g
             elif res.starts is None:
                 status = "fallback_greedy"
             else:
                 cp_key = evaluate(sub, res.starts).lex_key(mode)
                 g_key = evaluate(sub, g).lex_key(mode)
                 if cp_key <= g_key:
-                    chosen, status = res.starts, res.status
+                    chosen, status = _steadier(problem, tasks, comp, res.starts, stable), res.status
                 else:
                     status = "fallback_greedy"
             if mode == "placement":
@@ -128,6 +136,20 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
                 plan.unplaced[tid] = Unplaced(f"{plan.unplaced[tid].reason}; {ex['reason']}", refs)
     plan.wall_time_s = time.perf_counter() - t0
     return plan
+
+
+def _steadier(problem: Problem, tasks: dict, comp: list[str], starts: dict[str, int],
+              other: dict[str, int] | None) -> dict[str, int]:
+    """``other`` (the ``keep_current`` plan of the component) instead of ``starts`` when its objective is as good
+    and it moves fewer tasks away from their current starts; else ``starts``."""
+    if other is None or other == starts:
+        return starts
+    members = set(comp)
+    part = Problem([tasks[x] for x in comp], bundles=[b for b in problem.bundles if b.tasks and b.tasks[0] in members])
+    a, b = evaluate(part, starts), evaluate(part, other)
+    if (b.lex_key(), moves(part, other)) < (a.lex_key(), moves(part, starts)):
+        return other
+    return starts
 
 
 def _trivially_optimal(problem: Problem, comp: list[str], g: dict[str, int], tasks: dict, mode: str) -> bool:

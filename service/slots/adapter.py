@@ -13,6 +13,17 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
   slot away when May is full). The period never begins before today: no slot is granted in the past.
 - preferred start: the request's ``preferred_start`` (else its earliest start), clamped into the window. The
   owner's own preferred start is kept in ``TaskInfo.preferred``: explanations report against it.
+- counter-proposal: a request whose owner contested a slot with another window (the workflow's latest
+  ``contest``, ``repository.counter_proposals``) is planned in that window (what the owner can do) while it
+  waits for a decision and was not edited since, also after a new proposal (a later plan run does not undo it);
+  its preferred start is clamped into it (so the counter start when the old one lies before it). Where the counter
+  window does not fit the plan period, or the plan finds no start in it (the service solves once more, see
+  ``CounterProposal.fallback``), the request is planned in its own window with the counter start as its
+  preferred start, and its explanation says so (``Built.counter``).
+- current start: a movable request that holds a ``proposed`` slot and waits for its owner (``submitted``,
+  ``slot_proposed``) carries that slot's first day as ``Task.current_start``: among equally good plans the
+  scheduler keeps the slots already proposed (no new proposal, deadline or notice for a mere reshuffle).
+  A contested slot carries none: its owner asked for another.
 - weight: urgency factor × impact factor (see ``URGENCY_WEIGHT``/``IMPACT_WEIGHT``). The scheduler's
   "work" of a task is weight × duration: the first objective places as much of it as possible, so an
   emergency full closure of 30 days outweighs a planned footway site of 30 days twelvefold.
@@ -105,6 +116,19 @@ class TaskInfo:
 
 
 @dataclass
+class CounterProposal:
+    """A contested request's counter-proposal window (inclusive dates) and how the plan uses it: ``window`` (the
+    task's window is the counter window) or ``fallback`` (the counter window cannot be met: the task has the
+    request's own window and the counter start as its preferred start). ``fallback`` holds that task while
+    ``used`` is ``window``, for a second solve when the plan leaves the request unplaced in the counter window."""
+
+    earliest_start: date
+    latest_end: date
+    used: str
+    fallback: Task | None = None
+
+
+@dataclass
 class Built:
     problem: Problem
     day0: date
@@ -114,6 +138,7 @@ class Built:
     conflict_source: str = "postgis"
     # (predecessor task, successor task) -> (min_gap_days, max_gap_days) of the precedences in the problem
     gaps: dict[tuple[str, str], tuple[int, int | None]] = field(default_factory=dict)
+    counter: dict[str, CounterProposal] = field(default_factory=dict)
 
     def day(self, d: date) -> int:
         return (d - self.day0).days
@@ -186,18 +211,37 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
     horizon = (scope.end - day0).days + 1
     built = Built(Problem([], horizon=horizon), day0, horizon)
     rows = repository.requests_in_scope(session, bbox=scope.bbox, zone_id=scope.zone, start=day0, end=scope.end)
+    counters = repository.counter_proposals(session, [r.id for r in rows if r.status in repository.COUNTER_STATUSES])
     tasks: dict[str, Task] = {}
-    for row in rows:
-        fixed = is_fixed(row)
-        task, reason = task_of(row, day0, horizon, fixed=fixed)
-        if (task is not None and not fixed and day0 > now and row.slot_start is not None
+
+    def movable_task(row: Any) -> tuple[Task | None, str | None]:
+        task, reason = task_of(row, day0, horizon, fixed=False)
+        if (task is not None and day0 > now and row.slot_start is not None
                 and (row.preferred_start or row.earliest_start) < day0):
             # a plan from May does not push back works wanted before it: they keep the slot they hold
             task, reason = None, SKIP_PREFERRED_BEFORE
-        if task is not None and not fixed and row.slot_start is not None and row.latest_end > scope.end:
+        if task is not None and row.slot_start is not None and row.latest_end > scope.end:
             # nor does a plan until May squeeze works whose window runs on past it into its period, or take
             # their slot away when the period is full: what lies beyond the period is not its to judge
             task, reason = None, SKIP_BEYOND
+        return task, reason
+
+    for row in rows:
+        fixed = is_fixed(row)
+        counter = counters.get(row.id) if not fixed else None
+        if fixed:
+            task, reason = task_of(row, day0, horizon, fixed=True)
+        elif counter is not None:
+            row, task, reason, built_counter = counter_task(row, counter, movable_task)
+            if built_counter is not None:
+                built.counter[str(row.id)] = built_counter
+        else:
+            task, reason = movable_task(row)
+        if (task is not None and not fixed and row.slot_status == "proposed" and row.status in CURRENT_STATUSES
+                and row.slot_start is not None and row.slot_start >= day0):
+            task = replace(task, current_start=(row.slot_start - day0).days)
+            if (c := built.counter.get(task.id)) is not None and c.fallback is not None:
+                c.fallback = replace(c.fallback, current_start=task.current_start)
         if task is None and not fixed:
             built.skipped[str(row.id)] = reason or SKIP_WINDOW
             if row.slot_start is not None:  # not planned by this run, but its slot holds the street: respect it
@@ -222,12 +266,55 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
     forbidden = forbidden_for(session, built, [i.request_id for t, i in built.info.items() if not i.fixed])
     if forbidden:
         built.problem.tasks = [replace(t, forbidden=tuple(forbidden.get(t.id, ()))) for t in built.problem.tasks]
+        for tid, c in built.counter.items():
+            if c.fallback is not None:
+                c.fallback = replace(c.fallback, forbidden=tuple(forbidden.get(tid, ())))
     links = repository.precedences_touching(session, [built.info[t].request_id for t in built.movable()])
     built.problem.precedences, anchors, built.gaps = precedences_of(session, links, tasks, built.day0, built.horizon,
                                                                    now)
     built.problem.tasks += anchors
     built.problem.validate()
     return built
+
+
+def fall_back(built: Built, ids: Iterable[str]) -> list[str]:
+    """The counter-proposals of the tasks ``ids`` cannot be met: plan those requests in their own window, the
+    counter start preferred (``CounterProposal.fallback``). Returns the tasks switched."""
+    switched = {tid: c.fallback for tid in ids if (c := built.counter.get(tid)) is not None
+                and c.used == "window" and c.fallback is not None}
+    for tid in switched:
+        built.counter[tid].used, built.counter[tid].fallback = "fallback", None
+    if switched:
+        built.problem.tasks = [switched.get(t.id) or t for t in built.problem.tasks]
+    return list(switched)
+
+
+# A proposed slot of a request in these states is kept among equally good plans (``Task.current_start``).
+CURRENT_STATUSES = ("submitted", "slot_proposed")
+
+
+def counter_task(
+    row: Any, counter: tuple[date, date], movable_task: Any,
+) -> tuple[Any, Task | None, str | None, CounterProposal | None]:
+    """The task of a request holding a counter-proposal ``counter`` (see the module docstring): the row as
+    planned (its window, or its own window with the counter start preferred), the task (or ``None`` and why it is
+    not part of the plan) and the ``CounterProposal`` (``None`` when the request is not planned at all)."""
+    first, last = max(counter[0], row.earliest_start), min(counter[1], row.latest_end)
+    fields = dict(row._mapping)
+    back = SimpleNamespace(**{**fields, "preferred_start": counter[0]})  # the own window, the counter start preferred
+    fallback, fallback_reason = movable_task(back)
+    task, reason = None, SKIP_WINDOW
+    inside = None
+    if (last - first).days + 1 >= row.duration_days:
+        latest_start = last - timedelta(days=row.duration_days - 1)
+        wished = min(max(row.preferred_start or row.earliest_start, first), latest_start)
+        inside = SimpleNamespace(**{**fields, "earliest_start": first, "latest_end": last, "preferred_start": wished})
+        task, reason = movable_task(inside)
+    if task is not None:
+        return inside, task, None, CounterProposal(counter[0], counter[1], "window", fallback)
+    if fallback is not None:
+        return back, fallback, None, CounterProposal(counter[0], counter[1], "fallback")
+    return row, None, fallback_reason or reason, None
 
 
 # Partners in these states hold nothing: their works are off, or not yet asked for.

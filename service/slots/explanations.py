@@ -172,6 +172,18 @@ def placed_summary(start: date, preferred: date, items: list[dict], note: bool,
     return {"de": de, "en": en}
 
 
+def counter_note(first: date, last: date, met: bool) -> dict[str, str]:
+    """What became of a contested request's counter-proposal (the window ``first``..``last``) in a plan."""
+    de_window, en_window = _period(first, last)
+    if met:
+        return {"de": f"Zeitraum laut Gegenvorschlag: {de_window}.",
+                "en": f"Window as counter-proposed: {en_window}."}
+    return {"de": (f"Der Gegenvorschlag ({de_window}) ließ sich nicht einhalten: eingeplant im ursprünglichen "
+                   "Zeitfenster, so nah wie möglich an seinem Beginn."),
+            "en": (f"The counter-proposal ({en_window}) could not be met: placed in the original window, as close "
+                   "to its start as possible.")}
+
+
 def moved_for_summary(start: date, preferred: date, stated: bool = True) -> dict[str, str]:
     """A provisional slot the incremental placement moved to fit a newly submitted request."""
     out = placed_summary(start, preferred, [], False, stated=stated)

@@ -254,6 +254,32 @@ def precedences_touching(session: Session, ids: Sequence[uuid.UUID]) -> list[Row
     return list(session.execute(text(sql), {"ids": list(ids)}))
 
 
+# A counter-proposal holds while the request waits for a decision: contested, answered by a new proposal
+# (``slot_proposed``), or back in the office's queue (``submitted``: the proposal lapsed or found no slot).
+COUNTER_STATUSES = ("submitted", "slot_proposed", "contested")
+
+
+def counter_proposals(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[date, date]]:
+    """The counter-proposal window (``earliest_start``, ``latest_end``) of each request among ``ids`` that holds
+    one: the window its owner asked for instead of a proposed slot, kept by the workflow domain in the ``after``
+    of the request's latest ``contest`` history row (the row ``workflow.service.counter_proposal_json`` reads).
+    It holds while the request is in :data:`COUNTER_STATUSES` and was not edited (``update``) since; a latest
+    contest without a window gives nothing, and so does a database without the workflow's history table."""
+    if not ids or not table_exists(session, "request_history"):
+        return {}
+    sql = """select distinct on (h.request_id) h.request_id,
+                    h.after -> 'counter_proposal' ->> 'earliest_start' as earliest_start,
+                    h.after -> 'counter_proposal' ->> 'latest_end' as latest_end,
+                    exists (select 1 from request_history u where u.request_id = h.request_id and u.seq > h.seq
+                            and u.action = 'update') as edited
+             from request_history h join site_requests r on r.id = h.request_id
+             where h.request_id = any(:ids) and r.status = any(:statuses) and h.action = 'contest'
+             order by h.request_id, h.seq desc"""
+    rows = session.execute(text(sql), {"ids": list(ids), "statuses": list(COUNTER_STATUSES)})
+    return {r.request_id: (date.fromisoformat(r.earliest_start), date.fromisoformat(r.latest_end))
+            for r in rows if r.earliest_start and r.latest_end and not r.edited}
+
+
 def plan_runs_since(session: Session, since: datetime) -> list[PlanRun]:
     return list(session.scalars(select(PlanRun).where(PlanRun.created_at >= since).order_by(PlanRun.created_at)))
 

@@ -224,6 +224,10 @@ def _solve_checked(built: adapter.Built, settings: Settings, progress: Callable[
     options = Options(time_limit_s=settings.solver_time_limit_s, num_workers=max(2, settings.solver_workers),
                       seed=settings.solver_seed)
     plan = solve(built.problem, options, progress)
+    if adapter.fall_back(built, [tid for tid in built.counter if tid in plan.unplaced]):
+        # no start in a counter-proposal's window: those requests are planned in their own window again, as
+        # close to the counter start as the others allow (their explanations say so)
+        plan = solve(built.problem, options, None)
     violations = check_plan(built.problem, plan)
     if violations:
         raise RuntimeError(f"the plan checker found {len(violations)} violations, e.g. {violations[0].message}")
@@ -276,7 +280,9 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
     tasks = built.problem.task_map()  # once: looking a task up per slot must not rebuild it
     counts = {"proposed": 0, "unchanged": 0, "unplaced": 0, "stale": 0}
     moved: list[uuid.UUID] = []  # slots whose dates changed: their stored conflicts follow them
-    unplaced: list[tuple[SiteRequest, Slot]] = []
+    # requests left unplaced: the request, its slot row, why, and whether the row was written already (one left
+    # unplaced before is rewritten only if its reason changed: see the end)
+    unplaced: list[tuple[SiteRequest, Slot, dict[str, Any], bool]] = []
     for tid in movable:
         info = built.info[tid]
         req, slot = reqs.get(info.request_id), slots.get(info.request_id)
@@ -291,6 +297,12 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
             unchanged = slot is not None and slot.status == "proposed" and (slot.start, slot.end) == (start, end)
             if slot is None or (slot.start, slot.end) != (start, end):
                 moved.append(req.id)
+            if (unchanged and req.status == "slot_proposed" and slot is not None and not slot.provisional
+                    and _same_explanation(slot.explanation, explanation)):
+                # the proposal stands as it is: rewriting it (only the plan id would change) would make a new
+                # version of the request (its ETag, the feeds) for nothing
+                counts["unchanged"] += 1
+                continue
             repository.put_slot(session, req.id, start=start, end=end, status="proposed", provisional=False,
                                 explanation=explanation, unplaced=None, plan_id=plan_id)
             if unchanged and req.status == "slot_proposed":
@@ -301,12 +313,16 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
                 propose(session, req, start, end, explanation, None, settings=settings, plan_id=plan_id)
         else:
             counts["unplaced"] += 1
+            info = unplaced_info(built, tid, plan)
+            if (slot is not None and slot.status == "unplaced" and slot.start is None and not slot.provisional
+                    and req.status not in ("slot_proposed", "contested")):
+                unplaced.append((req, slot, info, False))
+                continue
             if slot is not None and slot.start is not None:
                 moved.append(req.id)
             unplaced.append((req, repository.put_slot(
                 session, req.id, start=None, end=None, status="unplaced", provisional=False,
-                explanation={"plan_id": str(plan_id), "method": "plan"}, unplaced=unplaced_info(built, tid, plan),
-                plan_id=plan_id)))
+                explanation={"plan_id": str(plan_id), "method": "plan"}, unplaced=info, plan_id=plan_id), info, True))
             hook = workflow_hook("unplace")
             if hook is not None and req.status in ("slot_proposed", "contested"):  # nothing left to answer
                 hook(session, req, settings, plan_id=plan_id)
@@ -314,9 +330,24 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
     # the scheduler's nearest windows only know this plan's problem (windows and rules inside the period):
     # look again against every stored slot and rule, now that the new slots are written
     session.flush()
-    for req, row in unplaced[:NEAREST_CHECKED_MAX]:
-        row.unplaced = {**(row.unplaced or {}), "nearest_feasible": nearest_feasible(session, req, settings)}
+    for k, (req, row, info, written) in enumerate(unplaced):
+        if k < NEAREST_CHECKED_MAX:
+            info = {**info, "nearest_feasible": nearest_feasible(session, req, settings)}
+        if written:
+            row.unplaced = info
+        elif row.unplaced != info or (row.explanation or {}).get("method") != "plan":
+            repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=False,
+                                explanation={"plan_id": str(plan_id), "method": "plan"}, unplaced=info,
+                                plan_id=plan_id)
+        # else: unplaced as before, for the same reason: rewriting the row would make a new version for nothing
     return counts
+
+
+def _same_explanation(stored: dict | None, new: dict) -> bool:
+    """Whether a stored slot explanation says what ``new`` says, apart from which plan run wrote it."""
+    def strip(ex: dict | None) -> dict:
+        return {k: v for k, v in (ex or {}).items() if k != "plan_id"}
+    return strip(stored) == strip(new)
 
 
 # A plan run looks up the nearest feasible windows of at most this many unplaced requests against the database
@@ -375,15 +406,28 @@ def placed_explanation(built: adapter.Built, task: Task, start: int, ex: dict | 
     start_date = built.date(start)
     moved = ex is not None and start != task.preferred
     blockers = explanations.blockers(built, ex["blockers"], task.id) if moved and ex.get("blockers") else []
-    return {
+    summary = explanations.placed_summary(start_date, preferred, blockers, bool(ex and ex.get("note")),
+                                          (built.day0, built.date(built.horizon - 1)), task.duration, stated)
+    out = {
         "method": method, "plan_id": str(plan_id) if plan_id else None,
         "preferred_start": preferred.isoformat(), "preferred_stated": stated,
         "deviation_days": abs((start_date - preferred).days),
-        "summary": explanations.placed_summary(start_date, preferred, blockers, bool(ex and ex.get("note")),
-                                               (built.day0, built.date(built.horizon - 1)), task.duration,
-                                               stated),
+        "summary": summary,
         "blockers": blockers,
     }
+    counter = built.counter.get(task.id)
+    if counter is not None:
+        out["counter_proposal"] = counter_json(counter)
+        note = explanations.counter_note(counter.earliest_start, counter.latest_end, counter.used == "window")
+        out["summary"] = {lang: f"{summary[lang]} {note[lang]}" for lang in ("de", "en")}
+    return out
+
+
+def counter_json(counter: adapter.CounterProposal) -> dict[str, Any]:
+    """The counter-proposal a plan worked with, in a slot's explanation: its window and whether the plan kept to
+    it (``met``) or fell back to the request's own window with the counter start preferred."""
+    return {"earliest_start": counter.earliest_start.isoformat(), "latest_end": counter.latest_end.isoformat(),
+            "met": counter.used == "window"}
 
 
 def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
@@ -404,9 +448,13 @@ def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
         nearest["earliest_start"] = built.date(near["extend_earliest_start_to"]).isoformat()
     free_from = built.date(ex["free_from"]) if ex.get("free_from") is not None else None
     detail = why.reason if why else ex.get("reason", "not placed")
-    return {"reason": explanations.unplaced_reason(ex.get("code"), blockers, free_from), "detail": detail,
-            "detail_text": explanations.detail_text(detail, built.day0),
-            "blocking": list(dict.fromkeys(blocking)), "blockers": blockers, "nearest_feasible": nearest or None}
+    out = {"reason": explanations.unplaced_reason(ex.get("code"), blockers, free_from), "detail": detail,
+           "detail_text": explanations.detail_text(detail, built.day0),
+           "blocking": list(dict.fromkeys(blocking)), "blockers": blockers, "nearest_feasible": nearest or None}
+    counter = built.counter.get(tid)
+    if counter is not None:
+        out["counter_proposal"] = counter_json(counter)
+    return out
 
 
 def movable_objective(built: adapter.Built, parts: Any, starts: dict[str, int]) -> dict[str, Any]:

@@ -30,6 +30,14 @@ def assert_slots_valid(db, settings, *, bbox=ESSEN, start="2027-01-01", end="202
     scope = adapter.Scope(date.fromisoformat(start), date.fromisoformat(end), tuple(bbox))
     built = adapter.build(db, scope, settings)
     slots = repository.slots_of(db, [i.request_id for i in built.info.values()])
+    # a slot a plan placed outside its counter-proposal (which could not be met) is checked against the own window
+    outside = []
+    for tid in built.counter:
+        task, slot = built.problem.task_map()[tid], slots.get(built.info[tid].request_id)
+        if slot is not None and slot.start is not None and not (
+                task.earliest_start <= built.day(slot.start) <= task.latest_end - task.duration):
+            outside.append(tid)
+    adapter.fall_back(built, outside)
     starts, unplaced = {}, {}
     for tid, info in built.info.items():
         slot = slots.get(info.request_id)
