@@ -81,8 +81,9 @@ def report(
                       f"{state.current_revision}) or other distance settings: run `baustellen conflicts refresh` "
                       "or start the worker[/yellow]")
     if pending:
-        console.print(f"[yellow]{pending} request(s) or rule(s) changed during a full refresh wait for their "
-                      "conflicts to be recomputed: start the worker or run `baustellen conflicts refresh`[/yellow]")
+        console.print(f"[yellow]{pending} request(s) or rule(s) changed during a full refresh (or at the same "
+                      "moment as a neighbouring request) wait for their conflicts to be recomputed: start the worker "
+                      "or run `baustellen conflicts refresh`[/yellow]")
     if geojson:
         geojson.write_text(json.dumps(to_json({"type": "FeatureCollection", "features": features}),
                                       ensure_ascii=False), "utf-8")

@@ -62,8 +62,8 @@ def list_conflicts(
     """The stored conflicts as GeoJSON. `rules_revision` is the revision of the detection rules they were
     computed with. `stale: true` means some stored conflicts may be out of date: the service now runs newer rules
     (or other distance settings) and the worker has not recomputed them yet (it does at its start), or `pending`
-    (the number of requests and rules changed while a full recomputation ran) is above 0 and the worker has not
-    recomputed those yet (it does within seconds)."""
+    (the number of requests and rules changed while a full recomputation ran, or at the same instant as a
+    neighbouring request) is above 0 and the worker has not recomputed those yet (it does within seconds)."""
     features, next_cursor = service.list_features(
         session, principal, bbox=bbox, start=start, end=end, kinds=[k.value for k in kind], owners=owner,
         hard=hard, cursor=cursor, limit=limit)

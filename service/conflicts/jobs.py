@@ -31,8 +31,10 @@ log = logging.getLogger("baustellen.conflicts")
 
 CHECK_EVERY_S = 300
 # Changes are queued only while a full refresh runs (rare: a worker start after an upgrade, the CLI, a plan run
-# moving many slots), and an idle round is one index read of an empty table: every 10 s keeps a request's conflicts
-# stale for at most about that long after the refresh has ended, at no cost worth counting.
+# moving many slots) or when a recomputation of a neighbouring request waits for the change's transaction (rarer:
+# both at the same instant; see ``service.conflicts.service``), and an idle round is one index read of an empty
+# table: every 10 s keeps a request's conflicts stale for at most about that long after the refresh (or the other
+# recomputation) has ended, at no cost worth counting.
 DRAIN_EVERY_S = 10
 DRAIN_BATCH = 500  # targets read per round; the round reads again until nothing is left or a full refresh starts
 

@@ -4,16 +4,17 @@ Rules (zones, corridors, moratoriums, blackouts) keep their geometry in EPSG:432
 GiST-indexed EPSG:25832 copy for metric queries, like site requests do.
 
 ``conflicts`` holds one row per (pair, kind) — or (request, rule) for moratoriums and blackouts, where
-``request_b`` is null. Pairs are stored with ``request_a < request_b``. Corridor and zone conflicts are pairs
-too: two requests on the same rule that are active together on a day on which the rule is over capacity;
-the rule's id and the peak set are recorded. The explanation sentence (German, English) is rendered from
+``request_b`` is null; a unique index keeps it so. Pairs are stored with ``request_a < request_b``. Corridor and
+zone conflicts are pairs too: two requests on the same rule that are active together on a day on which the rule is
+over capacity; the rule's id and the peak set are recorded. The explanation sentence (German, English) is rendered from
 ``reason`` when read.
 
 ``conflicts_state`` (one row) records what the stored conflicts were computed with: the revision of the detection
 rules and a fingerprint of the settings that shape them, so that the worker recomputes them after an upgrade.
 
-``conflicts_pending`` lists the requests and rules that changed while a full refresh ran: their stored conflicts may
-follow their older state until the worker recomputes them (``service.conflicts.jobs.drain_pending``).
+``conflicts_pending`` lists the requests and rules that changed while a full refresh ran (or while another
+recomputation held the lock and waited for the change's transaction): their stored conflicts may follow their older
+state until the worker recomputes them (``service.conflicts.jobs.drain_pending``).
 """
 
 from __future__ import annotations
@@ -132,10 +133,18 @@ RULE_NAME_INDEXES = frozenset(
 )
 
 
+# One row per pair (or request) per kind and rule: what a recomputation deletes and inserts again. Nulls count as
+# equal (a moratorium row has no ``request_b``, a pair no rule). Recomputations run one at a time, so this only
+# guards against a bug storing a conflict twice (migration 0021 removed the duplicates stored before).
+CONFLICT_IDENTITY_INDEX = "uq_conflicts_identity"
+CONFLICT_IDENTITY = ("request_a", "request_b", "kind", "zone_id", "corridor_id", "moratorium_id", "blackout_id")
+
+
 class Conflict(Base):
     __tablename__ = "conflicts"
     __table_args__ = (
         CheckConstraint("request_b IS NULL OR request_a < request_b", name="ck_conflicts_pair_order"),
+        Index(CONFLICT_IDENTITY_INDEX, *CONFLICT_IDENTITY, unique=True, postgresql_nulls_not_distinct=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -200,9 +209,10 @@ PENDING_KINDS = ("request", "zone", "corridor", "moratorium", "blackout")
 
 
 class ConflictPending(Base):
-    """A request (``kind = 'request'``) or a rule (its type) changed while a full refresh held its lock: the
-    change did not touch ``conflicts`` (waiting could deadlock), and its conflicts are recomputed once that refresh
-    has ended. An append-only queue: one row per change (never updated, so recording one never waits on the job
+    """A request (``kind = 'request'``) or a rule (its type) changed while a full refresh held its lock, or while
+    another recomputation held the single-recomputation lock and could not go on before the change committed: the
+    change did not touch ``conflicts`` (waiting could deadlock), and its conflicts are recomputed once that lock is
+    free. An append-only queue: one row per change (never updated, so recording one never waits on the job
     draining it); the job recomputes a target once for all its rows and deletes just the rows it saw."""
 
     __tablename__ = "conflicts_pending"

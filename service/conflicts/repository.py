@@ -462,6 +462,44 @@ def lock_refresh_shared(session: Session, *, wait: bool) -> bool:
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock_shared(_FULL_REFRESH_LOCK))))
 
 
+# Recomputing one request or one rule (``refresh_for_request``, ``refresh_rule``, the drain, a rule's deletion) holds
+# this transaction-scoped advisory lock exclusively, after the shared side of the full-refresh lock: one at a time, so
+# each recomputation starts after the previous one committed and sees its rows (deletes them, does not add its pairs a
+# second time) and the change of the request or rule it was made for. Holding it implies holding the full-refresh lock
+# (either side), so a full refresh never meets it. Its key in ``pg_locks``: ``classid`` the high, ``objid`` the low 32
+# bits of the 64-bit key, ``objsubid`` 1.
+_SINGLE_REFRESH_KEY = "baustellen.conflicts.single_refresh"
+_SINGLE_REFRESH_LOCK = func.hashtextextended(_SINGLE_REFRESH_KEY, 0)
+
+
+def lock_single_refresh(session: Session, *, wait: bool) -> bool:
+    """Take the single-recomputation lock until the transaction ends; without ``wait``, only when it is free (or
+    this transaction holds it already)."""
+    if wait:
+        session.execute(select(func.pg_advisory_xact_lock(_SINGLE_REFRESH_LOCK)))
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_SINGLE_REFRESH_LOCK))))
+
+
+def single_refresh_holder_waits_for_us(session: Session) -> bool:
+    """Whether the transaction holding the single-recomputation lock waits for a lock this transaction holds,
+    directly or through a chain of waiting transactions (a few links deep). Then waiting for it would never end
+    (or end in a deadlock): typically it inserts a conflict naming a request whose row this transaction has
+    locked ``FOR UPDATE``, and the foreign key check needs that row's ``KEY SHARE`` lock."""
+    return bool(session.scalar(text("""
+        WITH RECURSIVE k AS (SELECT hashtextextended(:key, 0) AS key),
+        chain (pid, depth) AS (
+            SELECT l.pid, 0 FROM pg_locks l CROSS JOIN k
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND l.classid = ((k.key >> 32) & 4294967295)::oid AND l.objid = (k.key & 4294967295)::oid
+            UNION
+            SELECT b.pid, c.depth + 1 FROM chain c CROSS JOIN LATERAL unnest(pg_blocking_pids(c.pid)) AS b (pid)
+            WHERE c.depth < 6)
+        SELECT EXISTS (SELECT 1 FROM chain WHERE pid = pg_backend_pid() AND depth > 0)"""),
+        {"key": _SINGLE_REFRESH_KEY}))
+
+
 def get_state(session: Session) -> Row[Any] | None:
     """``rules_revision``, ``config_hash``, ``computed_at`` of the one state row (read afresh, never cached)."""
     return session.execute(select(ConflictsState.rules_revision, ConflictsState.config_hash,

@@ -24,12 +24,23 @@ usually holds request (and slot) rows ``FOR UPDATE``, which a full refresh's ins
 refresh holds or waits for the lock), they leave ``conflicts`` alone and queue the request or rule in
 ``conflicts_pending``; the worker recomputes those once the full refresh has ended (:func:`drain_target`, run by
 ``service.conflicts.jobs.drain_pending``). Until then ``GET /v1/conflicts`` answers ``stale: true``.
+
+Single recomputations run one at a time: each takes the single-recomputation lock (exclusive) after the shared
+full-refresh lock and before deleting any row (:func:`_may_refresh`). Without it, two transactions changing
+neighbouring requests each deleted and re-inserted their pair under READ COMMITTED without seeing the other's
+uncommitted rows, so the pair was stored twice (or from the other side's old state), or PostgreSQL aborted one of
+them as a deadlock. The one that comes second has usually locked its own request row ``FOR UPDATE`` already, and
+the one holding the lock may need that row (``KEY SHARE``, for the foreign keys of the pair it inserts), so it never
+waits in PostgreSQL's lock queue: it polls for the lock for at most ``SINGLE_REFRESH_WAIT_S`` and gives up at once
+when the holder waits for it; giving up queues the request or rule in ``conflicts_pending`` as above. Each stored
+conflict is unique (``uq_conflicts_identity``, migration 0021).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -217,11 +228,48 @@ def _refresh_area_rule(session: Session, rule: str, rule_id: uuid.UUID) -> int:
     return repository.insert_conflicts(session, rows)
 
 
+# How long a single recomputation polls for the single-recomputation lock while another transaction holds it (one
+# recomputation usually takes a few milliseconds to a few tenths of a second) before it queues its request or rule
+# instead. It stops at once when the holder waits for this transaction.
+SINGLE_REFRESH_WAIT_S = 2.0
+_GAVE_UP = "conflicts.single_refresh_gave_up"  # session.info: the transaction that gave up waiting
+
+
+def _lock_single_refresh(session: Session, wait_s: float) -> bool:
+    """Take the single-recomputation lock (see the module's notes on concurrency), polling for at most ``wait_s``.
+
+    Never queues in PostgreSQL's lock manager: this transaction may hold request, slot or rule rows the holder needs
+    (a pair's foreign keys take ``KEY SHARE`` on both requests), and a wait there would form a cycle that ends in a
+    deadlock error for one of them. Polling forms no cycle; and when the holder waits for this transaction
+    (:func:`repository.single_refresh_holder_waits_for_us`) it gives up at once, so the holder goes on as soon as
+    this transaction ends. Once it gave up, it does not wait again in the same transaction (a plan run refreshing
+    many requests would wait ``wait_s`` for each)."""
+    if repository.lock_single_refresh(session, wait=False):
+        return True
+    transaction = session.get_transaction()
+    if session.info.get(_GAVE_UP) is transaction:
+        return False
+    deadline = time.monotonic() + wait_s
+    pause = 0.005
+    while not repository.single_refresh_holder_waits_for_us(session):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+        if repository.lock_single_refresh(session, wait=False):
+            return True
+    session.info[_GAVE_UP] = transaction
+    return False
+
+
 def _may_refresh(session: Session, kind: str, target_id: uuid.UUID) -> bool:
     """Whether this transaction may recompute stored conflicts now: it holds, or gets without waiting, the shared
-    side of the full-refresh lock. If not, a full refresh runs or waits to run; the request or rule is queued in
-    ``conflicts_pending`` instead (never waiting), and recomputed once that refresh has ended."""
-    if repository.lock_refresh_shared(session, wait=False):
+    side of the full-refresh lock, and then the single-recomputation lock within ``SINGLE_REFRESH_WAIT_S``. If not, a
+    full refresh runs or waits to run, or another recomputation holds the lock (and may be waiting for this
+    transaction); the request or rule is queued in ``conflicts_pending`` instead (never waiting in a lock queue),
+    and recomputed by the worker once the lock is free."""
+    if repository.lock_refresh_shared(session, wait=False) and _lock_single_refresh(session, SINGLE_REFRESH_WAIT_S):
         return True
     repository.queue_pending(session, kind, target_id)
     return False
@@ -388,8 +436,9 @@ def pending_targets(session: Session, limit: int = 500) -> list[tuple[str, uuid.
 def drain_target(session: Session, kind: str, target_id: uuid.UUID, settings: Settings | None = None) -> str:
     """Recompute one queued request or rule in this transaction and take it off the queue. Never waits for a
     lock: ``done``; ``gone`` (nothing queued any more: another drain or a full refresh took it); ``busy`` (another
-    drain holds it, or a transaction changing it holds its row: the next round takes it); ``refresh`` (a full
-    refresh runs or waits: stop this round)."""
+    drain holds it, a transaction changing it holds its row, or another recomputation kept the single-recomputation
+    lock for ``DRAIN_LOCK_TIMEOUT_MS``: the next round takes it); ``refresh`` (a full refresh runs or waits: stop
+    this round)."""
     if not repository.lock_refresh_shared(session, wait=False):
         return "refresh"
     if not repository.lock_pending_target(session, kind, target_id):
@@ -399,6 +448,9 @@ def drain_target(session: Session, kind: str, target_id: uuid.UUID, settings: Se
         return "gone"
     # a change of the request or rule in flight commits first; the next one waits for this transaction
     if repository.share_target(session, kind, target_id) == "busy":
+        return "busy"
+    # one recomputation at a time (the module's notes on concurrency); a busy one leaves the target for next round
+    if not _lock_single_refresh(session, DRAIN_LOCK_TIMEOUT_MS / 1000):
         return "busy"
     repository.set_lock_timeout(session, DRAIN_LOCK_TIMEOUT_MS)
     if kind == "request":
@@ -991,8 +1043,10 @@ def update_rule(session: Session, principal: Principal, rule: str, rule_id: uuid
 def delete_rule(session: Session, rule: str, rule_id: uuid.UUID) -> None:
     """Delete a rule and its conflicts. Unlike a change, this waits while a full refresh runs: the refresh's rows
     of the rule (and the cascade of the rule's deletion) cannot be left alone, and its inserts would wait for the
-    deleted rule's row. Waiting is safe here because nothing is locked yet."""
+    deleted rule's row. It also waits for a single recomputation (which may be inserting rows of the rule). Waiting
+    is safe here because nothing is locked yet: what holds either lock never waits for this transaction."""
     repository.lock_refresh_shared(session, wait=True)
+    repository.lock_single_refresh(session, wait=True)
     obj = get_rule(session, rule, rule_id)
     repository.delete_rule_conflicts(session, rule, rule_id)
     repository.delete_rule(session, obj)
