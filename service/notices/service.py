@@ -383,7 +383,7 @@ def _site_snapshots(session: Session, ids: Any) -> dict[uuid.UUID, dict[str, Any
     publish it: without e-mail addresses, telephone numbers and personal names (``service.feeds.common.scrub``)."""
     sites = repository.site_snapshots(session, ids)
     for site in sites.values():
-        site["title"] = scrub(site["title"]) or site["title"]
+        site["title"] = scrub(site["title"]) or "[…]"
     return sites
 
 def queue_welcome(session: Session, sub: Subscription, settings: Settings) -> int | None:

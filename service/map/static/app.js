@@ -90,7 +90,8 @@ function problemText(r) {
   const type = String(r.data.type || "").split("/").pop();
   const field = r.data.errors?.[0]?.field;
   const known = PROBLEMS[language()];
-  const own = (field && known.fields[`${type}:${field}`]) || known.types[type] || known.status[r.status];
+  let own = (field && known.fields[`${type}:${field}`]) || known.types[type] || known.status[r.status];
+  if (typeof own === "function") own = own(r.data); // a sentence naming what the problem lists
   const detail = r.data.detail || r.data.title || String(r.status);
   const allowed = r.data.allowed ? ` ${t("allowed_now")}: ${r.data.allowed.map((a) => v("verb", a)).join(", ") || "–"}.` : "";
   if (!own) return `${t("error")} ${r.status}: ${detail}${allowed}`;
@@ -798,7 +799,7 @@ function bindDetailActions(id, full) {
   }));
   const run = {
     approve: () => approve(id, full),
-    reject: () => openReject(id),
+    reject: () => openReject(id, full),
     lock: () => setLock(id, full, true),
     unlock: () => setLock(id, full, false),
     propose: () => proposeAt(id, full),
@@ -836,12 +837,17 @@ async function proposeAt(id, full) {
   await refreshAfterAction(id, `${t("proposed_ok", { a: formatDate(slot.start), b: formatDate(slot.end) })}${warnings}`);
 }
 
+// The 409s an approval may override: clashes with approved or locked slots (`conflicts`), a blackout or moratorium
+// the slot lies in (`rule-conflict`), a precedence broken against a fixed slot (`precedence`). A lock cannot.
+const OVERRIDABLE = ["slot-conflict", "rule-conflict", "precedence"];
+
 async function approve(id, full, override = false) {
   const r = await api(`/v1/requests/${id}/approve`, { method: "POST", headers: ifMatch(full),
                                                       body: override ? { override: true } : {} });
   if (r.ok) return refreshAfterAction(id, t("approved_ok"));
-  if (r.status === 409 && !override && r.data?.conflicts) {
-    if (confirm(t("override_confirm", { detail: r.data.detail || "" }))) return approve(id, full, true);
+  const type = String(r.data?.type || "").split("/").pop();
+  if (r.status === 409 && !override && (r.data?.conflicts || OVERRIDABLE.includes(type))) {
+    if (confirm(t("override_confirm", { problem: problemText(r) }))) return approve(id, full, true);
   }
   message(problemText(r), false);
 }
@@ -860,13 +866,14 @@ function reasonLabel(code) {
   return c ? c[language()] || c.de : code;
 }
 
-async function openReject(id) {
+async function openReject(id, full) {
   const codes = (await loadReasonCodes()).filter((c) => c.use === "coordinator");
   $("reject-code").innerHTML = codes.map((c) => `<option value="${esc(c.code)}">${esc(c[language()] || c.de)}</option>`).join("");
   $("reject-text").value = "";
   $("reject-error").hidden = true;
   const dialog = $("reject-dialog");
   dialog.dataset.id = id;
+  dialog.dataset.etag = ifMatch(full)["If-Match"]; // the request as these details read it
   dialog.showModal();
 }
 
@@ -883,7 +890,8 @@ async function sendReject(ev) {
     $("reject-text").focus();
     return;
   }
-  const r = await api(`/v1/requests/${id}/reject`, { method: "POST", body });
+  // with the ETag read: a request changed meanwhile is not rejected unseen (412, said below the details)
+  const r = await api(`/v1/requests/${id}/reject`, { method: "POST", body, headers: { "If-Match": dialog.dataset.etag } });
   if (!r.ok && r.status === 422) { // the input was refused: say so in the dialog, keep what was typed
     error.textContent = problemText(r);
     error.hidden = false;

@@ -74,7 +74,7 @@ export const LABELS = {
     unlocked_ok: "Fixierung aufgehoben; der nächste Planungslauf darf den Slot verschieben.",
     proposed_ok: "Slot vorgeschlagen: {a} – {b}.",
     warnings: "Hinweise",
-    override_confirm: "Die Baustelle hat Konflikte: {detail}\nTrotzdem genehmigen?",
+    override_confirm: "{problem}\nTrotzdem genehmigen?",
     error: "Fehler",
     timeline: "Zeitplan",
     timeline_of: "Zeitplan: {name}",
@@ -202,7 +202,7 @@ export const LABELS = {
     unlocked_ok: "Slot unlocked; the next plan run may move it.",
     proposed_ok: "Slot proposed: {a} – {b}.",
     warnings: "Notes",
-    override_confirm: "The site has conflicts: {detail}\nApprove anyway?",
+    override_confirm: "{problem}\nApprove anyway?",
     error: "Error",
     timeline: "Timeline",
     timeline_of: "Timeline: {name}",
@@ -259,13 +259,21 @@ export const LABELS = {
   },
 };
 
+// The blackouts and moratoriums a `rule-conflict` answer names (`rule_conflicts`), each in quotes.
+function ruleNames(data, open, close) {
+  const names = [...new Set((data?.rule_conflicts || []).map((r) => r.name))];
+  return names.map((n) => `${open}${n}${close}`).join(", ") || "–";
+}
+
 // Problem answers of the API (type, type:field, HTTP status) as sentences of the page; the API's own detail
-// (English) is shown after them.
+// (English) is shown after them. A function makes the sentence from the answer (the rules it names).
 export const PROBLEMS = {
   de: {
     types: {
       "no-slot": "Es gibt keinen Slot zum Genehmigen; zuerst muss ein Slot vorgeschlagen werden.",
       "slot-conflict": "Der Slot kollidiert mit genehmigten oder fixierten Slots.",
+      "rule-conflict": (d) => `Der Slot liegt in einer Sperrzeit oder einem Aufbruchverbot: ${ruleNames(d, "„", "“")}.`,
+      precedence: "Der Slot verletzt die Reihenfolge mit einer Baustelle, deren Slot genehmigt oder fixiert ist.",
       "slot-passed": "Der Slot liegt in der Vergangenheit; bitte einen neuen vorschlagen.",
       "stale-etag": "Der Antrag wurde inzwischen geändert; bitte neu laden.",
       "illegal-transition": "Diese Aktion ist im aktuellen Status nicht möglich.",
@@ -285,6 +293,8 @@ export const PROBLEMS = {
     types: {
       "no-slot": "There is no slot to approve; a slot must be proposed first.",
       "slot-conflict": "The slot conflicts with approved or locked slots.",
+      "rule-conflict": (d) => `The slot lies in a blackout or moratorium: ${ruleNames(d, "“", "”")}.`,
+      precedence: "The slot breaks the order with a site whose slot is approved or locked.",
       "slot-passed": "The slot has passed; please propose a new one.",
       "stale-etag": "The request changed meanwhile; please reload.",
       "illegal-transition": "This action is not possible in the current status.",
