@@ -774,24 +774,21 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
 def proposal_warnings(session: Session, req: SiteRequest) -> list[str]:
     """What the answer to a manual proposal warns about: the rules its slot breaks and the precedences it
     breaks against proposed slots ("German / English")."""
-    slot = session.get(Slot, req.id)
-    rules = (slot.explanation or {}).get("rule_conflicts") if slot is not None else None
-    return [f"{r['de']} / {r['en']}" for r in rules or []] + precedence_warnings(session, req)
+    return _slot_warnings(session, req, "rule_conflicts")
 
 
 def approval_warnings(session: Session, req: SiteRequest) -> list[str]:
     """What the answer to an approval warns about: the blackouts and moratoriums it overrode and the precedences
     its slot breaks against proposed slots ("German / English")."""
-    slot = session.get(Slot, req.id)
-    rules = (slot.explanation or {}).get("overridden_rules") if slot is not None else None
-    return [f"{r['de']} / {r['en']}" for r in rules or []] + precedence_warnings(session, req)
+    return _slot_warnings(session, req, "overridden_rules")
 
 
-def precedence_warnings(session: Session, req: SiteRequest) -> list[str]:
-    """The precedences the request's slot breaks against proposed slots, as its last manual step found them
-    ("German / English"): the answer to an approval warns of them."""
+def _slot_warnings(session: Session, req: SiteRequest, rules_key: str) -> list[str]:
+    """The rules the slot's explanation lists under ``rules_key``, then its precedence warnings."""
     slot = session.get(Slot, req.id)
-    return explanations.precedence_warnings(slot.explanation if slot is not None else None)
+    explanation = slot.explanation if slot is not None else None
+    rules = (explanation or {}).get(rules_key)
+    return [f"{r['de']} / {r['en']}" for r in rules or []] + explanations.precedence_warnings(explanation)
 
 
 def approve(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody, settings: Settings,
