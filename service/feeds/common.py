@@ -442,8 +442,9 @@ REDACTED = "[…]"
 # "Frau-Bertha-Krupp-Straße", "Dr.-Hammacher-Straße" (no space after the salutation), "Herrenstraße", "Am
 # Herrenhaus" (no salutation), "Kontakt: Alfredstraße 12" (:data:`_ROAD_RE`, a house number). A function label
 # ("Kontakt", "Bauleitung") before a single capitalised word counts with a colon, a dash or "ist" only ("Bauleitung
-# Tiefbau" is a noun); a label naming a person ("Polier Becker") does without. Not found: a name before its role
-# ("Jens Becker, Bauleiter") or without any salutation or label.
+# Tiefbau" is a noun); a label naming a person ("Polier Becker") does without. A name of two or three words at the
+# start of a phrase and before its role is found too ("Jens Becker, Bauleiter", "M. Yılmaz (Polier)"), unless a
+# word is a place (:data:`_PLACES`), an organisation or a street. Not found: a name without any salutation or role.
 _SPACE = r"[ \t\u00a0]"
 _GENDER = r"(?:in|innen|/-?in|:in|\*in|_in|\(in\))?"
 # A salutation, or a title standing for one, before a name (never "Herrenstraße", "Dr.-Hammacher-Straße").
@@ -587,15 +588,65 @@ def _person_at(text: str, trigger: re.Match[str]) -> tuple[int, int] | None:
     return words[0].start(1), words[-1].end()
 
 
+# A role after the name it belongs to: "Jens Becker, Bauleiter", "M. Yılmaz (Polier)", "Anna Lange – Projektleitung".
+_ROLE_AFTER_RE = re.compile(
+    rf"{_SPACE}*(?:,|\(|{_SPACE}[–-]){_SPACE}*(?i:(?:der|die|unser(?:e|er)?|our|the){_SPACE}+)?"
+    rf"(?i:(?P<role>{_PERSON_LABEL}|(?:Ober)?bauleitung|Projektleitung|Bauüberwachung))(?![\w-])")
+# Where such a name may begin: at the start of the text or of a phrase, or after a word in lower case ("führt").
+_PHRASE_START_RE = re.compile(r"(?:^|[.:;,()\[\]\n–]|\s-|\b[^\W\d_A-ZÄÖÜ][\w-]*)\s*$")
+# Places that come before a role as a name would ("Essen Kray, Bauleitung"): the Ruhr's cities and a few more words.
+_PLACES = frozenset("""
+    Essen Dortmund Bochum Duisburg Gelsenkirchen Oberhausen Mülheim Herne Bottrop Recklinghausen Hagen Hamm Witten
+    Marl Moers Gladbeck Dinslaken Castrop-Rauxel Unna Dorsten Lünen Herten Bergkamen Datteln Waltrop Schwerte Hattingen
+    Velbert Kamen Haltern Voerde Wesel Karlsruhe Mitte Innenstadt Altstadt Zentrum Stadtmitte Hauptbahnhof Ruhr
+    Emscher Rhein Kanal Gas Wasser Strom Glasfaser Fernwärme Sperrung Baugrube Graben Leitung Leitungen
+""".split())
+_BACKWARD_WORD_RE = re.compile(r"([^\W\d_]\.(?:-[^\W\d_]\.)?|[^\W\d_][\w'’]*(?:-[^\W\d_][\w'’]*)*)$")
+
+
+def _person_before(text: str, role: re.Match[str]) -> tuple[int, int] | None:
+    """Where the name of two or three words that a role after it (:data:`_ROLE_AFTER_RE`) names lies, or None."""
+    words: list[tuple[int, int]] = []
+    end = role.start()
+    while len(words) < 3 and (match := _BACKWARD_WORD_RE.search(text, 0, end)) is not None:
+        word = match.group(1)
+        if (not word[0].isupper() or word in _NOT_NAMES or word in _PLACES or _org_word(word)
+                or _NAME_TRIGGER_RE.match(text, match.start(1)) or _road_at(text, match.start(1))):
+            break
+        words.insert(0, (match.start(1), match.end(1)))
+        head = match.start(1)
+        if _PHRASE_START_RE.search(text, 0, head) is not None and len(words) >= 2:
+            return head, words[-1][1]
+        if head == 0 or text[head - 1] not in " \t\u00a0":
+            break
+        end = head - 1
+        while end > 0 and text[end - 1] in " \t\u00a0":
+            end -= 1
+    return None
+
+
 def scrub_names(text: str) -> str:
-    """``text`` with each personal name that a salutation or a contact label introduces replaced by "[…]"."""
-    out: list[str] = []
+    """``text`` with each personal name that a salutation or a contact label introduces, or that a role follows
+    ("Jens Becker, Bauleiter"), replaced by "[…]"."""
+    spans: list[tuple[int, int]] = []
     done = 0
     for trigger in _NAME_TRIGGER_RE.finditer(text):
         if trigger.start() < done or (span := _person_at(text, trigger)) is None:
             continue
-        out += [text[done:span[0]], REDACTED]
+        spans.append(span)
         done = span[1]
+    for role in _ROLE_AFTER_RE.finditer(text):
+        label = _NAME_TRIGGER_RE.match(text, role.start("role"))
+        if label is not None and _person_at(text, label) is not None:
+            continue  # the role names its own person after it ("..., Bauleiter: Herr Krause")
+        span = _person_before(text, role)
+        if span is not None and not any(s < span[1] and span[0] < e for s, e in spans):
+            spans.append(span)
+    out: list[str] = []
+    done = 0
+    for start, end in sorted(spans):
+        out += [text[done:start], REDACTED]
+        done = end
     return "".join(out) + text[done:]
 
 

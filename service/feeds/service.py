@@ -63,8 +63,8 @@ PUSH_MAX_DELAY_S = 3600.0
 # DATEX II validPeriod and in its public comment, night work ending at 07:00 after its last day in all three feeds
 # (common.site_end). 6: GTFS-RT alerts of day and night work with one active_period per shift (the next
 # gtfsrt.SHIFT_HORIZON from the last shift boundary) and the hours in their description. 7: personal
-# names scrubbed from free text (common.scrub_names).
-CONTENT_REVISION = 7
+# names scrubbed from free text (common.scrub_names). 8: names before their role too ("Jens Becker, Bauleiter").
+CONTENT_REVISION = 8
 
 
 class FeedFormat(StrEnum):

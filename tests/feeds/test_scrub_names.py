@@ -38,6 +38,12 @@ from tests.feeds.validators import assert_datex_valid, wzdx_errors
         ("Zuständig: Frau Hering", "Zuständig: […]"),
         ("Mit freundlichen Grüßen, i. A. Thomas Weber", "Mit freundlichen Grüßen, i. A. […]"),
         ("Herr Krause vom Tiefbauamt koordiniert die Arbeiten.", "[…] vom Tiefbauamt koordiniert die Arbeiten."),
+        # a name before its role
+        ("Jens Becker, Bauleiter, Tel. 0201 123456", "[…], Bauleiter, Tel. […]"),
+        ("Kanalbau Rüttenscheider Straße. M. Yılmaz (Polier)", "Kanalbau Rüttenscheider Straße. […] (Polier)"),
+        ("Die Arbeiten leitet Anna Lange – Projektleitung Emschergenossenschaft.",
+         "Die Arbeiten leitet […] – Projektleitung Emschergenossenschaft."),
+        ("Sarah O'Connor (site manager) is on site daily.", "[…] (site manager) is on site daily."),
         # English
         ("Site manager: Sarah O'Connor, phone +44 20 7946 0958", "Site manager: […], phone […]"),
         ("Contact: Dr. Priya Patel", "Contact: […]"),
@@ -65,6 +71,12 @@ from tests.feeds.validators import assert_datex_valid, wzdx_errors
         ("Zuständige Stellen werden informiert.", "Zuständige Stellen werden informiert."),
         ("Kontaktdaten siehe Aushang an der Baustelle.", "Kontaktdaten siehe Aushang an der Baustelle."),
         ("Please contact the site office.", "Please contact the site office."),
+        # places, streets and organisations before a role stay
+        ("Arbeiten in Essen Kray, Bauleitung vor Ort", "Arbeiten in Essen Kray, Bauleitung vor Ort"),
+        ("Rüttenscheider Straße, Bauleiter vor Ort", "Rüttenscheider Straße, Bauleiter vor Ort"),
+        ("Stadtwerke Essen AG, Bauleitung", "Stadtwerke Essen AG, Bauleitung"),
+        ("Kontakt Hauptbahnhof, Bauleitung", "Kontakt Hauptbahnhof, Bauleitung"),
+        ("Gelsenkirchen Buer, Bauleiter Jens Becker", "Gelsenkirchen Buer, Bauleiter […]"),
         ("Contact Ruhrbahn customer service for replacement buses.",
          "Contact Ruhrbahn customer service for replacement buses."),
     ],
