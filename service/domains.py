@@ -7,6 +7,7 @@ Each domain has ``endpoints.router`` (and may have ``endpoints.install(app, sett
   ``demo.after_load(session, folder, settings)`` acts on the loaded example once every domain has loaded its part;
 - ``hooks.after_request_change(session, req, kind, principal)`` reacts, in the same transaction, to every
   change of a site request (kind is the event kind, e.g. ``request.created``), and
+  ``hooks.edit_warnings(session, req) -> list[str]`` adds warnings to the answer to a PATCH of a request, and
   ``hooks.read_extras(req) -> dict`` adds fields to the request's read representation
   (``hooks.read_extras_full(req)`` those only the owner organisation and the coordinators may read).
 Hooks run in the order of ``DOMAINS``.

@@ -36,6 +36,9 @@ from service.settings import Settings
 
 FOOTPRINT_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 EDITABLE_STATES = {Status.draft, Status.submitted}
+# While a slot is being agreed on, only the precedences (``after``) may still be changed with PATCH: a late order
+# with another site is recorded before the approval, which checks it (the slot itself is negotiated, not edited).
+ORDER_ONLY_STATES = {Status.slot_proposed, Status.accepted, Status.contested}
 
 
 @dataclass
@@ -530,11 +533,13 @@ WHAT_INSTEAD = {
     Status.draft: "edit it with PATCH instead",
     Status.submitted: "edit it with PATCH instead",
     Status.slot_proposed: "accept the proposed slot, or contest it (POST /v1/requests/{id}/contest with a reason "
-                          "and, for other dates, a counter_proposal), or withdraw it and submit a new request",
+                          "and, for other dates, a counter_proposal), or withdraw it and submit a new request; "
+                          "only the precedences (`after`, alone) can still be changed with PATCH",
     Status.accepted: "the coordination office decides first: wait for the coordination office's approval, then ask "
-                     "for a change (POST /v1/requests/{id}/changes), or withdraw it and submit a new request",
+                     "for a change (POST /v1/requests/{id}/changes), or withdraw it and submit a new request; "
+                     "only the precedences (`after`, alone) can still be changed with PATCH",
     Status.contested: "wait for the coordination office's answer to your objection, or withdraw it and submit a new "
-                      "request",
+                      "request; only the precedences (`after`, alone) can still be changed with PATCH",
     Status.approved: "ask for a change (POST /v1/requests/{id}/changes)",
     Status.active: "ask for a change (POST /v1/requests/{id}/changes)",
 }
@@ -567,7 +572,8 @@ def update(
         raise Problem(428, "Precondition required", "Send If-Match with the ETag from GET to change a request.",
                       type_="precondition-required")
     check_if_match(req, if_match)
-    if req.status not in EDITABLE_STATES:
+    if req.status not in EDITABLE_STATES and not (req.status in ORDER_ONLY_STATES
+                                                  and patch.model_fields_set == {"after"}):
         raise conflict(f"A request in state {req.status} cannot be edited: {what_instead(req)}.")
     changes = patch.model_dump(exclude_unset=True, mode="python")
     if "after" in changes and changes["after"] is None:
@@ -604,7 +610,18 @@ def update(
 
     _store(session, prepared.values["external_id"], write)
     _after_change(session, req, events.REQUEST_UPDATED, principal, {"fields": sorted(changes)})
-    return req, prepared.warnings
+    return req, [*prepared.warnings, *_hook_warnings(session, req)]
+
+
+def _hook_warnings(session: Session, req: SiteRequest) -> list[str]:
+    """What the domains warn of after a request was edited (``hooks.edit_warnings``): e.g. precedences its
+    proposed slot now breaks."""
+    out: list[str] = []
+    for module in modules("hooks"):
+        hook = getattr(module, "edit_warnings", None)
+        if hook is not None:
+            out += hook(session, req)
+    return out
 
 
 def _get_for_update(session: Session, principal: Principal, request_id: uuid.UUID, patch: RequestPatch) -> SiteRequest:

@@ -443,6 +443,14 @@ def blocker_released(title: str, status: str, placed: bool = True) -> dict[str, 
                    "looks for new dates.")}
 
 
+def reordered_by(title: str) -> dict[str, str]:
+    """A provisional slot placed again because another request's order with it (``after``) changed."""
+    return {"de": f"Neu eingeplant: die Reihenfolge mit „{title}“ wurde festgelegt, der bisherige vorläufige Zeitraum "
+                  "passte nicht mehr dazu.",
+            "en": f"Placed again: the order with “{title}” was set and the previous provisional slot no longer "
+                  "fitted it."}
+
+
 def precedence_warnings(explanation: dict[str, Any] | None) -> list[str]:
     """The precedences a slot breaks against proposed slots, as the step that set it found them (its
     explanation's ``precedence_warnings``), one "German / English" line each: what a lock, proposal or approval

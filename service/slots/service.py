@@ -894,6 +894,34 @@ def place_unblocked(session: Session, req: SiteRequest, settings: Settings) -> l
     return placed
 
 
+def replace_out_of_order(session: Session, cause: SiteRequest, ids: list[uuid.UUID],
+                         settings: Settings) -> list[uuid.UUID]:
+    """The order of ``cause`` with the requests ``ids`` changed (``after``) and their slots break it: each that is
+    ``submitted`` and holds a provisional slot (placed at once, not yet proposed by a plan run) is placed again,
+    by the same incremental placement as a new request, which keeps the order with the slots that are fixed
+    (``cause``'s approved slot). Slots a plan run or a coordinator proposed stay: their approval checks the order.
+    The history of each says why. Returns the re-placed ids."""
+    placed = []
+    reqs = repository.requests_for_update(session, ids)
+    for rid in ids:
+        other = reqs.get(rid)
+        slot = repository.get_slot(session, rid, for_update=True)
+        if (other is None or other.status != "submitted" or other.urgency == "emergency" or slot is None
+                or not slot.provisional or slot.status != "proposed"):
+            continue
+        repository.delete_slot(session, rid)
+        session.flush()
+        new = place_incrementally(session, other, settings)
+        texts = explanations.reordered_by(cause.title)
+        new.explanation = {**(new.explanation or {}), "reordered_by": str(cause.id), "reordered": texts}
+        _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}", force=False)
+        placed.append(rid)
+    if placed:
+        session.flush()
+        refresh_conflicts(session, placed, settings)
+    return placed
+
+
 def without_blocker(info: dict[str, Any], request_id: str, title: str, status: str) -> dict[str, Any]:
     """An unplaced reason without a request that no longer holds a slot: its blockers are dropped and the
     reason is worded again from what is left."""

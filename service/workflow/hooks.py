@@ -20,6 +20,10 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
     service.on_request_change(session, req, kind, principal)
 
 
+def edit_warnings(session: Session, req: SiteRequest) -> list[str]:
+    return service.edit_warnings(session, req)
+
+
 def read_extras(req: SiteRequest) -> dict[str, Any]:
     """The answer deadline that runs for the request now (``null`` when none) and, for a rejected request, the
     decision with its reason."""

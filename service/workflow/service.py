@@ -1149,10 +1149,37 @@ def on_request_change(session: Session, req: SiteRequest, kind: str, principal: 
         record(session, req, "withdraw", principal, force=True)
     elif kind == "request.updated":
         record(session, req, "update", principal)
+        if req.status in requests_service.ORDER_ONLY_STATES:
+            _recheck_order(session, req)
     else:
         record(session, req, kind, principal)
     if req.urgency == "emergency" and req.status in TRANSITIONS["emergency"].sources:
         activate_emergency(session, req, settings)
+
+
+def _recheck_order(session: Session, req: SiteRequest) -> None:
+    """The precedences of a request whose slot is being agreed on changed (PATCH ``after``): its slot's
+    ``precedence_warnings`` name what the slot breaks now, against any other slot (the approval refuses what
+    breaks a fixed one unless overridden, and warns of the rest), and nothing else of the slot changes."""
+    slot = repository.get_slot(session, req.id, for_update=True)
+    if slot is None or slot.start is None or slot.end is None:
+        return
+    order = precedences_at(session, req, slot.start, slot.end)
+    explanation = {k: v for k, v in (slot.explanation or {}).items() if k != "precedence_warnings"}
+    if order.fixed or order.proposed:
+        explanation["precedence_warnings"] = _json([*order.fixed, *order.proposed])
+    if explanation != (slot.explanation or {}):
+        slot.explanation = explanation
+        session.flush()
+
+
+def edit_warnings(session: Session, req: SiteRequest) -> list[str]:
+    """What the answer to a PATCH of a request whose slot is being agreed on warns of: the precedences its slot
+    breaks (:func:`_recheck_order`)."""
+    if req.status not in requests_service.ORDER_ONLY_STATES:
+        return []
+    slot = session.get(Slot, req.id)
+    return explanations.precedence_warnings(slot.explanation if slot is not None else None)
 
 
 @cache
@@ -1590,6 +1617,8 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
         explanation = _annotated(explanation, principal, clashes, order, rules)
         slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
                                  provisional=False, explanation=explanation, unplaced=None, plan_id=None)
+        if order.proposed:  # submitted requests' provisional slots out of the new order are placed again
+            order = _replace_out_of_order(session, req, order, change.start, change.end, settings)
     change.status = "approved" if decision == "approve" else "rejected"
     change.decided_by, change.decided_at = principal.org_id, service_now(settings)
     change.decision_reason, change.decision_reason_code = body.reason, code
@@ -1615,6 +1644,27 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
                                             **({"overridden_rules": rules} if rules else {}),
                                             **({"overridden_precedences": order.fixed} if order.fixed else {})})
     return change
+
+
+def _replace_out_of_order(session: Session, req: SiteRequest, order: precedences.Broken, start: date, end: date,
+                          settings: Settings) -> precedences.Broken:
+    """``req``'s approved slot ``[start, end]`` breaks the precedences ``order.proposed`` against other requests'
+    proposed slots: those that are provisional slots of submitted requests are placed again around it
+    (``slots.service.replace_out_of_order``), and the slot's ``precedence_warnings`` keep only what is still
+    broken. Returns the precedences broken now."""
+    from service.slots import service as slots_service  # slots calls the workflow lazily too: no import cycle
+
+    ids = [uuid.UUID(item["request_id"]) for item in order.proposed]
+    if not slots_service.replace_out_of_order(session, req, ids, settings):
+        return order
+    now = precedences_at(session, req, start, end)
+    slot = session.get(Slot, req.id)
+    explanation = {k: v for k, v in (slot.explanation or {}).items() if k != "precedence_warnings"}
+    if now.proposed:
+        explanation["precedence_warnings"] = _json(now.proposed)
+    slot.explanation = explanation
+    session.flush()
+    return precedences.Broken(order.fixed, now.proposed)
 
 
 def _order_summary(summary: dict[str, str], ordered: bool) -> dict[str, str]:
