@@ -21,7 +21,7 @@ from .model import (
     Zone,
     evaluate,
 )
-from .solve import solve
+from .solve import resolve, solve
 
 __all__ = [
     "Bundle",
@@ -41,5 +41,6 @@ __all__ = [
     "check_plan",
     "evaluate",
     "fcfs",
+    "resolve",
     "solve",
 ]

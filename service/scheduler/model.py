@@ -208,10 +208,13 @@ class Unplaced:
 
 @dataclass(frozen=True)
 class ComponentStats:
+    """One component's solve: its size, time, status, tasks and its part of ``Plan.lower_bound`` (placement)."""
+
     size: int
     wall_time_s: float
     status: ComponentStatus
     tasks: tuple[str, ...] = ()
+    bound: int = 0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from .components import restrict, split_components
 from .cpsat import solve_component
@@ -63,6 +64,7 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     size_left = sum(len(c) for c in hard)
     for k, comp in enumerate(comps):
         c0 = time.perf_counter()
+        bound_before = bound_total
         g = {x: greedy.starts[x] for x in comp if x in greedy.starts}
         stable = {x: kept.starts[x] for x in comp if x in kept.starts} if kept is not None else None
         chosen, status = _steadier(problem, tasks, comp, g, stable), "optimal"
@@ -103,7 +105,8 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
                 )
                 if status == "infeasible":
                     reasons[x] = Unplaced("component proven infeasible")
-        stats.append(ComponentStats(len(comp), time.perf_counter() - c0, status, tuple(comp)))  # type: ignore
+        stats.append(ComponentStats(len(comp), time.perf_counter() - c0, status, tuple(comp),  # type: ignore
+                                    bound_total - bound_before))
         if progress is not None:
             progress(k + 1, len(comps))
     parts = evaluate(problem, starts)
@@ -136,6 +139,50 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
                 plan.unplaced[tid] = Unplaced(f"{plan.unplaced[tid].reason}; {ex['reason']}", refs)
     plan.wall_time_s = time.perf_counter() - t0
     return plan
+
+
+def resolve(problem: Problem, plan: Plan, ids: Iterable[str], options: Options | None = None) -> Plan:
+    """``plan`` (of ``problem`` in placement mode, as ``solve`` returned it) after some tasks ``ids`` changed in
+    ``problem`` (a wider window: a counter-proposal given up): only the components that hold them are solved again,
+    in a share of ``options.time_limit_s`` as large as theirs of the tasks (at least 1 s); the other components
+    keep their starts, statistics, bounds and explanations. The result is a plan of the whole ``problem``, its
+    FCFS comparison too."""
+    options = options or Options()
+    t0 = time.perf_counter()
+    want = set(ids)
+    again = sorted({x for comp in split_components(problem) if want & set(comp) for x in comp})
+    if not again:
+        return plan
+    share = len(again) / max(len(problem.tasks), 1)
+    limit = min(options.time_limit_s, max(1.0, options.time_limit_s * share))
+    part = solve(restrict(problem, again), replace(options, time_limit_s=limit))
+    redone = set(again)
+
+    def kept(values: dict) -> dict:
+        return {k: v for k, v in values.items() if k not in redone}
+
+    starts = {**kept(plan.starts), **part.starts}
+    reasons = {**kept(plan.unplaced), **part.unplaced}
+    stats = [s for s in plan.stats if not redone & set(s.tasks)] + part.stats
+    parts = evaluate(problem, starts)
+    fcfs_plan = plan.fcfs
+    if fcfs_plan is not None and part.fcfs is not None:
+        fcfs_starts = {**kept(fcfs_plan.starts), **part.fcfs.starts}
+        fcfs_plan = FcfsSummary(evaluate(problem, fcfs_starts),
+                                sum(1 for t in problem.tasks if t.id not in fcfs_starts), fcfs_starts)
+    return Plan(
+        mode=plan.mode,
+        starts=dict(sorted(starts.items())),
+        unplaced=dict(sorted(reasons.items())),
+        objective=parts,
+        status=max((s.status for s in stats), key=lambda s: _RANK[s], default="optimal"),  # type: ignore[arg-type]
+        lower_bound=sum(s.bound for s in stats),
+        upper_bound=parts.unplaced_work,
+        stats=stats,
+        fcfs=fcfs_plan,
+        explanations={**kept(plan.explanations), **part.explanations},
+        wall_time_s=plan.wall_time_s + (time.perf_counter() - t0),
+    )
 
 
 def _steadier(problem: Problem, tasks: dict, comp: list[str], starts: dict[str, int],

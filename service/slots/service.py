@@ -28,7 +28,7 @@ from service.kit.time import today, wall_clock
 from service.requests import repository as requests_repository
 from service.requests.models import SiteRequest
 from service.requests.service import parse_bbox
-from service.scheduler import Conflict, Options, Precedence, Problem, Task, Zone, check_plan, solve
+from service.scheduler import Conflict, Options, Precedence, Problem, Task, Zone, check_plan, resolve, solve
 from service.scheduler.explain import explain_moved, explain_unplaced
 from service.scheduler.greedy import Occupancy
 from service.scheduler.incremental import InsertionIndex
@@ -224,10 +224,12 @@ def _solve_checked(built: adapter.Built, settings: Settings, progress: Callable[
     options = Options(time_limit_s=settings.solver_time_limit_s, num_workers=max(2, settings.solver_workers),
                       seed=settings.solver_seed)
     plan = solve(built.problem, options, progress)
-    if adapter.fall_back(built, [tid for tid in built.counter if tid in plan.unplaced]):
+    switched = adapter.fall_back(built, [tid for tid in built.counter if tid in plan.unplaced])
+    if switched:
         # no start in a counter-proposal's window: those requests are planned in their own window again, as
-        # close to the counter start as the others allow (their explanations say so)
-        plan = solve(built.problem, options, None)
+        # close to the counter start as the others allow (their explanations say so); only their components are
+        # solved again
+        plan = resolve(built.problem, plan, switched, options)
     violations = check_plan(built.problem, plan)
     if violations:
         raise RuntimeError(f"the plan checker found {len(violations)} violations, e.g. {violations[0].message}")

@@ -2,7 +2,7 @@
 
 from service.scheduler import Bundle, Conflict, Forbidden, Precedence, Problem, Zone, evaluate, fcfs
 
-from .helpers import solved, task
+from .helpers import OPTS, solved, task
 
 
 def test_window_clips_preferred_start():
@@ -190,3 +190,31 @@ def test_worthless_tasks_never_cost_weighted_work():
     plan = solved(p)
     assert plan.starts == {"h": 0} and set(plan.unplaced) == {"z1", "z2"}
     assert plan.lower_bound == 0 == plan.upper_bound
+
+
+def test_resolve_solves_again_only_the_components_of_the_changed_tasks():
+    """A counter-proposal given up: the task gets a wider window; only its component is solved again and the
+    plan of the whole problem (objective, bound, FCFS) is the one a full solve finds."""
+    from dataclasses import replace
+
+    from service.scheduler import check_plan, resolve, solve
+
+    narrow = task("a", 5, es=0, le=8, pref=0, submitted=1)  # the counter window: the fixed site holds days 0..4
+    others = [task("f", 5, fixed_start=0), task("b", 4, pref=3, submitted=2), task("c", 4, pref=3, submitted=3)]
+    conflicts = [Conflict(("a", "f")), Conflict(("b", "c"))]
+    first = solved(Problem([narrow, *others], conflicts=conflicts))
+    assert "a" in first.unplaced
+    b_stats = [s for s in first.stats if "b" in s.tasks]
+
+    problem = Problem([replace(narrow, latest_end=30), *others], conflicts=conflicts)
+    plan = resolve(problem, first, ["a"], OPTS)
+    assert check_plan(problem, plan) == []
+    assert plan.starts["a"] == 5 and plan.unplaced == {}
+    assert {k: plan.starts[k] for k in ("b", "c")} == {k: first.starts[k] for k in ("b", "c")}
+    assert [s for s in plan.stats if "b" in s.tasks][0] is b_stats[0]  # kept, not solved again
+    full = solve(problem, OPTS)
+    assert plan.objective.lex_key() == full.objective.lex_key()
+    assert (plan.lower_bound, plan.upper_bound) == (full.lower_bound, full.upper_bound)
+    assert plan.fcfs is not None and full.fcfs is not None
+    assert (plan.fcfs.objective, plan.fcfs.unplaced_count) == (full.fcfs.objective, full.fcfs.unplaced_count)
+    assert "a" in plan.explanations and plan.explanations.get("b") == first.explanations.get("b")
