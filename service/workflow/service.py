@@ -279,9 +279,33 @@ def _today(settings: Settings, today: date | None) -> date:
     return today or service_today(settings)
 
 
+def check_submittable(session: Session, principal: Principal, req: SiteRequest, settings: Settings) -> None:
+    """A draft is submitted on the terms of a request created as submitted today (``requests_service.create``):
+    its window (not ended, enough days left from today, not too far ahead; an emergency's from today), geometry
+    and routes and the windows of its precedences (``after``: both, counted from today, must still allow the
+    order) are checked again, and a failing rule is the same 422, naming the field, as a ``POST`` would give. The
+    draft stays a draft (nothing is stored): its owner corrects it with ``PATCH`` and submits again. The requests
+    it names (``after``, ``bundle_with``) were checked when they were added and are not again (one withdrawn
+    since holds nothing)."""
+    current = requests_service._current_body(req)
+    # (published records, a city's open data, keep their dates as on their import)
+    prepared = requests_service.prepare(current, settings,
+                                        allow_past=req.source in requests_service.PUBLISHED_SOURCES)
+    values, day = prepared.values, service_today(settings)
+    window = requests_service.Starts.of(values["earliest_start"], values["latest_end"], values["duration_days"],
+                                        Status.submitted, day)
+    after = requests_service._after_entries(current.get("after"))
+    # the links stored with the draft stay as they are (a coordinator may have set one with another
+    # organisation's request); what is checked again is whether both windows, counted from today, keep them
+    requests_service.check_after(session, principal, after, owner_id=req.owner_id, self_id=req.id, window=window,
+                                 existing={e["request"]: (e["min_gap_days"], e["max_gap_days"]) for e in after},
+                                 window_changed=True, day=day)
+
+
 def submit(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
            settings: Settings, *, if_match: str | None = None) -> SiteRequest:
     req = load_for_action(session, principal, request_id, "submit", if_match=if_match)
+    check_submittable(session, principal, req, settings)  # before anything is written
     _transition(session, req, "submit", principal, settings, reason=body.reason)
     if req.urgency == "emergency":
         activate_emergency(session, req, settings)
@@ -947,6 +971,12 @@ def activate_emergency(session: Session, req: SiteRequest, settings: Settings, *
     site's works to end, nor for a gap after them. The coordinator sorts out the order afterwards."""
     day = _today(settings, today)
     start_day, end_day = day, day + timedelta(days=req.duration_days - 1)
+    # never a slot outside the window: creation, PATCH and submit refuse an emergency that no longer fits
+    # (``requests_service.prepare``), so this guards the other paths; nothing is written before it
+    if not req.earliest_start <= start_day or end_day > req.latest_end:
+        raise InvalidField("latest_end" if end_day > req.latest_end else "earliest_start", (
+            f"an emergency starts today ({day}) and needs {req.duration_days} days, to {end_day}; its window "
+            f"{req.earliest_start} to {req.latest_end} does not hold them: no slot can be granted outside it"))
     victims = [r for r in repository.conflicting_slots(
         session, request_id=req.id, owner_id=req.owner_id, geom_wkb=None, impact=req.impact, shift=req.shift,
         start=start_day, end=end_day, distances=settings.conflict_distance_m,
@@ -1362,6 +1392,38 @@ def _with_and_without(periods: list[tuple[date, date]]) -> list[list[tuple[date,
     return [periods, []] if periods else [[]]
 
 
+def _same_shape(given: Any, stored: Any) -> bool:
+    """Whether a geometry a change gives (shapely, or a stored value) is the stored one: the same shape,
+    whatever the order of its vertices, lines or parts (an empty one and none alike)."""
+    a = given if given is None or hasattr(given, "is_empty") else to_shape(given)
+    b = None if stored is None else to_shape(stored)
+    if a is None or a.is_empty or b is None or b.is_empty:
+        return (a is None or a.is_empty) and (b is None or b.is_empty)
+    return bool(a.equals(b))
+
+
+def _refuse_unchanged(req: SiteRequest, body: ChangeBody, geom: Any, diversions: MultiLineString | None,
+                      replacements: MultiLineString | None, after: list[dict[str, Any]] | None) -> None:
+    """422 on ``body`` when every field the change gives has the request's value already (compared as the
+    values mean: the shape of a geometry or of the routes, the set of modes, the ``after`` list in any order,
+    :func:`_change_after`): such a change would only block the next real one (one pending change at a time)."""
+    given = [n for n in CHANGE_FIELDS if getattr(body, n) is not None]
+    same = {
+        "latest_end": body.latest_end == req.latest_end,
+        "duration_days": body.duration_days == req.duration_days,
+        "geometry": geom is not None and _same_shape(geom, req.geom),
+        "impact": body.impact is not None and str(body.impact) == req.impact,
+        "modes": body.modes is not None and {str(m) for m in body.modes} == set(req.modes or []),
+        "shift": body.shift is not None and str(body.shift) == req.shift,
+        "diversions": diversions is not None and _same_shape(diversions, req.diversions_geom),
+        "replacement_routes": replacements is not None and _same_shape(replacements, req.replacement_geom),
+        "after": after is None,  # given, and the list the request has (``_change_after``)
+    }
+    if given and all(same[n] for n in given):
+        verb = "have these values" if len(given) > 1 else "has this value"
+        raise InvalidField("body", f"changes nothing: {', '.join(given)} {verb} already")
+
+
 def request_change(session: Session, principal: Principal, request_id: uuid.UUID, body: ChangeBody,
                    settings: Settings) -> RequestChange:
     """An owner asks for an extension, a new area, another effect on traffic (impact, modes, shift, diversions,
@@ -1411,6 +1473,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     diversions = _valid_routes(body.diversions, settings, "diversions")
     replacements = _valid_routes(body.replacement_routes, settings, "replacement_routes")
     after = _change_after(session, principal, req, body, latest_end, duration, settings)
+    _refuse_unchanged(req, body, geom_value, diversions, replacements, after)
     # a bad body is named first; a valid one waits for the pending decision
     if repository.pending_change(session, req.id) is not None:
         raise Problem(409, "Conflict", "A change of this request is pending already; wait for the decision.",
