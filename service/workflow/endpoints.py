@@ -27,6 +27,7 @@ from service.workflow.schemas import (
     DecisionBody,
     HistoryEntry,
     ProposeBody,
+    ReasonBody,
     ReasonCodeRead,
 )
 from service.workflow.states import TRANSITIONS
@@ -211,3 +212,17 @@ DECISION_DOCS = {
 
 _decision("approve")
 _decision("reject")
+
+
+@router.post(PREFIX + "/changes/{change_id}/withdraw", response_model=ChangeRead,
+             summary="Take back a pending change (owner)",
+             description="The owner (or the organisation that asked for it, e.g. the coordination office for an "
+                         "`after`) takes back a pending change, with an optional `reason`: it becomes `withdrawn`, "
+                         "the request and its approved slot stay as they are, and a new change can be asked for at "
+                         "once. 409 `change-decided` once it was approved, rejected or cancelled." + IF_MATCH_DOC)
+def withdraw_change(request_id: uuid.UUID, change_id: uuid.UUID, principal: Authenticated, session: SessionDep,
+                    request: Request, body: Annotated[ReasonBody | None, Body()] = None,
+                    if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    change = service.withdraw_change(session, principal, request_id, change_id, (body or ReasonBody()).reason,
+                                     request.app.state.settings, if_match=if_match)
+    return service.change_json(session, change)

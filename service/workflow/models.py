@@ -71,7 +71,7 @@ class RequestChange(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("site_requests.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected | withdrawn | cancelled
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
     key_id: Mapped[uuid.UUID | None] = mapped_column()
     latest_end: Mapped[date | None] = mapped_column(Date)

@@ -89,6 +89,14 @@ class DecisionBody(BaseModel):
     override: bool = Field(default=False, strict=True)
 
 
+class ReasonBody(BaseModel):
+    """A step that takes only a ``reason`` (taking back a pending change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(default=None, max_length=5000)
+
+
 class CommentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1730,6 +1730,37 @@ def _replace_out_of_order(session: Session, req: SiteRequest, order: precedences
     return precedences.Broken(order.fixed, now.proposed)
 
 
+def withdraw_change(session: Session, principal: Principal, request_id: uuid.UUID, change_id: uuid.UUID,
+                    reason: str | None, settings: Settings, *, if_match: str | None = None) -> RequestChange:
+    """The organisation that asked for a pending change takes it back (the owner may take back any of its
+    request's): it becomes ``withdrawn``, the request and its slot stay as they are, the history and the event
+    ``change.withdrawn`` say so, and a new change can be asked for at once. As every step: 404 if invisible, 403
+    for others, 412 if ``if_match`` is stale, then 404/409 for the change itself."""
+    req = load_visible(session, principal, request_id, lock=True)
+    change = repository.get_change(session, req.id, change_id)
+    if req.owner_id != principal.org_id and (change is None or change.organisation_id != principal.org_id):
+        raise forbidden("Only the owner of the request, or the organisation that asked for the change, may take "
+                        "it back.")
+    requests_service.check_if_match(req, if_match)
+    if change is None:
+        raise not_found("Change", change_id)
+    if change.status != "pending":
+        raise Problem(409, "Conflict", f"This change is {change.status} already; only a pending change can be "
+                      "taken back.", type_="change-decided")
+    change.status = "withdrawn"
+    change.decided_by, change.decided_at = principal.org_id, service_now(settings)
+    change.decision_reason = reason
+    session.flush()
+    repository.add_history(session, RequestHistory(
+        request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
+        organisation_id=principal.org_id, key_id=principal.key_id, action="change.withdrawn", before=None,
+        after={"change_id": str(change.id)}, reason=reason,
+    ))
+    _notify(session, req, "change.withdrawn", principal, {"change_id": str(change.id),
+                                                          "owner_id": str(req.owner_id), "reason": reason})
+    return change
+
+
 def _order_summary(summary: dict[str, str], ordered: bool) -> dict[str, str]:
     """A change's summary, saying so when the change gave the works another order (``after``)."""
     if not ordered:
