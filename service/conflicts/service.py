@@ -507,7 +507,7 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
     cfg = config(settings)
     duration = (body.duration_days if body.duration_days is not None
                 else max(1, (body.latest_end - body.earliest_start).days + 1))
-    owner_id, slotted = principal.org_id, False
+    owner_id, slotted, stored_bundle = principal.org_id, False, set()
     if body.request_id is not None:
         own = requests_repository.get(session, body.request_id)
         if own is None and principal.is_coordinator:
@@ -518,8 +518,9 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
         owner_id = own.owner_id
         # checking the request with its slot's dates: it counts as placed there, as the stored request does
         slotted = repository.slot_period(session, own.id) == (body.earliest_start, body.latest_end)
+        stored_bundle = {str(b) for b in own.bundle_with or []}  # checked when added, as a PATCH keeps them
     requests_service._check_references(session, principal, {"bundle_with": [str(b) for b in body.bundle_with]},
-                                       owner_id=owner_id, self_id=body.request_id)
+                                       owner_id=owner_id, self_id=body.request_id, existing=stored_bundle)
     requests_service.check_window(body.earliest_start, body.latest_end, duration, None, settings=settings)
     geom = requests_service._footprint(body.geometry, settings, field_name="geometry", repair=False)
     diversions, _ = requests_service._routes(body.diversions, settings, field_name="diversions")

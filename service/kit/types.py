@@ -13,6 +13,8 @@
   check) into one line.
 - ``BlankIsNone`` (a validator: ``Annotated[str | None, BlankIsNone] = Field(default=None, max_length=...)``):
   an optional text where blank means "not given".
+- ``Trimmed`` (a validator): the text without white space and invisible format characters at either end, for
+  identifiers that are compared (" EB-1 " is "EB-1").
 """
 
 from __future__ import annotations
@@ -68,6 +70,21 @@ def flatten_lines(value: str) -> str:
     return _BREAKS_AND_SPACE.sub(" ", value) if _LINE_BREAK.search(value) else value
 
 
+def trim(value: str) -> str:
+    """``value`` without white space and format characters (Unicode category Cf, e.g. U+200B, U+FEFF) at either
+    end."""
+    start, end = 0, len(value)
+    while start < end and _invisible(value[start]):
+        start += 1
+    while end > start and _invisible(value[end - 1]):
+        end -= 1
+    return value[start:end]
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) == "Cf"
+
+
 def _blank_is_none(value: str | None) -> str | None:
     return None if value is None or is_blank(value) else value
 
@@ -92,4 +109,5 @@ Number = Annotated[float, Field(strict=True)]  # an integer is a number too, tru
 NotBlank = AfterValidator(not_blank)
 OneLine = AfterValidator(one_line)
 BlankIsNone = AfterValidator(_blank_is_none)
+Trimmed = AfterValidator(trim)
 Name = Annotated[str, Field(min_length=1, max_length=200), NotBlank, OneLine]

@@ -92,11 +92,13 @@ def list_summaries(
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int = 100,
 ) -> list[Row[Any]]:
-    """Public summaries as GeoJSON Feature text, in (created_at, id) order. ``viewer_org=None`` means a
+    """Public summaries as GeoJSON Feature text (``feature``, with ``owner_id`` and ``title`` beside it), in
+    (created_at, id) order. ``viewer_org=None`` means a
     coordinator: drafts of every organisation are included; otherwise only the viewer's own drafts. ``start`` and
     ``end`` keep the sites set up on some day between them: by their slot's dates where they have a dated slot
     (proposed, locked, approved), else by their requested window."""
-    stmt = select(SiteRequest.created_at, SiteRequest.id, _summary_feature_json()).join(
+    stmt = select(SiteRequest.created_at, SiteRequest.id, SiteRequest.owner_id, SiteRequest.title,
+                  _summary_feature_json()).join(
         Organisation, Organisation.id == SiteRequest.owner_id
     )
     if viewer_org is not None:

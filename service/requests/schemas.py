@@ -8,14 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from service.kit.types import BlankIsNone, Day, Name, NotBlank, OneLine, WholeNumber
+from service.kit.types import BlankIsNone, Day, Name, NotBlank, OneLine, Trimmed, WholeNumber
 from service.requests.models import Impact, Mode, Shift, Urgency, WorkKind
 
 GeoJSONGeometry = dict[str, Any]
 
 # A title people read in lists and notices: something visible, not only spaces. Days are whole numbers, not
-# true/false or "3". A blank external id is no external id (stored as null: it identifies nothing).
+# true/false or "3". An external id is compared as the organisation wrote it without the spaces around it
+# (" EB-1 " is "EB-1"), on one line; a blank one is no external id (stored as null: it identifies nothing).
 Title = Annotated[str, Field(min_length=1, max_length=300), NotBlank, OneLine]
+ExternalId = Annotated[Annotated[str, Field(max_length=100), Trimmed, OneLine] | None, BlankIsNone]
 Days = WholeNumber
 MODES = (
     "The traffic the works affect (`impact` says how hard): `car`, `cycle`, `pedestrian`, `tram` (trams and "
@@ -60,7 +62,7 @@ class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    phone: str | None = Field(default=None, max_length=50)
+    phone: Annotated[str, Field(max_length=50), OneLine] | None = None
     email: EmailStr | None = None
 
 
@@ -105,7 +107,7 @@ class RequestWrite(BaseModel):
     duration_days: Days
     preferred_start: Day | None = None
     urgency: Urgency = Urgency.planned
-    external_id: Annotated[str | None, BlankIsNone] = Field(default=None, max_length=100)
+    external_id: ExternalId = None
     contact: Contact | None = None
     bundle_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)
     after: list[Predecessor] = Field(default_factory=list, max_length=50, description=AFTER)
@@ -133,7 +135,7 @@ class RequestPatch(BaseModel):
     duration_days: Days | None = None
     preferred_start: Day | None = None
     urgency: Urgency | None = None
-    external_id: Annotated[str | None, BlankIsNone] = Field(default=None, max_length=100)
+    external_id: ExternalId = None
     contact: Contact | None = None
     bundle_with: list[uuid.UUID] | None = Field(default=None, max_length=50)
     after: list[Predecessor] | None = Field(default=None, max_length=50, description=AFTER)

@@ -6,10 +6,11 @@ Nothing here commits; the HTTP request or CLI command around it does.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, get_args
@@ -28,7 +29,7 @@ from service.geo import GeometryError, GeometryLimits, validate_geojson
 from service.kit.etags import if_match_allows
 from service.kit.problems import InvalidField, Problem, conflict, forbidden, not_found
 from service.kit.time import today, years_after
-from service.kit.types import is_blank
+from service.kit.types import is_blank, trim
 from service.requests import repository
 from service.requests.models import IdempotencyRecord, SiteRequest, Status
 from service.requests.schemas import ImportReport, ImportResult, RequestPatch, RequestWrite
@@ -225,13 +226,24 @@ def check_if_match(req: SiteRequest, if_match: str | None) -> None:
         raise Problem(412, "Precondition failed", detail, type_="stale-etag", headers={"ETag": tag})
 
 
+def public_text(text: str) -> str:
+    """Free text (a title, a description) as other organisations read it: without e-mail addresses, phone
+    numbers and names of persons, as the open data feeds publish it. Only the owner organisation and the
+    coordination office read it as written."""
+    from service.feeds.common import scrub  # pure (no ORM); imported here so the foundation loads no domain
+
+    return scrub(text)
+
+
 def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) -> dict[str, Any]:
+    """The request as ``full`` (owner, coordinators) or the public view shows it: the public view has no contact
+    and its title and description are scrubbed of personal data (:func:`public_text`)."""
     data: dict[str, Any] = {
         "id": req.id,
         "owner": {"id": req.owner.id, "name": req.owner.name, "kind": req.owner.kind},
         "status": req.status,
-        "title": req.title,
-        "description": req.description,
+        "title": req.title if full else public_text(req.title),
+        "description": req.description if full else public_text(req.description),
         "kind": req.kind,
         "impact": req.impact,
         "modes": list(req.modes or []),
@@ -267,11 +279,15 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
 
 
 def _check_references(session: Session, principal: Principal, values: dict[str, Any], *, owner_id: uuid.UUID,
-                      self_id: uuid.UUID | None = None) -> None:
+                      self_id: uuid.UUID | None = None, existing: Collection[str] = ()) -> None:
     """``bundle_with`` names other requests of the same organisation. A bundle lifts the conflicts between
     its requests, so one organisation may not declare it over another's site: works of two organisations
-    are bundled by the coordination office (dig-once opportunities)."""
+    are bundled by the coordination office (dig-once opportunities). Only entries added now are checked: those
+    in ``existing`` (the stored list) were checked when they were added, and a partner withdrawn or rejected since
+    stays listed, holding nothing (as a precedence does), instead of blocking every later change."""
     for i, other in enumerate(values.get("bundle_with") or []):
+        if str(other) in existing:
+            continue
         field_name = f"bundle_with[{i}]"
         ref = repository.get(session, uuid.UUID(other))
         if ref is None or (ref.status == Status.draft and not can_see_full(principal, ref)):
@@ -582,13 +598,16 @@ def update(
         if key in changes and changes[key] is None:
             raise InvalidField(key, "may not be null" + NULL_HINTS.get(key, ""))
     current = _current_body(req)
-    # fields sent with the value they already have change nothing
-    changes = {k: v for k, v in changes.items() if k not in current or _same(v) != _same(current[k])}
+    # fields sent with the value they already have, as the request would store it, change nothing
+    kept_warnings: list[str] = []
+    changes = {k: v for k, v in changes.items()
+               if k not in current or not _unchanged(k, v, current[k], settings, kept_warnings)}
     if not changes:  # nothing to change: no event, no history entry, no re-placement
-        return req, []
+        return req, kept_warnings
     merged = {**current, **changes}
     prepared = prepare(merged, settings)
-    _check_references(session, principal, prepared.values, owner_id=req.owner_id, self_id=req.id)
+    _check_references(session, principal, prepared.values, owner_id=req.owner_id, self_id=req.id,
+                      existing={str(b) for b in current["bundle_with"]})
     after, values, day = _after_entries(merged.get("after")), prepared.values, today(settings)
     window = Starts.of(values["earliest_start"], values["latest_end"], values["duration_days"], req.status, day)
     window_changed = any(k in changes for k in WINDOW_FIELDS)
@@ -610,7 +629,7 @@ def update(
 
     _store(session, prepared.values["external_id"], write)
     _after_change(session, req, events.REQUEST_UPDATED, principal, {"fields": sorted(changes)})
-    return req, [*prepared.warnings, *_hook_warnings(session, req)]
+    return req, [*kept_warnings, *prepared.warnings, *_hook_warnings(session, req)]
 
 
 def _hook_warnings(session: Session, req: SiteRequest) -> list[str]:
@@ -638,6 +657,51 @@ def _get_for_update(session: Session, principal: Principal, request_id: uuid.UUI
 def _same(value: Any) -> str:
     """A comparable form of a field's value (dates, enums, ids and GeoJSON alike)."""
     return json.dumps(value, sort_keys=True, default=str)
+
+
+GEOMETRY_FIELDS = ("geometry", "diversions", "replacement_routes")
+
+
+def _as_stored(key: str, value: Any, settings: Settings) -> tuple[Any, list[str]]:
+    """A write-body field's ``value`` as the request stores it and reads it back (as :func:`prepare` and
+    :func:`to_read` turn it): geometry validated, without Z, its numbers floats (``7`` is ``7.0``); routes one
+    line each (a MultiLineString is its lines); modes a sorted set; a blank external id none. With the warnings
+    of the way in; InvalidField for a value that cannot be stored."""
+    if key == "geometry":
+        valid = _footprint(value, settings, field_name=key, repair=False)
+        return mapping(valid.geometry), valid.warnings
+    if key in ("diversions", "replacement_routes"):
+        lines, warnings = _routes(value or [], settings, field_name=key)
+        return ([mapping(line) for line in lines.geoms] if lines is not None else []), warnings
+    if key == "modes":
+        return sorted({str(m) for m in value or []}), []
+    if key == "description":
+        return value or "", []
+    if key == "external_id":
+        return (None if is_blank(value or "") else value), []
+    if key == "contact":
+        return (dict(value) if value else None), []
+    if key == "after":
+        return _after_entries(value), []
+    if key == "bundle_with":
+        return [str(b) for b in value or []], []
+    return value, []
+
+
+def _unchanged(key: str, value: Any, current: Any, settings: Settings, warnings: list[str]) -> bool:
+    """Whether a PATCH sending ``value`` for ``key`` leaves the stored ``current`` value (as :func:`to_read` shows
+    it) as it is. The warnings of the way in (e.g. Z dropped) are added to ``warnings`` when it does."""
+    if _same(value) == _same(current):
+        return True
+    try:
+        sent, sent_warnings = _as_stored(key, value, settings)
+    except InvalidField:
+        return False  # not storable: the full validation refuses it with its field
+    stored = current if key in GEOMETRY_FIELDS else _as_stored(key, current, settings)[0]
+    if _same(sent) != _same(stored):
+        return False
+    warnings += sent_warnings
+    return True
 
 
 def _column_keys(changes: dict[str, Any]) -> set[str]:
@@ -730,7 +794,25 @@ def list_page(
         after=decode_cursor(cursor) if cursor else None, limit=limit + 1,
     )
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return [r.feature for r in rows[:limit]], next_cursor
+    return [_summary_for(principal, r) for r in rows[:limit]], next_cursor
+
+
+# Titles (at most 300 characters) as others read them, remembered: a list page scrubs up to 1,000 of them, and the
+# same sites are listed again and again.
+_public_title = functools.lru_cache(maxsize=20_000)(public_text)
+
+
+def _summary_for(principal: Principal, row: Any) -> str:
+    """A summary row's Feature text as ``principal`` may read it: other organisations' titles scrubbed of
+    personal data, as in :func:`to_read` (the Feature is parsed again only when scrubbing changes the title)."""
+    if principal.is_coordinator or row.owner_id == principal.org_id:
+        return row.feature
+    title = _public_title(row.title)
+    if title == row.title:
+        return row.feature
+    feature = json.loads(row.feature)
+    feature["properties"]["title"] = title
+    return json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -765,7 +847,7 @@ def import_features(
             props = feature.get("properties") or {}
             if not isinstance(props, dict):
                 raise InvalidField(f"{prefix}.properties", "must be a JSON object")
-            result.external_id = props.get("external_id")
+            result.external_id = _external_id_of(props.get("external_id"))
             body = RequestWrite.model_validate({**props, "geometry": feature.get("geometry")})
             with session.begin_nested():
                 req, warnings = create(session, principal, body, settings, source="import")
@@ -792,6 +874,16 @@ def import_features(
     return report
 
 
+def _external_id_of(value: Any) -> str | None:
+    """The external id a feature's report echoes: a string, as it is stored (trimmed; blank is none). Anything
+    else (a number, an object) is refused by the schema and echoed as none: the report is a JSON object of the
+    types its schema names."""
+    if not isinstance(value, str):
+        return None
+    value = trim(value)
+    return value or None
+
+
 def _feature_field(prefix: str, field_name: str) -> str:
     if field_name.startswith("features["):
         return field_name
@@ -816,7 +908,8 @@ def load_body(
     label: str, repair: bool = False, notes: list[str] | None = None, source: str,
 ) -> SiteRequest | None:
     """Store one request for a bulk load, counting it as stored, repaired, skipped or refused."""
-    if body.get("external_id") and repository.get_by_external_id(session, owner.org_id, body["external_id"]):
+    external_id = _external_id_of(body.get("external_id"))
+    if external_id and repository.get_by_external_id(session, owner.org_id, external_id):
         summary.skipped += 1
         return None
     try:
