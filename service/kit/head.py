@@ -1,6 +1,7 @@
 """GET routes that also answer HEAD (RFC 9110 §9.3.2), for the URLs feed readers, calendar clients and link
-checkers poll. FastAPI answers HEAD with 405 unless a route lists it; listing both methods on one route
-gives two OpenAPI operations with one operation id, so HEAD gets its own route, left out of the schema.
+checkers poll, with a route of its own (left out of the schema: listing both methods on one route gives two
+OpenAPI operations with one operation id). Every other GET route answers HEAD too, through
+``service.app.HeadAsGet``; a HEAD route of its own also keeps a GET's effect from HEAD (a confirmation link).
 The server sends HEAD answers without their body; the headers (ETag, Content-Length, ...) are the GET's."""
 
 from __future__ import annotations

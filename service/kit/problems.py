@@ -7,12 +7,17 @@ Raise :class:`Problem` (or one of its helpers) anywhere below an endpoint; the h
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://baustellen.ruhr/problems/"
@@ -148,8 +153,78 @@ def install_handlers(app: FastAPI) -> None:
         unparsable = _unparsable_body(exc)
         if unparsable:
             return problem_response(InvalidField("body", unparsable), request)
+        if exc.status_code == 405:
+            return problem_response(method_not_allowed(request, exc), request)
         problem = Problem(exc.status_code, _title(exc.status_code), str(exc.detail), headers=exc.headers)
         return problem_response(problem, request)
+
+
+# The order methods are named in an Allow header (RFC 9110 §10.2.1 leaves it open; this one reads naturally).
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def app_routes(app: FastAPI) -> Iterator[Any]:
+    """Every route of ``app`` in the order the router tries them, each with the path, methods and dependencies
+    it has as included (FastAPI keeps included routers as branches of their own and names their routes'
+    effective paths in ``iter_route_contexts``; versions before that list the included routes flat)."""
+    walk = getattr(fastapi.routing, "iter_route_contexts", None)
+    yield from (walk(app.routes) if walk is not None else app.routes)
+
+
+def _route_methods(route: Any) -> set[str]:
+    methods = getattr(route, "methods", None)
+    if methods:
+        return set(methods)
+    if isinstance(getattr(route, "app", None), StaticFiles):  # a mount serving files (the map page)
+        return {"GET", "HEAD"}
+    return set()  # another mount: its own app says what it allows
+
+
+def _probe(scope: Scope, method: str) -> Scope:
+    """A scope to ask the app's routes with: the request's path seen from the application's root (a mount the
+    request went through has moved ``root_path``), with another method."""
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    return {"type": "http", "path": scope["path"], "root_path": root_path, "method": method, "headers": []}
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """The methods the resource at the request's path answers: those of every route matching the path (Starlette
+    names only the first one's), HEAD wherever GET is (``service.app`` answers HEAD with the GET route)."""
+    probe = _probe(scope, "GET")
+    methods: set[str] = set()
+    for route in app_routes(app):
+        match, _ = route.matches(probe)
+        if match is not Match.NONE:
+            methods |= _route_methods(route)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return [m for m in METHOD_ORDER if m in methods] + sorted(methods.difference(METHOD_ORDER))
+
+
+def head_needs_get(app: FastAPI, scope: Scope) -> bool:
+    """Whether a HEAD request at this path has no route of its own and is to be answered by the GET route that
+    the router would otherwise pass over (FastAPI's routes list HEAD only where it is named)."""
+    head, get = _probe(scope, "HEAD"), _probe(scope, "GET")
+    routes = list(app_routes(app))
+    for route in routes:
+        if route.matches(head)[0] is Match.FULL:
+            return False  # the router takes this one for HEAD
+        if route.matches(get)[0] is Match.FULL:
+            # a GET route first; a HEAD route of its own further on wins all the same (the router passes over a
+            # route that matches the path only), a mount matching every method does not (the map's files)
+            return not any(getattr(r, "methods", None) and r.matches(head)[0] is Match.FULL for r in routes)
+    return False
+
+
+def method_not_allowed(request: Request, exc: StarletteHTTPException) -> Problem:
+    """405 with an ``Allow`` header naming every method of the resource (RFC 9110 §15.5.6)."""
+    methods = allowed_methods(request.app, request.scope)
+    headers = dict(exc.headers or {})
+    if methods:
+        headers["Allow"] = ", ".join(methods)
+    allow = headers.get("Allow")
+    detail = f"{request.method} is not allowed here" + (f"; allowed: {allow}." if allow else ".")
+    return Problem(405, "Method Not Allowed", detail, headers=headers)
 
 
 # FastAPI answers a body its JSON parser gives up on for another reason than a syntax error (too deeply

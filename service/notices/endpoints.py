@@ -87,6 +87,13 @@ def confirm(token: str, session: SessionDep, request: Request) -> HTMLResponse:
     return pages.confirmed_page(service.links(confirmed.subscription, settings)["manage"], confirmed.welcome_sites)
 
 
+@router.head("/confirm", include_in_schema=False)
+def confirm_head() -> Response:
+    """HEAD never confirms: link checkers and mail scanners ask with it (the app otherwise answers HEAD with the
+    GET route, ``service.app.HeadAsGet``)."""
+    return Response(status_code=200, media_type="text/html; charset=utf-8")
+
+
 ALREADY_UNSUBSCRIBED_PAGE = (
     "<h1>Sie sind bereits abgemeldet</h1>"
     "<p>Zu diesem Link gibt es kein Abonnement mehr; darüber erhalten Sie keine Baustellenhinweise. Es ist "
