@@ -11,7 +11,8 @@ Shape (compare the NDW sample in ``../shared/data/standards/datex2/samples/``)::
                                                                                   restrict a lane)
       con:exchangeInformation   snapshotPull, supplier = the publisher
       con:informationManagement elementReference cancelled | closed for records that were published and
-                                are no longer (withdrawn / rejected → cancelled, completed / over → closed)
+                                are no longer (withdrawn / rejected → cancelled, completed / over → closed;
+                                a record a still-published site no longer has → cancelled, :class:`Dropped`)
 
 Every record carries ``version`` = the site's publication version, so a consumer sees updates as new
 versions of the same record ids. The closure record, the rerouting record and the severity follow the impact on
@@ -36,7 +37,8 @@ Pure: takes :class:`FeedSite` lists, returns bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from lxml import etree
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
@@ -46,6 +48,7 @@ from shapely.ops import linemerge
 from service.feeds.common import (
     BUS_LANE,
     CYCLE_LANE,
+    LANE_IMPACTS,
     SHIFT_HOURS,
     EndedSite,
     FeedMeta,
@@ -57,6 +60,7 @@ from service.feeds.common import (
     shift_text,
     site_end,
     site_start,
+    vehicle_impact,
 )
 
 NS = {
@@ -142,6 +146,26 @@ def record_ids(site_id: str, vehicle_impact: str, road_diversion: bool) -> list[
     if road_diversion:
         ids.append(f"{site_id}_rerouting")
     return ids
+
+
+def site_records(site_id: str, kind: str, impact: str, modes: Iterable[str], has_diversion: bool) -> list[str]:
+    """:func:`record_ids` of a site from its request's fields: what its situation publishes, with the rules of
+    :class:`common.FeedSite` (``vehicle_impact``, ``road_diversion``). Stored per publication, so that a record the
+    site no longer has is listed as cancelled (:class:`Dropped`)."""
+    impact_on_vehicles = vehicle_impact(kind, impact, modes)
+    return record_ids(site_id, impact_on_vehicles, has_diversion and impact_on_vehicles in LANE_IMPACTS)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A situation record that is no longer published although its situation may still be: a record a
+    still-published site no longer has (``cancelled``), or one an ended site had when it was last published that
+    its ended record list no longer names (changed and ended between two syncs). ``version``: the publication
+    version it was last published in."""
+
+    record_id: str
+    version: int
+    status: str = "cancelled"
 
 
 # --- location ---------------------------------------------------------------------------------------------
@@ -330,7 +354,9 @@ def _situation(payload: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
         _rerouting(situation, site, meta)
 
 
-def build(sites: list[FeedSite], ended: list[EndedSite], meta: FeedMeta) -> bytes:
+def build(sites: list[FeedSite], ended: list[EndedSite], meta: FeedMeta, dropped: Sequence[Dropped] = ()) -> bytes:
+    """The situation publication of ``sites``; ``informationManagement`` lists the records of ``ended`` sites
+    (cancelled or closed) and the ``dropped`` records (each record once)."""
     root = etree.Element(f"{{{NS['con']}}}messageContainer", nsmap=NS, modelBaseVersion="3")
     payload = _el(root, "con:payload", xsi_type="sit:SituationPublication", lang="de", modelBaseVersion="3")
     _multilingual(payload, "com:feedDescription", [
@@ -361,11 +387,19 @@ def build(sites: list[FeedSite], ended: list[EndedSite], meta: FeedMeta) -> byte
     _el(dynamic, "ex:exchangeStatus", "online")
     _el(dynamic, "ex:messageGenerationTimestamp", iso_z(meta.updated))
 
-    if ended:
+    references = [(record_id, gone.reason, gone.version) for gone in ended
+                  for record_id in record_ids(str(gone.id), gone.vehicle_impact, gone.road_diversion)]
+    listed = {record_id for record_id, _, _ in references}
+    published = {record_id for site in sites for record_id in record_ids(str(site.id), site.vehicle_impact,
+                                                                          site.road_diversion)}
+    for record in sorted(dropped, key=lambda d: d.record_id):
+        if record.record_id not in listed and record.record_id not in published:
+            listed.add(record.record_id)
+            references.append((record.record_id, record.status, record.version))
+    if references:
         resources = _el(_el(root, "con:informationManagement"), "inf:informationManagedResourceList")
-        for gone in ended:
-            for record_id in record_ids(str(gone.id), gone.vehicle_impact, gone.road_diversion):
-                ref = _el(resources, "inf:elementReference")
-                _el(ref, "inf:managementStatus", gone.reason)
-                _el(ref, "inf:versionedReference", id=record_id, version=str(gone.version))
+        for record_id, status, version in references:
+            ref = _el(resources, "inf:elementReference")
+            _el(ref, "inf:managementStatus", status)
+            _el(ref, "inf:versionedReference", id=record_id, version=str(version))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -1,5 +1,6 @@
-"""All SQL of the feeds: reconciling ``feed_publications`` with the requests, reading what is published, the
-transit corridors near a site, when each feed's content last changed, and the push state."""
+"""All SQL of the feeds: reconciling ``feed_publications`` with the requests, reading what is published, the DATEX II
+records each publication published and those it dropped, the transit corridors near a site, when each feed's content
+last changed, and the push state."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ select r.id, r.title, r.description, r.kind, r.impact, r.modes, r.shift, r.urgen
 
 _ENDED = text("""
 select r.id, r.impact, r.kind, r.modes, r.diversions_geom is not null as has_diversion, p.version,
-       p.cancelled_at, p.end_reason
+       p.cancelled_at, p.end_reason, p.records
   from feed_publications p join site_requests r on r.id = p.request_id
  where p.cancelled_at is not null and p.cancelled_at >= :since
  order by r.id
@@ -97,6 +98,66 @@ def ended_since(session: Session, since: datetime) -> list[Row[Any]]:
     return list(session.execute(_ENDED, {"since": since}))
 
 
+# Published rows whose DATEX II records are not known for their current version (a new or changed publication, or
+# one from before migration 0022), with what the records depend on (``datex2.site_records``).
+_STALE_RECORDS = text("""
+select p.request_id, p.version, p.records, p.records_version, r.kind, r.impact, r.modes,
+       r.diversions_geom is not null as has_diversion
+  from feed_publications p join site_requests r on r.id = p.request_id
+ where p.cancelled_at is null and p.records_version is distinct from p.version
+ order by p.request_id
+""")
+
+# Set the records of a publication, unless another reader did so first (the row's records version is no longer the
+# one read: the update waits for the other's row lock, then re-checks the condition).
+_STORE_RECORDS = text("""
+update feed_publications set records = :records, records_version = :version
+ where request_id = :request_id and version = :version and cancelled_at is null
+   and records_version is not distinct from :seen
+""")
+
+_DROP_RECORDS = text("""
+insert into feed_dropped_records (request_id, record_id, version, dropped_at)
+select :request_id, record_id, :version, clock_timestamp() from unnest(cast(:records as text[])) as record_id
+on conflict (request_id, record_id) do update set version = excluded.version, dropped_at = excluded.dropped_at
+""")
+
+_DROPPED = text("""
+select d.request_id, d.record_id, d.version, d.dropped_at from feed_dropped_records d
+ where d.dropped_at >= :since
+ order by d.request_id, d.record_id
+""")
+
+
+def stale_records(session: Session) -> list[Row[Any]]:
+    return list(session.execute(_STALE_RECORDS))
+
+
+def store_records(session: Session, request_id: uuid.UUID, version: int, records: Sequence[str],
+                  seen: int | None) -> bool:
+    """Record that the publication of ``request_id`` at ``version`` has the DATEX II records ``records``; False when
+    another reader recorded them first (its records version is no longer ``seen``)."""
+    params = {"request_id": request_id, "version": version, "records": list(records), "seen": seen}
+    return (session.execute(_STORE_RECORDS, params).rowcount or 0) == 1
+
+
+def drop_records(session: Session, request_id: uuid.UUID, records: Sequence[str], version: int) -> None:
+    """Records a still-published site no longer has, last published in ``version``: cancelled from now."""
+    if records:
+        session.execute(_DROP_RECORDS, {"request_id": request_id, "records": list(records), "version": version})
+
+
+def restore_records(session: Session, request_id: uuid.UUID, records: Sequence[str]) -> None:
+    """Records the site has again: published, so no longer cancelled."""
+    session.execute(text("delete from feed_dropped_records where request_id = :request_id "
+                         "and record_id = any(cast(:records as text[]))"),
+                    {"request_id": request_id, "records": list(records)})
+
+
+def dropped_since(session: Session, since: datetime) -> list[Row[Any]]:
+    return list(session.execute(_DROPPED, {"since": since}))
+
+
 def content_token(session: Session, since: datetime, *, corridors: bool) -> str:
     """Identifies everything a feed shows: the published rows with their versions, the ended rows still listed,
     and (for GTFS-RT) the corridors. Equal tokens mean equal feed content."""
@@ -107,6 +168,13 @@ def content_token(session: Session, since: datetime, *, corridors: bool) -> str:
           from feed_publications where cancelled_at is null or cancelled_at >= :since
     """), {"since": since}).one()
     token = f"{row[0]}|{row[1]}|{row[2]}"
+    dropped = session.execute(text("""
+        select count(*), md5(string_agg(concat_ws(':', request_id, record_id, version, dropped_at), ','
+                                        order by request_id, record_id))
+          from feed_dropped_records where dropped_at >= :since
+    """), {"since": since}).one()
+    if dropped[0]:  # records dropped from still-published sites, listed as cancelled (DATEX II)
+        token += f"|dropped:{dropped[0]}|{dropped[1]}"
     if corridors:
         # the rows themselves, not only updated_at: a change by direct SQL or within one transaction counts too
         crow = session.execute(text(
@@ -120,7 +188,9 @@ def changed_at(session: Session, since: datetime, retention: timedelta, *, corri
     """The last change a stored time records: of a publication (published or ended), of an ended publication
     leaving the retention window (its end + ``retention``, once past ``since``) and, for GTFS-RT, of a corridor."""
     parts = ["(select max(last_changed) from feed_publications)",
-             "(select max(cancelled_at) from feed_publications where cancelled_at < :since) + :retention"]
+             "(select max(cancelled_at) from feed_publications where cancelled_at < :since) + :retention",
+             "(select max(dropped_at) from feed_dropped_records)",
+             "(select max(dropped_at) from feed_dropped_records where dropped_at < :since) + :retention"]
     if corridors:
         parts.append("(select max(updated_at) from corridors)")
     return session.scalar(text(f"select greatest({', '.join(parts)})"), {"since": since, "retention": retention})

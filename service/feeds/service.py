@@ -88,10 +88,37 @@ class Rendered:
 
 
 def sync(session: Session, settings: Settings) -> int:
-    """Bring ``feed_publications`` up to date with the requests; returns the number of changed rows. Night work
-    stays published until its last night ends, at 07:00 the morning after its last day (``SHIFT_HOURS``)."""
+    """Bring ``feed_publications`` up to date with the requests, and the DATEX II records they published
+    (:func:`track_records`); returns the number of changed rows. Night work stays published until its last night
+    ends, at 07:00 the morning after its last day (``SHIFT_HOURS``)."""
     day = today(settings)
-    return repository.sync(session, day, running_night(day, local_now(settings).time()))
+    changed = repository.sync(session, day, running_night(day, local_now(settings).time()))
+    track_records(session)
+    return changed
+
+
+def track_records(session: Session) -> int:
+    """Record the DATEX II situation records of every publication whose version is new to this bookkeeping
+    (``datex2.site_records``), and the records a still-published site had at its previous version and has no more:
+    a full closure that becomes a footway restriction drops ``{id}_closure``, a diversion given up
+    ``{id}_rerouting``. Those are kept in ``feed_dropped_records`` and listed as cancelled for
+    :data:`ENDED_RETENTION`, as the records of a withdrawn site are; a record the site has again is taken off that
+    list. A publication whose records were not known before (a row from before migration 0022) drops nothing.
+    Returns the number of publications whose records were recorded."""
+    done = 0
+    for row in repository.stale_records(session):
+        records = datex2.site_records(str(row.request_id), row.kind, row.impact, list(row.modes or []),
+                                      row.has_diversion)
+        if not repository.store_records(session, row.request_id, row.version, records, row.records_version):
+            continue  # another reader recorded them first, and what was dropped with them
+        done += 1
+        if row.records is None:
+            continue
+        gone = [record_id for record_id in row.records if record_id not in records]
+        repository.drop_records(session, row.request_id, gone, row.records_version)
+        if set(records) - set(row.records):
+            repository.restore_records(session, row.request_id, records)
+    return done
 
 
 def running_night(day: date, clock: time) -> date:
@@ -129,13 +156,22 @@ def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSi
     return sites
 
 
-def load_ended(session: Session, settings: Settings) -> list[EndedSite]:
+def load_ended(session: Session, settings: Settings) -> tuple[list[EndedSite], list[datex2.Dropped]]:
+    """The sites ended within :data:`ENDED_RETENTION`, and the DATEX II records no longer published besides theirs:
+    those dropped from a still-published site (:func:`track_records`) and those an ended site had when last
+    published that its current fields no longer give (changed and ended between two syncs)."""
     since = local_now(settings) - ENDED_RETENTION
-    return [
-        EndedSite(id=row.id, impact=row.impact, kind=row.kind, has_diversion=row.has_diversion, version=row.version,
-                  ended_at=row.cancelled_at, reason=row.end_reason, modes=list(row.modes or []))
-        for row in repository.ended_since(session, since)
-    ]
+    ended, dropped = [], []
+    for row in repository.ended_since(session, since):
+        gone = EndedSite(id=row.id, impact=row.impact, kind=row.kind, has_diversion=row.has_diversion,
+                         version=row.version, ended_at=row.cancelled_at, reason=row.end_reason,
+                         modes=list(row.modes or []))
+        ended.append(gone)
+        named = set(datex2.record_ids(str(gone.id), gone.vehicle_impact, gone.road_diversion))
+        dropped += [datex2.Dropped(record_id, gone.version, gone.reason)
+                    for record_id in row.records or [] if record_id not in named]
+    dropped += [datex2.Dropped(row.record_id, row.version) for row in repository.dropped_since(session, since)]
+    return ended, dropped
 
 
 def feed_meta(settings: Settings, updated: datetime, reference: datetime | None = None) -> FeedMeta:
@@ -216,8 +252,8 @@ def _build(session: Session, settings: Settings, fmt: FeedFormat, updated: datet
            reference: datetime | None = None) -> Rendered:
     meta = feed_meta(settings, updated, reference)
     if fmt is FeedFormat.datex2:
-        return _rendered(datex2.build(load_sites(session), load_ended(session, settings), meta),
-                         datex2.MEDIA_TYPE, meta)
+        ended, dropped = load_ended(session, settings)
+        return _rendered(datex2.build(load_sites(session), ended, meta, dropped), datex2.MEDIA_TYPE, meta)
     if fmt is FeedFormat.wzdx:
         body = json.dumps(wzdx.build(load_sites(session), meta), ensure_ascii=False, separators=(",", ":"))
         return _rendered(body.encode(), wzdx.MEDIA_TYPE, meta)

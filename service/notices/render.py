@@ -105,6 +105,10 @@ CHANGE_HEADLINES = {
     "moved": ("Baustellentermin verschoben", "Site dates moved"),
     "area": ("Baustellenbereich geändert", "Site area changed"),
 }
+DATE_CHANGES = ("extended", "shortened", "moved")
+# Added to a date headline when an approved change also gave the works another place: "Baustellentermin
+# verschoben, Bereich geändert".
+AREA_TOO = ("Bereich geändert", "area changed")
 # What an edit (request.updated) changed for the street, compared with what the subscriber was last told
 # (``service.change_facts``): one aspect gets its own headline, several are named in one.
 ASPECT_HEADLINES = {
@@ -150,6 +154,9 @@ DATES_NOTES = {
     "proposed": ("vorläufig", "provisional"),
     "preferred": ("Wunschtermin, noch nicht festgelegt", "requested dates, not fixed yet"),
 }
+# The site's dates when it has no slot to give (also after its approval was revoked, ``repository._VOID_SQL``): a
+# revoked approval's notice then says the dates are open, a new one follows.
+VOID_DATES = ("preferred", "window")
 # request.updated only matters to businesses when one of these changed.
 RELEVANT_FIELDS = {
     "geometry", "diversions", "earliest_start", "latest_end", "duration_days", "preferred_start", "impact",
@@ -218,9 +225,9 @@ def dates_change(previous: dict[str, Any] | None, site: dict[str, Any]) -> str |
         return None
     if was == now:
         return None
-    if now[1] > was[1] and now[0] <= was[0]:
-        return "extended"
-    return "shortened" if now[0] == was[0] else "moved"
+    if now[0] == was[0]:  # a start moved earlier is a move, not an extension (``explanations.change_kind``)
+        return "extended" if now[1] > was[1] else "shortened"
+    return "moved"
 
 
 def _several(words: list[tuple[str, str]]) -> tuple[str, str]:
@@ -252,7 +259,13 @@ def effects(site: dict[str, Any]) -> list[str]:
 def _change_labels(site: dict[str, Any], default: tuple[str, str]) -> tuple[str, str]:
     """The headline of an approved change after approval: what it did (extended, moved, new area), or, with the
     same dates and area, which effect on traffic it changed (one, or several named)."""
-    what = (site.get("change") or {}).get("what") or ""
+    change = site.get("change") or {}
+    what = change.get("what") or ""
+    if what == "area" and change.get("area") is False:
+        what = "effect"  # the change gave the footprint it had: the effects on traffic are what changed
+    if what in DATE_CHANGES and change.get("area"):  # new dates at a new place: both are said
+        de, en = CHANGE_HEADLINES[what]
+        return f"{de}, {AREA_TOO[0]}", f"{en}, {AREA_TOO[1]}"
     if what == "effect" and (changed := effects(site)):
         if len(changed) == 1:
             de, en = EFFECT_LABELS[changed[0]]
@@ -391,14 +404,20 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
     was = "Bisher" if de else "Previously"
     when_now = when(site, lang)
     if kind == "change.approved":
-        before = (site.get("change") or {}).get("previous")
+        change = site.get("change") or {}
+        before = change.get("previous")
+        changed = set()
         if before and before.get("start") and before.get("end"):
             previous, changed = {**before, "dates": "slot"}, {"dates"}
-    elif kind == "approval.revoked" and previous and previous.get("start"):
-        # The approved dates are void: they are what the site was, not what it is.
+        if change.get("area"):  # another footprint, also when the dates changed with it
+            changed.add("area")
+    elif kind == "approval.revoked" and (previous and previous.get("start") or site.get("dates") in VOID_DATES):
+        # The approved dates are void: they are what the site was, not what it is (the site's own dates are its
+        # wish or window until new dates are proposed: the calendar, which has no "before", says so too).
         when_now = "noch offen, ein neuer Termin folgt" if de else "open, new dates to follow"
-        was = "Bisher genehmigt" if de else "Previously approved"
-        changed = {"dates"}
+        if previous and previous.get("start"):
+            was = "Bisher genehmigt" if de else "Previously approved"
+            changed = {"dates"}
     lines = [headline(kind, site, lang), ""]
     if kind == "change.approved" and (changes := effect_lines(site, lang)):
         lines += [*changes, ""]

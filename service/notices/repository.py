@@ -106,7 +106,34 @@ _SITE_DATES = """
          WHEN {s}.start IS NOT NULL AND {s}.status IN ('proposed', 'locked') THEN 'proposed'
          WHEN r.preferred_start IS NOT NULL THEN 'preferred' ELSE 'window' END AS dates
 """
-SITE_DATES_SQL = _SITE_DATES.format(s="sl")
+# A slot whose approval was revoked (``approval.revoked``: the workflow leaves its dates in the slot, as a proposal
+# for the coordination office): the request is submitted again, the slot proposed, neither placed anew (the
+# incremental placement's slots are ``provisional``) nor proposed, locked, displaced or approved since (the
+# latest of the request's events that set its slot is the revocation). Its dates are void: a notice gives them
+# only as "Bisher genehmigt", never as the site's dates ("noch offen, ein neuer Termin folgt"), so the site's
+# dates are those it would have without a slot (preferred dates or window). ``{s}``: the slot row's alias.
+SLOT_EVENT_KINDS = ("approval.revoked", "slot.proposed", "slot.locked", "slot.unlocked", "slot.displaced",
+                    "slot.unplaced", "request.approved", "request.deemed_approved", "change.approved",
+                    "request.created", "request.submitted", "request.updated")
+_VOID_SQL = (
+    "({s}.status = 'proposed' AND NOT coalesce({s}.provisional, false) AND r.status = 'submitted'"
+    " AND (SELECT e.kind FROM events e WHERE e.request_id = r.id AND e.kind IN ("
+    + ", ".join(f"'{k}'" for k in SLOT_EVENT_KINDS) + ") ORDER BY e.id DESC LIMIT 1) = 'approval.revoked')"
+)
+# The slot row as the site's dates read it (``sv``): a void slot (``_VOID_SQL``) counts as none.
+_CURRENT_SLOT_SQL = """
+    LEFT JOIN slots sl ON sl.request_id = r.id
+    LEFT JOIN LATERAL (
+        SELECT sl.start, sl."end", CASE WHEN {void} THEN 'void' ELSE sl.status END AS status
+    ) sv ON true
+""".replace("{void}", _VOID_SQL.format(s="sl"))
+SITE_DATES_SQL = _SITE_DATES.format(s="sv")
+# Whether the latest approved change after approval gave the works another footprint (its history row, which holds
+# the fields that changed, has the geometry): the notices name the new area also when the dates changed with it.
+_CHANGED_AREA_SQL = (
+    "coalesce((SELECT jsonb_exists(h.after, 'geometry') FROM request_history h"
+    " WHERE h.request_id = r.id AND h.action = 'change.approved' ORDER BY h.seq DESC LIMIT 1), false)"
+)
 # The slot a site's dates come from (``_SITE_DATES`` over ``sd``): its slot row; for a withdrawn or rejected site,
 # whose slot the cancellation deleted, the slot it had then (the ``before`` of the withdraw/reject row of its
 # history, which holds every change of the slot): the dates its subscribers were last told, approved or
@@ -114,7 +141,8 @@ SITE_DATES_SQL = _SITE_DATES.format(s="sl")
 _SLOT_OR_CANCELLED_SQL = """
     LEFT JOIN slots sl ON sl.request_id = r.id
     LEFT JOIN LATERAL (
-        SELECT sl.start, sl."end", sl.status WHERE sl.request_id IS NOT NULL
+        SELECT sl.start, sl."end", CASE WHEN {void} THEN 'void' ELSE sl.status END AS status
+        WHERE sl.request_id IS NOT NULL
         UNION ALL
         (SELECT (h.before -> 'slot' ->> 'start')::date, (h.before -> 'slot' ->> 'end')::date,
                 h.before -> 'slot' ->> 'status'
@@ -123,7 +151,7 @@ _SLOT_OR_CANCELLED_SQL = """
            AND h.request_id = r.id AND h.action IN ('withdraw', 'reject')
          ORDER BY h.seq DESC LIMIT 1)
     ) sd ON true
-"""
+""".replace("{void}", _VOID_SQL.format(s="sl"))
 
 
 # --- subscriptions ------------------------------------------------------------------------------
@@ -264,6 +292,22 @@ def sites_for_subscription(session: Session, sub_id: uuid.UUID, *, ends_after: d
     """), {"sid": sub_id, "after": ends_after, "limit": limit}))
 
 
+def told_sites(session: Session, sub_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> set[str]:
+    """Which of the sites ``ids`` a subscription was told of: a notice of the site, or a welcome listing it (as
+    ``last_told``). Its calendar calls off only these (``feeds.calendar``), as only these get a cancellation."""
+    if not ids:
+        return set()
+    return set(session.scalars(text("""
+        SELECT cast(n.request_id AS text) FROM notices n
+        WHERE n.subscription_id = :sid AND n.request_id = ANY(:ids)
+        UNION
+        SELECT item -> 'site' ->> 'id'
+        FROM notices n CROSS JOIN LATERAL jsonb_array_elements(n.payload -> 'items') AS item
+        WHERE n.subscription_id = :sid AND n.kind = 'welcome'
+          AND item -> 'site' ->> 'id' = ANY(cast(:texts AS text[]))
+    """), {"sid": sub_id, "ids": list(ids), "texts": [str(i) for i in ids]}))
+
+
 # Sites that are under way or still to come: every state from submitted to active (not drafts, not
 # withdrawn, rejected or completed).
 CURRENT_STATES = ("submitted", "slot_proposed", "accepted", "contested", "approved", "active")
@@ -277,7 +321,7 @@ def current_sites(session: Session, sub_id: uuid.UUID, *, today: date, limit: in
         SELECT x.id, count(*) OVER () AS total FROM (
             SELECT r.id, r.status, {SITE_DATES_SQL}
             FROM subscriptions s JOIN site_requests r ON {MATCH_SQL}
-            LEFT JOIN slots sl ON sl.request_id = r.id
+            {_CURRENT_SLOT_SQL}
             WHERE s.id = :sid AND r.status = ANY(:states)
         ) x
         WHERE x.status = 'active' OR x.end_date >= :today
@@ -320,10 +364,11 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
                    AND NOT (e.kind = 'request.updated' AND jsonb_exists(e.payload, 'fields')
                             AND NOT jsonb_exists_any(e.payload -> 'fields', cast(:relevant AS text[])))
                  ORDER BY e.id DESC LIMIT 1) AS last_notice,
-               CASE WHEN sl.explanation ->> 'method' = 'change'
+               CASE WHEN sl.explanation ->> 'method' = 'change' AND NOT {_VOID_SQL.format(s="sl")}
                     THEN jsonb_build_object('what', sl.explanation -> 'change',
                                             'effect', coalesce(sl.explanation -> 'effect', '[]'::jsonb),
-                                            'previous', sl.explanation -> 'previous') END AS change
+                                            'previous', sl.explanation -> 'previous',
+                                            'area', {_CHANGED_AREA_SQL}) END AS change
         FROM site_requests r JOIN organisations o ON o.id = r.owner_id
         {_SLOT_OR_CANCELLED_SQL}
         WHERE r.id = ANY(:ids)

@@ -662,16 +662,39 @@ def change_facts(kind: str, event: Event, site: dict[str, Any], told: dict[str, 
                 return None
             return {"previous": {k: told[k] for k in PREVIOUS_FIELDS if k in told}, "changed": changed}
         return {"changed": sorted({FIELD_ASPECTS[f] for f in fields if f in FIELD_ASPECTS})}
-    if kind == "slot.displaced":  # the dates the emergency took away, else what the subscriber was told
+    if kind == "slot.displaced":  # the dates the emergency (or a new request) took away, else what was told
+        if told is not None and all(told.get(k) == site.get(k) for k in ("start", "end", "dates")):
+            return None  # told the dates it has now already (its creation reached the outbox step with the move)
         before = _slot_before(payload.get("previous_slot")) or (
             {k: told[k] for k in ("start", "end", "dates", "duration_days") if k in told} if told else None)
         return {"previous": before, "changed": ["dates"]} if before else {}
     if kind == "approval.revoked":  # the approved dates that no longer hold
         before = _slot_before({**(payload.get("slot") or {}), "status": "approved"})
         return {"previous": before, "changed": ["dates"]} if before else {}
-    if kind == "change.approved" and told and render.effects(site):  # the effects on traffic as they were
-        return {"previous": {k: told[k] for k in EFFECT_PREVIOUS if k in told}}
+    if kind == "change.approved":
+        return _change_approved_facts(site, told)
     return {}
+
+
+def _change_approved_facts(site: dict[str, Any], told: dict[str, Any] | None) -> dict[str, Any]:
+    """An approved change after approval: ``changed`` names the dates when the slot moved (its previous dates are
+    the change's ``previous``) and the area whenever the works' footprint changed (``change.area``), also when the
+    dates changed with it; ``previous`` the effects on traffic as the subscriber was told them."""
+    change = site.get("change") or {}
+    before = change.get("previous") if isinstance(change.get("previous"), dict) else None
+    changed = []
+    if before and before.get("start") and (before.get("start"), before.get("end")) != (site.get("start"),
+                                                                                        site.get("end")):
+        changed.append("dates")
+    if change.get("area"):
+        changed.append("area")
+    facts: dict[str, Any] = {"changed": changed} if changed else {}
+    previous = {k: told[k] for k in EFFECT_PREVIOUS if k in told} if told and render.effects(site) else {}
+    if "dates" in changed and before:  # the approved dates before the change, as for a displacement
+        previous.update({"start": before["start"], "end": before["end"], "dates": "slot"})
+    if previous:
+        facts["previous"] = previous
+    return facts
 
 
 # The edits that may take a site out of a subscription's filter: its owner's edit of a field the match reads
@@ -874,7 +897,9 @@ def calendar_ics(session: Session, sub: Subscription, settings: Settings) -> byt
     ids = repository.sites_for_subscription(session, sub.id, ends_after=since, limit=FEED_LIMIT)
     snaps = _site_snapshots(session, ids)
     sites = [{**snaps[i], "map_url": map_url(str(i), settings)} for i in ids if i in snaps]
-    return feeds.calendar(sub, sites, links(sub, settings))
+    cancelled = [i for i in ids if i in snaps and snaps[i]["status"] in feeds.CANCELLED]
+    told = repository.told_sites(session, sub.id, cancelled)  # a site never told of is not called off either
+    return feeds.calendar(sub, sites, links(sub, settings), told)
 
 
 def atom_feed(session: Session, sub: Subscription, settings: Settings) -> bytes:

@@ -322,15 +322,14 @@ def reason_sentence(reason: str | None) -> tuple[str, str] | None:
 
 
 def change_kind(previous: tuple[date, date] | None, new: tuple[date, date], *, area_changed: bool) -> str:
-    """What an approved change did to the slot: ``extended`` (ends later, from the same or an earlier start),
-    ``shortened`` (same start, ends earlier), ``moved`` (another start), ``area`` (same dates, new area) or
-    ``window`` (same dates and area: only the window changed)."""
+    """What an approved change did to the slot: ``extended`` (same start, ends later), ``shortened`` (same start,
+    ends earlier), ``moved`` (another start: later, or earlier whatever the end, so a start moved earlier is
+    never hidden under "extended"), ``area`` (same dates, new area) or ``window`` (same dates and area: only the
+    window changed). A new area with new dates is said by the caller (``area_changed``), not by the kind."""
     if previous is None or previous == new:
         return "area" if area_changed else "window"
-    if new[1] > previous[1] and new[0] <= previous[0]:
-        return "extended"
     if new[0] == previous[0]:
-        return "shortened"
+        return "extended" if new[1] > previous[1] else "shortened"
     return "moved"
 
 

@@ -821,6 +821,8 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     for other, s in result.moved.items():
         start = built.date(s)
         t = tasks[other]
+        was = repository.get_slot(session, built.info[other].request_id)
+        was_dates = (was.start, was.end) if was is not None and was.start and was.end else None
         repository.put_slot(session, built.info[other].request_id, start=start,
                             end=start + timedelta(days=t.duration - 1), status="proposed", provisional=True,
                             explanation={"method": "incremental", "moved_for": str(req.id),
@@ -833,6 +835,8 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
         if moved_req is not None:  # the owner sees in the history when and why the slot moved
             _record_history(session, moved_req, "slot.moved", None, reason=f"moved for {req.title} ({req.id})",
                             force=False)
+            if was_dates is not None and was_dates != (start, start + timedelta(days=t.duration - 1)):
+                _emit_moved(session, moved_req, was_dates, req)
     if result.start is not None:
         ex = explain_moved(index.occ, new_task, result.start) if result.start != new_task.preferred else None
         explanation = placed_explanation(built, new_task, result.start, ex, None,
@@ -852,6 +856,23 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
     # conflicts follow their new slots here
     refresh_conflicts(session, [built.info[other].request_id for other in sorted(result.moved)], settings)
     return slot
+
+
+# The outbox event of a provisional slot the incremental placement moved for another request: the same kind as an
+# emergency's displacement, which the notices tell the subscribers as "Baustellentermin verschoben" with the dates
+# it had (``previous_slot``); it also raises the calendar entry's SEQUENCE (the number of the request's events).
+SLOT_DISPLACED = "slot.displaced"
+
+
+def _emit_moved(session: Session, moved: SiteRequest, was: tuple[date, date], cause: SiteRequest) -> None:
+    slot = repository.get_slot(session, moved.id)
+    events.emit(session, SLOT_DISPLACED, request_id=moved.id, organisation_id=None, payload={
+        "status": moved.status, "title": moved.title, "owner_id": str(moved.owner_id), "moved_for": str(cause.id),
+        "method": "incremental",
+        "previous_slot": {"start": was[0].isoformat(), "end": was[1].isoformat(), "status": "proposed"},
+        "slot": {"start": slot.start.isoformat(), "end": slot.end.isoformat(), "status": slot.status}
+        if slot is not None and slot.start and slot.end else None,
+    })
 
 
 def _provisional(row: Any) -> bool:
@@ -911,12 +932,15 @@ def replace_out_of_order(session: Session, cause: SiteRequest, ids: list[uuid.UU
         if (other is None or other.status != "submitted" or other.urgency == "emergency" or slot is None
                 or not slot.provisional or slot.status != "proposed"):
             continue
+        was = (slot.start, slot.end) if slot.start and slot.end else None
         repository.delete_slot(session, rid)
         session.flush()
         new = place_incrementally(session, other, settings)
         texts = explanations.reordered_by(cause.title)
         new.explanation = {**(new.explanation or {}), "reordered_by": str(cause.id), "reordered": texts}
         _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}", force=False)
+        if was is not None and (new.start, new.end) != was:  # the subscribers were told the old dates
+            _emit_moved(session, other, was, cause)
         placed.append(rid)
     if placed:
         session.flush()

@@ -79,7 +79,8 @@ def test_an_approved_move_or_new_area_is_noticed_too(client, db, city, utility, 
     assert inbox.messages == []
 
 
-def test_calendar_entries_are_headed_by_what_the_site_is_now(client, db, city, coordinator) -> None:  # noqa: ANN001
+def test_calendar_entries_are_headed_by_what_the_site_is_now(client, db, city, coordinator, smtp,  # noqa: ANN001
+                                                             run_jobs) -> None:
     sub = subscribe(client, db)
     new = create(client, city)["id"]
     text = _description(client, sub.token, new)
@@ -90,6 +91,7 @@ def test_calendar_entries_are_headed_by_what_the_site_is_now(client, db, city, c
     text = _description(client, sub.token, rid)
     assert text.startswith("Baustelle verlängert") and "\nWorks extended" in text
     assert "geändert: Termine oder Bereich" not in text
+    run_jobs()  # the subscriber is told of the site: its calendar calls it off when it is withdrawn
     client.delete(f"/v1/requests/{rid}", headers=city.headers)
     text = _description(client, sub.token, rid)
     assert text.startswith("Baustelle abgesagt") and "\nSite cancelled" in text

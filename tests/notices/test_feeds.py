@@ -21,9 +21,10 @@ def _events(client, token: str) -> dict[str, object]:  # noqa: ANN001
     return {str(ev["UID"]): ev for ev in cal.walk("VEVENT")}
 
 
-def test_calendar_has_one_all_day_event_per_site_and_follows_changes(client, db, city) -> None:
+def test_calendar_has_one_all_day_event_per_site_and_follows_changes(client, db, city, smtp, run_jobs) -> None:  # noqa: ANN001
     sub = subscribe(client, db)
     site = client.post("/v1/requests", json=site_body(), headers=city.headers).json()
+    run_jobs()  # the subscriber is told of the site: its calendar calls it off when it is withdrawn
     client.post("/v1/requests", json=site_body(status="draft", title="Entwurf"), headers=city.headers)
     events = _events(client, sub.token)
     uid = f"{site['id']}@baustellen.ruhr"

@@ -5,7 +5,7 @@ submitted one whose provisional slot breaks the new order places that one again 
 
 from __future__ import annotations
 
-from tests.workflow.flow import act, approved, create, d, history, ok
+from tests.workflow.flow import act, approved, create, d, events, history, ok
 
 PROBLEM = "application/problem+json"
 
@@ -45,6 +45,8 @@ def test_an_approved_change_places_a_submitted_predecessor_s_provisional_slot_ag
     assert slot["explanation"]["reordered_by"] == surface["id"]
     assert "Deckschicht" in slot["explanation"]["reordered"]["de"]
     assert history(db, trench["id"])[-1].action == "slot.placed"
+    told = events(db, trench["id"])[-1]  # subscribers learn the new provisional dates
+    assert (told.kind, told.payload["previous_slot"]["start"]) == ("slot.displaced", d(75))
     assert "precedence_warnings" not in get(client, city, surface["id"])["slot"]["explanation"]
 
 
