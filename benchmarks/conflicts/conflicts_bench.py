@@ -35,11 +35,12 @@ KINDS = ["gas", "water", "sewer", "district_heating", "power", "telecom", "road_
 IMPACTS = ["footway", "lane_reduction", "one_way", "full_closure"]
 
 INSERT = text("""
-INSERT INTO site_requests (id, owner_id, external_id, title, description, contact, kind, impact, modes, shift,
-    urgency, status, geom, diversions_geom, earliest_start, latest_end, duration_days, bundle_with,
+INSERT INTO site_requests (id, owner_id, external_id, title, public_title, description, contact, kind, impact,
+    modes, shift, urgency, status, geom, diversions_geom, earliest_start, latest_end, duration_days, bundle_with,
     geometry_notes, source, version)
 SELECT gen_random_uuid(), (CAST(:owners AS uuid[]))[1 + (i % array_length(CAST(:owners AS uuid[]), 1))],
-    'B-' || (:offset + i), 'Generierte Baustelle ' || (:offset + i), '', '{}'::jsonb,
+    'B-' || (:offset + i), 'Generierte Baustelle ' || (:offset + i),
+    'Generierte Baustelle ' || (:offset + i), '', '{}'::jsonb,
     (CAST(:kinds AS text[]))[1 + floor(random() * array_length(CAST(:kinds AS text[]), 1))::int],
     (CAST(:impacts AS text[]))[1 + floor(random() * array_length(CAST(:impacts AS text[]), 1))::int],
     ARRAY['car']::varchar[], (ARRAY['continuous','continuous','continuous','day','night'])[1 + floor(random()*5)::int],

@@ -34,10 +34,12 @@ TILE_GOAL_MS = 50.0
 ITEMS_GOAL_MS = 250.0
 
 INSERT = text("""
-INSERT INTO site_requests (id, owner_id, external_id, title, description, contact, kind, impact, modes, shift,
-    urgency, status, geom, earliest_start, latest_end, duration_days, bundle_with, geometry_notes, source, version)
+INSERT INTO site_requests (id, owner_id, external_id, title, public_title, description, contact, kind, impact,
+    modes, shift, urgency, status, geom, earliest_start, latest_end, duration_days, bundle_with, geometry_notes,
+    source, version)
 SELECT gen_random_uuid(), (CAST(:owners AS uuid[]))[1 + (i % array_length(CAST(:owners AS uuid[]), 1))],
-    'M-' || i, 'Baustelle ' || i || ' Musterstraße', '', '{"name": "Bauleitung"}'::jsonb,
+    'M-' || i, 'Baustelle ' || i || ' Musterstraße',
+    'Baustelle ' || i || ' Musterstraße', '', '{"name": "Bauleitung"}'::jsonb,
     (ARRAY['gas','water','sewer','telecom','road_maintenance','tram_track'])[1 + floor(random() * 6)::int],
     (ARRAY['footway','lane_reduction','one_way','full_closure'])[1 + floor(random() * 4)::int],
     ARRAY['car']::varchar[], 'continuous', 'planned',

@@ -38,8 +38,13 @@ SITE_FROM = (
 
 # ``point``: [lon, lat] of a point on the site (ST_PointOnSurface, the end of its conflict lines): where the page
 # draws the site as a marker when zoomed out (a 30 m site is less than a pixel below zoom 12).
+def site_properties(title: str) -> str:
+    """The JSON properties of a site, its title read by ``title`` (:func:`title_sql`)."""
+    return SITE_PROPERTIES.replace("{title}", title)
+
+
 SITE_PROPERTIES = f"""json_build_object(
-    'id', r.id, 'title', r.title, 'status', r.status, 'kind', r.kind, 'impact', r.impact,
+    'id', r.id, 'title', {{title}}, 'status', r.status, 'kind', r.kind, 'impact', r.impact,
     'modes', r.modes, 'shift', r.shift, 'urgency', r.urgency,
     'owner', o.name, 'owner_id', o.id, 'owner_kind', o.kind,
     'earliest_start', r.earliest_start, 'latest_end', r.latest_end, 'duration_days', r.duration_days,
@@ -85,6 +90,18 @@ def _visibility(viewer: Viewer, alias: str, params: dict[str, Any], key: str = "
     return f"({alias}.status <> 'draft' OR {alias}.owner_id = :{key})"
 
 
+def title_sql(viewer: Viewer, alias: str, params: dict[str, Any], key: str = "title_org") -> str:
+    """How ``viewer`` reads the title of site ``alias``: as written for coordinators and the owner, else the
+    stored public title (``public_title``: without e-mail addresses, phone numbers and names of persons, as the
+    open data feeds publish it)."""
+    if viewer.all_:
+        return f"{alias}.title"
+    if viewer.org_id is None:
+        return f"{alias}.public_title"
+    params[key] = viewer.org_id
+    return f"(CASE WHEN {alias}.owner_id = :{key} THEN {alias}.title ELSE {alias}.public_title END)"
+
+
 def _site_where(viewer: Viewer, f: SiteFilter, params: dict[str, Any]) -> str:
     conds = [_visibility(viewer, "r", params)]
     if f.bbox is not None:
@@ -121,7 +138,7 @@ def site_features(
     rows = session.execute(text(f"""
         SELECT json_build_object('type', 'Feature', 'id', r.id,
                                  'geometry', ST_AsGeoJSON(r.geom, 7)::json,
-                                 'properties', {SITE_PROPERTIES})::text
+                                 'properties', {site_properties(title_sql(viewer, "r", params))})::text
         FROM {SITE_FROM} WHERE {where}
         ORDER BY r.created_at, r.id LIMIT :limit OFFSET :offset"""), params).scalars().all()
     return int(matched), list(rows)
@@ -167,7 +184,8 @@ def route_features(
         bbox_cond = "ST_Intersects(q.geom, ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326))"
     base = f"""
         SELECT q.* FROM (
-            SELECT r.id || ':' || k.kind AS fid, r.id AS site_id, r.title, r.status, r.impact, k.kind,
+            SELECT r.id || ':' || k.kind AS fid, r.id AS site_id, {title_sql(viewer, "r", params)} AS title,
+                   r.status, r.impact, k.kind,
                    {EFFECTIVE_START} AS start, {EFFECTIVE_END} AS "end", k.geom, r.created_at
             FROM {SITE_FROM}
             CROSS JOIN LATERAL (VALUES ('diversion', r.diversions_geom), ('replacement', r.replacement_geom))
@@ -326,7 +344,8 @@ def pair_features(
         SELECT json_build_object('type', 'Feature', 'id', t.{_q(info.order)},
             'geometry', ST_AsGeoJSON({PAIR_GEOM}, 7)::json,
             'properties', {_props(info, 't')} || jsonb_build_object(
-                'site_a', a.id, 'site_b', b.id, 'title_a', a.title, 'title_b', b.title,
+                'site_a', a.id, 'site_b', b.id, 'title_a', {title_sql(viewer, "a", params)},
+                'title_b', {title_sql(viewer, "b", params)},
                 'owner_a', oa.name, 'owner_b', ob.name, 'status_a', a.status, 'status_b', b.status{extra}))::text
         FROM {base} WHERE {where} ORDER BY t.{_q(info.order)} LIMIT :limit OFFSET :offset"""),
         params).scalars().all()
@@ -355,12 +374,13 @@ def sites_in_rule(session: Session, viewer: Viewer, table: str, rule_id: str) ->
     params: dict[str, Any] = {"rule": rule_id}
     where = _visibility(viewer, "r", params)
     rows = session.execute(text(f"""
-        SELECT r.id, r.title, r.status, r.impact, r.kind, o.name AS owner, r.earliest_start, r.latest_end,
+        SELECT r.id, {title_sql(viewer, "r", params)} AS title, r.status, r.impact, r.kind, o.name AS owner,
+               r.earliest_start, r.latest_end,
                r.duration_days, s.status AS slot_status, s.start AS slot_start, s."end" AS slot_end,
                {EFFECTIVE_START} AS start, {EFFECTIVE_END} AS "end"
         FROM {SITE_FROM} JOIN {_q(table)} g ON g.id::text = :rule AND {_RULE_MATCH[table]}
         WHERE {where} AND r.status NOT IN ('withdrawn', 'rejected')
-        ORDER BY {EFFECTIVE_START}, r.title"""), params).mappings().all()
+        ORDER BY {EFFECTIVE_START}, 2"""), params).mappings().all()
     return [dict(row) for row in rows]
 
 
@@ -388,7 +408,8 @@ def site_tile(session: Session, viewer: Viewer, f: SiteFilter, z: int, x: int, y
     params: dict[str, Any] = {"z": z, "x": x, "y": y}
     where = _site_where(viewer, f, params)
     # Properties are cast to text: ST_AsMVT encodes varchar through a generic, about three times slower path.
-    detail = "r.title::text, o.name::text AS owner, s.status::text AS slot_status," if z >= DETAIL_ZOOM else ""
+    detail = (f"{title_sql(viewer, 'r', params)}::text AS title, o.name::text AS owner, "
+              "s.status::text AS slot_status,") if z >= DETAIL_ZOOM else ""
     ident = "r.id::text AS id," if z >= POINT_ZOOM else ""
     geom = "r.geom_3857" if z >= POINT_ZOOM else "r.point_3857"  # stored (migration 0008), not transformed here
     sql = f"""{_tile_bounds()}

@@ -18,7 +18,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.auth.models import Organisation
 from service.kit.db import Base
@@ -104,6 +104,9 @@ class SiteRequest(Base):
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
+    # the title as the public reads it (the map's public collections and tiles): without e-mail addresses, phone
+    # numbers and names of persons, as the feeds publish it; set with every title (``_public_title``, migration 0023)
+    public_title: Mapped[str] = mapped_column(String(300), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     contact: Mapped[dict] = mapped_column(JSONB, default=dict)
     kind: Mapped[str] = mapped_column(String(32), index=True)
@@ -145,6 +148,13 @@ class SiteRequest(Base):
     bundle_with: Mapped[list[str]] = mapped_column(ARRAY(String(36)), default=list)
     geometry_notes: Mapped[list[str]] = mapped_column(JSONB, default=list)
     source: Mapped[str] = mapped_column(String(32), default="api")
+
+    @validates("title")
+    def _public_title(self, _key: str, title: str) -> str:
+        from service.feeds.common import scrub  # pure text rules; imported here so models load no domain logic
+
+        self.public_title = scrub(title or "")[:300]
+        return title
 
     version: Mapped[int] = mapped_column(Integer, default=1)
     # clock_timestamp(), not now(): requests imported in one transaction keep the order they were stored in
