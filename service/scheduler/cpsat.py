@@ -21,11 +21,15 @@ more of a zone than it has also get a NoOverlap per clique (a redundant disjunct
 that makes the optimality proofs of project-scheduling instances much faster). Placement mode
 leaves it out: the service's adapter already turns corridors of capacity 1 into conflict cliques,
 and the road-works benchmark's time budget has not been measured with the extra constraints.
+
+Every CP-SAT solve of the scheduler goes through :func:`solve_interruptibly`, so that Ctrl-C stops the whole
+run with ``KeyboardInterrupt`` instead of only cutting the current solve short.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -232,7 +236,7 @@ class ComponentModel:
             # earliness/tardiness bounds are weak in the default 2-worker portfolio; an LP worker
             # plus objective shaving proves small components optimal much faster
             solver.parameters.subsolvers.extend(SUBSOLVERS)
-        status = solver.solve(self.model)
+        status = solve_interruptibly(solver, self.model)
         return status, solver
 
     def extract(self, solver: cp_model.CpSolver) -> dict[str, int]:
@@ -242,6 +246,40 @@ class ComponentModel:
             if isinstance(p, int) or solver.boolean_value(p):
                 out[x] = solver.value(s)
         return out
+
+
+def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel) -> int:
+    """``solver.solve(model)``, but Ctrl-C raises ``KeyboardInterrupt`` at once.
+
+    CP-SAT catches SIGINT by default (``catch_sigint_signal``) and only ends the current solve early, as if its
+    time limit had been reached: the caller would carry on and finish the run. With that switched off, Python's
+    own handler would run only once the solve returns, i.e. after its whole time limit. So in the main thread
+    (the only one that receives ``KeyboardInterrupt``) the solve runs in a helper thread while the main thread
+    waits; an interrupt there stops the search and is raised as soon as the helper has ended."""
+    solver.parameters.catch_sigint_signal = False
+    if threading.current_thread() is not threading.main_thread():
+        return solver.solve(model)
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["status"] = solver.solve(model)
+        except BaseException as exc:  # noqa: BLE001 - handed on to the waiting thread
+            outcome["error"] = exc
+
+    helper = threading.Thread(target=work, name="cp-sat", daemon=True)
+    helper.start()
+    try:
+        while helper.is_alive():
+            helper.join(0.05)  # a timeout: a signal taken by another thread is seen within 50 ms
+    except BaseException:
+        while helper.is_alive():  # stop_search before the solve has begun is lost: repeat it
+            solver.stop_search()
+            helper.join(0.05)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["status"]  # type: ignore[return-value]
 
 
 def incompatible_pairs(zones: Iterable[Zone], intervals: dict) -> set[tuple[str, str]]:

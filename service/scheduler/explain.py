@@ -27,6 +27,7 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
+from .cpsat import solve_interruptibly
 from .greedy import Occupancy, merge
 from .model import Intervals, Problem, Task, start_domain, subtract
 
@@ -135,7 +136,7 @@ def _cpsat_core(
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     solver.parameters.max_time_in_seconds = max(time_limit, 0.001)
-    status = solver.solve(model)
+    status = solve_interruptibly(solver, model)
     if status != cp_model.INFEASIBLE:
         return []
     core = [lits[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in lits]

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
+from .cpsat import solve_interruptibly
 from .greedy import Occupancy
 from .model import Conflict, Forbidden, Precedence, Problem, Task, Zone, closest_in, start_domain
 
@@ -222,7 +223,7 @@ class InsertionIndex:
         solver.parameters.num_workers = self.num_workers
         solver.parameters.random_seed = self.seed
         solver.parameters.max_time_in_seconds = time_limit
-        status = solver.solve(m)
+        status = solve_interruptibly(solver, m)
         result.repair_status = solver.status_name(status).lower()
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return

@@ -37,6 +37,11 @@ from .model import (
 )
 
 Progress = Callable[[int, int], None]
+# The greedy's reason for a task it could not place describes the FCFS plan (fixed tasks first, whenever they were
+# submitted): it is kept for the plan only when the blockers the explanation found there were all submitted before
+# the task, else it becomes the neutral one.
+BLOCKED_EARLIER = "blocked by earlier requests"
+BLOCKED_OTHER = "blocked by other requests"
 _RANK = {"optimal": 0, "feasible": 1, "fallback_greedy": 2, "infeasible": 3}
 
 
@@ -136,7 +141,14 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
         for tid, ex in plan.explanations.items():
             if tid in plan.unplaced:
                 refs = tuple(dict.fromkeys(str(r) for b in ex["blockers"] for r in [b["ref"], *b.get("tasks", ())]))
-                plan.unplaced[tid] = Unplaced(f"{plan.unplaced[tid].reason}; {ex['reason']}", refs)
+                reason = plan.unplaced[tid].reason
+                if reason == BLOCKED_EARLIER and not _blocked_by_earlier(tasks, tid, ex["blockers"]):
+                    reason = BLOCKED_OTHER
+                plan.unplaced[tid] = Unplaced(f"{reason}; {ex['reason']}", refs)
+    else:  # nothing checked who blocks it in this plan
+        for tid, why in plan.unplaced.items():
+            if why.reason == BLOCKED_EARLIER:
+                plan.unplaced[tid] = replace(why, reason=BLOCKED_OTHER)
     plan.wall_time_s = time.perf_counter() - t0
     return plan
 
@@ -183,6 +195,14 @@ def resolve(problem: Problem, plan: Plan, ids: Iterable[str], options: Options |
         explanations={**kept(plan.explanations), **part.explanations},
         wall_time_s=plan.wall_time_s + (time.perf_counter() - t0),
     )
+
+
+def _blocked_by_earlier(tasks: dict, tid: str, blockers: list[dict]) -> bool:
+    """Whether the tasks among an unplaced task's ``blockers`` (conflict and precedence partners, zone occupants)
+    are some and all submitted before it."""
+    others = [r for b in blockers if b["kind"] in ("conflict", "precedence", "zone")
+              for r in ([b["ref"]] if b["kind"] != "zone" else b.get("tasks") or []) if r in tasks]
+    return bool(others) and all(tasks[r].submitted < tasks[tid].submitted for r in others)
 
 
 def _steadier(problem: Problem, tasks: dict, comp: list[str], starts: dict[str, int],

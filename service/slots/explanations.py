@@ -185,8 +185,13 @@ def counter_note(first: date, last: date, met: bool) -> dict[str, str]:
 
 
 def moved_for_summary(start: date, preferred: date, stated: bool = True) -> dict[str, str]:
-    """A provisional slot the incremental placement moved to fit a newly submitted request."""
+    """A provisional slot the incremental placement moved to fit a newly submitted request. Moved onto its
+    preferred start (the repair of a request placed again, e.g. for a new order, can give a neighbour its wish
+    back) it was not moved to make room: it was placed again."""
     out = placed_summary(start, preferred, [], False, stated=stated)
+    if start == preferred:
+        return {"de": out["de"] + " Neu eingeplant, als ein anderer Antrag eingeplant wurde.",
+                "en": out["en"] + " Placed again when another request was placed."}
     return {"de": out["de"] + " Verschoben, um Platz für einen neuen Antrag zu machen.",
             "en": out["en"] + " Moved to make room for a newly submitted request."}
 
@@ -235,6 +240,7 @@ def skipped_reason(reason: str) -> dict[str, str]:
 # (the pattern's group) is written as a date (``{date_de}``, ``{date_en}``).
 SCHEDULER_DETAILS = (
     (r"blocked by earlier requests", "von früher eingereichten Anträgen blockiert", None),
+    (r"blocked by other requests", "von anderen Anträgen blockiert", None),
     (r"no feasible start in the window", "kein zulässiger Beginn im Zeitfenster", None),
     (r"left out to make room for more valuable work", "zurückgestellt zugunsten umfangreicherer oder dringlicherer "
      "Arbeiten", None),
@@ -309,16 +315,17 @@ SENTENCE_ENDS = (".", "!", "?", "…")
 CLOSERS = "\"'“”‘’»«›‹)]"
 
 
-def reason_sentence(reason: str | None) -> tuple[str, str] | None:
+def reason_sentence(reason: str | None, label: tuple[str, str] = ("Begründung", "Reason"),
+                    ) -> tuple[str, str] | None:
     """A person's own reason as a sentence of a generated text, German and English: ``Begründung: „…“.`` /
-    ``Reason: “…”.`` — quoted as the texts quote titles and rule names, its whitespace collapsed to one line,
-    and closed with a full stop unless it ends a sentence itself (``.``, ``!``, ``?``, ``…``; then the quote
-    closes it). ``None`` for no reason (or only blanks)."""
+    ``Reason: “…”.`` (or another ``label``) — quoted as the texts quote titles and rule names, its whitespace
+    collapsed to one line, and closed with a full stop unless it ends a sentence itself (``.``, ``!``, ``?``,
+    ``…``; then the quote closes it). ``None`` for no reason (or only blanks)."""
     text = " ".join((reason or "").split())
     if not text:
         return None
     stop = "" if text.rstrip(CLOSERS).endswith(SENTENCE_ENDS) else "."
-    return f"Begründung: „{text}“{stop}", f"Reason: “{text}”{stop}"
+    return f"{label[0]}: „{text}“{stop}", f"{label[1]}: “{text}”{stop}"
 
 
 def change_kind(previous: tuple[date, date] | None, new: tuple[date, date], *, area_changed: bool) -> str:

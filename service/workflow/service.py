@@ -713,11 +713,14 @@ def _refuse_unless_overridden(clashes: list[dict[str, Any]], order: precedences.
 
 
 def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[dict[str, Any]],
-               order: precedences.Broken, rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+               order: precedences.Broken, rules: list[dict[str, Any]] | None = None,
+               reason: str | None = None) -> dict[str, Any]:
     """``explanation`` with what an approval found: the precedences broken against proposed slots
     (``precedence_warnings``), and the hard rules, blackouts and moratoriums and precedences against fixed slots
     it overrode (``overridden_conflicts``, ``overridden_rules``, ``overridden_precedences``, who decided, one more
-    sentence each in the summary)."""
+    sentence each in the summary: the clashes counted by the other sites, not by the ways each clashes). An
+    override's ``reason`` (the approver's, when the summary does not hold it yet) ends the summary: the summary
+    may quote another reason before it (the proposal's), which did not decide the override."""
     out = dict(explanation)
     out.pop("precedence_warnings", None)  # the proposal's, if any: the approval's own replace them
     if order.proposed:
@@ -728,7 +731,7 @@ def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[
     summary = dict(given) if isinstance(given, dict) else {"de": given or "", "en": given or ""}
     adds = []
     if clashes:
-        n = len(clashes)
+        n = len({c["request_id"] for c in clashes})  # one site may clash several ways (diversion and zone)
         adds.append({"de": f"Trotz {n} Konflikt{'en' if n > 1 else ''} mit genehmigten oder festgelegten Terminen "
                            "genehmigt.",
                      "en": f"Approved despite {n} conflict{'s' if n > 1 else ''} with approved or locked slots."})
@@ -740,6 +743,9 @@ def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[
     if order.fixed:
         adds.append(precedences.overridden_text(len(order.fixed)))
         out["overridden_precedences"] = _json(order.fixed)
+    said = explanations.reason_sentence(reason, ("Begründung der Genehmigung", "Reason for the approval"))
+    if said is not None:
+        adds.append({"de": said[0], "en": said[1]})
     for lang in ("de", "en"):
         summary[lang] = " ".join([summary.get(lang, ""), *(a[lang] for a in adds)]).strip()
     return {**out, "summary": summary, "overridden_by": str(principal.org_id)}
@@ -845,7 +851,8 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
         # the slot itself says which hard rules and precedences its approval overrode (and who decided), and
         # which precedences it breaks against proposed slots
         base = dict(chosen if chosen is not None else (slot.explanation if slot is not None else {}) or {})
-        explanation = _annotated(base, principal, clashes, order, rules)
+        # approved as proposed: the approver's reason is not in the proposal's summary (a new slot's has it)
+        explanation = _annotated(base, principal, clashes, order, rules, None if moved else body.reason)
         if explanation != base:
             extra["explanation"] = explanation
         slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
@@ -1677,7 +1684,7 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
                                           **({"rule_conflicts": kept_rules} if kept_rules else {})})}
                if kept_clashes or kept_links or kept_rules else {}),
         }
-        explanation = _annotated(explanation, principal, clashes, order, rules)
+        explanation = _annotated(explanation, principal, clashes, order, rules, reason=body.reason)
         slot_repository.put_slot(session, req.id, start=change.start, end=change.end, status="approved",
                                  provisional=False, explanation=explanation, unplaced=None, plan_id=None)
         if order.proposed:  # submitted requests' provisional slots out of the new order are placed again
