@@ -10,7 +10,10 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
   is one that holds a slot and whose preferred start lies before a period that begins after today (a plan from
   May does not push back works wanted in April), nor is one that holds a slot and whose window reaches beyond
   the period (a plan until May does not squeeze works that may run until September into it, or take their
-  slot away when May is full). The period never begins before today: no slot is granted in the past.
+  slot away when May is full), at its end or, for a period that begins after today, at its start (a plan from
+  March does not push works that may start in February behind a closure when February was free: it cannot see
+  February). Such a request keeps its slot as a fixed task; one without a slot is planned in the part of its
+  window inside the period. The period never begins before today: no slot is granted in the past.
 - preferred start: the request's ``preferred_start`` (else its earliest start), clamped into the window. The
   owner's own preferred start is kept in ``TaskInfo.preferred``: explanations report against it.
 - counter-proposal: a request whose owner contested a slot with another window (the workflow's latest
@@ -19,7 +22,10 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
   its preferred start is clamped into it (so the counter start when the old one lies before it). Where the counter
   window does not fit the plan period, or the plan finds no start in it (the service solves once more, see
   ``CounterProposal.fallback``), the request is planned in its own window with the counter start as its
-  preferred start, and its explanation says so (``Built.counter``).
+  preferred start, and its explanation says so (``Built.counter``). Where the own window is not this plan's to
+  judge (it reaches beyond the period and the request holds a slot, as above), the request keeps that slot
+  instead (``fall_back`` makes it the fixed task ``build`` would have made it); the counter-proposal is never
+  reported met when it was not.
 - current start: a movable request that holds a ``proposed`` slot and waits for its owner (``submitted``,
   ``slot_proposed``) carries that slot's first day as ``Task.current_start``: among equally good plans the
   scheduler keeps the slots already proposed (no new proposal, deadline or notice for a mere reshuffle).
@@ -120,12 +126,20 @@ class CounterProposal:
     """A contested request's counter-proposal window (inclusive dates) and how the plan uses it: ``window`` (the
     task's window is the counter window) or ``fallback`` (the counter window cannot be met: the task has the
     request's own window and the counter start as its preferred start). ``fallback`` holds that task while
-    ``used`` is ``window``, for a second solve when the plan leaves the request unplaced in the counter window."""
+    ``used`` is ``window``, for a second solve when the plan leaves the request unplaced in the counter window.
+    Where there is no fallback, ``used`` becomes ``kept`` (the request keeps the slot it holds, ``kept``) or
+    ``unmet`` (it stays unplaced): either way the counter-proposal was not met."""
 
     earliest_start: date
     latest_end: date
     used: str
     fallback: Task | None = None
+    # Without a fallback (the own window is not this plan's to judge, see ``build``), the slot the request holds as
+    # a fixed task (``used`` becomes ``kept`` when the counter window cannot be met), why, and the slot's real first
+    # day (the fixed task is clipped to the period).
+    kept: Task | None = None
+    kept_reason: str | None = None
+    slot_day: int = 0
 
 
 @dataclass
@@ -220,11 +234,19 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
                 and (row.preferred_start or row.earliest_start) < day0):
             # a plan from May does not push back works wanted before it: they keep the slot they hold
             task, reason = None, SKIP_PREFERRED_BEFORE
-        if task is not None and row.slot_start is not None and row.latest_end > scope.end:
+        if task is not None and row.slot_start is not None and (
+                row.latest_end > scope.end or (day0 > now and row.earliest_start < day0)):
             # nor does a plan until May squeeze works whose window runs on past it into its period, or take
-            # their slot away when the period is full: what lies beyond the period is not its to judge
+            # their slot away when the period is full: what lies beyond the period is not its to judge; the same
+            # for a plan from May and works whose window begins before it (it cannot see the free days there)
             task, reason = None, SKIP_BEYOND
         return task, reason
+
+    def kept_task(row: Any) -> Task:
+        """The slot a request holds as a fixed task (a zero-length stand-in when it lies outside the period)."""
+        task, _ = task_of(row, day0, horizon, fixed=True)
+        return task or Task(str(row.id), 0, 0, 0, 0, weight_of(row.urgency, row.impact), row.created_at.timestamp(),
+                            fixed_start=0, shift=row.shift)
 
     for row in rows:
         fixed = is_fixed(row)
@@ -232,7 +254,9 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
         if fixed:
             task, reason = task_of(row, day0, horizon, fixed=True)
         elif counter is not None:
-            row, task, reason, built_counter = counter_task(row, counter, movable_task)
+            row, task, reason, built_counter = counter_task(row, counter, movable_task, kept_task)
+            if built_counter is not None and built_counter.kept is not None:
+                built_counter.slot_day = (row.slot_start - day0).days
             if built_counter is not None:
                 built.counter[str(row.id)] = built_counter
         else:
@@ -279,14 +303,96 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
 
 def fall_back(built: Built, ids: Iterable[str]) -> list[str]:
     """The counter-proposals of the tasks ``ids`` cannot be met: plan those requests in their own window, the
-    counter start preferred (``CounterProposal.fallback``). Returns the tasks switched."""
-    switched = {tid: c.fallback for tid in ids if (c := built.counter.get(tid)) is not None
-                and c.used == "window" and c.fallback is not None}
-    for tid in switched:
-        built.counter[tid].used, built.counter[tid].fallback = "fallback", None
+    counter start preferred (``CounterProposal.fallback``); a request without such a fallback (its own window
+    reaches beyond the period, see ``build``) keeps the slot it holds as a fixed task, as if it had been skipped
+    (``CounterProposal.kept``), or stays unplaced. Returns the tasks switched (with the zone load tasks a kept
+    slot adds), whose components are to be solved again."""
+    switched: dict[str, Task] = {}
+    kept: list[str] = []
+    for tid in ids:
+        c = built.counter.get(tid)
+        if c is None or c.used != "window":
+            continue
+        if c.fallback is not None:
+            switched[tid] = c.fallback
+            c.used, c.fallback = "fallback", None
+        elif c.kept is not None:
+            kept.append(tid)
+        else:
+            c.used = "unmet"
     if switched:
         built.problem.tasks = [switched.get(t.id) or t for t in built.problem.tasks]
-    return list(switched)
+    extra: list[str] = []
+    for tid in kept:
+        extra += _keep_slot(built, tid)
+    return list(switched) + kept + extra
+
+
+def _keep_slot(built: Built, tid: str) -> list[str]:
+    """Turn the movable task ``tid`` (planned in its counter window) into the fixed task of the slot its request
+    holds (``CounterProposal.kept``), as ``build`` would have made it: conflicts with other fixed tasks are facts
+    and dropped, a corridor's clique keeps the others and pairs them with the slot, a zone the slot would overload
+    together with the other fixed members takes the slot's demand only on the days it has room for it (as fixed
+    load tasks, returned: their components must be solved again), and the precedences count the slot's real
+    dates. The request is skipped (``Built.skipped``), a fixed task of the scope."""
+    c = built.counter[tid]
+    assert c.kept is not None
+    task = c.kept
+    c.used = "kept"
+    tasks = {t.id: t for t in built.problem.tasks}
+    tasks[tid] = task
+
+    def fixed(x: str) -> bool:
+        return x in tasks and tasks[x].fixed_start is not None
+
+    conflicts: list[Conflict] = []
+    for con in built.problem.conflicts:
+        if tid not in con.tasks:
+            conflicts.append(con)
+            continue
+        others = [x for x in con.tasks if x != tid]
+        if len(others) > 1:  # a clique (movable tasks only): the others keep it
+            conflicts.append(Conflict(tuple(others), con.label))
+        conflicts += [Conflict(tuple(sorted((x, tid))), con.label) for x in others if not fixed(x)]
+    extra: list[Task] = []
+    zones: list[Zone] = []
+    at, days = task.fixed_start or 0, range(task.fixed_start or 0, (task.fixed_start or 0) + task.duration)
+    for z in built.problem.zones:
+        q = z.demands.get(tid, 0)
+        if q <= 0:
+            zones.append(z)
+            continue
+        load: dict[int, int] = {}
+        for x, n in z.demands.items():
+            if x != tid and fixed(x) and n > 0:
+                for day in range(tasks[x].fixed_start or 0, (tasks[x].fixed_start or 0) + tasks[x].duration):
+                    load[day] = load.get(day, 0) + n
+        if all(load.get(day, 0) + q <= z.capacity for day in days):
+            zones.append(z)
+            continue
+        room = {day: min(q, z.capacity - load.get(day, 0)) for day in days}
+        loads = [Task(f"{z.id}:kept:{tid}:{k}", n, a, a + n, a, 0, 0.0, fixed_start=a)
+                 for k, (a, n, _) in enumerate(load_runs(room))]
+        extra += loads
+        demands = {x: n for x, n in z.demands.items() if x != tid}
+        demands.update({t.id: n for t, (_, _, n) in zip(loads, load_runs(room), strict=True)})
+        zones.append(Zone(z.id, z.capacity, demands))
+    precedences: list[Precedence] = []
+    for p in built.problem.precedences:
+        if tid not in (p.before, p.after):
+            precedences.append(p)
+            continue
+        if fixed(p.after if p.before == tid else p.before):
+            continue  # two fixed ends: a fact, not a constraint
+        # the lags counted the task's own start (0) and end (its duration): now its slot's, from where it is fixed
+        shift = c.slot_day - at if p.before == tid else at - c.slot_day
+        precedences.append(replace(p, min_lag=p.min_lag + shift,
+                                   max_lag=None if p.max_lag is None else p.max_lag + shift))
+    built.problem.tasks = list(tasks.values()) + extra
+    built.problem.conflicts, built.problem.zones, built.problem.precedences = conflicts, zones, precedences
+    built.info[tid].fixed = True
+    built.skipped[tid] = c.kept_reason or SKIP_BEYOND
+    return [t.id for t in extra]
 
 
 # A proposed slot of a request in these states is kept among equally good plans (``Task.current_start``).
@@ -294,11 +400,13 @@ CURRENT_STATUSES = ("submitted", "slot_proposed")
 
 
 def counter_task(
-    row: Any, counter: tuple[date, date], movable_task: Any,
+    row: Any, counter: tuple[date, date], movable_task: Any, kept_task: Any = None,
 ) -> tuple[Any, Task | None, str | None, CounterProposal | None]:
     """The task of a request holding a counter-proposal ``counter`` (see the module docstring): the row as
     planned (its window, or its own window with the counter start preferred), the task (or ``None`` and why it is
-    not part of the plan) and the ``CounterProposal`` (``None`` when the request is not planned at all)."""
+    not part of the plan) and the ``CounterProposal`` (``None`` when the request is not planned at all). When the
+    own window gives no fallback but the request holds a slot, ``kept_task(row)`` (the slot as a fixed task) is
+    what the request keeps if the counter window cannot be met."""
     first, last = max(counter[0], row.earliest_start), min(counter[1], row.latest_end)
     fields = dict(row._mapping)
     back = SimpleNamespace(**{**fields, "preferred_start": counter[0]})  # the own window, the counter start preferred
@@ -311,7 +419,10 @@ def counter_task(
         inside = SimpleNamespace(**{**fields, "earliest_start": first, "latest_end": last, "preferred_start": wished})
         task, reason = movable_task(inside)
     if task is not None:
-        return inside, task, None, CounterProposal(counter[0], counter[1], "window", fallback)
+        proposal = CounterProposal(counter[0], counter[1], "window", fallback)
+        if fallback is None and row.slot_start is not None and kept_task is not None:
+            proposal.kept, proposal.kept_reason = kept_task(row), fallback_reason
+        return inside, task, None, proposal
     if fallback is not None:
         return back, fallback, None, CounterProposal(counter[0], counter[1], "fallback")
     return row, None, fallback_reason or reason, None

@@ -50,8 +50,12 @@ def register(app: typer.Typer) -> None:
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
                       TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task(f"plan {plan_id}", total=1.0)
-            status = service.run_plan(factory, plan_id, settings,
-                                      on_progress=lambda p: bar.update(task, completed=p))
+            try:
+                status = service.run_plan(factory, plan_id, settings,
+                                          on_progress=lambda p: bar.update(task, completed=p))
+            except KeyboardInterrupt:
+                _mark_interrupted(factory, plan_id, settings)
+                raise typer.Exit(130) from None
             bar.update(task, completed=1.0)
         with session_scope(factory) as session:
             run = service.get_plan(session, plan_id)
@@ -60,16 +64,34 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
+def _mark_interrupted(factory, plan_id, settings) -> None:  # noqa: ANN001
+    """Ctrl-C: run_plan records only Exceptions, so the run would stay ``running`` and a worker's
+    ``requeue_orphaned`` would run it again later. A run that got as far as ``done`` stays done."""
+    from service.kit.db import session_scope
+    from service.kit.time import wall_clock
+    from service.slots import repository
+
+    with session_scope(factory) as session:
+        run = repository.get_plan(session, plan_id, for_update=True)
+        if run is not None and run.status not in ("done", "failed"):
+            run.status, run.finished_at = "failed", wall_clock(settings)
+            run.error = "interrupted (Ctrl-C) before the slots were written"
+    typer.echo(f"plan {plan_id} interrupted: marked failed, no slots written", err=True)
+
+
 def _print(run) -> None:  # noqa: ANN001
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    params = run.params or {}
+    if params.get("from_requested"):  # no slot is granted in the past
+        console.print(f"--from {params['from_requested']} lies in the past: the plan starts today, {params['from']}.")
     if run.status != "done":
         console.print(f"[red]plan {run.id} {run.status}[/red]: {run.error}")
         return
     s, f = run.stats, run.fcfs
-    table = Table(title=f"plan {run.id}")
+    table = Table(title=f"plan {run.id}: {params.get('from')} – {params.get('to')}")
     for col in ("", "plan", "FCFS"):
         table.add_column(col, justify="right")
     table.add_row("requests", str(s["requests"]), str(s["requests"]))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -69,8 +68,15 @@ def create_plan(session: Session, created_by: uuid.UUID | None, body: PlanCreate
         raise InvalidField("to", f"{body.to} has passed (today is {today(settings)}); no slot can be granted then")
     if (body.to - body.from_).days + 1 > MAX_PLAN_DAYS:
         raise InvalidField("to", f"a plan covers at most {MAX_PLAN_DAYS} days")
-    if body.zone is not None and not _zone_exists(session, body.zone):
-        raise InvalidField("zone", f"zone {body.zone} does not exist")
+    if body.zone is not None:
+        zone = body.zone
+        try:  # zone ids are UUIDs: written in upper case (or without dashes) they name the same zone
+            zone = str(uuid.UUID(zone))
+        except ValueError:
+            pass
+        if not _zone_exists(session, zone):
+            raise InvalidField("zone", f"zone {body.zone} does not exist")
+        body = body.model_copy(update={"zone": zone})
     # no slot is granted in the past: a plan asked to start earlier starts today (and says so in its params)
     first = max(body.from_, today(settings))
     params = {"bbox": list(body.bbox) if body.bbox else None, "zone": body.zone,
@@ -183,13 +189,20 @@ def _run_plan(
         _execute(factory, plan_id, params, settings, on_progress)
         return "done"
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run
-        log.exception("plan run %s failed", plan_id)
+        log.exception("plan run %s failed", plan_id)  # the traceback goes to the log, not to the run
         with session_scope(factory) as session:
             run = repository.get_plan(session, plan_id, for_update=True)
             if run is not None:
                 run.status, run.finished_at = "failed", wall_clock(settings)
-                run.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:4000]
+                run.error = error_line(exc)
         return "failed"
+
+
+def error_line(exc: BaseException) -> str:
+    """What a failed run says about its error (any key may read it): the exception's type and message on one
+    line; no traceback, no server paths."""
+    message = " ".join(str(exc).split())
+    return (f"{type(exc).__name__}: {message}" if message else type(exc).__name__)[:500]
 
 
 def _execute(
@@ -216,8 +229,19 @@ def _execute(
             repository.set_progress(s, plan_id, round(0.1 + 0.8 * done / max(total, 1), 3))
 
     plan = _solve_checked(built, settings, progress)
+    last[0] = 0.0
+
+    def writing(share: float) -> None:  # the write phase: 0.9 → 0.99, committed at most every 0.5 s
+        if on_progress is not None:
+            on_progress(0.9 + 0.09 * share)
+        if time.monotonic() - last[0] < 0.5:
+            return
+        last[0] = time.monotonic()
+        with session_scope(factory) as s:  # the write transaction holds no lock on the run's row yet
+            repository.set_progress(s, plan_id, round(0.9 + 0.09 * share, 3))
+
     with session_scope(factory) as session:
-        _finish(session, plan_id, built, plan, settings, t0, t_build)
+        _finish(session, plan_id, built, plan, settings, t0, t_build, writing)
 
 
 def _solve_checked(built: adapter.Built, settings: Settings, progress: Callable[[int, int], None] | None) -> Any:
@@ -237,13 +261,17 @@ def _solve_checked(built: adapter.Built, settings: Settings, progress: Callable[
 
 
 def _finish(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: Any, settings: Settings, t0: float,
-            t_build: float) -> None:
-    """Write the slots, the statistics and the FCFS comparison, mark the run done (one transaction)."""
+            t_build: float, progress: Callable[[float], None] | None = None) -> None:
+    """Write the slots, the statistics and the FCFS comparison, mark the run done (one transaction). ``progress``
+    hears how far the write has got (0..1)."""
     t_write = time.perf_counter()
-    written = write_plan(session, plan_id, built, plan, settings)
+    written = write_plan(session, plan_id, built, plan, settings, progress)
     run = repository.get_plan(session, plan_id, for_update=True)
     assert run is not None
+    requeued = (run.stats or {}).get("requeued")
     run.stats = statistics(built, plan, written, t_build)
+    if requeued:  # how often a dead process left this run behind stays on it
+        run.stats["requeued"] = requeued
     run.stats["write_time_s"] = round(time.perf_counter() - t_write, 3)
     run.stats["wall_time_s"] = round(time.perf_counter() - t0, 3)
     run.fcfs = fcfs_comparison(built, plan)
@@ -266,9 +294,12 @@ def plan_in_session(session: Session, params: dict[str, Any], settings: Settings
     return run
 
 
-def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: Any, settings: Settings) -> dict:
+def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: Any, settings: Settings,
+               progress: Callable[[float], None] | None = None) -> dict:
     """Slots for every movable task of the plan. Requests that changed since the problem was built (new
-    version, or their slot got locked/approved meanwhile) are left alone and counted as ``stale``."""
+    version, or their slot got locked/approved meanwhile) are left alone and counted as ``stale``. ``progress``
+    hears the share done (0..1): the slots up to 0.6, the conflicts of the moved ones up to 0.8, then the nearest
+    feasible windows of the unplaced ones."""
     movable = built.movable()
     ids = [built.info[t].request_id for t in movable]
     if len(ids) > REFRESH_ALL_ABOVE:
@@ -285,7 +316,9 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
     # requests left unplaced: the request, its slot row, why, and whether the row was written already (one left
     # unplaced before is rewritten only if its reason changed: see the end)
     unplaced: list[tuple[SiteRequest, Slot, dict[str, Any], bool]] = []
-    for tid in movable:
+    for k, tid in enumerate(movable):
+        if progress is not None and k % 25 == 0:
+            progress(0.6 * k / max(len(movable), 1))
         info = built.info[tid]
         req, slot = reqs.get(info.request_id), slots.get(info.request_id)
         if req is None or req.version != info.version or (slot is not None and slot.status in ("locked", "approved")):
@@ -328,11 +361,15 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
             hook = workflow_hook("unplace")
             if hook is not None and req.status in ("slot_proposed", "contested"):  # nothing left to answer
                 hook(session, req, settings, plan_id=plan_id)
+    if progress is not None:
+        progress(0.6)
     refresh_conflicts(session, moved, settings)
     # the scheduler's nearest windows only know this plan's problem (windows and rules inside the period):
     # look again against every stored slot and rule, now that the new slots are written
     session.flush()
     for k, (req, row, info, written) in enumerate(unplaced):
+        if progress is not None:
+            progress(0.8 + 0.2 * k / len(unplaced))
         if k < NEAREST_CHECKED_MAX:
             info = {**info, "nearest_feasible": nearest_feasible(session, req, settings)}
         if written:
@@ -569,7 +606,13 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
         raise conflict(f"This request is {req.status} and gave its slot back; there is nothing to "
                        f"{'lock' if locked else 'unlock'}.", status_now=req.status)
     slot = repository.get_slot(session, request_id, for_update=True)
-    if slot is None or slot.start is None:
+    if slot is not None and slot.start is None:  # placed and left out: a plan run (or the placement) said why
+        why = ((slot.unplaced or {}).get("reason") or {}).get("en")
+        raise conflict(f"This request is unplaced: it has no slot to {'lock' if locked else 'unlock'}"
+                       + (f" ({why.rstrip('.')})." if why else ".")
+                       + " It gets one when a plan run or a proposal places it.",
+                       reason=(slot.unplaced or {}).get("reason"))
+    if slot is None:
         raise conflict(f"This request has no slot to {'lock' if locked else 'unlock'}; run a plan first.")
     if slot.status == "approved":
         raise conflict("The slot is approved; approved slots are fixed and cannot be locked or unlocked.")
@@ -780,6 +823,10 @@ def nearest_feasible(session: Session, req: Any, settings: Settings) -> dict[str
     free = occ.free_starts(nb.new_task)
     first = nb.built.day(req.earliest_start)  # the window's own first and last start
     last = nb.built.day(req.latest_end) - d + 1
+    if any(a <= last and b >= max(first, 0) for a, b in free):
+        # a start in the window itself is free now (a plan period cut the window, or slots moved since): there
+        # is nothing to widen, and a bound one day beyond the window would be no advice at all
+        return None
     out: dict[str, str] = {}
     later = [max(a, last + 1) for a, b in free if b >= last + 1]
     earlier = [min(b, first - 1) for a, b in free if a <= first - 1]

@@ -20,7 +20,7 @@ def test_a_skipped_request_with_a_slot_is_kept_as_a_fixed_task(client, city, uti
                                                    latest_end="2027-03-30", duration_days=5, preferred_start=None),
                     headers=city.headers).json()
     assert (a["slot"]["start"], a["slot"]["end"]) == ("2027-03-26", "2027-03-30")
-    b = client.post("/v1/requests", json=site_body(kind="gas", impact="lane_reduction", earliest_start="2027-03-27",
+    b = client.post("/v1/requests", json=site_body(kind="gas", impact="lane_reduction", earliest_start="2027-03-28",
                                                    latest_end="2027-04-05", duration_days=3,
                                                    preferred_start="2027-03-28"),
                     headers=utility.headers).json()
