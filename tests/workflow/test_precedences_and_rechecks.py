@@ -173,7 +173,9 @@ def test_a_change_is_checked_again_for_conflicts_when_it_is_approved(client, cit
     explanation = slot["explanation"]
     assert [c["request_id"] for c in explanation["overridden_conflicts"]] == [theirs["id"]]
     assert explanation["overridden_by"] == str(coordinator.org_id)
-    assert explanation["summary"]["en"].endswith("Approved despite 1 conflict with approved or locked slots.")
+    # the override is explained by the approver's reason, not by the owner's reason for the change before it
+    assert explanation["summary"]["en"].endswith("Approved despite 1 conflict with approved or locked slots. "
+                                                 "Reason for the approval: “abgestimmt”.")
 
 
 def test_a_change_of_area_is_checked_with_its_new_geometry(client, city, utility, coordinator) -> None:  # noqa: ANN001
