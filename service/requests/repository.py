@@ -27,11 +27,15 @@ def _effective(slot_day, window_day):  # noqa: ANN001, ANN202 - SQL expressions
     return case((and_(_slots.c.status.in_(DATED_SLOT_STATUSES), slot_day.is_not(None)), slot_day), else_=window_day)
 
 
-def _summary_feature_json():  # noqa: ANN202 - SQL expression
-    """The public summary as a GeoJSON Feature, built by PostgreSQL (no contact, no description)."""
+def _summary_feature_json(viewer_org: uuid.UUID | None):  # noqa: ANN202 - SQL expression
+    """The public summary as a GeoJSON Feature, built by PostgreSQL (no contact, no description). Its title as
+    ``viewer_org`` reads it: as written for its own requests (and for a coordinator, ``None``), others' as the
+    public does (``public_title``)."""
+    title = SiteRequest.title if viewer_org is None else case(
+        (SiteRequest.owner_id == viewer_org, SiteRequest.title), else_=SiteRequest.public_title)
     props = func.json_build_object(
         "id", cast(SiteRequest.id, Text),
-        "title", SiteRequest.title,
+        "title", title,
         "owner", func.json_build_object("id", cast(SiteRequest.owner_id, Text), "name", Organisation.name,
                                         "kind", Organisation.kind),
         "kind", SiteRequest.kind,
@@ -92,13 +96,11 @@ def list_summaries(
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int = 100,
 ) -> list[Row[Any]]:
-    """Public summaries as GeoJSON Feature text (``feature``, with ``owner_id`` and ``title`` beside it), in
-    (created_at, id) order. ``viewer_org=None`` means a
+    """Public summaries as GeoJSON Feature text (``feature``), in (created_at, id) order. ``viewer_org=None`` means a
     coordinator: drafts of every organisation are included; otherwise only the viewer's own drafts. ``start`` and
     ``end`` keep the sites set up on some day between them: by their slot's dates where they have a dated slot
     (proposed, locked, approved), else by their requested window."""
-    stmt = select(SiteRequest.created_at, SiteRequest.id, SiteRequest.owner_id, SiteRequest.title,
-                  _summary_feature_json()).join(
+    stmt = select(SiteRequest.created_at, SiteRequest.id, _summary_feature_json(viewer_org)).join(
         Organisation, Organisation.id == SiteRequest.owner_id
     )
     if viewer_org is not None:

@@ -6,7 +6,6 @@ Nothing here commits; the HTTP request or CLI command around it does.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import uuid
@@ -237,12 +236,13 @@ def public_text(text: str) -> str:
 
 def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) -> dict[str, Any]:
     """The request as ``full`` (owner, coordinators) or the public view shows it: the public view has no contact
-    and its title and description are scrubbed of personal data (:func:`public_text`)."""
+    and its title (the stored ``public_title``) and description are scrubbed of personal data
+    (:func:`public_text`)."""
     data: dict[str, Any] = {
         "id": req.id,
         "owner": {"id": req.owner.id, "name": req.owner.name, "kind": req.owner.kind},
         "status": req.status,
-        "title": req.title if full else public_text(req.title),
+        "title": req.title if full else req.public_title,
         "description": req.description if full else public_text(req.description),
         "kind": req.kind,
         "impact": req.impact,
@@ -794,25 +794,7 @@ def list_page(
         after=decode_cursor(cursor) if cursor else None, limit=limit + 1,
     )
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return [_summary_for(principal, r) for r in rows[:limit]], next_cursor
-
-
-# Titles (at most 300 characters) as others read them, remembered: a list page scrubs up to 1,000 of them, and the
-# same sites are listed again and again.
-_public_title = functools.lru_cache(maxsize=20_000)(public_text)
-
-
-def _summary_for(principal: Principal, row: Any) -> str:
-    """A summary row's Feature text as ``principal`` may read it: other organisations' titles scrubbed of
-    personal data, as in :func:`to_read` (the Feature is parsed again only when scrubbing changes the title)."""
-    if principal.is_coordinator or row.owner_id == principal.org_id:
-        return row.feature
-    title = _public_title(row.title)
-    if title == row.title:
-        return row.feature
-    feature = json.loads(row.feature)
-    feature["properties"]["title"] = title
-    return json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
+    return [r.feature for r in rows[:limit]], next_cursor
 
 
 # --- import -------------------------------------------------------------------------------------
