@@ -712,6 +712,15 @@ def _refuse_unless_overridden(clashes: list[dict[str, Any]], order: precedences.
                       "approve anyway.", overridable=True, rules=rules)
 
 
+def _warning_precedences(explanation: dict[str, Any] | None, warned: list[dict[str, Any]]) -> dict[str, Any]:
+    """``explanation`` whose ``precedence_warnings`` are ``warned`` (none: the key goes): the precedences a slot
+    breaks, as the step that set or checked it found them; an earlier step's are replaced."""
+    out = {k: v for k, v in (explanation or {}).items() if k != "precedence_warnings"}
+    if warned:
+        out["precedence_warnings"] = _json(warned)
+    return out
+
+
 def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[dict[str, Any]],
                order: precedences.Broken, rules: list[dict[str, Any]] | None = None,
                reason: str | None = None) -> dict[str, Any]:
@@ -721,10 +730,7 @@ def _annotated(explanation: dict[str, Any], principal: Principal, clashes: list[
     sentence each in the summary: the clashes counted by the other sites, not by the ways each clashes). An
     override's ``reason`` (the approver's, when the summary does not hold it yet) ends the summary: the summary
     may quote another reason before it (the proposal's), which did not decide the override."""
-    out = dict(explanation)
-    out.pop("precedence_warnings", None)  # the proposal's, if any: the approval's own replace them
-    if order.proposed:
-        out["precedence_warnings"] = _json(order.proposed)
+    out = _warning_precedences(explanation, order.proposed)  # the proposal's, if any: the approval's replace them
     if not clashes and not order.fixed and not rules:
         return out
     given = out.get("summary")
@@ -1101,9 +1107,8 @@ def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> D
 
             def fix(slot: Slot = slot, warned: list[dict[str, Any]] = order.proposed) -> None:
                 slot.status, slot.provisional = "approved", False
-                explanation = {k: v for k, v in (slot.explanation or {}).items() if k != "precedence_warnings"}
-                if warned:  # as an approval: the slot keeps what held when it was approved
-                    explanation["precedence_warnings"] = _json(warned)
+                # as an approval: the slot keeps what held when it was approved
+                explanation = _warning_precedences(slot.explanation, warned)
                 if explanation != (slot.explanation or {}):
                     slot.explanation = explanation
 
@@ -1202,9 +1207,7 @@ def _recheck_order(session: Session, req: SiteRequest) -> None:
     if slot is None or slot.start is None or slot.end is None:
         return
     order = precedences_at(session, req, slot.start, slot.end)
-    explanation = {k: v for k, v in (slot.explanation or {}).items() if k != "precedence_warnings"}
-    if order.fixed or order.proposed:
-        explanation["precedence_warnings"] = _json([*order.fixed, *order.proposed])
+    explanation = _warning_precedences(slot.explanation, [*order.fixed, *order.proposed])
     if explanation != (slot.explanation or {}):
         slot.explanation = explanation
         session.flush()
@@ -1697,11 +1700,7 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
     if decision == "approve":
         record(session, req, kind, principal, reason=body.reason, reason_code=code, force=True)
     else:
-        repository.add_history(session, RequestHistory(
-            request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
-            organisation_id=principal.org_id, key_id=principal.key_id, action=kind, before=None,
-            after={"change_id": str(change.id)}, reason=body.reason, reason_code=code,
-        ))
+        _change_history(session, req, principal, kind, change, body.reason, code)
     slot = session.get(Slot, req.id)
     _notify(session, req, kind, principal, {"change_id": str(change.id), "owner_id": str(req.owner_id),
                                             "slot": slot_json(slot), "reason": body.reason, "reason_code": code,
@@ -1729,10 +1728,7 @@ def _replace_out_of_order(session: Session, req: SiteRequest, order: precedences
         return order
     now = precedences_at(session, req, start, end)
     slot = session.get(Slot, req.id)
-    explanation = {k: v for k, v in (slot.explanation or {}).items() if k != "precedence_warnings"}
-    if now.proposed:
-        explanation["precedence_warnings"] = _json(now.proposed)
-    slot.explanation = explanation
+    slot.explanation = _warning_precedences(slot.explanation, now.proposed)
     session.flush()
     return precedences.Broken(order.fixed, now.proposed)
 
@@ -1758,14 +1754,20 @@ def withdraw_change(session: Session, principal: Principal, request_id: uuid.UUI
     change.decided_by, change.decided_at = principal.org_id, service_now(settings)
     change.decision_reason = reason
     session.flush()
-    repository.add_history(session, RequestHistory(
-        request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
-        organisation_id=principal.org_id, key_id=principal.key_id, action="change.withdrawn", before=None,
-        after={"change_id": str(change.id)}, reason=reason,
-    ))
+    _change_history(session, req, principal, "change.withdrawn", change, reason)
     _notify(session, req, "change.withdrawn", principal, {"change_id": str(change.id),
                                                           "owner_id": str(req.owner_id), "reason": reason})
     return change
+
+
+def _change_history(session: Session, req: SiteRequest, principal: Principal, action: str, change: RequestChange,
+                    reason: str | None, reason_code: str | None = None) -> None:
+    """The history row of a step on a change that leaves the request as it is (rejected, withdrawn)."""
+    repository.add_history(session, RequestHistory(
+        request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
+        organisation_id=principal.org_id, key_id=principal.key_id, action=action, before=None,
+        after={"change_id": str(change.id)}, reason=reason, reason_code=reason_code,
+    ))
 
 
 def _order_summary(summary: dict[str, str], ordered: bool) -> dict[str, str]:
