@@ -54,7 +54,9 @@ def register(app: typer.Typer) -> None:
                 status = service.run_plan(factory, plan_id, settings,
                                           on_progress=lambda p: bar.update(task, completed=p))
             except KeyboardInterrupt:
-                _mark_interrupted(factory, plan_id, settings)
+                # run_plan records only Exceptions: left running, a worker's requeue_orphaned would run it again
+                service.mark_failed(factory, plan_id, settings, "interrupted (Ctrl-C) before the slots were written")
+                typer.echo(f"plan {plan_id} interrupted: marked failed, no slots written", err=True)
                 raise typer.Exit(130) from None
             bar.update(task, completed=1.0)
         with session_scope(factory) as session:
@@ -62,21 +64,6 @@ def register(app: typer.Typer) -> None:
             _print(run)
         if status != "done":
             raise typer.Exit(1)
-
-
-def _mark_interrupted(factory, plan_id, settings) -> None:  # noqa: ANN001
-    """Ctrl-C: run_plan records only Exceptions, so the run would stay ``running`` and a worker's
-    ``requeue_orphaned`` would run it again later. A run that got as far as ``done`` stays done."""
-    from service.kit.db import session_scope
-    from service.kit.time import wall_clock
-    from service.slots import repository
-
-    with session_scope(factory) as session:
-        run = repository.get_plan(session, plan_id, for_update=True)
-        if run is not None and run.status not in ("done", "failed"):
-            run.status, run.finished_at = "failed", wall_clock(settings)
-            run.error = "interrupted (Ctrl-C) before the slots were written"
-    typer.echo(f"plan {plan_id} interrupted: marked failed, no slots written", err=True)
 
 
 def _print(run) -> None:  # noqa: ANN001

@@ -190,12 +190,19 @@ def _run_plan(
         return "done"
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run
         log.exception("plan run %s failed", plan_id)  # the traceback goes to the log, not to the run
-        with session_scope(factory) as session:
-            run = repository.get_plan(session, plan_id, for_update=True)
-            if run is not None:
-                run.status, run.finished_at = "failed", wall_clock(settings)
-                run.error = error_line(exc)
+        mark_failed(factory, plan_id, settings, error_line(exc))
         return "failed"
+
+
+def mark_failed(factory: sessionmaker[Session], plan_id: uuid.UUID, settings: Settings, error: str) -> bool:
+    """Record that the run ended without a plan (``error``: one line, any key reads it), unless it ended
+    already (done or failed). Returns whether it was marked."""
+    with session_scope(factory) as session:
+        run = repository.get_plan(session, plan_id, for_update=True)
+        if run is None or run.status in ("done", "failed"):
+            return False
+        run.status, run.finished_at, run.error = "failed", wall_clock(settings), error
+        return True
 
 
 def error_line(exc: BaseException) -> str:
@@ -219,29 +226,22 @@ def _execute(
 
     last = [0.0]
 
-    def progress(done: int, total: int) -> None:
+    def report(value: float, *, last_step: bool = False) -> None:
+        """Progress to the caller at once, to the run's row at most every 0.5 s (and at a phase's last step), in
+        a transaction of its own (the write transaction holds no lock on the run's row yet)."""
         if on_progress is not None:
-            on_progress(0.1 + 0.8 * done / max(total, 1))
-        if time.monotonic() - last[0] < 0.5 and done < total:
+            on_progress(value)
+        if time.monotonic() - last[0] < 0.5 and not last_step:
             return
         last[0] = time.monotonic()
         with session_scope(factory) as s:
-            repository.set_progress(s, plan_id, round(0.1 + 0.8 * done / max(total, 1), 3))
+            repository.set_progress(s, plan_id, round(value, 3))
 
-    plan = _solve_checked(built, settings, progress)
-    last[0] = 0.0
-
-    def writing(share: float) -> None:  # the write phase: 0.9 → 0.99, committed at most every 0.5 s
-        if on_progress is not None:
-            on_progress(0.9 + 0.09 * share)
-        if time.monotonic() - last[0] < 0.5:
-            return
-        last[0] = time.monotonic()
-        with session_scope(factory) as s:  # the write transaction holds no lock on the run's row yet
-            repository.set_progress(s, plan_id, round(0.9 + 0.09 * share, 3))
-
+    # solving: 0.1 → 0.9 by components; writing: 0.9 → 0.99
+    plan = _solve_checked(built, settings,
+                          lambda done, total: report(0.1 + 0.8 * done / max(total, 1), last_step=done >= total))
     with session_scope(factory) as session:
-        _finish(session, plan_id, built, plan, settings, t0, t_build, writing)
+        _finish(session, plan_id, built, plan, settings, t0, t_build, lambda share: report(0.9 + 0.09 * share))
 
 
 def _solve_checked(built: adapter.Built, settings: Settings, progress: Callable[[int, int], None] | None) -> Any:
@@ -882,8 +882,9 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
         if moved_req is not None:  # the owner sees in the history when and why the slot moved
             _record_history(session, moved_req, "slot.moved", None, reason=f"moved for {req.title} ({req.id})",
                             force=False)
-            if was_dates is not None and was_dates != (start, start + timedelta(days=t.duration - 1)):
-                _emit_moved(session, moved_req, was_dates, req)
+            now_dates = (start, start + timedelta(days=t.duration - 1))
+            if was_dates is not None and was_dates != now_dates:
+                _emit_moved(session, moved_req, was_dates, now_dates, req)
     if result.start is not None:
         ex = explain_moved(index.occ, new_task, result.start) if result.start != new_task.preferred else None
         explanation = placed_explanation(built, new_task, result.start, ex, None,
@@ -911,14 +912,15 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
 SLOT_DISPLACED = "slot.displaced"
 
 
-def _emit_moved(session: Session, moved: SiteRequest, was: tuple[date, date], cause: SiteRequest) -> None:
-    slot = repository.get_slot(session, moved.id)
+def _emit_moved(session: Session, moved: SiteRequest, was: tuple[date, date], now: tuple[date, date] | None,
+                cause: SiteRequest) -> None:
+    """``moved``'s provisional slot went from ``was`` to ``now`` (None: left unplaced) because of ``cause``."""
     events.emit(session, SLOT_DISPLACED, request_id=moved.id, organisation_id=None, payload={
         "status": moved.status, "title": moved.title, "owner_id": str(moved.owner_id), "moved_for": str(cause.id),
         "method": "incremental",
         "previous_slot": {"start": was[0].isoformat(), "end": was[1].isoformat(), "status": "proposed"},
-        "slot": {"start": slot.start.isoformat(), "end": slot.end.isoformat(), "status": slot.status}
-        if slot is not None and slot.start and slot.end else None,
+        "slot": {"start": now[0].isoformat(), "end": now[1].isoformat(), "status": "proposed"}
+        if now is not None else None,
     })
 
 
@@ -986,8 +988,9 @@ def replace_out_of_order(session: Session, cause: SiteRequest, ids: list[uuid.UU
         texts = explanations.reordered_by(cause.title)
         new.explanation = {**(new.explanation or {}), "reordered_by": str(cause.id), "reordered": texts}
         _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}", force=False)
-        if was is not None and (new.start, new.end) != was:  # the subscribers were told the old dates
-            _emit_moved(session, other, was, cause)
+        now = (new.start, new.end) if new.start and new.end else None
+        if was is not None and now != was:  # the subscribers were told the old dates
+            _emit_moved(session, other, was, now, cause)
         placed.append(rid)
     if placed:
         session.flush()
