@@ -22,6 +22,10 @@ from dataclasses import dataclass
 
 from .model import Precedence, Problem, Task, Unplaced, closest_in, start_domain, subtract
 
+# Why FCFS left a task out when its window has starts: the tasks placed before it (fixed ones first, then by
+# submission) took them. ``solve`` keeps the reason only where the final plan's blockers were all submitted earlier.
+BLOCKED_EARLIER = "blocked by earlier requests"
+
 
 def problem_horizon(problem: Problem) -> int:
     h = max((t.latest_end for t in problem.tasks), default=0)
@@ -233,7 +237,7 @@ def fcfs(problem: Problem, mode: str = "placement") -> GreedyResult:
             continue
         free = occ.free_starts(t)
         if not free:
-            reason = "blocked by earlier requests" if start_domain(t) else "no feasible start in the window"
+            reason = BLOCKED_EARLIER if start_domain(t) else "no feasible start in the window"
             unplaced[t.id] = Unplaced(reason)
             continue
         s = free[0][0] if mode == "makespan" else closest_in(free, t.preferred)
@@ -269,7 +273,7 @@ def keep_current(problem: Problem) -> GreedyResult | None:
         free = occ.free_starts(t)
         s = closest_in(free, t.preferred)
         if s is None:
-            reason = "blocked by earlier requests" if start_domain(t) else "no feasible start in the window"
+            reason = BLOCKED_EARLIER if start_domain(t) else "no feasible start in the window"
             unplaced[t.id] = Unplaced(reason)
             continue
         occ.place(t.id, s)

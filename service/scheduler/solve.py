@@ -24,7 +24,7 @@ from dataclasses import replace
 from .components import restrict, split_components
 from .cpsat import solve_component
 from .explain import explain_plan
-from .greedy import fcfs, keep_current
+from .greedy import BLOCKED_EARLIER, fcfs, keep_current
 from .model import (
     ComponentStats,
     FcfsSummary,
@@ -37,10 +37,9 @@ from .model import (
 )
 
 Progress = Callable[[int, int], None]
-# The greedy's reason for a task it could not place describes the FCFS plan (fixed tasks first, whenever they were
-# submitted): it is kept for the plan only when the blockers the explanation found there were all submitted before
-# the task, else it becomes the neutral one.
-BLOCKED_EARLIER = "blocked by earlier requests"
+# The greedy's reason for a task it could not place (``BLOCKED_EARLIER``) describes the FCFS plan (fixed tasks first,
+# whenever they were submitted): it is kept for the plan only when the blockers the explanation found there were all
+# submitted before the task, else it becomes the neutral one.
 BLOCKED_OTHER = "blocked by other requests"
 _RANK = {"optimal": 0, "feasible": 1, "fallback_greedy": 2, "infeasible": 3}
 
