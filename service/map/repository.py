@@ -36,15 +36,12 @@ SITE_FROM = (
     "LEFT JOIN slots s ON s.request_id = r.id"
 )
 
-# ``point``: [lon, lat] of a point on the site (ST_PointOnSurface, the end of its conflict lines): where the page
-# draws the site as a marker when zoomed out (a 30 m site is less than a pixel below zoom 12).
 def site_properties(title: str) -> str:
-    """The JSON properties of a site, its title read by ``title`` (:func:`title_sql`)."""
-    return SITE_PROPERTIES.replace("{title}", title)
-
-
-SITE_PROPERTIES = f"""json_build_object(
-    'id', r.id, 'title', {{title}}, 'status', r.status, 'kind', r.kind, 'impact', r.impact,
+    """The JSON properties of a site, its title read by the SQL expression ``title`` (:func:`title_sql`).
+    ``point``: [lon, lat] of a point on the site (ST_PointOnSurface, the end of its conflict lines): where the page
+    draws the site as a marker when zoomed out (a 30 m site is less than a pixel below zoom 12)."""
+    return f"""json_build_object(
+    'id', r.id, 'title', {title}, 'status', r.status, 'kind', r.kind, 'impact', r.impact,
     'modes', r.modes, 'shift', r.shift, 'urgency', r.urgency,
     'owner', o.name, 'owner_id', o.id, 'owner_kind', o.kind,
     'earliest_start', r.earliest_start, 'latest_end', r.latest_end, 'duration_days', r.duration_days,
