@@ -7,15 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth.dependencies import require_principal
 from service.domains import modules
 from service.kit.db import make_engine, make_sessionmaker
-from service.kit.head import get_and_head
+from service.kit.head import HeadAsGet, get_and_head
 from service.kit.limits import BodySizeLimit
 from service.kit.openapi import install_openapi
-from service.kit.problems import head_needs_get, install_handlers
+from service.kit.problems import install_handlers
 from service.settings import Settings
 
 DESCRIPTION = """
@@ -60,26 +59,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
-
-
-class HeadAsGet:
-    """HEAD wherever GET is served (RFC 9110 §9.3.2; a general-purpose server must support both). FastAPI's
-    routes answer HEAD only where they name it (``service.kit.head``), and a 405 for HEAD would contradict the
-    ``Allow`` header of the resource. A HEAD request without a route of its own is passed to the GET route,
-    and the answer goes out with the GET's status and headers (``Content-Length`` included) but no body."""
-
-    def __init__(self, app: ASGIApp, routes_of: FastAPI) -> None:
-        self.app = app
-        self.routes_of = routes_of
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD" or not head_needs_get(self.routes_of, scope):
-            await self.app(scope, receive, send)
-            return
-
-        async def without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                message = {**message, "body": b""}
-            await send(message)
-
-        await self.app({**scope, "method": "GET"}, receive, without_body)

@@ -180,7 +180,7 @@ def _route_methods(route: Any) -> set[str]:
     return set()  # another mount: its own app says what it allows
 
 
-def _probe(scope: Scope, method: str) -> Scope:
+def probe(scope: Scope, method: str) -> Scope:
     """A scope to ask the app's routes with: the request's path seen from the application's root (a mount the
     request went through has moved ``root_path``), with another method."""
     root_path = scope.get("app_root_path", scope.get("root_path", ""))
@@ -189,31 +189,17 @@ def _probe(scope: Scope, method: str) -> Scope:
 
 def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """The methods the resource at the request's path answers: those of every route matching the path (Starlette
-    names only the first one's), HEAD wherever GET is (``service.app`` answers HEAD with the GET route)."""
-    probe = _probe(scope, "GET")
+    names only the first one's), HEAD wherever GET is (``service.kit.head.HeadAsGet`` answers it with the GET
+    route)."""
+    get = probe(scope, "GET")
     methods: set[str] = set()
     for route in app_routes(app):
-        match, _ = route.matches(probe)
+        match, _ = route.matches(get)
         if match is not Match.NONE:
             methods |= _route_methods(route)
     if "GET" in methods:
         methods.add("HEAD")
     return [m for m in METHOD_ORDER if m in methods] + sorted(methods.difference(METHOD_ORDER))
-
-
-def head_needs_get(app: FastAPI, scope: Scope) -> bool:
-    """Whether a HEAD request at this path has no route of its own and is to be answered by the GET route that
-    the router would otherwise pass over (FastAPI's routes list HEAD only where it is named)."""
-    head, get = _probe(scope, "HEAD"), _probe(scope, "GET")
-    routes = list(app_routes(app))
-    for route in routes:
-        if route.matches(head)[0] is Match.FULL:
-            return False  # the router takes this one for HEAD
-        if route.matches(get)[0] is Match.FULL:
-            # a GET route first; a HEAD route of its own further on wins all the same (the router passes over a
-            # route that matches the path only), a mount matching every method does not (the map's files)
-            return not any(getattr(r, "methods", None) and r.matches(head)[0] is Match.FULL for r in routes)
-    return False
 
 
 def method_not_allowed(request: Request, exc: StarletteHTTPException) -> Problem:

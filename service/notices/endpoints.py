@@ -90,7 +90,7 @@ def confirm(token: str, session: SessionDep, request: Request) -> HTMLResponse:
 @router.head("/confirm", include_in_schema=False)
 def confirm_head() -> Response:
     """HEAD never confirms: link checkers and mail scanners ask with it (the app otherwise answers HEAD with the
-    GET route, ``service.app.HeadAsGet``)."""
+    GET route, ``service.kit.head.HeadAsGet``)."""
     return Response(status_code=200, media_type="text/html; charset=utf-8")
 
 
