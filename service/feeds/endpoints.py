@@ -19,7 +19,6 @@ from service.feeds import service
 from service.feeds.service import FeedFormat, Rendered
 from service.kit.compression import gzip_adds_vary
 from service.kit.head import get_and_head
-from service.kit.problems import Problem
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -64,25 +63,20 @@ def _preflight() -> Response:
     return Response(status_code=204, headers=PREFLIGHT_HEADERS)
 
 
-def _not_allowed(request: Request) -> Response:
-    raise Problem(405, "Method Not Allowed", f"{request.method} is not allowed on a feed; allowed: {ALLOW}.",
-                  headers={"Allow": ALLOW})
-
-
 def _doc(media_type: str, description: str) -> dict[int | str, dict]:
     return {200: {"description": description, "content": {media_type: {}}},
             304: {"description": "Not modified (conditional GET with If-None-Match / If-Modified-Since)"}}
 
 
 def _feed(path: str, media_type: str, description: str) -> Callable[[Callable], Callable]:
-    """Register a feed: GET and HEAD, OPTIONS (CORS preflight) and a 405 naming them for any other method (the
-    router's own 405 names only the first route of the path: GET)."""
+    """Register a feed: GET and HEAD, OPTIONS (CORS preflight). Any other method gets the app-wide 405, whose
+    ``Allow`` names the methods of every route of the path (``service.kit.problems.allowed_methods``); a catch-all
+    route of its own named POST, PUT, PATCH and DELETE as allowed to a TRACE."""
 
     def register(endpoint: Callable) -> Callable:
         endpoint = get_and_head(router, path, response_class=Response,
                                 responses=_doc(media_type, description))(endpoint)
         router.add_api_route(path, _preflight, methods=["OPTIONS"], include_in_schema=False)
-        router.add_api_route(path, _not_allowed, methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
         return endpoint
 
     return register

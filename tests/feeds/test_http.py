@@ -204,7 +204,7 @@ def test_browsers_may_read_the_feeds_and_send_conditional_requests_from_any_orig
     assert not_modified.headers["access-control-expose-headers"] == ok.headers["access-control-expose-headers"]
 
     # other methods: 405 naming every method the feed answers
-    for method in ("POST", "PUT", "PATCH", "DELETE"):
+    for method in ("POST", "PUT", "PATCH", "DELETE", "TRACE"):
         refused = client.request(method, url)
         assert refused.status_code == 405, method
         assert {m.strip() for m in refused.headers["allow"].split(",")} == {"GET", "HEAD", "OPTIONS"}
