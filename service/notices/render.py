@@ -154,8 +154,9 @@ DATES_NOTES = {
     "proposed": ("vorläufig", "provisional"),
     "preferred": ("Wunschtermin, noch nicht festgelegt", "requested dates, not fixed yet"),
 }
-# The site's dates when it has no slot to give (also after its approval was revoked, ``repository._VOID_SQL``): a
-# revoked approval's notice then says the dates are open, a new one follows.
+# The site's dates when it has no slot to give (also after its approval was revoked, ``repository._VOID_SQL``, and
+# in a cancellation that follows the revocation, ``repository._VOID_CANCELLED_SQL``): a revoked approval's notice
+# then says the dates are open, a new one follows.
 VOID_DATES = ("preferred", "window")
 # request.updated only matters to businesses when one of these changed.
 RELEVANT_FIELDS = {

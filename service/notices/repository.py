@@ -115,10 +115,24 @@ _SITE_DATES = """
 SLOT_EVENT_KINDS = ("approval.revoked", "slot.proposed", "slot.locked", "slot.unlocked", "slot.displaced",
                     "slot.unplaced", "request.approved", "request.deemed_approved", "change.approved",
                     "request.created", "request.submitted", "request.updated")
+_REVOKED_LAST_SQL = (
+    "(SELECT e.kind FROM events e WHERE e.request_id = r.id AND e.kind IN ("
+    + ", ".join(f"'{k}'" for k in SLOT_EVENT_KINDS) + ") ORDER BY e.id DESC LIMIT 1) = 'approval.revoked'"
+)
 _VOID_SQL = (
     "({s}.status = 'proposed' AND NOT coalesce({s}.provisional, false) AND r.status = 'submitted'"
-    " AND (SELECT e.kind FROM events e WHERE e.request_id = r.id AND e.kind IN ("
-    + ", ".join(f"'{k}'" for k in SLOT_EVENT_KINDS) + ") ORDER BY e.id DESC LIMIT 1) = 'approval.revoked')"
+    " AND " + _REVOKED_LAST_SQL + ")"
+)
+# The same for the slot a withdrawal or rejection deleted (``h``: that row of the history, whose ``before`` holds
+# the slot and the request's status as they were): void when the site was withdrawn or rejected after its approval
+# was revoked and before new dates were proposed. Withdrawn and rejected are final, and neither sets the slot by an
+# event of ``SLOT_EVENT_KINDS``: the latest such event is still the revocation. (A revoked slot is never
+# provisional, and only a provisional one is placed anew without such an event, so the history, which does not
+# hold ``provisional``, need not.) Its cancellation then gives the dates the site has without a slot, as its
+# subscribers were last told ("noch offen"), never the revoked ones as if they held.
+_VOID_CANCELLED_SQL = (
+    "(h.before -> 'slot' ->> 'status' = 'proposed' AND h.before ->> 'status' = 'submitted'"
+    " AND " + _REVOKED_LAST_SQL + ")"
 )
 # The slot row as the site's dates read it (``sv``): a void slot (``_VOID_SQL``) counts as none.
 _CURRENT_SLOT_SQL = """
@@ -137,7 +151,8 @@ _CHANGED_AREA_SQL = (
 # The slot a site's dates come from (``_SITE_DATES`` over ``sd``): its slot row; for a withdrawn or rejected site,
 # whose slot the cancellation deleted, the slot it had then (the ``before`` of the withdraw/reject row of its
 # history, which holds every change of the slot): the dates its subscribers were last told, approved or
-# provisional as they were, not the owner's wish ("Wunschtermin, noch nicht festgelegt") of before.
+# provisional as they were, not the owner's wish ("Wunschtermin, noch nicht festgelegt") of before. A slot whose
+# approval had been revoked is void then too (``_VOID_CANCELLED_SQL``): a withdrawal does not bring its dates back.
 _SLOT_OR_CANCELLED_SQL = """
     LEFT JOIN slots sl ON sl.request_id = r.id
     LEFT JOIN LATERAL (
@@ -145,13 +160,13 @@ _SLOT_OR_CANCELLED_SQL = """
         WHERE sl.request_id IS NOT NULL
         UNION ALL
         (SELECT (h.before -> 'slot' ->> 'start')::date, (h.before -> 'slot' ->> 'end')::date,
-                h.before -> 'slot' ->> 'status'
+                CASE WHEN {void_cancelled} THEN 'void' ELSE h.before -> 'slot' ->> 'status' END
          FROM request_history h
          WHERE sl.request_id IS NULL AND r.status IN ('withdrawn', 'rejected')
            AND h.request_id = r.id AND h.action IN ('withdraw', 'reject')
          ORDER BY h.seq DESC LIMIT 1)
     ) sd ON true
-""".replace("{void}", _VOID_SQL.format(s="sl"))
+""".replace("{void}", _VOID_SQL.format(s="sl")).replace("{void_cancelled}", _VOID_CANCELLED_SQL)
 
 
 # --- subscriptions ------------------------------------------------------------------------------
