@@ -52,11 +52,26 @@ def alembic_config(settings: Settings):  # noqa: ANN201 - alembic Config
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Apply migrations (``alembic upgrade head``)."""
+    """Apply migrations (``alembic upgrade head``), then scrub again the stored public titles of the requests made
+    with older scrubbing rules (``SCRUB_REVISION``)."""
     from alembic import command
 
-    command.upgrade(alembic_config(Settings()), revision)
+    from service.feeds.common import SCRUB_REVISION
+    from service.kit.db import session_scope
+    from service.requests import jobs as request_jobs
+    from service.requests import repository as request_repository
+
+    settings = Settings()
+    command.upgrade(alembic_config(settings), revision)
     console.print(f"[green]database at {revision}[/green]")
+    factory = session_factory(settings)
+    with session_scope(factory) as session:
+        current_schema = request_repository.has_public_title_rev(session)
+    if not current_schema:  # upgraded to a revision before 0024, which records the revision of the rules
+        return
+    total = request_jobs.refresh_public_titles(factory)
+    console.print(f"public titles: {total.refreshed} refreshed (scrubbing rules revision {SCRUB_REVISION}, "
+                  f"{total.changed} changed)")
 
 
 @db_app.command("downgrade")

@@ -36,7 +36,7 @@ def build_scheduler(settings: Settings) -> tuple[BlockingScheduler, WorkerContex
 
 def run(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # APScheduler logs two INFO lines per job run (seven jobs, most every few seconds); the jobs log what they
+    # APScheduler logs two INFO lines per job run (eight jobs, most every few seconds); the jobs log what they
     # did themselves, and APScheduler's warnings (missed runs) and errors still come through
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler, _ = build_scheduler(settings)

@@ -650,6 +650,13 @@ def scrub_names(text: str) -> str:
     return "".join(out) + text[done:]
 
 
+# The revision of the scrubbing rules (:func:`scrub` and what it calls). Raise it whenever they change, so what was
+# stored scrubbed by the old rules is scrubbed again: the requests' ``public_title`` (``public_title_rev``, refreshed
+# by the worker at its start and by ``baustellen db upgrade``). The feeds have their own CONTENT_REVISION
+# (service/feeds/service.py): raise that too.
+SCRUB_REVISION = 1
+
+
 def scrub(text: str) -> str:
     """Remove e-mail addresses, telephone numbers and personal names (:func:`scrub_names`) from free text before
     it is published: each becomes "[…]", several in a row one."""

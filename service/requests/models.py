@@ -96,6 +96,13 @@ class Status(StrEnum):
     withdrawn = "withdrawn"
 
 
+def public_title_of(title: str | None) -> str:
+    """``title`` as the public reads it (``SiteRequest.public_title``), scrubbed with the rules of this code."""
+    from service.feeds.common import scrub  # pure text rules; imported here so models load no domain logic
+
+    return scrub(title or "")[:300]
+
+
 class SiteRequest(Base):
     __tablename__ = "site_requests"
     __table_args__ = (UniqueConstraint("owner_id", "external_id", name="uq_site_requests_owner_external_id"),)
@@ -107,6 +114,9 @@ class SiteRequest(Base):
     # the title as the public reads it (the map's public collections and tiles): without e-mail addresses, phone
     # numbers and names of persons, as the feeds publish it; set with every title (``_public_title``, migration 0023)
     public_title: Mapped[str] = mapped_column(String(300), default="")
+    # the revision of the scrubbing rules (``service.feeds.common.SCRUB_REVISION``) ``public_title`` was made with;
+    # rows on an older one are scrubbed again (``service.requests.service.refresh_public_titles``, migration 0024)
+    public_title_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     description: Mapped[str] = mapped_column(Text, default="")
     contact: Mapped[dict] = mapped_column(JSONB, default=dict)
     kind: Mapped[str] = mapped_column(String(32), index=True)
@@ -151,9 +161,10 @@ class SiteRequest(Base):
 
     @validates("title")
     def _public_title(self, _key: str, title: str) -> str:
-        from service.feeds.common import scrub  # pure text rules; imported here so models load no domain logic
+        from service.feeds.common import SCRUB_REVISION  # pure text rules; imported here: models load no domain
 
-        self.public_title = scrub(title or "")[:300]
+        self.public_title = public_title_of(title)
+        self.public_title_rev = SCRUB_REVISION
         return title
 
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -187,3 +187,46 @@ def precedence_path(session: Session, start: uuid.UUID, target: uuid.UUID) -> li
     """
     path = session.scalar(text(sql), {"start": start, "target": target})
     return list(path) if path is not None else None
+
+
+# --- public titles scrubbed with older rules -------------------------------------------------------------------
+
+
+def stale_public_titles(
+    session: Session, revision: int, limit: int, after: uuid.UUID | None = None
+) -> list[Row[tuple[uuid.UUID, str, str]]]:
+    """Up to ``limit`` requests (id, title, public_title) whose ``public_title`` was scrubbed with rules older than
+    ``revision``, in the order of their ids from after ``after``; locked (in that order) until the transaction ends,
+    so a title changed meanwhile waits, and is read as changed."""
+    stmt = (select(SiteRequest.id, SiteRequest.title, SiteRequest.public_title)
+            .where(SiteRequest.public_title_rev < revision)
+            .order_by(SiteRequest.id).limit(limit).with_for_update(of=SiteRequest))
+    if after is not None:
+        stmt = stmt.where(SiteRequest.id > after)
+    return list(session.execute(stmt).all())
+
+
+def set_public_titles(session: Session, revision: int, titles: Sequence[tuple[uuid.UUID, str]]) -> int:
+    """Store (id, public title) pairs made with scrubbing rules ``revision``; how many rows were written. Plain SQL
+    on these two columns only: not a change of the request, so neither ``updated_at`` (the ORM's ``onupdate``) nor
+    ``version`` (its ETag) moves. A row already on ``revision`` or newer (another process) is left alone."""
+    if not titles:
+        return 0
+    result = session.execute(
+        text("""
+            UPDATE site_requests AS r SET public_title = v.public_title, public_title_rev = :revision
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:titles AS varchar[])) AS v(id, public_title)
+            WHERE r.id = v.id AND r.public_title_rev < :revision
+        """),
+        {"revision": revision, "ids": [i for i, _ in titles], "titles": [t for _, t in titles]},
+    )
+    return result.rowcount
+
+
+def has_public_title_rev(session: Session) -> bool:
+    """Whether the schema has ``site_requests.public_title_rev`` (migration 0024): ``db upgrade`` to an older
+    revision does not."""
+    return bool(session.scalar(text(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'site_requests' AND column_name = 'public_title_rev')"
+    )))

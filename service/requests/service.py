@@ -30,7 +30,7 @@ from service.kit.problems import InvalidField, Problem, conflict, forbidden, not
 from service.kit.time import today, years_after
 from service.kit.types import is_blank, trim
 from service.requests import repository
-from service.requests.models import IdempotencyRecord, SiteRequest, Status
+from service.requests.models import IdempotencyRecord, SiteRequest, Status, public_title_of
 from service.requests.schemas import ImportReport, ImportResult, RequestPatch, RequestWrite
 from service.settings import Settings
 
@@ -745,6 +745,36 @@ def _after_change(
         hook = getattr(module, "after_request_change", None)
         if hook is not None:
             hook(session, req, kind, principal)
+
+
+# --- public titles -------------------------------------------------------------------------------
+
+PUBLIC_TITLE_BATCH = 500  # requests scrubbed again per transaction
+
+
+@dataclass
+class TitleRefresh:
+    """One batch of :func:`refresh_public_titles`."""
+
+    refreshed: int = 0  # rows now on the current scrubbing rules
+    changed: int = 0  # of them, those whose public title reads differently now
+    last_id: uuid.UUID | None = None  # where the next batch goes on
+    done: bool = True  # no stale row left after this batch (as far as the order of ids goes)
+
+
+def refresh_public_titles(session: Session, *, limit: int = PUBLIC_TITLE_BATCH,
+                          after: uuid.UUID | None = None) -> TitleRefresh:
+    """Scrub again, with this code's rules (``SCRUB_REVISION``), up to ``limit`` stored public titles made with
+    older ones, the next after the id ``after``. Not a change of the requests: no event, no new version or
+    ``updated_at``. The caller commits, then calls again with ``after=result.last_id`` until ``result.done``."""
+    from service.feeds.common import SCRUB_REVISION  # pure; imported here so the foundation loads no domain
+
+    rows = repository.stale_public_titles(session, SCRUB_REVISION, limit, after)
+    titles = [(rid, public_title_of(title)) for rid, title, _ in rows]
+    refreshed = repository.set_public_titles(session, SCRUB_REVISION, titles)
+    changed = sum(1 for (_, _, old), (_, new) in zip(rows, titles, strict=True) if old != new)
+    return TitleRefresh(refreshed=refreshed, changed=changed, last_id=rows[-1][0] if rows else after,
+                        done=len(rows) < limit)
 
 
 # --- lists --------------------------------------------------------------------------------------
