@@ -32,6 +32,7 @@ from service.conflicts.models import (
     Zone,
 )
 from service.geo.rules import IMPACTS, ROAD_KINDS, TOLERANCE_M, TRACK_KINDS, UTILITY_KINDS
+from service.map.repository import Viewer, title_sql
 
 INACTIVE = ("withdrawn", "rejected", "completed")
 SLOT_STATES = ("proposed", "locked", "approved")
@@ -46,6 +47,25 @@ _SLOT_SQL = "(" + ",".join(f"'{s}'" for s in SLOT_STATES) + ")"
 
 def _rank(col: str) -> str:
     return f"array_position({_IMPACT_ARRAY}::text[], {col}::text)"
+
+
+PUBLIC = Viewer()  # reads every title as the public does
+
+
+def viewer_of(org_id: uuid.UUID | None, *, coordinator: bool) -> Viewer:
+    """Who reads the titles of an answer: a coordinator reads every title as written, an organisation its own
+    requests' titles as written and others' as the public does (``public_title``: without e-mail addresses, phone
+    numbers and names of persons), as on the map (:func:`service.map.repository.title_sql`)."""
+    return Viewer(org_id=org_id, all_=coordinator)
+
+
+def _title(viewer: Viewer, alias: str, params: dict[str, Any]) -> str:
+    return title_sql(viewer, alias, params, key="title_viewer")
+
+
+def _list_viewer(viewer_org: uuid.UUID | None) -> Viewer:
+    """The listings' convention: ``viewer_org`` None is a coordinator."""
+    return viewer_of(viewer_org, coordinator=viewer_org is None)
 
 
 def _slot_join(alias: str, req: str) -> str:
@@ -73,7 +93,7 @@ class Draft:
 
 def _a_cte(mode: str, params: dict[str, Any], *, request_id: uuid.UUID | None = None,
            draft: Draft | None = None) -> str:
-    cols = ("r.id, r.owner_id, r.title, r.kind, r.modes, r.impact, r.shift, r.urgency, r.status, r.bundle_with, "
+    cols = ("r.id, r.owner_id, r.kind, r.modes, r.impact, r.shift, r.urgency, r.status, r.bundle_with, "
             "r.geom_utm, r.diversions_utm, r.replacement_utm, COALESCE(s.start, r.earliest_start) AS p_start, "
             "COALESCE(s.\"end\", r.latest_end) AS p_end, r.earliest_start AS w_start, r.latest_end AS w_end")
     if mode == "check":
@@ -84,7 +104,7 @@ def _a_cte(mode: str, params: dict[str, Any], *, request_id: uuid.UUID | None = 
                       a_modes=list(draft.modes))
         return (
             "a AS MATERIALIZED (SELECT CAST(:a_exclude AS uuid) AS id, CAST(:a_owner AS uuid) AS owner_id, "
-            "CAST('' AS text) AS title, CAST(:a_kind AS text) AS kind, CAST(:a_modes AS varchar[]) AS modes, "
+            "CAST(:a_kind AS text) AS kind, CAST(:a_modes AS varchar[]) AS modes, "
             "CAST(:a_impact AS text) AS impact, "
             "CAST(:a_shift AS text) AS shift, CAST(:a_urgency AS text) AS urgency, 'submitted' AS status, "
             "CAST(ARRAY[] AS varchar[]) AS bundle_with, "
@@ -117,11 +137,12 @@ def _distance_case(col: str, distances: Mapping[str, float], params: dict[str, A
 
 def pair_candidates(
     session: Session, mode: str, *, distances: Mapping[str, float], route_tolerance_m: float,
-    request_id: uuid.UUID | None = None, draft: Draft | None = None,
+    request_id: uuid.UUID | None = None, draft: Draft | None = None, viewer: Viewer = PUBLIC,
 ) -> list[Row[Any]]:
     """Pairs whose effective periods overlap and whose footprints come within the largest configured
     distance, or where one footprint touches the other's diversion or replacement route. Each row carries
-    the measured distance and the per-pair SQL verdicts (``space_hit``, ``a_on_b_div``, ...)."""
+    the measured distance and the per-pair SQL verdicts (``space_hit``, ``a_on_b_div``, ...), and ``b_title``
+    as ``viewer`` reads it (:func:`viewer_of`; by default the public title)."""
     params: dict[str, Any] = {}
     cte = _a_cte(mode, params, request_id=request_id, draft=draft)
     params["maxd"] = max(float(v) for v in distances.values()) + TOLERANCE_M
@@ -134,7 +155,7 @@ def pair_candidates(
     sql = f"""
     WITH {cte}
     SELECT a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner,
-           a.title AS a_title, b.title AS b_title, b.status AS b_status,
+           {_title(viewer, "b", params)} AS b_title, b.status AS b_status,
            (SELECT o.name FROM organisations o WHERE o.id = b.owner_id) AS b_owner_name,
            a.kind AS a_kind, b.kind AS b_kind, a.impact AS a_impact, b.impact AS b_impact,
            works_in_road(a.kind, a.modes) AS a_in_road, works_in_road(b.kind, b.modes) AS b_in_road,
@@ -164,9 +185,10 @@ def pair_candidates(
 
 def opportunity_candidates(
     session: Session, mode: str, *, max_distance_m: float, months: int,
-    request_id: uuid.UUID | None = None, draft: Draft | None = None,
+    request_id: uuid.UUID | None = None, draft: Draft | None = None, viewer: Viewer = PUBLIC,
 ) -> list[Row[Any]]:
-    """Pairs of dig-once kinds within ``max_distance_m`` whose windows lie within ``months`` of each other."""
+    """Pairs of dig-once kinds within ``max_distance_m`` whose windows lie within ``months`` of each other;
+    ``b_title`` as ``viewer`` reads it (:func:`viewer_of`; by default the public title)."""
     params: dict[str, Any] = {"dmax": max_distance_m + TOLERANCE_M, "months": months,
                               "kinds": sorted(ROAD_KINDS | UTILITY_KINDS | TRACK_KINDS)}
     cte = _a_cte(mode, params, request_id=request_id, draft=draft)
@@ -175,7 +197,8 @@ def opportunity_candidates(
     SELECT a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner, b.status AS b_status,
            a.kind AS a_kind, b.kind AS b_kind, a.w_start AS a_start, a.w_end AS a_end,
            b.earliest_start AS b_start, b.latest_end AS b_end, a.bundle_with AS a_bundle,
-           b.bundle_with AS b_bundle, b.title AS b_title, ST_Distance(a.geom_utm, b.geom_utm) AS distance
+           b.bundle_with AS b_bundle, {_title(viewer, "b", params)} AS b_title,
+           ST_Distance(a.geom_utm, b.geom_utm) AS distance
     FROM a
     JOIN site_requests b ON ST_DWithin(b.geom_utm, a.geom_utm, :dmax)
     WHERE b.status NOT IN {_INACTIVE_SQL} AND {_pair_filter(mode)}
@@ -311,6 +334,17 @@ def all_rule_ids(session: Session, rule: str) -> list[uuid.UUID]:
     return list(session.scalars(select(RULE_MODELS[rule].id)))
 
 
+def request_summaries(session: Session, ids: Sequence[uuid.UUID], viewer: Viewer) -> list[Row[Any]]:
+    """The public summary of these requests (no description, no contact), their titles as ``viewer`` reads them."""
+    if not ids:
+        return []
+    params: dict[str, Any] = {"ids": list(ids)}
+    sql = f"""SELECT r.id, {_title(viewer, "r", params)} AS title, r.kind, r.impact, r.status, r.owner_id,
+           o.name AS owner_name
+    FROM site_requests r JOIN organisations o ON o.id = r.owner_id WHERE r.id = ANY(:ids)"""
+    return list(session.execute(text(sql), params))
+
+
 # --- conflict rows ------------------------------------------------------------------------------
 
 COPY_COLUMNS = ("request_a", "request_b", "kind", "hard", "distance_m", "overlap_start", "overlap_end", "reason",
@@ -354,13 +388,15 @@ _LINK = """CASE WHEN ST_Equals(ST_PointOnSurface(ra.geom), ST_PointOnSurface(rb.
                 ELSE ST_MakeLine(ST_PointOnSurface(ra.geom), ST_PointOnSurface(rb.geom)) END"""
 
 
-_SIDE_COLUMNS = """
+def _side_columns(viewer: Viewer, params: dict[str, Any]) -> str:
+    """The conflict and both its requests (public summary), their titles as ``viewer`` reads them."""
+    return f"""
     c.id, c.request_a, c.request_b, c.kind, c.hard, c.distance_m, c.overlap_start, c.overlap_end, c.reason,
     c.zone_id, c.corridor_id, c.moratorium_id, c.blackout_id,
-    ra.title AS a_title, ra.kind AS a_kind, ra.impact AS a_impact, ra.status AS a_status, ra.owner_id AS a_owner,
-    oa.name AS a_owner_name,
-    rb.title AS b_title, rb.kind AS b_kind, rb.impact AS b_impact, rb.status AS b_status, rb.owner_id AS b_owner,
-    ob.name AS b_owner_name
+    {_title(viewer, "ra", params)} AS a_title, ra.kind AS a_kind, ra.impact AS a_impact, ra.status AS a_status,
+    ra.owner_id AS a_owner, oa.name AS a_owner_name,
+    {_title(viewer, "rb", params)} AS b_title, rb.kind AS b_kind, rb.impact AS b_impact, rb.status AS b_status,
+    rb.owner_id AS b_owner, ob.name AS b_owner_name
 """
 _SIDE_JOINS = """
     FROM conflicts c
@@ -369,10 +405,12 @@ _SIDE_JOINS = """
 """
 
 
-def conflicts_of(session: Session, request_id: uuid.UUID) -> list[Row[Any]]:
-    sql = f"""SELECT {_SIDE_COLUMNS} {_SIDE_JOINS}
+def conflicts_of(session: Session, request_id: uuid.UUID, *, viewer_org: uuid.UUID | None) -> list[Row[Any]]:
+    """The request's conflicts; titles as ``viewer_org`` reads them (None = a coordinator)."""
+    params: dict[str, Any] = {"rid": request_id}
+    sql = f"""SELECT {_side_columns(_list_viewer(viewer_org), params)} {_SIDE_JOINS}
     WHERE c.request_a = :rid OR c.request_b = :rid ORDER BY c.hard DESC, c.overlap_start, c.id"""
-    return list(session.execute(text(sql), {"rid": request_id}))
+    return list(session.execute(text(sql), params))
 
 
 def list_conflicts(
@@ -381,8 +419,10 @@ def list_conflicts(
     after: int | None, limit: int,
 ) -> list[Row[Any]]:
     """Conflicts with a connecting line (pairs) or the site's point (rules) as GeoJSON. ``viewer_org`` None =
-    coordinator; otherwise rows involving another organisation's draft are left out."""
-    conds, params = ["true"], {"limit": limit}
+    coordinator; otherwise rows involving another organisation's draft are left out, and other organisations'
+    titles are their public titles."""
+    conds: list[str] = ["true"]
+    params: dict[str, Any] = {"limit": limit}
     if viewer_org is not None:
         conds.append("(ra.status <> 'draft' OR ra.owner_id = :viewer) "
                      "AND (rb.id IS NULL OR rb.status <> 'draft' OR rb.owner_id = :viewer)")
@@ -409,7 +449,7 @@ def list_conflicts(
     if after is not None:
         conds.append("c.id > :after")
         params["after"] = after
-    sql = f"""SELECT {_SIDE_COLUMNS},
+    sql = f"""SELECT {_side_columns(_list_viewer(viewer_org), params)},
         ST_AsGeoJSON(CASE WHEN rb.id IS NULL THEN ST_PointOnSurface(ra.geom) ELSE {_LINK} END, 7) AS line
         {_SIDE_JOINS} WHERE {' AND '.join(conds)} ORDER BY c.id LIMIT :limit"""
     return list(session.execute(text(sql), params))
@@ -630,7 +670,10 @@ def list_opportunities(
     session: Session, *, viewer_org: uuid.UUID | None, status: str | None, owners: Sequence[uuid.UUID],
     bbox: tuple[float, float, float, float] | None, limit: int,
 ) -> list[Row[Any]]:
-    conds, params = ["true"], {"limit": limit}
+    """Dig-once pairs; ``viewer_org`` None = coordinator, otherwise others' drafts are left out and other
+    organisations' titles are their public titles."""
+    conds: list[str] = ["true"]
+    params: dict[str, Any] = {"limit": limit}
     if viewer_org is not None:
         conds.append("(ra.status <> 'draft' OR ra.owner_id = :viewer) "
                      "AND (rb.status <> 'draft' OR rb.owner_id = :viewer)")
@@ -645,11 +688,14 @@ def list_opportunities(
         conds.append("(ra.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) "
                      "OR rb.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    viewer = _list_viewer(viewer_org)
     sql = f"""
     SELECT o.id, o.request_a, o.request_b, o.distance_m, o.gap_days, o.status, o.accepted_at,
-           ra.title AS a_title, ra.kind AS a_kind, oa.name AS a_owner_name, ra.owner_id AS a_owner,
+           {_title(viewer, "ra", params)} AS a_title, ra.kind AS a_kind, oa.name AS a_owner_name,
+           ra.owner_id AS a_owner,
            ra.earliest_start AS a_start, ra.latest_end AS a_end,
-           rb.title AS b_title, rb.kind AS b_kind, ob.name AS b_owner_name, rb.owner_id AS b_owner,
+           {_title(viewer, "rb", params)} AS b_title, rb.kind AS b_kind, ob.name AS b_owner_name,
+           rb.owner_id AS b_owner,
            rb.earliest_start AS b_start, rb.latest_end AS b_end,
            ST_AsGeoJSON({_LINK}, 7) AS line
     FROM opportunities o

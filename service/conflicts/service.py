@@ -538,10 +538,13 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
     def visible(owner: uuid.UUID, status: str) -> bool:
         return status != "draft" or principal.is_coordinator or owner == principal.org_id
 
+    # others' requests are named by their public titles (as on the map); the caller's own and, for a
+    # coordinator, every request by the title as written
+    viewer = repository.viewer_of(principal.org_id, coordinator=principal.is_coordinator)
     others: dict[uuid.UUID, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     for cand in repository.pair_candidates(session, "check", draft=draft, distances=cfg.distances,
-                                           route_tolerance_m=cfg.route_tolerance_m):
+                                           route_tolerance_m=cfg.route_tolerance_m, viewer=viewer):
         if not visible(cand.b_owner, cand.b_status):
             continue
         cand_rows = classify_pair(_with_bundle(cand, bundle, body.request_id), cfg, accepted)
@@ -571,13 +574,13 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
                         continue
                     others.setdefault(other, {"id": other})
                     rows.append({**r, "request_a": None, "request_b": other})
-    _fill_others(session, others)
+    _fill_others(session, others, viewer)
     conflicts = [_render_check(r, others) for r in rows]
     conflicts.sort(key=lambda c: (not c["hard"], c["overlap"]["start"]))
     opportunities = []
     for o in _opportunity_rows(repository.opportunity_candidates(
-            session, "check", draft=draft, max_distance_m=cfg.dig_once_distance_m, months=cfg.dig_once_months),
-            cfg):
+            session, "check", draft=draft, max_distance_m=cfg.dig_once_distance_m, months=cfg.dig_once_months,
+            viewer=viewer), cfg):
         other = o["request_b"] if o["request_a"] is None else o["request_a"]
         if visible(o["b_owner"], o["b_status"]):
             opportunities.append({"other": {"id": other, "title": o["b_title"], "kind": o["b_kind"]},
@@ -608,13 +611,11 @@ def _with_bundle(cand: Any, bundle: list[str], request_id: uuid.UUID | None) -> 
     return _Row(cand, a_bundle=bundle, a_id=request_id)
 
 
-def _fill_others(session: Session, others: dict[uuid.UUID, dict[str, Any]]) -> None:
+def _fill_others(session: Session, others: dict[uuid.UUID, dict[str, Any]], viewer: repository.Viewer) -> None:
     missing = [k for k, v in others.items() if "owner_name" not in v]
-    if not missing:
-        return
-    for req in requests_repository.get_many(session, missing):
+    for req in repository.request_summaries(session, missing, viewer):
         others[req.id] = {"id": req.id, "title": req.title, "kind": req.kind, "impact": req.impact,
-                          "status": req.status, "owner_id": req.owner_id, "owner_name": req.owner.name}
+                          "status": req.status, "owner_id": req.owner_id, "owner_name": req.owner_name}
 
 
 def _render_check(row: dict[str, Any], others: dict[uuid.UUID, dict[str, Any]]) -> dict[str, Any]:
@@ -796,7 +797,9 @@ def _present(row: Any, principal: Principal, perspective: uuid.UUID | None) -> d
 
 def conflicts_of(session: Session, principal: Principal, request_id: uuid.UUID) -> list[dict[str, Any]]:
     requests_service.get_visible(session, principal, request_id)
-    out = [_present(r, principal, request_id) for r in repository.conflicts_of(session, request_id)]
+    viewer_org = None if principal.is_coordinator else principal.org_id
+    out = [_present(r, principal, request_id)
+           for r in repository.conflicts_of(session, request_id, viewer_org=viewer_org)]
     return [c for c in out if c is not None]
 
 
