@@ -184,20 +184,51 @@ def counter_note(first: date, last: date, met: bool) -> dict[str, str]:
                    "to its start as possible.")}
 
 
-def moved_for_summary(start: date, preferred: date, stated: bool = True) -> dict[str, str]:
-    """A provisional slot the incremental placement moved to fit a newly submitted request. Moved onto its
-    preferred start (the repair of a request placed again, e.g. for a new order, can give a neighbour its wish
-    back) it was not moved to make room: it was placed again."""
+# What the request the incremental placement placed was, by its ``cause`` (``service.place_incrementally``): German
+# (accusative, after "für"), English.
+MOVED_FOR = {
+    "new": ("einen neuen Antrag", "a newly submitted request"),
+    "edited": ("einen geänderten Antrag", "a changed request"),
+    "again": ("einen erneut eingeplanten Antrag", "a request placed again"),
+}
+
+
+def moved_for_summary(start: date, preferred: date, stated: bool = True, cause: str = "new") -> dict[str, str]:
+    """A provisional slot the incremental placement moved to fit another request: a newly submitted one
+    (``cause`` ``new``), an edited one (``edited``) or one placed again (``again``: its blocker gave its slot back,
+    or its order with another request changed). Moved onto its preferred start (the repair of a request placed
+    again, e.g. for a new order, can give a neighbour its wish back) it was not moved to make room: it was placed
+    again."""
     out = placed_summary(start, preferred, [], False, stated=stated)
     if start == preferred:
         return {"de": out["de"] + " Neu eingeplant, als ein anderer Antrag eingeplant wurde.",
                 "en": out["en"] + " Placed again when another request was placed."}
-    return {"de": out["de"] + " Verschoben, um Platz für einen neuen Antrag zu machen.",
-            "en": out["en"] + " Moved to make room for a newly submitted request."}
+    what_de, what_en = MOVED_FOR.get(cause, MOVED_FOR["new"])
+    return {"de": out["de"] + f" Verschoben, um Platz für {what_de} zu machen.",
+            "en": out["en"] + f" Moved to make room for {what_en}."}
 
 
-def unplaced_reason(code: str | None, items: list[dict], free_from: date | None) -> dict[str, str]:
-    """Why a request got no slot, from the scheduler explanation's ``code``."""
+def window_part(part: tuple[date | None, date | None] | None) -> tuple[str, str]:
+    """The window an unplaced reason speaks of: the whole window, or (``part``: where a plan period cut it, the
+    period's first day and/or its last) the part of it inside the plan period."""
+    first, last = part or (None, None)
+    if first is not None and last is not None:
+        p_de, p_en = _period(first, last)
+        return (f"im Teil des Zeitfensters im Planungszeitraum ({p_de})",
+                f"in the part of the window within the plan period ({p_en})")
+    if first is not None:
+        return (f"im Teil des Zeitfensters ab dem Beginn des Planungszeitraums ({date_de(first)})",
+                f"in the part of the window from the start of the plan period ({date_en(first)})")
+    if last is not None:
+        return (f"im Teil des Zeitfensters bis zum Ende des Planungszeitraums ({date_de(last)})",
+                f"in the part of the window up to the end of the plan period ({date_en(last)})")
+    return "im Zeitfenster", "in the window"
+
+
+def unplaced_reason(code: str | None, items: list[dict], free_from: date | None,
+                    part: tuple[date | None, date | None] | None = None) -> dict[str, str]:
+    """Why a request got no slot, from the scheduler explanation's ``code``. ``part``: the plan period cut the
+    window (its first day, its last day, or both; None where it did not): the reason speaks of the part inside."""
     if code == "window_too_short":
         return {"de": "Das Zeitfenster ist kürzer als die Dauer der Arbeiten.",
                 "en": "The window is shorter than the duration of the works."}
@@ -211,11 +242,12 @@ def unplaced_reason(code: str | None, items: list[dict], free_from: date | None)
                        "dringlichere oder umfangreichere Arbeiten Platz finden."),
                 "en": (f"Could start on {date_en(free_from)}, but was left out to make room for more urgent or "
                        "more extensive works.")}
+    where_de, where_en = window_part(part)
     phrase = blocker_phrase(items)
     if phrase is not None:
-        return {"de": f"Kein Beginn im Zeitfenster ist frei: blockiert durch {phrase[0]}.",
-                "en": f"No start in the window is free: blocked by {phrase[1]}."}
-    return {"de": "Im Zeitfenster ist kein Beginn frei.", "en": "No start in the window is free."}
+        return {"de": f"Kein Beginn {where_de} ist frei: blockiert durch {phrase[0]}.",
+                "en": f"No start {where_en} is free: blocked by {phrase[1]}."}
+    return {"de": f"{where_de[:1].upper()}{where_de[1:]} ist kein Beginn frei.", "en": f"No start {where_en} is free."}
 
 
 SKIPPED = {

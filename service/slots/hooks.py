@@ -47,7 +47,8 @@ def after_request_change(session: Session, req: SiteRequest, kind: str, principa
             return
         repository.delete_slot(session, req.id)
         session.flush()
-    service.place_incrementally(session, req, settings_for(session))
+    service.place_incrementally(session, req, settings_for(session),
+                                cause=service.EDITED if kind == "request.updated" else service.NEW)
 
 
 @cache

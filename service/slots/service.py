@@ -348,7 +348,7 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
                 propose(session, req, start, end, explanation, None, settings=settings, plan_id=plan_id)
         else:
             counts["unplaced"] += 1
-            info = unplaced_info(built, tid, plan)
+            info = unplaced_info(built, tid, plan, period_cut(built, tid, req, today(settings)))
             if (slot is not None and slot.status == "unplaced" and slot.start is None and not slot.provisional
                     and req.status not in ("slot_proposed", "contested")):
                 unplaced.append((req, slot, info, False))
@@ -469,10 +469,26 @@ def counter_json(counter: adapter.CounterProposal) -> dict[str, Any]:
             "met": counter.used == "window"}
 
 
-def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
+def period_cut(built: adapter.Built, tid: str, req: Any, now: date) -> tuple[date | None, date | None] | None:
+    """Where a plan's period cut the window task ``tid`` (request ``req``) was planned in: the period's first day
+    when the window begins before it (and the period does not simply begin today: no slot is granted in the
+    past anyway), its last day when the window runs on past it; None when the plan saw the whole window."""
+    c = built.counter.get(tid)
+    first, last = ((c.earliest_start, c.latest_end) if c is not None and c.used in ("window", "unmet")
+                   else (req.earliest_start, req.latest_end))
+    period_first, period_last = built.day0, built.date(built.horizon - 1)
+    cut = (period_first if first < period_first and period_first > now else None,
+           period_last if last > period_last else None)
+    return cut if cut != (None, None) else None
+
+
+def unplaced_info(built: adapter.Built, tid: str, plan: Any,
+                  part: tuple[date | None, date | None] | None = None) -> dict[str, Any]:
     """Why a request got no slot: a German and an English reason, the blocking requests (a small set that
     together make it impossible), the blockers and the nearest window bounds that would let it fit. ``detail`` is
-    the scheduler's own English wording (for support), ``detail_text`` the same in German and English."""
+    the scheduler's own English wording (for support), ``detail_text`` the same in German and English. ``part``:
+    where a plan period cut the window (:func:`period_cut`); the reason then speaks of the part inside, and
+    ``window_part`` (``{"from", "to"}``, null where not cut) records it."""
     why = plan.unplaced.get(tid)
     ex = plan.explanations.get(tid) or {}
     blockers = explanations.blockers(built, ex.get("blockers", []), tid)
@@ -487,9 +503,12 @@ def unplaced_info(built: adapter.Built, tid: str, plan: Any) -> dict[str, Any]:
         nearest["earliest_start"] = built.date(near["extend_earliest_start_to"]).isoformat()
     free_from = built.date(ex["free_from"]) if ex.get("free_from") is not None else None
     detail = why.reason if why else ex.get("reason", "not placed")
-    out = {"reason": explanations.unplaced_reason(ex.get("code"), blockers, free_from), "detail": detail,
+    out = {"reason": explanations.unplaced_reason(ex.get("code"), blockers, free_from, part), "detail": detail,
            "detail_text": explanations.detail_text(detail, built.day0),
            "blocking": list(dict.fromkeys(blocking)), "blockers": blockers, "nearest_feasible": nearest or None}
+    if part is not None:
+        out["window_part"] = {"from": part[0].isoformat() if part[0] else None,
+                              "to": part[1].isoformat() if part[1] else None}
     counter = built.counter.get(tid)
     if counter is not None:
         out["counter_proposal"] = counter_json(counter)
@@ -672,7 +691,7 @@ def replace_outdated_lock(session: Session, req: SiteRequest, principal: Princip
     _record_history(session, req, "update", principal, force=False)  # the edit first, then its consequence
     repository.delete_slot(session, req.id)
     session.flush()
-    new = place_incrementally(session, req, settings)
+    new = place_incrementally(session, req, settings, cause=EDITED)
     new.explanation = {**(new.explanation or {}), "lock_released": texts}
     session.flush()
     events.emit(session, SLOT_UNLOCKED, request_id=req.id, organisation_id=req.owner_id,
@@ -837,8 +856,14 @@ def nearest_feasible(session: Session, req: Any, settings: Settings) -> dict[str
     return out or None
 
 
-def place_incrementally(session: Session, req: SiteRequest, settings: Settings) -> Slot:
-    """Give a newly submitted request a provisional proposed slot at once.
+# Why a request is placed incrementally (``place_incrementally``'s ``cause``): newly submitted, edited, or placed
+# again (its blocker gave its slot back, or its order with another request changed). The summary of a neighbour
+# the repair moves names it.
+NEW, EDITED, AGAIN = "new", "edited", "again"
+
+
+def place_incrementally(session: Session, req: SiteRequest, settings: Settings, cause: str = NEW) -> Slot:
+    """Give a newly submitted request a provisional proposed slot at once (or place one again: ``cause``).
 
     The neighbourhood is every scheduled request the new one has a hard conflict with, plus (as fixed
     tasks) everything those conflict with anywhere in their windows and the scheduled members of the zones and
@@ -874,7 +899,8 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings) 
                             end=start + timedelta(days=t.duration - 1), status="proposed", provisional=True,
                             explanation={"method": "incremental", "moved_for": str(req.id),
                                          "summary": explanations.moved_for_summary(
-                                             start, built.date(t.preferred), built.info[other].preferred_stated),
+                                             start, built.date(t.preferred), built.info[other].preferred_stated,
+                                             cause=cause),
                                          "preferred_start": built.date(t.preferred).isoformat(),
                                          "deviation_days": abs(s - t.preferred), "blockers": []},
                             unplaced=None, plan_id=None)
@@ -924,6 +950,18 @@ def _emit_moved(session: Session, moved: SiteRequest, was: tuple[date, date], no
     })
 
 
+def _emit_placed(session: Session, placed: SiteRequest, now: tuple[date, date], freed_by: SiteRequest) -> None:
+    """``placed``, left unplaced before, got a provisional slot ``now`` because ``freed_by`` gave its slot back.
+    Its subscribers were told the site without dates of its own (its preferred dates or its window): the same
+    outbox event as a provisional slot that moved tells them the dates it has now (``previous_slot`` is None: the
+    notice compares with what each subscriber was told)."""
+    events.emit(session, SLOT_DISPLACED, request_id=placed.id, organisation_id=None, payload={
+        "status": placed.status, "title": placed.title, "owner_id": str(placed.owner_id),
+        "freed_by": str(freed_by.id), "method": "incremental", "previous_slot": None,
+        "slot": {"start": now[0].isoformat(), "end": now[1].isoformat(), "status": "proposed"},
+    })
+
+
 def _provisional(row: Any) -> bool:
     """A slot the incremental placement may move: placed that way and not yet proposed by a plan run."""
     return row.slot_status == "proposed" and bool(row.slot_provisional) and row.status == "submitted"
@@ -953,12 +991,14 @@ def place_unblocked(session: Session, req: SiteRequest, settings: Settings) -> l
         if other.status == "submitted" and other.urgency != "emergency":
             repository.delete_slot(session, rid)
             session.flush()
-            new = place_incrementally(session, other, settings)
+            new = place_incrementally(session, other, settings, cause=AGAIN)
             new.explanation = {**(new.explanation or {}), "freed_by": str(req.id)}
             refresh_conflicts(session, [rid], settings)
             texts = explanations.blocker_released(req.title, req.status)
             _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}",
                             force=False)
+            if new.start is not None and new.end is not None:  # the subscribers were told it had no dates yet
+                _emit_placed(session, other, (new.start, new.end), req)
             placed.append(rid)
         else:
             slot.unplaced = without_blocker(slot.unplaced or {}, str(req.id), req.title, req.status)
@@ -984,7 +1024,7 @@ def replace_out_of_order(session: Session, cause: SiteRequest, ids: list[uuid.UU
         was = (slot.start, slot.end) if slot.start and slot.end else None
         repository.delete_slot(session, rid)
         session.flush()
-        new = place_incrementally(session, other, settings)
+        new = place_incrementally(session, other, settings, cause=AGAIN)
         texts = explanations.reordered_by(cause.title)
         new.explanation = {**(new.explanation or {}), "reordered_by": str(cause.id), "reordered": texts}
         _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}", force=False)
@@ -1003,7 +1043,11 @@ def without_blocker(info: dict[str, Any], request_id: str, title: str, status: s
     reason is worded again from what is left."""
     blockers = [b for b in info.get("blockers") or []
                 if b.get("request_id") != request_id and request_id not in (b.get("request_ids") or [])]
-    reason = (explanations.unplaced_reason(None, blockers, None) if explanations.blocker_phrase(blockers)
+    cut = info.get("window_part") or {}
+    part = (date.fromisoformat(cut["from"]) if cut.get("from") else None,
+            date.fromisoformat(cut["to"]) if cut.get("to") else None)
+    reason = (explanations.unplaced_reason(None, blockers, None, part if any(part) else None)
+              if explanations.blocker_phrase(blockers)
               else explanations.blocker_released(title, status, placed=False))
     return {**info, "blocking": [b for b in info.get("blocking") or [] if b != request_id],
             "blockers": blockers, "reason": reason}
