@@ -83,6 +83,9 @@ HEADLINES = {
     "lead_time_tomorrow": ("Baustelle beginnt morgen", "Works start tomorrow"),
 }
 CANCELLING = {"request.withdrawn", "request.rejected"}
+# A ``slot.displaced`` that gave a site its first dates (it had none: left unplaced until its blocker gave its slot
+# back, ``slots.service.place_unblocked``; the site carries ``first_dates``) is no move.
+FIRST_DATES_HEADLINE = ("Baustellentermin vorläufig festgelegt", "Site dates provisionally set")
 # A site that no longer matches a subscription whose subscriber was told about it (``service.queue_left_notices``):
 # no outbox event of its own, one notice once, saying why (the parts of the match it fails, ``LEFT_REASONS``).
 SITE_LEFT = "site.left"
@@ -281,6 +284,8 @@ def headline(kind: str, site: dict[str, Any] | None, lang: str) -> str:
         labels = _change_labels(site, labels)
     elif kind == "request.updated" and site is not None:
         labels = _update_labels(site)
+    elif kind == "slot.displaced" and site is not None and site.get("first_dates"):
+        labels = FIRST_DATES_HEADLINE
     text = _pair(labels, lang)
     if "{days}" in text and site is not None:
         text = text.format(days=site.get("days_until", "?"))

@@ -90,6 +90,10 @@ MATCH_SQL = "\n    AND ".join(MATCH_PARTS.values())
 # The outbox events that become notices (the job-made lead-time notices are no events). The latest of them is
 # what a site's calendar entry is headed with (``last_notice``).
 NOTICE_EVENT_KINDS = sorted(k for k in render.HEADLINES if not k.startswith("lead_time"))
+# Appended to ``last_notice`` in SQL when that notice is a ``slot.displaced`` without previous dates (a request
+# left unplaced got a slot when its blocker gave its own back, ``slots.service.place_unblocked``): the site then
+# carries ``first_dates`` and its calendar entry is headed "vorläufig festgelegt", not "verschoben".
+FIRST_DATES_MARK = "+first"
 
 # Where a site stands in time: its slot when one is proposed, locked or approved; else its preferred
 # dates; else its whole window. ``dates`` says how binding that is: ``slot`` only for an approved slot (the
@@ -374,7 +378,9 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
                r.updated_at, {_SITE_DATES.format(s="sd")},
                md5(ST_AsEWKB(r.geom) || coalesce(ST_AsEWKB(r.diversions_geom), ''::bytea)) AS area_key,
                (SELECT count(*) FROM events e WHERE e.request_id = r.id) AS changes,
-               (SELECT e.kind FROM events e
+               (SELECT e.kind || CASE WHEN e.kind = 'slot.displaced'
+                                           AND e.payload -> 'previous_slot' = 'null'::jsonb
+                                      THEN '{FIRST_DATES_MARK}' ELSE '' END FROM events e
                  WHERE e.request_id = r.id AND e.kind = ANY(:kinds)
                    AND NOT (e.kind = 'request.updated' AND jsonb_exists(e.payload, 'fields')
                             AND NOT jsonb_exists_any(e.payload -> 'fields', cast(:relevant AS text[])))
@@ -401,6 +407,8 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
             "updated_at": r.updated_at.isoformat(), "last_notice": r.last_notice, "change": r.change,
             "area_key": r.area_key,
         }
+        if r.last_notice and r.last_notice.endswith(FIRST_DATES_MARK):  # its latest notice gave its first dates
+            out[r.id].update(last_notice=r.last_notice.removesuffix(FIRST_DATES_MARK), first_dates=True)
     return out
 
 

@@ -667,7 +667,10 @@ def change_facts(kind: str, event: Event, site: dict[str, Any], told: dict[str, 
             return None  # told the dates it has now already (its creation reached the outbox step with the move)
         before = _slot_before(payload.get("previous_slot")) or (
             {k: told[k] for k in ("start", "end", "dates", "duration_days") if k in told} if told else None)
-        return {"previous": before, "changed": ["dates"]} if before else {}
+        facts = {"previous": before, "changed": ["dates"]} if before else {}
+        if payload.get("previous_slot", False) is None and (before is None or before.get("dates") in render.VOID_DATES):
+            facts["first_dates"] = True  # a site without dates of its own got its first (``place_unblocked``)
+        return facts
     if kind == "approval.revoked":  # the approved dates that no longer hold
         before = _slot_before({**(payload.get("slot") or {}), "status": "approved"})
         return {"previous": before, "changed": ["dates"]} if before else {}
