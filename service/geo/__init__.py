@@ -5,7 +5,7 @@ EPSG:4326 (WGS84, RFC 7946) and every metric operation happens in EPSG:25832 (ET
 """
 
 from service.geo.crs import METRIC_SRID, STORAGE_SRID, to_metric, to_wgs84
-from service.geo.validation import GeometryError, GeometryLimits, ValidGeometry, validate_geojson
+from service.geo.validation import GeometryError, GeometryLimits, ValidGeometry, check_crs, validate_geojson
 
 __all__ = [
     "METRIC_SRID",
@@ -13,6 +13,7 @@ __all__ = [
     "GeometryError",
     "GeometryLimits",
     "ValidGeometry",
+    "check_crs",
     "to_metric",
     "to_wgs84",
     "validate_geojson",

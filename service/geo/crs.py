@@ -36,3 +36,9 @@ def to_metric(geom: BaseGeometry) -> BaseGeometry:
 def to_wgs84(geom: BaseGeometry) -> BaseGeometry:
     """EPSG:25832 metres → WGS84 lon/lat."""
     return _apply(geom, METRIC_SRID, STORAGE_SRID)
+
+
+def transform_point(x: float, y: float, src: int, dst: int = STORAGE_SRID) -> tuple[float, float]:
+    """One position from ``src`` to ``dst`` (WGS84 by default), x/y (longitude/latitude) order."""
+    lon, lat = _transformer(src, dst).transform(x, y)
+    return float(lon), float(lat)

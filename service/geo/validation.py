@@ -8,6 +8,7 @@ everything else that is not a clean 2-D WGS84 geometry inside the service area i
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import shapely
@@ -16,18 +17,56 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity, make_valid
 
-from service.geo.crs import to_metric
+from service.geo.crs import METRIC_SRID, to_metric, transform_point
 
 ALL_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 
 class GeometryError(ValueError):
-    """A geometry that cannot be accepted. ``detail`` is a sentence for the caller."""
+    """A geometry that cannot be accepted. ``detail`` is a sentence for the caller; ``member`` the member of the
+    geometry object at fault when it is not the coordinates (``"crs"``), for the field name."""
 
-    def __init__(self, detail: str, *, location: tuple[float, float] | None = None) -> None:
+    def __init__(self, detail: str, *, location: tuple[float, float] | None = None, member: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.location = location
+        self.member = member
+
+
+# The names of WGS84 longitude/latitude a GeoJSON 2008 ``crs`` member may carry (OGC CRS84, EPSG:4326 in its URN,
+# URL and short forms, with or without a version). RFC 7946 removed ``crs``: coordinates are always these.
+_WGS84_NAMES = re.compile(
+    r"(urn:ogc:def:crs:ogc:[\d.]*:crs84|urn:ogc:def:crs:epsg:[\d.]*:4326|(ogc:)?crs84|epsg:4326"
+    r"|https?://www\.opengis\.net/def/crs/ogc/[\d.]+/crs84|https?://www\.opengis\.net/def/crs/epsg/[\d.]+/4326)"
+)
+CRS_DETAIL = "coordinates must be WGS84 longitude/latitude (RFC 7946)"
+
+
+def _crs_name(crs: object) -> str | None:
+    """What a GeoJSON 2008 ``crs`` member names, as far as it can be read (a ``name`` or ``EPSG`` crs)."""
+    if isinstance(crs, dict) and isinstance(crs.get("properties"), dict):
+        props = crs["properties"]
+        if crs.get("type") == "name" and isinstance(props.get("name"), str):
+            return props["name"].strip()
+        if crs.get("type") == "EPSG" and isinstance(props.get("code"), int | str) and not isinstance(
+                props.get("code"), bool):
+            return f"EPSG:{props['code']}"
+    return crs.strip() if isinstance(crs, str) else None
+
+
+def check_crs(obj: dict) -> None:
+    """A ``crs`` member of a GeoJSON object (a geometry, a Feature, a FeatureCollection): RFC 7946 removed it and
+    reads every coordinate as WGS84 longitude/latitude. One naming WGS84 (CRS84, EPSG:4326) or null says nothing
+    else and is ignored; any other (EPSG:25832, a link, one that cannot be read) would be silently misread, so it
+    is refused (``member`` "crs")."""
+    if "crs" not in obj or obj["crs"] is None:
+        return
+    name = _crs_name(obj["crs"])
+    if name is not None and _WGS84_NAMES.fullmatch(name.lower()):
+        return
+    named = f"crs names {name!r}" if name else "crs does not name WGS84"
+    raise GeometryError(f"{named}, but {CRS_DETAIL}; GeoJSON has no crs member any more, leave it out",
+                        member="crs")
 
 
 @dataclass(frozen=True)
@@ -52,7 +91,29 @@ class ValidGeometry:
 _DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
 
 
-def _clean_positions(obj: dict) -> tuple[dict, bool]:
+def _metres_hint(x: float, y: float, service_area: tuple[float, float, float, float]) -> str:
+    """A hint for a position out of the WGS84 range that, read as ETRS89 / UTM 32N metres, lies in the service
+    area (coordinates sent as the German surveying offices publish them); empty when it does not."""
+    try:
+        lon, lat = transform_point(x, y, METRIC_SRID)
+    except Exception:  # noqa: BLE001 - no hint is better than a crash
+        return ""
+    ax0, ay0, ax1, ay1 = service_area
+    if ax0 <= lon <= ax1 and ay0 <= lat <= ay1:
+        return f": they look like ETRS89 / UTM 32N (EPSG:{METRIC_SRID}) metres; send WGS84 longitude/latitude"
+    return ""
+
+
+def _swapped_hint(bounds: tuple[float, float, float, float], service_area: tuple[float, float, float, float]) -> str:
+    """A hint for a geometry outside the service area that, with each position's numbers swapped, lies inside."""
+    minx, miny, maxx, maxy = bounds
+    ax0, ay0, ax1, ay1 = service_area
+    if ax0 <= miny and maxy <= ax1 and ay0 <= minx and maxx <= ay1:
+        return ": the coordinates look like latitude, longitude; GeoJSON order is longitude, latitude"
+    return ""
+
+
+def _clean_positions(obj: dict, service_area: tuple[float, float, float, float]) -> tuple[dict, bool]:
     """Check every position is 2 or 3 finite numbers in WGS84 range; drop Z. Returns (2-D obj, dropped_z)."""
     gtype = obj["type"]
     depth = _DEPTH[gtype]
@@ -79,7 +140,8 @@ def _clean_positions(obj: dict) -> tuple[dict, bool]:
             lon, lat = float(coords[0]), float(coords[1])
             if not (-180.0 <= lon <= 180.0) or not (-90.0 <= lat <= 90.0):
                 raise GeometryError(
-                    f"position [{lon}, {lat}] is outside the WGS84 range (longitude first, then latitude)",
+                    f"position [{lon}, {lat}] is outside the WGS84 range (longitude first, then latitude)"
+                    + _metres_hint(lon, lat, service_area),
                     location=(lon, lat),
                 )
             if len(coords) == 3:
@@ -157,7 +219,8 @@ def validate_geojson(
         raise GeometryError(f"geometry type {gtype!r} is not accepted here; use one of {', '.join(allowed)}")
     if "coordinates" not in obj:
         raise GeometryError("'coordinates' is missing")
-    flat, dropped_z = _clean_positions(obj)
+    check_crs(obj)
+    flat, dropped_z = _clean_positions(obj, limits.service_area)
     if flat["coordinates"] == [] or _is_empty_nested(flat["coordinates"]):
         raise GeometryError("geometry is empty")
     try:
@@ -190,7 +253,7 @@ def validate_geojson(
     if minx < ax0 or miny < ay0 or maxx > ax1 or maxy > ay1:
         raise GeometryError(
             f"geometry (bounds {minx:.5f},{miny:.5f},{maxx:.5f},{maxy:.5f}) lies outside the service area "
-            f"{ax0},{ay0},{ax1},{ay1}",
+            f"{ax0},{ay0},{ax1},{ay1}" + _swapped_hint(geom.bounds, limits.service_area),
             location=_first_point(geom),
         )
     if geom.geom_type in ("Polygon", "MultiPolygon"):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, object_session
 from service.auth.service import Principal
 from service.domains import modules
 from service.events import service as events
-from service.geo import GeometryError, GeometryLimits, validate_geojson
+from service.geo import GeometryError, GeometryLimits, check_crs, validate_geojson
 from service.kit.etags import if_match_allows
 from service.kit.problems import InvalidField, Problem, conflict, forbidden, not_found
 from service.kit.time import today, years_after
@@ -74,7 +74,7 @@ def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool, s
                                 repair=repair, simple_lines=simple_lines)
     except GeometryError as exc:
         extra = {"location": list(exc.location)} if exc.location else {}
-        raise InvalidField(field_name, exc.detail, **extra) from exc
+        raise InvalidField(f"{field_name}.{exc.member}" if exc.member else field_name, exc.detail, **extra) from exc
 
 
 def _routes(objs: list[Any], settings: Settings, *, field_name: str) -> tuple[MultiLineString | None, list[str]]:
@@ -98,26 +98,36 @@ def check_window(
     prefix: str = "",
     allow_past: bool = False,
     from_today: bool = True,
+    sent: Collection[str] | None = None,
 ) -> None:
     """The time window rules shared by create, change and import. A window that has ended is refused (works
     cannot be set up in the past) unless ``allow_past``: imports of published records keep their dates. With
     ``from_today`` (not for a change of works whose start is set) the part of the window left from today must
-    hold the works too."""
+    hold the works too. ``sent``: the fields a change sent (None: all of them, a full body); a window that does not
+    hold the works names one of them, not a stored value the change left alone."""
+    sent_window = [f for f in WINDOW_FIELDS if sent is None or f in sent]
     if duration < 1:
         raise InvalidField(prefix + "duration_days", "must be at least 1 day")
     if latest < earliest:
+        if "latest_end" not in sent_window and "earliest_start" in sent_window:
+            raise InvalidField(prefix + "earliest_start", f"{earliest} is after latest_end {latest}")
         raise InvalidField(prefix + "latest_end", f"{latest} is before earliest_start {earliest}")
     if not allow_past and latest < today(settings):
         raise InvalidField(prefix + "latest_end", f"{latest} has passed (today is {today(settings)}); no slot can "
                            "be granted in the past")
     window = (latest - earliest).days + 1
     if window < duration:
-        raise InvalidField(
-            prefix + "duration_days", f"{duration} days do not fit into the window of {window} days"
-        )
+        if "duration_days" in sent_window or not sent_window:
+            raise InvalidField(
+                prefix + "duration_days", f"{duration} days do not fit into the window of {window} days"
+            )
+        # only the dates changed: the one sent is at fault
+        raise InvalidField(prefix + sent_window[0], f"the window would be {window} days ({earliest} to {latest}), "
+                           f"shorter than the duration of {duration} days")
     day = today(settings)
     if from_today and not allow_past and earliest < day and (latest - day).days + 1 < duration:
-        raise InvalidField(prefix + "latest_end", f"only {(latest - day).days + 1} days of the window are left from "
+        at_fault = next((f for f in ("latest_end", "duration_days") if f in sent_window), "latest_end")
+        raise InvalidField(prefix + at_fault, f"only {(latest - day).days + 1} days of the window are left from "
                            f"today ({day}); the works need {duration}: no slot can be granted in the past")
     horizon = years_after(today(settings), settings.max_years_ahead)
     if latest > horizon:
@@ -134,12 +144,13 @@ def check_window(
 
 
 def prepare(body: RequestWrite | dict[str, Any], settings: Settings, *, repair: bool = False,
-            allow_past: bool = False) -> Prepared:
-    """Validate a full write body (geometry and window) and turn it into column values."""
+            allow_past: bool = False, sent: Collection[str] | None = None) -> Prepared:
+    """Validate a full write body (geometry and window) and turn it into column values. ``sent``: the fields a
+    change sent, for the field a refusal names (None: a full body)."""
     data = body if isinstance(body, dict) else body.model_dump(mode="python")
     check_window(
         data["earliest_start"], data["latest_end"], data["duration_days"], data.get("preferred_start"),
-        settings=settings, allow_past=allow_past,
+        settings=settings, allow_past=allow_past, sent=sent,
     )
     if str(data.get("urgency") or "planned") == "emergency":
         day = today(settings)
@@ -279,16 +290,23 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
 
 
 def _check_references(session: Session, principal: Principal, values: dict[str, Any], *, owner_id: uuid.UUID,
-                      self_id: uuid.UUID | None = None, existing: Collection[str] = ()) -> None:
+                      self_id: uuid.UUID | None = None, existing: Collection[str] = (),
+                      twice_ok: bool = False) -> None:
     """``bundle_with`` names other requests of the same organisation. A bundle lifts the conflicts between
     its requests, so one organisation may not declare it over another's site: works of two organisations
     are bundled by the coordination office (dig-once opportunities). Only entries added now are checked: those
     in ``existing`` (the stored list) were checked when they were added, and a partner withdrawn or rejected since
-    stays listed, holding nothing (as a precedence does), instead of blocking every later change."""
+    stays listed, holding nothing (as a precedence does), instead of blocking every later change. A request named
+    twice is refused (as in ``after``), unless ``twice_ok``: a change that leaves a list stored before this rule
+    as it is."""
+    seen: set[str] = set()
     for i, other in enumerate(values.get("bundle_with") or []):
+        field_name = f"bundle_with[{i}]"
+        if str(other) in seen and not twice_ok:
+            raise InvalidField(field_name, f"request {other} is named twice")
+        seen.add(str(other))
         if str(other) in existing:
             continue
-        field_name = f"bundle_with[{i}]"
         ref = repository.get(session, uuid.UUID(other))
         if ref is None or (ref.status == Status.draft and not can_see_full(principal, ref)):
             raise InvalidField(field_name, f"request {other} does not exist")
@@ -605,9 +623,9 @@ def update(
     if not changes:  # nothing to change: no event, no history entry, no re-placement
         return req, kept_warnings
     merged = {**current, **changes}
-    prepared = prepare(merged, settings)
+    prepared = prepare(merged, settings, sent=changes.keys())
     _check_references(session, principal, prepared.values, owner_id=req.owner_id, self_id=req.id,
-                      existing={str(b) for b in current["bundle_with"]})
+                      existing={str(b) for b in current["bundle_with"]}, twice_ok="bundle_with" not in changes)
     after, values, day = _after_entries(merged.get("after")), prepared.values, today(settings)
     window = Starts.of(values["earliest_start"], values["latest_end"], values["duration_days"], req.status, day)
     window_changed = any(k in changes for k in WINDOW_FIELDS)
@@ -846,6 +864,7 @@ def import_features(
 ) -> ImportReport:
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
         raise InvalidField("type", "the body must be a GeoJSON FeatureCollection")
+    _check_crs(collection, "")
     features = collection.get("features")
     if not isinstance(features, list):
         raise InvalidField("features", "must be an array of GeoJSON Features")
@@ -856,6 +875,7 @@ def import_features(
         try:
             if not isinstance(feature, dict) or feature.get("type") != "Feature":
                 raise InvalidField(prefix, "is not a GeoJSON Feature")
+            _check_crs(feature, f"{prefix}.")
             props = feature.get("properties") or {}
             if not isinstance(props, dict):
                 raise InvalidField(f"{prefix}.properties", "must be a JSON object")
@@ -886,6 +906,15 @@ def import_features(
     return report
 
 
+def _check_crs(obj: dict[str, Any], prefix: str) -> None:
+    """A FeatureCollection or Feature naming a CRS other than WGS84 (GeoJSON 2008): its coordinates would be
+    misread, so it is refused as a geometry naming one is."""
+    try:
+        check_crs(obj)
+    except GeometryError as exc:
+        raise InvalidField(f"{prefix}crs", exc.detail) from exc
+
+
 def _external_id_of(value: Any) -> str | None:
     """The external id a feature's report echoes: a string, as it is stored (trimmed; blank is none). Anything
     else (a number, an object) is refused by the schema and echoed as none: the report is a JSON object of the
@@ -899,8 +928,8 @@ def _external_id_of(value: Any) -> str | None:
 def _feature_field(prefix: str, field_name: str) -> str:
     if field_name.startswith("features["):
         return field_name
-    if field_name == "geometry":
-        return f"{prefix}.geometry"
+    if field_name == "geometry" or field_name.startswith("geometry."):
+        return f"{prefix}.{field_name}"
     return f"{prefix}.properties.{field_name}" if field_name else prefix
 
 
