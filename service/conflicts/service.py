@@ -905,7 +905,7 @@ def _rule_geometry(obj: Any, rule: str, settings: Settings) -> Any:
         valid = validate_geojson(obj, limits=limits, allowed=RULE_TYPES[rule], simple_lines=rule != "corridor")
     except GeometryError as exc:
         extra = {"location": list(exc.location)} if exc.location else {}
-        raise InvalidField("geometry", exc.detail, **extra) from exc
+        raise InvalidField(exc.field("geometry"), exc.detail, **extra) from exc
     return valid.geometry
 
 

@@ -32,6 +32,10 @@ class GeometryError(ValueError):
         self.location = location
         self.member = member
 
+    def field(self, base: str) -> str:
+        """The name of the field at fault, given the geometry's own (``geometry`` → ``geometry.crs``)."""
+        return f"{base}.{self.member}" if self.member else base
+
 
 # The names of WGS84 longitude/latitude a GeoJSON 2008 ``crs`` member may carry (OGC CRS84, EPSG:4326 in its URN,
 # URL and short forms, with or without a version). RFC 7946 removed ``crs``: coordinates are always these.

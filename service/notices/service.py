@@ -133,7 +133,7 @@ def parse_area(area: dict[str, Any], settings: Settings) -> Area:
         try:
             valid = validate_geojson(area, limits=limits, allowed=("Polygon", "MultiPolygon"))
         except GeometryError as exc:
-            raise InvalidField("area", exc.detail) from exc
+            raise InvalidField(exc.field("area"), exc.detail) from exc
         return Area("polygon", _multi(valid.geometry), None, {"type": "polygon"})
     if "point" in area:
         extra = set(area) - {"point", "radius_m"}

@@ -74,7 +74,7 @@ def _footprint(obj: Any, settings: Settings, *, field_name: str, repair: bool, s
                                 repair=repair, simple_lines=simple_lines)
     except GeometryError as exc:
         extra = {"location": list(exc.location)} if exc.location else {}
-        raise InvalidField(f"{field_name}.{exc.member}" if exc.member else field_name, exc.detail, **extra) from exc
+        raise InvalidField(exc.field(field_name), exc.detail, **extra) from exc
 
 
 def _routes(objs: list[Any], settings: Settings, *, field_name: str) -> tuple[MultiLineString | None, list[str]]:

@@ -75,3 +75,15 @@ def test_utm_and_swapped_coordinates_keep_their_field_and_get_a_hint(client, cit
     r = client.post("/v1/requests", json=site_body(geometry=swapped), headers=city.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "geometry"
     assert "look like latitude, longitude" in r.json()["errors"][0]["detail"]
+
+
+def test_a_zone_and_a_subscription_area_name_the_crs(client, coordinator) -> None:  # noqa: ANN001
+    """The rules (zones, corridors, blackouts) and a subscription's area name the crs member too."""
+    square = {"type": "Polygon", "coordinates": [[[7.0, 51.44], [7.01, 51.44], [7.01, 51.45], [7.0, 51.45],
+                                                   [7.0, 51.44]]]}
+    _refused(client.post("/v1/zones", json={"name": "Innenstadt", "capacity": 2,
+                                            "geometry": _with_crs(square, UTM)}, headers=coordinator.headers),
+             "geometry.crs")
+    _refused(client.post("/v1/subscriptions", json={
+        "email": "laden@example.org", "area": _with_crs(square, UTM), "kinds": [], "min_impact": None, "modes": [],
+        "lead_days": 14, "delivery": "immediate", "language": "de", "webhooks": []}), "area.crs")
