@@ -489,6 +489,16 @@ def reordered_by(title: str) -> dict[str, str]:
                   "fitted it."}
 
 
+def dates_set(title: str, *, approved: bool) -> dict[str, str]:
+    """A provisional slot placed again because a coordinator set the dates of “title” (approved or proposed them)
+    and the previous provisional slot clashed with them or broke the order with them."""
+    de_what, en_what = ("genehmigt", "approved") if approved else ("vorgeschlagen", "proposed")
+    return {"de": f"Neu eingeplant, weil der Termin von „{title}“ {de_what} wurde: der bisherige vorläufige "
+                  "Zeitraum kollidierte damit oder passte nicht zur Reihenfolge.",
+            "en": f"Placed again because the dates of “{title}” were {en_what}: the previous provisional slot "
+                  "clashed with them or broke the order with them."}
+
+
 def precedence_warnings(explanation: dict[str, Any] | None) -> list[str]:
     """The precedences a slot breaks against proposed slots, as the step that set it found them (its
     explanation's ``precedence_warnings``), one "German / English" line each: what a lock, proposal or approval

@@ -1013,20 +1013,49 @@ def replace_out_of_order(session: Session, cause: SiteRequest, ids: list[uuid.UU
     by the same incremental placement as a new request, which keeps the order with the slots that are fixed
     (``cause``'s approved slot). Slots a plan run or a coordinator proposed stay: their approval checks the order.
     The history of each says why. Returns the re-placed ids."""
+    return place_again(session, cause, ids, settings)
+
+
+# Why :func:`place_again` places provisional slots again: ``cause``'s order with them changed (an approved
+# change), or ``cause``'s dates were set by a coordinator (approved or proposed at those dates).
+REORDERED, APPROVED, PROPOSED = "reordered", "approved", "proposed"
+
+
+def place_again(session: Session, cause: SiteRequest, ids: list[uuid.UUID], settings: Settings,
+                why: str = REORDERED) -> list[uuid.UUID]:
+    """Each of ``ids`` that is ``submitted`` (not an emergency) and holds a provisional slot (placed at once, not
+    yet proposed by a plan run or a coordinator) is placed again at once by the incremental placement, which keeps
+    ``cause``'s slot where it is (a fixed slot, or one a coordinator proposed) and so the hard rules and the order
+    with it. ``why`` says what happened to ``cause``: its order with them changed (``reordered``: explanation
+    ``reordered_by``/``reordered``) or a coordinator set its dates (``approved``/``proposed``: explanation
+    ``fixed_by``/``placed_again``, and the summary says so too). The history of each gets a ``slot.placed`` row
+    saying why, and the subscribers of one whose dates changed the event ``slot.displaced``. Slots a plan run or a
+    coordinator proposed stay: their approval checks them. Returns the re-placed ids."""
     placed = []
     reqs = repository.requests_for_update(session, ids)
-    for rid in ids:
+    for rid in dict.fromkeys(ids):
         other = reqs.get(rid)
         slot = repository.get_slot(session, rid, for_update=True)
-        if (other is None or other.status != "submitted" or other.urgency == "emergency" or slot is None
-                or not slot.provisional or slot.status != "proposed"):
+        if (other is None or other.id == cause.id or other.status != "submitted" or other.urgency == "emergency"
+                or slot is None or not slot.provisional or slot.status != "proposed"):
             continue
         was = (slot.start, slot.end) if slot.start and slot.end else None
         repository.delete_slot(session, rid)
         session.flush()
         new = place_incrementally(session, other, settings, cause=AGAIN)
-        texts = explanations.reordered_by(cause.title)
-        new.explanation = {**(new.explanation or {}), "reordered_by": str(cause.id), "reordered": texts}
+        if why == REORDERED:
+            texts = explanations.reordered_by(cause.title)
+            new.explanation = {**(new.explanation or {}), "reordered_by": str(cause.id), "reordered": texts}
+        else:
+            texts = explanations.dates_set(cause.title, approved=why == APPROVED)
+            explanation = {**(new.explanation or {}), "fixed_by": str(cause.id), "placed_again": texts}
+            summary = explanation.get("summary")
+            if isinstance(summary, dict):
+                explanation["summary"] = {lang: f"{summary.get(lang, '')} {texts[lang]}".strip()
+                                          for lang in ("de", "en")}
+            elif new.unplaced:  # left without a slot: its reason says why it was looked at again
+                new.unplaced = {**new.unplaced, "placed_again": texts}
+            new.explanation = explanation
         _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}", force=False)
         now = (new.start, new.end) if new.start and new.end else None
         if was is not None and now != was:  # the subscribers were told the old dates

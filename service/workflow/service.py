@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -335,6 +335,12 @@ def contest(session: Session, principal: Principal, request_id: uuid.UUID, body:
             # would widen the request's window backwards)
             raise InvalidField("counter_proposal.earliest_start", f"{cp.earliest_start} has passed (today is {day}); "
                                "ask for dates from today on")
+        window = (cp.latest_end - cp.earliest_start).days + 1
+        if cp.latest_end >= cp.earliest_start and window < req.duration_days:
+            # the works' duration is the request's, not a field of the counter-proposal: its end is named
+            raise InvalidField("counter_proposal.latest_end", f"the window of {window} days ({cp.earliest_start} to "
+                               f"{cp.latest_end}) is shorter than the works' {req.duration_days} days; ask for a "
+                               f"latest_end of {cp.earliest_start + timedelta(days=req.duration_days - 1)} or later")
         requests_service.check_window(cp.earliest_start, cp.latest_end, req.duration_days, None,
                                       settings=settings, prefix="counter_proposal.")
         counter = {"earliest_start": cp.earliest_start.isoformat(), "latest_end": cp.latest_end.isoformat()}
@@ -497,22 +503,30 @@ def propose_slot(
     session: Session, req: SiteRequest, start_day: date, end_day: date, explanation: dict[str, Any] | None,
     actor: Principal | None, *, settings: Settings, reason: str | None = None, plan_id: uuid.UUID | None = None,
     provisional: bool = False, at: datetime | None = None,
+    then: Callable[[], dict[str, Any] | None] | None = None,
 ) -> SiteRequest:
     """Propose ``[start_day, end_day]`` (inclusive) for ``req``: the slot row becomes ``proposed``, the request
     ``slot_proposed``, the owner's answer deadline starts, event ``slot.proposed``. For the planner (actor
-    ``None`` = system) and the coordinator's manual proposal. The caller holds the request row lock."""
+    ``None`` = system) and the coordinator's manual proposal. The caller holds the request row lock. ``then``
+    runs once the slot is written (before the history and the event); an explanation it returns replaces
+    ``explanation``."""
     if req.status not in TRANSITIONS["propose"].sources:
         raise _illegal(req, "propose", {"coordinator"})
     if (end_day - start_day).days + 1 != req.duration_days:
         raise InvalidField("start", f"the slot must last {req.duration_days} days")
+    payload: dict[str, Any] = {"explanation": explanation or {}, "plan_id": str(plan_id) if plan_id else None}
 
     def place() -> None:  # plan_id None: no plan run chose this slot (a manual proposal); none stays on it
-        slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="proposed",
-                                 provisional=provisional, explanation=explanation or {}, unplaced=None,
-                                 plan_id=plan_id)
+        slot = slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="proposed",
+                                        provisional=provisional, explanation=explanation or {}, unplaced=None,
+                                        plan_id=plan_id)
+        revised = then() if then is not None else None
+        if revised is not None:
+            slot.explanation = payload["explanation"] = revised
+            session.flush()
 
     return _transition(session, req, "propose", actor, settings, reason=reason, mutate=place, at=at,
-                       payload={"explanation": explanation or {}, "plan_id": str(plan_id) if plan_id else None})
+                       payload=payload)
 
 
 def unplace(session: Session, req: SiteRequest, settings: Settings, *, plan_id: uuid.UUID) -> SiteRequest:
@@ -798,13 +812,45 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
     order = precedences_at(session, req, start_day, end_day)
     _refuse_fixed(clashes, order, "The proposed slot conflicts with approved or locked slots.", overridable=False)
-    ours = _manual_explanation(req, principal, start_day, end_day, reason,
-                               rule_conflicts_at(session, req, start_day, end_day), "propose", order)
+    rules = rule_conflicts_at(session, req, start_day, end_day)
+    ours = _manual_explanation(req, principal, start_day, end_day, reason, rules, "propose", order)
     given = dict(explanation or {})
     if "summary" in given:  # the coordinator's own words stay, next to the generated de/en summary
         given["note"] = given.pop("summary")
+
+    def place_neighbours_again() -> dict[str, Any] | None:
+        """Submitted requests' provisional slots that clash with the proposed one, or break the order with it, are
+        placed again around it; the proposal then warns only of what is still broken."""
+        if not _place_provisional_again(session, req, start_day, end_day, settings, approved=False):
+            return None
+        now = precedences_at(session, req, start_day, end_day)
+        return {**given, **_manual_explanation(req, principal, start_day, end_day, reason, rules, "propose", now)}
+
     return propose_slot(session, req, start_day, end_day, {**given, **ours}, principal, settings=settings,
-                        reason=reason)
+                        reason=reason, then=place_neighbours_again)
+
+
+def _place_provisional_again(session: Session, req: SiteRequest, start_day: date, end_day: date,
+                             settings: Settings, *, approved: bool) -> list[uuid.UUID]:
+    """A coordinator set ``req``'s slot to ``[start_day, end_day]`` (approved, or proposed: the slot is written
+    already). Every ``submitted`` request whose provisional slot (placed at once, not yet proposed by a plan run or
+    a coordinator) now clashes with it by the hard rules (space, diversion, corridor, a zone's or corridor's
+    capacity) or breaks a precedence against it is placed again at once around it, as after an approved change
+    (``slots.service.place_again``: explanation ``fixed_by`` and ``placed_again``, history ``slot.placed``,
+    event ``slot.displaced``). Slots a plan run or a coordinator proposed stay: their approval checks them, and
+    ``req``'s slot warns of the precedences they break. Returns the re-placed ids."""
+    from service.slots import service as slots_service  # slots calls the workflow lazily too: no import cycle
+
+    clashes = _conflicts_at(session, req, start_day, end_day, settings,
+                            statuses=("proposed", "locked", "approved"))
+    order = precedences_at(session, req, start_day, end_day)
+    ids = [uuid.UUID(c["request_id"]) for c in clashes
+           if c["slot_status"] == "proposed" and c["request_status"] == Status.submitted]
+    ids += [uuid.UUID(b["request_id"]) for b in order.proposed]
+    if not ids:
+        return []
+    return slots_service.place_again(session, req, list(dict.fromkeys(ids)), settings,
+                                     why=slots_service.APPROVED if approved else slots_service.PROPOSED)
 
 
 def proposal_warnings(session: Session, req: SiteRequest) -> list[str]:
@@ -849,20 +895,33 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
     _refuse_unless_overridden(clashes, order, body.override, "The slot", rules)
     # approved at other dates than proposed: the proposal's explanation (and plan) no longer describe the slot
     moved = slot is None or (slot.start, slot.end) != (start_day, end_day)
-    chosen = (_manual_explanation(req, principal, start_day, end_day, body.reason, rules, "approve", order)
-              if moved else None)
+    proposal = dict((slot.explanation if slot is not None else None) or {})  # as proposed, before the approval
+
+    def explained(order: precedences.Broken) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The approved slot's explanation (and the one it is built on when the dates are new): the slot itself
+        says which hard rules and precedences its approval overrode (and who decided), and which precedences it
+        breaks against proposed slots."""
+        chosen = (_manual_explanation(req, principal, start_day, end_day, body.reason, rules, "approve", order)
+                  if moved else None)
+        base = dict(chosen if chosen is not None else proposal)
+        # approved as proposed: the approver's reason is not in the proposal's summary (a new slot's has it)
+        return chosen, _annotated(base, principal, clashes, order, rules, None if moved else body.reason)
 
     def fix_slot() -> None:
+        chosen, explanation = explained(order)
         extra: dict[str, Any] = {"explanation": chosen, "plan_id": None} if chosen is not None else {}
-        # the slot itself says which hard rules and precedences its approval overrode (and who decided), and
-        # which precedences it breaks against proposed slots
-        base = dict(chosen if chosen is not None else (slot.explanation if slot is not None else {}) or {})
-        # approved as proposed: the approver's reason is not in the proposal's summary (a new slot's has it)
-        explanation = _annotated(base, principal, clashes, order, rules, None if moved else body.reason)
-        if explanation != base:
+        if explanation != (chosen if chosen is not None else proposal):
             extra["explanation"] = explanation
-        slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
-                                 unplaced=None, **extra)
+        fixed = slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved",
+                                         provisional=False, unplaced=None, **extra)
+        # submitted requests' provisional slots that clash with the approved one, or break the order with it, are
+        # placed again around it (as after an approved change); the slot then warns only of what is still broken
+        if _place_provisional_again(session, req, start_day, end_day, settings, approved=True):
+            now = precedences.Broken(order.fixed, precedences_at(session, req, start_day, end_day).proposed)
+            _, explanation = explained(now)
+            if explanation != (fixed.explanation or {}):
+                fixed.explanation = explanation
+                session.flush()
 
     overridden = {**({"overridden_conflicts": clashes} if clashes else {}),
                   **({"overridden_rules": rules} if rules else {}),
@@ -1509,8 +1568,11 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     elif within:
         clashes = []
     elif req.status == Status.active:  # it stays where it is: only what its days there add counts
+        # (an active emergency moves the merely proposed slots in its way, as its activation did: only the
+        # fixed ones block it, see :func:`_displace_for_emergency`)
         clashes, _ = _new_clashes(session, req, keep_start, keep_end, (slot.start, slot.end), settings,
-                                  works=works, statuses=("proposed", "locked", "approved"))
+                                  works=works, statuses=(("locked", "approved") if _active_emergency(req)
+                                                         else ("proposed", "locked", "approved")))
     else:
         clashes = _conflicts_at(session, req, keep_start, keep_end, settings, works=works,
                                 statuses=("proposed", "locked", "approved"))
@@ -1552,10 +1614,15 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     if new_start is None:  # a pending change no coordinator could approve helps nobody: say why now
         why = placement.get("reason") or ("no start in the window avoids the approved and proposed slots of the "
                                           "conflicting sites")
-        raise Problem(409, "Conflict", f"No slot fits the changed works: {why}. Ask for a later latest_end or "
-                      "a shorter duration, or talk to the coordination office.", type_="no-slot",
+        advice = (_active_advice(req, body, slot, keep_end, latest_end, clashes) if req.status == Status.active
+                  else "Ask for a later latest_end or a shorter duration, or talk to the coordination office.")
+        raise Problem(409, "Conflict", f"No slot fits the changed works: {why}. {advice}", type_="no-slot",
                       conflicts=_json(clashes), blocking=placement.get("blocking", []))
     new_end = new_start + timedelta(days=duration - 1)
+    if _active_emergency(req):  # the merely proposed slots in the way move when the change is approved
+        displaces = [str(r.id) for r in _emergency_victims(session, req, new_start, new_end, settings, works)]
+        if displaces:
+            placement = {**placement, "displaces": displaces}
     remaining = _conflicts_at(session, req, new_start, new_end, settings, works=works,
                               statuses=("proposed", "locked", "approved"))
     # and the blackouts and moratoriums it lies in: those it adds block the approval (override), as at propose
@@ -1594,6 +1661,57 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         "conflicts": remaining, **({"precedences": broken} if broken else {}),
         **({"after": after} if after is not None else {})})
     return change
+
+
+def _active_emergency(req: SiteRequest) -> bool:
+    return req.urgency == "emergency" and req.status == Status.active
+
+
+def _emergency_victims(session: Session, req: SiteRequest, start_day: date, end_day: date, settings: Settings,
+                       works: Works = AS_STORED) -> list[Any]:
+    """The merely proposed slots of other owners' requests that the works of an active emergency (as ``works``
+    changes them) clash with on ``[start_day, end_day]``, by the rules its activation displaced slots by
+    (:func:`activate_emergency`): what an extension of the emergency moves."""
+    return list(repository.conflicting_slots(
+        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=works.geom_wkb,
+        impact=works.impact or req.impact, shift=works.shift or req.shift, start=start_day, end=end_day,
+        distances=settings.conflict_distance_m, route_tolerance_m=settings.diversion_tolerance_m,
+        impact_order=dict(IMPACT_ORDER), statuses=("proposed",), routes=works.routes, modes=works.modes))
+
+
+def _displace_for_emergency(session: Session, req: SiteRequest, start_day: date, end_day: date,
+                            settings: Settings) -> list[dict[str, Any]]:
+    """An active emergency's approved change holds ``[start_day, end_day]`` now (its slot and works are written):
+    the merely proposed slots in its way are re-planned around it as its activation re-planned them
+    (:func:`_displace`: a new proposal, or unplaced, event ``slot.displaced``). Returns what moved."""
+    victims = _emergency_victims(session, req, start_day, end_day, settings)
+    pending = {r.id for r in victims}
+    moved = []
+    for row in victims:
+        pending.discard(row.id)
+        moved.append(_displace(session, row.id, req, settings, service_today(settings), ignore=pending))
+    return moved
+
+
+def _active_advice(req: SiteRequest, body: ChangeBody, slot: Slot, keep_end: date, latest_end: date,
+                   clashes: list[dict[str, Any]]) -> str:
+    """What can help an active site whose changed works do not fit where it is (it cannot move): a later
+    ``latest_end`` only when the works would end after it; fewer days when the clashes begin after its start."""
+    if keep_end > latest_end:
+        return (f"The works would end {keep_end}, after latest_end {latest_end}: ask for latest_end {keep_end} or "
+                "later, or a shorter duration, or talk to the coordination office.")
+    assert slot.start is not None and slot.end is not None
+    same = _same_works(req, body)
+    starts = [max(date.fromisoformat(c.get("full_from") or c["start"]), slot.start,
+                  slot.end + timedelta(days=1) if same else slot.start)
+              for c in clashes if c.get("start")]
+    first = min(starts, default=None)
+    if first is not None and same and first > slot.end:
+        fits = (first - slot.start).days
+        return (f"Its slot cannot be extended past {first - timedelta(days=1)} (from {first} on it clashes with "
+                f"the sites named in conflicts): ask for at most {fits} days, or talk to the coordination office.")
+    return ("Its changed works clash on days it holds" + (f" (from {first} on)" if first is not None else "")
+            + ": ask for other works, or talk to the coordination office.")
 
 
 def _apply_change(session: Session, req: SiteRequest, change: RequestChange) -> None:
@@ -1635,6 +1753,7 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
     rules: list[dict[str, Any]] = []
     order = precedences.Broken([], [])
     ordered: list[dict[str, Any]] | None = None  # the request's new ``after`` list, when the change altered it
+    displaced: list[dict[str, Any]] = []  # the proposed slots an emergency's approved change moved
     if decision == "approve":
         if change.start is None or change.end is None:
             raise Problem(409, "Conflict", "No slot fits the changed works; reject the change.", type_="no-slot")
@@ -1692,6 +1811,8 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
                                  provisional=False, explanation=explanation, unplaced=None, plan_id=None)
         if order.proposed:  # submitted requests' provisional slots out of the new order are placed again
             order = _replace_out_of_order(session, req, order, change.start, change.end, settings)
+        if _active_emergency(req):  # the proposed slots in an emergency's way move, as at its activation
+            displaced = _displace_for_emergency(session, req, change.start, change.end, settings)
     change.status = "approved" if decision == "approve" else "rejected"
     change.decided_by, change.decided_at = principal.org_id, service_now(settings)
     change.decision_reason, change.decision_reason_code = body.reason, code
@@ -1709,6 +1830,8 @@ def decide_change(session: Session, principal: Principal, request_id: uuid.UUID,
                                             **({"change": (slot.explanation or {}).get("change"), "effect": effect}
                                                if decision == "approve" and slot is not None else {}),
                                             **({"after": ordered} if ordered is not None else {}),
+                                            **({"displaced": [m["request_id"] for m in displaced]}
+                                               if displaced else {}),
                                             **({"overridden_conflicts": clashes} if clashes else {}),
                                             **({"overridden_rules": rules} if rules else {}),
                                             **({"overridden_precedences": order.fixed} if order.fixed else {})})
