@@ -738,23 +738,27 @@ def explain(kind: str, reason: dict[str, Any], title_a: str | None, title_b: str
         }
     if kind == "moratorium":
         why = f" ({rule.get('reason')})" if rule.get("reason") else ""
+        # the period is the days the site would dig there (the overlap), not the moratorium's own
         return {
-            "de": (f"Im Bereich „{rule.get('name')}“ gilt im Zeitraum {pde} ein Aufbruchverbot{why}; "
-                   f"Aufgrabungen sind dort nur im Notfall zulässig."),
-            "en": (f"The area “{rule.get('name')}” is protected from excavation during {pen}{why}; "
-                   f"digging there is allowed only in an emergency."),
+            "de": (f"Im Bereich „{rule.get('name')}“ gilt ein Aufbruchverbot{why}, in das die Baustelle im Zeitraum "
+                   f"{pde} fiele; Aufgrabungen sind dort nur im Notfall zulässig."),
+            "en": (f"The area “{rule.get('name')}” is protected from excavation{why}, and the site would dig there "
+                   f"during {pen}; digging there is allowed only in an emergency."),
         }
     if kind == "blackout":
         mx, imp = rule.get("max_impact", "none"), reason.get("impact", "none")
         if mx == "none":
-            allowed_de = "sind keine Baustellen mit Verkehrseinschränkungen zulässig"
+            allowed_de = "keine Baustellen mit Verkehrseinschränkungen zulässig"
             allowed_en = "no works that restrict traffic are allowed"
         else:
-            allowed_de = f"sind nur Baustellen bis zu {_dative(IMPACT_DE_ART[mx])} zulässig"
+            allowed_de = f"nur Baustellen bis zu {_dative(IMPACT_DE_ART[mx])} zulässig"
             allowed_en = f"only works up to {IMPACT_EN[mx]} are allowed"
+        # the period is the days the site would fall in the blackout (the overlap), not the blackout's own
         return {
-            "de": f"Während „{rule.get('name')}“ ({pde}) {allowed_de}; diese bringt {IMPACT_DE_ART[imp]} mit sich.",
-            "en": f"During “{rule.get('name')}” ({pen}) {allowed_en}; this one brings {IMPACT_EN[imp]}.",
+            "de": (f"Im Zeitraum {pde} fiele die Baustelle in die Sperrzeit „{rule.get('name')}“, in der "
+                   f"{allowed_de} sind; diese bringt {IMPACT_DE_ART[imp]} mit sich."),
+            "en": (f"During {pen} the site would fall in the blackout “{rule.get('name')}”, when {allowed_en}; "
+                   f"this one brings {IMPACT_EN[imp]}."),
         }
     return {"de": "Konflikt.", "en": "Conflict."}
 

@@ -61,10 +61,12 @@ def test_a_blackout_allowing_no_restriction_says_so(client, city, coordinator) -
     rid = _post(client, city, geometry=line(0, 0), earliest_start="2027-12-01", latest_end="2027-12-10",
                 duration_days=10)
     [text] = _explanations(client, city, rid, "blackout")
-    assert text["de"] == ("Während „Weihnachtsmarkt“ (01.12.–10.12.2027) sind keine Baustellen mit "
-                          "Verkehrseinschränkungen zulässig; diese bringt eine Vollsperrung mit sich.")
-    assert text["en"] == ("During “Weihnachtsmarkt” (1 Dec – 10 Dec 2027) no works that restrict traffic are "
-                          "allowed; this one brings a full closure.")
+    # the period named is the days the site would fall in the blackout, not the blackout's own (20.11.–31.12.)
+    assert text["de"] == ("Im Zeitraum 01.12.–10.12.2027 fiele die Baustelle in die Sperrzeit „Weihnachtsmarkt“, in "
+                          "der keine Baustellen mit Verkehrseinschränkungen zulässig sind; diese bringt eine "
+                          "Vollsperrung mit sich.")
+    assert text["en"] == ("During 1 Dec – 10 Dec 2027 the site would fall in the blackout “Weihnachtsmarkt”, when no "
+                          "works that restrict traffic are allowed; this one brings a full closure.")
     assert "keiner" not in text["de"] and "no restriction" not in text["en"]
 
 
@@ -76,7 +78,18 @@ def test_a_blackout_allowing_no_restriction_says_so(client, city, coordinator) -
 def test_every_blackout_limit_reads_as_a_sentence(limit: str, de: str, en: str) -> None:
     text = explain("blackout", {"rule": {"name": "Messe", "max_impact": limit}, "impact": "full_closure"},
                    None, None, None, *XMAS)
-    assert text["de"] == (f"Während „Messe“ (20.11.–31.12.2027) sind nur Baustellen {de} zulässig; diese bringt "
-                          "eine Vollsperrung mit sich.")
-    assert text["en"] == (f"During “Messe” (20 Nov – 31 Dec 2027) only works {en} are allowed; this one brings a "
-                          "full closure.")
+    assert text["de"] == (f"Im Zeitraum 20.11.–31.12.2027 fiele die Baustelle in die Sperrzeit „Messe“, in der nur "
+                          f"Baustellen {de} zulässig sind; diese bringt eine Vollsperrung mit sich.")
+    assert text["en"] == (f"During 20 Nov – 31 Dec 2027 the site would fall in the blackout “Messe”, when only works "
+                          f"{en} are allowed; this one brings a full closure.")
+
+
+def test_a_moratorium_names_the_days_the_site_would_dig_not_as_its_own_period() -> None:
+    text = explain("moratorium", {"rule": {"name": "Neu asphaltiert", "reason": "Deckenerneuerung 2026"}},
+                   None, None, None, date(2027, 4, 1), date(2027, 4, 10))
+    assert text["de"] == ("Im Bereich „Neu asphaltiert“ gilt ein Aufbruchverbot (Deckenerneuerung 2026), in das die "
+                          "Baustelle im Zeitraum 01.04.–10.04.2027 fiele; Aufgrabungen sind dort nur im Notfall "
+                          "zulässig.")
+    assert text["en"] == ("The area “Neu asphaltiert” is protected from excavation (Deckenerneuerung 2026), and the "
+                          "site would dig there during 1 Apr – 10 Apr 2027; digging there is allowed only in an "
+                          "emergency.")
