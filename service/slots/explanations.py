@@ -324,6 +324,22 @@ def lock_released(old: tuple[date, date], window: tuple[date, date], duration: i
     }
 
 
+def title_for(other: Any, reader_owner_id: Any) -> str:
+    """The title of request ``other`` (anything with ``title``, ``public_title`` and ``owner_id``) as the owner
+    ``reader_owner_id`` may read it in a text about one of its own requests: as written when it owns ``other``
+    too, else as every other organisation reads it (the scrubbed ``public_title``: no names, phone numbers or
+    e-mail addresses). Texts generated about ``other`` and kept on another organisation's request (its history,
+    its slot's explanation, its unplaced reason) or put in an answer about it use this."""
+    if other.owner_id == reader_owner_id:
+        return other.title
+    return other.public_title or ""
+
+
+def moved_for(title: str) -> dict[str, str]:
+    """The history reason of a provisional slot the incremental placement moved to make room for “title”."""
+    return {"de": f"Verschoben für „{title}“", "en": f"Moved for “{title}”"}
+
+
 def displaced_summary(title: str, start: date | None, previous: date | None) -> dict[str, str]:
     """A slot an emergency took: where the site went instead (or that no start is left)."""
     if start is None:

@@ -906,8 +906,9 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings, 
                             unplaced=None, plan_id=None)
         moved_req = session.get(SiteRequest, built.info[other].request_id)
         if moved_req is not None:  # the owner sees in the history when and why the slot moved
-            _record_history(session, moved_req, "slot.moved", None, reason=f"moved for {req.title} ({req.id})",
-                            force=False)
+            moved_texts = explanations.moved_for(explanations.title_for(req, moved_req.owner_id))
+            _record_history(session, moved_req, "slot.moved", None,
+                            reason=f"{moved_texts['de']} / {moved_texts['en']}", force=False)
             now_dates = (start, start + timedelta(days=t.duration - 1))
             if was_dates is not None and was_dates != now_dates:
                 _emit_moved(session, moved_req, was_dates, now_dates, req)
@@ -994,14 +995,15 @@ def place_unblocked(session: Session, req: SiteRequest, settings: Settings) -> l
             new = place_incrementally(session, other, settings, cause=AGAIN)
             new.explanation = {**(new.explanation or {}), "freed_by": str(req.id)}
             refresh_conflicts(session, [rid], settings)
-            texts = explanations.blocker_released(req.title, req.status)
+            texts = explanations.blocker_released(explanations.title_for(req, other.owner_id), req.status)
             _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}",
                             force=False)
             if new.start is not None and new.end is not None:  # the subscribers were told it had no dates yet
                 _emit_placed(session, other, (new.start, new.end), req)
             placed.append(rid)
         else:
-            slot.unplaced = without_blocker(slot.unplaced or {}, str(req.id), req.title, req.status)
+            slot.unplaced = without_blocker(slot.unplaced or {}, str(req.id),
+                                            explanations.title_for(req, other.owner_id), req.status)
     session.flush()
     return placed
 
@@ -1044,10 +1046,10 @@ def place_again(session: Session, cause: SiteRequest, ids: list[uuid.UUID], sett
         session.flush()
         new = place_incrementally(session, other, settings, cause=AGAIN)
         if why == REORDERED:
-            texts = explanations.reordered_by(cause.title)
+            texts = explanations.reordered_by(explanations.title_for(cause, other.owner_id))
             new.explanation = {**(new.explanation or {}), "reordered_by": str(cause.id), "reordered": texts}
         else:
-            texts = explanations.dates_set(cause.title, approved=why == APPROVED)
+            texts = explanations.dates_set(explanations.title_for(cause, other.owner_id), approved=why == APPROVED)
             explanation = {**(new.explanation or {}), "fixed_by": str(cause.id), "placed_again": texts}
             summary = explanation.get("summary")
             if isinstance(summary, dict):

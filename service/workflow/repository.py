@@ -80,7 +80,11 @@ def conflicting_slots(
 
     ``geom_wkb`` replaces the request's own footprint (a change of area); ``None`` uses the stored one.
     ``routes`` (diversions, replacement routes; ``None`` in it: none) replaces its stored routes (a change of
-    its effect); ``None`` uses the stored ones. ``modes`` likewise replaces its stored modes."""
+    its effect); ``None`` uses the stored ones. ``modes`` likewise replaces its stored modes.
+
+    Each row's ``title`` is the other request's as ``owner_id`` may read it: as written for its own requests,
+    another owner's public title (``public_title``) else: the rows name the other sites in answers and texts
+    about request ``request_id``."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
                  else "(select geom_utm from site_requests where id = :rid)")
     own_routes = ("st_transform(st_geomfromwkb(cast(:div as bytea), 4326), 25832) as diversions_utm, "
@@ -91,7 +95,9 @@ def conflicting_slots(
         select {footprint} as geom, {own_routes}, kind, coalesce(cast(:modes as varchar[]), modes) as modes
         from site_requests where id = :rid
     ), cand as (
-        select r.id, r.owner_id, r.status as request_status, r.title, r.earliest_start, r.latest_end,
+        select r.id, r.owner_id, r.status as request_status,
+               case when r.owner_id = :owner then r.title else r.public_title end as title,
+               r.earliest_start, r.latest_end,
                r.duration_days, r.preferred_start, r.impact, r.shift,
                s.start, s."end", s.status as slot_status,
                r.owner_id <> :owner
@@ -151,7 +157,8 @@ def capacity_members(
     """The zones and corridors allowing more than one site at a time that the request's works would count
     in (footprint intersecting the zone / running along the corridor (``corridor_carries``), impact at least the rule's
     ``min_impact``), each with the slots (of ``statuses``) of the other members that overlap ``[start, end]``:
-    rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status)``."""
+    rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status)``; ``title`` as
+    the owner of ``request_id`` may read it (another owner's: its ``public_title``)."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
                  else "(select geom_utm from site_requests where id = :rid)")
     member = f"""
@@ -168,7 +175,10 @@ def capacity_members(
         from corridors c, me where c.max_concurrent > 1 and corridor_carries(c.geom_utm, c.buffer_m, me.geom)
           and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
     )
-    select x.rule, x.rule_id, x.name, x.capacity, r.id, r.title, s.start, s."end", s.status as slot_status,
+    select x.rule, x.rule_id, x.name, x.capacity, r.id,
+           case when r.owner_id = (select owner_id from site_requests where id = :rid) then r.title
+                else r.public_title end as title,
+           s.start, s."end", s.status as slot_status,
            r.status as request_status
     from rules x
     join (slots s join site_requests r on r.id = s.request_id)
@@ -220,7 +230,8 @@ def precedence_partners(session: Session, request_id: uuid.UUID, *,
                         after: Sequence[dict[str, Any]] | None = None) -> list[Row[Any]]:
     """The precedences (``after`` lists) with ``request_id`` at either end whose other request holds a dated
     slot of ``slot_statuses`` and is not ``inert``: rows ``(direction, other_id, title, request_status,
-    min_gap_days, max_gap_days, start, end, slot_status)``; ``direction`` is ``after`` when ``request_id`` comes
+    min_gap_days, max_gap_days, start, end, slot_status)``, ``title`` as the owner of ``request_id`` may read it
+    (another owner's: its ``public_title``); ``direction`` is ``after`` when ``request_id`` comes
     after the other, ``before`` when it comes before it. ``after`` (entries ``request``, ``min_gap_days``,
     ``max_gap_days``), when given, stands for the stored ``after`` list of ``request_id`` (a change after
     approval that replaces it); the links naming ``request_id`` as the predecessor stay as stored."""
@@ -237,7 +248,10 @@ def precedence_partners(session: Session, request_id: uuid.UUID, *,
         select 'before', p.request_id, p.min_gap_days, p.max_gap_days
         from request_precedences p where p.predecessor_id = :rid
     )
-    select l.direction, l.other_id, r.title, r.status as request_status, l.min_gap_days, l.max_gap_days,
+    select l.direction, l.other_id,
+           case when r.owner_id = (select owner_id from site_requests where id = :rid) then r.title
+                else r.public_title end as title,
+           r.status as request_status, l.min_gap_days, l.max_gap_days,
            s.start, s."end", s.status as slot_status
     from links l join site_requests r on r.id = l.other_id join slots s on s.request_id = r.id
     where s.start is not null and s.status = any(:slot_statuses) and not (r.status = any(:inert))

@@ -1091,8 +1091,9 @@ def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, se
         placement = place_around(session, victim, settings, window_start=window_start, window_end=victim.latest_end,
                                  duration=victim.duration_days, preferred=preferred, ignore=ignore)
     explanation = {"displaced_by": str(emergency.id), "previous": old_json, "method": placement.method,
-                   "summary": explanations.displaced_summary(emergency.title, placement.start,
-                                                             old.start if old else None)}
+                   # the emergency's title as the victim's owner may read it (another owner: its public title)
+                   "summary": explanations.displaced_summary(explanations.title_for(emergency, victim.owner_id),
+                                                             placement.start, old.start if old else None)}
     if placement.start is not None:
         new_start = placement.start
         new_end = new_start + timedelta(days=victim.duration_days - 1)
