@@ -664,6 +664,24 @@ def scrub(text: str) -> str:
     return re.sub(r"\[…\](?:\s+\[…\])+", REDACTED, scrub_names(text)).strip()
 
 
+# The keys whose strings are sentences or names in the JSON the service composes about requests (explanations,
+# unplaced reasons: {"de", "en"} pairs, other requests' titles, a coordinator's reason or note): what
+# :func:`scrub_texts` scrubs. Ids, dates and codes stay as they are (a UUID's digits can read as a phone number).
+TEXT_KEYS = frozenset({"de", "en", "title", "note", "reason", "detail", "text", "comment", "name", "rule_name"})
+
+
+def scrub_texts(value: Any, keys: frozenset[str] = TEXT_KEYS, _text: bool = False) -> Any:
+    """``value`` (JSON: dicts, lists, strings, numbers) with every string held under one of ``keys`` (also in a
+    list or an object below it) :func:`scrub`-bed; the rest as it is."""
+    if isinstance(value, dict):
+        return {k: scrub_texts(v, keys, k in keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_texts(v, keys, _text) for v in value]
+    if isinstance(value, str) and _text:
+        return scrub(value)
+    return value
+
+
 def route_ids(values: Any) -> list[str]:
     """Route ids registered on a corridor: strings, or objects with ``id`` (or ``route_id``)."""
     out: list[str] = []

@@ -57,4 +57,10 @@ def _workflow_handles_emergencies() -> bool:
 
 
 def read_extras(req: SiteRequest) -> dict[str, Any]:
+    """The slot as every reader of the request sees it (texts scrubbed of personal data) ..."""
+    return service.public_slot_extras(req)
+
+
+def read_extras_full(req: SiteRequest) -> dict[str, Any]:
+    """... and as its owner and the coordinators read it: as written."""
     return service.slot_extras(req)

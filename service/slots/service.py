@@ -595,6 +595,16 @@ def fcfs_comparison(built: adapter.Built, plan: Any) -> dict[str, Any]:
 # --- slots on requests --------------------------------------------------------------------------
 
 
+def public_slot_extras(req: SiteRequest) -> dict[str, Any]:
+    """The slot and unplaced reason as other organisations read them: their sentences, the titles of other
+    requests and a coordinator's words in them scrubbed of personal data (``feeds.common.scrub_texts``), as the
+    request's own title and description are; the owner and the coordinators read them as written
+    (:func:`slot_extras`)."""
+    from service.feeds.common import scrub_texts  # pure text rules
+
+    return scrub_texts(slot_extras(req))
+
+
 def slot_extras(req: SiteRequest) -> dict[str, Any]:
     session = object_session(req)
     slot = repository.get_slot(session, req.id) if session is not None else None

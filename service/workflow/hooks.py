@@ -27,10 +27,14 @@ def edit_warnings(session: Session, req: SiteRequest) -> list[str]:
 def read_extras(req: SiteRequest) -> dict[str, Any]:
     """The answer deadline that runs for the request now (``null`` when none) and, for a rejected request, the
     decision with its reason."""
+    from service.feeds.common import scrub_texts  # pure text rules
+
     session = object_session(req)
     if session is None:
         return {"deadline": None, "decision": None}
-    return {"deadline": service.deadline_json(session, req.id), "decision": service.decision_json(session, req)}
+    # the coordinator's words as other organisations read free text: scrubbed (as written in read_extras_full)
+    return {"deadline": service.deadline_json(session, req.id),
+            "decision": scrub_texts(service.decision_json(session, req))}
 
 
 def read_extras_full(req: SiteRequest) -> dict[str, Any]:
@@ -38,6 +42,9 @@ def read_extras_full(req: SiteRequest) -> dict[str, Any]:
     slots domain's slot object, with ``counter_proposal`` added). Other organisations may see the request and
     its slot, not the negotiation about it."""
     session = object_session(req)
-    counter = service.counter_proposal_json(session, req) if session is not None else None
+    if session is None:
+        return {}
+    counter = service.counter_proposal_json(session, req)
     slot = slot_extras(req)["slot"] if counter is not None else None
-    return {"slot": {**slot, "counter_proposal": counter}} if slot is not None else {}
+    decision = {"decision": service.decision_json(session, req)}
+    return {**decision, "slot": {**slot, "counter_proposal": counter}} if slot is not None else decision
