@@ -172,6 +172,13 @@ def placed_summary(start: date, preferred: date, items: list[dict], note: bool,
     return {"de": de, "en": en}
 
 
+def placed_for(first: date, last: date) -> dict[str, str]:
+    """The summary other organisations read of a slot placed after a counter-proposal: the dates, not the
+    negotiation (what was wished, counter-proposed, met)."""
+    de_window, en_window = _period(first, last)
+    return {"de": f"Eingeplant: {de_window}.", "en": f"Placed: {en_window}."}
+
+
 def counter_note(first: date, last: date, met: bool) -> dict[str, str]:
     """What became of a contested request's counter-proposal (the window ``first``..``last``) in a plan."""
     de_window, en_window = _period(first, last)

@@ -602,7 +602,16 @@ def public_slot_extras(req: SiteRequest) -> dict[str, Any]:
     (:func:`slot_extras`)."""
     from service.feeds.common import scrub_texts  # pure text rules
 
-    return scrub_texts(slot_extras(req))
+    extras = slot_extras(req)
+    slot, unplaced = extras["slot"], extras["unplaced"]
+    # a contested request's counter-proposal is between its owner and the coordination office (the workflow's
+    # ``read_extras_full`` gives it to them): a plan's explanation of it, and its preferred start, stay with them
+    if slot is not None and "counter_proposal" in slot["explanation"]:
+        kept = {k: v for k, v in slot["explanation"].items() if k in ("method", "plan_id")}
+        slot = {**slot, "explanation": {**kept, "summary": explanations.placed_for(slot["start"], slot["end"])}}
+    if unplaced is not None and "counter_proposal" in unplaced:
+        unplaced = {k: v for k, v in unplaced.items() if k != "counter_proposal"}
+    return scrub_texts({"slot": slot, "unplaced": unplaced})
 
 
 def slot_extras(req: SiteRequest) -> dict[str, Any]:

@@ -77,6 +77,15 @@ def test_a_contested_request_is_planned_in_its_counter_proposal(client, city, ut
     assert ex["summary"]["de"] == ("Am gewünschten Beginn (01.06.2027) eingeplant. Zeitraum laut Gegenvorschlag: "
                                    "01.06.2027–30.06.2027.")
     assert ex["summary"]["en"].endswith("Window as counter-proposed: 1 Jun 2027 – 30 Jun 2027.")
+    # another organisation reads the slot, not the negotiation: no counter-proposal, no wished start from it
+    public = client.get(f"/v1/requests/{a}", headers=utility.headers)
+    assert public.status_code == 200
+    seen = public.json()["slot"]
+    assert (seen["start"], seen["end"]) == ("2027-06-01", "2027-06-30")
+    assert "counter_proposal" not in seen["explanation"] and "preferred_start" not in seen["explanation"]
+    assert seen["explanation"]["summary"] == {"de": "Eingeplant: 01.06.2027–30.06.2027.",
+                                              "en": "Placed: 1 Jun 2027 – 30 Jun 2027."}
+    assert "Gegenvorschlag" not in public.text and "counter-propos" not in public.text
     assert _slot(client, utility, n)["start"] == "2027-05-01"  # the neighbour is not pushed
     assert assert_slots_valid(db, settings) == 2
     # the answer stands: a later plan run does not take A back to April while its owner has not decided
