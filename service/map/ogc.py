@@ -7,6 +7,7 @@ generic table publisher cannot express. Public information only; no contact data
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated
 
@@ -100,7 +101,10 @@ def collection_item(
     settings = request.app.state.settings
     c = service.collection(collection_id)
     feature = service.item(session, settings, c, service.viewer_of(principal), feature_id)
-    links = (f', "links": [{{"rel": "self", "type": "{GEOJSON_MEDIA_TYPE}", "href": "{request.url}"}}, '
-             f'{{"rel": "collection", "type": "application/json", '
-             f'"href": "{_base(request)}/ogc/collections/{c.id}"}}]')
-    return Response((feature[:-1] + links + "}").encode(), media_type=GEOJSON_MEDIA_TYPE)
+    # the feature comes as JSON text from PostGIS; the links are JSON-encoded (the URL is the caller's, query
+    # included: written into the text as it is, a quote in it broke the document or added members)
+    links = json.dumps([
+        {"rel": "self", "type": GEOJSON_MEDIA_TYPE, "href": str(request.url)},
+        {"rel": "collection", "type": "application/json", "href": f"{_base(request)}/ogc/collections/{c.id}"},
+    ], ensure_ascii=False)
+    return Response((feature[:-1] + f', "links": {links}}}').encode(), media_type=GEOJSON_MEDIA_TYPE)

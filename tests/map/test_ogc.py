@@ -48,6 +48,14 @@ def test_sites_items_are_public_without_contact_and_hide_drafts(client, city, ut
     # single item, and a draft is not found for the public
     assert client.get(f"/ogc/collections/sites/items/{public}").json()["properties"]["title"] == "Öffentliche Baustelle"
     assert client.get(f"/ogc/collections/sites/items/{draft}").status_code == 404
+    # the self link carries the caller's query as it is (a client may send a backslash or a quote unencoded):
+    # it neither breaks the JSON nor adds members
+    raw = client.get(f"/ogc/collections/sites/items/{public}?x=\\")
+    assert raw.status_code == 200
+    doc = raw.json()
+    assert [link["rel"] for link in doc["links"]] == ["self", "collection"] and doc["links"][0]["href"].endswith("\\")
+    quoted = client.get(f"/ogc/collections/sites/items/{public}", params={"x": '"},"injected":{"a":"b'})
+    assert "injected" not in quoted.json() and len(quoted.json()["links"]) == 2
     assert client.get(f"/ogc/collections/sites/items/{uuid.uuid4()}").status_code == 404
     assert client.get("/ogc/collections/sites/items/not-a-uuid").status_code == 404
 
