@@ -33,11 +33,36 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix: the IPv4 address in the last 32 bits
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries and reaches through a translator or relay: IPv4-mapped
+    (``::ffff:a.b.c.d``), 6to4 (``2002:AABB:CCDD::``, RFC 3056), Teredo (``2001:0::/32``, the client's) and
+    NAT64 (``64:ff9b::a.b.c.d``). ``ipaddress`` judges such an address by its IPv6 prefix alone: a 6to4 address
+    of 169.254.169.254 counts as global."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | None:
     """Why a webhook must not connect to ``ip`` ("loopback", "private", "link-local", "multicast",
-    "reserved", "unspecified"), or None when it may. An IPv4-mapped IPv6 address counts as its IPv4 address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    "reserved", "unspecified"), or None when it may. An IPv6 address carrying an IPv4 address (mapped, 6to4,
+    Teredo, NAT64: :func:`_embedded_ipv4`) is refused as that IPv4 address would be, and else judged as an IPv6
+    address (an IPv4-mapped one only as its IPv4 address)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            why = refusal(embedded, allow_loopback=allow_loopback)
+            if why is not None or ip.ipv4_mapped is not None:  # a mapped one is its IPv4 address, and only that
+                return why
     if ip.is_loopback:  # before is_private, which includes 127.0.0.0/8
         return None if allow_loopback else "loopback"
     if ip.is_unspecified:

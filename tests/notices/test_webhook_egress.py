@@ -58,6 +58,10 @@ def test_a_name_that_resolves_into_this_machine_is_refused_and_nothing_connects(
     (["224.0.0.251"], "multicast"), (["ff02::1"], "multicast"),
     (["240.0.0.1"], "reserved"), (["100.64.0.1"], "reserved"),
     (["93.184.215.14", "10.0.0.7"], "private"),  # one private answer is enough
+    # IPv6 addresses that carry an IPv4 address a relay or translator reaches: judged by it (ipaddress itself
+    # calls the 6to4 address of the metadata service global)
+    (["2002:a9fe:a9fe::"], "link-local"), (["2002:7f00:1::1"], "loopback"), (["64:ff9b::a00:7"], "private"),
+    (["2001:0:4136:e378:8000:63bf:f5ff:fffe"], "private"),  # Teredo, client 10.0.0.1 (obfuscated)
 ])
 def test_every_address_of_the_name_is_checked(hosts, addresses: list[str], kind: str) -> None:  # noqa: ANN001
     hosts.add("hook.example", addresses)
