@@ -117,8 +117,8 @@ def test_planner_locks_a_proposed_slot(live_server: str, ruhr: Ruhr, page: Page)
     # the proposed slot clashes with the approved one: a lock is refused as a proposal would be, in German
     page.locator("#d-more [data-action='lock']").click()
     page.wait_for_selector("#d-message .message.err")
-    assert page.locator("#d-message").inner_text().startswith(
-        "Der Slot kollidiert mit genehmigten oder fixierten Slots.")
+    assert page.locator("#d-message").inner_text().startswith(  # naming the approved site it clashes with
+        f"Der Slot kollidiert mit genehmigten oder fixierten Slots: „{ruhr.titles[uuid.UUID(approved)]}“")
     assert get_request(live_server, proposed, ruhr.coordinator_key)["slot"]["status"] == "proposed"
     # the coordination office revokes the clashing approval: now the lock passes
     r = httpx.post(f"{live_server}/v1/requests/{approved}/revoke", json={"reason": "Termin neu abstimmen"},
@@ -152,8 +152,10 @@ def test_planner_starts_a_plan_run(live_server: str, ruhr: Ruhr, page: Page, cle
     plan = response.json()
     sent = response.request.post_data_json
 
-    # the period of the slider, the visible map area
-    lo, hi = page.evaluate("window.bst.state.config.interval")
+    # the visible map area (the whole example) and the period of the windows there (test_page_outcomes: a window
+    # reaching past the slider's period)
+    windows = [(p["earliest_start"], p["latest_end"]) for p in sites(live_server).values()]
+    lo, hi = min(a for a, _ in windows), max(b for _, b in windows)
     assert (sent["from"], sent["to"]) == (lo, hi)
     west, south, east, north = page.evaluate("window.bst.map.getBounds().toArray().flat()")
     assert all(abs(a - b) < 1e-5 for a, b in zip(sent["bbox"], (west, south, east, north), strict=True))

@@ -252,7 +252,7 @@ def test_texts_are_german_first_with_localised_roles_problems_and_labels(live_se
     assert "Koordinierungsstelle" in history and "Abgelehnt" in history
     assert "coordinator" not in history and "reject" not in history
 
-    # a problem answer of the API: a German sentence first, the API's English detail second
+    # a problem answer of the API: a German sentence, the API's English detail folded away below it
     detail = "Approve is not allowed in status slot_proposed; allowed now: reject."
     page.route("**/approve", lambda route: route.fulfill(
         status=409, content_type="application/problem+json",
@@ -264,7 +264,8 @@ def test_texts_are_german_first_with_localised_roles_problems_and_labels(live_se
     msg = page.locator("#d-message").inner_text()
     assert msg.startswith("Diese Aktion ist im aktuellen Status nicht möglich.")
     assert "Jetzt möglich: Ablehnen." in msg
-    assert msg.index(detail) > msg.index("nicht möglich")
+    assert detail not in msg
+    assert page.locator("#d-message .api-detail").text_content() == f"Technische Angabe der API{detail}"
 
     # aria-labels and the map's controls follow the language
     assert page.locator("#map").get_attribute("aria-label") == "Karte"

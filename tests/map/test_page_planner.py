@@ -175,7 +175,8 @@ def test_planner_unlocks_a_locked_slot_with_the_etag(live_server: str, ruhr: Ruh
     assert sent.value.headers["if-match"] == f'"v{before["version"]}"'
     page.wait_for_selector("#d-message .message.err")
     error = page.locator("#d-message").inner_text()
-    assert error.startswith("Der Antrag wurde inzwischen geändert; bitte neu laden.") and "GET it again" in error
+    assert error.startswith("Der Antrag wurde inzwischen geändert; bitte neu laden.")
+    assert "GET it again" in page.locator("#d-message .api-detail").text_content()  # the API's own, folded away
     assert get_request(live_server, locked, ruhr.coordinator_key)["slot"]["status"] == "locked"
 
     # read again: now it unlocks, with the current ETag
@@ -225,7 +226,8 @@ def test_planner_proposes_a_slot_at_a_chosen_start(live_server: str, ruhr: Ruhr,
     page.wait_for_selector("#d-message .message.err")
     error = page.locator("#d-message").inner_text()
     assert error.startswith("Dieser Beginn ist nicht möglich"), error
-    assert "does not fit the window" in error  # the API's own detail
+    assert "does not fit the window" not in error  # the API's own detail: folded away
+    assert "does not fit the window" in page.locator("#d-message .api-detail").text_content()
     assert get_request(live_server, site, ruhr.coordinator_key)["slot"] is None
 
     # a start inside it: proposed, with the ETag read; the page shows the new slot

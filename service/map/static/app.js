@@ -83,20 +83,24 @@ async function api(path, { method = "GET", body, headers = {}, auth = true } = {
   return { ok: res.ok, status: res.status, data, etag: res.headers.get("ETag") };
 }
 
-// A problem answer of the API in the page's language: a German (or English) sentence for the known problem
-// types and fields, the API's own (English) detail second.
-function problemText(r) {
-  if (!(r.data && typeof r.data === "object")) return `${t("error")} ${r.status}`;
+// A problem answer of the API in the page's language: `own`, a German (or English) sentence of the page for the
+// known problem types and fields (naming the sites and rules the answer lists; `context.slot` is the slot the step
+// was about), and `detail`, the API's own (English, developer-facing) detail, only secondary text below it.
+function problemParts(r, context = {}) {
+  if (!(r.data && typeof r.data === "object")) return { own: `${t("error")} ${r.status}`, detail: "" };
   const type = String(r.data.type || "").split("/").pop();
   const field = r.data.errors?.[0]?.field;
   const known = PROBLEMS[language()];
   let own = (field && known.fields[`${type}:${field}`]) || known.types[type] || known.status[r.status];
-  if (typeof own === "function") own = own(r.data); // a sentence naming what the problem lists
+  if (typeof own === "function") own = own(r.data, context); // a sentence naming what the problem lists
   const detail = r.data.detail || r.data.title || String(r.status);
   const allowed = r.data.allowed ? ` ${t("allowed_now")}: ${r.data.allowed.map((a) => v("verb", a)).join(", ") || "–"}.` : "";
-  if (!own) return `${t("error")} ${r.status}: ${detail}${allowed}`;
-  return `${own}${allowed} (${t("api_says")}: ${detail})`;
+  if (!own) return { own: `${t("error")} ${r.status}: ${detail}${allowed}`, detail: "" };
+  return { own: `${own}${allowed}`, detail };
 }
+
+// The page's sentence of a problem (for the status line, a dialog or a question), without the API's detail.
+function problemText(r, context) { return problemParts(r, context).own; }
 
 // The planner found no slot for it: the site is drawn and listed with its requested window only.
 function isUnplaced(p) { return p.slot_status === "unplaced" && !p.slot_start; }
@@ -104,7 +108,7 @@ function isUnplaced(p) { return p.slot_status === "unplaced" && !p.slot_start; }
 function dayToIso(n) { return new Date(n * DAY_MS).toISOString().slice(0, 10); }
 function isoToDay(iso) { return Math.round(Date.parse(`${iso}T00:00:00Z`) / DAY_MS); }
 
-function setStatus(text) { $("status-line").textContent = text || ""; }
+function setStatus(text) { $("status-line").textContent = text || ""; $("status-line").title = text || ""; }
 
 function featureBbox(geom) {
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
@@ -503,6 +507,28 @@ function renderConflicts(conflicts, siteId, incomplete = false) {
   }).join("");
 }
 
+// The owner's counter-proposal: while the request is contested the window asked for instead of the proposed slot
+// (`slot.counter_proposal`: earliest_start, latest_end, the owner's reason); after a plan run worked with it, the
+// window and whether the plan met it (`counter_proposal` of the slot's explanation or of `unplaced`: `met`).
+function counterOf(full) {
+  const live = full?.slot?.counter_proposal;
+  if (live?.earliest_start) return { ...live, live: true };
+  const planned = full?.slot?.explanation?.counter_proposal || full?.unplaced?.counter_proposal;
+  if (planned?.earliest_start) return { ...planned, live: false, unplaced: !full.slot?.explanation?.counter_proposal };
+  return null;
+}
+
+function renderCounter(full) {
+  const c = counterOf(full);
+  if (!c) return "";
+  const window = t("from_to", { a: formatDate(c.earliest_start), b: formatDate(c.latest_end) });
+  let outcome = "";
+  if (!c.live && c.met !== undefined) outcome = c.met ? t("counter_met") : c.unplaced ? t("counter_unplaced") : t("counter_unmet");
+  const [open, close] = language() === "de" ? ["„", "“"] : ["“", "”"];
+  const why = c.live && c.reason ? `<br><span class="m">${open}${esc(c.reason)}${close}</span>` : "";
+  return `<dt>${esc(t("counter_proposal"))}</dt><dd id="d-counter">${esc(window)}${outcome ? ` (${esc(outcome)})` : ""}${why}</dd>`;
+}
+
 function renderExplanation(expl) {
   if (!expl || (typeof expl === "object" && !Object.keys(expl).length)) return "";
   let text;
@@ -631,6 +657,8 @@ async function select(id, { fly = false, focus = false } = {}) {
     if (full.slot) {
       $("d-slot").textContent = `${t("from_to", { a: formatDate(full.slot.start), b: formatDate(full.slot.end) })} (${v("slot_status", full.slot.status)})`;
     }
+    const counter = renderCounter(full);
+    if (counter) $("d-slot").insertAdjacentHTML("afterend", counter);
     more += full.description ? `<h3>${esc(t("description"))}</h3><p>${esc(full.description)}</p>` : "";
     more += `<h3>${esc(t("contact"))}</h3>`;
     more += full.contact
@@ -749,7 +777,11 @@ function renderActions(full, actions) {
   const propose = allowed.has("propose") ? renderPropose(full) : "";
   if (!buttons.length && !note && !propose) return `<div id="d-message"></div>`;
   const row = buttons.length ? `<div class="action-row">${buttons.join("")}</div>` : "";
-  return `<h3>${esc(t("actions"))}</h3>${row}${note}${propose}<div id="d-message"></div>`;
+  // contested with a counter-proposal: approving would grant the slot the owner refused
+  const counter = counterOf(full);
+  const pending = counter?.live && buttons.length ? `<p class="hint" id="d-counter-note">${esc(t("counter_pending", {
+    a: formatDate(counter.earliest_start), b: formatDate(counter.latest_end) }))}</p>` : "";
+  return `<h3>${esc(t("actions"))}</h3>${pending}${row}${note}${propose}<div id="d-message"></div>`;
 }
 
 // The possible starts of a slot: in the requested window (the whole duration in it), not before today.
@@ -765,7 +797,8 @@ function proposeRange(full) {
 // format (see dateField), the possible starts as ISO dates in data-min and data-max.
 function renderPropose(full) {
   const { min, max } = proposeRange(full);
-  const wanted = full.slot?.start || full.preferred_start || min;
+  const counter = counterOf(full);
+  const wanted = (counter?.live && counter.earliest_start) || full.slot?.start || full.preferred_start || min;
   const value = wanted < min ? min : wanted > max ? max : wanted;
   return `<div class="propose-row">
     <label class="field" for="d-propose-start"><span>${esc(t("propose_at"))}</span>
@@ -787,9 +820,17 @@ function dateField(id, iso, describedBy, attributes = "") {
 // The request's ETag as read with the details: a step on a request changed meanwhile answers 412.
 function ifMatch(full) { return { "If-Match": full.etag || `"v${full.version}"` }; }
 
-function message(text, ok) {
+// A message below the details; `detail` (the API's own wording of a problem) folded away as secondary text.
+function message(text, ok, detail = "") {
   const el = $("d-message");
-  if (el) el.innerHTML = `<div class="message ${ok ? "ok" : "err"}" role="${ok ? "status" : "alert"}">${esc(text)}</div>`;
+  const more = detail ? `<details class="api-detail"><summary>${esc(t("api_detail"))}</summary>${esc(detail)}</details>` : "";
+  if (el) el.innerHTML = `<div class="message ${ok ? "ok" : "err"}" role="${ok ? "status" : "alert"}">${esc(text)}${more}</div>`;
+}
+
+// A refused step: the page's sentence, the API's detail folded below it.
+function problemMessage(r, context) {
+  const { own, detail } = problemParts(r, context);
+  message(own, false, detail);
 }
 
 function bindDetailActions(id, full) {
@@ -816,7 +857,7 @@ function bindDetailActions(id, full) {
 
 async function setLock(id, full, locked) {
   const r = await api(`/v1/requests/${id}/slot/${locked ? "lock" : "unlock"}`, { method: "POST", headers: ifMatch(full) });
-  if (!r.ok) return message(problemText(r), false);
+  if (!r.ok) return problemMessage(r, { slot: full.slot });
   await refreshAfterAction(id, t(locked ? "locked_ok" : "unlocked_ok"));
 }
 
@@ -831,9 +872,10 @@ async function proposeAt(id, full) {
     return message(text ? t("date_invalid", { text }) : t("propose_needs_date"), false);
   }
   const r = await api(`/v1/requests/${id}/propose`, { method: "POST", headers: ifMatch(full), body: { start } });
-  if (!r.ok) return message(problemText(r), false);
+  if (!r.ok) return problemMessage(r, { slot: { start, end: dayToIso(isoToDay(start) + full.duration_days - 1) } });
   const slot = r.data.slot || {};
-  const warnings = (r.data.warnings || []).length ? ` ${t("warnings")}: ${r.data.warnings.join("; ")}` : "";
+  const said = localWarnings(r.data);
+  const warnings = said.length ? ` ${t("warnings")}: ${said.join("; ")}` : "";
   await refreshAfterAction(id, `${t("proposed_ok", { a: formatDate(slot.start), b: formatDate(slot.end) })}${warnings}`);
 }
 
@@ -846,10 +888,21 @@ async function approve(id, full, override = false) {
                                                       body: override ? { override: true } : {} });
   if (r.ok) return refreshAfterAction(id, t("approved_ok"));
   const type = String(r.data?.type || "").split("/").pop();
+  const context = { slot: full.slot };
   if (r.status === 409 && !override && (r.data?.conflicts || OVERRIDABLE.includes(type))) {
-    if (confirm(t("override_confirm", { problem: problemText(r) }))) return approve(id, full, true);
+    if (confirm(t("override_confirm", { problem: problemText(r, context) }))) return approve(id, full, true);
   }
-  message(problemText(r), false);
+  problemMessage(r, context);
+}
+
+// The warnings of a step's answer in the page's language: the API gives each as "German / English"; the slot's
+// explanation holds the same as {de, en} pairs (the rules the slot lies in, then the precedences it breaks).
+function localWarnings(data) {
+  const said = data?.warnings || [];
+  const ex = data?.slot?.explanation || {};
+  const pairs = [...(ex.rule_conflicts || []), ...(ex.precedence_warnings || [])].filter((p) => p && (p.de || p.en));
+  if (pairs.length === said.length) return pairs.map((p) => p[language()] || p.de || p.en);
+  return said;
 }
 
 // Reason codes with their German and English texts (rejections, revocations, system decisions); loaded once.
@@ -898,12 +951,12 @@ async function sendReject(ev) {
     return;
   }
   dialog.close();
-  if (!r.ok) return message(problemText(r), false);
+  if (!r.ok) return problemMessage(r);
   await refreshAfterAction(id, t("rejected_ok"));
 }
 
 async function refreshAfterAction(id, text) {
-  await loadData();
+  await reloadData();
   await select(id);
   message(text, true);
   setStatus(text);
@@ -1013,12 +1066,10 @@ function renderGantt() {
 // --- time slider ----------------------------------------------------------------------------------
 
 function initSlider() {
-  const [lo, hi] = state.config.interval;
-  const today = state.config.today;
-  const min = isoToDay(lo || today), max = Math.max(isoToDay(hi || today), min);
   const slider = $("day-slider");
+  const [min, max] = sliderRange();
   slider.min = String(min); slider.max = String(max);
-  const start = isoToDay(today);
+  const start = isoToDay(state.config.today);
   slider.value = String(start >= min && start <= max ? start : busiestDay(min, max));
   state.day = dayToIso(Number(slider.value));
   slider.addEventListener("input", () => setDay(dayToIso(Number(slider.value))));
@@ -1026,6 +1077,43 @@ function initSlider() {
   $("play-button").addEventListener("click", togglePlay);
   $("all-days").addEventListener("change", (e) => { state.allDays = e.target.checked; applyFilters(); renderGantt(); });
   renderSliderLabels();
+  state.sliderReady = true;
+}
+
+// The slider's period (days since 1970): the config's interval, the sites' effective dates.
+function sliderRange() {
+  const [lo, hi] = state.config.interval || [];
+  const today = state.config.today;
+  const min = isoToDay(lo || today);
+  return [min, Math.max(isoToDay(hi || today), min)];
+}
+
+// The data changed (a proposal, an approval, a plan run, signing in): the slider follows the config's interval
+// again; the day chosen stays when it is still inside, else it moves to the nearest end.
+function updateSliderRange() {
+  if (!state.sliderReady) return;
+  const slider = $("day-slider");
+  const [min, max] = sliderRange();
+  slider.min = String(min); slider.max = String(max);
+  const day = Math.min(Math.max(isoToDay(state.day), min), max);
+  if (dayToIso(day) !== state.day) setDay(dayToIso(day));
+  else { slider.value = String(day); renderSliderLabels(); }
+}
+
+// Reads the page's config again (the data extent and the owners change with the data and the viewer).
+async function reloadConfig() {
+  const cfg = await api("/map/config.json");
+  if (!cfg.ok || !cfg.data) return;
+  state.config = { ...state.config, ...cfg.data };
+  if (!state.config.owners.includes(state.filters.owner)) state.filters.owner = "";
+}
+
+// After a step changed the data: the config (the slider's period), the collections, then the slider.
+async function reloadData() {
+  await reloadConfig();
+  renderControls();
+  await loadData();
+  updateSliderRange();
 }
 
 // The day with the most sites set up (difference array over the sites' effective dates).
@@ -1350,32 +1438,86 @@ async function toggleKey() {
   }
   // the details shown belong to the old view: reload first, then show them again only if still visible; the
   // filter values (owners) are the viewer's too
-  const cfg = await api("/map/config.json");
-  if (cfg.ok) {
-    state.config = { ...state.config, owners: cfg.data.owners };
-    if (!state.config.owners.includes(state.filters.owner)) state.filters.owner = "";
-  }
+  await reloadConfig();
   renderTexts({ reselect: false });
   await loadData();
+  updateSliderRange();
   if (state.selected && state.sitesById.has(state.selected)) await select(state.selected);
   else if (state.linkMissing && state.linkMissing === hashRequest()) await openLinked(); // the link, now visible?
   else if (state.selected || !$("details").hidden) closeDetails();
 }
 
+// The requests a plan run may place or move (locked, approved and active slots are fixed; drafts are not planned).
+const PLANNABLE = ["submitted", "slot_proposed", "contested", "accepted"];
+const MAX_PLAN_DAYS = 11 * 366; // the plan API's limit (service/slots: MAX_PLAN_DAYS)
+
+// The period of a plan run for the map area `b`: from the earliest window start to the latest window end of the
+// plannable requests there whose window is still open (a plan leaves out, as "skipped", every request whose window
+// reaches past its period), from today on (no slot is granted in the past) and at most MAX_PLAN_DAYS long.
+// No such request: the slider's period.
+function planPeriod(b) {
+  const today = state.config.today;
+  let lo = null, hi = null;
+  for (const f of state.data.sites?.features || []) {
+    const p = f.properties;
+    if (!PLANNABLE.includes(p.status) || !p.earliest_start || !p.latest_end || p.latest_end < today) continue;
+    const [x0, y0, x1, y1] = state.bboxes.get(f.id);
+    if (x1 < b.getWest() || x0 > b.getEast() || y1 < b.getSouth() || y0 > b.getNorth()) continue;
+    if (lo === null || p.earliest_start < lo) lo = p.earliest_start;
+    if (hi === null || p.latest_end > hi) hi = p.latest_end;
+  }
+  if (lo === null) {
+    const slider = $("day-slider");
+    return { from: dayToIso(Number(slider.min)), to: dayToIso(Number(slider.max)), fallback: true };
+  }
+  if (today && lo < today) lo = today;
+  if (isoToDay(hi) - isoToDay(lo) + 1 > MAX_PLAN_DAYS) hi = dayToIso(isoToDay(lo) + MAX_PLAN_DAYS - 1);
+  return { from: lo, to: hi, fallback: false };
+}
+
+// What a finished plan run did, from GET /v1/plans/{id}: placed, unplaced and skipped requests, and why the skipped
+// ones were left out (the API's reasons in the page's language, each once, with the sites' titles).
+function planOutcome(id, run) {
+  const short = id.slice(0, 8);
+  if (run.status === "failed") return t("plan_failed", { id: short, error: run.error ? `: ${run.error}` : "" });
+  const st = run.statistics || {};
+  let text = t("plan_done", { id: short, placed: st.placed ?? 0, unplaced: st.unplaced ?? 0, skipped: st.skipped ?? 0 });
+  const reasons = new Map();
+  for (const [rid, why] of Object.entries(st.skipped_reasons || {})) {
+    const reason = (why && typeof why === "object" ? why[language()] || why.de : why) || st.skipped_requests?.[rid] || "?";
+    if (!reasons.has(reason)) reasons.set(reason, []);
+    reasons.get(reason).push(state.sitesById.get(rid)?.properties.title || rid.slice(0, 8));
+  }
+  if (reasons.size) {
+    const [open, close] = language() === "de" ? ["„", "“"] : ["“", "”"];
+    const list = [...reasons].map(([reason, titles]) => {
+      const named = titles.slice(0, 3).map((x) => `${open}${x}${close}`).join(", ") + (titles.length > 3 ? ", …" : "");
+      return `${reason} (${named})`;
+    });
+    text += `. ${t("plan_skipped", { reasons: list.join(" ") })}`;
+  }
+  return text;
+}
+
 async function startPlan() {
   const b = map.getBounds();
-  const slider = $("day-slider");
-  const from = dayToIso(Number(slider.min)), to = dayToIso(Number(slider.max));
+  const { from, to, fallback } = planPeriod(b);
   if (!confirm(t("plan_confirm", { from: formatDate(from), to: formatDate(to) }))) return;
   const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((n) => Math.round(n * 1e5) / 1e5);
   const r = await api("/v1/plans", { method: "POST", body: { bbox, from, to } });
   if (!r.ok) { setStatus(problemText(r)); return; }
-  setStatus(t("plan_started"));
+  setStatus(fallback ? `${t("plan_started")}. ${t("plan_nothing")}` : t("plan_started"));
   const poll = async () => {
     const p = await api(`/v1/plans/${r.data.id}`);
     if (!p.ok) return;
+    if (p.data.status === "done" || p.data.status === "failed") {
+      await reloadData();
+      if (state.selected && state.sitesById.has(state.selected)) await select(state.selected);
+      const outcome = planOutcome(r.data.id, p.data);
+      setStatus(outcome);
+      return;
+    }
     setStatus(t("plan_status", { id: r.data.id.slice(0, 8), status: v("plan_status", p.data.status), progress: Math.round((p.data.progress || 0) * 100) }));
-    if (p.data.status === "done" || p.data.status === "failed") { await loadData(); return; }
     setTimeout(poll, 2000);
   };
   setTimeout(poll, 1000);

@@ -14,6 +14,16 @@ export const LABELS = {
     plan_started: "Planungslauf gestartet",
     plan_confirm: "Planungslauf für den sichtbaren Kartenausschnitt und den Zeitraum {from} bis {to} starten?",
     plan_status: "Planungslauf {id}: {status} ({progress} %)",
+    plan_done: "Planungslauf {id}: fertig – {placed} platziert, {unplaced} nicht platzierbar, {skipped} ausgelassen",
+    plan_skipped: "Ausgelassen: {reasons}",
+    plan_failed: "Planungslauf {id}: fehlgeschlagen{error}",
+    plan_nothing: "Im sichtbaren Kartenausschnitt gibt es keinen Antrag, dessen Zeitfenster noch offen ist; geplant wird der Zeitraum des Schiebereglers.",
+    counter_proposal: "Gegenvorschlag",
+    counter_met: "vom Planungslauf eingehalten",
+    counter_unmet: "vom Planungslauf nicht eingehalten – der Slot liegt im ursprünglichen Zeitfenster",
+    counter_unplaced: "auch darin kein Slot gefunden",
+    counter_pending: "Der Träger hat dem Slot widersprochen und schlägt {a} – {b} vor. „Genehmigen“ genehmigt den bisher vorgeschlagenen Slot; für den Gegenvorschlag einen Slot darin vorschlagen.",
+    api_detail: "Technische Angabe der API",
     filters: "Filter",
     owner: "Träger",
     all_owners: "Alle Träger",
@@ -142,6 +152,16 @@ export const LABELS = {
     plan_started: "Plan run started",
     plan_confirm: "Start a plan run for the visible map area and the period {from} to {to}?",
     plan_status: "Plan run {id}: {status} ({progress} %)",
+    plan_done: "Plan run {id}: done – {placed} placed, {unplaced} unplaced, {skipped} skipped",
+    plan_skipped: "Skipped: {reasons}",
+    plan_failed: "Plan run {id}: failed{error}",
+    plan_nothing: "No request in the visible map area has a window still open; the slider's period is planned.",
+    counter_proposal: "Counter-proposal",
+    counter_met: "met by the plan run",
+    counter_unmet: "not met by the plan run – the slot lies in the original window",
+    counter_unplaced: "no slot found in it either",
+    counter_pending: "The owner contested the slot and proposes {a} – {b}. “Approve” approves the slot proposed so far; to grant the counter-proposal, propose a slot in it.",
+    api_detail: "Technical detail from the API",
     filters: "Filters",
     owner: "Owner",
     all_owners: "All owners",
@@ -265,15 +285,66 @@ function ruleNames(data, open, close) {
   return names.map((n) => `${open}${n}${close}`).join(", ") || "–";
 }
 
+const CLASH_WORDS = {
+  de: { open: "„", close: "“", slot: "Slot", overlap: "Überschneidung", full: "Kapazität von {rule} ausgeschöpft ab {day}" },
+  en: { open: "“", close: "”", slot: "slot", overlap: "overlap", full: "capacity of {rule} reached from {day}" },
+};
+
+// The sites a `slot-conflict` answer names (`conflicts`: one entry per site and rule, with the other site's title
+// and slot), each once: its title, its slot, the days it overlaps the slot asked for (`context.slot`, if known)
+// and the zone or corridor whose capacity the slots fill.
+function clashList(data, context, lang) {
+  const w = CLASH_WORDS[lang];
+  const q = (s) => `${w.open}${s}${w.close}`;
+  const sites = new Map();
+  for (const c of data?.conflicts || []) {
+    const key = c.request_id || c.title;
+    if (!sites.has(key)) sites.set(key, { ...c, rules: [] });
+    if (c.rule_name) sites.get(key).rules.push(c);
+  }
+  const own = context?.slot;
+  const parts = [...sites.values()].map((c) => {
+    const facts = [];
+    if (c.start && c.end) facts.push(`${w.slot} ${formatDate(c.start)} – ${formatDate(c.end)}`);
+    if (own?.start && own?.end && c.start && c.end) {
+      const a = own.start > c.start ? own.start : c.start, b = own.end < c.end ? own.end : c.end;
+      if (a <= b) facts.push(`${w.overlap} ${formatDate(a)} – ${formatDate(b)}`);
+    }
+    for (const r of c.rules) facts.push(w.full.replace("{rule}", q(r.rule_name)).replace("{day}", formatDate(r.full_from)));
+    return `${q(c.title || c.request_id)}${facts.length ? ` (${facts.join("; ")})` : ""}`;
+  });
+  return parts.join(", ");
+}
+
+// The sentences ({de, en}) of the precedences a `precedence` (or `slot-conflict`) answer names, in the page's language.
+function precedenceSentences(data, lang) {
+  return (data?.precedences || []).map((p) => p?.[lang] || p?.de).filter(Boolean).join(" ");
+}
+
+function withExtras(sentence, data, lang, { rules = true, order = true } = {}) {
+  const extra = [];
+  if (rules && data?.rule_conflicts?.length) {
+    extra.push(lang === "de" ? `Außerdem liegt er in einer Sperrzeit oder einem Aufbruchverbot: ${ruleNames(data, "„", "“")}.`
+      : `It also lies in a blackout or moratorium: ${ruleNames(data, "“", "”")}.`);
+  }
+  if (order) { const p = precedenceSentences(data, lang); if (p) extra.push(p); }
+  return [sentence, ...extra].join(" ");
+}
+
 // Problem answers of the API (type, type:field, HTTP status) as sentences of the page; the API's own detail
-// (English) is shown after them. A function makes the sentence from the answer (the rules it names).
+// (English, written for developers) is only secondary text below them. A function makes the sentence from the
+// answer (the sites and rules it names) and what the page knows about the step (`context.slot`: the slot asked for).
 export const PROBLEMS = {
   de: {
     types: {
       "no-slot": "Es gibt keinen Slot zum Genehmigen; zuerst muss ein Slot vorgeschlagen werden.",
-      "slot-conflict": "Der Slot kollidiert mit genehmigten oder fixierten Slots.",
-      "rule-conflict": (d) => `Der Slot liegt in einer Sperrzeit oder einem Aufbruchverbot: ${ruleNames(d, "„", "“")}.`,
-      precedence: "Der Slot verletzt die Reihenfolge mit einer Baustelle, deren Slot genehmigt oder fixiert ist.",
+      "slot-conflict": (d, c) => withExtras(d?.conflicts?.length
+        ? `Der Slot kollidiert mit genehmigten oder fixierten Slots: ${clashList(d, c, "de")}.`
+        : "Der Slot kollidiert mit genehmigten oder fixierten Slots.", d, "de"),
+      "rule-conflict": (d) => withExtras(`Der Slot liegt in einer Sperrzeit oder einem Aufbruchverbot: ${ruleNames(d, "„", "“")}.`,
+                                         d, "de", { rules: false }),
+      precedence: (d) => withExtras("Der Slot verletzt die Reihenfolge mit einer Baustelle, deren Slot genehmigt oder fixiert ist.",
+                                    d, "de", { rules: false }),
       "slot-passed": "Der Slot liegt in der Vergangenheit; bitte einen neuen vorschlagen.",
       "stale-etag": "Der Antrag wurde inzwischen geändert; bitte neu laden.",
       "illegal-transition": "Diese Aktion ist im aktuellen Status nicht möglich.",
@@ -292,9 +363,13 @@ export const PROBLEMS = {
   en: {
     types: {
       "no-slot": "There is no slot to approve; a slot must be proposed first.",
-      "slot-conflict": "The slot conflicts with approved or locked slots.",
-      "rule-conflict": (d) => `The slot lies in a blackout or moratorium: ${ruleNames(d, "“", "”")}.`,
-      precedence: "The slot breaks the order with a site whose slot is approved or locked.",
+      "slot-conflict": (d, c) => withExtras(d?.conflicts?.length
+        ? `The slot conflicts with approved or locked slots: ${clashList(d, c, "en")}.`
+        : "The slot conflicts with approved or locked slots.", d, "en"),
+      "rule-conflict": (d) => withExtras(`The slot lies in a blackout or moratorium: ${ruleNames(d, "“", "”")}.`,
+                                         d, "en", { rules: false }),
+      precedence: (d) => withExtras("The slot breaks the order with a site whose slot is approved or locked.",
+                                    d, "en", { rules: false }),
       "slot-passed": "The slot has passed; please propose a new one.",
       "stale-etag": "The request changed meanwhile; please reload.",
       "illegal-transition": "This action is not possible in the current status.",
