@@ -14,52 +14,18 @@ from service.notices import service as notices
 from service.slots import explanations, repository
 from tests.conftest import site_body
 from tests.notices.helpers import notices_of, subscribe
-from tests.slots.helpers import plan
-
-SPOT = {"type": "LineString", "coordinates": [[7.1000, 51.4200], [7.1004, 51.4200]]}
-SPOT_BBOX = [7.09, 51.41, 7.11, 51.43]
-
-
-def _lane(earliest: str, latest: str, days: int, preferred: str | None = None) -> dict:
-    return site_body(kind="other", impact="lane_reduction", geometry=SPOT, diversions=[], earliest_start=earliest,
-                     latest_end=latest, duration_days=days, preferred_start=preferred)
-
-
-def _post(client, caller, body: dict) -> dict:  # noqa: ANN001
-    r = client.post("/v1/requests", json=body, headers=caller.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def _read(client, caller, rid: str) -> dict:  # noqa: ANN001
-    return client.get(f"/v1/requests/{rid}", headers=caller.headers).json()
-
-
-def _street(client, make_caller) -> tuple:  # noqa: ANN001
-    """B holds 1–10 July 2027 and C 21–30 July (their windows allow nothing else); FIRST (1–30 July, wanted from
-    the 5th) can only take 11–20 July; SECOND (1–20 July, wanted from the 11th) finds no start: B and FIRST block
-    it, and FIRST cannot make room while B holds the days before it. Once B is withdrawn, SECOND could take 1–10
-    July (10 days early), but the repair does better: FIRST moves to 1–10 July (4 days early) and SECOND gets
-    11–20 July, its wish."""
-    b, c, first, second = (make_caller("utility") for _ in range(4))
-    bid = _post(client, b, _lane("2027-07-01", "2027-07-10", 10))["id"]
-    _post(client, c, _lane("2027-07-21", "2027-07-30", 10))
-    fr = _post(client, first, _lane("2027-07-01", "2027-07-30", 10, "2027-07-05"))
-    assert (fr["slot"]["start"], fr["slot"]["end"]) == ("2027-07-11", "2027-07-20")
-    sr = _post(client, second, _lane("2027-07-01", "2027-07-20", 10, "2027-07-11"))
-    assert sr["slot"] is None and bid in sr["unplaced"]["blocking"], sr["unplaced"]
-    return b, bid, first, fr["id"], second, sr["id"]
+from tests.slots.helpers import blocked_street, plan, post_site, read_site
 
 
 def test_a_request_placed_after_its_blocker_was_withdrawn_tells_its_subscribers(client, make_caller, db,  # noqa: ANN001
                                                                                  settings) -> None:
-    b, bid, _, _, second, sid = _street(client, make_caller)
+    b, bid, _, _, second, sid = blocked_street(client, make_caller)
     sub = subscribe(client, db, area={"point": [7.1002, 51.4200], "radius_m": 300})
     notices.process_events(db, settings)  # told of every site as it is: SECOND without dates of its own
     db.flush()
     assert client.post(f"/v1/requests/{bid}/withdraw", json={"reason": "verschoben"},
                        headers=b.headers).status_code == 200
-    got = _read(client, second, sid)
+    got = read_site(client, second, sid)
     assert (got["slot"]["start"], got["slot"]["end"]) == ("2027-07-11", "2027-07-20")
     db.expire_all()
     [event] = db.scalars(select(Event).where(Event.request_id == uuid.UUID(sid),
@@ -76,10 +42,10 @@ def test_a_request_placed_after_its_blocker_was_withdrawn_tells_its_subscribers(
 
 
 def test_a_neighbour_moved_for_a_request_placed_again_says_so(client, make_caller) -> None:  # noqa: ANN001
-    b, bid, first, fid, second, sid = _street(client, make_caller)
+    b, bid, first, fid, second, sid = blocked_street(client, make_caller)
     assert client.delete(f"/v1/requests/{bid}", headers=b.headers).status_code in (200, 204)
-    assert _read(client, second, sid)["slot"]["start"] == "2027-07-11"
-    moved = _read(client, first, fid)["slot"]
+    assert read_site(client, second, sid)["slot"]["start"] == "2027-07-11"
+    moved = read_site(client, first, fid)["slot"]
     assert (moved["start"], moved["explanation"]["moved_for"]) == ("2027-07-01", sid)
     summary = moved["explanation"]["summary"]
     assert summary["de"] == ("4 Tage früher als gewünscht eingeplant: Beginn 01.07.2027 statt 05.07.2027. "
@@ -106,16 +72,16 @@ def test_a_plan_for_a_later_period_says_the_part_of_the_window_it_looked_at(clie
     """X, a full closure locked 16 April – 12 September 2028; Y, another owner's closure on the same street, 60
     days in 15 February – 30 September 2028, without a slot: a plan from 1 March finds no start for it (16 February
     is free, but before the period)."""
-    x = _post(client, city, site_body(earliest_start="2028-04-16", latest_end="2028-09-12", duration_days=150,
+    x = post_site(client, city, site_body(earliest_start="2028-04-16", latest_end="2028-09-12", duration_days=150,
                                       preferred_start=None))
     assert client.post(f"/v1/requests/{x['id']}/slot/lock", headers=coordinator.headers).status_code == 200
-    y = _post(client, utility, site_body(kind="water", earliest_start="2028-02-15", latest_end="2028-09-30",
+    y = post_site(client, utility, site_body(kind="water", earliest_start="2028-02-15", latest_end="2028-09-30",
                                          preferred_start="2028-03-15"))["id"]
     repository.delete_slot(db, uuid.UUID(y))
     db.flush()
     got = plan(client, coordinator, factory, settings, start="2028-03-01", end="2028-09-30")
     assert got["statistics"]["unplaced"] == 1
-    unplaced = _read(client, utility, y)["unplaced"]
+    unplaced = read_site(client, utility, y)["unplaced"]
     assert unplaced["reason"]["de"].startswith(
         "Kein Beginn im Teil des Zeitfensters ab dem Beginn des Planungszeitraums (01.03.2028) ist frei: "
         "blockiert durch"), unplaced["reason"]
