@@ -45,6 +45,19 @@ def ok(client, caller, rid: str, action: str, body: dict | None = None, **header
     return r.json()
 
 
+def get(client, caller, rid: str) -> dict:  # noqa: ANN001
+    """GET /v1/requests/{rid} as ``caller``; it must answer 200."""
+    r = client.get(f"/v1/requests/{rid}", headers=caller.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def patch(client, caller, rid: str, body: dict):  # noqa: ANN001, ANN201
+    """PATCH /v1/requests/{rid} with the request's current ETag."""
+    etag = client.get(f"/v1/requests/{rid}", headers=caller.headers).headers["etag"]
+    return client.patch(f"/v1/requests/{rid}", json=body, headers={**caller.headers, "If-Match": etag})
+
+
 def approved(client, owner, coordinator, start_offset: int = 0, **overrides: Any) -> dict:  # noqa: ANN001
     req = create(client, owner, **overrides)
     ok(client, coordinator, req["id"], "propose", {"start": d(start_offset)})

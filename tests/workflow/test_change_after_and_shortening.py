@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from service.requests.models import RequestPrecedence
-from tests.workflow.flow import act, approved, create, d, events, history, ok
+from tests.workflow.flow import act, approved, create, d, events, get, history, ok
 
 PROBLEM = "application/problem+json"
 
@@ -31,12 +31,6 @@ def asked(client, caller, rid: str, body: dict) -> dict:  # noqa: ANN001
 
 def decide(client, coordinator, rid: str, cid: str, body: dict | None = None):  # noqa: ANN001, ANN201
     return client.post(f"/v1/requests/{rid}/changes/{cid}/approve", json=body, headers=coordinator.headers)
-
-
-def get(client, caller, rid: str) -> dict:  # noqa: ANN001
-    r = client.get(f"/v1/requests/{rid}", headers=caller.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def refused(r, status: int, kind: str) -> dict:  # noqa: ANN001

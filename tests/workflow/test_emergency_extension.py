@@ -10,13 +10,7 @@ from sqlalchemy import select
 
 from service.slots.models import Slot
 from service.workflow.models import RequestHistory
-from tests.workflow.flow import approved, body_now
-
-
-def get(client, caller, rid: str) -> dict:  # noqa: ANN001
-    r = client.get(f"/v1/requests/{rid}", headers=caller.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.workflow.flow import approved, body_now, get
 
 
 def emergency(client, owner) -> dict:  # noqa: ANN001

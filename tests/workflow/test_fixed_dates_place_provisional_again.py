@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.workflow.flow import act, events, history, ok
+from tests.workflow.flow import act, events, get, history, ok, patch
 
 LINE = {"type": "LineString", "coordinates": [[6.91, 51.53], [6.912, 51.529]]}
 
@@ -15,17 +15,6 @@ def site(**overrides):  # noqa: ANN003, ANN201
     from tests.conftest import site_body
 
     return site_body(geometry=LINE, diversions=[], **overrides)
-
-
-def get(client, caller, rid: str) -> dict:  # noqa: ANN001
-    r = client.get(f"/v1/requests/{rid}", headers=caller.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def patch(client, caller, rid: str, body: dict):  # noqa: ANN001, ANN201
-    etag = client.get(f"/v1/requests/{rid}", headers=caller.headers).headers["etag"]
-    return client.patch(f"/v1/requests/{rid}", json=body, headers={**caller.headers, "If-Match": etag})
 
 
 def trench_and_surface(client, utility, city, coordinator) -> tuple[dict, dict]:  # noqa: ANN001

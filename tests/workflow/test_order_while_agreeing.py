@@ -5,24 +5,13 @@ submitted one whose provisional slot breaks the new order places that one again 
 
 from __future__ import annotations
 
-from tests.workflow.flow import act, approved, create, d, events, history, ok
+from tests.workflow.flow import act, approved, create, d, events, get, history, ok, patch
 
 PROBLEM = "application/problem+json"
 
 
 def link(rid: str, min_gap: int = 0, max_gap: int | None = None) -> dict:
     return {"request": rid, "min_gap_days": min_gap, "max_gap_days": max_gap}
-
-
-def get(client, caller, rid: str) -> dict:  # noqa: ANN001
-    r = client.get(f"/v1/requests/{rid}", headers=caller.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def patch(client, caller, rid: str, body: dict):  # noqa: ANN001, ANN201
-    etag = client.get(f"/v1/requests/{rid}", headers=caller.headers).headers["etag"]
-    return client.patch(f"/v1/requests/{rid}", json=body, headers={**caller.headers, "If-Match": etag})
 
 
 def test_an_approved_change_places_a_submitted_predecessor_s_provisional_slot_again(  # noqa: ANN001
