@@ -376,6 +376,14 @@ def get_deadline(session: Session, request_id: uuid.UUID) -> RequestDeadline | N
     return session.get(RequestDeadline, request_id)
 
 
+def lock_deadline(session: Session, request_id: uuid.UUID) -> RequestDeadline | None:
+    """The request's deadline, locked and re-read from the database: another worker may have acted on it (and
+    cleared or replaced it) since :func:`due_deadlines` read it. Take the request's lock first."""
+    stmt = (select(RequestDeadline).where(RequestDeadline.request_id == request_id).with_for_update()
+            .execution_options(populate_existing=True))
+    return session.scalar(stmt)
+
+
 def due_deadlines(session: Session, now: datetime, limit: int = 500) -> list[RequestDeadline]:
     """Deadlines due at ``now`` that can be acted on: every owner deadline, and coordinator deadlines of
     requests that have a proposal (a dated proposed or locked slot) that can be deemed approved."""

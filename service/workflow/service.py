@@ -1146,7 +1146,14 @@ def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> D
     not stop it: the approved slot keeps them as ``precedence_warnings``, as an approval does."""
     report = DeadlineReport()
     for deadline in repository.due_deadlines(session, now):
+        seen = (deadline.party, deadline.status, deadline.due_at)  # the re-read below refreshes this very object
         req = repository.lock_request(session, deadline.request_id)
+        # Another worker may have acted on this deadline (withheld, deemed approved, lapsed) or an action may have
+        # replaced it since it was read: act only on the deadline as it still stands under the request's lock.
+        current = repository.lock_deadline(session, deadline.request_id)
+        if current is None or (current.party, current.status, current.due_at) != seen:
+            report.skipped.append(str(deadline.request_id))
+            continue
         if req is None or req.status != deadline.status:
             repository.clear_deadline(session, deadline.request_id)
             report.skipped.append(str(deadline.request_id))
