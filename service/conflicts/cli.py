@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -56,10 +57,15 @@ def report(
     refresh_first: Annotated[bool, typer.Option("--refresh/--no-refresh", help="recompute before reporting")] = True,
 ) -> None:
     """How many conflicting pairs the stored requests contain, by kind (hard vs same owner)."""
+    from service.cli import refused
     from service.conflicts import service
     from service.kit.db import session_scope
     from service.kit.encode import to_json
 
+    if geojson:  # refuse a path that cannot be written before the (long) refresh, not after it
+        problem = _unwritable(geojson)
+        if problem:
+            raise refused(f"--geojson {geojson}: {problem}")
     settings = Settings()
     with session_scope(_factory(settings)) as session:
         if refresh_first:
@@ -85,6 +91,21 @@ def report(
                       "moment as a neighbouring request) wait for their conflicts to be recomputed: start the worker "
                       "or run `baustellen conflicts refresh`[/yellow]")
     if geojson:
-        geojson.write_text(json.dumps(to_json({"type": "FeatureCollection", "features": features}),
-                                      ensure_ascii=False), "utf-8")
+        try:
+            geojson.write_text(json.dumps(to_json({"type": "FeatureCollection", "features": features}),
+                                          ensure_ascii=False), "utf-8")
+        except OSError as exc:
+            raise refused(f"--geojson {geojson}: cannot be written ({exc.strerror or exc})") from None
         console.print(f"{len(features)} conflicts written to {geojson}")
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written as a file, or None."""
+    parent = path.parent
+    if path.is_dir():
+        return "is a directory, not a file"
+    if not parent.is_dir():
+        return f"no such directory {parent}"
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "not writable"
+    return None

@@ -1,6 +1,8 @@
 """Mapping of the City of Karlsruhe's open data set "Baustellen" (CC BY 4.0) onto site requests.
 
-Pure: one published feature in, ``(owner name, owner kind, write body, notes)`` out.
+Pure: one published feature in, ``(owner name, owner kind, write body, notes)`` out; a feature that cannot be
+mapped (no ``id``, a missing or malformed ``von``/``bis``, an unreadable geometry) raises :class:`InvalidFeature`
+naming the property, and the loader refuses that feature alone.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from datetime import date
 from typing import Any
 
 import shapely
+from shapely.errors import ShapelyError
 from shapely.geometry import mapping, shape
 
 ATTRIBUTION = "Datensatz „Baustellen“, Stadt Karlsruhe, CC BY 4.0"
+MAX_OWNER_NAME = 200  # organisations.name
 
 KIND_BY_ART = {
     "Strom bzw. TK-Versorgung": "power",
@@ -45,6 +49,25 @@ OWNER_KINDS = [
 ]
 
 
+class InvalidFeature(ValueError):
+    """A published feature that cannot be mapped onto a request; the message names the property."""
+
+
+def _text(p: dict[str, Any], key: str) -> str | None:
+    value = p.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _day(p: dict[str, Any], key: str) -> date:
+    value = p.get(key)
+    if value is None:
+        raise InvalidFeature(f"{key}: missing")
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidFeature(f"{key}: {value!r} is not a date like 2026-08-31") from None
+
+
 def owner_of(verursacher: str | None) -> tuple[str, str]:
     name = re.sub(r"\s+", " ", (verursacher or "unbekannt").replace(" - ", "-")).strip()
     name = OWNER_ALIASES.get(name, name)
@@ -54,31 +77,45 @@ def owner_of(verursacher: str | None) -> tuple[str, str]:
 
 def _flatten_collection(geometry: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """A GeometryCollection becomes the union of its highest-dimension parts."""
-    if geometry.get("type") != "GeometryCollection":
-        return geometry, None
-    geom = shape(geometry)
-    top = max(shapely.get_dimensions(g) for g in geom.geoms)
-    merged = shapely.union_all([g for g in geom.geoms if shapely.get_dimensions(g) == top])
+    if not isinstance(geometry, dict) or geometry.get("type") != "GeometryCollection":
+        return geometry, None  # anything else is the request validation's to judge
+    try:
+        geom = shape(geometry)
+        top = max(shapely.get_dimensions(g) for g in geom.geoms)
+        merged = shapely.union_all([g for g in geom.geoms if shapely.get_dimensions(g) == top])
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, ShapelyError) as exc:
+        raise InvalidFeature(f"geometry: unreadable GeometryCollection ({exc or type(exc).__name__})") from None
     return mapping(merged), "GeometryCollection as published; its highest-dimension parts were merged"
 
 
 def to_request(feature: dict[str, Any]) -> tuple[str, str, dict[str, Any], list[str]]:
-    p = feature["properties"]
-    owner_name, owner_kind = owner_of(p.get("verursacher"))
-    kind = KIND_BY_ART.get(p.get("art") or "", "other")
+    if not isinstance(feature, dict):
+        raise InvalidFeature("not a GeoJSON Feature")
+    p = feature.get("properties")
+    if not isinstance(p, dict):
+        raise InvalidFeature("properties: missing")
+    site_id = p.get("id")
+    if not isinstance(site_id, str) or not site_id.strip():
+        raise InvalidFeature("id: missing")
+    owner_name, owner_kind = owner_of(_text(p, "verursacher"))
+    if len(owner_name) > MAX_OWNER_NAME:
+        raise InvalidFeature(f"verursacher: longer than {MAX_OWNER_NAME - len(' (Karlsruhe)')} characters")
+    kind = KIND_BY_ART.get(_text(p, "art") or "", "other")
     if kind == "power" and owner_kind == "utility" and "telekommunikation" in owner_name.lower():
         kind = "telecom"
     if kind == "tram_track" and owner_kind == "rail":
         kind = "rail"
-    modes = sorted(MODE_BY_KEY[k] for k, v in (p.get("verkehrsmittel") or {}).items() if v and k in MODE_BY_KEY)
-    von, bis = date.fromisoformat(p["von"]), date.fromisoformat(p["bis"])
+    traffic = p.get("verkehrsmittel")
+    modes = sorted(MODE_BY_KEY[k] for k, v in (traffic if isinstance(traffic, dict) else {}).items()
+                   if v and k in MODE_BY_KEY)
+    von, bis = _day(p, "von"), _day(p, "bis")
     geometry = feature.get("geometry") or {"type": "Point", "coordinates": p.get("point")}
     geometry, note = _flatten_collection(geometry)
     body = {
-        "title": p.get("titel") or p["id"],
+        "title": p.get("titel") or site_id,
         "description": p.get("info") or "",
         "kind": kind,
-        "impact": IMPACT_BY_AMPEL.get(p.get("ampel") or "", "lane_reduction"),
+        "impact": IMPACT_BY_AMPEL.get(_text(p, "ampel") or "", "lane_reduction"),
         "modes": modes,
         "shift": "continuous",
         "geometry": geometry,
@@ -87,6 +124,6 @@ def to_request(feature: dict[str, Any]) -> tuple[str, str, dict[str, Any], list[
         "duration_days": max((bis - von).days + 1, 1),
         "preferred_start": von,
         "urgency": "planned",
-        "external_id": p["id"],
+        "external_id": site_id,
     }
     return owner_name, owner_kind, body, [note] if note else []
