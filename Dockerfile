@@ -10,7 +10,10 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY service ./service
 COPY migrations ./migrations
 COPY examples ./examples
+# A plain (non-editable) install puts `service` into site-packages; alembic.ini, migrations/ and examples/ stay
+# here in /app, which BAUSTELLEN_PROJECT_DIR names (the commands also find them in their working directory).
 RUN pip install .
+ENV BAUSTELLEN_PROJECT_DIR=/app
 RUN useradd --system --home /app baustellen && chown -R baustellen /app
 USER baustellen
 EXPOSE 8000

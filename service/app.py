@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,7 @@ from service.kit.db import make_engine, make_sessionmaker
 from service.kit.head import HeadAsGet, get_and_head
 from service.kit.limits import BodySizeLimit
 from service.kit.openapi import install_openapi
-from service.kit.problems import install_handlers
+from service.kit.problems import Problem, install_handlers
 from service.settings import Settings
 
 DESCRIPTION = """
@@ -54,8 +55,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet, routes_of=app)  # outermost: HEAD gets the headers GET has, gzip included
     install_openapi(app, key_required_by=require_principal)
 
-    @get_and_head(app.router, "/healthz", tags=["meta"])
+    @get_and_head(app.router, "/healthz", tags=["meta"],
+                  responses={503: {"description": "The database cannot be reached (`SELECT 1` failed)."}})
     def healthz() -> dict[str, str]:
+        """Liveness and readiness: 200 when the API can reach its database, 503 problem details when not."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with app.state.engine.connect() as conn:
+                conn.execute(text("select 1"))
+        except SQLAlchemyError as e:
+            logging.getLogger("baustellen.api").warning("healthz: database unreachable: %s",
+                                                        str(getattr(e, "orig", None) or e).strip().splitlines()[:1])
+            raise Problem(503, "Service Unavailable", "Die Datenbank ist nicht erreichbar. / The database cannot "
+                          "be reached.", type_="database-unavailable") from None
         return {"status": "ok"}
 
     return app

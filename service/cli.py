@@ -7,15 +7,56 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from typer.core import TyperGroup
 
 from service.auth.models import OrgKind, Role
 from service.domains import modules
-from service.settings import REPO_ROOT, Settings
+from service.kit.schema import alembic_config
+from service.settings import Settings, SetupError, describe_settings_error
 
-app = typer.Typer(help="Baustellenmanagement Ruhr: slot system for construction sites.", no_args_is_help=True)
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+class _Commands(TyperGroup):
+    """The root command: what every command may run into before it does anything of its own (invalid
+    ``BAUSTELLEN_*`` settings, a database it cannot reach, one the migrations never ran on, a missing project
+    file) ends it with one line on stderr and exit code 2, not a traceback."""
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201
+        try:
+            return super().invoke(ctx)
+        except ValidationError as e:
+            if e.title != Settings.__name__:
+                raise
+            message = describe_settings_error(e)
+        except SettingsError as e:
+            message = describe_settings_error(e)
+        except SetupError as e:
+            message = str(e)
+        except OperationalError as e:
+            message = f"database: {_first_line(e)} (check BAUSTELLEN_DATABASE_URL and that the server is up)"
+        except ArgumentError as e:
+            message = f"BAUSTELLEN_DATABASE_URL: {_first_line(e)}"
+        except ProgrammingError as e:
+            if getattr(e.orig, "sqlstate", None) != "42P01":  # undefined_table: the migrations did not run
+                raise
+            message = f"database: {_first_line(e)}: run `baustellen db upgrade`"
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(2)
+
+
+app = typer.Typer(help="Baustellenmanagement Ruhr: slot system for construction sites.", no_args_is_help=True,
+                  cls=_Commands)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -41,20 +82,12 @@ def session_factory(settings: Settings):  # noqa: ANN201 - sessionmaker
     return make_sessionmaker(make_engine(settings), settings)
 
 
-def alembic_config(settings: Settings):  # noqa: ANN201 - alembic Config
-    from alembic.config import Config
-
-    cfg = Config(str(REPO_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(REPO_ROOT / "migrations"))
-    cfg.attributes["database_url"] = settings.database_url
-    return cfg
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations (``alembic upgrade head``), then scrub again the stored public titles of the requests made
     with older scrubbing rules (``SCRUB_REVISION``)."""
     from alembic import command
+    from alembic.util import CommandError
 
     from service.feeds.common import SCRUB_REVISION
     from service.kit.db import session_scope
@@ -62,7 +95,10 @@ def db_upgrade(revision: str = "head") -> None:
     from service.requests import repository as request_repository
 
     settings = Settings()
-    command.upgrade(alembic_config(settings), revision)
+    try:
+        command.upgrade(alembic_config(settings), revision)
+    except CommandError as e:  # an unknown revision
+        raise refused(_first_line(e)) from None
     console.print(f"[green]database at {revision}[/green]")
     factory = session_factory(settings)
     with session_scope(factory) as session:
@@ -74,12 +110,26 @@ def db_upgrade(revision: str = "head") -> None:
                   f"{total.changed} changed)")
 
 
-@db_app.command("downgrade")
+# ignore_unknown_options: `db downgrade -1` (one step back) is the revision -1, not an unknown option
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def db_downgrade(revision: str) -> None:
-    """Revert migrations down to REVISION (``base`` for an empty schema)."""
+    """Revert migrations down to REVISION: a revision id, -1 for one step back, ``base`` for an empty schema."""
     from alembic import command
+    from alembic.util import CommandError
 
-    command.downgrade(alembic_config(Settings()), revision)
+    from service.kit.db import make_engine
+    from service.kit.schema import database_heads
+
+    settings = Settings()
+    try:
+        command.downgrade(alembic_config(settings), revision)
+    except CommandError as e:  # an unknown revision, or one ahead of the database
+        raise refused(_first_line(e)) from None
+    engine = make_engine(settings)
+    try:
+        console.print(f"[green]database at {', '.join(sorted(database_heads(engine))) or 'base'}[/green]")
+    finally:
+        engine.dispose()
 
 
 def refused(message: str) -> typer.Exit:
@@ -192,8 +242,8 @@ def _print_summary(title: str, summary) -> None:  # noqa: ANN001
     table.add_column("already there", justify="right")
     table.add_row(str(summary.stored), str(summary.repaired), str(len(summary.refused)), str(summary.skipped))
     Console().print(table)
-    for label, reason in summary.refused:
-        Console().print(f"[red]refused[/red] {label}: {reason}")
+    for label, reason in summary.refused:  # escaped: a reason may hold brackets (features[1]) rich takes for markup
+        Console().print(f"[red]refused[/red] {escape(str(label))}: {escape(str(reason))}")
 
 
 @demo_app.command("load")
@@ -231,18 +281,35 @@ def import_karlsruhe(path: Path) -> None:
     from service.requests import loaders
 
     settings = Settings()
-    total = loaders.count_features(path)
+    try:
+        total = loaders.count_features(path)
+    except loaders.BadFile as exc:  # missing, unreadable or not a FeatureCollection: one line, nothing stored
+        raise refused(str(exc)) from None
     with progress_bar() as bar, session_scope(session_factory(settings)) as session:
         task = bar.add_task("Karlsruhe", total=total)
         summary = loaders.load_karlsruhe(session, path, settings, progress=lambda n: bar.advance(task, n))
     _print_summary("Karlsruhe import", summary)
 
 
+def _check_database(settings: Settings) -> None:
+    """Refuse to start on a database that cannot be reached or is not at the code's migration head."""
+    from service.kit.db import make_engine
+    from service.kit.schema import check_schema
+
+    engine = make_engine(settings)
+    try:
+        check_schema(settings, engine)
+    finally:
+        engine.dispose()
+
+
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=256)] = 1) -> None:
     """Serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    _check_database(Settings())
     uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
@@ -251,8 +318,14 @@ def worker() -> None:
     """Run the background jobs (deadlines, plan runs, notice delivery) in this process."""
     from service.worker import run
 
-    run(Settings())
+    settings = Settings()
+    _check_database(settings)
+    run(settings)
 
 
 for _module in modules("cli"):
     _module.register(app)
+
+
+if __name__ == "__main__":  # python -m service.cli
+    app()

@@ -2,20 +2,74 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+# The directory this package was imported from: the project directory for a checkout or an editable install,
+# site-packages for a plain ``pip install .`` (the Docker image), which holds no alembic.ini, migrations/ or
+# examples/. Use ``Settings().project_dir`` for those.
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Settings whose value is never echoed in an error message.
+SECRETS = {"database_url", "smtp_password"}
+
+
+def project_root() -> Path:
+    """Where alembic.ini, migrations/ and examples/ are: the source tree the package was imported from, else the
+    working directory (an installed package run from the project directory, as the Docker image does). Neither
+    holding alembic.ini, the source tree; commands that need the files then say so (:func:`project_file`)."""
+    for candidate in (REPO_ROOT, Path.cwd()):
+        if (candidate / "alembic.ini").is_file():
+            return candidate.resolve()
+    return REPO_ROOT
+
+
+class SetupError(RuntimeError):
+    """The installation cannot do what was asked (a file it needs is missing); the CLI prints it as one line."""
+
+
+def project_file(settings: Settings, name: str) -> Path:
+    """``name`` (``alembic.ini``, ``migrations``) in the project directory, or :class:`SetupError` saying where
+    it was looked for."""
+    path = settings.project_dir / name
+    if not path.exists():
+        raise SetupError(f"{path} does not exist: run baustellen from the project directory (the one with "
+                         f"alembic.ini, migrations/ and examples/) or set BAUSTELLEN_PROJECT_DIR to it")
+    return path
+
+
+def describe_settings_error(error: ValidationError | SettingsError) -> str:
+    """One line naming each environment variable that is wrong and why (never a secret's value)."""
+    if isinstance(error, SettingsError):  # a value pydantic-settings could not even decode (bad JSON)
+        found = re.search(r'field "(\w+)"', str(error))
+        return f"BAUSTELLEN_{found.group(1).upper()}: not valid JSON" if found else str(error)
+    parts, seen = [], set()
+    for err in error.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        if err["type"] == "default_factory_not_called" or field in seen:  # follows from an error named already
+            continue
+        seen.add(field)
+        msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        if err["type"] != "value_error" and field not in SECRETS and isinstance(value, str | int | float):
+            msg += f" (got {value!r})"
+        parts.append(f"BAUSTELLEN_{field.upper()}: {msg}" if field else msg)
+    return "; ".join(parts)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BAUSTELLEN_", env_file=".env", extra="ignore")
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/baustellen"
-    db_pool_size: int = 10
+    db_pool_size: int = Field(10, ge=1, le=1000)
     public_url: str = "http://127.0.0.1:8000"
     timezone: str = "Europe/Berlin"
     # The calendar day the service works on. Unset (production) it is the real day in ``timezone``; set, the
@@ -24,16 +78,17 @@ class Settings(BaseSettings):
     today: date | None = None
 
     # Input limits for geometries and bodies.
-    service_area: tuple[float, float, float, float] = (5.86, 47.27, 15.05, 55.06)  # Germany
-    max_vertices: int = 10_000
-    max_area_km2: float = 25.0
+    # minlon,minlat,maxlon,maxlat in WGS84; in the environment as ``6.4,51.2,7.9,51.8`` or a JSON list
+    service_area: Annotated[tuple[float, float, float, float], NoDecode] = (5.86, 47.27, 15.05, 55.06)  # Germany
+    max_vertices: int = Field(10_000, ge=4)  # a polygon's ring has at least 4
+    max_area_km2: float = Field(25.0, gt=0)
     # The total length of a works line (a trench, a pipeline, a track renewal), measured in EPSG:25832. Real
     # linear works run a few km (the Karlsruhe and Autobahn A1 records reach 9 km); a longer one is built and
     # permitted in sections, and a line over 50 km is almost always a mistake (swapped coordinates, a route sent
     # as the footprint). Diversions and replacement routes are not capped: they go where traffic can go.
-    max_line_km: float = 50.0
-    max_body_bytes: int = 5_000_000
-    max_years_ahead: int = 10
+    max_line_km: float = Field(50.0, gt=0)
+    max_body_bytes: int = Field(5_000_000, ge=1024)
+    max_years_ahead: int = Field(10, ge=1, le=100)
 
     # Conflict detection (metres, months).
     conflict_distance_m: dict[str, float] = Field(
@@ -45,28 +100,28 @@ class Settings(BaseSettings):
             "full_closure": 200.0,
         }
     )
-    diversion_tolerance_m: float = 5.0
-    dig_once_distance_m: float = 50.0
-    dig_once_months: int = 6
+    diversion_tolerance_m: float = Field(5.0, ge=0)
+    dig_once_distance_m: float = Field(50.0, ge=0)
+    dig_once_months: int = Field(6, ge=0, le=120)
 
     # Slot allocation.
-    solver_time_limit_s: float = 30.0
-    solver_workers: int = 2
-    solver_seed: int = 0
+    solver_time_limit_s: float = Field(30.0, gt=0, le=24 * 3600)
+    solver_workers: int = Field(2, ge=2, le=256)  # CP-SAT's portfolio needs at least 2 (scheduler.Options)
+    solver_seed: int = Field(0, ge=0, le=2**31 - 1)  # CP-SAT's random_seed is an int32
 
     # Workflow deadlines.
-    coordinator_answer_working_days: int = 10
-    owner_answer_days: int = 14
+    coordinator_answer_working_days: int = Field(10, ge=1, le=365)
+    owner_answer_days: int = Field(14, ge=1, le=365)
 
     # Mail and notices.
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
+    smtp_port: int = Field(25, ge=1, le=65535)
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "Baustellenmanagement Ruhr <noreply@baustellen.example>"
     webhook_allow_http_loopback: bool = False
-    webhook_disable_after_s: float = 3 * 24 * 3600
+    webhook_disable_after_s: float = Field(3 * 24 * 3600, gt=0)
 
     # Open data.
     feed_publisher: str = "Regionale Koordinierungsstelle Baustellen Ruhr"
@@ -76,9 +131,73 @@ class Settings(BaseSettings):
     # Map.
     map_style_url: str | None = None
 
-    # Paths.
-    shared_data_dir: Path = REPO_ROOT.parent / "shared" / "data"
-    examples_dir: Path = REPO_ROOT / "examples"
+    # Paths. ``project_dir`` holds alembic.ini, migrations/ and examples/ (see :func:`project_root`).
+    project_dir: Path = Field(default_factory=project_root)
+    shared_data_dir: Path = Field(default_factory=lambda data: data["project_dir"].parent / "shared" / "data")
+    examples_dir: Path = Field(default_factory=lambda data: data["project_dir"] / "examples")
 
-    # Worker.
-    worker_poll_seconds: float = 5.0
+    # Worker: seconds between the notice delivery rounds (and the other short-interval jobs).
+    worker_poll_seconds: float = Field(5.0, gt=0, le=3600)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        example = "postgresql+psycopg://user:password@host:5432/baustellen"
+        try:
+            url = make_url(value)
+            url.get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError):  # the URL itself is not echoed: it may hold a password
+            raise ValueError(f"not a database URL like {example}") from None
+        if url.get_backend_name() != "postgresql":
+            raise ValueError(f"the service needs PostgreSQL with PostGIS ({example}), not {url.get_backend_name()}")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL like https://baustellen.example.org")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name like Europe/Berlin)") from None
+        return value
+
+    @field_validator("service_area", mode="before")
+    @classmethod
+    def _service_area_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = json.loads(text) if text.startswith("[") else [v.strip() for v in text.split(",")]
+            except json.JSONDecodeError:
+                value = None
+            if not isinstance(value, list) or len(value) != 4:
+                raise ValueError(f"{text!r} is not 4 numbers minlon,minlat,maxlon,maxlat like 6.4,51.2,7.9,51.8")
+        return value
+
+    @field_validator("service_area")
+    @classmethod
+    def _service_area(cls, value: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        minlon, minlat, maxlon, maxlat = value
+        if not (-180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90):
+            raise ValueError(f"{list(value)} is not minlon,minlat,maxlon,maxlat in WGS84 with minlon < maxlon "
+                             f"and minlat < maxlat (longitudes -180..180, latitudes -90..90)")
+        return value
+
+    @field_validator("conflict_distance_m")
+    @classmethod
+    def _distances(cls, value: dict[str, float]) -> dict[str, float]:
+        negative = sorted(k for k, v in value.items() if not v >= 0)  # also NaN
+        if negative:
+            raise ValueError(f"distances must be 0 or more metres: {', '.join(negative)}")
+        return value

@@ -79,7 +79,8 @@ def create_key(session: Session, *, org_id: uuid.UUID, role: Role | str) -> tupl
     if org is None:
         raise not_found("Organisation", org_id)
     if not role_allowed(role, org.kind):
-        raise InvalidField("role", f"a {role.value} key acts for the coordination office (it approves and "
+        article = "an" if role.value[0] in "aeiou" else "a"  # an admin key, a coordinator key
+        raise InvalidField("role", f"{article} {role.value} key acts for the coordination office (it approves and "
                            f"rejects requests) and is only for an organisation of kind coordinator; {org.name!r} is "
                            f"of kind {org.kind}: give it a submitter key")
     public = secrets.token_hex(4)

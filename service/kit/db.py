@@ -73,7 +73,7 @@ def temporary_database(base_url: str, prefix: str, *, migrate: bool = True) -> I
         if migrate:
             from alembic import command
 
-            from service.cli import alembic_config
+            from service.kit.schema import alembic_config
 
             cfg = alembic_config(Settings(database_url=url))
             cfg.attributes["skip_logging"] = True

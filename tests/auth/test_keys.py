@@ -98,11 +98,11 @@ def test_only_the_coordination_office_gets_keys_that_approve(client, make_caller
     admin = make_caller("coordinator", "admin")
     keys = f"/v1/organisations/{utility.org_id}/keys"
     before = client.get(keys, headers=admin.headers).json()
-    for role in ("coordinator", "admin"):
+    for role, article in (("coordinator", "a"), ("admin", "an")):
         r = client.post(keys, json={"role": role}, headers=admin.headers)
         assert r.status_code == 422, r.text
         (error,) = r.json()["errors"]
-        assert error["field"] == "role" and f"a {role} key acts for the coordination office" in error["detail"]
+        assert error["field"] == "role" and f"{article} {role} key acts for the coordination office" in error["detail"]
         assert "Stadtwerke Essen" in error["detail"] and "kind utility" in error["detail"]
     assert client.get(keys, headers=admin.headers).json() == before, "no key was made"
     assert client.post(keys, json={"role": "submitter"}, headers=admin.headers).status_code == 201
