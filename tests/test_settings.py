@@ -41,7 +41,7 @@ def test_defaults_are_valid() -> None:
     ("SERVICE_AREA", "[6.4, 51.2, 7.9]", "BAUSTELLEN_SERVICE_AREA: '[6.4, 51.2, 7.9]' is not 4 numbers"),
     ("CONFLICT_DISTANCE_M", '{"footway": -10}', "BAUSTELLEN_CONFLICT_DISTANCE_M: distances must be 0 or more"),
     ("PUBLIC_URL", "localhost:8000", "BAUSTELLEN_PUBLIC_URL: 'localhost:8000' is not an http(s) URL"),
-    ("DATABASE_URL", "sqlite:///baustellen.db", "BAUSTELLEN_DATABASE_URL: the service needs PostgreSQL"),
+    ("DATABASE_URL", "mysql://user@db/baustellen", "BAUSTELLEN_DATABASE_URL: the service needs PostgreSQL"),
 ])
 def test_invalid_setting_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
                                               expected: str) -> None:
