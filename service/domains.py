@@ -8,8 +8,8 @@ Each domain has ``endpoints.router`` (and may have ``endpoints.install(app, sett
 - ``hooks.after_request_change(session, req, kind, principal)`` reacts, in the same transaction, to every
   change of a site request (kind is the event kind, e.g. ``request.created``), and
   ``hooks.edit_warnings(session, req) -> list[str]`` adds warnings to the answer to a PATCH of a request, and
-  ``hooks.read_extras(req) -> dict`` adds fields to the request's read representation
-  (``hooks.read_extras_full(req)`` those only the owner organisation and the coordinators may read).
+  ``hooks.read_extras(req, full=...) -> dict`` adds fields to the request's read representation (``full``: as
+  the owner organisation and the coordinators read it; else as every other organisation does).
 Hooks run in the order of ``DOMAINS``.
 """
 

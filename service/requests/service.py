@@ -277,12 +277,11 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
         "updated_at": req.updated_at,
         "warnings": warnings or [],
     }
-    # each domain's additions; ``read_extras_full`` adds what only the owner and the coordinators may read
+    # each domain's additions, as ``full`` readers (the owner, the coordinators) or everyone else may read them
     for module in modules("hooks"):
-        for name in ("read_extras", "read_extras_full") if full else ("read_extras",):
-            extras = getattr(module, name, None)
-            if extras is not None:
-                data.update(extras(req))
+        extras = getattr(module, "read_extras", None)
+        if extras is not None:
+            data.update(extras(req, full=full))
     return data
 
 

@@ -56,11 +56,7 @@ def _workflow_handles_emergencies() -> bool:
     return service.workflow_hook("activate_emergency") is not None
 
 
-def read_extras(req: SiteRequest) -> dict[str, Any]:
-    """The slot as every reader of the request sees it (texts scrubbed of personal data) ..."""
-    return service.public_slot_extras(req)
-
-
-def read_extras_full(req: SiteRequest) -> dict[str, Any]:
-    """... and as its owner and the coordinators read it: as written."""
-    return service.slot_extras(req)
+def read_extras(req: SiteRequest, *, full: bool) -> dict[str, Any]:
+    """The slot as its owner and the coordinators read it (``full``: as written), or as every other organisation
+    does (texts scrubbed of personal data, no counter-proposal)."""
+    return service.slot_extras(req) if full else service.public_slot_extras(req)

@@ -605,7 +605,7 @@ def public_slot_extras(req: SiteRequest) -> dict[str, Any]:
     extras = slot_extras(req)
     slot, unplaced = extras["slot"], extras["unplaced"]
     # a contested request's counter-proposal is between its owner and the coordination office (the workflow's
-    # ``read_extras_full`` gives it to them): a plan's explanation of it, and its preferred start, stay with them
+    # ``read_extras`` gives it to full readers): a plan's explanation of it, and its preferred start, stay with them
     if slot is not None and "counter_proposal" in slot["explanation"]:
         kept = {k: v for k, v in slot["explanation"].items() if k in ("method", "plan_id")}
         slot = {**slot, "explanation": {**kept, "summary": explanations.placed_for(slot["start"], slot["end"])}}

@@ -24,27 +24,21 @@ def edit_warnings(session: Session, req: SiteRequest) -> list[str]:
     return service.edit_warnings(session, req)
 
 
-def read_extras(req: SiteRequest) -> dict[str, Any]:
+def read_extras(req: SiteRequest, *, full: bool) -> dict[str, Any]:
     """The answer deadline that runs for the request now (``null`` when none) and, for a rejected request, the
-    decision with its reason."""
+    decision with its reason: as written for ``full`` readers (the owner, the coordinators), scrubbed as other
+    organisations read free text. For ``full`` readers also a contested request's counter-proposal in its
+    ``slot`` (the slots domain's slot object, with ``counter_proposal`` added): other organisations may see the
+    request and its slot, not the negotiation about it."""
     from service.feeds.common import scrub_texts  # pure text rules
 
     session = object_session(req)
     if session is None:
         return {"deadline": None, "decision": None}
-    # the coordinator's words as other organisations read free text: scrubbed (as written in read_extras_full)
-    return {"deadline": service.deadline_json(session, req.id),
-            "decision": scrub_texts(service.decision_json(session, req))}
-
-
-def read_extras_full(req: SiteRequest) -> dict[str, Any]:
-    """For the owner and the coordinators only: a contested request's counter-proposal in its ``slot`` (the
-    slots domain's slot object, with ``counter_proposal`` added). Other organisations may see the request and
-    its slot, not the negotiation about it."""
-    session = object_session(req)
-    if session is None:
-        return {}
-    counter = service.counter_proposal_json(session, req)
+    decision = service.decision_json(session, req)
+    out = {"deadline": service.deadline_json(session, req.id), "decision": decision if full else scrub_texts(decision)}
+    counter = service.counter_proposal_json(session, req) if full else None
     slot = slot_extras(req)["slot"] if counter is not None else None
-    decision = {"decision": service.decision_json(session, req)}
-    return {**decision, "slot": {**slot, "counter_proposal": counter}} if slot is not None else decision
+    if slot is not None:
+        out["slot"] = {**slot, "counter_proposal": counter}
+    return out
