@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from service.auth.dependencies import require_principal
 from service.domains import modules
-from service.kit.db import make_engine, make_sessionmaker
+from service.kit.db import make_engine, make_sessionmaker, ping
 from service.kit.head import HeadAsGet, get_and_head
 from service.kit.limits import BodySizeLimit
 from service.kit.openapi import install_openapi
@@ -59,12 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   responses={503: {"description": "The database cannot be reached (`SELECT 1` failed)."}})
     def healthz() -> dict[str, str]:
         """Liveness and readiness: 200 when the API can reach its database, 503 problem details when not."""
-        from sqlalchemy import text
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
-            with app.state.engine.connect() as conn:
-                conn.execute(text("select 1"))
+            ping(app.state.engine)
         except SQLAlchemyError as e:
             logging.getLogger("baustellen.api").warning("healthz: database unreachable: %s",
                                                         str(getattr(e, "orig", None) or e).strip().splitlines()[:1])

@@ -29,6 +29,14 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
+def ping(engine: Engine) -> None:
+    """``SELECT 1`` on a connection of ``engine``: raises SQLAlchemyError when the database cannot be reached."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        conn.execute(text("select 1"))
+
+
 def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
     """Sessions carry the settings in ``session.info["settings"]`` so request hooks deep below a service
     call see the same configuration as the app, CLI command or worker that opened them."""
