@@ -958,27 +958,18 @@ def place_incrementally(session: Session, req: SiteRequest, settings: Settings, 
 SLOT_DISPLACED = "slot.displaced"
 
 
-def _emit_moved(session: Session, moved: SiteRequest, was: tuple[date, date], now: tuple[date, date] | None,
-                cause: SiteRequest) -> None:
-    """``moved``'s provisional slot went from ``was`` to ``now`` (None: left unplaced) because of ``cause``."""
+def _emit_moved(session: Session, moved: SiteRequest, was: tuple[date, date] | None, now: tuple[date, date] | None,
+                cause: SiteRequest, *, why: str = "moved_for") -> None:
+    """``moved``'s provisional slot went from ``was`` to ``now`` (None: left unplaced) because of ``cause``
+    (payload key ``why``: ``moved_for``, or ``freed_by`` when ``cause`` gave its slot back). ``was`` None: it had
+    no slot, and its subscribers were told the site without dates of its own (its preferred dates or its window);
+    the notice compares the new dates with what each of them was told."""
+    def dates(d: tuple[date, date] | None) -> dict[str, str] | None:
+        return {"start": d[0].isoformat(), "end": d[1].isoformat(), "status": "proposed"} if d is not None else None
+
     events.emit(session, SLOT_DISPLACED, request_id=moved.id, organisation_id=None, payload={
-        "status": moved.status, "title": moved.title, "owner_id": str(moved.owner_id), "moved_for": str(cause.id),
-        "method": "incremental",
-        "previous_slot": {"start": was[0].isoformat(), "end": was[1].isoformat(), "status": "proposed"},
-        "slot": {"start": now[0].isoformat(), "end": now[1].isoformat(), "status": "proposed"}
-        if now is not None else None,
-    })
-
-
-def _emit_placed(session: Session, placed: SiteRequest, now: tuple[date, date], freed_by: SiteRequest) -> None:
-    """``placed``, left unplaced before, got a provisional slot ``now`` because ``freed_by`` gave its slot back.
-    Its subscribers were told the site without dates of its own (its preferred dates or its window): the same
-    outbox event as a provisional slot that moved tells them the dates it has now (``previous_slot`` is None: the
-    notice compares with what each subscriber was told)."""
-    events.emit(session, SLOT_DISPLACED, request_id=placed.id, organisation_id=None, payload={
-        "status": placed.status, "title": placed.title, "owner_id": str(placed.owner_id),
-        "freed_by": str(freed_by.id), "method": "incremental", "previous_slot": None,
-        "slot": {"start": now[0].isoformat(), "end": now[1].isoformat(), "status": "proposed"},
+        "status": moved.status, "title": moved.title, "owner_id": str(moved.owner_id), why: str(cause.id),
+        "method": "incremental", "previous_slot": dates(was), "slot": dates(now),
     })
 
 
@@ -1018,7 +1009,7 @@ def place_unblocked(session: Session, req: SiteRequest, settings: Settings) -> l
             _record_history(session, other, "slot.placed", None, reason=f"{texts['de']} / {texts['en']}",
                             force=False)
             if new.start is not None and new.end is not None:  # the subscribers were told it had no dates yet
-                _emit_placed(session, other, (new.start, new.end), req)
+                _emit_moved(session, other, None, (new.start, new.end), req, why="freed_by")
             placed.append(rid)
         else:
             slot.unplaced = without_blocker(slot.unplaced or {}, str(req.id),
