@@ -3,6 +3,7 @@ fixtures are in conftest.py. Screenshots go to artifacts/screenshots/ (gitignore
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -46,6 +47,15 @@ def list_ids(page: Page) -> set[str]:
 
 def box(page: Page, selector: str) -> dict[str, float]:
     return page.locator(selector).bounding_box()
+
+
+def post_example_moratorium(url: str, name: str, key: str) -> None:
+    """POST the example's moratorium ``name`` (examples/ruhr/moratoriums.geojson) as the coordinator ``key``."""
+    features = json.loads((REPO_ROOT / "examples" / "ruhr" / "moratoriums.geojson").read_text("utf-8"))["features"]
+    feature = next(f for f in features if f["properties"]["name"] == name)
+    r = httpx.post(f"{url}/v1/moratoriums", json={**feature["properties"], "geometry": feature["geometry"]},
+                   headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 201, r.text
 
 
 def get_request(url: str, site: str, key: str) -> dict:

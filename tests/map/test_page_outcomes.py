@@ -9,7 +9,6 @@ proposed slot 2027-04-01 to 2027-05-30, its second (SWE-W-27-0318, touching it) 
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import httpx
@@ -21,8 +20,8 @@ from service.auth import service as auth
 from service.requests.models import SiteRequest
 from service.settings import Settings
 from service.slots.service import run_plan
-from tests.map.browser import get_request, idle, open_map, select_site, with_key
-from tests.map.conftest import RUHR, Ruhr
+from tests.map.browser import get_request, idle, open_map, post_example_moratorium, select_site, with_key
+from tests.map.conftest import Ruhr
 
 FIRST, SECOND, FOURTH = "EB-2027-0142", "SWE-W-27-0318", "RB-GL-2027-08"
 HOHE_STRASSE = "DEW-WG-2027-131"
@@ -197,12 +196,7 @@ def test_slot_conflict_names_the_sites_in_the_page_language(live_server: str, ru
 
 def test_proposal_warnings_in_the_page_language(live_server: str, ruhr: Ruhr, page: Page) -> None:
     site = str(ruhr.ids[HOHE_STRASSE])  # submitted, no slot
-    headers = {"Authorization": f"Bearer {ruhr.coordinator_key}"}
-    feature = next(f for f in json.loads((RUHR / "moratoriums.geojson").read_text("utf-8"))["features"]
-                   if f["properties"]["name"] == MORATORIUM)
-    r = httpx.post(f"{live_server}/v1/moratoriums", json={**feature["properties"], "geometry": feature["geometry"]},
-                   headers=headers)
-    assert r.status_code == 201, r.text
+    post_example_moratorium(live_server, MORATORIUM, ruhr.coordinator_key)
     with_key(page, ruhr.coordinator_key)
     open_map(page, live_server)
     page.locator("#all-days").check()

@@ -7,13 +7,11 @@ lies in the example's no-dig area "Aufgrabungssperre Hohe Straße (Dortmund)" (2
 
 from __future__ import annotations
 
-import json
-
 import httpx
 from playwright.sync_api import Dialog, Page
 
-from tests.map.browser import get_request, open_map, select_site, with_key
-from tests.map.conftest import RUHR, Ruhr
+from tests.map.browser import get_request, open_map, post_example_moratorium, select_site, with_key
+from tests.map.conftest import Ruhr
 
 HOHE_STRASSE = "DEW-WG-2027-131"
 MORATORIUM = "Aufgrabungssperre Hohe Straße (Dortmund)"
@@ -64,11 +62,7 @@ def test_slot_in_a_moratorium_is_refused_in_german_and_approved_with_override(
     page = laptop  # a tab whose dialogs the test answers itself
     site = str(ruhr.ids[HOHE_STRASSE])
     headers = {"Authorization": f"Bearer {ruhr.coordinator_key}"}
-    feature = next(f for f in json.loads((RUHR / "moratoriums.geojson").read_text("utf-8"))["features"]
-                   if f["properties"]["name"] == MORATORIUM)
-    r = httpx.post(f"{live_server}/v1/moratoriums", json={**feature["properties"], "geometry": feature["geometry"]},
-                   headers=headers)
-    assert r.status_code == 201, r.text
+    post_example_moratorium(live_server, MORATORIUM, ruhr.coordinator_key)
     # a proposal in it passes (with a warning): the owner answers first
     r = httpx.post(f"{live_server}/v1/requests/{site}/propose", json={"start": "2027-05-03"}, headers=headers)
     assert r.status_code == 200, r.text
