@@ -22,6 +22,7 @@ from service.conflicts.schemas import (
 )
 from service.kit.encode import to_json
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
+from service.kit.links import public_link
 from service.kit.types import Day
 
 router = APIRouter(tags=["conflicts"])
@@ -70,7 +71,7 @@ def list_conflicts(
     links = []
     if next_cursor is not None:
         links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
-                      "href": str(request.url.include_query_params(cursor=next_cursor))})
+                      "href": public_link(request, cursor=next_cursor)})
     rules = service.rules_state(session, request.app.state.settings)
     pending = service.pending_count(session)
     return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features,

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import OptionalPrincipal, SessionDep
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, geojson_response_doc
+from service.kit.links import public_base, public_link
 from service.map import service
 from service.map.schemas import CollectionDoc, Collections, Conformance, LandingPage
 
@@ -24,15 +25,11 @@ router = APIRouter(prefix="/ogc", tags=["ogc"])
 ListParam = Annotated[list[str] | None, Query()]
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 @router.get("", response_model=LandingPage, include_in_schema=False)
 @router.get("/", response_model=LandingPage)
 def landing_page(request: Request) -> JSONResponse:
     """Landing page: links to the API definition, the conformance classes and the collections."""
-    return JSONResponse(service.landing(_base(request)))
+    return JSONResponse(service.landing(public_base(request)))
 
 
 @router.get("/conformance", response_model=Conformance)
@@ -42,13 +39,13 @@ def conformance() -> JSONResponse:
 
 @router.get("/collections", response_model=Collections)
 def collections(request: Request, session: SessionDep, principal: OptionalPrincipal) -> JSONResponse:
-    return JSONResponse(service.collections_doc(session, _base(request), service.viewer_of(principal)))
+    return JSONResponse(service.collections_doc(session, public_base(request), service.viewer_of(principal)))
 
 
 @router.get("/collections/{collection_id}", response_model=CollectionDoc)
 def collection(collection_id: str, request: Request, session: SessionDep, principal: OptionalPrincipal) -> JSONResponse:
     c = service.collection(collection_id)
-    return JSONResponse(service.collection_doc(session, c, _base(request), service.viewer_of(principal)))
+    return JSONResponse(service.collection_doc(session, c, public_base(request), service.viewer_of(principal)))
 
 
 @router.get("/collections/{collection_id}/items",
@@ -81,15 +78,15 @@ def collection_items(
         conflict_kinds=service._csv(kind) if is_pair else (),
     )
     links = [
-        {"rel": "self", "type": GEOJSON_MEDIA_TYPE, "href": str(request.url)},
-        {"rel": "collection", "type": "application/json", "href": f"{_base(request)}/ogc/collections/{c.id}"},
+        {"rel": "self", "type": GEOJSON_MEDIA_TYPE, "href": public_link(request)},
+        {"rel": "collection", "type": "application/json", "href": f"{public_base(request)}/ogc/collections/{c.id}"},
     ]
     if offset + len(features) < matched:
         links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
-                      "href": str(request.url.include_query_params(offset=offset + lim, limit=lim))})
+                      "href": public_link(request, offset=offset + lim, limit=lim)})
     if offset > 0:
         links.append({"rel": "prev", "type": GEOJSON_MEDIA_TYPE,
-                      "href": str(request.url.include_query_params(offset=max(0, offset - lim), limit=lim))})
+                      "href": public_link(request, offset=max(0, offset - lim), limit=lim)})
     body = service.feature_collection_bytes(features, matched=matched, links=links, settings=settings)
     return Response(body, media_type=GEOJSON_MEDIA_TYPE)
 
@@ -104,7 +101,7 @@ def collection_item(
     # the feature comes as JSON text from PostGIS; the links are JSON-encoded (the URL is the caller's, query
     # included: written into the text as it is, a quote in it broke the document or added members)
     links = json.dumps([
-        {"rel": "self", "type": GEOJSON_MEDIA_TYPE, "href": str(request.url)},
-        {"rel": "collection", "type": "application/json", "href": f"{_base(request)}/ogc/collections/{c.id}"},
+        {"rel": "self", "type": GEOJSON_MEDIA_TYPE, "href": public_link(request)},
+        {"rel": "collection", "type": "application/json", "href": f"{public_base(request)}/ogc/collections/{c.id}"},
     ], ensure_ascii=False)
     return Response((feature[:-1] + f', "links": {links}}}').encode(), media_type=GEOJSON_MEDIA_TYPE)

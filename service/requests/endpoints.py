@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from service.auth.dependencies import Authenticated, SessionDep
 from service.kit.encode import to_json
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
+from service.kit.links import public_link
 from service.kit.types import Day
 from service.requests import service
 from service.requests.models import SiteRequest, Status, WorkKind
@@ -76,7 +77,7 @@ def list_requests(
     links = []
     if next_cursor:
         links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
-                      "href": str(request.url.include_query_params(cursor=next_cursor))})
+                      "href": public_link(request, cursor=next_cursor)})
     return GeoJSONResponse.feature_collection(
         features, numberReturned=len(features), links=links, next_cursor=next_cursor
     )

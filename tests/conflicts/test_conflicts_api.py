@@ -335,7 +335,7 @@ def test_others_drafts_stay_invisible(client, city, utility) -> None:  # noqa: A
     assert [c["other"]["id"] for c in check["conflicts"]] == [mine]
 
 
-def test_conflict_list_is_geojson_and_filters(client, city, utility, make_caller) -> None:  # noqa: ANN001
+def test_conflict_list_is_geojson_and_filters(client, city, utility, make_caller, settings) -> None:  # noqa: ANN001
     a = post(client, city, geometry=line(0, 0))
     post(client, utility, geometry=line(0, 30), kind="water")
     post(client, city, geometry=line(0, -30), title="Phase 2")
@@ -353,8 +353,11 @@ def test_conflict_list_is_geojson_and_filters(client, city, utility, make_caller
     assert client.get("/v1/conflicts", params={"bbox": "7.3,51.5,7.4,51.6"},
                       headers=city.headers).json()["features"] == []
     assert client.get("/v1/conflicts", params={"start": "2028-01-01"}, headers=city.headers).json()["features"] == []
-    page = client.get("/v1/conflicts", params={"limit": 2}, headers=city.headers).json()
+    page = client.get("/v1/conflicts", params={"limit": 2}, headers={**city.headers, "Host": "evil.example"}).json()
     assert page["numberReturned"] == 2 and page["next_cursor"] is not None
+    (link,) = [x for x in page["links"] if x["rel"] == "next"]  # from BAUSTELLEN_PUBLIC_URL, never the Host header
+    assert link["href"].startswith(f"{settings.public_url.rstrip('/')}/v1/conflicts?")
+    assert "evil.example" not in link["href"]
     rest = client.get("/v1/conflicts", params={"limit": 2, "cursor": page["next_cursor"]}, headers=city.headers)
     assert rest.json()["numberReturned"] == 1
     assert client.get("/v1/conflicts").status_code == 401

@@ -42,7 +42,9 @@ def free_port() -> int:
 @pytest.fixture
 def live_server(settings: Settings, clean_database: Engine) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # its public address is its own: the OGC links are built from it (GDAL follows them), never from Host
+    app = create_app(settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"}))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -113,6 +113,30 @@ def test_bbox_filters_paging_and_next_links(client, city, db) -> None:  # noqa: 
     assert mine["numberMatched"] == 6
 
 
+def test_links_use_the_public_url_never_the_host_header(client, settings, city, db) -> None:  # noqa: ANN001
+    """Every link was built from the request's Host header: `Host: evil.example` put http://evil.example/... in
+    the landing page, the collections and the items, for a shared cache keyed without Host to keep and serve."""
+    client.app.state.settings = settings.model_copy(update={"public_url": "https://baustellen.example/"})
+    public = "https://baustellen.example/"
+    sites = [_create(db, city, title=f"Baustelle {i}") for i in range(3)]
+    evil = {"Host": "evil.example"}
+    docs = [client.get(path, headers=evil) for path in (
+        "/ogc/", "/ogc/conformance", "/ogc/collections", "/ogc/collections/sites",
+        "/ogc/collections/sites/items?limit=1&offset=1", f"/ogc/collections/sites/items/{sites[0]}?f=json")]
+    assert all(r.status_code == 200 for r in docs), [r.text for r in docs]
+    assert not any("evil.example" in r.text for r in docs)
+    hrefs = [link["href"] for r in docs for link in r.json().get("links", [])]
+    hrefs += [link["href"] for c in docs[2].json()["collections"] for link in c["links"]]
+    assert len(hrefs) > 20 and all(h.startswith(public) and "//ogc" not in h for h in hrefs), hrefs
+    items = {link["rel"]: link["href"] for link in docs[4].json()["links"]}
+    assert items == {"self": f"{public}ogc/collections/sites/items?limit=1&offset=1",
+                     "collection": f"{public}ogc/collections/sites",
+                     "next": f"{public}ogc/collections/sites/items?offset=2&limit=1",
+                     "prev": f"{public}ogc/collections/sites/items?offset=0&limit=1"}
+    item = {link["rel"]: link["href"] for link in docs[5].json()["links"]}
+    assert item["self"] == f"{public}ogc/collections/sites/items/{sites[0]}?f=json"
+
+
 def test_routes_collection_has_diversions(client, city, db) -> None:  # noqa: ANN001
     site = _create(db, city)
     body = client.get("/ogc/collections/routes/items").json()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from sqlalchemy import func, select
 
@@ -62,6 +64,17 @@ def test_cursor_pagination_visits_each_request_once(client, city) -> None:  # no
             break
         params = {"limit": 2, "cursor": page["next_cursor"]}
     assert sorted(seen) == sorted(ids)
+
+
+def test_next_link_uses_the_public_url_not_the_host_header(client, city, settings) -> None:  # noqa: ANN001
+    for _ in range(3):
+        client.post("/v1/requests", json=site_body(), headers=city.headers)
+    page = client.get("/v1/requests", params={"limit": 2},
+                      headers={**city.headers, "Host": "evil.example"}).json()
+    (link,) = [x for x in page["links"] if x["rel"] == "next"]
+    assert link["href"].startswith(settings.public_url.rstrip("/") + "/v1/requests?")
+    assert "evil.example" not in link["href"]
+    assert parse_qs(urlsplit(link["href"]).query)["cursor"] == [page["next_cursor"]]
 
 
 def test_no_key_is_401_and_unknown_key_is_401(client) -> None:  # noqa: ANN001

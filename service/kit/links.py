@@ -1,0 +1,20 @@
+"""Absolute links in answers, built from the service's public address (``BAUSTELLEN_PUBLIC_URL``).
+
+Never from the request's ``Host`` header: a link built from it carried any host a caller sent, and a shared cache
+keyed without ``Host`` kept and served it to everyone.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+
+def public_base(request: Request) -> str:
+    """The service's public address without a trailing slash."""
+    return request.app.state.settings.public_url.rstrip("/")
+
+
+def public_link(request: Request, **params: int | str) -> str:
+    """This request's path and query (``params`` set in it) under the public address."""
+    url = request.url.include_query_params(**params) if params else request.url
+    return f"{public_base(request)}{url.path}" + (f"?{url.query}" if url.query else "")
