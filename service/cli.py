@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -303,6 +304,23 @@ def _check_database(settings: Settings) -> None:
         engine.dispose()
 
 
+# the worker's line format (service/worker.py): time first
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging with the worker's line format: its own and its access lines start with the time (they
+    had none), and the service's own loggers (``baustellen.*``) write through the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"]["fmt"] = LOG_FORMAT
+    config["formatters"]["access"]["fmt"] = LOG_FORMAT.replace(
+        "%(message)s", '%(client_addr)s - "%(request_line)s" %(status_code)s')
+    config["loggers"]["baustellen"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 @app.command()
 def serve(host: str = "127.0.0.1", port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
           workers: Annotated[int, typer.Option(min=1, max=256)] = 1) -> None:
@@ -310,7 +328,8 @@ def serve(host: str = "127.0.0.1", port: Annotated[int, typer.Option(min=0, max=
     import uvicorn
 
     _check_database(Settings())
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=uvicorn_log_config())
 
 
 @app.command()

@@ -13,6 +13,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ from service.settings import Settings
 from service.slots.models import Slot
 from service.worker import build_scheduler
 from tests.feeds.validators import assert_datex_valid, wzdx_errors
+from tests.map.conftest import free_port
 from tests.slots.helpers import assert_slots_valid
 
 KARLSRUHE = Settings().shared_data_dir / "real" / "karlsruhe" / "sites.geojson"
@@ -217,6 +219,36 @@ def test_worker_process_runs_its_jobs_quietly_and_stops_on_sigterm(clean_databas
     assert "Running job" not in out and "executed successfully" not in out
     assert "DeliveryStats(claimed=0" not in out
     assert "Traceback" not in out
+
+
+def test_serve_logs_every_line_with_its_time(clean_database, database_url, tmp_path) -> None:  # noqa: ANN001
+    """`baustellen serve` as its own process: uvicorn's access lines had no time (the worker's lines have one);
+    now its own lines and the access lines start with it, in the worker's format."""
+    port = free_port()
+    env = {**os.environ, "BAUSTELLEN_DATABASE_URL": database_url}
+    log = tmp_path / "serve.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "-c", "from service.cli import app; app()", "serve",
+                                 "--port", str(port)], cwd=Path(__file__).resolve().parents[1], env=env,
+                                stdout=fh, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while "Application startup complete" not in log.read_text() and proc.poll() is None:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            assert httpx.get(f"http://127.0.0.1:{port}/ogc/conformance", timeout=10).status_code == 200
+            while '"GET /ogc/conformance HTTP/1.1" 200' not in log.read_text():
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+    lines = log.read_text().splitlines()
+    stamp = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} "
+    access = [line for line in lines if "GET /ogc/conformance" in line]
+    assert len(access) == 1 and re.match(stamp + r'uvicorn\.access INFO 127\.0\.0\.1:\d+ - "GET /ogc/conformance '
+                                         r'HTTP/1\.1" 200 OK$', access[0]), lines
+    assert all(re.match(stamp + r"uvicorn(\.error)? INFO ", line) for line in lines if line != access[0]), lines
 
 
 def test_demo_load_moves_the_example_ahead_of_a_later_today(run, engine, monkeypatch) -> None:  # noqa: ANN001
