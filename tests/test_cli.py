@@ -28,7 +28,7 @@ from service.requests.models import SiteRequest
 from service.settings import Settings
 from service.slots.models import Slot
 from service.worker import build_scheduler
-from tests.feeds.validators import assert_datex_valid, wzdx_errors
+from tests.feeds.validators import assert_datex_valid, wzdx_errors, wzdx_link_errors
 from tests.map.conftest import free_port
 from tests.slots.helpers import assert_slots_valid
 
@@ -176,16 +176,20 @@ def test_demo_load_takes_the_offices_decisions_so_the_feeds_publish_sites(run, e
     assert wzdx_errors(wzdx) == []
     # WZDx is about the road: the two pedestrian-zone works, the S-Bahn platform and the S1 track closure are left out
     off_road = {"TBA-66-2027/012", "WBD-TB-27-0088", "DBI-RW-BST-2027-0210", "DBI-RW-S1-2027-0045"}
-    assert {f["id"] for f in wzdx["features"]} == {str(rid) for rid, r in approved.items() if r[1] not in off_road}
+    # (a site's road events: one per shift of day or night work, part of its geometry, diversion route; ids
+    # "<request id>[:…]")
+    assert {f["id"].split(":")[0] for f in wzdx["features"]} == {
+        str(rid) for rid, r in approved.items() if r[1] not in off_road}
+    assert wzdx_link_errors(wzdx) == []
 
     # GTFS-RT names the stops each site affects, not every stop of the line: the S1 track works between Essen Hbf
     # and Essen-Steele close the line there, the platform works at Dortmund Universität touch that stop only
-    alerts = {e["id"]: e["alert"] for e in gtfs["entity"]}
+    alerts = {e["id"]: e["alert"] for e in gtfs["entity"]}  # "<request id>:<effect>" (gtfsrt.entity_id)
     by_external = {r[1]: str(rid) for rid, r in approved.items()}
-    pairs = lambda ext: [(e.get("route_id"), e.get("stop_id"))  # noqa: E731
-                         for e in alerts[by_external[ext]]["informed_entity"]]
-    assert pairs("DBI-RW-S1-2027-0045") == [("S1", "de:05113:9083"), ("S1", "de:05113:9305")]
-    assert pairs("DBI-RW-BST-2027-0210") == [("S1", "de:05913:1125")]
+    pairs = lambda ext, effect: [(e.get("route_id"), e.get("stop_id"))  # noqa: E731
+                                 for e in alerts[f"{by_external[ext]}:{effect}"]["informed_entity"]]
+    assert pairs("DBI-RW-S1-2027-0045", "no_service") == [("S1", "de:05113:9083"), ("S1", "de:05113:9305")]
+    assert pairs("DBI-RW-BST-2027-0210", "other_effect") == [("S1", "de:05913:1125")]
 
     # a second load finds everything there and decides nothing again
     assert "coordination office: 0 slots approved" in run("demo", "load")

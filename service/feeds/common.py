@@ -136,8 +136,10 @@ def sentence(text: str) -> str:
 
 @dataclass(frozen=True)
 class FeedMeta:
-    """Who publishes, under which licence, and the time the content last changed (used as publication time so
-    the same content always gives the same bytes and ETag)."""
+    """Who publishes, under which licence, and the feed's own time ``updated``: when it is generated (DATEX II
+    ``publicationTime`` and ``messageGenerationTimestamp``, WZDx ``feed_info.update_date``, GTFS-RT
+    ``header.timestamp``). The service builds with a placeholder there and writes the time when it serves the body
+    (``service.Template``), so the same content is built once and keeps its content ETag."""
 
     publisher: str
     license: str
@@ -386,21 +388,33 @@ _NAME = rf"{_CAP}(?:-(?:{_CAP}|{_PARTICLE}))*"
 # The adjective before a separate street word: Rüttenscheider Straße, Hohe Straße, Hoher Wall, Alten Markt (not
 # "Neugestaltung Platz").
 _ADJECTIVE = r"[A-ZÄÖÜ][\w-]*(?:er|e|es|en)"
+# Adjectives that begin a street name, by their stem (any ending follows: Alte, Alter, Altes, Alten), and "St."
+# (Sankt): "Alte Karlsruher Straße", "Alter Postweg", "Kleine Kirchstraße", "Äußere Grüngürtelstraße", "St.
+# Georgstraße". A closed list: before a one-word street name any capitalised word could stand ("Sperrung
+# Kirchstraße", "Baustelle Alfredstraße"), and only these are part of the name.
+_LEADING_STEM = (r"(?:Alt|Neu|Groß|Gross|Klein|Hoh|Lang|Kurz|Breit|Schmal|Krumm|Ober|Unter|Mittler|Vorder|Hinter"
+                 r"|Äußer|Äusser|Ausser|Inner|Nieder|Grün|Rot|Weiß|Weiss|Schwarz|Heilig|Tief|Still)")
+_LEADING = rf"(?:{_LEADING_STEM}(?:es|en|er|e)|St\.|Sankt)"
+# ... and in the dative after "Am", "Zur", "An der": "An der Alten Kirche", "Am Hohen Stein", "Zum Grünen Baum"
+_LEADING_DATIVE = rf"{_LEADING_STEM}en"
 _END = r"(?![\w-])"
 # Nouns that follow "Am", "Im", "Zum", "Zur" in prose rather than in street names.
 _NOT_A_STREET = r"(?:Bereich|Rahmen|Zuge|Anschluss|Abschnitt|Schutz|Ende|Anfang|Beginn|Wochenende|Vorfeld)\b"
 _ROAD_RE = re.compile(
     # Friedrich-Ebert-Straße, Willy-Brandt-Platz, Von-der-Tann-Str., Dr.-Hammacher-Straße
     rf"\b({_NAME}-{_STREET_WORD}){_END}"
-    # Alfredstraße, Westfalendamm, Kennedyplatz
-    rf"|\b([A-ZÄÖÜ][\w-]*{_STREET_SUFFIX}){_END}"
-    # Rüttenscheider Straße, Märkische Straße, Tourainer Ring
-    rf"|\b({_ADJECTIVE}\s{_STREET_WORD}){_END}"
-    # Am Anger, Am Alten Markt, Zum Ehrenmal (not "Im Bereich")
+    # Alfredstraße, Westfalendamm, Kennedyplatz; Alter Postweg, Kleine Kirchstraße, St. Georgstraße
+    rf"|\b((?:{_LEADING}\s)?[A-ZÄÖÜ][\w-]*{_STREET_SUFFIX}){_END}"
+    # Rüttenscheider Straße, Märkische Straße, Tourainer Ring; Alte Karlsruher Straße
+    rf"|\b((?:{_LEADING}\s)?{_ADJECTIVE}\s{_STREET_WORD}){_END}"
+    # Am Anger, Am Alten Markt, Zum Ehrenmal, Am Hohen Stein (not "Im Bereich")
     rf"|\b((?:Am|Im|Zum|Zur)\s(?!{_NOT_A_STREET})"
-    rf"(?:{_ADJECTIVE}\s{_STREET_WORD}{_END}|{_NAME}{_END}(?!\s+{_STREET_WORD})))"
-    # An der Reichsbank, Auf dem Kamp (not "In der Steeler" of "In der Steeler Straße", nor "In Essen", "Auf Höhe")
-    rf"|\b((?:An|In|Auf)\s(?:der|den|dem)\s{_NAME}{_END}(?!\s+{_STREET_WORD}))"
+    rf"(?:{_ADJECTIVE}\s{_STREET_WORD}{_END}|(?:{_LEADING_DATIVE}\s(?!{_STREET_WORD}{_END}))?{_NAME}{_END}"
+    rf"(?!\s+{_STREET_WORD})))"
+    # An der Reichsbank, Auf dem Kamp, An der Alten Kirche (not "In der Steeler" of "In der Steeler Straße", nor
+    # "In Essen", "Auf Höhe")
+    rf"|\b((?:An|In|Auf)\s(?:der|den|dem)\s(?:{_LEADING_DATIVE}\s(?!{_STREET_WORD}{_END}))?{_NAME}{_END}"
+    rf"(?!\s+{_STREET_WORD}))"
     r"|\b([ABLK]\s?\d{1,4})\b"
 )
 
@@ -528,10 +542,18 @@ def _org_word(word: str) -> bool:
             or (2 <= len(word) <= 6 and word.isupper() and word.isalpha()))
 
 
+_LEADING_RE = re.compile(rf"{_LEADING}\s+")
+
+
 def _road_at(text: str, pos: int) -> bool:
-    """A street name or road number starts at ``pos``; a one-word one that may be a surname does not count."""
+    """A street name or road number starts at ``pos``; a one-word one that may be a surname does not count, nor
+    does a leading adjective ("Lange" of "Herr Lange Kirchstraße" may be a surname: the street starts after it)."""
     match = _ROAD_RE.match(text, pos)
-    return match is not None and _SURNAME_LIKE_ROAD_RE.fullmatch(match.group()) is None
+    if match is None or _SURNAME_LIKE_ROAD_RE.fullmatch(match.group()) is not None:
+        return False
+    lead = _LEADING_RE.match(text, pos)
+    rest = _ROAD_RE.match(text, lead.end()) if lead is not None else None
+    return rest is None or rest.end() != match.end()
 
 
 def _name_words(text: str, pos: int, *, after_salutation: bool) -> list[re.Match[str]]:

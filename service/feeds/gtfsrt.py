@@ -29,10 +29,13 @@ The effect of an affected corridor:
 - ``OTHER_EFFECT``: footway restrictions or no traffic restriction, e.g. a platform renewal: service runs as
   planned, passengers are told about the works at their stop.
 
-Corridors of one site with the same effect share one alert (entity id = request id, or
-``<request id>:<effect>`` when a site has several). Informed entities are ``{route_id, stop_id}`` pairs: each
-affected route of the corridor at each stop the site affects (``common.affected_stops``: stops near the site,
-and for ``NO_SERVICE`` the nearest stop on each side along the line); a route alone when the corridor has no
+Corridors of one site with the same effect share one alert, entity id ``<request id>:<effect>`` (:func:`entity_id`:
+``no_service``, ``detour``, ``reduced_service``, ``other_effect``), whether or not the site has alerts of other
+effects: an id depends on the site and the effect only, so it stays the same from one feed to the next while a
+corridor is registered, changed or removed beside it (GTFS-RT Best Practices: persistent ``FeedEntity.id``).
+Informed entities are ``{route_id, stop_id}`` pairs: each affected route of the corridor at each stop the site
+affects (``common.affected_stops``: stops near the site, and for ``NO_SERVICE`` the nearest stop on each side along
+the line); a route alone when the corridor has no
 affected stop (works between stops), a stop alone when the corridor has no routes. Withdrawn sites are absent
 (FULL_DATASET). ``active_period`` of ``continuous`` works starts when the works begin as in WZDx and DATEX II
 (``common.site_start``: the time they were reported set up for an active site, else local midnight of the first day)
@@ -40,7 +43,7 @@ and ends at local midnight after the last day (``common.site_end``). Day and nig
 hours (``common.SHIFT_HOURS``), and trip planners show an alert only during one of its periods, so such an alert has
 one ``active_period`` per shift (day 07:00–20:00, night 20:00–07:00 the next morning, local time: a night across a
 change of summer time lasts 10 or 12 hours): the next :data:`SHIFT_HORIZON` shifts still to come at the feed's
-reference time (``FeedMeta.reference``: the service gives the last shift boundary, 07:00 or 20:00, so the bytes,
+reference time (``FeedMeta.reference``: the service gives the last shift boundary, 07:00 or 20:00, so the alerts,
 ETag and Last-Modified move on when a shift ends and not in between), the running one included (a night begun
 yesterday evening is active until 07:00), none already over (:func:`active_periods`, ``common.shift_periods``).
 A site whose last shift is over has no alert (one without a period would be shown as long as it is in the feed).
@@ -302,6 +305,12 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
     _translated(alert.description_text, " ".join(de), " ".join(en))
 
 
+def entity_id(site: FeedSite, effect: int) -> str:
+    """The id of the site's alert of ``effect``: ``<request id>:<effect>`` (``…:no_service``, ``…:detour``), always,
+    so that neither another alert of the site nor a corridor added or removed beside it changes it."""
+    return f"{site.id}:{rt.Alert.Effect.Name(effect).lower()}"
+
+
 def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
     feed = rt.FeedMessage()
     feed.header.gtfs_realtime_version = "2.0"
@@ -328,13 +337,29 @@ def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
                 mode_routes = modes.setdefault(mode, [])
                 mode_routes += [route for route in routes if route not in mode_routes]
         for effect, (selectors, lines, modes) in sorted(groups.items()):
-            entity_id = str(site.id) if len(groups) == 1 else f"{site.id}:{rt.Alert.Effect.Name(effect).lower()}"
-            _add_alert(feed, entity_id, site, effect, meta, periods, selectors, lines, modes)
+            _add_alert(feed, entity_id(site, effect), site, effect, meta, periods, selectors, lines, modes)
     return feed
 
 
 def to_bytes(feed: rt.FeedMessage) -> bytes:
     return feed.SerializeToString(deterministic=True)
+
+
+def header_bytes(feed: rt.FeedMessage, timestamp: int) -> bytes:
+    """The serialized header (field 1) of ``feed`` with ``header.timestamp`` = ``timestamp``. Fields are written in
+    the order of their numbers, so ``header_bytes(feed, t) + entity_bytes(feed)`` is ``to_bytes`` of ``feed`` with
+    that timestamp: the service writes a cached feed's generation time without serializing its alerts again."""
+    head = rt.FeedMessage()
+    head.header.CopyFrom(feed.header)
+    head.header.timestamp = timestamp
+    return head.SerializeToString(deterministic=True)
+
+
+def entity_bytes(feed: rt.FeedMessage) -> bytes:
+    """The serialized entities (field 2) of ``feed``, without its header (:func:`header_bytes`)."""
+    rest = rt.FeedMessage()
+    rest.entity.extend(feed.entity)
+    return rest.SerializePartialToString(deterministic=True)
 
 
 def to_json(feed: rt.FeedMessage) -> bytes:

@@ -94,6 +94,19 @@ def published(session: Session) -> list[Row[Any]]:
     return list(session.execute(_PUBLISHED))
 
 
+# The diversion routes of the published requests (one line per route), for the WZDx ``detour`` road events.
+_DIVERSIONS = text("""
+select r.id, ST_AsGeoJSON(r.diversions_geom, 7) as geometry
+  from feed_publications p join site_requests r on r.id = p.request_id
+ where p.cancelled_at is null and r.diversions_geom is not null
+ order by r.id
+""")
+
+
+def diversions(session: Session) -> list[Row[Any]]:
+    return list(session.execute(_DIVERSIONS))
+
+
 def ended_since(session: Session, since: datetime) -> list[Row[Any]]:
     return list(session.execute(_ENDED, {"since": since}))
 

@@ -5,7 +5,13 @@ are active at once); never drafts or merely submitted requests, never contact da
 e-mail addresses and telephone numbers). Dates are the slot's where the slot is approved or locked, else the
 request's window. Before a feed is built, :func:`sync` reconciles ``feed_publications`` with the requests,
 so versions and cancellations are always current, whoever changed a request and however. Each feed's
-``Last-Modified`` (and the time inside it) moves whenever its content does (:func:`modified_since`).
+``Last-Modified`` moves whenever its content does (:func:`modified_since`), and so does its content ETag; the time
+inside it (DATEX II ``publicationTime``, WZDx ``update_date``, GTFS-RT ``header.timestamp``) is when the body was
+generated, written anew at least every :data:`REFRESH` (:func:`render`).
+
+Times that are bookkeeping (when a publication ended, how long it is listed as cancelled, when a feed was generated
+or last changed) are real instants, from the database's clock or :func:`kit.time.wall_clock`, also when
+``BAUSTELLEN_TODAY`` pins the calendar: the pinned day decides only what is published (dates, shifts).
 
 Nothing here commits.
 """
@@ -18,6 +24,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
@@ -35,16 +42,16 @@ from service.feeds.common import (
     FeedMeta,
     FeedSite,
     corridor_stops,
+    iso_z,
     license_url,
     route_ids,
     route_types,
     scrub,
     shift_boundary,
-    start_instant,
 )
 from service.feeds.models import FeedPushState
 from service.kit.time import now as local_now
-from service.kit.time import today
+from service.kit.time import today, wall_clock
 from service.settings import Settings
 
 log = logging.getLogger("baustellen.feeds")
@@ -63,8 +70,18 @@ PUSH_MAX_DELAY_S = 3600.0
 # DATEX II validPeriod and in its public comment, night work ending at 07:00 after its last day in all three feeds
 # (common.site_end). 6: GTFS-RT alerts of day and night work with one active_period per shift (the next
 # gtfsrt.SHIFT_HORIZON from the last shift boundary) and the hours in their description. 7: personal
-# names scrubbed from free text (common.scrub_names). 8: names before their role too ("Jens Becker, Bauleiter").
-CONTENT_REVISION = 8
+# names scrubbed from free text (common.scrub_names). 8: names before their role too ("Jens Becker, Bauleiter"). 9: WZDx
+# road events per shift of day and night work (wzdx.SHIFT_HORIZON), per part of a geometry that is not one path, and
+# a detour per diversion route. 10: GTFS-RT entity ids always <request id>:<effect> (gtfsrt.entity_id), street names
+# with their leading adjective ("Alte Karlsruher Straße", common.road_names), the feeds' own times the generation time.
+CONTENT_REVISION = 10
+# The feeds' own times (DATEX II publicationTime and messageGenerationTimestamp, WZDx feed_info.update_date, GTFS-RT
+# header.timestamp) are when the body was generated: a cached body gets the current time again once it is this old,
+# well within WZDx's update_frequency (60 s), so that with Cache-Control max-age=60 no copy is older than 90 s.
+REFRESH = timedelta(seconds=30)
+# What the builders are given as the generation time: the body is cut where it stands and the real time is written
+# there when the body is served (:class:`Template`). 7 s past the epoch: no time of the data looks like it.
+PLACEHOLDER = datetime(1970, 1, 1, 0, 0, 7, tzinfo=UTC)
 
 
 class FeedFormat(StrEnum):
@@ -76,15 +93,38 @@ class FeedFormat(StrEnum):
 
 @dataclass(frozen=True)
 class Rendered:
+    """A feed as served: ``etag`` identifies its content (the same for bodies that differ only by ``generated``, the
+    time written in them: weak), ``last_modified`` is when the content last changed (:func:`modified_since`)."""
+
     body: bytes
     media_type: str
     etag: str
     last_modified: datetime
     license_url: str
+    generated: datetime
 
     @property
     def last_modified_http(self) -> str:
-        return format_datetime(self.last_modified.astimezone(UTC).replace(microsecond=0), usegmt=True)
+        """``Last-Modified``: when the content last changed, never after the body was generated (RFC 9110 §8.8.2.1:
+        not after ``Date``). Two changes within one second record the second one a second ahead
+        (``repository._RECORD_CONTENT``); until that second has come the header says the generation time, while
+        :func:`not_modified` compares with the recorded time."""
+        moment = min(self.last_modified, self.generated)
+        return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A built feed without its generation time: the body cut where the time goes (``parts``) and how the time is
+    written there (``write``). ``etag`` is the content's: a hash of the body without the time."""
+
+    parts: tuple[bytes, ...]
+    write: Callable[[datetime], bytes]
+    media_type: str
+    etag: str
+
+    def body(self, generated: datetime) -> bytes:
+        return self.write(generated).join(self.parts)
 
 
 def sync(session: Session, settings: Settings) -> int:
@@ -160,7 +200,7 @@ def load_ended(session: Session, settings: Settings) -> tuple[list[EndedSite], l
     """The sites ended within :data:`ENDED_RETENTION`, and the DATEX II records no longer published besides theirs:
     those dropped from a still-published site (:func:`track_records`) and those an ended site had when last
     published that its current fields no longer give (changed and ended between two syncs)."""
-    since = local_now(settings) - ENDED_RETENTION
+    since = wall_clock(settings) - ENDED_RETENTION  # cancelled_at is the database's clock: real, never pinned
     ended, dropped = [], []
     for row in repository.ended_since(session, since):
         gone = EndedSite(id=row.id, impact=row.impact, kind=row.kind, has_diversion=row.has_diversion,
@@ -189,9 +229,8 @@ def modified_since(session: Session, settings: Settings, fmt: FeedFormat, token:
     changes) do not record everything that changes a feed (a corridor deleted, a change within the same second,
     other settings), so the content hash is recorded per feed and settings, and the time moves forward whenever
     it changes (``repository._RECORD_CONTENT``; the first record starts now), as it does once when the builders
-    change their output (:data:`CONTENT_REVISION`). Last-Modified thus moves whenever the ETag does, and the feeds'
-    own times (DATEX II ``publicationTime``, WZDx ``update_date``, GTFS-RT
-    ``header.timestamp``) with it."""
+    change their output (:data:`CONTENT_REVISION`). Last-Modified thus moves whenever the ETag does. (The feeds'
+    own times are the generation time: :func:`render`.)"""
     feed = FeedFormat.gtfsrt.value if fmt is FeedFormat.gtfsrt_json else fmt.value
     variant = "|".join([settings.feed_publisher, settings.feed_license, settings.public_url, settings.timezone])
     variant_key = hashlib.sha256(variant.encode()).hexdigest()[:16]
@@ -199,76 +238,129 @@ def modified_since(session: Session, settings: Settings, fmt: FeedFormat, token:
     state = repository.content_state(session, feed, variant_key)
     if state is not None and state[0] == digest:
         return state[1]
+    # None when no time is recorded at all (nothing ever published): the first record starts now (never the pinned
+    # day's midnight, which may lie ahead: Last-Modified after Date)
     changed = repository.changed_at(session, since, ENDED_RETENTION, corridors=feed == FeedFormat.gtfsrt.value)
-    changed = changed or start_instant(today(settings), settings.timezone)
     return repository.record_content(session, feed, variant_key, digest, changed)
 
 
-def _rendered(body: bytes, media_type: str, meta: FeedMeta) -> Rendered:
-    digest = hashlib.sha256(body).hexdigest()[:32]
-    return Rendered(body=body, media_type=media_type, etag=f'W/"{digest}"', last_modified=meta.updated,
-                    license_url=meta.license_url)
+def _etag(body: bytes) -> str:
+    return f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
-_CACHE: OrderedDict[tuple, Rendered] = OrderedDict()
+def _cut(body: bytes, mark: bytes, count: int) -> tuple[bytes, ...]:
+    """``body`` cut at the ``count`` places where the builder wrote :data:`PLACEHOLDER` as ``mark``."""
+    parts = tuple(body.split(mark))
+    if len(parts) != count + 1:
+        raise RuntimeError(f"the feed's time placeholder {mark!r} occurs {len(parts) - 1} times, not {count}")
+    return parts
+
+
+def _text_template(body: bytes, media_type: str, count: int) -> Template:
+    """A feed that writes its time as RFC 3339 UTC (DATEX II twice: ``publicationTime`` and
+    ``messageGenerationTimestamp``; WZDx once: ``feed_info.update_date``)."""
+    return Template(parts=_cut(body, iso_z(PLACEHOLDER).encode(), count),
+                    write=lambda moment: iso_z(moment).encode(), media_type=media_type, etag=_etag(body))
+
+
+def _json_timestamp(moment: datetime) -> bytes:
+    return f'"timestamp": "{int(moment.timestamp())}"'.encode()  # uint64 is a string in protobuf's JSON
+
+
+@dataclass
+class _Entry:
+    """A cached feed: its template and the body last served, with the time written in it."""
+
+    template: Template
+    modified: datetime
+    license_url: str
+    served: Rendered | None = None
+
+    def rendered(self, now: datetime) -> Rendered:
+        """The body with a generation time at most :data:`REFRESH` old (and not before the content's
+        Last-Modified, once that has come): the cached one, else the template written with ``now`` (one copy of
+        the bytes, no rebuild). Called under ``_CACHE_LOCK``."""
+        moment = now.astimezone(UTC).replace(microsecond=0)
+        served = self.served
+        if (served is None or moment - served.generated >= REFRESH or moment < served.generated
+                or served.generated < min(self.modified.replace(microsecond=0), moment)):
+            served = self.served = Rendered(
+                body=self.template.body(moment), media_type=self.template.media_type, etag=self.template.etag,
+                last_modified=self.modified, license_url=self.license_url, generated=moment)
+        return served
+
+
+_CACHE: OrderedDict[tuple, _Entry] = OrderedDict()
 _CACHE_SIZE = 16
 _CACHE_LOCK = threading.Lock()
 
 
 def render(session: Session, settings: Settings, fmt: FeedFormat) -> Rendered:
-    """Sync, then build one feed. The bytes depend on the data only (times are data times), so the ETag is
-    the same as long as nothing published changed. Built feeds are kept in a small in-process cache keyed by
-    a token of everything they show (:func:`repository.content_token`) and the time it changed, so unchanged feeds
-    are not rebuilt.
+    """Sync, then build one feed. The content depends on the data only, so the ETag (a hash of the body without
+    its generation time: weak, W/"…") is the same as long as nothing published changed, and Last-Modified is when it
+    last did. Built feeds are kept in a small in-process cache keyed by a token of everything they show
+    (:func:`repository.content_token`) and the time it changed, so unchanged feeds are not rebuilt: only the
+    generation time is written into the cached body again, at most every :data:`REFRESH` (:class:`_Entry`).
 
-    GTFS-RT lists the shifts of day and night work still to come (``gtfsrt.SHIFT_HORIZON``), which changes when a
-    shift ends: its reference time is the last shift boundary (07:00 or 20:00, :func:`common.shift_boundary`), part
-    of its token, so its content, ETag, Last-Modified and ``header.timestamp`` move on there (twice a day, whether
-    or not day or night work is published) and stay the same in between."""
+    GTFS-RT and WZDx list the shifts of day and night work still to come (``gtfsrt.SHIFT_HORIZON``,
+    ``wzdx.SHIFT_HORIZON``), which changes when a shift ends: their reference time is the last shift boundary (07:00
+    or 20:00, :func:`common.shift_boundary`), part of their token, so their content, ETag and Last-Modified move on
+    there (twice a day, whether or not day or night work is published) and stay the same in between."""
     sync(session, settings)
-    now = local_now(settings)
-    since = now - ENDED_RETENTION
+    now = local_now(settings)  # the calendar (possibly pinned): which shifts are over
+    since = wall_clock(settings) - ENDED_RETENTION  # bookkeeping times are real: cancelled_at, dropped_at
     transit = fmt in (FeedFormat.gtfsrt, FeedFormat.gtfsrt_json)
     token = repository.content_token(session, since, corridors=transit)
-    reference = shift_boundary(now, settings.timezone) if transit else None
+    # GTFS-RT and WZDx list the shifts of day and night work from the last shift boundary
+    reference = shift_boundary(now, settings.timezone) if transit or fmt is FeedFormat.wzdx else None
     if reference is not None:
         token += f"|{reference.isoformat()}"
     updated = modified_since(session, settings, fmt, token, since)
     key = (fmt, settings.database_url, settings.feed_publisher, settings.feed_license, settings.public_url,
            settings.timezone, today(settings), token, updated)
     with _CACHE_LOCK:
-        if key in _CACHE:
+        entry = _CACHE.get(key)
+        if entry is not None:
             _CACHE.move_to_end(key)
-            return _CACHE[key]
-    rendered = _build(session, settings, fmt, updated, reference)
+            return entry.rendered(wall_clock(settings))
+    entry = _Entry(_build(session, settings, fmt, reference), updated, license_url(settings.feed_license))
     with _CACHE_LOCK:
-        _CACHE[key] = rendered
+        entry = _CACHE.setdefault(key, entry)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return rendered
+        return entry.rendered(wall_clock(settings))
 
 
-def _build(session: Session, settings: Settings, fmt: FeedFormat, updated: datetime,
-           reference: datetime | None = None) -> Rendered:
-    meta = feed_meta(settings, updated, reference)
+def _build(session: Session, settings: Settings, fmt: FeedFormat, reference: datetime | None = None) -> Template:
+    """The feed as a :class:`Template`: built with :data:`PLACEHOLDER` as its time, cut where it stands."""
+    meta = feed_meta(settings, PLACEHOLDER, reference)
     if fmt is FeedFormat.datex2:
         ended, dropped = load_ended(session, settings)
-        return _rendered(datex2.build(load_sites(session), ended, meta, dropped), datex2.MEDIA_TYPE, meta)
+        return _text_template(datex2.build(load_sites(session), ended, meta, dropped), datex2.MEDIA_TYPE, 2)
     if fmt is FeedFormat.wzdx:
-        body = json.dumps(wzdx.build(load_sites(session), meta), ensure_ascii=False, separators=(",", ":"))
-        return _rendered(body.encode(), wzdx.MEDIA_TYPE, meta)
+        routes = {row.id: shape(json.loads(row.geometry)) for row in repository.diversions(session)}
+        body = json.dumps(wzdx.build(load_sites(session), meta, routes), ensure_ascii=False, separators=(",", ":"))
+        return _text_template(body.encode(), wzdx.MEDIA_TYPE, 1)
     feed = gtfsrt.build(load_sites(session, with_corridors=True), meta)
     if fmt is FeedFormat.gtfsrt_json:
-        return _rendered(gtfsrt.to_json(feed), "application/json", meta)
-    return _rendered(gtfsrt.to_bytes(feed), gtfsrt.MEDIA_TYPE, meta)
+        body = gtfsrt.to_json(feed)
+        return Template(parts=_cut(body, _json_timestamp(PLACEHOLDER), 1), write=_json_timestamp,
+                        media_type="application/json", etag=_etag(body))
+    # the header is the message's first field: its bytes, then the alerts' (gtfsrt.header_bytes)
+    return Template(parts=(b"", gtfsrt.entity_bytes(feed)),
+                    write=lambda moment: gtfsrt.header_bytes(feed, int(moment.timestamp())),
+                    media_type=gtfsrt.MEDIA_TYPE, etag=_etag(gtfsrt.to_bytes(feed)))
 
 
 def _etag_values(header: str) -> list[str]:
     return [v.strip().removeprefix("W/") for v in header.split(",") if v.strip()]
 
 
-def not_modified(rendered: Rendered, *, if_none_match: str | None, if_modified_since: str | None) -> bool:
-    """RFC 9110 conditional GET: If-None-Match (weak comparison) wins over If-Modified-Since."""
+def not_modified(rendered: Rendered, *, if_none_match: str | None, if_modified_since: str | None,
+                 now: datetime | None = None) -> bool:
+    """RFC 9110 conditional GET: If-None-Match (weak comparison) wins over If-Modified-Since. An If-Modified-Since
+    later than the server's current time (``now``, at least the body's generation time) is ignored (§13.1.3): the
+    client's clock says nothing about our content."""
     if if_none_match is not None:
         values = _etag_values(if_none_match)
         return "*" in values or rendered.etag.removeprefix("W/") in values
@@ -279,7 +371,7 @@ def not_modified(rendered: Rendered, *, if_none_match: str | None, if_modified_s
             since = parsedate_to_datetime(if_modified_since)
         except (TypeError, ValueError):
             return False
-        if since.tzinfo is None:
+        if since.tzinfo is None or since > max(now or datetime.now(UTC), rendered.generated):
             return False
         return rendered.last_modified.replace(microsecond=0) <= since
     return False

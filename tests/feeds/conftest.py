@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -46,3 +46,22 @@ def make_site(client, db: Session) -> Callable[..., SiteRequest]:  # noqa: ANN00
         return req
 
     return _make
+
+
+@pytest.fixture
+def later(monkeypatch) -> Callable[..., None]:  # noqa: ANN001
+    """``later(seconds=2)``: the feeds' clock (``service.wall_clock``: the generation time, the server's "now") runs
+    that much ahead of the real one, as if the next request came that much later. Two changes of a feed within one
+    second record the second a second ahead (HTTP dates have whole seconds), and Last-Modified is never after the
+    generation time (RFC 9110 §8.8.2.1): a test that wants to see Last-Modified move takes a step forward."""
+    from service.feeds import service
+    from service.kit.time import wall_clock as real
+
+    offset = {"seconds": 0.0}
+    monkeypatch.setattr(service, "wall_clock", lambda settings: real(settings) + timedelta(seconds=offset["seconds"]),
+                        raising=False)
+
+    def step(seconds: float = 2.0) -> None:
+        offset["seconds"] += seconds
+
+    return step

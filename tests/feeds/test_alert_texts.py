@@ -103,15 +103,15 @@ def test_reduced_service_is_worded_for_the_mode(client, make_site, city, db) -> 
                          modes=["car", "tram", "bus"], diversions=[], replacement_routes=REPLACEMENT_BUS)
 
     alerts = _descriptions(client)
-    effect, tram = alerts[str(single_track.id)]
+    effect, tram = alerts[f"{single_track.id}:reduced_service"]
     assert effect == rt.Alert.REDUCED_SERVICE
     assert "Eingleisiger Betrieb. Eingeschränkter Straßenbahnverkehr." in tram["de"]
     assert "Single-track operation. Reduced tram service." in tram["en"]
-    effect, bus = alerts[str(bus_lane.id)]
+    effect, bus = alerts[f"{bus_lane.id}:reduced_service"]
     assert effect == rt.Alert.REDUCED_SERVICE
     assert "Busspur eingeschränkt. Eingeschränkter Busverkehr." in bus["de"]  # only the bus lane, not the road
     assert "Bus lane restricted. Reduced bus service." in bus["en"]
-    effect, both = alerts[str(replaced.id)]
+    effect, both = alerts[f"{replaced.id}:reduced_service"]
     assert effect == rt.Alert.REDUCED_SERVICE
     # no diversion: the buses are not said to be diverted; the replacement buses are the trams'
     assert ("Eingeschränkter Straßenbahnverkehr. Eingeschränkter Busverkehr. "
@@ -124,7 +124,7 @@ def test_a_scrubbed_description_is_a_sentence_of_its_own(client, make_site, city
     _corridor(db, "Bus 160", "bus", RUETTENSCHEID_BUS, ["160"], [])
     site = make_site(city, description="Rückfragen: bau@firma.example oder 0201 1234567")
 
-    _, texts = _descriptions(client)[str(site.id)]
+    _, texts = _descriptions(client)[f"{site.id}:detour"]
     assert "Rückfragen: […] oder […]. Herausgeber: " in texts["de"]
     doc = assert_datex_valid(client.get("/feeds/datex2/situations.xml").content)
     comments = doc.xpath(f"//sit:situationRecord[@id='{site.id}_works']/sit:generalPublicComment//com:value[@lang='de']"

@@ -65,8 +65,8 @@ def test_alerts_carry_effect_periods_translations_and_informed_entities(client, 
     feed = _feed(client)
     alerts = {e.id: e.alert for e in feed.entity}
     tram_id, bus_id = f"{tram_closure.id}:no_service", f"{tram_closure.id}:detour"
-    assert set(alerts) == {tram_id, bus_id, str(lanes.id)}
-    assert str(nowhere.id) not in alerts and not any(str(draft.id) in key for key in alerts)
+    assert set(alerts) == {tram_id, bus_id, f"{lanes.id}:reduced_service"}
+    assert not any(str(nowhere.id) in key for key in alerts) and not any(str(draft.id) in key for key in alerts)
 
     tram = alerts[tram_id]
     assert tram.cause == rt.Alert.CONSTRUCTION and tram.effect == rt.Alert.NO_SERVICE
@@ -86,20 +86,23 @@ def test_alerts_carry_effect_periods_translations_and_informed_entities(client, 
 
     bus = alerts[bus_id]  # a full closure on a bus corridor: the bus detours
     assert bus.effect == rt.Alert.DETOUR and [e.route_id for e in bus.informed_entity] == ["160"]
-    assert alerts[str(lanes.id)].effect == rt.Alert.REDUCED_SERVICE
-    assert [e.route_id for e in alerts[str(lanes.id)].informed_entity] == ["142"]
+    assert alerts[f"{lanes.id}:reduced_service"].effect == rt.Alert.REDUCED_SERVICE
+    assert [e.route_id for e in alerts[f"{lanes.id}:reduced_service"].informed_entity] == ["142"]
 
     # The same message as JSON, parsed back with the bindings.
     response = client.get(URL, params={"format": "json"})
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
-    assert json_format.Parse(response.text, rt.FeedMessage()) == feed
+    as_json = json_format.Parse(response.text, rt.FeedMessage())
+    assert abs(as_json.header.timestamp - feed.header.timestamp) <= 60  # each generated when it was first served
+    as_json.header.timestamp = feed.header.timestamp
+    assert as_json == feed
 
 
 def test_a_diversion_makes_a_detour_and_a_withdrawn_site_disappears(client, make_site, city, db) -> None:  # noqa: ANN001
     _corridor(db, "Bus 160", "bus", [[7.0003, 51.4400], [7.0010, 51.4375]], ["160"], [{"id": "S1", "name": "X"}])
     detour = make_site(city, impact="lane_reduction")  # site_body has a diversion
     feed = _feed(client)
-    assert [(e.id, e.alert.effect) for e in feed.entity] == [(str(detour.id), rt.Alert.DETOUR)]
+    assert [(e.id, e.alert.effect) for e in feed.entity] == [(f"{detour.id}:detour", rt.Alert.DETOUR)]
     assert "Die Buslinie wird umgeleitet." in _texts(feed.entity[0].alert.description_text)["de"]
 
     detour.status = "withdrawn"
@@ -123,12 +126,12 @@ def test_stops_with_positions_are_named_only_where_the_site_affects_them(client,
                       geometry={"type": "LineString", "coordinates": [[7.0302, 51.4605], [7.0302, 51.4590]]})
 
     alerts = {e.id: e.alert for e in _feed(client).entity}
-    tram = alerts[str(closure.id)]
+    tram = alerts[f"{closure.id}:no_service"]
     assert tram.effect == rt.Alert.NO_SERVICE
     # no service through the site: the trams turn at the last stop before it and the first after it
     assert [(e.route_id, e.stop_id) for e in tram.informed_entity] == [
         ("101", "north-1"), ("101", "south-1"), ("101", "unplaced")]
-    bus = alerts[str(lanes.id)]
+    bus = alerts[f"{lanes.id}:reduced_service"]
     assert bus.effect == rt.Alert.REDUCED_SERVICE
     assert [(e.route_id, e.stop_id) for e in bus.informed_entity] == [("142", "near")]
 
@@ -153,18 +156,39 @@ def test_the_effect_follows_the_impact_on_the_corridors_mode(client, make_site, 
 
     alerts = {e.id: e.alert for e in _feed(client).entity}
     selectors = {key: [(e.route_id, e.stop_id) for e in alert.informed_entity] for key, alert in alerts.items()}
-    assert set(alerts) == {str(sewer.id), f"{sewer_trams.id}:no_service", f"{sewer_trams.id}:detour",
-                           str(tram_lanes.id), str(platform.id)}
+    assert set(alerts) == {f"{sewer.id}:detour", f"{sewer_trams.id}:no_service", f"{sewer_trams.id}:detour",
+                           f"{tram_lanes.id}:reduced_service", f"{platform.id}:other_effect"}
 
-    assert alerts[str(sewer.id)].effect == rt.Alert.DETOUR and selectors[str(sewer.id)] == [("160", "")]
+    assert alerts[f"{sewer.id}:detour"].effect == rt.Alert.DETOUR and selectors[f"{sewer.id}:detour"] == [("160", "")]
     assert alerts[f"{sewer_trams.id}:no_service"].effect == rt.Alert.NO_SERVICE
     assert selectors[f"{sewer_trams.id}:no_service"] == [("107", "stern")]
-    assert alerts[str(tram_lanes.id)].effect == rt.Alert.REDUCED_SERVICE  # not NO_SERVICE: a lane closure
-    assert selectors[str(tram_lanes.id)] == [("160", ""), ("107", "stern")]  # corridors by name
+    # not NO_SERVICE: a lane closure
+    assert alerts[f"{tram_lanes.id}:reduced_service"].effect == rt.Alert.REDUCED_SERVICE
+    assert selectors[f"{tram_lanes.id}:reduced_service"] == [("160", ""), ("107", "stern")]  # corridors by name
 
-    notice = alerts[str(platform.id)]
-    assert notice.effect == rt.Alert.OTHER_EFFECT and selectors[str(platform.id)] == [("S1", "uni")]
+    notice = alerts[f"{platform.id}:other_effect"]
+    assert notice.effect == rt.Alert.OTHER_EFFECT and selectors[f"{platform.id}:other_effect"] == [("S1", "uni")]
     header = _texts(notice.header_text)
     assert header == {"de": "Bauarbeiten: Erneuerung Bahnsteig S-Bahn-Haltepunkt Universität",
                       "en": "Construction work: Erneuerung Bahnsteig S-Bahn-Haltepunkt Universität"}
     assert "No traffic restriction" in _texts(notice.description_text)["en"]
+
+
+def test_an_alert_keeps_its_id_when_a_corridor_is_registered_beside_it(client, make_site, city, coordinator,  # noqa: ANN001
+                                                                       db) -> None:
+    # GTFS-RT Best Practices: FeedEntity.id persists across feed iterations. The id was the bare request id while a
+    # site had one effect and "<id>:detour" once a second effect came: apps saw the alert deleted and re-created.
+    _corridor(db, "Bus 160", "bus", [[7.0003, 51.4400], [7.0010, 51.4375]], ["160"], [])
+    site = make_site(city, modes=["car", "cycle", "transit"], diversions=[])  # the buses detour, the trams stop
+    before = {e.id: e.alert.effect for e in _feed(client).entity}
+    assert before == {f"{site.id}:detour": rt.Alert.DETOUR}
+
+    tram = client.post("/v1/corridors", headers=coordinator.headers, json={
+        "name": "Straßenbahn 107", "kind": "tram", "buffer_m": 30, "routes": ["107"],
+        "geometry": {"type": "LineString", "coordinates": [[7.0000, 51.4405], [7.0013, 51.4368]]}})
+    assert tram.status_code == 201, tram.text
+    after = {e.id: e.alert.effect for e in _feed(client).entity}
+    assert after == {f"{site.id}:detour": rt.Alert.DETOUR, f"{site.id}:no_service": rt.Alert.NO_SERVICE}
+
+    assert client.delete(tram.headers["location"], headers=coordinator.headers).status_code == 204
+    assert {e.id: e.alert.effect for e in _feed(client).entity} == before

@@ -33,7 +33,8 @@ def tram(db) -> Corridor:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("url", FEEDS)
-def test_conditional_get_answers_304_until_the_content_changes(client, make_site, city, db, tram, url) -> None:  # noqa: ANN001
+def test_conditional_get_answers_304_until_the_content_changes(client, make_site, city, db, tram, url,  # noqa: ANN001
+                                                                later) -> None:
     req = make_site(city, modes=["car", "cycle", "transit"])  # the trams stop too: an alert on the tram corridor
     first = client.get(url)  # no API key: the feeds are public
     assert first.status_code == 200 and first.content
@@ -59,10 +60,16 @@ def test_conditional_get_answers_304_until_the_content_changes(client, make_site
     changed = client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert "2. Bauabschnitt" in changed.content.decode("utf-8", errors="replace")
-    # If-Modified-Since agrees with If-None-Match, also for a change within the second of the last one
-    assert _date(changed.headers["last-modified"]) > _date(last_modified)
+    # If-Modified-Since agrees with If-None-Match, also for a change within the second of the last one: that is
+    # recorded a second ahead, and Last-Modified (never after the body's generation time) says so once it has come
     assert client.get(url, headers={"If-Modified-Since": last_modified}).status_code == 200
-    assert client.get(url, headers={"If-Modified-Since": changed.headers["last-modified"]}).status_code == 304
+    assert _date(last_modified) <= _date(changed.headers["last-modified"])
+    later()
+    moved = client.get(url)
+    assert moved.headers["etag"] == changed.headers["etag"]
+    assert _date(moved.headers["last-modified"]) > _date(last_modified)
+    assert client.get(url, headers={"If-Modified-Since": last_modified}).status_code == 200
+    assert client.get(url, headers={"If-Modified-Since": moved.headers["last-modified"]}).status_code == 304
 
 
 @pytest.mark.parametrize("url", FEEDS)
@@ -94,7 +101,8 @@ def _alerts(response) -> rt.FeedMessage:  # noqa: ANN001
     return feed
 
 
-def test_gtfsrt_last_modified_moves_when_a_corridor_changes_or_goes(client, make_site, city, db, tram) -> None:  # noqa: ANN001
+def test_gtfsrt_last_modified_moves_when_a_corridor_changes_or_goes(client, make_site, city, db, tram,  # noqa: ANN001
+                                                                    later) -> None:
     url = "/feeds/gtfs-rt/alerts.pb"
     make_site(city, modes=["car", "cycle", "transit"])
     first = client.get(url)
@@ -103,17 +111,19 @@ def test_gtfsrt_last_modified_moves_when_a_corridor_changes_or_goes(client, make
 
     tram.routes = ["107", "108"]  # the operator registers a second route: the alert names it
     db.flush()
+    later()
     changed = client.get(url, headers={"If-Modified-Since": last_modified})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert _date(changed.headers["last-modified"]) > _date(last_modified)
     assert {e.route_id for e in _alerts(changed).entity[0].alert.informed_entity} == {"107", "108"}
-    assert _alerts(changed).header.timestamp == int(_date(changed.headers["last-modified"]).timestamp())
+    assert _alerts(changed).header.timestamp >= int(_date(changed.headers["last-modified"]).timestamp())
     assert _alerts(changed).header.timestamp > _alerts(first).header.timestamp
     assert client.get(url, headers={"If-Modified-Since": changed.headers["last-modified"]}).status_code == 304
     assert client.get(url, headers={"If-None-Match": changed.headers["etag"]}).status_code == 304
 
     db.delete(tram)  # a deleted corridor leaves no time behind, yet the content changed
     db.flush()
+    later()
     gone = client.get(url, headers={"If-Modified-Since": changed.headers["last-modified"]})
     assert gone.status_code == 200 and len(_alerts(gone).entity) == 0
     assert _date(gone.headers["last-modified"]) > _date(changed.headers["last-modified"])
@@ -121,7 +131,8 @@ def test_gtfsrt_last_modified_moves_when_a_corridor_changes_or_goes(client, make
     assert again.headers["last-modified"] == gone.headers["last-modified"] and again.content == gone.content
 
 
-def test_datex2_last_modified_moves_when_a_cancellation_leaves_the_feed(client, make_site, city, db) -> None:  # noqa: ANN001
+def test_datex2_last_modified_moves_when_a_cancellation_leaves_the_feed(client, make_site, city, db,  # noqa: ANN001
+                                                                       later) -> None:
     url = "/feeds/datex2/situations.xml"
     req = make_site(city)
     client.get(url)
@@ -133,6 +144,7 @@ def test_datex2_last_modified_moves_when_a_cancellation_leaves_the_feed(client, 
     # eight days later the cancellation is no longer listed (retention 7 days)
     db.execute(text("update feed_publications set cancelled_at = cancelled_at - interval '8 days', "
                     "last_changed = last_changed - interval '8 days' where request_id = :id"), {"id": req.id})
+    later()
     later = client.get(url, headers={"If-Modified-Since": cancelled.headers["last-modified"]})
     assert later.status_code == 200 and b"managementStatus" not in later.content
     assert _date(later.headers["last-modified"]) > _date(cancelled.headers["last-modified"])
@@ -140,7 +152,7 @@ def test_datex2_last_modified_moves_when_a_cancellation_leaves_the_feed(client, 
 
 @pytest.mark.parametrize("url", FEEDS)
 def test_last_modified_moves_when_the_builders_change_their_output(client, make_site, city, tram, url,
-                                                                   monkeypatch) -> None:  # noqa: ANN001
+                                                                   monkeypatch, later) -> None:  # noqa: ANN001
     # New code writes other bytes for the same data (e.g. no rerouting record for track works): the content token
     # cannot see that, the revision says it, so a client holding the old output is not answered 304.
     from service.feeds import service
@@ -149,6 +161,7 @@ def test_last_modified_moves_when_the_builders_change_their_output(client, make_
     first = client.get(url)
     assert client.get(url, headers={"If-Modified-Since": first.headers["last-modified"]}).status_code == 304
     monkeypatch.setattr(service, "CONTENT_REVISION", service.CONTENT_REVISION + 1)
+    later()
     after = client.get(url, headers={"If-Modified-Since": first.headers["last-modified"]})
     assert after.status_code == 200
     assert _date(after.headers["last-modified"]) > _date(first.headers["last-modified"])

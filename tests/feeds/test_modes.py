@@ -65,15 +65,15 @@ def test_tram_and_bus_are_affected_as_the_request_names_them(client, make_site, 
     alerts = _alerts(client)
     tram_stop, bus = [("107", "stern")], [("160", "")]
     assert alerts == {
-        str(bus_only.id): (rt.Alert.DETOUR, bus),
-        str(bus_free.id): (rt.Alert.NO_SERVICE, tram_stop),
-        str(own_bed.id): (rt.Alert.NO_SERVICE, tram_stop),
+        f"{bus_only.id}:detour": (rt.Alert.DETOUR, bus),
+        f"{bus_free.id}:no_service": (rt.Alert.NO_SERVICE, tram_stop),
+        f"{own_bed.id}:no_service": (rt.Alert.NO_SERVICE, tram_stop),
         f"{shared_bed.id}:no_service": (rt.Alert.NO_SERVICE, tram_stop),
         f"{shared_bed.id}:detour": (rt.Alert.DETOUR, bus),
         f"{transit.id}:no_service": (rt.Alert.NO_SERVICE, tram_stop),
         f"{transit.id}:detour": (rt.Alert.DETOUR, bus),
-        str(transit_bed.id): (rt.Alert.NO_SERVICE, tram_stop),
-        str(road.id): (rt.Alert.DETOUR, bus),
+        f"{transit_bed.id}:no_service": (rt.Alert.NO_SERVICE, tram_stop),
+        f"{road.id}:detour": (rt.Alert.DETOUR, bus),
     }
 
     # WZDx and DATEX II closures: the works in the road, whichever transit mode they name; the track beds are not.
@@ -100,8 +100,8 @@ def test_routes_registered_with_a_gtfs_route_type_are_affected_by_their_own_mode
 
     alerts = _alerts(client)
     assert alerts == {
-        str(road.id): (rt.Alert.DETOUR, [("160", "stern")]),  # the buses detour; the trams run
-        str(trams.id): (rt.Alert.NO_SERVICE, [("107", "stern")]),
+        f"{road.id}:detour": (rt.Alert.DETOUR, [("160", "stern")]),  # the buses detour; the trams run
+        f"{trams.id}:no_service": (rt.Alert.NO_SERVICE, [("107", "stern")]),
         f"{both.id}:no_service": (rt.Alert.NO_SERVICE, [("107", "stern")]),
         f"{both.id}:detour": (rt.Alert.DETOUR, [("160", "stern")]),
     }

@@ -140,7 +140,7 @@ def test_a_rail_closure_is_no_road_closure_in_wzdx_and_datex2_but_an_alert_in_gt
     feed = rt.FeedMessage()
     feed.ParseFromString(client.get("/feeds/gtfs-rt/alerts.pb").content)
     alerts = {e.id: e.alert for e in feed.entity}
-    alert = alerts[str(s_bahn.id)]
+    alert = alerts[f"{s_bahn.id}:no_service"]
     assert alert.effect == rt.Alert.NO_SERVICE
     assert [(e.route_id, e.stop_id) for e in alert.informed_entity] == [("S1", "hbf"), ("S1", "mid"), ("S1", "steele")]
     description = {t.language: t.text for t in alert.description_text.translation}

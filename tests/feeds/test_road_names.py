@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.feeds.common import road_names
+from service.feeds.common import road_names, scrub
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,19 @@ from service.feeds.common import road_names
         ("Umbau Königswall, BA 1 (Hoher Wall – Katharinenstraße)", ["Königswall", "Hoher Wall", "Katharinenstraße"]),
         ("Fahrbahn Rüttenscheider Str. und Wittener Straße", ["Rüttenscheider Str.", "Wittener Straße"]),
         ("A 40 Ruhrschnellweg: Fahrbahnerneuerung", ["A 40", "Ruhrschnellweg"]),
+        # leading adjectives and abbreviations are part of the name (they were dropped: "Karlsruher Straße",
+        # "Postweg", "Grüngürtelstraße", "Kirchstraße", "Georgstraße", "An der Alten")
+        ("Kanalerneuerung Alte Karlsruher Straße", ["Alte Karlsruher Straße"]),
+        ("Gasleitung Alter Postweg", ["Alter Postweg"]),
+        ("Fernwärme Äußere Grüngürtelstraße", ["Äußere Grüngürtelstraße"]),
+        ("Sperrung Kleine Kirchstraße", ["Kleine Kirchstraße"]),
+        ("Hausanschlüsse St. Georgstraße", ["St. Georgstraße"]),
+        ("Hausanschluss An der Alten Kirche", ["An der Alten Kirche"]),
+        ("Kanal Am Hohen Stein und Zur Alten Post", ["Am Hohen Stein", "Zur Alten Post"]),
+        ("Große Straße / Lange Kirchstraße", ["Große Straße", "Lange Kirchstraße"]),
+        # ... but only adjectives of street names: any other word before a one-word name is not part of it
+        ("Baustelle Kirchstraße", ["Kirchstraße"]),
+        ("Kanalerneuerung Hohe Straße", ["Hohe Straße"]),
     ],
 )
 def test_real_ruhr_street_names_are_found(title: str, names: list[str]) -> None:
@@ -56,3 +69,16 @@ def test_real_ruhr_street_names_are_found(title: str, names: list[str]) -> None:
 def test_prose_is_not_taken_for_a_street(text: str, names: list[str]) -> None:
     assert road_names(text, fallback=False) == names
     assert road_names(text) == (names or [text])  # the title itself when nothing is found
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        # a surname that is also a street's leading adjective is still a name, and the street after it stays
+        ("Rückfragen an Herrn Lange Kirchstraße 5", "Rückfragen an […] Kirchstraße 5"),
+        ("Bauleitung: Frau Kleine, Tel. 0201 1234567", "Bauleitung: […], Tel. […]"),
+        ("Kontakt: Hohe Straße 5", "Kontakt: Hohe Straße 5"),  # an address, no name
+    ],
+)
+def test_leading_adjectives_of_streets_leave_the_scrubbing_of_names_as_it_was(text: str, scrubbed: str) -> None:
+    assert scrub(text) == scrubbed

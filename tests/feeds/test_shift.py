@@ -1,7 +1,8 @@
 """The hours of day and night work (the request's ``shift``, ``common.SHIFT_HOURS``: day 07:00–20:00, night
 20:00–07:00 local time): a DATEX II ``validPeriod`` valid against the v3.6 XSDs, named in German, then English, and
 named in the public comment; a night crosses midnight, so night work ends at 07:00 after its last day in all three
-feeds (``common.site_end``); GTFS-RT gives one ``active_period`` per shift (``test_shift_periods.py``).
+feeds (``common.site_end``); GTFS-RT gives one ``active_period`` per shift (``test_shift_periods.py``), WZDx one road
+event per shift (``test_wzdx.py``).
 ``continuous`` works keep the whole days and have no ``validPeriod``."""
 
 from __future__ import annotations
@@ -119,10 +120,13 @@ def test_night_work_ends_the_morning_after_its_last_day_in_wzdx_and_gtfs_rt(clie
     night = make_site(city, shift="night", slot=SLOT)
     day = make_site(city, shift="day", slot=SLOT)
 
+    # WZDx: one work zone (and its detour) per shift, the last night's ending at 07:00 on 4 April (test_wzdx.py)
     wzdx = client.get("/feeds/wzdx.geojson").json()
     assert wzdx_errors(wzdx) == []
-    ends = {f["id"]: f["properties"]["end_date"] for f in wzdx["features"]}
-    assert ends == {str(night.id): "2027-04-04T05:00:00Z", str(day.id): "2027-04-03T22:00:00Z"}
+    ends = {f["id"]: f["properties"]["end_date"] for f in wzdx["features"]
+            if f["properties"]["core_details"]["event_type"] == "work-zone"}
+    assert ends == {f"{night.id}:2027-04-0{d}": f"2027-04-0{d + 1}T05:00:00Z" for d in (1, 2, 3)} | {
+        f"{day.id}:2027-04-0{d}": f"2027-04-0{d}T18:00:00Z" for d in (1, 2, 3)}
 
     # GTFS-RT: one active_period per shift (test_shift_periods.py), the last night's ending at 07:00 on 4 April
     feed = rt.FeedMessage.FromString(client.get("/feeds/gtfs-rt/alerts.pb").content)
@@ -132,8 +136,8 @@ def test_night_work_ends_the_morning_after_its_last_day_in_wzdx_and_gtfs_rt(clie
         return int(datetime(2027, 4, day, hour, tzinfo=UTC).timestamp())
 
     assert periods == {
-        str(night.id): [(utc(1, 18), utc(2, 5)), (utc(2, 18), utc(3, 5)), (utc(3, 18), utc(4, 5))],
-        str(day.id): [(utc(1, 5), utc(1, 18)), (utc(2, 5), utc(2, 18)), (utc(3, 5), utc(3, 18))],
+        f"{night.id}:detour": [(utc(1, 18), utc(2, 5)), (utc(2, 18), utc(3, 5)), (utc(3, 18), utc(4, 5))],
+        f"{day.id}:detour": [(utc(1, 5), utc(1, 18)), (utc(2, 5), utc(2, 18)), (utc(3, 5), utc(3, 18))],
     }
 
 

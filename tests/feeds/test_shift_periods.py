@@ -70,6 +70,8 @@ def _feed(client) -> tuple[rt.FeedMessage, dict[str, Periods]]:  # noqa: ANN001
     feed = rt.FeedMessage.FromString(_get(client).content)
     assert feed.IsInitialized() and feed.header.incrementality == rt.FeedHeader.FULL_DATASET
     as_json = json_format.Parse(client.get(URL, params={"format": "json"}).content, rt.FeedMessage())
+    assert abs(as_json.header.timestamp - feed.header.timestamp) <= 60  # each generated when it was first served
+    as_json.header.timestamp = feed.header.timestamp
     assert as_json == feed
     return feed, {e.id: _periods(e.alert) for e in feed.entity}
 
@@ -101,39 +103,39 @@ def test_day_and_night_work_get_one_period_per_shift_from_now_over_the_horizon(c
     feed, periods = _feed(client)
     assert gtfsrt.SHIFT_HORIZON == 28
     # night work: the running night first (20:00 yesterday to 07:00 today, CET), then one a night for four weeks
-    assert len(periods[str(night.id)]) == 28
-    assert periods[str(night.id)][0] == (utc(2026, 11, 20, 19), utc(2026, 11, 21, 6))
-    assert periods[str(night.id)][-1] == (utc(2026, 12, 17, 19), utc(2026, 12, 18, 6))
-    _daily(periods[str(night.id)], timedelta(hours=11))
+    assert len(periods[f"{night.id}:detour"]) == 28
+    assert periods[f"{night.id}:detour"][0] == (utc(2026, 11, 20, 19), utc(2026, 11, 21, 6))
+    assert periods[f"{night.id}:detour"][-1] == (utc(2026, 12, 17, 19), utc(2026, 12, 18, 6))
+    _daily(periods[f"{night.id}:detour"], timedelta(hours=11))
     # day work: yesterday's shift is over, today's 07:00–20:00 is the first
-    assert len(periods[str(day.id)]) == 28
-    assert periods[str(day.id)][0] == (utc(2026, 11, 21, 6), utc(2026, 11, 21, 19))
-    assert periods[str(day.id)][-1] == (utc(2026, 12, 18, 6), utc(2026, 12, 18, 19))
-    _daily(periods[str(day.id)], timedelta(hours=13))
+    assert len(periods[f"{day.id}:detour"]) == 28
+    assert periods[f"{day.id}:detour"][0] == (utc(2026, 11, 21, 6), utc(2026, 11, 21, 19))
+    assert periods[f"{day.id}:detour"][-1] == (utc(2026, 12, 18, 6), utc(2026, 12, 18, 19))
+    _daily(periods[f"{day.id}:detour"], timedelta(hours=13))
     # fewer shifts left than the horizon: up to the morning after the last night, 26 November
-    assert periods[str(short.id)] == [(utc(2026, 11, d, 19), utc(2026, 11, d + 1, 6)) for d in range(20, 26)]
+    assert periods[f"{short.id}:detour"] == [(utc(2026, 11, d, 19), utc(2026, 11, d + 1, 6)) for d in range(20, 26)]
     # the last night of works that ended yesterday is still on the road this morning
-    assert periods[str(last_night.id)] == [(utc(2026, 11, 20, 19), utc(2026, 11, 21, 6))]
+    assert periods[f"{last_night.id}:detour"] == [(utc(2026, 11, 20, 19), utc(2026, 11, 21, 6))]
     # round the clock: one period, as before
-    assert periods[str(continuous.id)] == [(start_instant(long[0], TZ), end_instant(long[1], TZ))]
-    assert periods[str(continuous.id)] == [(utc(2026, 11, 1, 23), utc(2027, 6, 30, 22))]
+    assert periods[f"{continuous.id}:detour"] == [(start_instant(long[0], TZ), end_instant(long[1], TZ))]
+    assert periods[f"{continuous.id}:detour"] == [(utc(2026, 11, 1, 23), utc(2027, 6, 30, 22))]
     # no period is over
     assert all(end > now for alert in periods.values() for _, end in alert)
     # the texts still name the hours
     texts = {e.id: _texts(e.alert) for e in feed.entity}
-    assert "Nachtarbeit, 20:00–07:00 Uhr." in texts[str(night.id)]["de"]
-    assert "Night work, 20:00–07:00." in texts[str(night.id)]["en"]
-    assert "Arbeiten nur tagsüber, 07:00–20:00 Uhr." in texts[str(day.id)]["de"]
-    assert "Daytime work only, 07:00–20:00." in texts[str(day.id)]["en"]
-    assert "Uhr" not in texts[str(continuous.id)]["de"]
+    assert "Nachtarbeit, 20:00–07:00 Uhr." in texts[f"{night.id}:detour"]["de"]
+    assert "Night work, 20:00–07:00." in texts[f"{night.id}:detour"]["en"]
+    assert "Arbeiten nur tagsüber, 07:00–20:00 Uhr." in texts[f"{day.id}:detour"]["de"]
+    assert "Daytime work only, 07:00–20:00." in texts[f"{day.id}:detour"]["en"]
+    assert "Uhr" not in texts[f"{continuous.id}:detour"]["de"]
 
     clock(7)  # the night is over: the next begins this evening, and the horizon reaches one night further
     _, periods = _feed(client)
-    assert len(periods[str(night.id)]) == 28
-    assert periods[str(night.id)][0] == (utc(2026, 11, 21, 19), utc(2026, 11, 22, 6))
-    assert periods[str(night.id)][-1] == (utc(2026, 12, 18, 19), utc(2026, 12, 19, 6))
-    assert periods[str(day.id)][0] == (utc(2026, 11, 21, 6), utc(2026, 11, 21, 19))  # today's shift has begun
-    assert periods[str(short.id)] == [(utc(2026, 11, d, 19), utc(2026, 11, d + 1, 6)) for d in range(21, 26)]
+    assert len(periods[f"{night.id}:detour"]) == 28
+    assert periods[f"{night.id}:detour"][0] == (utc(2026, 11, 21, 19), utc(2026, 11, 22, 6))
+    assert periods[f"{night.id}:detour"][-1] == (utc(2026, 12, 18, 19), utc(2026, 12, 19, 6))
+    assert periods[f"{day.id}:detour"][0] == (utc(2026, 11, 21, 6), utc(2026, 11, 21, 19))  # today's shift has begun
+    assert periods[f"{short.id}:detour"] == [(utc(2026, 11, d, 19), utc(2026, 11, d + 1, 6)) for d in range(21, 26)]
     assert str(last_night.id) not in periods  # its last night is over (and so is its publication)
 
 
@@ -148,20 +150,20 @@ def test_a_night_across_a_change_of_summer_time_lasts_ten_or_twelve_hours(client
     _, periods = _feed(client)
 
     # 20:00 CET to 07:00 CEST: 10 hours; then 20:00 to 07:00 CEST: 11 hours
-    assert periods[str(spring.id)] == [(utc(2027, 3, 27, 19), utc(2027, 3, 28, 5)),
+    assert periods[f"{spring.id}:detour"] == [(utc(2027, 3, 27, 19), utc(2027, 3, 28, 5)),
                                        (utc(2027, 3, 28, 18), utc(2027, 3, 29, 5))]
-    assert [end - start for start, end in periods[str(spring.id)]] == [timedelta(hours=10), timedelta(hours=11)]
+    assert [end - start for start, end in periods[f"{spring.id}:detour"]] == [timedelta(hours=10), timedelta(hours=11)]
     # 20:00 CEST to 07:00 CET: 12 hours; then 20:00 to 07:00 CET: 11 hours
-    assert periods[str(autumn.id)] == [(utc(2027, 10, 30, 18), utc(2027, 10, 31, 6)),
+    assert periods[f"{autumn.id}:detour"] == [(utc(2027, 10, 30, 18), utc(2027, 10, 31, 6)),
                                        (utc(2027, 10, 31, 19), utc(2027, 11, 1, 6))]
-    assert [end - start for start, end in periods[str(autumn.id)]] == [timedelta(hours=12), timedelta(hours=11)]
+    assert [end - start for start, end in periods[f"{autumn.id}:detour"]] == [timedelta(hours=12), timedelta(hours=11)]
     # day work keeps its local hours on either side: 07:00–20:00 CET, then CEST
-    assert periods[str(day.id)] == [(utc(2027, 3, 27, 6), utc(2027, 3, 27, 19)),
+    assert periods[f"{day.id}:detour"] == [(utc(2027, 3, 27, 6), utc(2027, 3, 27, 19)),
                                     (utc(2027, 3, 28, 5), utc(2027, 3, 28, 18))]
     # works that begin beyond the horizon: their first shifts, announced ahead
-    assert len(periods[str(later.id)]) == 28
-    assert periods[str(later.id)][0] == (utc(2027, 4, 1, 18), utc(2027, 4, 2, 5))
-    assert periods[str(later.id)][-1] == (utc(2027, 4, 28, 18), utc(2027, 4, 29, 5))
+    assert len(periods[f"{later.id}:detour"]) == 28
+    assert periods[f"{later.id}:detour"][0] == (utc(2027, 4, 1, 18), utc(2027, 4, 2, 5))
+    assert periods[f"{later.id}:detour"][-1] == (utc(2027, 4, 28, 18), utc(2027, 4, 29, 5))
 
 
 def test_day_work_has_no_alert_once_its_last_shift_is_over(client, make_site, city, bus, clock) -> None:  # noqa: ANN001
@@ -169,38 +171,42 @@ def test_day_work_has_no_alert_once_its_last_shift_is_over(client, make_site, ci
     continuous = make_site(city, shift="continuous", slot=(date(2026, 11, 19), date(2026, 11, 21)))
     clock(19, 59)
     _, periods = _feed(client)
-    assert periods[str(day.id)] == [(utc(2026, 11, 21, 6), utc(2026, 11, 21, 19))]
+    assert periods[f"{day.id}:detour"] == [(utc(2026, 11, 21, 6), utc(2026, 11, 21, 19))]
 
-    clock(20, 30)  # still published until midnight (WZDx lists it), but no shift is left to show
+    clock(20, 30)  # still published until midnight, but no shift is left to show (in WZDx neither)
     _, periods = _feed(client)
     assert str(day.id) not in periods
-    assert periods[str(continuous.id)] == [(utc(2026, 11, 18, 23), utc(2026, 11, 21, 23))]
+    assert periods[f"{continuous.id}:detour"] == [(utc(2026, 11, 18, 23), utc(2026, 11, 21, 23))]
     wzdx = client.get("/feeds/wzdx.geojson").json()
-    assert str(day.id) in {f["id"] for f in wzdx["features"]}
+    assert not [f["id"] for f in wzdx["features"] if f["id"].startswith(str(day.id))]
+    assert str(continuous.id) in {f["id"] for f in wzdx["features"]}
 
 
-def test_the_feed_moves_on_when_a_shift_ends_and_not_in_between(client, make_site, city, bus, clock) -> None:  # noqa: ANN001
+def test_the_feed_moves_on_when_a_shift_ends_and_not_in_between(client, make_site, city, bus, clock,  # noqa: ANN001
+                                                                 later) -> None:
     day = make_site(city, shift="day", slot=(date(2026, 11, 2), date(2027, 6, 30)))
     clock(7, 30)
     first = _get(client)
     etag, last_modified = first.headers["etag"], first.headers["last-modified"]
     header = rt.FeedMessage.FromString(first.content).header
-    assert header.timestamp == int(parsedate_to_datetime(last_modified).timestamp())
+    assert header.timestamp >= int(parsedate_to_datetime(last_modified).timestamp())  # generated, not modified
 
-    clock(19, 59)  # the same shift runs: same bytes, 304
+    clock(19, 59)  # the same shift runs: the same content (the body cached with its time), 304
     assert _get(client).content == first.content
     assert _get(client, **{"If-None-Match": etag}).status_code == 304
     assert _get(client, **{"If-Modified-Since": last_modified}).status_code == 304
 
     clock(20)  # today's shift is over: other periods, so another ETag and a later Last-Modified and timestamp
+    later()
     after = _get(client, **{"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     assert parsedate_to_datetime(after.headers["last-modified"]) > parsedate_to_datetime(last_modified)
     assert _get(client, **{"If-Modified-Since": last_modified}).status_code == 200
     feed = rt.FeedMessage.FromString(after.content)
-    assert feed.header.timestamp == int(parsedate_to_datetime(after.headers["last-modified"]).timestamp())
+    assert feed.header.timestamp >= int(parsedate_to_datetime(after.headers["last-modified"]).timestamp())
+    assert feed.header.timestamp > header.timestamp
     [entity] = feed.entity
-    assert entity.id == str(day.id)
+    assert entity.id == f"{day.id}:detour"
     assert entity.alert.active_period[0].start == int(utc(2026, 11, 22, 6).timestamp())
     assert len(entity.alert.active_period) == 28
 

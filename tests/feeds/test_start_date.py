@@ -59,7 +59,8 @@ def test_the_start_is_the_set_up_time_where_it_is_known_else_midnight_not_verifi
     early = midnight - timedelta(days=3)  # not in the period
     assert site_start(_site("active", early), "Europe/Berlin") == (midnight, False)
     assert site_start(_site("approved", None), "Europe/Berlin") == (midnight, False)  # planned
-    props = wzdx.feature(_site("active", set_up), META)["properties"]
+    [event] = wzdx.features(_site("active", set_up), META)
+    props = event["properties"]
     assert (props["start_date"], props["is_start_date_verified"]) == ("2027-03-01T16:19:07Z", True)
 
 

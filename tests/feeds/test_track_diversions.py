@@ -43,11 +43,12 @@ def test_track_works_with_a_bus_diversion_are_no_road_rerouting_in_datex2_or_wzd
     [rerouting] = doc.xpath(f"//sit:situationRecord[@id='{street.id}_rerouting']", namespaces=NS)
     assert rerouting.findtext("sit:reroutingManagementType", namespaces=NS) == "followDiversionSigns"
 
-    # WZDx: no work zone, and no detour, for the works on the track
+    # WZDx: no work zone, and no detour, for the works on the track; the street's diversion is a detour
     wzdx = client.get("/feeds/wzdx.geojson").json()
     assert wzdx_errors(wzdx) == []
-    assert [(f["id"], f["properties"]["core_details"]["event_type"], f["properties"]["vehicle_impact"])
-            for f in wzdx["features"]] == [(str(street.id), "work-zone", "all-lanes-closed")]
+    assert [(f["id"], f["properties"]["core_details"]["event_type"], f["properties"].get("vehicle_impact"))
+            for f in wzdx["features"]] == [(str(street.id), "work-zone", "all-lanes-closed"),
+                                           (f"{street.id}:detour-1", "detour", None)]
 
     # Ended: the cancellations name what was published, so no rerouting record for the works on the track
     shared_bed.status, own_bed.status, s_bahn.status, street.status = "withdrawn", "completed", "rejected", "withdrawn"

@@ -124,8 +124,8 @@ def test_a_footway_cycle_lane_or_bus_lane_closure_is_no_road_closure_in_any_feed
     feed.ParseFromString(client.get("/feeds/gtfs-rt/alerts.pb").content)
     alerts = {e.id: e.alert for e in feed.entity}
     assert {ident: alert.effect for ident, alert in alerts.items()} == {
-        str(bus.id): rt.Alert.REDUCED_SERVICE, str(road.id): rt.Alert.DETOUR}
-    description = {t.language: t.text for t in alerts[str(bus.id)].description_text.translation}
+        f"{bus.id}:reduced_service": rt.Alert.REDUCED_SERVICE, f"{road.id}:detour": rt.Alert.DETOUR}
+    description = {t.language: t.text for t in alerts[f"{bus.id}:reduced_service"].description_text.translation}
     assert "Busspur gesperrt. Eingeschränkter Busverkehr." in description["de"]
     assert "umgeleitet" not in description["de"] and "Vollsperrung" not in description["de"]
 

@@ -62,3 +62,28 @@ def wzdx_errors(doc: dict) -> list[str]:
 
 def wzdx_examples() -> list[Path]:
     return sorted((WZDX_DIR / "examples").glob("*.geojson"))
+
+
+# The target of each kind of WZDx link that names an event type (RelatedRoadEventType).
+_LINK_TARGETS = {"related-detour": "detour", "related-work-zone": "work-zone"}
+
+
+def wzdx_link_errors(doc: dict) -> list[str]:
+    """What the schema cannot see about the road events' ``related_road_events``: ids unique, every link naming an
+    event of the feed (of the right type for ``related-detour`` / ``related-work-zone``), and each work zone's
+    ``related-detour`` answered by a ``related-work-zone`` back."""
+    events = {f["id"]: f["properties"]["core_details"] for f in doc["features"]}
+    errors = [f"duplicate id {ident}" for ident in {f["id"] for f in doc["features"]}
+              if sum(f["id"] == ident for f in doc["features"]) > 1]
+    for feature in doc["features"]:
+        ident, core = feature["id"], feature["properties"]["core_details"]
+        for link in core.get("related_road_events", []):
+            target = events.get(link["id"])
+            if target is None:
+                errors.append(f"{ident}: {link['type']} names {link['id']}, not in the feed")
+            elif link["type"] in _LINK_TARGETS and target["event_type"] != _LINK_TARGETS[link["type"]]:
+                errors.append(f"{ident}: {link['type']} names a {target['event_type']} event")
+            elif link["type"] == "related-detour" and {"type": "related-work-zone", "id": ident} not in target.get(
+                    "related_road_events", []):
+                errors.append(f"{ident}: {link['id']} does not link related-work-zone back")
+    return errors
