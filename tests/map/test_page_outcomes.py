@@ -194,6 +194,26 @@ def test_slot_conflict_names_the_sites_in_the_page_language(live_server: str, ru
                                "(slot 2027-05-10 – 2027-07-08; overlap 2027-05-10 – 2027-05-30)."), asked
 
 
+def test_approval_despite_a_clash_says_so_in_the_success_message(live_server: str, ruhr: Ruhr, page: Page) -> None:
+    """Approved with `override` (the `page` tab accepts the question) despite the approved slot of the second
+    site: the success message names it, not just "Genehmigt."."""
+    site, other = ruhr.ids[FIRST], ruhr.ids[SECOND]
+    with_key(page, ruhr.coordinator_key)
+    open_map(page, live_server)
+    select_site(page, str(site))
+    page.wait_for_selector("#d-more [data-action='approve']")
+    with page.expect_response(lambda r: r.url.endswith("/approve") and r.status == 200) as answer:
+        page.locator("#d-more [data-action='approve']").click()
+    explanation = answer.value.json()["slot"]["explanation"]
+    assert [c["request_id"] for c in explanation["overridden_conflicts"]] == [str(other)]
+    page.wait_for_selector("#d-message .message.ok")
+    shown = page.locator("#d-message").inner_text()
+    assert shown == ("Genehmigt. Hinweise: Trotz Überschneidung mit genehmigten oder fixierten Slots genehmigt: "
+                     f"„{ruhr.titles[other]}“."), shown
+    assert page.locator("#d-message [role='status']").count() == 1
+    assert get_request(live_server, str(site), ruhr.coordinator_key)["status"] == "approved"
+
+
 def test_proposal_warnings_in_the_page_language(live_server: str, ruhr: Ruhr, page: Page) -> None:
     site = str(ruhr.ids[HOHE_STRASSE])  # submitted, no slot
     post_example_moratorium(live_server, MORATORIUM, ruhr.coordinator_key)

@@ -107,9 +107,14 @@ def test_slot_in_a_moratorium_is_refused_in_german_and_approved_with_override(
     with page.expect_request(lambda q: q.url.endswith("/approve") and q.post_data_json == {"override": True}):
         page.locator("#d-more [data-action='approve']").click()
     page.wait_for_selector("#d-message .message.ok")
-    assert page.locator("#d-message").inner_text() == "Genehmigt."
     assert len(asked) == 2 and asked[1].startswith(german), asked
     after = get_request(live_server, site, ruhr.coordinator_key)
     assert after["status"] == "approved"
     assert (after["slot"]["start"], after["slot"]["status"]) == ("2027-05-03", "approved")
-    assert [r["name"] for r in after["slot"]["explanation"]["overridden_rules"]] == [MORATORIUM]
+    overridden = after["slot"]["explanation"]["overridden_rules"]
+    assert [r["name"] for r in overridden] == [MORATORIUM]
+    # the success message says what was overridden (the answer's warnings), in German only; so does the status line
+    shown = page.locator("#d-message").inner_text()
+    assert shown == f"Genehmigt. Hinweise: {overridden[0]['de']}", shown
+    assert MORATORIUM in shown and overridden[0]["en"] not in shown
+    assert page.locator("#status-line").inner_text() == shown

@@ -135,7 +135,10 @@ async function fetchCollection(id) {
     if (!r.ok || !Array.isArray(r.data?.features)) { failed = r.status; break; }
     features.push(...r.data.features);
     const next = (r.data.links || []).find((l) => l.rel === "next");
-    url = next ? next.href : null;
+    // only its path and query: the link is absolute (BAUSTELLEN_PUBLIC_URL), the page may be open on another
+    // address of the same server, and the key must go nowhere else
+    const href = next ? new URL(next.href, location.href) : null;
+    url = href ? `${href.pathname}${href.search}` : null;
   }
   return { type: "FeatureCollection", features, failed };
 }
@@ -217,6 +220,8 @@ async function addMunicipalityLabels() {
     el.className = "muni-label";
     el.textContent = f.properties.name;
     new maplibregl.Marker({ element: el }).setLngLat([(x0 + x1) / 2, (y0 + y1) / 2]).addTo(map);
+    el.removeAttribute("aria-label"); // MapLibre names every marker "Map marker"; this one is only a label
+    el.setAttribute("aria-hidden", "true");
   }
 }
 
@@ -425,15 +430,24 @@ function renderList() {
     return;
   }
   const focused = document.activeElement?.closest?.("#site-list li[data-id]")?.dataset.id;
-  list.innerHTML = inView.slice(0, 400).map((f) => {
+  // one tab stop for the whole list (the entry focused, else the selected one, else the first); the arrow keys,
+  // Home and End move through it (bindControls), so the keyboard passes a list of hundreds in one step
+  const shown = inView.slice(0, 400);
+  const stop = [focused, state.selected].find((id) => id && shown.some((f) => f.id === id)) || shown[0].id;
+  const partners = conflictPartners();
+  list.innerHTML = shown.map((f) => {
     const p = f.properties;
-    const flag = state.inConflict?.has(f.id) ? `<span class="conflict-flag" title="${esc(t("conflicts"))}">⚠<span class="sr-only">${esc(t("conflicts"))}</span></span>` : "";
+    // the text alternative of the map's red halo: which sites it conflicts with (for screen readers; ⚠ shows it)
+    const names = [...(partners.get(f.id) || [])].map((o) => state.sitesById.get(o)?.properties.title || o);
+    const [open, close] = language() === "de" ? ["„", "“"] : ["“", "”"];
+    const said = names.length ? t("conflicts_with", { sites: names.map((n) => `${open}${n}${close}`).join(", ") }) : t("conflicts");
+    const flag = state.inConflict?.has(f.id) ? `<span class="conflict-flag" title="${esc(said)}"><span aria-hidden="true">⚠</span><span class="sr-only">${esc(said)}</span></span>` : "";
     const unplaced = isUnplaced(p);
     // an unplaced request has no dates of its own: its requested window, marked as such
     const when = unplaced ? `${t("window_short")} ${t("from_to", { a: formatDate(p.start), b: formatDate(p.end) })}`
       : t("from_to", { a: formatDate(p.start), b: formatDate(p.end) });
     const badge = unplaced ? `<span class="unplaced-flag">${esc(t("unplaced"))}</span>` : "";
-    return `<li data-id="${esc(f.id)}" tabindex="0" title="${esc(p.title)}" class="${f.id === state.selected ? "selected" : ""}${unplaced ? " unplaced" : ""}" style="border-left-color:${unplaced ? UNPLACED_COLOR : IMPACT_COLORS[p.impact] || "#ccc"}">
+    return `<li data-id="${esc(f.id)}" tabindex="${f.id === stop ? 0 : -1}"${f.id === state.selected ? ` aria-current="true"` : ""} title="${esc(p.title)}" class="${f.id === state.selected ? "selected" : ""}${unplaced ? " unplaced" : ""}" style="border-left-color:${unplaced ? UNPLACED_COLOR : IMPACT_COLORS[p.impact] || "#ccc"}">
       <span class="t">${esc(p.title)}</span>${flag}
       <span class="m">${badge}${esc(p.owner)}</span>
       <span class="m">${esc(when)} · ${esc(v("status", p.status))} · ${esc(v("impact", p.impact))}</span>
@@ -442,9 +456,36 @@ function renderList() {
   if (focused) list.querySelector(`li[data-id="${CSS.escape(focused)}"]`)?.focus();
 }
 
+// The sites each shown site conflicts with on the day: the conflicts drawn with a halo (kinds ticked, not `same_owner`).
+function conflictPartners() {
+  const out = new Map();
+  if (!state.data.conflicts) return out;
+  for (const c of activeConflicts()) {
+    const { site_a: a, site_b: b, kind } = c.properties;
+    if (!a || !b || kind === "same_owner") continue;
+    if (!out.has(a)) out.set(a, new Set());
+    if (!out.has(b)) out.set(b, new Set());
+    out.get(a).add(b); out.get(b).add(a);
+  }
+  return out;
+}
+
 // --- details panel --------------------------------------------------------------------------------
 
-function pill(text, color) { return `<span class="pill" style="background:${color}">${esc(text)}</span>`; }
+// Black or white, whichever reads better on `color` (WCAG relative luminance): the pills' colours are the map's,
+// and white text on the lighter ones (lane reduction, draft, rejected, …) fell below a contrast of 4.5:1.
+export function inkOn(color) {
+  const rgb = String(color).match(/^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i);
+  if (!rgb) return "#fff";
+  const [r, g, b] = rgb.slice(1).map((h) => {
+    const c = parseInt(h, 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  return (1.05) / (l + 0.05) >= (l + 0.05) / 0.05 ? "#fff" : "#000";
+}
+
+function pill(text, color) { return `<span class="pill" style="background:${color};color:${inkOn(color)}">${esc(text)}</span>`; }
 
 const ROUTE_WORDS = {
   de: { diversion: "Umleitungsstrecke", replacement_route: "Route des Schienenersatzverkehrs" },
@@ -497,7 +538,7 @@ function renderConflicts(conflicts, siteId, incomplete = false) {
     const otherId = p.site_a === siteId ? p.site_b : p.site_a;
     const other = p.other?.title || (p.site_a === siteId ? p.title_b : p.title_a);
     const rule = (p.rule && typeof p.rule === "object" ? p.rule.name : null) || p.rule_name || p.reason?.rule?.name || null;
-    const otherLink = otherId ? ` ${esc(t("with"))} <a data-goto="${esc(otherId)}" href="#" role="button">${esc(other || otherId)}</a>${rule ? ` – ${esc(rule)}` : ""}`
+    const otherLink = otherId ? ` ${esc(t("with"))} <a data-goto="${esc(otherId)}" href="#">${esc(other || otherId)}</a>${rule ? ` – ${esc(rule)}` : ""}`
       : rule ? ` – ${esc(rule)}` : "";
     const from = p.overlap_start || p.period?.start, to = p.overlap_end || p.period?.end;
     return `<div class="conflict-item ${p.kind === "same_owner" ? "info" : ""}">
@@ -570,7 +611,7 @@ function renderUnplaced(unplaced) {
   if (reason && typeof reason === "object") reason = reason[language()] || reason.de;
   const blocking = (unplaced?.blocking || []).map((b) => {
     const f = state.sitesById.get(b);
-    return f ? `<a data-goto="${esc(b)}" href="#" role="button">${esc(f.properties.title)}</a>` : null;
+    return f ? `<a data-goto="${esc(b)}" href="#">${esc(f.properties.title)}</a>` : null;
   }).filter(Boolean);
   return `<h3>${esc(t("unplaced_why"))}</h3><div class="explanation unplaced-reason">${esc(reason || t("unplaced_hint"))}${
     blocking.length ? `<br>${esc(t("blocked_by"))}: ${blocking.join(", ")}` : ""}</div>`;
@@ -824,8 +865,15 @@ function ifMatch(full) { return { "If-Match": full.etag || `"v${full.version}"` 
 function message(text, ok, detail = "") {
   const el = $("d-message");
   const more = detail ? `<details class="api-detail"><summary>${esc(t("api_detail"))}</summary>${esc(detail)}</details>` : "";
-  if (el) el.innerHTML = `<div class="message ${ok ? "ok" : "err"}" role="${ok ? "status" : "alert"}">${esc(text)}${more}</div>`;
+  if (el) el.innerHTML = `<div class="message ${ok ? "ok" : "err"}" role="${ok ? "status" : "alert"}" tabindex="-1">${esc(text)}${more}</div>`;
 }
+
+// The focus was on something a step disabled or drew anew (a button of the details): it is nowhere now.
+const focusLost = () => !document.activeElement || document.activeElement === document.body;
+
+// After a step the details are drawn anew, the button pressed with them: the keyboard's focus goes to the step's
+// message (read out on focus) instead of the start of the page.
+function focusMessage() { ($("d-message")?.querySelector(".message") || $("d-title")).focus(); }
 
 // A refused step: the page's sentence, the API's detail folded below it.
 function problemMessage(r, context) {
@@ -846,8 +894,11 @@ function bindDetailActions(id, full) {
     propose: () => proposeAt(id, full),
   };
   $("d-more").querySelectorAll("[data-action]").forEach((btn) => btn.addEventListener("click", async () => {
-    btn.disabled = true; // one click, one request
-    try { await run[btn.dataset.action](); } finally { btn.disabled = false; }
+    btn.disabled = true; // one click, one request (disabled, the button loses the keyboard's focus)
+    try { await run[btn.dataset.action](); } finally {
+      btn.disabled = false;
+      if (focusLost()) { if (btn.isConnected) btn.focus(); else focusMessage(); }
+    }
   }));
   $("d-propose-start")?.addEventListener("keydown", (e) => {
     if (e.key === "Enter") { e.preventDefault(); $("d-more").querySelector("[data-action='propose']").click(); }
@@ -886,7 +937,10 @@ const OVERRIDABLE = ["slot-conflict", "rule-conflict", "precedence"];
 async function approve(id, full, override = false) {
   const r = await api(`/v1/requests/${id}/approve`, { method: "POST", headers: ifMatch(full),
                                                       body: override ? { override: true } : {} });
-  if (r.ok) return refreshAfterAction(id, t("approved_ok"));
+  if (r.ok) {
+    const notes = approvalNotes(r.data);
+    return refreshAfterAction(id, `${t("approved_ok")}${notes.length ? ` ${t("warnings")}: ${notes.join(" ")}` : ""}`);
+  }
   const type = String(r.data?.type || "").split("/").pop();
   const context = { slot: full.slot };
   if (r.status === 409 && !override && (r.data?.conflicts || OVERRIDABLE.includes(type))) {
@@ -896,13 +950,31 @@ async function approve(id, full, override = false) {
 }
 
 // The warnings of a step's answer in the page's language: the API gives each as "German / English"; the slot's
-// explanation holds the same as {de, en} pairs (the rules the slot lies in, then the precedences it breaks).
-function localWarnings(data) {
+// explanation holds the same as {de, en} pairs (the rules under `rulesKey`: those the slot lies in for a proposal,
+// those an approval overrode for an approval; then the precedences it breaks against proposed slots).
+function localWarnings(data, rulesKey = "rule_conflicts") {
   const said = data?.warnings || [];
   const ex = data?.slot?.explanation || {};
-  const pairs = [...(ex.rule_conflicts || []), ...(ex.precedence_warnings || [])].filter((p) => p && (p.de || p.en));
+  const pairs = [...(ex[rulesKey] || []), ...(ex.precedence_warnings || [])].filter((p) => p && (p.de || p.en));
   if (pairs.length === said.length) return pairs.map((p) => p[language()] || p.de || p.en);
   return said;
+}
+
+// What an approval's answer says it was approved despite, in the page's language: the approved or locked slots it
+// clashed with (`overridden_conflicts` of the slot's explanation, each site once), the precedences against them
+// (`overridden_precedences`), then the answer's `warnings` (the blackouts and moratoriums overridden, the
+// precedences broken against proposed slots). Nothing for an approval that overrode nothing.
+function approvalNotes(data) {
+  const ex = data?.slot?.explanation || {};
+  const notes = [];
+  const titles = [...new Map((ex.overridden_conflicts || []).map((c) => [c.request_id || c.title, c.title || c.request_id])).values()];
+  if (titles.length) {
+    const [open, close] = language() === "de" ? ["„", "“"] : ["“", "”"];
+    notes.push(t("approved_despite_clash", { n: titles.length, sites: titles.map((x) => `${open}${x}${close}`).join(", ") }));
+  }
+  notes.push(...(ex.overridden_precedences || []).map((p) => p?.[language()] || p?.de).filter(Boolean));
+  notes.push(...localWarnings(data, "overridden_rules"));
+  return notes;
 }
 
 // Reason codes with their German and English texts (rejections, revocations, system decisions); loaded once.
@@ -928,6 +1000,7 @@ async function openReject(id, full) {
   dialog.dataset.id = id;
   dialog.dataset.etag = ifMatch(full)["If-Match"]; // the request as these details read it
   dialog.showModal();
+  $("reject-code").focus();
 }
 
 async function sendReject(ev) {
@@ -960,6 +1033,7 @@ async function refreshAfterAction(id, text) {
   await select(id);
   message(text, true);
   setStatus(text);
+  if (focusLost()) focusMessage();
 }
 
 // --- Gantt of a zone or corridor -----------------------------------------------------------------
@@ -1030,12 +1104,15 @@ function renderGantt() {
   const labelW = 230, width = Math.max(600, $("gantt-body").clientWidth - 24), rowH = 24, top = 22;
   const scale = (width - labelW - 10) / Math.max(1, hi - lo);
   const x = (iso) => labelW + (isoToDay(iso) - lo) * scale;
-  let svg = `<svg width="${width}" height="${top + sites.length * rowH + 6}" role="img" aria-label="${esc(t("timeline"))}">`;
+  let svg = `<svg width="${width}" height="${top + sites.length * rowH + 6}" role="group" aria-label="${esc(t("timeline_of", { name: g.name }))}">`;
   svg += ganttAxis(lo, hi, labelW, scale, top - 4, top + sites.length * rowH);
   sites.forEach((s, i) => {
     const y = top + i * rowH;
     const w0 = x(s.earliest_start), w1 = x(s.latest_end) + scale;
-    svg += `<g class="row" data-id="${esc(s.id)}" tabindex="0" role="button" aria-label="${esc(s.title)}" style="cursor:pointer"><rect class="bg" x="0" y="${y}" width="${width}" height="${rowH}" fill="transparent"/>`;
+    const when = s.slot_start ? `${t("slot")} ${t("from_to", { a: formatDate(s.slot_start), b: formatDate(s.slot_end) })}`
+      : `${t("window")} ${t("from_to", { a: formatDate(s.earliest_start), b: formatDate(s.latest_end) })}`;
+    const label = `${s.title}; ${when}${s.status ? `; ${v("status", s.status)}` : ""}`;
+    svg += `<g class="row" data-id="${esc(s.id)}" tabindex="0" role="button" aria-label="${esc(label)}" style="cursor:pointer"><rect class="bg" x="0" y="${y}" width="${width}" height="${rowH}" fill="transparent"/>`;
     svg += `<text x="4" y="${y + 16}">${esc(s.title.length > 34 ? `${s.title.slice(0, 33)}…` : s.title)}</text>`;
     svg += `<rect x="${w0}" y="${y + 8}" width="${Math.max(2, w1 - w0)}" height="8" rx="3" fill="#dfe3e8"><title>${esc(t("window"))}</title></rect>`;
     const color = IMPACT_COLORS[s.impact] || "#888";
@@ -1246,7 +1323,16 @@ function bindControls() {
   });
   $("site-list").addEventListener("keydown", (e) => {
     const li = e.target.closest("li[data-id]");
-    if (li && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(li.dataset.id, { fly: true, focus: true }); }
+    if (!li) return;
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(li.dataset.id, { fly: true, focus: true }); return; }
+    const items = [...$("site-list").querySelectorAll("li[data-id]")];
+    const at = items.indexOf(li);
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const next = items[Math.max(0, Math.min(items.length - 1, to))];
+    items.forEach((x) => x.setAttribute("tabindex", x === next ? "0" : "-1"));
+    next.focus();
   });
   $("details-close").addEventListener("click", () => closeDetails());
   $("link-notice-close").addEventListener("click", () => { state.linkMissing = null; renderLinkNotice(); writeHash(null); });
@@ -1264,6 +1350,19 @@ function bindControls() {
   $("gantt-close").addEventListener("click", () => { state.gantt = null; renderGantt(); });
   $("reject-form").addEventListener("submit", sendReject);
   $("reject-cancel").addEventListener("click", () => $("reject-dialog").close());
+  // Tab wraps round inside the open dialog (the page behind is inert; the browser would let the focus leave it)
+  $("reject-dialog").addEventListener("keydown", (e) => {
+    if (e.key !== "Tab") return;
+    const stops = [...$("reject-dialog").querySelectorAll("select, textarea, button:not([disabled])")];
+    const first = stops[0], last = stops[stops.length - 1];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  });
+  // closed (cancelled, Escape or sent): the focus goes back to the button that opened it, if still there
+  $("reject-dialog").addEventListener("close", () => {
+    const back = $("d-more").querySelector("[data-action='reject']");
+    if (back) back.focus(); else if (!$("details").hidden) $("d-title").focus();
+  });
   $("lang-button").addEventListener("click", () => { setLanguage(language() === "de" ? "en" : "de"); renderTexts(); });
   $("key-button").addEventListener("click", toggleKey);
   $("plan-button").addEventListener("click", startPlan);
@@ -1327,6 +1426,7 @@ function localiseMapControls() {
     });
   }
   map.getCanvas().setAttribute("aria-label", labels["Map.Title"]);
+  map.getCanvas().setAttribute("aria-describedby", "map-description");
 }
 
 function renderTexts({ reselect = true } = {}) {
