@@ -161,6 +161,12 @@ DATES_NOTES = {
 # in a cancellation that follows the revocation, ``repository._VOID_CANCELLED_SQL``): a revoked approval's notice
 # then says the dates are open, a new one follows.
 VOID_DATES = ("preferred", "window")
+# A cancellation of such a site says what was planned (``when(..., cancelled=True)``: "im Zeitraum ... geplant",
+# "(Wunschtermin)"), never "Termin noch offen" or "noch nicht festgelegt": no dates will follow.
+CANCELLED_DATES_NOTES = {**DATES_NOTES, "preferred": ("Wunschtermin", "requested dates")}
+CANCELLED = ("Die Baustelle findet nicht wie angekündigt statt.", "The works will not take place as announced.")
+CANCELLED_UNDATED = ("Die Baustelle findet nicht statt; ein Termin wird nicht mehr festgelegt.",
+                     "The works will not take place; no dates will be set.")
 # request.updated only matters to businesses when one of these changed.
 RELEVANT_FIELDS = {
     "geometry", "diversions", "earliest_start", "latest_end", "duration_days", "preferred_start", "impact",
@@ -299,17 +305,28 @@ def subject(kind: str, site: dict[str, Any] | None, lang: str) -> str:
     return flatten_lines(f"{head}: {site['title']}" if site else head)
 
 
-def when(site: dict[str, Any], lang: str) -> str:
-    """The dates of a site, marked as provisional or as the owner's wish when they are not approved yet."""
+def when(site: dict[str, Any], lang: str, *, cancelled: bool = False) -> str:
+    """The dates of a site, marked as provisional or as the owner's wish when they are not approved yet. A
+    ``cancelled`` site without dates of its own (``VOID_DATES``) says what was planned, not that its dates are
+    still open: none will be set."""
     de = lang == "de"
     start, end = _date(site.get("start"), lang), _date(site.get("end"), lang)
     if site.get("dates") == "window":
         days = site.get("duration_days", "?")
+        if cancelled:
+            return (f"im Zeitraum {start} bis {end} geplant, Dauer {days} Tage" if de
+                    else f"planned within {start} to {end}, {days} days")
         return (f"im Zeitraum {start} bis {end}, Dauer {days} Tage, Termin noch offen" if de
                 else f"within {start} to {end}, {days} days, exact dates not fixed yet")
     span = f"{start} bis {end}" if de else f"{start} to {end}"
-    note = DATES_NOTES.get(site.get("dates") or "")
+    note = (CANCELLED_DATES_NOTES if cancelled else DATES_NOTES).get(site.get("dates") or "")
     return f"{span} ({_pair(note, lang)})" if note else span
+
+
+def _cancelled_line(site: dict[str, Any], lang: str) -> str:
+    """The last line of a cancellation (``CANCELLING``): the works do not take place as announced; a site that had
+    no dates of its own (never set, or void after its approval was revoked) is not promised dates either."""
+    return _pair(CANCELLED_UNDATED if site.get("dates") in VOID_DATES else CANCELLED, lang)
 
 
 def impact_labels(kind: str | None, impact: str, modes: Any) -> tuple[str, str]:
@@ -424,6 +441,10 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
         if previous and previous.get("start"):
             was = "Bisher genehmigt" if de else "Previously approved"
             changed = {"dates"}
+    elif kind in CANCELLING:
+        # the site's dates as they were planned: one without dates of its own (never set, or void after its
+        # approval was revoked, ``repository._VOID_CANCELLED_SQL``) is not "still open" once it is cancelled
+        when_now = when(site, lang, cancelled=True)
     lines = [headline(kind, site, lang), ""]
     if kind == "change.approved" and (changes := effect_lines(site, lang)):
         lines += [*changes, ""]
@@ -454,8 +475,7 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
          _modes(previous, lang) if previous and "modes" in previous else None)
     line("Umleitung" if de else "Diversion", diversion)
     if kind in CANCELLING:
-        lines.append("Die Baustelle findet nicht wie angekündigt statt." if de
-                     else "The works will not take place as announced.")
+        lines.append(_cancelled_line(site, lang))
     if kind == SITE_LEFT:
         lines.append(_pair(LEFT_NOTE, lang))
     lines.append(f"{'Karte' if de else 'Map'}: {site['map_url']}")

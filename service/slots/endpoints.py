@@ -43,8 +43,10 @@ def lock_slot(request_id: uuid.UUID, principal: Coordinator, session: SessionDep
               if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Lock the request's slot (coordinators): later plan runs keep it where it is. A slot that clashes with
     approved or locked slots (409 `slot-conflict`, naming them) or breaks a precedence (`after`) against the other
-    request's approved or locked slot (409 `precedence`, naming the links and the starts they allow) is refused;
-    `warnings` name the precedences it breaks against proposed slots."""
+    request's approved or locked slot (409 `precedence`, naming the links and the starts they allow) is refused.
+    Submitted requests' provisional slots that clash with the locked slot or break an `after` link with it are
+    placed again around it at once, as on approval; `warnings` name the precedences it still breaks against
+    proposed slots."""
     req = service.set_lock(session, principal, request_id, locked=True, settings=request.app.state.settings,
                            if_match=if_match)
     return _read(req, principal, service.lock_warnings(session, req))

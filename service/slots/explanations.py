@@ -512,13 +512,23 @@ def reordered_by(title: str) -> dict[str, str]:
                   "fitted it."}
 
 
-def dates_set(title: str, *, approved: bool) -> dict[str, str]:
-    """A provisional slot placed again because a coordinator set the dates of “title” (approved or proposed them)
+# How a coordinator (or the coordinator's silence) set the dates a provisional slot was placed again around
+# (:func:`dates_set`): German and English, as in "the dates of … were approved".
+_DATES_SET_HOW = {"approved": ("genehmigt wurde", "were approved"),
+                  "proposed": ("vorgeschlagen wurde", "were proposed"),
+                  "locked": ("festgelegt wurde", "were locked"),
+                  "deemed_approved": ("nach Ablauf der Frist als genehmigt gilt", "were deemed approved when the "
+                                      "deadline passed")}
+
+
+def dates_set(title: str, how: str) -> dict[str, str]:
+    """A provisional slot placed again because the dates of “title” were set (``how``: ``approved``,
+    ``proposed`` or ``locked`` by a coordinator, or ``deemed_approved`` when the coordinator's deadline passed)
     and the previous provisional slot clashed with them or broke the order with them."""
-    de_what, en_what = ("genehmigt", "approved") if approved else ("vorgeschlagen", "proposed")
-    return {"de": f"Neu eingeplant, weil der Termin von „{title}“ {de_what} wurde: der bisherige vorläufige "
+    de_what, en_what = _DATES_SET_HOW[how]
+    return {"de": f"Neu eingeplant, weil der Termin von „{title}“ {de_what}: der bisherige vorläufige "
                   "Zeitraum kollidierte damit oder passte nicht zur Reihenfolge.",
-            "en": f"Placed again because the dates of “{title}” were {en_what}: the previous provisional slot "
+            "en": f"Placed again because the dates of “{title}” {en_what}: the previous provisional slot "
                   "clashed with them or broke the order with them."}
 
 

@@ -632,8 +632,10 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
     proposal passes (the workflow domain's ``lock_checks``, when present): a slot that clashes with approved or
     locked slots by the hard rules (409 ``slot-conflict``), or breaks a precedence (``after`` links, either way)
     against the other request's locked or approved slot (409 ``precedence``, naming the links and the starts they
-    allow), is refused; against a proposed one the slot's explanation keeps ``precedence_warnings`` and the answer
-    warns (:func:`lock_warnings`)."""
+    allow), is refused. Once locked, the submitted requests' provisional slots that clash with it or break the order
+    with it are placed again around it, as after an approval (the workflow's ``lock_placed``: explanation
+    ``fixed_by``, history ``slot.placed``, event ``slot.displaced``); what it still breaks against a proposed slot
+    stays in the slot's explanation as ``precedence_warnings`` and the answer warns (:func:`lock_warnings`)."""
     from service.requests.service import check_if_match
 
     req = requests_repository.get(session, request_id, for_update=True)
@@ -667,6 +669,9 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
         slot.status, slot.provisional = target, False
         slot.explanation = explanation
         session.flush()
+        placed = workflow_hook("lock_placed") if locked else None
+        if placed is not None:  # a locked slot is fixed: provisional neighbours it clashes with move, as on approval
+            placed(session, req, settings)
         events.emit(session, SLOT_LOCKED if locked else SLOT_UNLOCKED, request_id=req.id,
                     organisation_id=principal.org_id,
                     payload={"start": slot.start.isoformat(), "end": slot.end.isoformat() if slot.end else None})
@@ -1029,8 +1034,9 @@ def replace_out_of_order(session: Session, cause: SiteRequest, ids: list[uuid.UU
 
 
 # Why :func:`place_again` places provisional slots again: ``cause``'s order with them changed (an approved
-# change), or ``cause``'s dates were set by a coordinator (approved or proposed at those dates).
-REORDERED, APPROVED, PROPOSED = "reordered", "approved", "proposed"
+# change), or ``cause``'s dates were set: approved, proposed or locked by a coordinator, or deemed approved when
+# the coordinator's deadline passed (the workflow's ``place_provisional_again``).
+REORDERED, APPROVED, PROPOSED, LOCKED, DEEMED = "reordered", "approved", "proposed", "locked", "deemed_approved"
 
 
 def place_again(session: Session, cause: SiteRequest, ids: list[uuid.UUID], settings: Settings,
@@ -1039,10 +1045,11 @@ def place_again(session: Session, cause: SiteRequest, ids: list[uuid.UUID], sett
     yet proposed by a plan run or a coordinator) is placed again at once by the incremental placement, which keeps
     ``cause``'s slot where it is (a fixed slot, or one a coordinator proposed) and so the hard rules and the order
     with it. ``why`` says what happened to ``cause``: its order with them changed (``reordered``: explanation
-    ``reordered_by``/``reordered``) or a coordinator set its dates (``approved``/``proposed``: explanation
-    ``fixed_by``/``placed_again``, and the summary says so too). The history of each gets a ``slot.placed`` row
-    saying why, and the subscribers of one whose dates changed the event ``slot.displaced``. Slots a plan run or a
-    coordinator proposed stay: their approval checks them. Returns the re-placed ids."""
+    ``reordered_by``/``reordered``) or its dates were set (``approved``/``proposed``/``locked`` by a coordinator,
+    ``deemed_approved``: explanation ``fixed_by``/``placed_again``, and the summary says so too). The history of
+    each gets a ``slot.placed`` row saying why, and the subscribers of one whose dates changed the event
+    ``slot.displaced``. Slots a plan run or a coordinator proposed stay: their approval checks them. Returns the
+    re-placed ids."""
     placed = []
     reqs = repository.requests_for_update(session, ids)
     for rid in dict.fromkeys(ids):
@@ -1059,7 +1066,7 @@ def place_again(session: Session, cause: SiteRequest, ids: list[uuid.UUID], sett
             texts = explanations.reordered_by(explanations.title_for(cause, other.owner_id))
             new.explanation = {**(new.explanation or {}), "reordered_by": str(cause.id), "reordered": texts}
         else:
-            texts = explanations.dates_set(explanations.title_for(cause, other.owner_id), approved=why == APPROVED)
+            texts = explanations.dates_set(explanations.title_for(cause, other.owner_id), why)
             explanation = {**(new.explanation or {}), "fixed_by": str(cause.id), "placed_again": texts}
             summary = explanation.get("summary")
             if isinstance(summary, dict):

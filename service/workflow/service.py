@@ -821,7 +821,7 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
     def place_neighbours_again() -> dict[str, Any] | None:
         """Submitted requests' provisional slots that clash with the proposed one, or break the order with it, are
         placed again around it; the proposal then warns only of what is still broken."""
-        if not _place_provisional_again(session, req, start_day, end_day, settings, approved=False):
+        if not _place_provisional_again(session, req, start_day, end_day, settings, why="proposed"):
             return None
         now = precedences_at(session, req, start_day, end_day)
         return {**given, **_manual_explanation(req, principal, start_day, end_day, reason, rules, "propose", now)}
@@ -831,14 +831,16 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
 
 
 def _place_provisional_again(session: Session, req: SiteRequest, start_day: date, end_day: date,
-                             settings: Settings, *, approved: bool) -> list[uuid.UUID]:
-    """A coordinator set ``req``'s slot to ``[start_day, end_day]`` (approved, or proposed: the slot is written
-    already). Every ``submitted`` request whose provisional slot (placed at once, not yet proposed by a plan run or
-    a coordinator) now clashes with it by the hard rules (space, diversion, corridor, a zone's or corridor's
-    capacity) or breaks a precedence against it is placed again at once around it, as after an approved change
-    (``slots.service.place_again``: explanation ``fixed_by`` and ``placed_again``, history ``slot.placed``,
-    event ``slot.displaced``). Slots a plan run or a coordinator proposed stay: their approval checks them, and
-    ``req``'s slot warns of the precedences they break. Returns the re-placed ids."""
+                             settings: Settings, *, why: str) -> list[uuid.UUID]:
+    """``req``'s slot was set to ``[start_day, end_day]`` (the slot is written already): approved or proposed by a
+    coordinator, locked (:func:`lock_placed`) or deemed approved (:func:`check_deadlines`); ``why`` says which
+    (``approved``, ``proposed``, ``locked``, ``deemed_approved``: ``slots.service``'s constants). A fixed slot
+    wins, whichever step fixed it: every ``submitted`` request whose provisional slot (placed at once, not yet
+    proposed by a plan run or a coordinator) now clashes with it by the hard rules (space, diversion, corridor, a
+    zone's or corridor's capacity) or breaks a precedence against it is placed again at once around it, as after
+    an approved change (``slots.service.place_again``: explanation ``fixed_by`` and ``placed_again``, history
+    ``slot.placed``, event ``slot.displaced``). Slots a plan run or a coordinator proposed stay: their approval
+    checks them, and ``req``'s slot warns of the precedences they break. Returns the re-placed ids."""
     from service.slots import service as slots_service  # slots calls the workflow lazily too: no import cycle
 
     clashes = _conflicts_at(session, req, start_day, end_day, settings,
@@ -849,8 +851,25 @@ def _place_provisional_again(session: Session, req: SiteRequest, start_day: date
     ids += [uuid.UUID(b["request_id"]) for b in order.proposed]
     if not ids:
         return []
-    return slots_service.place_again(session, req, list(dict.fromkeys(ids)), settings,
-                                     why=slots_service.APPROVED if approved else slots_service.PROPOSED)
+    return slots_service.place_again(session, req, list(dict.fromkeys(ids)), settings, why=why)
+
+
+def lock_placed(session: Session, req: SiteRequest, settings: Settings) -> list[uuid.UUID]:
+    """For the slots domain's lock, after the slot is locked (:func:`lock_checks` passed): a locked slot is fixed
+    like an approved one, so the submitted neighbours' provisional slots that clash with it or break the order
+    with it are placed again around it, as after an approval (:func:`_place_provisional_again`); the locked
+    slot's ``precedence_warnings`` then name only what is still broken. Returns the re-placed ids."""
+    slot = repository.get_slot(session, req.id, for_update=True)
+    if slot is None or slot.start is None or slot.end is None or slot.status != "locked":
+        return []
+    placed = _place_provisional_again(session, req, slot.start, slot.end, settings, why="locked")
+    if placed:
+        explanation = _warning_precedences(slot.explanation,
+                                           precedences_at(session, req, slot.start, slot.end).proposed)
+        if explanation != (slot.explanation or {}):
+            slot.explanation = explanation
+            session.flush()
+    return placed
 
 
 def proposal_warnings(session: Session, req: SiteRequest) -> list[str]:
@@ -916,7 +935,7 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
                                          provisional=False, unplaced=None, **extra)
         # submitted requests' provisional slots that clash with the approved one, or break the order with it, are
         # placed again around it (as after an approved change); the slot then warns only of what is still broken
-        if _place_provisional_again(session, req, start_day, end_day, settings, approved=True):
+        if _place_provisional_again(session, req, start_day, end_day, settings, why="approved"):
             now = precedences.Broken(order.fixed, precedences_at(session, req, start_day, end_day).proposed)
             _, explanation = explained(now)
             if explanation != (fixed.explanation or {}):
@@ -1143,7 +1162,9 @@ def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> D
     a lapse: the coordinator decides), and a history row and the event ``deemed_approval.withheld`` (actor
     system, reason code ``deemed_approval_withheld``) say why in German and English, naming the clashes and
     the broken links and rules (:func:`_withhold_deemed_approval`). Precedences broken against merely proposed slots do
-    not stop it: the approved slot keeps them as ``precedence_warnings``, as an approval does."""
+    not stop it: as after an approval, the submitted requests' provisional slots that clash with the now approved
+    slot or break the order with it are placed again around it (:func:`_place_provisional_again`; their owners are
+    told by ``slot.displaced``), and the approved slot keeps what is still broken as ``precedence_warnings``."""
     report = DeadlineReport()
     for deadline in repository.due_deadlines(session, now):
         seen = (deadline.party, deadline.status, deadline.due_at)  # the re-read below refreshes this very object
@@ -1172,17 +1193,26 @@ def check_deadlines(session: Session, settings: Settings, *, now: datetime) -> D
                 report.withheld.append(str(req.id))
                 continue
 
-            def fix(slot: Slot = slot, warned: list[dict[str, Any]] = order.proposed) -> None:
+            payload: dict[str, Any] = {"due_at": deadline.due_at.isoformat()}
+
+            def fix(req: SiteRequest = req, slot: Slot = slot, warned: list[dict[str, Any]] = order.proposed,
+                    payload: dict[str, Any] = payload) -> None:
                 slot.status, slot.provisional = "approved", False
-                # as an approval: the slot keeps what held when it was approved
+                session.flush()
+                # as an approval: submitted requests' provisional slots that clash with the now fixed slot, or
+                # break the order with it, are placed again around it; the slot (and the event) then keep the
+                # precedences still broken against proposed slots
+                assert slot.start is not None and slot.end is not None
+                if _place_provisional_again(session, req, slot.start, slot.end, settings, why="deemed_approved"):
+                    warned = precedences_at(session, req, slot.start, slot.end).proposed
                 explanation = _warning_precedences(slot.explanation, warned)
                 if explanation != (slot.explanation or {}):
                     slot.explanation = explanation
+                if warned:
+                    payload["precedence_warnings"] = _json(warned)
 
             _transition(session, req, "deem_approve", None, settings, reason="deemed_approved",
-                        reason_code="deemed_approved", mutate=fix, at=now,
-                        payload={"due_at": deadline.due_at.isoformat(),
-                                 **({"precedence_warnings": order.proposed} if order.proposed else {})})
+                        reason_code="deemed_approved", mutate=fix, at=now, payload=payload)
             report.deemed_approved.append(str(req.id))
         else:
             _transition(session, req, "lapse", None, settings, reason="proposal_lapsed",
