@@ -304,14 +304,12 @@ def _check_database(settings: Settings) -> None:
         engine.dispose()
 
 
-# the worker's line format (service/worker.py): time first
-LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
-
-
 def uvicorn_log_config() -> dict[str, Any]:
     """uvicorn's logging with the worker's line format: its own and its access lines start with the time (they
     had none), and the service's own loggers (``baustellen.*``) write through the same handler."""
     from uvicorn.config import LOGGING_CONFIG
+
+    from service.worker import LOG_FORMAT
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["default"]["fmt"] = LOG_FORMAT

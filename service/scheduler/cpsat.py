@@ -23,7 +23,8 @@ leaves it out: the service's adapter already turns corridors of capacity 1 into 
 and the road-works benchmark's time budget has not been measured with the extra constraints.
 
 Every CP-SAT solve of the scheduler goes through :func:`solve_interruptibly`, so that Ctrl-C stops the whole
-run with ``KeyboardInterrupt`` instead of only cutting the current solve short.
+run with ``KeyboardInterrupt`` instead of only cutting the current solve short, and ``Options.stop`` (a worker
+shutting down) stops it with :class:`Stopped`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from .components import clique_cover, conflict_edges
-from .model import ObjectiveMode, Problem, Zone, start_domain
+from .model import ObjectiveMode, Problem, Stopped, Zone, start_domain
 
 SUBSOLVERS: list[str] = ["max_lp", "objective_shaving"]
 
@@ -227,7 +228,8 @@ class ComponentModel:
         for x, stay in self.stay.items():
             self.model.add_hint(stay, starts.get(x) == self.kept[x])
 
-    def run(self, time_limit: float, workers: int, seed: int) -> tuple[int, cp_model.CpSolver]:
+    def run(self, time_limit: float, workers: int, seed: int,
+            stop: threading.Event | None = None) -> tuple[int, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
@@ -236,7 +238,7 @@ class ComponentModel:
             # earliness/tardiness bounds are weak in the default 2-worker portfolio; an LP worker
             # plus objective shaving proves small components optimal much faster
             solver.parameters.subsolvers.extend(SUBSOLVERS)
-        status = solve_interruptibly(solver, self.model)
+        status = solve_interruptibly(solver, self.model, stop)
         return status, solver
 
     def extract(self, solver: cp_model.CpSolver) -> dict[str, int]:
@@ -248,34 +250,45 @@ class ComponentModel:
         return out
 
 
-def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel) -> int:
-    """``solver.solve(model)``, but Ctrl-C raises ``KeyboardInterrupt`` at once.
+def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel,
+                        stop: threading.Event | None = None) -> int:
+    """``solver.solve(model)``, but Ctrl-C raises ``KeyboardInterrupt`` at once, and ``stop`` (set by another
+    thread) raises :class:`Stopped` within about 50 ms.
 
     CP-SAT catches SIGINT by default (``catch_sigint_signal``) and only ends the current solve early, as if its
     time limit had been reached: the caller would carry on and finish the run. With that switched off, Python's
     own handler would run only once the solve returns, i.e. after its whole time limit. So in the main thread
-    (the only one that receives ``KeyboardInterrupt``) the solve runs in a helper thread while the main thread
-    waits; an interrupt there stops the search and is raised as soon as the helper has ended."""
+    (the only one that receives ``KeyboardInterrupt``), and wherever a ``stop`` event is given, the solve runs in
+    a helper thread while the calling thread waits; an interrupt or the event stops the search
+    (``CpSolver.stop_search``) and is raised as soon as the helper has ended."""
     solver.parameters.catch_sigint_signal = False
-    if threading.current_thread() is not threading.main_thread():
+    if stop is None and threading.current_thread() is not threading.main_thread():
         return solver.solve(model)
+    if stop is not None and stop.is_set():
+        raise Stopped("stopped before the CP-SAT search began")
     outcome: dict[str, object] = {}
+    # the helper says it has ended with an event, not Thread.is_alive: a KeyboardInterrupt that lands in
+    # Thread.join marks the thread as ended while it still runs (CPython), and the search would go on unstopped
+    done = threading.Event()
 
     def work() -> None:
         try:
             outcome["status"] = solver.solve(model)
         except BaseException as exc:  # noqa: BLE001 - handed on to the waiting thread
             outcome["error"] = exc
+        finally:
+            done.set()
 
     helper = threading.Thread(target=work, name="cp-sat", daemon=True)
-    helper.start()
     try:
-        while helper.is_alive():
-            helper.join(0.05)  # a timeout: a signal taken by another thread is seen within 50 ms
+        helper.start()
+        while not done.wait(0.05):  # a timeout: a signal taken by another thread (or the event) is seen in 50 ms
+            if stop is not None and stop.is_set():
+                raise Stopped("the CP-SAT search was stopped")
     except BaseException:
-        while helper.is_alive():  # stop_search before the solve has begun is lost: repeat it
+        while helper.ident is not None and not done.is_set():  # stop_search before the solve began is lost: repeat
             solver.stop_search()
-            helper.join(0.05)
+            done.wait(0.05)
         raise
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
@@ -317,6 +330,7 @@ def solve_component(
     workers: int,
     seed: int,
     stable: dict[str, int] | None = None,
+    stop: threading.Event | None = None,
 ) -> CpResult:
     """Solve one component with CP-SAT within ``time_limit`` seconds (see module docstring). ``stable`` is a
     second feasible plan (the ``keep_current`` greedy's) offered as hint where it is better than ``hint``."""
@@ -330,7 +344,7 @@ def solve_component(
         cm.model.minimize(mk)
         if all(x in hint for x in cm.start):
             cm.hint(hint)
-        status, solver = cm.run(deadline - time.perf_counter(), workers, seed)
+        status, solver = cm.run(deadline - time.perf_counter(), workers, seed, stop)
         wall = time.perf_counter() - t0
         if status == cp_model.INFEASIBLE:
             return CpResult(None, "infeasible", None, wall, 1)
@@ -377,7 +391,7 @@ def solve_component(
             cm.model.clear_objective()
             cm.model.minimize(expr)
             cm.hint(current)
-            status, solver = cm.run(share, workers, seed)
+            status, solver = cm.run(share, workers, seed, stop)
             solves += 1
             if status == cp_model.INFEASIBLE:  # only the hard constraints can cause this (fixed tasks)
                 return CpResult(None, "infeasible", None, time.perf_counter() - t0, solves)

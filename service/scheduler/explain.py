@@ -22,6 +22,7 @@ the nearest window extensions that would make it fit.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 
@@ -29,7 +30,7 @@ from ortools.sat.python import cp_model
 
 from .cpsat import solve_interruptibly
 from .greedy import Occupancy, merge
-from .model import Intervals, Problem, Task, start_domain, subtract
+from .model import Intervals, Problem, Stopped, Task, start_domain, subtract
 
 Element = tuple[str, str]  # (kind, ref)
 
@@ -112,7 +113,8 @@ def _fits(window: Intervals, ranges: dict[Element, Intervals], keep: list[Elemen
 
 
 def _cpsat_core(
-    window: Intervals, ranges: dict[Element, Intervals], workers: int, seed: int, time_limit: float = 5.0
+    window: Intervals, ranges: dict[Element, Intervals], workers: int, seed: int, time_limit: float = 5.0,
+    stop: threading.Event | None = None,
 ) -> list[Element]:
     """Sufficient infeasible subset from CP-SAT assumptions ([] if the task actually fits)."""
     model = cp_model.CpModel()
@@ -136,7 +138,7 @@ def _cpsat_core(
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     solver.parameters.max_time_in_seconds = max(time_limit, 0.001)
-    status = solve_interruptibly(solver, model)
+    status = solve_interruptibly(solver, model, stop)
     if status != cp_model.INFEASIBLE:
         return []
     core = [lits[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in lits]
@@ -144,7 +146,8 @@ def _cpsat_core(
 
 
 def explain_unplaced(
-    occ: Occupancy, task: Task, workers: int = 2, seed: int = 0, deadline: float | None = None
+    occ: Occupancy, task: Task, workers: int = 2, seed: int = 0, deadline: float | None = None,
+    stop: threading.Event | None = None,
 ) -> dict:
     """Why ``task`` cannot be placed (see the module docstring). Past ``deadline`` (``time.perf_counter()``)
     CP-SAT is skipped and the deletion starts from every element: still an irreducible set, found exactly."""
@@ -171,7 +174,7 @@ def explain_unplaced(
         else:
             left = 5.0 if deadline is None else min(5.0, deadline - time.perf_counter())
             every = _ordered(ranges)
-            core = (_cpsat_core(window, ranges, workers, seed, left) if left > 0.01 and len(every) > EXACT_MAX
+            core = (_cpsat_core(window, ranges, workers, seed, left, stop) if left > 0.01 and len(every) > EXACT_MAX
                     else every)
             if _fits(window, ranges, core):  # defensive: never trust a core we cannot confirm
                 core = every
@@ -205,10 +208,11 @@ def explain_unplaced(
 
 def explain_plan(
     problem: Problem, starts: dict[str, int], unplaced: list[str], workers: int = 2, seed: int = 0,
-    deadline: float | None = None,
+    deadline: float | None = None, stop: threading.Event | None = None,
 ) -> dict[str, dict]:
     """Explanations for every moved or unplaced task, keyed by task id. CP-SAT cores are only computed before
-    ``deadline`` (``time.perf_counter()``); after it the exact interval-arithmetic deletion does it alone."""
+    ``deadline`` (``time.perf_counter()``); after it the exact interval-arithmetic deletion does it alone. ``stop``
+    set: :class:`Stopped` is raised."""
     occ = Occupancy(problem, zones_all=True)
     for tid, s in starts.items():
         occ.place(tid, s)
@@ -219,5 +223,7 @@ def explain_plan(
         if t.fixed_start is None and s != t.preferred:
             out[tid] = explain_moved(occ, t, s)
     for tid in unplaced:
-        out[tid] = explain_unplaced(occ, tasks[tid], workers, seed, deadline)
+        if stop is not None and stop.is_set():
+            raise Stopped("stopped while explaining the plan")
+        out[tid] = explain_unplaced(occ, tasks[tid], workers, seed, deadline, stop)
     return out

@@ -9,6 +9,7 @@ into JSON-serialisable dicts. Per-task forbidden periods live in ``Task.forbidde
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -157,15 +158,22 @@ class Problem:
                 raise ValueError(f"bundle {b.id} with unknown task")
 
 
+class Stopped(Exception):  # noqa: N818 - it says what happened, as KeyboardInterrupt does
+    """``Options.stop`` was set during a solve: the search was cut short and no plan is returned."""
+
+
 @dataclass(frozen=True)
 class Options:
-    """Solver options. ``num_workers`` must be >= 2 (CP-SAT's portfolio needs several workers)."""
+    """Solver options. ``num_workers`` must be >= 2 (CP-SAT's portfolio needs several workers). ``stop``: an event
+    another thread may set (a worker shutting down); the solve then stops its CP-SAT search within about 50 ms and
+    raises :class:`Stopped`."""
 
     time_limit_s: float = 30.0
     num_workers: int = 2
     seed: int = 0
     objective: ObjectiveMode = "placement"
     explain: bool = True
+    stop: threading.Event | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.num_workers < 2:

@@ -13,6 +13,7 @@
    completed) is CP-SAT's second hint, and its last level keeps as many of them where they are as the
    levels above allow. Where the greedy plan stands (trivial components, fallback), the ``keep_current``
    plan replaces it when its objective is as good and it moves fewer of them. ``Plan.fcfs`` stays FCFS.
+6. ``Options.stop`` set (by another thread) stops the solve within about 50 ms: it raises ``Stopped``, no plan.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .model import (
     Options,
     Plan,
     Problem,
+    Stopped,
     Unplaced,
     evaluate,
     moves,
@@ -67,6 +69,8 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     hard_ids = {id(c) for c in hard}
     size_left = sum(len(c) for c in hard)
     for k, comp in enumerate(comps):
+        if options.stop is not None and options.stop.is_set():
+            raise Stopped("the solve was stopped")
         c0 = time.perf_counter()
         bound_before = bound_total
         g = {x: greedy.starts[x] for x in comp if x in greedy.starts}
@@ -79,7 +83,7 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
             budget = min(remaining, max(remaining * len(comp) / size_left, min(1.0, 0.05 * remaining)))
             size_left -= len(comp)
             sub = restrict(problem, comp)
-            res = solve_component(sub, mode, g, budget, options.num_workers, options.seed + k, stable)
+            res = solve_component(sub, mode, g, budget, options.num_workers, options.seed + k, stable, options.stop)
             if res.status == "infeasible":
                 status = "infeasible"
                 chosen = g
@@ -135,7 +139,7 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     if options.explain and mode == "placement":
         plan.explanations = explain_plan(
             problem, plan.starts, list(plan.unplaced), options.num_workers, options.seed,
-            deadline=t0 + options.time_limit_s * 0.97,
+            deadline=t0 + options.time_limit_s * 0.97, stop=options.stop,
         )
         for tid, ex in plan.explanations.items():
             if tid in plan.unplaced:

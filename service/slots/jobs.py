@@ -11,8 +11,12 @@ log = logging.getLogger("baustellen.slots")
 
 
 def poll(context: Any) -> None:
-    """Run queued plans until none is left (each claimed with ``FOR UPDATE SKIP LOCKED``)."""
-    while (plan_id := service.claim_and_run(context.sessionmaker, context.settings)) is not None:
+    """Run queued plans until none is left (each claimed with ``FOR UPDATE SKIP LOCKED``). The worker's stop event
+    (SIGTERM) ends a run at once and puts it back to ``queued`` (``service.run_plan``); no further one is claimed."""
+    stop = getattr(context, "stop", None)
+    while (plan_id := service.claim_and_run(context.sessionmaker, context.settings, stop)) is not None:
+        if stop is not None and stop.is_set():
+            break
         log.info("plan run %s finished", plan_id)
 
 

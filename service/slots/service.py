@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from service.kit.time import today, wall_clock
 from service.requests import repository as requests_repository
 from service.requests.models import SiteRequest
 from service.requests.service import parse_bbox
-from service.scheduler import Conflict, Options, Precedence, Problem, Task, Zone, check_plan, resolve, solve
+from service.scheduler import Conflict, Options, Precedence, Problem, Stopped, Task, Zone, check_plan, resolve, solve
 from service.scheduler.explain import explain_moved, explain_unplaced
 from service.scheduler.greedy import Occupancy
 from service.scheduler.incremental import InsertionIndex
@@ -145,9 +146,12 @@ def requeue_orphaned(session: Session, settings: Settings) -> list[uuid.UUID]:
     return out
 
 
-def claim_and_run(factory: sessionmaker[Session], settings: Settings) -> uuid.UUID | None:
+def claim_and_run(factory: sessionmaker[Session], settings: Settings,
+                  stop: threading.Event | None = None) -> uuid.UUID | None:
     """Requeue orphaned runs, then claim the oldest queued plan run (``FOR UPDATE SKIP LOCKED``) and run it.
-    Returns its id."""
+    Returns its id (``None``: nothing queued, or ``stop`` is set)."""
+    if stop is not None and stop.is_set():
+        return None
     with session_scope(factory) as session:
         requeue_orphaned(session, settings)
     with session_scope(factory) as session:
@@ -156,25 +160,27 @@ def claim_and_run(factory: sessionmaker[Session], settings: Settings) -> uuid.UU
             return None
         run.status, run.started_at, run.progress = "running", wall_clock(settings), 0.01
         plan_id = run.id
-    run_plan(factory, plan_id, settings)
+    run_plan(factory, plan_id, settings, stop=stop)
     return plan_id
 
 
 def run_plan(
     factory: sessionmaker[Session], plan_id: uuid.UUID, settings: Settings,
-    on_progress: Callable[[float], None] | None = None,
+    on_progress: Callable[[float], None] | None = None, stop: threading.Event | None = None,
 ) -> str:
     """Solve plan run ``plan_id`` and write its slots. Commits as it goes; returns the final status.
 
-    Any error marks the run ``failed`` with the error; slots are then left as they were. The run's runner lock
-    is held throughout, so that :func:`requeue_orphaned` can tell a live run from one whose process died."""
+    Any error marks the run ``failed`` with the error; slots are then left as they were. ``stop`` set (the worker
+    is shutting down) ends the solve or the write within about 50 ms, rolls the write back and puts the run back
+    to ``queued`` for the next worker (returns ``"queued"``). The run's runner lock is held throughout, so that
+    :func:`requeue_orphaned` can tell a live run from one whose process died."""
     with repository.runner_lock(factory, plan_id):
-        return _run_plan(factory, plan_id, settings, on_progress)
+        return _run_plan(factory, plan_id, settings, on_progress, stop)
 
 
 def _run_plan(
     factory: sessionmaker[Session], plan_id: uuid.UUID, settings: Settings,
-    on_progress: Callable[[float], None] | None,
+    on_progress: Callable[[float], None] | None, stop: threading.Event | None = None,
 ) -> str:
     try:
         with session_scope(factory) as session:
@@ -186,8 +192,11 @@ def _run_plan(
             run.status, run.progress = "running", 0.02
             run.started_at = run.started_at or wall_clock(settings)
             params = dict(run.params)
-        _execute(factory, plan_id, params, settings, on_progress)
+        _execute(factory, plan_id, params, settings, on_progress, stop)
         return "done"
+    except Stopped:
+        requeue_stopped(factory, plan_id)
+        return "queued"
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run
         log.exception("plan run %s failed", plan_id)  # the traceback goes to the log, not to the run
         mark_failed(factory, plan_id, settings, error_line(exc))
@@ -205,6 +214,18 @@ def mark_failed(factory: sessionmaker[Session], plan_id: uuid.UUID, settings: Se
         return True
 
 
+def requeue_stopped(factory: sessionmaker[Session], plan_id: uuid.UUID) -> None:
+    """Put a run its worker stopped (SIGTERM) back to ``queued``, so that the next worker runs it from the start.
+    Not counted as a requeue: the process did not die on it."""
+    with session_scope(factory) as session:
+        run = repository.get_plan(session, plan_id, for_update=True)
+        if run is None or run.status in ("done", "failed"):
+            return
+        run.status, run.progress, run.started_at = "queued", 0.0, None
+    log.warning("plan run %s interrupted: the worker is stopping; queued again, the next worker start runs it",
+                plan_id)
+
+
 def error_line(exc: BaseException) -> str:
     """What a failed run says about its error (any key may read it): the exception's type and message on one
     line; no traceback, no server paths."""
@@ -214,7 +235,7 @@ def error_line(exc: BaseException) -> str:
 
 def _execute(
     factory: sessionmaker[Session], plan_id: uuid.UUID, params: dict[str, Any], settings: Settings,
-    on_progress: Callable[[float], None] | None,
+    on_progress: Callable[[float], None] | None, stop: threading.Event | None = None,
 ) -> None:
     t0 = time.perf_counter()
     with session_scope(factory) as session:
@@ -228,7 +249,10 @@ def _execute(
 
     def report(value: float, *, last_step: bool = False) -> None:
         """Progress to the caller at once, to the run's row at most every 0.5 s (and at a phase's last step), in
-        a transaction of its own (the write transaction holds no lock on the run's row yet)."""
+        a transaction of its own (the write transaction holds no lock on the run's row yet). ``stop`` set: raises
+        :class:`Stopped` (during the write that rolls the slots back)."""
+        if stop is not None and stop.is_set():
+            raise Stopped("the worker is stopping")
         if on_progress is not None:
             on_progress(value)
         if time.monotonic() - last[0] < 0.5 and not last_step:
@@ -239,14 +263,15 @@ def _execute(
 
     # solving: 0.1 → 0.9 by components; writing: 0.9 → 0.99
     plan = _solve_checked(built, settings,
-                          lambda done, total: report(0.1 + 0.8 * done / max(total, 1), last_step=done >= total))
+                          lambda done, total: report(0.1 + 0.8 * done / max(total, 1), last_step=done >= total), stop)
     with session_scope(factory) as session:
         _finish(session, plan_id, built, plan, settings, t0, t_build, lambda share: report(0.9 + 0.09 * share))
 
 
-def _solve_checked(built: adapter.Built, settings: Settings, progress: Callable[[int, int], None] | None) -> Any:
+def _solve_checked(built: adapter.Built, settings: Settings, progress: Callable[[int, int], None] | None,
+                   stop: threading.Event | None = None) -> Any:
     options = Options(time_limit_s=settings.solver_time_limit_s, num_workers=max(2, settings.solver_workers),
-                      seed=settings.solver_seed)
+                      seed=settings.solver_seed, stop=stop)
     plan = solve(built.problem, options, progress)
     switched = adapter.fall_back(built, [tid for tid in built.counter if tid in plan.unplaced])
     if switched:

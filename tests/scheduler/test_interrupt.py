@@ -1,4 +1,5 @@
-"""Ctrl-C during a CP-SAT solve stops the whole run with KeyboardInterrupt, promptly.
+"""Ctrl-C during a CP-SAT solve stops the whole run with KeyboardInterrupt, promptly; so does ``Options.stop``
+(a worker shutting down), with ``Stopped``, from any thread.
 
 CP-SAT catches SIGINT by default and only ends the current solve early: ``baustellen plan`` then finished the
 run, wrote the slots and exited 0."""
@@ -15,7 +16,7 @@ import pytest
 from ortools.sat.python import cp_model
 
 from service.scheduler.cpsat import solve_interruptibly
-from service.scheduler.model import Options, Problem, Task, Zone
+from service.scheduler.model import Options, Problem, Stopped, Task, Zone
 from service.scheduler.solve import solve
 
 
@@ -55,7 +56,8 @@ def test_ctrl_c_during_plan_solve_raises_keyboard_interrupt_promptly():
     late = _interrupted_after(1.0, lambda: solve(problem, Options(time_limit_s=20, num_workers=2, seed=0)))
     assert late < 3.0
     time.sleep(0.1)
-    running = [t for t in threading.enumerate() if t.name == "cp-sat" and t.is_alive()]
+    # not Thread.is_alive: a KeyboardInterrupt that lands in Thread.join makes it say False while the thread runs on
+    running = [t for t in threading.enumerate() if t.name == "cp-sat"]
     assert not running, "the solve goes on in the background"
 
 
@@ -77,3 +79,27 @@ def test_a_solve_outside_the_main_thread_runs_directly():
     worker.start()
     worker.join()
     assert out == [cp_model.OPTIMAL]
+
+
+def test_the_stop_event_ends_a_solve_in_a_worker_thread_promptly():
+    """A worker's job thread (not the main thread) solving for up to 20 s: the stop event ends it at once."""
+    stop = threading.Event()
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            outcome.append(solve(_hard_problem(), Options(time_limit_s=20, num_workers=2, seed=0, stop=stop)))
+        except Stopped as exc:
+            outcome.append(exc)
+
+    job = threading.Thread(target=work)
+    job.start()
+    time.sleep(1.5)
+    assert job.is_alive(), "the solve ended before the stop: the problem is too easy to show anything"
+    stopped = time.perf_counter()
+    stop.set()
+    job.join(10)
+    assert time.perf_counter() - stopped < 2.0 and not job.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Stopped), outcome
+    time.sleep(0.1)
+    assert not [t for t in threading.enumerate() if t.name == "cp-sat"], "the search goes on"
