@@ -46,7 +46,6 @@ Pure: takes :class:`FeedSite` lists (and the diversion routes by request id), re
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Mapping
@@ -75,6 +74,7 @@ from service.feeds.common import (
     site_end,
     site_start,
 )
+from service.geo.crs import to_metric
 
 MEDIA_TYPE = "application/geo+json"
 # Occurrences of day and night work published: the shift running at the reference time and the next ones.
@@ -112,15 +112,15 @@ def _round(coords: Any) -> list[list[float]]:
 
 
 def _farthest_pair(polygon: Polygon) -> list[tuple[float, float]]:
-    """The two points of the polygon's boundary farthest apart (vertices of its convex hull; distances with the
-    longitude scaled to the latitude), west first."""
+    """The two points of the polygon's boundary farthest apart (vertices of its convex hull, measured in EPSG:25832),
+    west first."""
     points = np.unique(get_coordinates(polygon.convex_hull), axis=0)
     if len(points) < 2:
         return [(float(points[0][0]), float(points[0][1]))] * 2
-    scaled = points * [math.cos(math.radians(float(points[:, 1].mean()))), 1.0]
+    metric = get_coordinates(to_metric(MultiPoint(points)))
     best, pair = -1.0, (0, 0)
-    for lo in range(0, len(scaled), 512):  # in blocks: a hull of thousands of vertices stays small in memory
-        block = ((scaled[lo:lo + 512, None, :] - scaled[None, :, :]) ** 2).sum(axis=2)
+    for lo in range(0, len(metric), 512):  # in blocks: a hull of thousands of vertices stays small in memory
+        block = ((metric[lo:lo + 512, None, :] - metric[None, :, :]) ** 2).sum(axis=2)
         i, j = np.unravel_index(int(block.argmax()), block.shape)
         if block[i, j] > best:
             best, pair = float(block[i, j]), (lo + int(i), int(j))
