@@ -20,12 +20,18 @@ class Base(DeclarativeBase):
     pass
 
 
+# Session settings of every connection. JIT off: the spatial queries' cost estimates (ST_DWithin, ST_AsMVT & co.)
+# are high enough for PostgreSQL to JIT-compile them, which took 0.7-0.9 s per query at 12,500 requests while they
+# run in 50 ms (a submission 550 ms instead of 130, an approval 2.4 s instead of 110 ms).
+CONNECTION_OPTIONS = "-c timezone=UTC -c jit=off"
+
+
 def make_engine(settings: Settings) -> Engine:
     return create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         pool_pre_ping=True,
-        connect_args={"options": "-c timezone=UTC"},
+        connect_args={"options": CONNECTION_OPTIONS},
     )
 
 

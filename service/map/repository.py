@@ -52,12 +52,6 @@ def site_properties(title: str) -> str:
     'point', ST_AsGeoJSON(ST_PointOnSurface(r.geom), 7)::json -> 'coordinates')"""
 
 
-def _no_jit(session: Session) -> None:
-    """PostgreSQL's JIT compiles tile and page queries (their cost estimate of ST_AsMVT & co. is high) and
-    spends more time compiling than running them: off, for this transaction only."""
-    session.execute(text("SET LOCAL jit = off"))
-
-
 @dataclass(frozen=True)
 class Viewer:
     """Who looks: ``None`` org = the public; ``all_`` = a coordinator (sees drafts of everybody)."""
@@ -128,7 +122,6 @@ def _site_where(viewer: Viewer, f: SiteFilter, params: dict[str, Any]) -> str:
 def site_features(
     session: Session, viewer: Viewer, f: SiteFilter, *, limit: int, offset: int
 ) -> tuple[int, list[str]]:
-    _no_jit(session)
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     where = _site_where(viewer, f, params)
     matched = session.execute(text(f"SELECT count(*) FROM {SITE_FROM} WHERE {where}"), params).scalar_one()
@@ -401,7 +394,6 @@ POINT_ZOOM = 11
 
 
 def site_tile(session: Session, viewer: Viewer, f: SiteFilter, z: int, x: int, y: int) -> bytes:
-    _no_jit(session)
     params: dict[str, Any] = {"z": z, "x": x, "y": y}
     where = _site_where(viewer, f, params)
     # Properties are cast to text: ST_AsMVT encodes varchar through a generic, about three times slower path.
@@ -425,7 +417,6 @@ def pair_tile(session: Session, info: TableInfo, viewer: Viewer, layer: str, sta
               end: date | None, z: int, x: int, y: int) -> bytes:
     if len(info.site_refs) < 2:
         return b""
-    _no_jit(session)
     ca, cb = _q(info.site_refs[0]), _q(info.site_refs[1])
     params: dict[str, Any] = {"z": z, "x": x, "y": y}
     conds = [_visibility(viewer, "a", params, "va"), f"(b.id IS NULL OR {_visibility(viewer, 'b', params, 'vb')})"]
