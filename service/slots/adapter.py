@@ -531,12 +531,38 @@ def rule_members(session: Session, ids: Sequence[uuid.UUID], *, start: date, end
     return out
 
 
+def shift_groups(ids: Sequence[str], tasks: dict[str, Task]) -> list[tuple[str, list[str]]]:
+    """The members of a capacity rule as the resources they compete for, by the conflicts domain's rule
+    (``rules.capacity_excess``): day-only and night-only works never meet, ``continuous`` works take both. With
+    day-only and night-only members both present, two resources (``("day", continuous and day members)``,
+    ``("night", continuous and night members)``); else one (``("", ids)``), as the other would be a part of it."""
+    shifts = {tasks[t].shift for t in ids}
+    if not {"day", "night"} <= shifts:
+        return [("", list(ids))]
+    return [(s, [t for t in ids if tasks[t].shift in ("continuous", s)]) for s in ("day", "night")]
+
+
+# How a capacity rule's resource for one shift is named (``zone:<id>:day``); ``rule_ref`` gives the rule back.
+SHIFT_SUFFIXES = (":day", ":night")
+
+
+def rule_ref(zone_id: str) -> str:
+    """The rule (``zone:<id>``, ``corridor:<id>``) of a scheduler zone id, without its shift suffix."""
+    for suffix in SHIFT_SUFFIXES:
+        if zone_id.endswith(suffix):
+            return zone_id[: -len(suffix)]
+    return zone_id
+
+
 def capacity_rules(members: Iterable[Any], tasks: dict[str, Task]) -> tuple[list[Conflict], list[Zone], list[Task]]:
     """Corridors allowing one site at a time become cliques; other corridors and zones become cumulative
-    zones (demand 1 per member). Fixed members never conflict with each other. Where the fixed members of a
-    zone already overload it, their demand is replaced by fixed "load" tasks (returned, to add to the problem)
-    that fill the zone up to its capacity on those days and carry the fixed load elsewhere: the zone keeps its
-    capacity on every other day (otherwise the model would be infeasible, or the zone too large)."""
+    zones (demand 1 per member). Day-only and night-only works never compete (``shift_groups``): a clique or zone
+    per shift then, ``continuous`` works in both (zones ``<rule>:<id>:day`` and ``…:night``). Fixed members never
+    conflict with each other. Where the fixed members of a zone already overload it, their demand is replaced by
+    fixed "load" tasks (returned, to add to the problem) that fill the zone up to its capacity on those days and
+    carry the fixed load elsewhere: the zone keeps its capacity on every other day (otherwise the model would be
+    infeasible, or the zone too large). Bundle partners in a clique are left to the scheduler, which lets them
+    overlap (``Problem.bundles``)."""
     groups: dict[tuple[str, Any], tuple[int, list[str]]] = {}
     for m in members:
         tid = str(m.request_id)
@@ -545,32 +571,39 @@ def capacity_rules(members: Iterable[Any], tasks: dict[str, Task]) -> tuple[list
     cliques: list[Conflict] = []
     zones: list[Zone] = []
     loads: list[Task] = []
-    for (rule, rule_id), (capacity, ids) in sorted(groups.items(), key=lambda kv: str(kv[0])):
-        ids = sorted(set(ids))
-        label = f"{rule}:{rule_id}"
-        if len(ids) <= max(capacity, 0):
-            continue  # can never be exceeded
-        movable = [t for t in ids if tasks[t].fixed_start is None]
-        fixed = [t for t in ids if tasks[t].fixed_start is not None]
-        if rule == "corridor" and capacity <= 1:
-            if len(movable) > 1:
-                cliques.append(Conflict(tuple(movable), label))
-            cliques += [Conflict((m, f), label) for m in movable for f in fixed]
-            continue
-        load: dict[int, int] = {}
-        for f in fixed:
-            t = tasks[f]
-            for day in range(t.fixed_start or 0, (t.fixed_start or 0) + t.duration):
-                load[day] = load.get(day, 0) + 1
-        if max(load.values(), default=0) <= capacity:
-            zones.append(Zone(label, capacity, {t: 1 for t in ids}))
-            continue
-        runs = load_runs({day: min(n, capacity) for day, n in load.items()})
-        extra = [Task(f"{label}:load:{k}", n, a, a + n, a, 0, 0.0, fixed_start=a) for k, (a, n, _) in enumerate(runs)]
-        loads += extra
-        demands = {t: 1 for t in movable} | {t.id: q for t, (_, _, q) in zip(extra, runs, strict=True)}
-        zones.append(Zone(label, max(capacity, 0), demands))
+    for (rule, rule_id), (capacity, all_ids) in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        for shift, ids in shift_groups(sorted(set(all_ids)), tasks):
+            label = f"{rule}:{rule_id}"
+            _capacity_rule(rule, label, f"{label}:{shift}" if shift else label, capacity, ids, tasks, cliques,
+                           zones, loads)
     return cliques, zones, loads
+
+
+def _capacity_rule(rule: str, label: str, zone_id: str, capacity: int, ids: list[str], tasks: dict[str, Task],
+                   cliques: list[Conflict], zones: list[Zone], loads: list[Task]) -> None:
+    """One resource of a capacity rule (see :func:`capacity_rules`), appended to ``cliques``, ``zones``, ``loads``."""
+    if len(ids) <= max(capacity, 0):
+        return  # can never be exceeded
+    movable = [t for t in ids if tasks[t].fixed_start is None]
+    fixed = [t for t in ids if tasks[t].fixed_start is not None]
+    if rule == "corridor" and capacity <= 1:
+        if len(movable) > 1:
+            cliques.append(Conflict(tuple(movable), label))
+        cliques.extend(Conflict((m, f), label) for m in movable for f in fixed)
+        return
+    load: dict[int, int] = {}
+    for f in fixed:
+        t = tasks[f]
+        for day in range(t.fixed_start or 0, (t.fixed_start or 0) + t.duration):
+            load[day] = load.get(day, 0) + 1
+    if max(load.values(), default=0) <= capacity:
+        zones.append(Zone(zone_id, capacity, {t: 1 for t in ids}))
+        return
+    runs = load_runs({day: min(n, capacity) for day, n in load.items()})
+    extra = [Task(f"{zone_id}:load:{k}", n, a, a + n, a, 0, 0.0, fixed_start=a) for k, (a, n, _) in enumerate(runs)]
+    loads += extra
+    demands = {t: 1 for t in movable} | {t.id: q for t, (_, _, q) in zip(extra, runs, strict=True)}
+    zones.append(Zone(zone_id, max(capacity, 0), demands))
 
 
 def load_runs(load: dict[int, int]) -> list[tuple[int, int, int]]:

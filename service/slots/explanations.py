@@ -47,7 +47,8 @@ def blockers(built: adapter.Built, items: Iterable[dict], task_id: str | None = 
     out = []
     for b in items:
         a, z = b["days"]
-        item: dict[str, Any] = {"kind": b["kind"], "ref": str(b["ref"]), "starts_from": built.date(a).isoformat(),
+        ref = adapter.rule_ref(str(b["ref"])) if b["kind"] == "zone" else str(b["ref"])  # a shift's resource: its rule
+        item: dict[str, Any] = {"kind": b["kind"], "ref": ref, "starts_from": built.date(a).isoformat(),
                                 "starts_to": built.date(z - 1).isoformat()}
         if b["kind"] in ("conflict", "precedence"):
             item["request_id"] = str(b["ref"])
@@ -61,7 +62,8 @@ def blockers(built: adapter.Built, items: Iterable[dict], task_id: str | None = 
             item["kind"], item["ref"] = "corridor", via
         if b.get("tasks") is not None:
             item["request_ids"] = [str(built.info[t].request_id) for t in b["tasks"] if t in built.info]
-        out.append(item)
+        if item not in out:  # the day and the night resource of one rule may block the same starts
+            out.append(item)
     return out
 
 

@@ -850,10 +850,15 @@ def neighbourhood(session: Session, req: Any, settings: Settings, *, window: tup
                                                               today(settings))
     tasks.update({t.id: t for t in anchors})
     built.problem.precedences = [p for p in precedences if tid not in (p.before, p.after)]
+    # bundles (``bundle_with``, accepted dig-once pairs) as in a full run: partners may overlap (one closure)
+    accepted = repository.accepted_opportunities(session, [req.id, *rows])
+    own = SimpleNamespace(id=req.id, bundle_with=getattr(req, "bundle_with", None) or [])
+    built.problem.bundles = adapter.bundles_of([*rows.values(), own], {**tasks, tid: new_task}, accepted)
+    mates = {x for b in built.problem.bundles if tid in b.tasks for x in b.tasks if x != tid}
     kinds = {str(b if a == req.id else a): kind for a, b, kind in pairs}
-    partners = {str(n): kinds.get(str(n), "space") for n in neighbours if str(n) in tasks}
+    partners = {str(n): kinds.get(str(n), "space") for n in neighbours if str(n) in tasks and str(n) not in mates}
     # a corridor's one-site-at-a-time limit names the corridor (a rule's label wins over a plain kind)
-    partners.update({x: c.label for c in cliques if tid in c.tasks for x in c.tasks if x != tid})
+    partners.update({x: c.label for c in cliques if tid in c.tasks for x in c.tasks if x != tid and x not in mates})
     built.problem.tasks = list(tasks.values())
     built.problem.conflicts = adapter.conflicts_of(ring, tasks) + [c for c in cliques if tid not in c.tasks]
     built.problem.zones = [Zone(z.id, z.capacity, {x: q for x, q in z.demands.items() if x != tid})
@@ -883,7 +888,7 @@ def nearest_feasible(session: Session, req: Any, settings: Settings) -> dict[str
     problem = Problem([*nb.built.problem.tasks, nb.new_task],
                       conflicts=[*nb.built.problem.conflicts, *(Conflict((tid, p), k) for p, k in nb.partners.items())],
                       zones=nb.zones, precedences=[*nb.built.problem.precedences, *nb.precedences],
-                      horizon=nb.built.horizon)
+                      bundles=nb.built.problem.bundles, horizon=nb.built.horizon)
     occ = Occupancy(problem, zones_all=True)
     for t, s in nb.starts.items():
         if s is not None:

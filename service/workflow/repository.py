@@ -76,7 +76,10 @@ def conflicting_slots(
     - ``diversion``: another owner, shifts that clash, one footprint (impact other than ``none``) within
       ``route_tolerance_m`` of the other's diversion or replacement route;
     - ``corridor``: both on a corridor that allows one site at a time (``max_concurrent`` 1; running along it:
-      ``corridor_carries``), each with at least the corridor's ``min_impact`` (any owner, as in a plan run).
+      ``corridor_carries``), each with at least the corridor's ``min_impact``, shifts that clash (any owner, as
+      in a plan run).
+
+    Bundle partners (:func:`bundle_mates`: one closure, one trench) clash with nothing here, as in a plan run.
 
     ``geom_wkb`` replaces the request's own footprint (a change of area); ``None`` uses the stored one.
     ``routes`` (diversions, replacement routes; ``None`` in it: none) replaces its stored routes (a change of
@@ -109,7 +112,8 @@ def conflicting_slots(
                or (r.impact <> 'none' and (coalesce(st_dwithin(r.geom_utm, me.diversions_utm, :tol), false)
                                            or coalesce(st_dwithin(r.geom_utm, me.replacement_utm, :tol), false)))
                  as route_hit,
-               exists (select 1 from corridors c
+               not ((r.shift = 'day' and :shift = 'night') or (r.shift = 'night' and :shift = 'day'))
+               and exists (select 1 from corridors c
                        where c.max_concurrent <= 1
                          and corridor_carries(c.geom_utm, c.buffer_m, me.geom)
                          and corridor_carries(c.geom_utm, c.buffer_m, r.geom_utm)
@@ -117,7 +121,7 @@ def conflicting_slots(
                          and {_rank('r.impact')} >= coalesce({_rank('c.min_impact')}, 0)) as corridor_hit
         from slots s join site_requests r on r.id = s.request_id cross join me
         where s.request_id <> :rid and s.status = any(:slot_statuses) and s.start is not null
-          and r.status = any(:req_statuses)
+          and r.status = any(:req_statuses) and r.id <> all(:mates)
           and s.start <= :end and s."end" >= :start
     )
     select *, case when pair_rules and space_hit then 'space'
@@ -129,12 +133,34 @@ def conflicting_slots(
     params = {"rid": request_id, "owner": owner_id, "wkb": geom_wkb, "impact": impact, "shift": shift,
               "start": start, "end": end, "dist": json.dumps(distances), "slot_statuses": list(statuses),
               "req_statuses": list(ACTIVE_REQUEST_STATUSES), "tol": route_tolerance_m + 0.001,
-              "order": json.dumps(impact_order), "modes": list(modes) if modes is not None else None}
+              "order": json.dumps(impact_order), "modes": list(modes) if modes is not None else None,
+              "mates": bundle_mates(session, request_id)}
     if geom_wkb is None:
         params.pop("wkb")
     if routes is not None:
         params["div"], params["rep"] = routes
     return list(session.execute(text(sql), params))
+
+
+def bundle_mates(session: Session, request_id: uuid.UUID) -> list[uuid.UUID]:
+    """The requests bundled with ``request_id``: named in ``bundle_with`` (either direction) or paired by an accepted
+    dig-once opportunity, and so on, as a plan run merges bundles into groups (``slots.adapter.bundles_of``)."""
+    sql = """
+    with recursive mates(id) as (
+        select cast(:rid as uuid)
+        union
+        select n.id from mates m cross join lateral (
+            select cast(x as uuid) as id from site_requests r cross join unnest(r.bundle_with) x where r.id = m.id
+            union all
+            select r.id from site_requests r where cast(m.id as varchar) = any(r.bundle_with)
+            union all
+            select case when o.request_a = m.id then o.request_b else o.request_a end from opportunities o
+            where o.status = 'accepted' and (o.request_a = m.id or o.request_b = m.id)
+        ) n
+    )
+    select id from mates where id <> :rid
+    """
+    return list(session.scalars(text(sql), {"rid": request_id}))
 
 
 def neighbour_slots(
@@ -157,7 +183,7 @@ def capacity_members(
     """The zones and corridors allowing more than one site at a time that the request's works would count
     in (footprint intersecting the zone / running along the corridor (``corridor_carries``), impact at least the rule's
     ``min_impact``), each with the slots (of ``statuses``) of the other members that overlap ``[start, end]``:
-    rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status)``; ``title`` as
+    rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status, shift)``; ``title`` as
     the owner of ``request_id`` may read it (another owner's: its ``public_title``)."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
                  else "(select geom_utm from site_requests where id = :rid)")
@@ -179,7 +205,7 @@ def capacity_members(
            case when r.owner_id = (select owner_id from site_requests where id = :rid) then r.title
                 else r.public_title end as title,
            s.start, s."end", s.status as slot_status,
-           r.status as request_status
+           r.status as request_status, r.shift
     from rules x
     join (slots s join site_requests r on r.id = s.request_id)
       on ((x.rule = 'zone' and st_intersects(x.geom_utm, r.geom_utm))

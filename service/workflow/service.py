@@ -461,18 +461,25 @@ def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: 
     rules: dict[tuple[str, uuid.UUID], list[Any]] = {}
     for m in members:
         rules.setdefault((m.rule, m.rule_id), []).append(m)
-    for (rule, rule_id), slots in rules.items():
-        capacity = slots[0].capacity
-        peak = next((d for d in _days(start_day, end_day)
-                     if sum(1 for m in slots if m.start <= d <= m.end) >= capacity), None)
+    # day-only and night-only works never compete for a place; continuous works take one by day and one by night
+    shift = str(works.shift or req.shift)
+    shifts = ("day", "night") if shift == "continuous" else (shift,)
+    for (rule, rule_id), all_slots in rules.items():
+        capacity = all_slots[0].capacity
+        peak, slots = None, []
+        for d in _days(start_day, end_day):
+            full = [[m for m in all_slots if m.start <= d <= m.end and m.shift in ("continuous", s)] for s in shifts]
+            slots = next((group for group in full if len(group) >= capacity), [])
+            if slots:
+                peak = d
+                break
         if peak is None:
             continue
         for m in slots:
-            if m.start <= peak <= m.end:
-                out.append({"request_id": str(m.id), "title": m.title, "start": m.start.isoformat(),
-                            "end": m.end.isoformat(), "slot_status": m.slot_status,
-                            "request_status": m.request_status, "kind": rule, "rule_id": str(rule_id),
-                            "rule_name": m.name, "capacity": capacity, "full_from": peak.isoformat()})
+            out.append({"request_id": str(m.id), "title": m.title, "start": m.start.isoformat(),
+                        "end": m.end.isoformat(), "slot_status": m.slot_status,
+                        "request_status": m.request_status, "kind": rule, "rule_id": str(rule_id),
+                        "rule_name": m.name, "capacity": capacity, "full_from": peak.isoformat()})
     return out
 
 
