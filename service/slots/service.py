@@ -336,6 +336,49 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
     reqs = repository.requests_for_update(session, ids)
     slots = repository.slots_of(session, ids)
     tasks = built.problem.task_map()  # once: looking a task up per slot must not rebuild it
+    # the conflicts of the requests the proposals below change are refreshed once, at the end, with the moved
+    # ones (the conflicts domain's hook collects them instead of refreshing each request as it is proposed)
+    deferred: set[uuid.UUID] = set()
+    session.info[DEFERRED_CONFLICTS] = deferred
+    try:
+        counts, moved, unplaced = _write_slots(session, plan_id, built, plan, settings, progress, movable, reqs,
+                                               slots, tasks)
+    finally:
+        session.info.pop(DEFERRED_CONFLICTS, None)
+    if progress is not None:
+        progress(0.6)
+    refresh_conflicts(session, [*moved, *sorted(deferred - set(moved))], settings)
+    # the scheduler's nearest windows only know this plan's problem (windows and rules inside the period):
+    # look again against every stored slot and rule, now that the new slots are written (for at most
+    # NEAREST_CHECKED_MAX requests and NEAREST_BUDGET_S seconds: the request rows stay locked meanwhile)
+    session.flush()
+    started = time.monotonic()
+    for k, (req, row, info, written) in enumerate(unplaced):
+        if progress is not None:
+            progress(0.8 + 0.2 * k / len(unplaced))
+        if k < NEAREST_CHECKED_MAX and time.monotonic() - started < NEAREST_BUDGET_S:
+            info = {**info, "nearest_feasible": nearest_feasible(session, req, settings)}
+        if written:
+            row.unplaced = info
+        elif row.unplaced != info or (row.explanation or {}).get("method") != "plan":
+            repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=False,
+                                explanation={"plan_id": str(plan_id), "method": "plan"}, unplaced=info,
+                                plan_id=plan_id)
+        # else: unplaced as before, for the same reason: rewriting the row would make a new version for nothing
+    return counts
+
+
+# ``service.conflicts.hooks.DEFERRED``: while this ``session.info`` entry holds a set, the conflicts domain collects
+# the requests changed instead of refreshing their conflicts one by one.
+DEFERRED_CONFLICTS = "conflicts.deferred_refresh"
+
+
+def _write_slots(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: Any, settings: Settings,
+                 progress: Callable[[float], None] | None, movable: list[str], reqs: dict[uuid.UUID, SiteRequest],
+                 slots: dict[uuid.UUID, Slot], tasks: dict[str, Task],
+                 ) -> tuple[dict[str, int], list[uuid.UUID], list[tuple[SiteRequest, Slot, dict[str, Any], bool]]]:
+    """:func:`write_plan`'s slot rows and proposals: the counts, the requests whose dates changed, the unplaced
+    ones (the request, its slot row, why, and whether the row was written already)."""
     counts = {"proposed": 0, "unchanged": 0, "unplaced": 0, "stale": 0}
     moved: list[uuid.UUID] = []  # slots whose dates changed: their stored conflicts follow them
     # requests left unplaced: the request, its slot row, why, and whether the row was written already (one left
@@ -363,8 +406,11 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
                 # version of the request (its ETag, the feeds) for nothing
                 counts["unchanged"] += 1
                 continue
-            repository.put_slot(session, req.id, start=start, end=end, status="proposed", provisional=False,
-                                explanation=explanation, unplaced=None, plan_id=plan_id)
+            # kept in ``slots``: the session holds its objects weakly, and the proposal below and the history
+            # read this row again (a new row dropped here would be loaded from the database each time)
+            slots[req.id] = repository.put_slot(session, req.id, start=start, end=end, status="proposed",
+                                                provisional=False, explanation=explanation, unplaced=None,
+                                                plan_id=plan_id)
             if unchanged and req.status == "slot_proposed":
                 counts["unchanged"] += 1
                 continue
@@ -386,25 +432,7 @@ def write_plan(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan:
             hook = workflow_hook("unplace")
             if hook is not None and req.status in ("slot_proposed", "contested"):  # nothing left to answer
                 hook(session, req, settings, plan_id=plan_id)
-    if progress is not None:
-        progress(0.6)
-    refresh_conflicts(session, moved, settings)
-    # the scheduler's nearest windows only know this plan's problem (windows and rules inside the period):
-    # look again against every stored slot and rule, now that the new slots are written
-    session.flush()
-    for k, (req, row, info, written) in enumerate(unplaced):
-        if progress is not None:
-            progress(0.8 + 0.2 * k / len(unplaced))
-        if k < NEAREST_CHECKED_MAX:
-            info = {**info, "nearest_feasible": nearest_feasible(session, req, settings)}
-        if written:
-            row.unplaced = info
-        elif row.unplaced != info or (row.explanation or {}).get("method") != "plan":
-            repository.put_slot(session, req.id, start=None, end=None, status="unplaced", provisional=False,
-                                explanation={"plan_id": str(plan_id), "method": "plan"}, unplaced=info,
-                                plan_id=plan_id)
-        # else: unplaced as before, for the same reason: rewriting the row would make a new version for nothing
-    return counts
+    return counts, moved, unplaced
 
 
 def _same_explanation(stored: dict | None, new: dict) -> bool:
@@ -415,8 +443,10 @@ def _same_explanation(stored: dict | None, new: dict) -> bool:
 
 
 # A plan run looks up the nearest feasible windows of at most this many unplaced requests against the database
-# (about 20 ms each); the others keep the scheduler's estimate from the plan's own problem.
+# (about 10-100 ms each), and for at most NEAREST_BUDGET_S seconds in all (the write holds the rows of every
+# request in scope meanwhile); the others keep the scheduler's estimate from the plan's own problem.
 NEAREST_CHECKED_MAX = 200
+NEAREST_BUDGET_S = 5.0
 
 
 # Above this many moved slots one set-based rebuild of the conflict graph beats refreshing them one by one.
