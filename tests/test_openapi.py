@@ -197,3 +197,143 @@ def test_document_is_structurally_valid(spec) -> None:  # noqa: ANN001
         for requirement in op.get("security", []):
             assert set(requirement) <= set(schemes), (method, path)
     assert len(operation_ids) == len(set(operation_ids))
+
+
+# Operations that answer 409 (found from the services' `Problem(409, …)` / `conflict(…)`), each by what it refuses.
+CONFLICTING = [
+    ("post", "/v1/requests"), ("patch", "/v1/requests/{request_id}"), ("delete", "/v1/requests/{request_id}"),
+    ("post", "/v1/organisations"),
+    ("post", "/v1/requests/{request_id}/slot/lock"), ("post", "/v1/requests/{request_id}/slot/unlock"),
+    *[("post", f"/v1/requests/{{request_id}}/{action}") for action in (
+        "submit", "accept", "contest", "approve", "reject", "propose", "start", "complete", "withdraw", "revoke")],
+    ("post", "/v1/requests/{request_id}/changes"),
+    *[("post", f"/v1/requests/{{request_id}}/changes/{{change_id}}/{step}")
+      for step in ("approve", "reject", "withdraw")],
+    *[(m, f"/v1/{rule}{suffix}") for rule in ("zones", "corridors", "moratoriums", "blackouts")
+      for m, suffix in (("post", ""), ("patch", "/{rule_id}"))],
+    ("get", "/v1/subscriptions/{ref}/calendar.ics"), ("get", "/v1/subscriptions/{ref}/feed.atom"),
+]
+
+
+def test_409_is_documented_where_the_api_answers_it(spec) -> None:  # noqa: ANN001
+    for method, path in CONFLICTING:
+        response = spec["paths"][path][method]["responses"].get("409")
+        assert response is not None, (method, path)
+        assert response["content"][PROBLEM_MEDIA_TYPE]["schema"] == {"$ref": PROBLEM_REF}, (method, path)
+        assert response["description"].startswith("Conflict"), (method, path)
+    documented = {(m, p) for p, m, op in operations(spec) if "409" in op["responses"] and m != "head"}
+    assert documented == set(CONFLICTING)  # and nowhere else
+    assert "409" not in spec["paths"]["/v1/requests/import"]["post"]["responses"]  # refused per feature
+    tile = spec["paths"]["/tiles/{layer}/{z}/{x}/{y}.mvt"]["get"]["responses"]
+    assert tile["404"]["content"][PROBLEM_MEDIA_TYPE]["schema"] == {"$ref": PROBLEM_REF}
+
+
+def _documented_validator(spec: dict[str, Any], method: str, path: str, status: str) -> Draft202012Validator:
+    """What a generated client does: the schema the document gives for this operation's answer."""
+    schema = spec["paths"][path][method]["responses"][status]["content"][PROBLEM_MEDIA_TYPE]["schema"]
+    registry = Registry().with_resource("urn:openapi", Resource.from_contents(
+        {**spec, "$schema": "https://json-schema.org/draft/2020-12/schema"}))
+    return Draft202012Validator({"$ref": "urn:openapi" + schema["$ref"]}, registry=registry)
+
+
+def test_real_409_answers_match_their_documented_schema(client, city, coordinator, spec) -> None:  # noqa: ANN001
+    def check(answer, method: str, path: str, status: str = "409") -> dict:  # noqa: ANN001
+        assert answer.status_code == int(status), answer.text
+        assert answer.headers["content-type"] == PROBLEM_MEDIA_TYPE
+        _documented_validator(spec, method, path, status).validate(answer.json())
+        return answer.json()
+
+    first = client.post("/v1/requests", json=site_body(external_id="EB-409"), headers=city.headers).json()
+    dup = check(client.post("/v1/requests", json=site_body(external_id="EB-409"), headers=city.headers),
+                "post", "/v1/requests")
+    assert dup["existing_id"] == first["id"]
+    url = f"/v1/requests/{first['id']}"
+    check(client.post(url + "/accept", headers=city.headers), "post", "/v1/requests/{request_id}/accept")
+    withdrawn = client.delete(url, headers=city.headers)
+    assert withdrawn.status_code == 200
+    check(client.patch(url, json={"title": "Neu"}, headers={**city.headers, "If-Match": withdrawn.headers["etag"]}),
+          "patch", "/v1/requests/{request_id}")
+    zone = {"name": "Innenstadt", "capacity": 2, "geometry": {"type": "Polygon", "coordinates": [
+        [[6.99, 51.43], [7.01, 51.43], [7.01, 51.45], [6.99, 51.45], [6.99, 51.43]]]}}
+    assert client.post("/v1/zones", json=zone, headers=coordinator.headers).status_code == 201
+    check(client.post("/v1/zones", json={**zone, "name": "INNENSTADT"}, headers=coordinator.headers),
+          "post", "/v1/zones")
+    check(client.get("/tiles/nope/14/8529/5461.mvt"), "get", "/tiles/{layer}/{z}/{x}/{y}.mvt", "404")
+
+
+def _schema_validator(spec: dict[str, Any], name: str) -> Draft202012Validator:
+    registry = Registry().with_resource("urn:openapi", Resource.from_contents(
+        {**spec, "$schema": "https://json-schema.org/draft/2020-12/schema"}))
+    return Draft202012Validator({"$ref": f"urn:openapi#/components/schemas/{name}"}, registry=registry,
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_the_slot_and_the_unplaced_reason_are_typed(spec) -> None:  # noqa: ANN001
+    schemas = spec["components"]["schemas"]
+    read = schemas["RequestRead"]["properties"]
+    assert {"$ref": "#/components/schemas/SlotRead"} in read["slot"]["anyOf"]
+    assert {"$ref": "#/components/schemas/UnplacedRead"} in read["unplaced"]["anyOf"]
+    slot = schemas["SlotRead"]
+    assert {"start", "end", "status", "provisional", "explanation"} <= set(slot["required"])
+    assert slot["properties"]["status"]["enum"] == ["proposed", "locked", "approved"]
+    assert slot["properties"]["explanation"] == {"$ref": "#/components/schemas/SlotExplanation"}
+    assert {"summary", "method", "deviation_days", "blockers"} <= set(schemas["SlotExplanation"]["properties"])
+    unplaced = schemas["UnplacedRead"]
+    assert {"reason", "blocking"} <= set(unplaced["required"])
+    assert {"nearest_feasible", "detail_text", "blockers"} <= set(unplaced["properties"])
+
+
+def test_real_slots_validate_against_the_documented_request(client, city, utility, coordinator, spec) -> None:  # noqa: ANN001
+    """What a client generated from /openapi.json does with the slots the API really gives."""
+    from tests.workflow.flow import create, d, ok
+
+    validator = _schema_validator(spec, "RequestRead")
+    seen: dict[str, int] = {"slot": 0, "unplaced": 0, "blockers": 0, "counter": 0}
+
+    def check(rid: str, *callers) -> None:  # noqa: ANN002
+        for caller in callers:
+            got = client.get(f"/v1/requests/{rid}", headers=caller.headers).json()
+            validator.validate(got)
+            seen["slot"] += got["slot"] is not None
+            seen["unplaced"] += got["unplaced"] is not None
+            seen["blockers"] += bool(((got["slot"] or {}).get("explanation") or {}).get("blockers"))
+            seen["counter"] += "counter_proposal" in (got["slot"] or {})
+
+    tight = {"earliest_start": d(0), "latest_end": d(9), "duration_days": 10}
+    first = create(client, city, **tight)["id"]
+    second = create(client, utility, **tight)["id"]  # the same street and days: no slot left
+    third = create(client, utility, earliest_start=d(0), latest_end=d(40), preferred_start=d(0))["id"]  # moved
+    for rid in (first, second, third):
+        check(rid, city, utility, coordinator)
+    contested = create(client, city, earliest_start=d(60), latest_end=d(120))["id"]
+    ok(client, coordinator, contested, "propose", {"start": d(60)})
+    ok(client, city, contested, "contest", {"reason": "Schulferien", "counter_proposal": {
+        "earliest_start": d(80), "latest_end": d(110)}})
+    check(contested, city, utility, coordinator)
+    assert seen["slot"] and seen["unplaced"] and seen["blockers"] and seen["counter"], seen
+    with pytest.raises(ValidationError):  # the schema does say something
+        validator.validate({**client.get(f"/v1/requests/{first}", headers=city.headers).json(),
+                            "slot": {"start": d(0), "end": d(9), "status": "maybe", "provisional": True,
+                                     "explanation": {}}})
+
+
+def _allows_null(prop: dict[str, Any]) -> bool:
+    return prop.get("type") == "null" or {"type": "null"} in prop.get("anyOf", [])
+
+
+def test_the_patch_schema_says_which_fields_may_be_null(client, city, spec) -> None:  # noqa: ANN001
+    """A client generated from the document sends null only where the server takes it."""
+    props = spec["components"]["schemas"]["RequestPatch"]["properties"]
+    nullable = {name for name, prop in props.items() if _allows_null(prop)}
+    assert nullable == {"preferred_start", "external_id", "contact", "after"}
+    created = client.post("/v1/requests", json=site_body(), headers=city.headers)
+    url, etag = created.headers["location"], created.headers["etag"]
+    for name in props:
+        r = client.patch(url, json={name: None}, headers={**city.headers, "If-Match": etag})
+        if name in nullable:
+            assert r.status_code == 200, (name, r.text)
+            etag = r.headers["etag"]
+        else:  # the same 422 as before
+            assert r.status_code == 422, (name, r.text)
+            assert r.json()["errors"][0]["field"] == name and "may not be null" in r.json()["errors"][0]["detail"]
+            assert props[name].get("default", "absent") == "absent", name  # no `default: null` either

@@ -23,12 +23,13 @@ from service.conflicts.schemas import (
 from service.kit.encode import to_json
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
 from service.kit.links import public_link
+from service.kit.query import KnownQueryOnly
 from service.kit.types import Day
 
 router = APIRouter(tags=["conflicts"])
 
 
-@router.get("/v1/requests/{request_id}/conflicts", response_model=list[ConflictRead])
+@router.get("/v1/requests/{request_id}/conflicts", response_model=list[ConflictRead], dependencies=[KnownQueryOnly])
 def request_conflicts(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> Any:
     """The conflicts of one request: kind, the other request (public summary only), distance, the
     overlapping period and a one-sentence explanation in German and English."""
@@ -43,7 +44,7 @@ def check(body: CheckBody, principal: Authenticated, session: SessionDep, reques
     return to_json(service.check(session, principal, body, request.app.state.settings))
 
 
-@router.get("/v1/conflicts", response_class=GeoJSONResponse,
+@router.get("/v1/conflicts", response_class=GeoJSONResponse, dependencies=[KnownQueryOnly],
             responses=geojson_response_doc(
                 "FeatureCollection of conflicts (a line joins the two sites), with `rules_revision`, `stale` "
                 "and `pending` (requests and rules waiting to be recomputed)"))
@@ -80,20 +81,30 @@ def list_conflicts(
                                     "pending": pending}))
 
 
-@router.get("/v1/opportunities", response_class=GeoJSONResponse,
+@router.get("/v1/opportunities", response_class=GeoJSONResponse, dependencies=[KnownQueryOnly],
             responses=geojson_response_doc("FeatureCollection of dig-once pairs; a line joins the two sites"))
 def list_opportunities(
     principal: Authenticated,
     session: SessionDep,
+    request: Request,
     status: Annotated[str | None, Query(pattern="^(open|accepted)$")] = None,
     owner: Annotated[list[uuid.UUID], Query()] = [],  # noqa: B006
     bbox: str | None = None,
+    cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> GeoJSONResponse:
     """Pairs of requests within a short distance whose windows lie within a few months of each other, where
-    one is road works and the other a utility or track renewal, or both are utilities."""
-    features = service.list_opportunities(session, principal, status=status, owners=owner, bbox=bbox, limit=limit)
-    return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features}))
+    one is road works and the other a utility or track renewal, or both are utilities. Accepted pairs come
+    first, then open ones, each nearest first; a page holds `limit` pairs and, when more follow, `next_cursor`
+    and a `next` link."""
+    features, next_cursor = service.list_opportunities(session, principal, status=status, owners=owner, bbox=bbox,
+                                                       cursor=cursor, limit=limit)
+    links = []
+    if next_cursor is not None:
+        links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
+                      "href": public_link(request, cursor=next_cursor)})
+    return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features,
+                                    "numberReturned": len(features), "links": links, "next_cursor": next_cursor}))
 
 
 @router.post("/v1/opportunities/{opportunity_id}/accept")

@@ -668,9 +668,10 @@ def accept_opportunity(session: Session, opp: Opportunity, org_id: uuid.UUID, at
 
 def list_opportunities(
     session: Session, *, viewer_org: uuid.UUID | None, status: str | None, owners: Sequence[uuid.UUID],
-    bbox: tuple[float, float, float, float] | None, limit: int,
+    bbox: tuple[float, float, float, float] | None, limit: int, after: tuple[str, float, uuid.UUID] | None = None,
 ) -> list[Row[Any]]:
-    """Dig-once pairs; ``viewer_org`` None = coordinator, otherwise others' drafts are left out and other
+    """Dig-once pairs, accepted then open, each nearest first; ``after`` (status, distance_m, id) of the last row of
+    the previous page. ``viewer_org`` None = coordinator, otherwise others' drafts are left out and other
     organisations' titles are their public titles."""
     conds: list[str] = ["true"]
     params: dict[str, Any] = {"limit": limit}
@@ -688,6 +689,9 @@ def list_opportunities(
         conds.append("(ra.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) "
                      "OR rb.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    if after is not None:
+        conds.append("(o.status, o.distance_m, o.id) > (:after_status, :after_distance, :after_id)")
+        params.update(after_status=after[0], after_distance=after[1], after_id=after[2])
     viewer = _list_viewer(viewer_org)
     sql = f"""
     SELECT o.id, o.request_a, o.request_b, o.distance_m, o.gap_days, o.status, o.accepted_at,

@@ -38,6 +38,7 @@ conflict is unique (``uq_conflicts_identity``, migration 0021).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -859,26 +860,46 @@ def _json(text_value: str | None) -> Any:
 # --- opportunities ------------------------------------------------------------------------------------------
 
 
+def encode_opportunity_cursor(row: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps([row.status, row.distance_m, str(row.id)]).encode()).decode()
+
+
+def decode_opportunity_cursor(cursor: str) -> tuple[str, float, uuid.UUID]:
+    try:
+        status, distance, opp_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(status, str) or isinstance(distance, bool) or not isinstance(distance, int | float):
+            raise TypeError(cursor)
+        return status, float(distance), uuid.UUID(opp_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidField("cursor", "is not a cursor this service handed out") from exc
+
+
 def list_opportunities(session: Session, principal: Principal, *, status: str | None, owners: list[uuid.UUID],
-                       bbox: str | None, limit: int) -> list[dict[str, Any]]:
+                       bbox: str | None, limit: int, cursor: str | None = None,
+                       ) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of dig-once pairs (accepted, then open, each nearest first) and the cursor of the next, if any."""
     rows = repository.list_opportunities(
         session, viewer_org=None if principal.is_coordinator else principal.org_id, status=status, owners=owners,
-        bbox=requests_service.parse_bbox(bbox), limit=limit)
+        bbox=requests_service.parse_bbox(bbox), limit=limit + 1,
+        after=decode_opportunity_cursor(cursor) if cursor else None)
     features = []
-    for r in rows:
-        sides = [{"id": getattr(r, f"request_{s}"), "title": getattr(r, f"{s}_title"), "kind": getattr(r, f"{s}_kind"),
-                  "owner": {"id": getattr(r, f"{s}_owner"), "name": getattr(r, f"{s}_owner_name")},
-                  "window": {"start": getattr(r, f"{s}_start"), "end": getattr(r, f"{s}_end")}} for s in ("a", "b")]
-        de = (f"„{r.a_title}“ und „{r.b_title}“ liegen {r.distance_m:.0f} m auseinander und "
-              f"{'überschneiden sich zeitlich' if r.gap_days == 0 else f'liegen {r.gap_days} Tage auseinander'}: "
+    for r in rows[:limit]:
+        m = r._mapping  # one lookup per column (a Row's attributes cost several)
+        a_title, b_title, distance, gap = m["a_title"], m["b_title"], m["distance_m"], m["gap_days"]
+        sides = [{"id": m[f"request_{s}"], "title": m[f"{s}_title"], "kind": m[f"{s}_kind"],
+                  "owner": {"id": m[f"{s}_owner"], "name": m[f"{s}_owner_name"]},
+                  "window": {"start": m[f"{s}_start"], "end": m[f"{s}_end"]}} for s in ("a", "b")]
+        de = (f"„{a_title}“ und „{b_title}“ liegen {distance:.0f} m auseinander und "
+              f"{'überschneiden sich zeitlich' if gap == 0 else f'liegen {gap} Tage auseinander'}: "
               f"ein gemeinsamer Graben spart eine Sperrung.")
-        en = (f"“{r.a_title}” and “{r.b_title}” are {r.distance_m:.0f} m apart and "
-              f"{'overlap in time' if r.gap_days == 0 else f'{r.gap_days} days apart'}: one shared trench saves "
+        en = (f"“{a_title}” and “{b_title}” are {distance:.0f} m apart and "
+              f"{'overlap in time' if gap == 0 else f'{gap} days apart'}: one shared trench saves "
               f"a closure.")
-        features.append({"type": "Feature", "id": str(r.id), "geometry": _json(r.line), "properties": {
-            "id": str(r.id), "status": r.status, "distance_m": r.distance_m, "gap_days": r.gap_days,
-            "accepted_at": r.accepted_at, "requests": sides, "explanation": {"de": de, "en": en}}})
-    return features
+        opp_id = str(m["id"])
+        features.append({"type": "Feature", "id": opp_id, "geometry": _json(m["line"]), "properties": {
+            "id": opp_id, "status": m["status"], "distance_m": distance, "gap_days": gap,
+            "accepted_at": m["accepted_at"], "requests": sides, "explanation": {"de": de, "en": en}}})
+    return features, (encode_opportunity_cursor(rows[limit - 1]) if len(rows) > limit else None)
 
 
 def accept_opportunity(session: Session, principal: Principal, opportunity_id: uuid.UUID,

@@ -10,6 +10,21 @@ _ELEMENT = re.compile(r'[ \t,]*((?:W/)?"[^"]*")[ \t]*(?:,|$)')
 _SEPARATORS = re.compile(r"[ \t,]*$")
 
 
+def if_match_wellformed(header: str) -> bool:
+    """Whether an ``If-Match`` value is ``*`` or a comma-separated list of entity tags (each in double quotes,
+    ``"v3"``, optionally weak ``W/"v3"``), as RFC 9110 writes it; ``v3`` without the quotes or ``garbage`` is not."""
+    value = header.strip()
+    if value == "*":
+        return True
+    pos, tags = 0, 0
+    while not _SEPARATORS.match(value, pos):
+        element = _ELEMENT.match(value, pos)
+        if element is None:
+            return False
+        tags, pos = tags + 1, element.end()
+    return tags > 0
+
+
 def if_match_allows(header: str, current: str) -> bool:
     """Whether an ``If-Match`` value admits the resource whose ETag is ``current`` (a quoted strong tag such
     as ``"v3"``): ``*``, or a comma-separated list of entity tags of which one is ``current``. If-Match uses

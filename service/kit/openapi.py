@@ -8,8 +8,9 @@ with a key. :func:`describe_errors` rewrites the generated document accordingly:
 - a ``Problem`` schema (``type``, ``title``, ``status``, ``detail``, ``instance``, ``errors[{field, detail}]``,
   further members allowed) under ``application/problem+json`` for every error response;
 - 401 and 403 where an operation reads an API key, 404 where its path names something by id, 412 where it
-  reads ``If-Match`` (428 and the header required where it is refused without one), 413 where it takes a body,
-  415 where that body is JSON;
+  reads ``If-Match`` (428 and the header required where it is refused without one; 400 where a malformed one is
+  refused), 409 where it can refuse a call for the state of what it names (:data:`CONFLICT_RESPONSES`), 413
+  where it takes a body, 415 where that body is JSON; 404 also on ``/tiles`` (an unknown layer or tile);
 - ``security: [{}, {"HTTPBearer": []}]`` (a key is optional) where the operation answers without one.
 """
 
@@ -56,6 +57,45 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 # (``service.requests.service.update``). Every other If-Match is optional (412 only when it is sent and stale).
 IF_MATCH_REQUIRED = {("patch", "/v1/requests/{request_id}")}
 
+# Operations that answer 409 (``application/problem+json``), by what they refuse. Found in the services: every
+# ``Problem(409, …)`` / ``conflict(…)`` and the problem types raised with it (``duplicate-external-id``,
+# ``illegal-transition``, ``slot-conflict``, ``rule-conflict``, ``precedence``, ``invalid-precedence``,
+# ``change-decided``, ``no-slot``, ``subscription-pending``, ``conflict``). tests/test_openapi.py checks the list.
+_R = "/v1/requests/{request_id}"
+_STATE = ("Conflict: not possible in the request's current state (`illegal-transition`, with `allowed`: the steps "
+          "possible now)")
+_SLOT = ("; or the slot clashes with approved or locked slots (`slot-conflict`, naming them), lies in a blackout or "
+         "moratorium (`rule-conflict`, `rule_conflicts`) or breaks a precedence (`precedence`)")
+_CHANGE = "Conflict: the change was decided already (`change-decided`) or the request's state no longer allows it"
+_RULE_NAME = ("Conflict: a rule of this kind has this name already (compared regardless of case; `errors[].field`: "
+              "`name`)")
+CONFLICT_RESPONSES: dict[tuple[str, str], str] = {
+    ("post", "/v1/organisations"): "Conflict: an organisation with this name exists already",
+    ("post", "/v1/requests"): "Conflict: your organisation already used this `external_id` (`duplicate-external-id`; "
+                              "`existing_id` names the request stored under it)",
+    ("patch", _R): "Conflict: the request's state does not allow editing (e.g. withdrawn), or the `external_id` is "
+                   "used by another request of your organisation (`duplicate-external-id`, with `existing_id`)",
+    ("delete", _R): "Conflict: active or completed works cannot be withdrawn",
+    ("post", _R + "/slot/lock"): "Conflict: the request has no slot to lock, or its slot is approved" + _SLOT,
+    ("post", _R + "/slot/unlock"): "Conflict: the request has no slot to unlock, or its slot is approved",
+    **{("post", f"{_R}/{action}"): _STATE for action in (
+        "submit", "accept", "contest", "reject", "start", "complete", "withdraw", "revoke")},
+    ("post", _R + "/propose"): _STATE + _SLOT,
+    ("post", _R + "/approve"): _STATE + "; no slot to approve, or one in the past" + _SLOT + " (unless `override`)",
+    ("post", _R + "/changes"): "Conflict: changes need an approved or active request, a change is pending already, "
+                               "or no slot fits the changed works (`no-slot`)",
+    ("post", _R + "/changes/{change_id}/approve"): _CHANGE + "; no slot fits it (`no-slot`), its precedences no longer "
+                                                   "hold (`invalid-precedence`)" + _SLOT + " (unless `override`)",
+    ("post", _R + "/changes/{change_id}/reject"): _CHANGE,
+    ("post", _R + "/changes/{change_id}/withdraw"): _CHANGE,
+    **{("post", f"/v1/{rule}"): _RULE_NAME for rule in ("zones", "corridors", "moratoriums", "blackouts")},
+    **{("patch", f"/v1/{rule}/{{rule_id}}"): _RULE_NAME for rule in ("zones", "corridors", "moratoriums", "blackouts")},
+    ("get", "/v1/subscriptions/{ref}/calendar.ics"): "Conflict: the subscription is not confirmed yet "
+                                                     "(`subscription-pending`)",
+    ("get", "/v1/subscriptions/{ref}/feed.atom"): "Conflict: the subscription is not confirmed yet "
+                                                  "(`subscription-pending`)",
+}
+
 AUTH_SCHEME = "HTTPBearer"
 _WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}}
 
@@ -65,6 +105,8 @@ DESCRIPTIONS = {
     "403": "Forbidden: the API key may not do this (its role or organisation), or holds a role its organisation may "
            "not hold (`key-role-not-allowed`)",
     "404": "Not found, or not visible to you",
+    "400": "Bad request: `If-Match` is no entity tag (`v2` or `garbage` instead of `\"v2\"`, the ETag with its "
+           "quotes); `errors[].field` names `If-Match`",
     "412": "Precondition failed: `If-Match` names none of the current ETags (it compares strongly: a weak tag never "
            "matches)",
     "428": "Precondition required: send `If-Match` with the ETag from GET",
@@ -139,11 +181,16 @@ def describe_errors(schema: dict[str, Any], app: FastAPI, key_required_by: Calla
                 else:
                     _add(responses, "401", DESCRIPTIONS["401"], headers=_WWW_AUTHENTICATE)
                 _add(responses, "403", DESCRIPTIONS["403"])
-            if any(p.get("in") == "path" and _id_like(p.get("name", "")) for p in params):
-                _add(responses, "404", DESCRIPTIONS["404"])
+            if any(p.get("in") == "path" and _id_like(p.get("name", "")) for p in params) or path.startswith("/tiles/"):
+                _add(responses, "404", DESCRIPTIONS["404"])  # a tile: an unknown layer or a tile outside its zoom
+            conflict_doc = CONFLICT_RESPONSES.get(("get" if method == "head" else method, path))
+            if conflict_doc:
+                _add(responses, "409", conflict_doc)
             if_match = [p for p in params if p.get("in") == "header" and p.get("name", "").lower() == "if-match"]
             if if_match:
                 _add(responses, "412", DESCRIPTIONS["412"])
+                if path.startswith("/v1/requests/"):  # service.requests.service.check_if_match
+                    _add(responses, "400", DESCRIPTIONS["400"])
                 if (method, path) in IF_MATCH_REQUIRED:
                     for p in if_match:
                         p["required"] = True

@@ -10,6 +10,7 @@ from service.auth.dependencies import Authenticated, SessionDep
 from service.kit.encode import to_json
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
 from service.kit.links import public_link
+from service.kit.query import KnownQueryOnly
 from service.kit.types import Day
 from service.requests import service
 from service.requests.models import SiteRequest, Status, WorkKind
@@ -47,7 +48,8 @@ def create_request(
     return _read_response(req, full=True, status_code=201, warnings=warnings, location=True)
 
 
-@router.get("", response_class=GeoJSONResponse, responses=geojson_response_doc("FeatureCollection of public summaries"))
+@router.get("", response_class=GeoJSONResponse, responses=geojson_response_doc("FeatureCollection of public summaries"),
+            dependencies=[KnownQueryOnly])
 def list_requests(
     principal: Authenticated,
     session: SessionDep,
@@ -62,6 +64,10 @@ def list_requests(
     status: Annotated[list[Status], Query()] = [],  # noqa: B006
     kind: Annotated[list[WorkKind], Query()] = [],  # noqa: B006
     owner: Annotated[list[uuid.UUID], Query()] = [],  # noqa: B006
+    external_id: Annotated[str | None, Query(max_length=100, description=(
+        "Your organisation's own reference (exact match, without the spaces around it): finds your request "
+        "stored under it. External ids are internal to their organisation: others' requests never match "
+        "(coordinators: any organisation's; add `owner` to pick one)"))] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> GeoJSONResponse:
@@ -69,10 +75,11 @@ def list_requests(
     `next` link carries the cursor). `start` and `end` keep the sites set up on some day between them, by the
     dates of their slot where the planner proposed one, a coordinator locked it or it was approved, else by the
     requested window (`earliest_start`..`latest_end`): the same rule as the OGC API's `datetime`
-    (`/ogc/collections/sites/items`) and the map."""
+    (`/ogc/collections/sites/items`) and the map. Each item's `external_id` shows for your own requests (for
+    coordinators: all); others' are null. A query parameter this operation does not know answers 422 naming it."""
     features, next_cursor = service.list_page(
         session, principal, bbox=bbox, start=start, end=end, statuses=[s.value for s in status],
-        kinds=[k.value for k in kind], owners=owner, cursor=cursor, limit=limit,
+        kinds=[k.value for k in kind], owners=owner, external_id=external_id, cursor=cursor, limit=limit,
     )
     links = []
     if next_cursor:
@@ -92,7 +99,13 @@ def import_requests(
     atomic: bool = False,
 ) -> ImportReport:
     """Import many requests. Each feature is answered: stored or refused with the reasons.
-    With `atomic=true` either all are stored or none (422 with the report)."""
+    With `atomic=true` either all are stored or none (422 with the report).
+
+    A Feature's `id` (a string or a number) is the request's `external_id` when `properties.external_id` is absent
+    (both given and different: refused naming `features[i].id`). An external id your organisation already used is
+    refused for that feature, and its result carries `existing_id`, the request stored under it: a retry after a
+    lost answer thus stores nothing twice and returns every feature's id (`id` if stored now, else
+    `existing_id`)."""
     return service.import_features(session, principal, collection, request.app.state.settings, atomic=atomic)
 
 

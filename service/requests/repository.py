@@ -30,9 +30,11 @@ def _effective(slot_day, window_day):  # noqa: ANN001, ANN202 - SQL expressions
 def _summary_feature_json(viewer_org: uuid.UUID | None):  # noqa: ANN202 - SQL expression
     """The public summary as a GeoJSON Feature, built by PostgreSQL (no contact, no description). Its title as
     ``viewer_org`` reads it: as written for its own requests (and for a coordinator, ``None``), others' as the
-    public does (``public_title``)."""
+    public does (``public_title``). The ``external_id`` is the owner's internal reference: null in others'."""
     title = SiteRequest.title if viewer_org is None else case(
         (SiteRequest.owner_id == viewer_org, SiteRequest.title), else_=SiteRequest.public_title)
+    external_id = SiteRequest.external_id if viewer_org is None else case(
+        (SiteRequest.owner_id == viewer_org, SiteRequest.external_id), else_=None)
     props = func.json_build_object(
         "id", cast(SiteRequest.id, Text),
         "title", title,
@@ -48,6 +50,7 @@ def _summary_feature_json(viewer_org: uuid.UUID | None):  # noqa: ANN202 - SQL e
         "latest_end", SiteRequest.latest_end,
         "duration_days", SiteRequest.duration_days,
         "preferred_start", SiteRequest.preferred_start,
+        "external_id", external_id,
     )
     return cast(
         func.json_build_object(
@@ -93,6 +96,7 @@ def list_summaries(
     statuses: Sequence[str] = (),
     kinds: Sequence[str] = (),
     owners: Sequence[uuid.UUID] = (),
+    external_id: str | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int = 100,
 ) -> list[Row[Any]]:
@@ -119,6 +123,10 @@ def list_summaries(
         stmt = stmt.where(SiteRequest.kind.in_(kinds))
     if owners:
         stmt = stmt.where(SiteRequest.owner_id.in_(owners))
+    if external_id is not None:  # others' external ids are not theirs to see: a viewer matches only its own
+        stmt = stmt.where(SiteRequest.external_id == external_id)
+        if viewer_org is not None:
+            stmt = stmt.where(SiteRequest.owner_id == viewer_org)
     if after is not None:
         stmt = stmt.where(tuple_(SiteRequest.created_at, SiteRequest.id) > tuple_(*after))
     stmt = stmt.order_by(SiteRequest.created_at, SiteRequest.id).limit(limit)

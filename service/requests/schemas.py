@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -114,12 +114,32 @@ class RequestWrite(BaseModel):
     status: Literal["draft", "submitted"] | None = None
 
 
+# The fields a PATCH may not set to null: those the write body cannot be without (service.requests.service
+# refuses their null with 422 "may not be null"). `after` is the exception: its null has always meant `[]`.
+PATCH_NOT_NULL = tuple(name for name, f in RequestWrite.model_fields.items()
+                       if type(None) not in get_args(f.annotation) and name not in ("after", "status"))
+
+
+def _not_nullable_in_schema(schema: dict[str, Any]) -> None:
+    """The PATCH schema as the server answers: the fields of PATCH_NOT_NULL are optional but never null. (The
+    model itself still reads an explicit null, so the service refuses it with its own 422 naming the field.)"""
+    for name in PATCH_NOT_NULL:
+        prop = schema.get("properties", {}).get(name)
+        if prop is None:
+            continue
+        prop.pop("default", None)
+        options = [o for o in prop.get("anyOf", []) if o != {"type": "null"}]
+        if "anyOf" in prop and len(options) == 1:
+            prop.pop("anyOf")
+            prop.update({k: v for k, v in options[0].items() if k not in prop})
+
+
 class RequestPatch(BaseModel):
     """Any subset of the write body's fields. `null` is a value only where the write body allows it:
     `preferred_start`, `external_id` and `contact` (null removes them) and `after` (null: no precedences, as
     `[]`); for any other field null answers 422 "may not be null" (send `[]` to clear `modes` or the routes)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable_in_schema)
 
     title: Title | None = None
     description: str | None = Field(default=None, max_length=20_000)
@@ -145,6 +165,124 @@ class OwnerRef(BaseModel):
     id: uuid.UUID
     name: str
     kind: str
+
+
+# --- the slot, as a request shows it (built by service.slots.service.slot_extras, the workflow adds the counter-
+# proposal): the OpenAPI document types it; every object allows further members, as explanations grow with the
+# rules behind them (overrides, moves, locks).
+
+SLOT_STATUS = Literal["proposed", "locked", "approved"]
+
+
+class Texts(BaseModel):
+    """One text in German and English."""
+
+    model_config = ConfigDict(extra="allow")
+
+    de: str
+    en: str
+
+
+class SlotBlocker(BaseModel):
+    """What kept a site from the days before its slot (or from any slot): its starts `starts_from`..`starts_to`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(description="`conflict`, `corridor`, `zone`, `precedence`, `blackout`, `moratorium`, …")
+    ref: str = Field(description="The request id, or the rule (`corridor:<id>`, `zone:<id>`, …)")
+    starts_from: date
+    starts_to: date
+    request_id: uuid.UUID | None = Field(default=None, description="kind `conflict`, `precedence`: the other site")
+    request_ids: list[uuid.UUID] | None = Field(default=None, description="the sites filling a zone or corridor")
+    order: Literal["after", "before"] | None = Field(default=None, description="kind `precedence`: this site's side")
+    min_gap_days: int | None = None
+    max_gap_days: int | None = None
+
+
+class CounterProposalPlanned(BaseModel):
+    """The owner's counter-proposal a plan worked with: its window, and whether the slot lies in it (`met`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    earliest_start: date
+    latest_end: date
+    met: bool
+
+
+class CounterProposal(BaseModel):
+    """A contested request's counter-proposal (owner and coordinators only), until a new slot is proposed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    earliest_start: date
+    latest_end: date
+    reason: str | None = None
+    at: datetime | None = None
+
+
+class SlotExplanation(BaseModel):
+    """Why the slot lies where it does. `summary` says it in German and English; the other members depend on how
+    the slot came about (a plan run, the placement of a new request, a coordinator's proposal or override)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    method: str | None = Field(default=None, description=(
+        "`plan`, `incremental/<how>` (placed at once as a new request), `incremental` (moved for another one), "
+        "`manual` (a coordinator's proposal)"))
+    plan_id: uuid.UUID | None = None
+    summary: Texts | None = None
+    preferred_start: date | None = Field(default=None, description="the start the owner prefers (else the window's)")
+    preferred_stated: bool | None = Field(default=None, description="whether the owner gave `preferred_start`")
+    deviation_days: int | None = Field(default=None, description="days between the slot's and the preferred start")
+    blockers: list[SlotBlocker] | None = Field(default=None, description="what blocked the days in between")
+    counter_proposal: CounterProposalPlanned | None = None
+
+
+class SlotRead(BaseModel):
+    """A request's slot: inclusive days, `end - start + 1 == duration_days`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    start: date
+    end: date
+    status: SLOT_STATUS = Field(description=(
+        "`proposed` (by a plan run or, `provisional`, placed at once), `locked` by a coordinator, `approved`"))
+    provisional: bool = Field(description="placed at once as a new request, not yet by a plan run")
+    plan_id: uuid.UUID | None = None
+    explanation: SlotExplanation
+    counter_proposal: CounterProposal | None = Field(default=None, description=(
+        "while contested: what the owner asked for instead (owner and coordinators only)"))
+
+
+class NearestFeasible(BaseModel):
+    """The nearest window bounds that would let the request fit."""
+
+    model_config = ConfigDict(extra="allow")
+
+    earliest_start: date | None = None
+    latest_end: date | None = None
+
+
+class WindowPart(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+
+class UnplacedRead(BaseModel):
+    """Why a request has no slot (`slot` is null)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    reason: Texts
+    detail: str | None = Field(default=None, description="the scheduler's own English wording (for support)")
+    detail_text: Texts | None = None
+    blocking: list[uuid.UUID] = Field(description="requests that together keep it out")
+    blockers: list[SlotBlocker] | None = None
+    nearest_feasible: NearestFeasible | None = None
+    window_part: WindowPart | None = Field(default=None, description="where a plan period cut the window")
+    counter_proposal: CounterProposalPlanned | None = None
 
 
 class RequestRead(BaseModel):
@@ -175,8 +313,8 @@ class RequestRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-    slot: dict[str, Any] | None = None
-    unplaced: dict[str, Any] | None = None
+    slot: SlotRead | None = None
+    unplaced: UnplacedRead | None = None
     warnings: list[str] = Field(default_factory=list, description="What was changed on the way in, e.g. Z dropped")
 
 
@@ -185,6 +323,9 @@ class ImportResult(BaseModel):
     status: Literal["stored", "refused"]
     id: uuid.UUID | None = None
     external_id: str | None = None
+    existing_id: uuid.UUID | None = Field(default=None, description=(
+        "For a feature refused because its external id is already stored: the id of the request stored under it "
+        "(as the 409 of `POST /v1/requests` names it), so a retry after a lost answer learns the ids."))
     errors: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 

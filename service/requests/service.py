@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, get_args
+from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from pydantic import ValidationError
@@ -25,13 +25,13 @@ from service.auth.service import Principal
 from service.domains import modules
 from service.events import service as events
 from service.geo import GeometryError, GeometryLimits, check_crs, validate_geojson
-from service.kit.etags import if_match_allows
+from service.kit.etags import if_match_allows, if_match_wellformed
 from service.kit.problems import InvalidField, Problem, conflict, forbidden, not_found
 from service.kit.time import today, years_after
 from service.kit.types import is_blank, trim
 from service.requests import repository
 from service.requests.models import IdempotencyRecord, SiteRequest, Status, public_title_of
-from service.requests.schemas import ImportReport, ImportResult, RequestPatch, RequestWrite
+from service.requests.schemas import PATCH_NOT_NULL, ImportReport, ImportResult, RequestPatch, RequestWrite
 from service.settings import Settings
 
 FOOTPRINT_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
@@ -224,10 +224,18 @@ def etag(req: SiteRequest) -> str:
 
 def check_if_match(req: SiteRequest, if_match: str | None) -> None:
     """412 when an ``If-Match`` was sent and does not name the request's current ETag (its version counts
-    changes of its slot too); nothing when none was sent."""
+    changes of its slot too); nothing when none was sent. A value that is no list of entity tags (``v2`` without
+    its quotes, ``garbage``) is 400 naming the header: it is a mistake of the client, not a change of the request,
+    and reading the request again would not help."""
     if if_match is None:
         return
     tag = etag(req)
+    if not if_match_wellformed(if_match):
+        raise Problem(400, "Malformed If-Match", (
+            f"If-Match must be * or entity tags in double quotes, as the ETag header gives them: {tag} "
+            f"(not {if_match.strip()[:40]!r})."), type_="malformed-if-match",
+            errors=[{"field": "If-Match", "detail": f"not an entity tag: send the ETag with its quotes, e.g. {tag}"}],
+            headers={"ETag": tag})
     if not if_match_allows(if_match, tag):
         if if_match_allows(if_match.replace("W/", ""), tag):
             detail = f"If-Match compares strongly, so a weak tag never matches: send {tag} without W/."
@@ -267,7 +275,7 @@ def to_read(req: SiteRequest, *, full: bool, warnings: list[str] | None = None) 
         "duration_days": req.duration_days,
         "preferred_start": req.preferred_start,
         "urgency": req.urgency,
-        "external_id": req.external_id,
+        "external_id": req.external_id if full else None,  # the owner's internal reference, as the contact
         "contact": (req.contact or None) if full else None,
         "bundle_with": list(req.bundle_with or []),
         "after": after_of(req),
@@ -586,9 +594,8 @@ def what_instead(req: SiteRequest) -> str:
 # The fields the write body does not allow to be null may not be null in a PATCH either (422, as on create): null
 # would otherwise reset them silently (no modes, no routes, shift and urgency back to their defaults). `after` is the
 # exception: its null has always meant no precedences, as `[]`. `preferred_start`, `external_id` and `contact` are
-# nullable: null removes them.
-NOT_NULL = tuple(name for name, f in RequestWrite.model_fields.items()
-                 if type(None) not in get_args(f.annotation) and name not in ("after", "status"))
+# nullable: null removes them. The PATCH schema in /openapi.json says the same (schemas.PATCH_NOT_NULL).
+NOT_NULL = PATCH_NOT_NULL
 NULL_HINTS = {
     "modes": "; send [] to say no modes", "diversions": "; send [] to remove the diversions",
     "replacement_routes": "; send [] to remove the replacement routes", "bundle_with": "; send [] to remove the bundle",
@@ -831,13 +838,19 @@ def _finite(v: float) -> bool:
 def list_page(
     session: Session, principal: Principal, *, bbox: str | None, start: date | None, end: date | None,
     statuses: list[str], kinds: list[str], owners: list[uuid.UUID], cursor: str | None, limit: int,
+    external_id: str | None = None,
 ) -> tuple[list[str], str | None]:
-    """One page of public summaries, each a GeoJSON Feature already serialised by PostgreSQL."""
+    """One page of public summaries, each a GeoJSON Feature already serialised by PostgreSQL. ``external_id``
+    matches the caller's own requests only (a coordinator's: any): external ids are internal to their owner."""
     if start and end and end < start:
         raise InvalidField("end", "is before start")
+    if external_id is not None:
+        external_id = _external_id_of(external_id)
+        if external_id is None:
+            raise InvalidField("external_id", "is blank: give the external id to find, or leave the parameter out")
     rows = repository.list_summaries(
         session, viewer_org=None if principal.is_coordinator else principal.org_id, bbox=parse_bbox(bbox),
-        start=start, end=end, statuses=statuses, kinds=kinds, owners=owners,
+        start=start, end=end, statuses=statuses, kinds=kinds, owners=owners, external_id=external_id,
         after=decode_cursor(cursor) if cursor else None, limit=limit + 1,
     )
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
@@ -871,6 +884,7 @@ def import_features(
     for i, feature in enumerate(features):
         prefix = f"features[{i}]"
         result = ImportResult(index=i, status="refused")
+        from_id = False
         try:
             if not isinstance(feature, dict) or feature.get("type") != "Feature":
                 raise InvalidField(prefix, "is not a GeoJSON Feature")
@@ -878,24 +892,32 @@ def import_features(
             props = feature.get("properties") or {}
             if not isinstance(props, dict):
                 raise InvalidField(f"{prefix}.properties", "must be a JSON object")
+            props, from_id = _feature_external_id(feature, props, prefix)
             result.external_id = _external_id_of(props.get("external_id"))
             body = RequestWrite.model_validate({**props, "geometry": feature.get("geometry")})
             with session.begin_nested():
                 req, warnings = create(session, principal, body, settings, source="import")
             result.status, result.id, result.warnings = "stored", req.id, warnings
         except ValidationError as exc:
-            result.errors = [{**e, "field": e["field"].replace(f"{prefix}.properties.geometry", f"{prefix}.geometry")}
-                             for e in _validation_errors(exc, f"{prefix}.properties")]
+            result.errors = [{**e, "field": _id_field(
+                e["field"].replace(f"{prefix}.properties.geometry", f"{prefix}.geometry"), prefix, from_id)}
+                for e in _validation_errors(exc, f"{prefix}.properties")]
         except Problem as exc:
             result.errors = [
-                {**e, "field": _feature_field(prefix, e.get("field", ""))} for e in (exc.errors or [])
+                {**e, "field": _id_field(_feature_field(prefix, e.get("field", "")), prefix, from_id)}
+                for e in (exc.errors or [])
             ] or [{"field": prefix, "detail": exc.detail or exc.title}]
+            if exc.extra.get("existing_id"):  # a retry after a lost answer: the id stored the first time
+                result.existing_id = uuid.UUID(exc.extra["existing_id"])
         results.append(result)
     stored = sum(r.status == "stored" for r in results)
     report = ImportReport(atomic=atomic, stored=stored, refused=len(results) - stored, results=results)
     if atomic and report.refused:
         invalid = [e for r in report.results for e in r.errors]  # before the stored ones are marked "not stored"
+        rolled_back = {r.id for r in report.results if r.status == "stored"}
         for r in report.results:
+            if r.existing_id in rolled_back:  # a duplicate of an earlier feature of this import: not stored either
+                r.existing_id = None
             if r.status == "stored":
                 r.status, r.id = "refused", None
                 r.errors = [{"field": f"features[{r.index}]", "detail": "not stored: the atomic import failed"}]
@@ -912,6 +934,32 @@ def _check_crs(obj: dict[str, Any], prefix: str) -> None:
         check_crs(obj)
     except GeometryError as exc:
         raise InvalidField(f"{prefix}crs", exc.detail) from exc
+
+
+def _feature_external_id(feature: dict[str, Any], props: dict[str, Any], prefix: str) -> tuple[dict[str, Any], bool]:
+    """The properties with the request's external id: `properties.external_id`, else the Feature's `id` (RFC 7946:
+    a string or a number), so a retried import finds what the first one stored. Both given and different: refused
+    naming `features[i].id`. Returns the properties and whether the id came from the Feature's `id`."""
+    if "id" not in feature or feature["id"] is None:
+        return props, False
+    fid = feature["id"]
+    if isinstance(fid, bool) or not isinstance(fid, str | int | float):
+        raise InvalidField(f"{prefix}.id", "must be a string or a number (RFC 7946)")
+    fid, given = str(fid), props.get("external_id")
+    if given is None or (isinstance(given, str) and _external_id_of(given) is None):  # absent, null or blank
+        return {**props, "external_id": fid}, True
+    if isinstance(given, str) and _external_id_of(given) != _external_id_of(fid):  # not a string: the schema says
+        raise InvalidField(f"{prefix}.id", (
+            f"differs from properties.external_id ({props['external_id']!r}): the Feature's id is the request's "
+            "external_id; give one of them, or the same value in both"))
+    return props, False
+
+
+def _id_field(field_name: str, prefix: str, from_id: bool) -> str:
+    """An error about an external id taken from the Feature's `id` names `features[i].id`."""
+    if from_id and field_name == f"{prefix}.properties.external_id":
+        return f"{prefix}.id"
+    return field_name
 
 
 def _external_id_of(value: Any) -> str | None:

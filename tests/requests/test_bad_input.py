@@ -428,7 +428,8 @@ def test_if_match_takes_a_list_of_etags(client, city, coordinator) -> None:  # n
     assert r.status_code == 200, r.text
     stale = client.patch(url, json={"title": "Alt"}, headers={**city.headers, "If-Match": f'"v0", {tag}'})
     assert stale.status_code == 412, stale.text
-    assert client.patch(url, json={"title": "Alt"}, headers={**city.headers, "If-Match": "v0, v9"}).status_code == 412
+    # tags without their quotes are no entity tags: 400 naming the header (tests/requests/test_if_match_malformed.py)
+    assert client.patch(url, json={"title": "Alt"}, headers={**city.headers, "If-Match": "v0, v9"}).status_code == 400
     ok(client, coordinator, rid, "propose", {"start": d(0)})
     ok(client, city, rid, "accept")
     tag = client.get(url, headers=city.headers).headers["etag"]
