@@ -76,7 +76,9 @@ Progress = Callable[[str], None]
 # recomputes the stored conflicts once at its start (:func:`follow_rules`); until then ``GET /v1/conflicts``
 # answers ``stale: true``. Never lower it: a worker only recomputes conflicts stored with an older revision.
 #   1: works in the road vs. on a track of their own; corridors count works running along them (0015).
-RULES_REVISION = 1
+#   2: a pair stored in id order keeps which of the two is the track works (``_ordered`` swaps ``track``): rows
+#      stored by revision 1's incremental path may name the road works as the track works.
+RULES_REVISION = 2
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ def _ordered(row: dict[str, Any]) -> dict[str, Any]:
             reason[f"{key}_a"], reason[f"{key}_b"] = reason[f"{key}_b"], reason[f"{key}_a"]
     if reason.get("via"):
         reason["via"] = [{**v, "site": swap[v["site"]], "route_of": swap[v["route_of"]]} for v in reason["via"]]
+    if reason.get("track") in swap:  # which of the two is the track works goes with them
+        reason["track"] = swap[reason["track"]]
     return {**row, "request_a": b, "request_b": a, "reason": reason}
 
 
@@ -576,7 +580,10 @@ def check(session: Session, principal: Principal, body: CheckBody, settings: Set
                     others.setdefault(other, {"id": other})
                     rows.append({**r, "request_a": None, "request_b": other})
     _fill_others(session, others, viewer)
-    conflicts = [_render_check(r, others) for r in rows]
+    # the request checked is named by its title when it is a stored one (the caller sees it in full: its own
+    # organisation's, or a coordinator's), else as the planned site it is
+    title = own.title if body.request_id is not None else None
+    conflicts = [_render_check(r, others, title) for r in rows]
     conflicts.sort(key=lambda c: (not c["hard"], c["overlap"]["start"]))
     opportunities = []
     for o in _opportunity_rows(repository.opportunity_candidates(
@@ -619,10 +626,14 @@ def _fill_others(session: Session, others: dict[uuid.UUID, dict[str, Any]], view
                           "status": req.status, "owner_id": req.owner_id, "owner_name": req.owner_name}
 
 
-def _render_check(row: dict[str, Any], others: dict[uuid.UUID, dict[str, Any]]) -> dict[str, Any]:
+PLANNED_SITE = "Geplante Baustelle / planned site"  # a dry-run check of works not stored yet
+
+
+def _render_check(row: dict[str, Any], others: dict[uuid.UUID, dict[str, Any]],
+                  title: str | None = None) -> dict[str, Any]:
     other_id = row.get("request_b")
     other = others.get(other_id) if other_id else None
-    a_side = {"title": "Geplante Baustelle / planned site"}
+    a_side = {"title": title or PLANNED_SITE}
     flat = {**row, "a_title": a_side["title"], "b_title": other["title"] if other else None}
     reason = dict(row["reason"])
     reason.pop("peak_members", None)

@@ -305,6 +305,24 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
     _translated(alert.description_text, " ".join(de), " ".join(en))
 
 
+def affected_lines(site: FeedSite) -> list[tuple[int, Corridor, str, list[str], list[str]]]:
+    """The lines a site affects: ``(effect, corridor, mode, routes, stops)`` for each group of the corridors' routes
+    (:func:`route_groups`) whose mode the site affects (:func:`effect_for`), with the corridor's stops it affects
+    (:func:`common.affected_stops`); a corridor known only by its stops, none of them affected, is left out. The
+    alerts are built from them, and the subscribers' notices name the same lines (``notices.service``)."""
+    out = []
+    for corridor in site.corridors:
+        for mode, routes in route_groups(corridor):
+            effect = effect_for(site, mode)
+            if effect is None:
+                continue
+            near = affected_stops(site.geometry, corridor, closed=effect == rt.Alert.NO_SERVICE)
+            if not routes and not near:
+                continue  # a corridor known only by its stops, none of them affected
+            out.append((effect, corridor, mode, routes, near))
+    return out
+
+
 def entity_id(site: FeedSite, effect: int) -> str:
     """The id of the site's alert of ``effect``: ``<request id>:<effect>`` (``…:no_service``, ``…:detour``), always,
     so that neither another alert of the site nor a corridor added or removed beside it changes it."""
@@ -322,20 +340,13 @@ def build(sites: list[FeedSite], meta: FeedMeta) -> rt.FeedMessage:
             continue  # day or night work whose last shift is over
         # effect → (informed selectors, corridor names, each mode with its routes)
         groups: dict[int, tuple[list[tuple[str, str]], list[str], dict[str, list[str]]]] = {}
-        for corridor in site.corridors:
-            for mode, routes in route_groups(corridor):
-                effect = effect_for(site, mode)
-                if effect is None:
-                    continue
-                near = affected_stops(site.geometry, corridor, closed=effect == rt.Alert.NO_SERVICE)
-                if not routes and not near:
-                    continue  # a corridor known only by its stops, none of them affected
-                selectors, lines, modes = groups.setdefault(effect, ([], [], {}))
-                selectors += [sel for sel in informed(routes, near) if sel not in selectors]
-                if corridor.name not in lines:
-                    lines.append(corridor.name)
-                mode_routes = modes.setdefault(mode, [])
-                mode_routes += [route for route in routes if route not in mode_routes]
+        for effect, corridor, mode, routes, near in affected_lines(site):
+            selectors, lines, modes = groups.setdefault(effect, ([], [], {}))
+            selectors += [sel for sel in informed(routes, near) if sel not in selectors]
+            if corridor.name not in lines:
+                lines.append(corridor.name)
+            mode_routes = modes.setdefault(mode, [])
+            mode_routes += [route for route in routes if route not in mode_routes]
         for effect, (selectors, lines, modes) in sorted(groups.items()):
             _add_alert(feed, entity_id(site, effect), site, effect, meta, periods, selectors, lines, modes)
     return feed

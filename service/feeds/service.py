@@ -182,18 +182,27 @@ def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSi
         for row in rows
     ]
     if with_corridors and sites:
-        by_id = {s.id: s for s in sites}
-        corridors: dict[str, Corridor] = {}  # one object per corridor, shared by every site on it
-        for row in repository.corridors_near(session, list(by_id)):
-            corridor = corridors.get(str(row.id))
-            if corridor is None:
-                corridor = corridors[str(row.id)] = Corridor(
-                    id=str(row.id), name=row.name, kind=row.kind, routes=route_ids(row.routes),
-                    stops=corridor_stops(row.stops), geometry=shape(json.loads(row.geometry)),
-                    route_types=route_types(row.routes))
-            if corridor.routes or corridor.stops:
-                by_id[row.request_id].corridors.append(corridor)
+        near = corridors_of(session, [s.id for s in sites])
+        for site in sites:
+            site.corridors = near.get(site.id, [])
     return sites
+
+
+def corridors_of(session: Session, request_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Corridor]]:
+    """The transit corridors (with routes or stops) within their buffer of each site, as the GTFS-RT feed reads
+    them; the subscribers' notices name their lines by the same rule (``gtfsrt.affected_lines``)."""
+    out: dict[uuid.UUID, list[Corridor]] = {}
+    corridors: dict[str, Corridor] = {}  # one object per corridor, shared by every site on it
+    for row in repository.corridors_near(session, request_ids):
+        corridor = corridors.get(str(row.id))
+        if corridor is None:
+            corridor = corridors[str(row.id)] = Corridor(
+                id=str(row.id), name=row.name, kind=row.kind, routes=route_ids(row.routes),
+                stops=corridor_stops(row.stops), geometry=shape(json.loads(row.geometry)),
+                route_types=route_types(row.routes))
+        if corridor.routes or corridor.stops:
+            out.setdefault(row.request_id, []).append(corridor)
+    return out
 
 
 def load_ended(session: Session, settings: Settings) -> tuple[list[EndedSite], list[datex2.Dropped]]:

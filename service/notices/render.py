@@ -63,6 +63,11 @@ MODE_LABELS = {
     "rail": ("Bahn", "rail"),
 }
 
+# The transit modes whose service works can touch (``feeds.gtfsrt.transit_modes``), in the order a notice names them.
+TRANSIT_ORDER = ("rail", "tram", "bus")
+# The lines of a transit mode a site affects, after the mode: "Bus (Linie 142)" / "buses (line 142)".
+LINE_WORDS = {False: ("Linie", "line"), True: ("Linien", "lines")}
+
 # Event kinds that become notices, with their headlines. Anything else in the outbox is not for businesses.
 HEADLINES = {
     "request.created": ("Neue Baustelle geplant", "New site planned"),
@@ -363,9 +368,49 @@ def _shift(site: dict[str, Any], lang: str) -> str:
     return _pair(SHIFT_LABELS.get(site["shift"], (site["shift"], site["shift"])), lang)
 
 
+def affected(site: dict[str, Any], chosen: list[str]) -> list[dict[str, Any]]:
+    """The modes a site affects, as a subscriber who chose the modes ``chosen`` (none: every mode) is told them:
+    ``[{"mode": "bus", "routes": ["142"], "corridors": ["…"]}, {"mode": "car", "routes": [], "corridors": []}]``.
+
+    Transit first: each mode whose service the works touch (the snapshot's ``touched``, the GTFS-RT feed's rule,
+    by which ``repository.MODES_SQL`` matched the subscription) that the subscriber chose (``transit`` chooses trams
+    and buses), that the request names (``transit`` naming the trams and buses it touches), or whose registered
+    lines it affects; the subscriber's own first, each with the affected lines. Then the other modes the request
+    names, in its order (``transit`` only when it touches neither trams nor buses)."""
+    touched = site.get("touched") or {}
+    named = list(site.get("modes") or [])
+    wanted = set(chosen) | ({"tram", "bus"} if "transit" in chosen else set())
+    named_transit = set(named) | ({"tram", "bus"} if "transit" in named else set())
+    shown = [m for m in TRANSIT_ORDER if m in touched
+             and (m in wanted or m in named_transit or touched[m]["routes"] or touched[m]["corridors"])]
+    shown.sort(key=lambda m: m not in wanted)  # stable: the subscriber's modes first, then in TRANSIT_ORDER
+    out = [{"mode": m, "routes": list(touched[m]["routes"]), "corridors": list(touched[m]["corridors"])}
+           for m in shown]
+    for m in named:
+        if m in TRANSIT_ORDER and m in touched or m == "transit" and {"tram", "bus"} & set(touched):
+            continue
+        if all(m != entry["mode"] for entry in out):
+            out.append({"mode": m, "routes": [], "corridors": []})
+    return out
+
+
+def _affected_text(entry: dict[str, Any], lang: str) -> str:
+    mode = entry.get("mode", "?")
+    text = _pair(MODE_LABELS.get(mode, (mode, mode)), lang)
+    routes, corridors = entry.get("routes") or [], entry.get("corridors") or []
+    if routes:
+        return f"{text} ({_pair(LINE_WORDS[len(routes) > 1], lang)} {', '.join(routes)})"
+    return f"{text} ({', '.join(corridors)})" if corridors else text
+
+
 def _modes(site: dict[str, Any], lang: str) -> str:
-    return ", ".join(_pair(MODE_LABELS.get(m, (m, m)), lang) for m in site.get("modes") or []) or (
-        "keine Angabe" if lang == "de" else "not stated")
+    """The modes a notice says are affected: its ``affected`` (:func:`affected`: the subscriber's modes first,
+    with the transit lines), or, in a snapshot without it (queued before notices named them), the request's."""
+    if isinstance(site.get("affected"), list):
+        text = ", ".join(_affected_text(entry, lang) for entry in site["affected"])
+    else:
+        text = ", ".join(_pair(MODE_LABELS.get(m, (m, m)), lang) for m in site.get("modes") or [])
+    return text or ("keine Angabe" if lang == "de" else "not stated")
 
 
 def kind_label(kind: str, lang: str) -> str:
@@ -472,7 +517,7 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
     line("Einschränkung" if de else "Impact", _impact_line(site, lang), "impact",
          _impact_line(previous, lang, site) if previous and previous.get("impact") else None)
     line("Betroffen" if de else "Affected", _modes(site, lang), "impact",
-         _modes(previous, lang) if previous and "modes" in previous else None)
+         _modes(previous, lang) if previous and ("modes" in previous or "affected" in previous) else None)
     line("Umleitung" if de else "Diversion", diversion)
     if kind in CANCELLING:
         lines.append(_cancelled_line(site, lang))

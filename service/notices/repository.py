@@ -289,7 +289,7 @@ def area_geojson(session: Session, sub_id: uuid.UUID) -> str:
 def match_subscriptions(session: Session, request_id: uuid.UUID) -> list[Any]:
     """Active subscriptions whose area and filters match the site, in one indexed query."""
     return list(session.execute(text(f"""
-        SELECT s.id, s.email, s.delivery, s.language
+        SELECT s.id, s.email, s.delivery, s.language, s.modes
         FROM site_requests r JOIN subscriptions s ON {MATCH_SQL}
         WHERE r.id = :rid AND s.status = 'active'
     """), {"rid": request_id}))
@@ -412,6 +412,18 @@ def site_snapshots(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
     return out
 
 
+def transit_facts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """What the GTFS-RT feed's rule needs to say which transit lines each site affects (``feeds.gtfsrt``), beyond
+    its snapshot: the owner, the description and the footprint (GeoJSON, WGS84)."""
+    if not ids:
+        return {}
+    rows = session.execute(text("""
+        SELECT r.id, r.owner_id, r.description, ST_AsGeoJSON(r.geom) AS geometry FROM site_requests r
+        WHERE r.id = ANY(:ids)
+    """), {"ids": list(ids)})
+    return {r.id: r for r in rows}
+
+
 # What each subscription was last told about the site ``:rid``: the notice (its ``seq`` and kind) and site
 # snapshot of its latest notice of it, or of a welcome that listed it (its ids, found by ix_notices_welcome_sites).
 # ``{subs}``: a condition on ``n.subscription_id``.
@@ -448,7 +460,7 @@ def left_candidates(session: Session, request_id: uuid.UUID) -> list[Any]:
     per part of the match (``MATCH_PARTS``), whether the site passes it now."""
     parts = ", ".join(f"{sql} AS {name}" for name, sql in MATCH_PARTS.items())
     return list(session.execute(text(f"""
-        SELECT s.id, s.email, s.delivery, t.seq, t.site, {parts}
+        SELECT s.id, s.email, s.delivery, s.modes AS chosen_modes, t.seq, t.site, {parts}
         FROM ({_LAST_TOLD_SQL.format(subs="true")}) t
         JOIN subscriptions s ON s.id = t.subscription_id
         JOIN site_requests r ON r.id = :rid

@@ -29,7 +29,9 @@ from sqlalchemy.orm import Session
 
 from service.auth.service import Principal
 from service.events.models import Event
-from service.feeds.common import scrub
+from service.feeds import gtfsrt
+from service.feeds.common import FeedSite, scrub
+from service.feeds.service import corridors_of
 from service.geo import GeometryError, GeometryLimits, to_metric, to_wgs84, validate_geojson
 from service.kit.limits import has_control_character
 from service.kit.problems import InvalidField, Problem, field_path, not_found
@@ -384,7 +386,46 @@ def _site_snapshots(session: Session, ids: Any) -> dict[uuid.UUID, dict[str, Any
     sites = repository.site_snapshots(session, ids)
     for site in sites.values():
         site["title"] = scrub(site["title"]) or "[…]"
+    _add_transit(session, sites)
     return sites
+
+
+def _add_transit(session: Session, sites: dict[uuid.UUID, dict[str, Any]]) -> None:
+    """Each site's ``touched``: the transit modes whose service it touches (``gtfsrt.transit_modes``, the rule
+    ``repository.MODES_SQL`` matches by) with the lines of the registered corridors it affects, as the GTFS-RT
+    feed names them (``gtfsrt.affected_lines``): ``{"bus": {"routes": ["142"], "corridors": ["…"]}}``. A
+    subscriber's notice says from it which of the modes it chose are affected (``render.affected``)."""
+    facts = repository.transit_facts(session, list(sites))
+    near = corridors_of(session, list(facts))
+    for rid, site in sites.items():
+        row = facts.get(rid)
+        if row is None:
+            continue
+        feed_site = FeedSite(
+            id=rid, title=site["title"], description=row.description, kind=site["kind"], impact=site["impact"],
+            modes=site["modes"], shift=site["shift"], urgency=site["urgency"], status=site["status"],
+            owner_id=row.owner_id, owner_name=site["owner"], geometry=shape(json.loads(row.geometry)),
+            has_diversion=site["diversion"], has_replacement=site["replacement"],
+            start=date.fromisoformat(site["start"]), end=date.fromisoformat(site["end"]), from_slot=False,
+            version=site["version"], first_published=datetime.fromisoformat(site["updated_at"]),
+            last_changed=datetime.fromisoformat(site["updated_at"]), corridors=near.get(rid, []))
+        touched: dict[str, dict[str, list[str]]] = {
+            m: {"routes": [], "corridors": []} for m in render.TRANSIT_ORDER if m in gtfsrt.transit_modes(feed_site)}
+        for _effect, corridor, mode, routes, _stops in gtfsrt.affected_lines(feed_site):
+            line = touched[mode]
+            line["routes"] += [r for r in routes if r not in line["routes"]]
+            if corridor.name not in line["corridors"]:
+                line["corridors"].append(corridor.name)
+        site["touched"] = touched
+
+
+def for_subscriber(site: dict[str, Any], modes: Any) -> dict[str, Any]:
+    """A site snapshot as one subscriber's notice gives it: ``affected``, the modes it affects with the lines,
+    those the subscriber chose first (``render.affected``), in place of the snapshot's ``touched``."""
+    out = {k: v for k, v in site.items() if k != "touched"}
+    if "touched" in site:
+        out["affected"] = render.affected(site, list(modes or []))
+    return out
 
 def queue_welcome(session: Session, sub: Subscription, settings: Settings) -> int | None:
     """One notice "Baustellen in Ihrem Gebiet: N" listing the sites under way or planned that match the
@@ -398,7 +439,7 @@ def queue_welcome(session: Session, sub: Subscription, settings: Settings) -> in
         return 0
     snaps = _site_snapshots(session, ids)
     items = [{"kind": render.status_kind(snaps[i]),
-              "site": render.public_site({**snaps[i], "map_url": map_url(str(i), settings)})}
+              "site": render.public_site({**for_subscriber(snaps[i], sub.modes), "map_url": map_url(str(i), settings)})}
              for i in ids if i in snaps]
     payload = {"count": count, "as_of": on.isoformat(), "area": area_summary(sub), "items": items}
     queued = queue_notice(session, sub.id, sub.email, sub.delivery, [], kind="welcome",
@@ -570,8 +611,9 @@ def queue_notice(
     return notice_id
 
 
-def _site_payload(site: dict[str, Any], settings: Settings, **extra: Any) -> dict[str, Any]:
-    return {"site": {**site, "map_url": map_url(site["id"], settings), **extra}}
+def _site_payload(site: dict[str, Any], settings: Settings, modes: Any = (), **extra: Any) -> dict[str, Any]:
+    """A notice's payload for a subscriber who chose ``modes`` (none: every mode)."""
+    return {"site": {**for_subscriber(site, modes), "map_url": map_url(site["id"], settings), **extra}}
 
 
 def notice_kind_for(event: Event, site: dict[str, Any]) -> str | None:
@@ -606,9 +648,9 @@ def dedupe_key_for(event: Event, kind: str) -> str:
 # Notices that say what changed ("Bisher: ...") and compare with what the subscriber was last told.
 TOLD_KINDS = ("request.updated", "slot.displaced", "change.approved")
 PREVIOUS_FIELDS = ("title", "kind", "start", "end", "dates", "duration_days", "shift", "impact", "modes",
-                   "replacement")
+                   "affected", "replacement")
 # What an approved change that changed the works' effect on traffic says it was ("jetzt ... statt ...").
-EFFECT_PREVIOUS = ("impact", "modes", "shift", "diversion", "replacement")
+EFFECT_PREVIOUS = ("impact", "modes", "affected", "shift", "diversion", "replacement")
 # Which aspect of a site an edited field belongs to, when the subscriber was told nothing about it before.
 FIELD_ASPECTS = {
     "earliest_start": "dates", "latest_end": "dates", "duration_days": "dates", "preferred_start": "dates",
@@ -752,7 +794,8 @@ def queue_left_notices(session: Session, settings: Settings, event: Event, site:
         if facts is None:
             continue
         if queue_notice(session, row.id, row.email, row.delivery, endpoints.get(row.id, []), kind=render.SITE_LEFT,
-                        dedupe_key=f"left:{event.request_id}:{row.seq}", payload=_site_payload(site, settings, **facts),
+                        dedupe_key=f"left:{event.request_id}:{row.seq}",
+                        payload=_site_payload(site, settings, row.chosen_modes, **facts),
                         request_id=event.request_id, event_id=event.id):
             queued += 1
     return queued
@@ -795,7 +838,8 @@ def _queue_event_notices(session: Session, settings: Settings, event: Event, kin
         if facts is None:
             continue
         if queue_notice(session, m.id, m.email, m.delivery, endpoints.get(m.id, []), kind=kind,
-                        dedupe_key=dedupe_key_for(event, kind), payload=_site_payload(site, settings, **facts),
+                        dedupe_key=dedupe_key_for(event, kind),
+                        payload=_site_payload(site, settings, m.modes, **facts),
                         request_id=event.request_id, event_id=event.id):
             queued += 1
     return queued
@@ -813,7 +857,7 @@ def queue_lead_notices(session: Session, settings: Settings, today: date) -> int
         sub, site = subs[r.subscription_id], sites[r.request_id]
         days = (r.start_date - today).days
         kind = {0: "lead_time_today", 1: "lead_time_tomorrow"}.get(days, "lead_time")  # not "in 1 Tagen"
-        payload = _site_payload(site, settings, days_until=days)
+        payload = _site_payload(site, settings, sub.modes, days_until=days)
         if queue_notice(session, sub.id, sub.email, sub.delivery, endpoints.get(sub.id, []), kind=kind,
                         dedupe_key=f"lead:{r.request_id}:{r.start_date.isoformat()}", payload=payload,
                         request_id=r.request_id):
@@ -899,7 +943,7 @@ def calendar_ics(session: Session, sub: Subscription, settings: Settings) -> byt
     since = today(settings) - timedelta(days=90)  # the service's calendar
     ids = repository.sites_for_subscription(session, sub.id, ends_after=since, limit=FEED_LIMIT)
     snaps = _site_snapshots(session, ids)
-    sites = [{**snaps[i], "map_url": map_url(str(i), settings)} for i in ids if i in snaps]
+    sites = [{**for_subscriber(snaps[i], sub.modes), "map_url": map_url(str(i), settings)} for i in ids if i in snaps]
     cancelled = [i for i in ids if i in snaps and snaps[i]["status"] in feeds.CANCELLED]
     told = repository.told_sites(session, sub.id, cancelled)  # a site never told of is not called off either
     return feeds.calendar(sub, sites, links(sub, settings), told)
