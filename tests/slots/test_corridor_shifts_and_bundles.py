@@ -31,6 +31,13 @@ def corridor_conflicts(client, caller, rid: str) -> list[dict]:  # noqa: ANN001
     return [c for c in r.json() if c["kind"] == "corridor"]
 
 
+def approve_on(client, owner, coordinator, rid: str, start: str) -> None:  # noqa: ANN001
+    """The coordination office proposes ``start``, the owner accepts, the office approves: no rule stands in the way."""
+    ok(client, coordinator, rid, "propose", {"start": start})
+    ok(client, owner, rid, "accept")
+    assert ok(client, coordinator, rid, "approve")["status"] == "approved"
+
+
 def test_a_day_closure_shares_the_corridor_with_an_approved_night_tram_work(  # noqa: ANN001
         client, db, make_caller, city, utility, coordinator) -> None:
     tram_corridor(db)
@@ -44,9 +51,7 @@ def test_a_day_closure_shares_the_corridor_with_an_approved_night_tram_work(  # 
         "request_id": day["id"], "geometry": day["geometry"], "earliest_start": d(0), "latest_end": d(9),
         "impact": "full_closure", "kind": "sewer", "shift": "day", "duration_days": 10})
     assert check.status_code == 200 and [c for c in check.json()["conflicts"] if c["kind"] == "corridor"] == []
-    ok(client, coordinator, day["id"], "propose", {"start": d(0)})
-    ok(client, city, day["id"], "accept")
-    assert ok(client, coordinator, day["id"], "approve")["status"] == "approved"
+    approve_on(client, city, coordinator, day["id"], d(0))
     # continuous works compete with both: placed after them, and refused on their dates
     both = create(client, utility, kind="water", diversions=[], geometry=FAR)
     assert both["slot"]["start"] >= d(10), both["slot"]
@@ -79,9 +84,7 @@ def test_above_one_place_day_and_night_are_two_resources(  # noqa: ANN001
     nights = [approved(client, transit, coordinator, 0, **TRAM_WORKS) for _ in range(2)]
     day = create(client, city, shift="day")
     assert day["slot"]["start"] == d(0), day["slot"]
-    ok(client, coordinator, day["id"], "propose", {"start": d(0)})
-    ok(client, city, day["id"], "accept")
-    assert ok(client, coordinator, day["id"], "approve")["status"] == "approved"
+    approve_on(client, city, coordinator, day["id"], d(0))
     # continuous works need a place by night too: refused where the nights are full, named as the corridor's
     both = create(client, utility, kind="water", diversions=[], geometry=FAR)
     assert both["slot"]["start"] >= d(10), both["slot"]
