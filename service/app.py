@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from service.auth.dependencies import require_principal
 from service.domains import modules
-from service.kit.db import make_engine, make_sessionmaker, ping
+from service.kit.db import make_api_engine, make_health_engine, make_sessionmaker, ping
 from service.kit.head import HeadAsGet, get_and_head
 from service.kit.limits import BodySizeLimit
 from service.kit.openapi import install_openapi
@@ -33,13 +33,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings)
+        engine = make_api_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine, settings)
+        app.state.health_engine = make_health_engine(settings)  # never waits for a connection of the API's pool
         try:
             yield
         finally:
             engine.dispose()
+            app.state.health_engine.dispose()
 
     app = FastAPI(title="Baustellenmanagement Ruhr", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -58,11 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @get_and_head(app.router, "/healthz", tags=["meta"],
                   responses={503: {"description": "The database cannot be reached (`SELECT 1` failed)."}})
     def healthz() -> dict[str, str]:
-        """Liveness and readiness: 200 when the API can reach its database, 503 problem details when not."""
+        """Liveness and readiness: 200 when the API can reach its database, 503 problem details when not. Checked
+        on a connection of its own, so it answers 200 while the database is up even when the API's pool is busy."""
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
-            ping(app.state.engine)
+            ping(app.state.health_engine)
         except SQLAlchemyError as e:
             logging.getLogger("baustellen.api").warning("healthz: database unreachable: %s",
                                                         str(getattr(e, "orig", None) or e).strip().splitlines()[:1])

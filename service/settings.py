@@ -70,6 +70,11 @@ class Settings(BaseSettings):
 
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/baustellen"
     db_pool_size: int = Field(10, ge=1, le=1000)
+    # How long an API call waits for a row (or advisory) lock before it gives up with 503 `busy` (PostgreSQL's
+    # ``lock_timeout`` on the API's connections; 0: wait for ever). A plan run or another long job holds the rows it
+    # writes for minutes: waiting for them would hold a pooled connection and a server thread all that time, and a
+    # few such calls use up the pool. The worker and CLI commands wait as long as it takes.
+    api_lock_timeout_ms: int = Field(5000, ge=0, le=3_600_000)
     public_url: str = "http://127.0.0.1:8000"
     timezone: str = "Europe/Berlin"
     # The calendar day the service works on. Unset (production) it is the real day in ``timezone``; set, the

@@ -104,6 +104,9 @@ def test_error_responses_the_endpoints_give(spec) -> None:  # noqa: ANN001
     form = paths["/v1/subscriptions/{token}/settings"]["post"]["responses"]  # a form body: 413, not 415
     assert "413" in form and "415" not in form and "401" not in form
     assert set(paths["/healthz"]["get"]["responses"]) == {"200", "503"}  # 503: the database cannot be reached
+    busy = paths["/v1/requests/{request_id}/accept"]["post"]["responses"]["503"]  # gave up waiting for a lock
+    assert busy["description"].startswith("Busy") and "Retry-After" in busy["headers"]
+    assert "503" not in paths["/v1/reason-codes"]["get"]["responses"]  # no database session
 
 
 def test_if_match_is_required_where_the_api_refuses_without_it(client, city, spec) -> None:  # noqa: ANN001

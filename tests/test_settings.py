@@ -33,6 +33,7 @@ def test_defaults_are_valid() -> None:
     ("SOLVER_TIME_LIMIT_S", "0", "BAUSTELLEN_SOLVER_TIME_LIMIT_S: Input should be greater than 0"),
     ("SOLVER_WORKERS", "1", "BAUSTELLEN_SOLVER_WORKERS: Input should be greater than or equal to 2"),
     ("DB_POOL_SIZE", "0", "BAUSTELLEN_DB_POOL_SIZE: Input should be greater than or equal to 1"),
+    ("API_LOCK_TIMEOUT_MS", "-1", "BAUSTELLEN_API_LOCK_TIMEOUT_MS: Input should be greater than or equal to 0"),
     ("SMTP_PORT", "70000", "BAUSTELLEN_SMTP_PORT: Input should be less than or equal to 65535"),
     ("OWNER_ANSWER_DAYS", "-3", "BAUSTELLEN_OWNER_ANSWER_DAYS: Input should be greater than or equal to 1"),
     ("MAX_AREA_KM2", "nan", "BAUSTELLEN_MAX_AREA_KM2: Input should be greater than 0"),

@@ -26,13 +26,37 @@ class Base(DeclarativeBase):
 CONNECTION_OPTIONS = "-c timezone=UTC -c jit=off"
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, lock_timeout_ms: int = 0) -> Engine:
+    """The engine of the worker and the CLI (they wait for locks as long as it takes: a plan run must not give up
+    on a row an API call holds for a moment), or with ``lock_timeout_ms`` the API's (:func:`make_api_engine`)."""
+    options = CONNECTION_OPTIONS + (f" -c lock_timeout={int(lock_timeout_ms)}" if lock_timeout_ms > 0 else "")
     return create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         pool_pre_ping=True,
-        connect_args={"options": CONNECTION_OPTIONS},
+        connect_args={"options": options},
     )
+
+
+def make_api_engine(settings: Settings) -> Engine:
+    """The API's engine: every statement of its transactions gives up waiting for a lock after
+    ``settings.api_lock_timeout_ms`` (PostgreSQL's ``lock_timeout`` as the connections' default; a ``SET LOCAL
+    lock_timeout`` inside a transaction still wins for that transaction). A call meeting the rows a plan run
+    writes then answers 503 ``busy`` (``service.kit.problems``) instead of holding a pooled connection for minutes."""
+    return make_engine(settings, lock_timeout_ms=settings.api_lock_timeout_ms)
+
+
+# Seconds /healthz waits to open its connection: an answer within the healthchecks' usual timeouts.
+HEALTH_CONNECT_TIMEOUT_S = 3
+
+
+def make_health_engine(settings: Settings) -> Engine:
+    """The engine of ``/healthz``: a connection of its own per check (no pool), never one of the API's pool, so the
+    check answers while the database is up even when every pooled connection is in use (calls waiting for locks)."""
+    from sqlalchemy.pool import NullPool
+
+    return create_engine(settings.database_url, poolclass=NullPool,
+                         connect_args={"options": CONNECTION_OPTIONS, "connect_timeout": HEALTH_CONNECT_TIMEOUT_S})
 
 
 def ping(engine: Engine) -> None:

@@ -10,7 +10,9 @@ with a key. :func:`describe_errors` rewrites the generated document accordingly:
 - 401 and 403 where an operation reads an API key, 404 where its path names something by id, 412 where it
   reads ``If-Match`` (428 and the header required where it is refused without one; 400 where a malformed one is
   refused), 409 where it can refuse a call for the state of what it names (:data:`CONFLICT_RESPONSES`), 413
-  where it takes a body, 415 where that body is JSON; 404 also on ``/tiles`` (an unknown layer or tile);
+  where it takes a body, 415 where that body is JSON; 404 also on ``/tiles`` (an unknown layer or tile); 503
+  ``busy`` (with ``Retry-After``) where it runs on a database session (``kit.db.get_session``): the call gave up
+  waiting for a lock another job holds (``kit.problems.busy``);
 - ``security: [{}, {"HTTPBearer": []}]`` (a key is optional) where the operation answers without one.
 """
 
@@ -113,7 +115,11 @@ DESCRIPTIONS = {
     "413": "Payload too large: the body exceeds the configured limit (also when sent chunked)",
     "415": "Unsupported media type: the body must be JSON (`Content-Type: application/json`)",
     "422": "Invalid input: `errors[].field` names each field that is wrong",
+    "503": "Busy: another job (e.g. a plan run) holds what this call would change for longer than the API waits "
+           "(`BAUSTELLEN_API_LOCK_TIMEOUT_MS`); nothing was changed. `Retry-After` says in how many seconds to try "
+           "again",
 }
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
 
 
 def install_openapi(app: FastAPI, key_required_by: Callable[..., Any]) -> None:
@@ -135,19 +141,24 @@ def _calls(dependant: Any) -> Iterator[Any]:
         yield from _calls(dep)
 
 
-def _key_required(app: FastAPI, key_required_by: Callable[..., Any]) -> dict[tuple[str, str], bool]:
-    """(method, path) → whether the operation refuses a call without a key (``key_required_by`` is among its
-    dependencies) rather than answering it as public."""
-    required: dict[tuple[str, str], bool] = {}
+def _depends_on(app: FastAPI, call: Callable[..., Any]) -> dict[tuple[str, str], bool]:
+    """(method, path) → whether ``call`` is among the operation's dependencies."""
+    depends: dict[tuple[str, str], bool] = {}
     for route in app_routes(app):
         dependant = getattr(route, "dependant", None)
         path = getattr(route, "path_format", None)
         if dependant is None or path is None:
             continue
-        needs_key = key_required_by in set(_calls(dependant))
+        found = call in set(_calls(dependant))
         for method in getattr(route, "methods", None) or ():
-            required[(method.lower(), path)] = needs_key
-    return required
+            depends[(method.lower(), path)] = found
+    return depends
+
+
+def _key_required(app: FastAPI, key_required_by: Callable[..., Any]) -> dict[tuple[str, str], bool]:
+    """(method, path) → whether the operation refuses a call without a key (``key_required_by`` is among its
+    dependencies) rather than answering it as public."""
+    return _depends_on(app, key_required_by)
 
 
 def _id_like(name: str) -> bool:
@@ -165,7 +176,10 @@ def _add(responses: dict[str, Any], status: str, description: str, **extra: Any)
 
 
 def describe_errors(schema: dict[str, Any], app: FastAPI, key_required_by: Callable[..., Any]) -> dict[str, Any]:
+    from service.kit.db import get_session
+
     key_required = _key_required(app, key_required_by)
+    on_session = _depends_on(app, get_session)
     for path, item in schema.get("paths", {}).items():
         for method, op in item.items():
             if not isinstance(op, dict) or "responses" not in op:
@@ -196,6 +210,8 @@ def describe_errors(schema: dict[str, Any], app: FastAPI, key_required_by: Calla
                         p["required"] = True
                         p["schema"] = {"type": "string", "title": "If-Match"}
                     _add(responses, "428", DESCRIPTIONS["428"])
+            if on_session.get((method, path)):
+                _add(responses, "503", DESCRIPTIONS["503"], headers=_RETRY_AFTER)
             body = op.get("requestBody")
             if body:
                 _add(responses, "413", DESCRIPTIONS["413"])

@@ -7,6 +7,7 @@ Raise :class:`Problem` (or one of its helpers) anywhere below an endpoint; the h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.staticfiles import StaticFiles
@@ -84,6 +86,25 @@ def conflict(detail: str, **extra: Any) -> Problem:
     return Problem(409, "Conflict", detail, type_="conflict", **extra)
 
 
+# Seconds a caller is asked to wait (``Retry-After``) after its call gave up waiting for a lock: a plan run writes
+# its proposals for minutes, so an earlier retry would most likely give up again.
+BUSY_RETRY_AFTER_S = 30
+LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a statement that waited longer than ``lock_timeout``
+
+
+def lock_timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is a statement giving up waiting for a lock (the API engine's ``lock_timeout``)."""
+    return isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+def busy() -> Problem:
+    """503 ``busy``: the call waited longer than ``BAUSTELLEN_API_LOCK_TIMEOUT_MS`` for rows another transaction
+    holds (typically a plan run writing its proposals); its transaction was rolled back."""
+    return Problem(503, "Busy", "Another job (e.g. a plan run) is writing the requests or data this call would "
+                   f"change; nothing was changed. Please try again in {BUSY_RETRY_AFTER_S} seconds or later.",
+                   type_="busy", headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
+
+
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """A pydantic error location as this API names fields: ``("body", "stops", 0, "lon")`` → ``stops[0].lon``."""
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
@@ -138,6 +159,15 @@ def install_handlers(app: FastAPI) -> None:
             422, "Invalid input", f"{first['field']}: {first['detail']}", type_="invalid-input", errors=errors
         )
         return problem_response(problem, request)
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        # The session's unit of work (``kit.db.get_session``) has rolled the transaction back already.
+        if lock_timed_out(exc):
+            logging.getLogger("baustellen.api").info("%s %s: busy, gave up waiting for a lock", request.method,
+                                                     request.url.path)
+            return problem_response(busy(), request)
+        raise exc  # any other database error: the last-resort 500 below (and its traceback in the log)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
