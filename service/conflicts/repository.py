@@ -258,7 +258,7 @@ def capacity_rules_of(
     rows = session.execute(text(f"""
         WITH {cte}
         SELECT 'corridor' AS rule, c.id FROM a JOIN corridors c ON ST_DWithin(c.geom_utm, a.geom_utm, c.buffer_m + :eps)
-        AND corridor_carries(c.geom_utm, c.buffer_m, a.geom_utm)
+        AND corridor_counts(c.kind, c.geom_utm, c.buffer_m, a.geom_utm, a.kind, a.modes)
         WHERE {_rank('a.impact')} >= {_rank('c.min_impact')}
         UNION ALL
         SELECT 'zone', z.id FROM a JOIN zones z ON ST_DWithin(z.geom_utm, a.geom_utm, :eps)
@@ -285,7 +285,7 @@ def rule_hits(session: Session, *, draft: Draft, tolerance_m: float) -> list[Row
     UNION ALL
     SELECT 'corridor', a.id, a.kind, a.urgency, a.impact, c.id, c.name, NULL, NULL, NULL, NULL
     FROM a JOIN corridors c ON ST_DWithin(c.geom_utm, a.geom_utm, c.buffer_m + :eps)
-        AND corridor_carries(c.geom_utm, c.buffer_m, a.geom_utm)
+        AND corridor_counts(c.kind, c.geom_utm, c.buffer_m, a.geom_utm, a.kind, a.modes)
     WHERE {_rank('a.impact')} >= {_rank('c.min_impact')}
     UNION ALL
     SELECT 'zone', a.id, a.kind, a.urgency, a.impact, z.id, z.name, NULL, NULL, NULL, NULL
@@ -299,7 +299,7 @@ def capacity_members(session: Session, rule: str, rule_id: uuid.UUID) -> list[Ro
     """Active requests counting for a corridor or zone, with their effective periods."""
     if rule == "corridor":
         join = ("corridors g JOIN site_requests r ON ST_DWithin(r.geom_utm, g.geom_utm, g.buffer_m + :eps) "
-                "AND corridor_carries(g.geom_utm, g.buffer_m, r.geom_utm)")
+                "AND corridor_counts(g.kind, g.geom_utm, g.buffer_m, r.geom_utm, r.kind, r.modes)")
     else:
         join = "zones g JOIN site_requests r ON ST_DWithin(r.geom_utm, g.geom_utm, :eps)"
     sql = f"""

@@ -78,7 +78,9 @@ Progress = Callable[[str], None]
 #   1: works in the road vs. on a track of their own; corridors count works running along them (0015).
 #   2: a pair stored in id order keeps which of the two is the track works (``_ordered`` swaps ``track``): rows
 #      stored by revision 1's incremental path may name the road works as the track works.
-RULES_REVISION = 2
+#   3: corridors count works that touch them (along or across) and stop or restrict their mode (0025
+#      ``corridor_counts``: a tram corridor the works naming trams, not a road closure with the trams running).
+RULES_REVISION = 3
 
 
 @dataclass(frozen=True)

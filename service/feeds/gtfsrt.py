@@ -81,6 +81,7 @@ from service.feeds.common import (
     site_end,
     site_start,
 )
+from service.geo.rules import track_modes
 
 MEDIA_TYPE = "application/x-protobuf"
 # Day and night work: one ``active_period`` per shift for the next this many shifts (one a day: four weeks) still to
@@ -102,8 +103,6 @@ EFFECT_TEXT = {
 CORRIDOR_MODES = {"tram": "tram", "rail": "rail", "bus": "bus"}
 # modes on a track of their own: a full closure stops them (buses detour)
 TRACK_MODES = frozenset({"tram", "rail"})
-# the mode whose track the works are on
-TRACK_OF_KIND = {"tram_track": "tram", "rail": "rail"}
 # the order in which an alert's description speaks to the riders of each mode
 MODE_ORDER = ("rail", "tram", "bus")
 # (German, English) of what an alert's effect means for the riders of one mode. Trains and trams are not diverted
@@ -166,15 +165,10 @@ def transit_modes(site: FeedSite) -> set[str]:
     on the road (:func:`common.vehicle_impact`) reaches the carriageway: not when only the footway or the cycle
     lane is closed. So ``transit`` gives what it gave before trams and buses could be told apart."""
     named = set(site.modes)
-    modes = named & TRANSIT_MODES
-    if TRANSIT in named:
-        modes.add("tram")
-        if site.in_road:
-            modes.add("bus")
-    if site.kind in TRACK_OF_KIND:
-        modes.add(TRACK_OF_KIND[site.kind])
-    if not named and site.in_road:
-        modes.add("tram")
+    # trams and trains: the rule the corridors' capacity follows too (``rules.track_modes``)
+    modes = track_modes(site.kind, named) | (named & TRANSIT_MODES)
+    if TRANSIT in named and site.in_road:
+        modes.add("bus")
     if not named & {"tram", "bus", TRANSIT} and site.vehicle_impact in ROAD_IMPACTS:
         modes.add("bus")
     return modes

@@ -151,17 +151,21 @@ def blocks_routes(impact: str) -> bool:
 
 
 def on_corridor(footprint: BaseGeometry, corridor: BaseGeometry, buffer_m: float) -> bool:
-    """Whether works take one of a corridor's places: they come within ``buffer_m`` of it and run along it, i.e.
-    a point does, and of a line or an area at least :data:`CORRIDOR_SHARE` (half) of its length or area, or of a
+    """Whether works touch a corridor: they cross it (the footprint reaches the corridor's line itself: a closure
+    across a tram line, a dig through the carriageway) or run along it: they come within ``buffer_m`` of it and a
+    point does, and of a line or an area at least :data:`CORRIDOR_SHARE` (half) of its length or area, or of a
     line at least :data:`CORRIDOR_RUN_M` (100 m), lies in the corridor's band (the corridor widened by
-    ``buffer_m``). Works that only cross the corridor or end at it (a trench along a side street) do not count;
-    the space rule still weighs them against the corridor's sites nearby.
+    ``buffer_m``). Works that only end near it (a trench along a side street) do not count; the space rule still
+    weighs them against the corridor's sites nearby. Whether works touching a corridor take one of its places
+    also depends on its mode: :func:`counts_on_corridor`.
 
     The database has the same rule as the SQL function ``corridor_carries(corridor, buffer_m, footprint)``
-    (migration 0015); both build the band with 8 segments per quarter circle.
+    (migrations 0015, 0025); both build the band with 8 segments per quarter circle.
     """
     if footprint.is_empty or footprint.distance(corridor) > buffer_m + TOLERANCE_M:
         return False
+    if footprint.distance(corridor) <= TOLERANCE_M:
+        return True
     dimension = _dimension(footprint)
     if dimension == 0:
         return True
@@ -170,6 +174,47 @@ def on_corridor(footprint: BaseGeometry, corridor: BaseGeometry, buffer_m: float
         return (inside.length >= CORRIDOR_RUN_M - TOLERANCE_M
                 or inside.length >= CORRIDOR_SHARE * footprint.length - TOLERANCE_M)
     return inside.area >= CORRIDOR_SHARE * footprint.area - TOLERANCE_M
+
+
+# the mode on a track of its own that a corridor of this kind carries; other corridors (``bus``, ``arterial``)
+# carry the road's traffic
+CORRIDOR_TRACK_MODE = {"tram": "tram", "rail": "rail"}
+# the mode whose track works of this kind are on
+TRACK_OF_KIND = {"tram_track": "tram", "rail": "rail"}
+
+
+def track_modes(kind: str, modes: Iterable[str]) -> set[str]:
+    """The modes on tracks (``tram``, ``rail``) that works stop or restrict: those the request names
+    (``transit`` names the trams, and the buses), the mode whose track is worked on, and, when the request names
+    no modes at all, the trams of the street it lies in. A sewer site closing the road for ``car`` and ``cycle``
+    leaves the trams running. The GTFS-RT feed's alerts (``service.feeds.gtfsrt.transit_modes``) and the
+    corridors' capacity (:func:`corridor_mode_hit`) follow this one rule."""
+    named = set(modes)
+    found = named & set(TRACK_OF_KIND.values())
+    if "transit" in named:
+        found.add("tram")
+    if kind in TRACK_OF_KIND:
+        found.add(TRACK_OF_KIND[kind])
+    if not named and in_road(kind, named):
+        found.add("tram")
+    return found
+
+
+def corridor_mode_hit(corridor_kind: str, kind: str, modes: Iterable[str]) -> bool:
+    """Whether works stop or restrict the mode of a corridor: on a ``tram`` or ``rail`` corridor when
+    :func:`track_modes` has its mode; on other corridors (``bus``, ``arterial``) always (their threshold is the
+    impact, ``min_impact``). The database has the same rule as the SQL function
+    ``corridor_mode_hit(corridor_kind, kind, modes)`` (migration 0025)."""
+    mode = CORRIDOR_TRACK_MODE.get(corridor_kind)
+    return mode is None or mode in track_modes(kind, modes)
+
+
+def counts_on_corridor(corridor_kind: str, corridor: BaseGeometry, buffer_m: float, footprint: BaseGeometry,
+                       kind: str, modes: Iterable[str]) -> bool:
+    """Works count on a corridor (take one of its places, impact permitting) when they touch it
+    (:func:`on_corridor`) and stop or restrict its mode (:func:`corridor_mode_hit`): the SQL function
+    ``corridor_counts`` (migration 0025)."""
+    return corridor_mode_hit(corridor_kind, kind, modes) and on_corridor(footprint, corridor, buffer_m)
 
 
 def _dimension(geom: BaseGeometry) -> int:

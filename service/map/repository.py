@@ -346,8 +346,8 @@ def pair_features(
 
 _RULE_MATCH = {
     "zones": "ST_Intersects(r.geom_utm, g.geom_utm)",
-    # the sites that count on the corridor: running along it (the conflict rule's corridor_carries)
-    "corridors": "corridor_carries(g.geom_utm, coalesce(g.buffer_m, 25.0), r.geom_utm)",
+    # the sites that count on the corridor: touching it and stopping its mode (the conflict rule's corridor_counts)
+    "corridors": "corridor_counts(g.kind, g.geom_utm, coalesce(g.buffer_m, 25.0), r.geom_utm, r.kind, r.modes)",
     "moratoriums": "ST_Intersects(r.geom_utm, g.geom_utm)",
     "blackouts": "(g.geom_utm IS NULL OR ST_Intersects(r.geom_utm, g.geom_utm))",
 }

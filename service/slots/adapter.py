@@ -49,7 +49,8 @@ Day 0 is the plan's ``from`` date; the horizon is ``to - from + 1`` days. Task i
   merged into groups (members of a bundle may overlap each other: one closure, one trench).
 - capacity rules: a corridor with ``max_concurrent`` 1 is a clique (no two of its sites at once); a
   corridor with N > 1 and every zone become a cumulative Zone of capacity N with demand 1 for each request
-  of at least the rule's ``min_impact`` on it (within the corridor's buffer, intersecting the zone). Where
+  of at least the rule's ``min_impact`` on it (touching the corridor, along or across, and stopping or restricting
+  its mode: the SQL function ``corridor_counts``, as in the conflicts domain; intersecting the zone). Where
   fixed members alone overload a zone, their demand becomes fixed load tasks (``<rule>:<id>:load:<k>``,
   weight 0, not in ``Built.info``) that fill the zone on those days only; the capacity stays as it is.
 - forbidden periods: moratoriums (excavating kinds, not emergencies, footprint in the area) and blackouts

@@ -322,20 +322,21 @@ def corridor_members(
     session: Session, ids: Sequence[uuid.UUID], impact_order: dict[str, int], *, start: date, end: date
 ) -> list[Row[Any]]:
     """(corridor id, max_concurrent, request id) like :func:`zone_members`; a request is on a corridor when
-    it runs along it (the SQL function ``corridor_carries``, twin of ``service.geo.rules.on_corridor``)."""
+    it touches it and stops or restricts its mode (the SQL function ``corridor_counts``, twin of
+    ``service.geo.rules.counts_on_corridor``)."""
     if not ids:
         return []
     sql = f"""
     with touched as (
         select distinct c.id from corridors c
         join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m + 0.001)
-        and corridor_carries(c.geom_utm, c.buffer_m, r.geom_utm)
+        and corridor_counts(c.kind, c.geom_utm, c.buffer_m, r.geom_utm, r.kind, r.modes)
         where r.id = any(:ids)
     )
     select c.id as rule_id, c.max_concurrent as capacity, r.id as request_id
     from corridors c join touched t on t.id = c.id
     join site_requests r on st_dwithin(c.geom_utm, r.geom_utm, c.buffer_m + 0.001)
-        and corridor_carries(c.geom_utm, c.buffer_m, r.geom_utm)
+        and corridor_counts(c.kind, c.geom_utm, c.buffer_m, r.geom_utm, r.kind, r.modes)
     where {_MEMBER_SCOPE}
       and (cast(:order as jsonb) ->> r.impact)::int >= coalesce((cast(:order as jsonb) ->> c.min_impact)::int, 0)
     order by 1, 3

@@ -75,9 +75,9 @@ def conflicting_slots(
       ``works_in_road``), shifts that clash (day and night work do not);
     - ``diversion``: another owner, shifts that clash, one footprint (impact other than ``none``) within
       ``route_tolerance_m`` of the other's diversion or replacement route;
-    - ``corridor``: both on a corridor that allows one site at a time (``max_concurrent`` 1; running along it:
-      ``corridor_carries``), each with at least the corridor's ``min_impact``, shifts that clash (any owner, as
-      in a plan run).
+    - ``corridor``: both on a corridor that allows one site at a time (``max_concurrent`` 1; touching it and
+      stopping or restricting its mode: ``corridor_counts``), each with at least the corridor's ``min_impact``,
+      shifts that clash (any owner, as in a plan run).
 
     Bundle partners (:func:`bundle_mates`: one closure, one trench) clash with nothing here, as in a plan run.
 
@@ -115,8 +115,8 @@ def conflicting_slots(
                not ((r.shift = 'day' and :shift = 'night') or (r.shift = 'night' and :shift = 'day'))
                and exists (select 1 from corridors c
                        where c.max_concurrent <= 1
-                         and corridor_carries(c.geom_utm, c.buffer_m, me.geom)
-                         and corridor_carries(c.geom_utm, c.buffer_m, r.geom_utm)
+                         and corridor_counts(c.kind, c.geom_utm, c.buffer_m, me.geom, me.kind, me.modes)
+                         and corridor_counts(c.kind, c.geom_utm, c.buffer_m, r.geom_utm, r.kind, r.modes)
                          and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
                          and {_rank('r.impact')} >= coalesce({_rank('c.min_impact')}, 0)) as corridor_hit
         from slots s join site_requests r on r.id = s.request_id cross join me
@@ -178,11 +178,12 @@ def neighbour_slots(
 
 def capacity_members(
     session: Session, *, request_id: uuid.UUID, geom_wkb: bytes | None, impact: str, start: date, end: date,
-    impact_order: dict[str, int], statuses: tuple[str, ...],
+    impact_order: dict[str, int], statuses: tuple[str, ...], modes: tuple[str, ...] | None = None,
 ) -> list[Row[Any]]:
     """The zones and corridors allowing more than one site at a time that the request's works would count
-    in (footprint intersecting the zone / running along the corridor (``corridor_carries``), impact at least the rule's
-    ``min_impact``), each with the slots (of ``statuses``) of the other members that overlap ``[start, end]``:
+    in (footprint intersecting the zone / touching the corridor and stopping or restricting its mode
+    (``corridor_counts``; ``modes`` replaces the stored modes), impact at least the rule's ``min_impact``), each
+    with the slots (of ``statuses``) of the other members that overlap ``[start, end]``:
     rows ``(rule, rule_id, name, capacity, id, title, start, end, slot_status, request_status, shift)``; ``title`` as
     the owner of ``request_id`` may read it (another owner's: its ``public_title``)."""
     footprint = ("st_transform(st_geomfromwkb(:wkb, 4326), 25832)" if geom_wkb is not None
@@ -192,13 +193,18 @@ def capacity_members(
         and r.status = any(:req_statuses) and s.start <= :end and s."end" >= :start
         and {_rank('r.impact')} >= coalesce({_rank('x.min_impact')}, 0)"""
     sql = f"""
-    with me as (select {footprint} as geom), rules as (
-        select 'zone' as rule, z.id as rule_id, z.name, z.capacity, z.min_impact, z.geom_utm, 0.0 as buffer_m
+    with me as (
+        select {footprint} as geom, kind, coalesce(cast(:modes as varchar[]), modes) as modes
+        from site_requests where id = :rid
+    ), rules as (
+        select 'zone' as rule, z.id as rule_id, z.name, z.capacity, z.min_impact, z.geom_utm, 0.0 as buffer_m,
+               null as kind
         from zones z, me where st_intersects(z.geom_utm, me.geom)
           and {_rank(':impact')} >= coalesce({_rank('z.min_impact')}, 0)
         union all
-        select 'corridor', c.id, c.name, c.max_concurrent, c.min_impact, c.geom_utm, c.buffer_m
-        from corridors c, me where c.max_concurrent > 1 and corridor_carries(c.geom_utm, c.buffer_m, me.geom)
+        select 'corridor', c.id, c.name, c.max_concurrent, c.min_impact, c.geom_utm, c.buffer_m, c.kind
+        from corridors c, me where c.max_concurrent > 1
+          and corridor_counts(c.kind, c.geom_utm, c.buffer_m, me.geom, me.kind, me.modes)
           and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
     )
     select x.rule, x.rule_id, x.name, x.capacity, r.id,
@@ -209,10 +215,12 @@ def capacity_members(
     from rules x
     join (slots s join site_requests r on r.id = s.request_id)
       on ((x.rule = 'zone' and st_intersects(x.geom_utm, r.geom_utm))
-          or (x.rule = 'corridor' and corridor_carries(x.geom_utm, x.buffer_m, r.geom_utm))) and {member}
+          or (x.rule = 'corridor'
+              and corridor_counts(x.kind, x.geom_utm, x.buffer_m, r.geom_utm, r.kind, r.modes))) and {member}
     order by x.rule, x.rule_id, s.start, r.id
     """
     params = {"rid": request_id, "wkb": geom_wkb, "impact": impact, "start": start, "end": end,
+              "modes": list(modes) if modes is not None else None,
               "order": json.dumps(impact_order), "slot_statuses": list(statuses),
               "req_statuses": list(ACTIVE_REQUEST_STATUSES)}
     if geom_wkb is None:

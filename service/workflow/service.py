@@ -457,7 +457,7 @@ def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: 
             "slot_status": r.slot_status, "request_status": r.request_status, "kind": r.kind} for r in rows]
     members = repository.capacity_members(session, request_id=req.id, geom_wkb=works.geom_wkb, impact=impact,
                                           start=start_day, end=end_day, impact_order=dict(IMPACT_ORDER),
-                                          statuses=statuses)
+                                          statuses=statuses, modes=works.modes)
     rules: dict[tuple[str, uuid.UUID], list[Any]] = {}
     for m in members:
         rules.setdefault((m.rule, m.rule_id), []).append(m)

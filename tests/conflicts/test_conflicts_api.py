@@ -209,17 +209,16 @@ def test_corridor_rule_counts_however_far_apart_even_for_one_owner(client, city,
     assert "höchstens 1" in c["explanation"]["de"]
 
 
-def test_works_that_only_cross_a_corridor_do_not_take_one_of_its_places(client, city, coordinator) -> None:  # noqa: ANN001
+def test_works_that_cross_a_corridor_take_one_of_its_places_not_those_ending_near_it(  # noqa: ANN001
+        client, city, coordinator) -> None:
     rule(client, coordinator, "corridors", {"name": "B224", "kind": "arterial", "geometry": line(-3000, 0, 6000),
                                             "max_concurrent": 1, "min_impact": "full_closure"})
     along = post(client, city, geometry=line(-2500, 10, 400))
-    crossing = post(client, city, geometry=line(2000, -150, 300, vertical=True))  # a side street, 50 of 300 m
-    ending = post(client, city, geometry=line(1000, 20, 300, vertical=True))  # ends at the corridor
-    assert conflicts(client, city, crossing) == [] and conflicts(client, city, ending) == []
-    assert conflicts(client, city, along) == []
-    # a short dig through the carriageway does take a place
-    through = post(client, city, geometry=line(-1000, -30, 60, vertical=True))
-    assert [(c["kind"], c["other"]["id"]) for c in conflicts(client, city, through)] == [("corridor", along)]
+    ending = post(client, city, geometry=line(1000, 20, 300, vertical=True))  # ends 20 m from the corridor
+    assert conflicts(client, city, ending) == [] and conflicts(client, city, along) == []
+    # a closure across the corridor (a side street, 50 of 300 m in its band) closes it where it crosses
+    crossing = post(client, city, geometry=line(2000, -150, 300, vertical=True))
+    assert [(c["kind"], c["other"]["id"]) for c in conflicts(client, city, crossing)] == [("corridor", along)]
 
 
 def test_zone_capacity(client, db, city, utility, coordinator) -> None:  # noqa: ANN001

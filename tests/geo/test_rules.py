@@ -39,7 +39,7 @@ def test_routes_corridors_areas() -> None:
     assert rules.in_area(Point(0, 0), None)
 
 
-def test_works_count_on_a_corridor_when_they_run_along_it_not_when_they_cross_it() -> None:
+def test_works_count_on_a_corridor_when_they_run_along_it_or_cross_it_not_when_they_end_near_it() -> None:
     corridor = LineString([(0, 0), (1000, 0)])
     along = LineString([(100, 10), (400, 10)])
     crossing = LineString([(500, -150), (500, 150)])  # a side-street trench through the junction: 50 of 300 m
@@ -47,7 +47,7 @@ def test_works_count_on_a_corridor_when_they_run_along_it_not_when_they_cross_it
     short_crossing = LineString([(700, -30), (700, 30)])  # only the crossing itself: 50 of 60 m inside
     long_side_run = LineString([(0, 20), (150, 20), (150, 600)])  # 150 m along, 450 m away: 150 m is enough
     assert rules.on_corridor(along, corridor, 25)
-    assert not rules.on_corridor(crossing, corridor, 25)
+    assert rules.on_corridor(crossing, corridor, 25)
     assert not rules.on_corridor(ending, corridor, 25)
     assert rules.on_corridor(short_crossing, corridor, 25)
     assert rules.on_corridor(long_side_run, corridor, 25)
@@ -56,6 +56,21 @@ def test_works_count_on_a_corridor_when_they_run_along_it_not_when_they_cross_it
     half_in = Polygon([(200, -20), (240, -20), (240, 70), (200, 70)])  # 45 of 90 m deep in the 25 m band
     mostly_out = Polygon([(300, 10), (340, 10), (340, 110), (300, 110)])  # 15 of 100 m
     assert rules.on_corridor(half_in, corridor, 25) and not rules.on_corridor(mostly_out, corridor, 25)
+
+
+def test_a_tram_or_rail_corridor_counts_the_works_that_stop_its_mode() -> None:
+    hit = rules.corridor_mode_hit
+    assert not hit("tram", "sewer", ["car", "cycle"])  # a road closure with the trams running
+    assert hit("tram", "sewer", ["car", "cycle", "tram"]) and hit("tram", "sewer", ["transit"])
+    assert hit("tram", "tram_track", ["car"]) and hit("tram", "sewer", []) and hit("tram", "tram_track", [])
+    assert not hit("tram", "rail", []) and not hit("tram", "rail", ["rail"])
+    assert hit("rail", "rail", []) and hit("rail", "road", ["rail", "car"]) and not hit("rail", "sewer", [])
+    assert not hit("rail", "tram_track", ["tram"])
+    # bus and arterial corridors: every works (the impact threshold decides)
+    assert hit("bus", "sewer", ["pedestrian"]) and hit("arterial", "rail", ["rail"])
+    corridor = LineString([(0, 0), (1000, 0)])
+    assert not rules.counts_on_corridor("tram", corridor, 25, LineString([(100, 10), (400, 10)]), "sewer", ["car"])
+    assert rules.counts_on_corridor("tram", corridor, 25, LineString([(500, -150), (500, 150)]), "sewer", ["tram"])
 
 
 def test_works_in_the_road_and_works_on_a_track_of_their_own_need_no_distance() -> None:

@@ -143,18 +143,21 @@ def test_conflicts_collection_tile_and_zone_timeline(client, city, utility, db) 
     assert client.get(f"/map/timeline/sites/{a}").status_code == 404
 
 
-def test_corridor_timeline_lists_the_sites_that_run_along_it_not_those_crossing_it(client, city, db) -> None:  # noqa: ANN001
-    """The corridor's Gantt shows the sites its capacity counts (``corridor_carries``), as the conflict rule does."""
+def test_corridor_timeline_lists_the_sites_that_count_on_it_not_those_ending_near_it(client, city, db) -> None:  # noqa: ANN001
+    """The corridor's Gantt shows the sites its capacity counts (``corridor_counts``: along or across it), as the
+    conflict rule does."""
     from shapely.geometry import LineString
 
     along = _create(db, city, title="Deckensanierung B224",
                     geometry={"type": "LineString", "coordinates": [[7.3000, 51.5001], [7.3040, 51.5001]]})
     crossing = _create(db, city, title="Kanal Querstraße",  # about 330 m north-south, crossing the corridor
                        geometry={"type": "LineString", "coordinates": [[7.3060, 51.4985], [7.3060, 51.5015]]})
+    ending = _create(db, city, title="Kanal Seitenstraße",  # about 300 m north-south, ending 20 m from it
+                     geometry={"type": "LineString", "coordinates": [[7.3080, 51.50018], [7.3080, 51.5029]]})
     corridor = Corridor(name="B224 Test", kind="arterial", buffer_m=25.0, max_concurrent=1,
                         geom=from_shape(LineString([(7.29, 51.5), (7.32, 51.5)]), srid=4326))
     db.add(corridor)
     db.flush()
     timeline = client.get(f"/map/timeline/corridors/{corridor.id}").json()
     ids = [s["id"] for s in timeline["sites"]]
-    assert along in ids and crossing not in ids
+    assert along in ids and crossing in ids and ending not in ids

@@ -17,6 +17,8 @@ STREET = LineString([(7.0012, 51.4371), (7.0001, 51.4402), (6.9979, 51.4464)])
 FAR = {"type": "LineString", "coordinates": [[6.99868, 51.4442], [6.99801, 51.4461]]}
 PERIOD = {"bbox": [6.99, 51.43, 7.01, 51.45], "start": d(0), "end": d(200)}
 TRAM_WORKS = {"kind": "tram_track", "modes": ["tram"], "diversions": [], "shift": "night"}
+# road works in the tram's street that stop the trams too (a road closure with the trams running takes no place)
+STOPS_TRAMS = {"modes": ["car", "cycle", "tram"]}
 
 
 def tram_corridor(db, max_concurrent: int = 1) -> None:  # noqa: ANN001
@@ -43,17 +45,17 @@ def test_a_day_closure_shares_the_corridor_with_an_approved_night_tram_work(  # 
     tram_corridor(db)
     transit = make_caller("transit_operator", "submitter", "Ruhrbahn")
     night = approved(client, transit, coordinator, 0, **TRAM_WORKS)
-    day = create(client, city, shift="day")
+    day = create(client, city, shift="day", **STOPS_TRAMS)
     # placed on its preferred dates at once, beside the night works, as the conflicts domain sees it
     assert day["slot"]["start"] == d(0), day["slot"]
     assert corridor_conflicts(client, city, day["id"]) == []
     check = client.post("/v1/conflicts/check", headers=city.headers, json={
         "request_id": day["id"], "geometry": day["geometry"], "earliest_start": d(0), "latest_end": d(9),
-        "impact": "full_closure", "kind": "sewer", "shift": "day", "duration_days": 10})
+        "impact": "full_closure", "kind": "sewer", "shift": "day", "duration_days": 10, **STOPS_TRAMS})
     assert check.status_code == 200 and [c for c in check.json()["conflicts"] if c["kind"] == "corridor"] == []
     approve_on(client, city, coordinator, day["id"], d(0))
     # continuous works compete with both: placed after them, and refused on their dates
-    both = create(client, utility, kind="water", diversions=[], geometry=FAR)
+    both = create(client, utility, kind="water", diversions=[], geometry=FAR, **STOPS_TRAMS)
     assert both["slot"]["start"] >= d(10), both["slot"]
     r = act(client, coordinator, both["id"], "propose", {"start": d(0)})
     assert r.status_code == 409, r.text
@@ -66,7 +68,7 @@ def test_a_plan_run_puts_day_and_night_works_on_one_corridor_at_once(  # noqa: A
     tram_corridor(db)
     transit = make_caller("transit_operator", "submitter", "Ruhrbahn")
     night = create(client, transit, **TRAM_WORKS)
-    day = create(client, city, shift="day")
+    day = create(client, city, shift="day", **STOPS_TRAMS)
     result = plan(client, coordinator, factory, settings, bbox=PERIOD["bbox"], start=PERIOD["start"],
                   end=PERIOD["end"])
     assert result["status"] == "done", result
@@ -82,11 +84,11 @@ def test_above_one_place_day_and_night_are_two_resources(  # noqa: ANN001
     transit = make_caller("transit_operator", "submitter", "Ruhrbahn")
     # two night works fill the corridor's two places by night, none by day
     nights = [approved(client, transit, coordinator, 0, **TRAM_WORKS) for _ in range(2)]
-    day = create(client, city, shift="day")
+    day = create(client, city, shift="day", **STOPS_TRAMS)
     assert day["slot"]["start"] == d(0), day["slot"]
     approve_on(client, city, coordinator, day["id"], d(0))
     # continuous works need a place by night too: refused where the nights are full, named as the corridor's
-    both = create(client, utility, kind="water", diversions=[], geometry=FAR)
+    both = create(client, utility, kind="water", diversions=[], geometry=FAR, **STOPS_TRAMS)
     assert both["slot"]["start"] >= d(10), both["slot"]
     r = act(client, coordinator, both["id"], "propose", {"start": d(0)})
     assert r.status_code == 409, r.text
@@ -96,8 +98,8 @@ def test_above_one_place_day_and_night_are_two_resources(  # noqa: ANN001
 def test_bundle_partners_share_a_one_at_a_time_corridor(  # noqa: ANN001
         client, db, city, coordinator, factory, settings) -> None:
     tram_corridor(db)
-    first = approved(client, city, coordinator, 0)
-    second = create(client, city, kind="water", bundle_with=[first["id"]])
+    first = approved(client, city, coordinator, 0, **STOPS_TRAMS)
+    second = create(client, city, kind="water", bundle_with=[first["id"]], **STOPS_TRAMS)
     # one closure, one trench: placed with its partner, not after it
     assert second["slot"]["start"] == d(0), second["slot"]
     assert second["slot"]["explanation"].get("blockers", []) == []
@@ -111,8 +113,8 @@ def test_bundle_partners_share_a_one_at_a_time_corridor(  # noqa: ANN001
 def test_a_plan_run_and_the_placement_agree_on_bundled_works(  # noqa: ANN001
         client, db, city, coordinator, factory, settings) -> None:
     tram_corridor(db)
-    first = create(client, city)
-    second = create(client, city, kind="water", bundle_with=[first["id"]])
+    first = create(client, city, **STOPS_TRAMS)
+    second = create(client, city, kind="water", bundle_with=[first["id"]], **STOPS_TRAMS)
     assert second["slot"]["start"] == first["slot"]["start"] == d(0)
     result = plan(client, coordinator, factory, settings, bbox=PERIOD["bbox"], start=PERIOD["start"],
                   end=PERIOD["end"])
