@@ -14,6 +14,10 @@ const FIRM = ["approved", "active", "completed"];
 const DEFAULT_STATUSES = ["draft", "submitted", "slot_proposed", "accepted", "contested", "approved", "active"];
 const CONFLICT_KINDS = ["space", "diversion", "corridor", "zone", "moratorium", "blackout", "same_owner"];
 const LAYER_GROUPS = ["sites", "routes", "conflicts", "opportunities", "zones", "corridors", "moratoriums", "blackouts"];
+// Collections loaded only while their layer is on (off at first): dig-once opportunities outnumber the sites.
+const LAZY_GROUPS = ["opportunities"];
+// After a step, at most this many conflict partners are read again one by one; more: everything is read again.
+const MAX_PARTNERS = 60;
 const LAYER_COLORS = {
   sites: "#c62828", routes: "#1d4ed8", conflicts: "#e11d48", opportunities: "#059669", zones: "#2563eb",
   corridors: "#0f766e", moratoriums: "#92400e", blackouts: "#374151",
@@ -50,7 +54,8 @@ const state = {
   // the ticked values; an unticked box hides its sites (impact and kind: all ticked once the config is loaded)
   filters: { owner: "", status: new Set(DEFAULT_STATUSES), impact: new Set(), kind: new Set(),
              conflict: new Set(CONFLICT_KINDS.filter((k) => k !== "same_owner")), unplaced: true },
-  layers: new Set(LAYER_GROUPS),
+  // the dig-once opportunities (the largest collection) are off at first: loaded only once switched on (LAZY_GROUPS)
+  layers: new Set(LAYER_GROUPS.filter((g) => !LAZY_GROUPS.includes(g))),
   selected: null,
   key: sessionStorage.getItem("bst-key"),
   me: null,
@@ -125,9 +130,10 @@ function featureBbox(geom) {
 
 // All pages of a collection; `failed` (the HTTP status or the network error) when a page could not be read:
 // then the features are incomplete, and the page must not pretend otherwise.
-async function fetchCollection(id) {
+// `query`: more parameters (`&bbox=…`, `&site=…`) for a part of the collection.
+async function fetchCollection(id, query = "") {
   const features = [];
-  let url = `/ogc/collections/${id}/items?limit=10000`;
+  let url = `/ogc/collections/${id}/items?limit=10000${query}`;
   let failed = null;
   while (url) {
     let r;
@@ -151,22 +157,195 @@ function renderLoadError() {
   box.textContent = t("load_failed", { names });
 }
 
+// Everything the page shows (on start, signing in or out, and when a step's changes cannot be read alone); the
+// collections of LAZY_GROUPS only while their layer is on.
 async function loadData() {
-  const ids = ["sites", "routes", "conflicts", "opportunities", "zones", "corridors", "moratoriums", "blackouts"];
-  const results = await Promise.all(ids.map(fetchCollection));
+  const ids = LAYER_GROUPS.filter((id) => !LAZY_GROUPS.includes(id) || state.layers.has(id));
+  const results = await Promise.all(ids.map((id) => fetchCollection(id)));
+  const empty = { type: "FeatureCollection", features: [], failed: null };
+  for (const id of LAZY_GROUPS) state.data[id] = ids.includes(id) ? state.data[id] : { ...empty, unloaded: true };
   ids.forEach((id, i) => { state.data[id] = results[i]; });
   state.loadErrors = ids.map((id, i) => [id, results[i].failed]).filter(([, failed]) => failed !== null);
   renderLoadError();
   state.sitesById = new Map(state.data.sites.features.map((f) => [f.id, f]));
   state.bboxes = new Map(state.data.sites.features.map((f) => [f.id, featureBbox(f.geometry)]));
-  for (const f of state.data.conflicts.features) {
-    const p = f.properties;
-    p.start = p.overlap_start; p.end = p.overlap_end;
-  }
-  for (const id of ids) map.getSource(id)?.setData(state.data[id]);
+  state.data.conflicts.features.forEach(conflictDates);
+  for (const id of LAYER_GROUPS) map.getSource(id)?.setData(state.data[id]);
   map.getSource(MARKER_SOURCES.sites)?.setData(siteMarkers(state.data.sites.features));
   map.getSource(MARKER_SOURCES.conflicts)?.setData(conflictMarkers(state.data.conflicts.features));
   applyFilters();
+}
+
+// A conflict counts on the days of its overlap (the day filter reads `start` and `end`).
+function conflictDates(f) { f.properties.start = f.properties.overlap_start; f.properties.end = f.properties.overlap_end; }
+
+// A lazily loaded layer switched on: its collection is read now (once; steps keep it up to date afterwards).
+async function loadLazy(id) {
+  if (!state.data[id]?.unloaded) return;
+  state.data[id] = { type: "FeatureCollection", features: [], failed: null, loading: true };
+  const fc = await fetchCollection(id);
+  state.data[id] = fc;
+  state.loadErrors = state.loadErrors.filter(([c]) => c !== id).concat(fc.failed !== null ? [[id, fc.failed]] : []);
+  renderLoadError();
+  map.getSource(id)?.setData(fc);
+  applyFilters();
+}
+
+// One site as the sites collection gives it: the feature, `null` when the viewer cannot see it (any more), or
+// `undefined` when it could not be read.
+async function fetchSite(id) {
+  try {
+    const r = await api(`/ogc/collections/sites/items/${encodeURIComponent(id)}`);
+    if (r.ok && r.data?.type === "Feature") return r.data;
+    return r.status === 404 ? null : undefined;
+  } catch { return undefined; }
+}
+
+// The sites another site has a pair (a conflict) with, in the conflicts given.
+function partnersIn(features, id) {
+  const out = new Set();
+  for (const f of features) {
+    const { site_a: a, site_b: b } = f.properties;
+    if (a === id && b) out.add(b); else if (b === id && a) out.add(a);
+  }
+  return out;
+}
+
+// The zones and corridors (capacity rules) whose conflicts involve one of `ids`: a change of one member
+// recomputes every pair of the rule (conflicts service.refresh_for_request), also pairs of other members.
+function capacityRules(features, ids) {
+  const out = new Set();
+  for (const f of features) {
+    const p = f.properties;
+    if (!["zone", "corridor"].includes(p.kind) || !(ids.has(p.site_a) || ids.has(p.site_b))) continue;
+    const rule = p.reason?.rule?.id || p.zone_id || p.corridor_id;
+    if (rule) out.add(`${p.kind}:${rule}`);
+  }
+  return out;
+}
+
+function ruleOf(p) { return `${p.kind}:${p.reason?.rule?.id || p.zone_id || p.corridor_id}`; }
+
+// What changed about a site that moves its pairs: its state, its slot and its dates.
+function siteChanged(before, after) {
+  if (!before || !after) return before !== after;
+  const a = before.properties, b = after.properties;
+  return ["status", "slot_status", "slot_start", "slot_end", "start", "end", "impact"].some((k) => a[k] !== b[k]);
+}
+
+// After a step on the request `id` (approve, reject, lock, unlock, propose): only what the step may have changed is
+// read again, not every collection: the request itself (the OGC item), its conflicts (and opportunities, when
+// loaded) and the sites it had or has a conflict with (an approval or a lock places submitted neighbours that
+// clash with it again); of those that changed, their conflicts too; the pairs of the zones and corridors these
+// count for. The sources are patched in place. Anything unreadable (or too many partners): everything again.
+async function refreshAfterStep(id) {
+  const lazyOn = LAZY_GROUPS.filter((g) => !state.data[g]?.unloaded);
+  const [site, pairs] = await Promise.all([fetchSite(id), fetchCollection("conflicts", `&site=${id}`)]);
+  if (site === undefined || pairs.failed !== null) return loadData();
+  const partners = new Set([...partnersIn(state.data.conflicts.features, id), ...partnersIn(pairs.features, id)]);
+  partners.delete(id);
+  if (partners.size > MAX_PARTNERS) return loadData();
+  const others = await Promise.all([...partners].map((p) => fetchSite(p)));
+  if (others.includes(undefined)) return loadData();
+  const sites = new Map([[id, site]]);
+  [...partners].forEach((p, i) => sites.set(p, others[i]));
+  // the sites whose pairs are read again: the request and the partners the step changed
+  const moved = new Set([id, ...[...partners].filter((p) => siteChanged(state.sitesById.get(p), sites.get(p)))]);
+  const more = await Promise.all([...moved].filter((m) => m !== id).map((m) => fetchCollection("conflicts", `&site=${m}`)));
+  if (more.some((fc) => fc.failed !== null)) return loadData();
+  const conflicts = [pairs, ...more].flatMap((fc) => fc.features);
+  // the capacity rules' pairs: every member lies in the rule's area, so the area's bbox finds them all
+  const rules = new Set([...capacityRules(state.data.conflicts.features, moved), ...capacityRules(conflicts, moved)]);
+  let ruleConflicts = [];
+  if (rules.size) {
+    const box = rulesBbox(rules);
+    const fc = await fetchCollection("conflicts", `&kind=zone&kind=corridor${box ? `&bbox=${box.join(",")}` : ""}`);
+    if (fc.failed !== null) return loadData();
+    ruleConflicts = fc.features.filter((f) => rules.has(ruleOf(f.properties)));
+  }
+  const lazy = {};
+  for (const g of lazyOn) {
+    const fcs = await Promise.all([...moved].map((m) => fetchCollection(g, `&site=${m}`)));
+    if (fcs.some((fc) => fc.failed !== null)) return loadData();
+    lazy[g] = fcs.flatMap((fc) => fc.features);
+  }
+  patchSites(sites);
+  const involved = (f) => moved.has(f.properties.site_a) || moved.has(f.properties.site_b);
+  patchPairs("conflicts", (f) => involved(f) || rules.has(ruleOf(f.properties)), [...conflicts, ...ruleConflicts]);
+  for (const g of lazyOn) patchPairs(g, involved, lazy[g]);
+  applyFilters();
+}
+
+// After a plan run over `bbox` ([west, south, east, north]): the sites there, their conflicts (and opportunities,
+// when loaded) are read again; the rest of the region stays as it is.
+async function refreshBbox(bbox) {
+  const q = `&bbox=${bbox.join(",")}`;
+  const lazyOn = LAZY_GROUPS.filter((g) => !state.data[g]?.unloaded);
+  const [sites, conflicts, ...lazy] = await Promise.all([fetchCollection("sites", q), fetchCollection("conflicts", q),
+    ...lazyOn.map((g) => fetchCollection(g, q))]);
+  if ([sites, conflicts, ...lazy].some((fc) => fc.failed !== null)) return loadData();
+  const ids = new Set(sites.features.map((f) => f.id));
+  patchSites(new Map(sites.features.map((f) => [f.id, f])));
+  const involved = (f) => ids.has(f.properties.site_a) || ids.has(f.properties.site_b);
+  patchPairs("conflicts", involved, conflicts.features);
+  lazyOn.forEach((g, i) => patchPairs(g, involved, lazy[i].features));
+  applyFilters();
+}
+
+// The bbox of the zones and corridors named ("zone:<id>"), with a margin (a corridor counts the sites in its
+// buffer); null (the whole region) when one of them is not known here.
+function rulesBbox(rules) {
+  let box = null;
+  for (const rule of rules) {
+    const [kind, rid] = rule.split(":");
+    const f = (state.data[kind === "zone" ? "zones" : "corridors"]?.features || []).find((x) => String(x.id ?? x.properties.id) === rid);
+    if (!f?.geometry) return null;
+    const [x0, y0, x1, y1] = featureBbox(f.geometry);
+    box = box ? [Math.min(box[0], x0), Math.min(box[1], y0), Math.max(box[2], x1), Math.max(box[3], y1)] : [x0, y0, x1, y1];
+  }
+  const m = 0.01; // about 1 km
+  return box && [box[0] - m, box[1] - m, box[2] + m, box[3] + m].map((n) => Math.round(n * 1e6) / 1e6);
+}
+
+// Puts the sites read again into the sites collection (`null`: no longer visible, taken out), with their routes'
+// dates and state (a route is its site's), and hands the sources to the map.
+function patchSites(sites) {
+  const list = state.data.sites.features;
+  const at = new Map(list.map((f, i) => [f.id, i]));
+  const gone = new Set();
+  for (const [id, f] of sites) {
+    if (f) {
+      if (at.has(id)) list[at.get(id)] = f; else list.push(f);
+      state.sitesById.set(id, f);
+      state.bboxes.set(id, featureBbox(f.geometry));
+    } else if (at.has(id)) { gone.add(id); state.sitesById.delete(id); state.bboxes.delete(id); }
+  }
+  if (gone.size) state.data.sites.features = list.filter((f) => !gone.has(f.id));
+  const routes = state.data.routes;
+  if (routes) {
+    routes.features = routes.features.filter((r) => !gone.has(r.properties.site_id));
+    for (const r of routes.features) {
+      const s = sites.get(r.properties.site_id);
+      if (!s) continue;
+      for (const k of ["title", "status", "impact", "start", "end"]) r.properties[k] = s.properties[k];
+    }
+    map.getSource("routes")?.setData(routes);
+  }
+  map.getSource("sites")?.setData(state.data.sites);
+  map.getSource(MARKER_SOURCES.sites)?.setData(siteMarkers(state.data.sites.features));
+}
+
+// Replaces the pairs (conflicts, opportunities) that `stale` says were read again by those read (`fresh`).
+function patchPairs(id, stale, fresh) {
+  const seen = new Set();
+  const unique = fresh.filter((f) => !seen.has(f.id) && seen.add(f.id));
+  const fc = state.data[id];
+  fc.features = fc.features.filter((f) => !seen.has(f.id) && !stale(f)).concat(unique);
+  if (id === "conflicts") {
+    unique.forEach(conflictDates);
+    map.getSource(MARKER_SOURCES.conflicts)?.setData(conflictMarkers(fc.features));
+  }
+  map.getSource(id)?.setData(fc);
 }
 
 // Where a site is drawn as a marker: the point on it the server computed; the middle of its extent otherwise.
@@ -1029,7 +1208,7 @@ async function sendReject(ev) {
 }
 
 async function refreshAfterAction(id, text) {
-  await reloadData();
+  await reloadData(() => refreshAfterStep(id));
   await select(id);
   message(text, true);
   setStatus(text);
@@ -1185,11 +1364,12 @@ async function reloadConfig() {
   if (!state.config.owners.includes(state.filters.owner)) state.filters.owner = "";
 }
 
-// After a step changed the data: the config (the slider's period), the collections, then the slider.
-async function reloadData() {
+// After a step changed the data: the config (the slider's period), what the step changed (`refresh`: the
+// request's site and its pairs, the sites of a plan run's area; everything without it), then the slider.
+async function reloadData(refresh = loadData) {
   await reloadConfig();
   renderControls();
-  await loadData();
+  await refresh();
   updateSliderRange();
 }
 
@@ -1309,7 +1489,12 @@ function bindControls() {
   document.querySelector(".sidebar").addEventListener("change", (e) => {
     const el = e.target;
     if (el.id === "f-owner") state.filters.owner = el.value;
-    else if (el.dataset.group === "layers") el.checked ? state.layers.add(el.value) : state.layers.delete(el.value);
+    else if (el.dataset.group === "layers") {
+      el.checked ? state.layers.add(el.value) : state.layers.delete(el.value);
+      if (el.checked && LAZY_GROUPS.includes(el.value)) {
+        loadLazy(el.value).catch((err) => setStatus(`${t("error")}: ${err.message}`));
+      }
+    }
     else if (el.dataset.group === "unplaced") state.filters.unplaced = el.checked;
     else if (el.dataset.group) {
       const set = state.filters[el.dataset.group];
@@ -1611,7 +1796,7 @@ async function startPlan() {
     const p = await api(`/v1/plans/${r.data.id}`);
     if (!p.ok) return;
     if (p.data.status === "done" || p.data.status === "failed") {
-      await reloadData();
+      await reloadData(() => refreshBbox(bbox));
       if (state.selected && state.sitesById.has(state.selected)) await select(state.selected);
       const outcome = planOutcome(r.data.id, p.data);
       setStatus(outcome);
