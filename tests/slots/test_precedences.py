@@ -6,7 +6,7 @@ from datetime import date
 
 from service.slots import explanations
 from tests.conftest import site_body
-from tests.slots.helpers import assert_slots_valid, plan
+from tests.slots.helpers import assert_slots_valid, plan, post_site, read_site
 
 SPOT = {"type": "LineString", "coordinates": [[7.1000, 51.4200], [7.1004, 51.4200]]}
 SPOT_BBOX = [7.09, 51.41, 7.11, 51.43]
@@ -17,16 +17,6 @@ def _site(earliest: str, latest: str, days: int, preferred: str | None = None, i
           **extra) -> dict:  # noqa: ANN003
     return site_body(kind="other", impact=impact, geometry=SPOT, diversions=[], earliest_start=earliest,
                      latest_end=latest, duration_days=days, preferred_start=preferred, **extra)
-
-
-def _post(client, caller, body: dict) -> dict:  # noqa: ANN001
-    r = client.post("/v1/requests", json=body, headers=caller.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def _read(client, caller, rid: str) -> dict:  # noqa: ANN001
-    return client.get(f"/v1/requests/{rid}", headers=caller.headers).json()
 
 
 def _gap(first: dict, then: dict) -> int:
@@ -42,14 +32,14 @@ def test_a_plan_puts_the_successor_after_the_predecessor_with_the_gap(client, ci
                                                                       db) -> None:  # noqa: ANN001
     # the trench (a full closure, heavier) keeps April; the resurfacing of the same owner wants April too, but
     # may start only 7 days after the trench ends; the two do not conflict: only the precedence links them
-    trench = _post(client, city, _site("2027-03-01", "2027-09-30", 30, "2027-04-01", impact="full_closure"))
-    road = _post(client, city, _site("2027-03-01", "2027-09-30", 20, "2027-04-01", after=_after(trench["id"], 7)))
+    trench = post_site(client, city, _site("2027-03-01", "2027-09-30", 30, "2027-04-01", impact="full_closure"))
+    road = post_site(client, city, _site("2027-03-01", "2027-09-30", 20, "2027-04-01", after=_after(trench["id"], 7)))
     got = plan(client, coordinator, factory, settings, **YEAR)
     assert got["status"] == "done", got["error"]
     stats = got["statistics"]
     assert (stats["requests"], stats["placed"], stats["precedences"], stats["conflicts"]) == (2, 2, 1, 0)
     assert stats["components"] == 1  # the precedence joins them into one component
-    first, then = _read(client, city, trench["id"])["slot"], _read(client, city, road["id"])["slot"]
+    first, then = read_site(client, city, trench["id"])["slot"], read_site(client, city, road["id"])["slot"]
     assert (first["start"], first["end"]) == ("2027-04-01", "2027-04-30")
     assert (then["start"], then["end"], then["plan_id"]) == ("2027-05-08", "2027-05-27", got["id"])
     assert _gap(first, then) == 7
@@ -67,11 +57,11 @@ def test_a_plan_puts_the_successor_after_the_predecessor_with_the_gap(client, ci
 def test_a_plan_keeps_the_successor_within_the_maximum_gap(client, city, coordinator, factory, settings,
                                                            db) -> None:  # noqa: ANN001
     # the resurfacing would rather start in August, but must follow the trench within 10 days
-    trench = _post(client, city, _site("2027-03-01", "2027-09-30", 30, "2027-04-01", impact="full_closure"))
-    road = _post(client, city, _site("2027-03-01", "2027-09-30", 20, "2027-08-01",
+    trench = post_site(client, city, _site("2027-03-01", "2027-09-30", 30, "2027-04-01", impact="full_closure"))
+    road = post_site(client, city, _site("2027-03-01", "2027-09-30", 20, "2027-08-01",
                                      after=_after(trench["id"], 0, 10)))
     plan(client, coordinator, factory, settings, **YEAR)
-    first, then = _read(client, city, trench["id"])["slot"], _read(client, city, road["id"])["slot"]
+    first, then = read_site(client, city, trench["id"])["slot"], read_site(client, city, road["id"])["slot"]
     assert (first["start"], then["start"]) == ("2027-04-01", "2027-05-11")
     assert _gap(first, then) == 10
     blockers = [b for b in then["explanation"]["blockers"] if b["kind"] == "precedence"]
@@ -87,11 +77,11 @@ def test_a_plan_keeps_the_successor_within_the_maximum_gap(client, city, coordin
 def test_a_fixed_predecessor_elsewhere_holds_the_successor_back(client, city, utility, coordinator, factory,
                                                                 settings, db) -> None:  # noqa: ANN001
     # the utility's trench lies outside the planned area, in June, locked
-    trench = _post(client, utility, site_body(kind="gas", earliest_start="2027-03-01", latest_end="2027-09-30",
+    trench = post_site(client, utility, site_body(kind="gas", earliest_start="2027-03-01", latest_end="2027-09-30",
                                               duration_days=30, preferred_start="2027-06-01"))
     assert (trench["slot"]["start"], trench["slot"]["end"]) == ("2027-06-01", "2027-06-30")
     assert client.post(f"/v1/requests/{trench['id']}/slot/lock", headers=coordinator.headers).status_code == 200
-    road = _post(client, city, _site("2027-03-01", "2027-09-30", 20, "2027-04-01"))
+    road = post_site(client, city, _site("2027-03-01", "2027-09-30", 20, "2027-04-01"))
     assert road["slot"]["start"] == "2027-04-01"
     # the coordination office orders the two organisations' works: the new precedence places the road again
     r = client.patch(f"/v1/requests/{road['id']}", json={"after": _after(trench["id"], 3, 20)},
@@ -102,24 +92,24 @@ def test_a_fixed_predecessor_elsewhere_holds_the_successor_back(client, city, ut
     assert any(b["kind"] == "precedence" and b["request_id"] == trench["id"] for b in slot["explanation"]["blockers"])
     got = plan(client, coordinator, factory, settings, **YEAR)
     assert (got["statistics"]["requests"], got["statistics"]["precedences"]) == (1, 1)
-    slot = _read(client, city, road["id"])["slot"]
+    slot = read_site(client, city, road["id"])["slot"]
     assert (slot["start"], slot["status"]) == ("2027-07-04", "proposed")
-    assert _gap(_read(client, city, trench["id"])["slot"], slot) == 3
+    assert _gap(read_site(client, city, trench["id"])["slot"], slot) == 3
     assert "die vorgegebene Reihenfolge" in slot["explanation"]["summary"]["de"]
     assert assert_slots_valid(db, settings, bbox=SPOT_BBOX, start="2027-01-01", end="2027-12-31") == 1
 
 
 def test_a_request_the_order_leaves_no_room_says_so(client, city, coordinator, factory, settings) -> None:  # noqa: ANN001
     # the trench could end in March, but is locked in November: the resurfacing, due by 30 Nov, cannot follow it
-    trench = _post(client, city, _site("2027-03-01", "2027-12-31", 30, "2027-11-01"))
+    trench = post_site(client, city, _site("2027-03-01", "2027-12-31", 30, "2027-11-01"))
     assert client.post(f"/v1/requests/{trench['id']}/slot/lock", headers=coordinator.headers).status_code == 200
-    road = _post(client, city, _site("2027-03-01", "2027-11-30", 20, "2027-04-01", after=_after(trench["id"])))
+    road = post_site(client, city, _site("2027-03-01", "2027-11-30", 20, "2027-04-01", after=_after(trench["id"])))
     reason = {"de": ("Kein Beginn im Zeitfenster ist frei: blockiert durch die vorgegebene Reihenfolge (Beginn erst "
                      "nach 1 anderen Baustelle)."),
               "en": "No start in the window is free: blocked by the required order (start only after 1 other site)."}
 
     def unplaced() -> dict:
-        got = _read(client, city, road["id"])
+        got = read_site(client, city, road["id"])
         assert got["slot"] is None
         assert got["unplaced"]["reason"] == reason
         assert got["unplaced"]["blocking"] == [trench["id"]]
@@ -139,7 +129,7 @@ def test_a_request_the_order_leaves_no_room_says_so(client, city, coordinator, f
 
 def test_skipped_requests_are_explained_in_german_and_english(client, city, coordinator, factory,
                                                               settings) -> None:  # noqa: ANN001
-    rid = _post(client, city, _site("2027-04-01", "2027-09-30", 30))["id"]
+    rid = post_site(client, city, _site("2027-04-01", "2027-09-30", 30))["id"]
     got = plan(client, coordinator, factory, settings, bbox=SPOT_BBOX, start="2027-01-01", end="2027-04-20")
     stats = got["statistics"]
     assert stats["skipped_requests"] == {rid: "the window does not fit into the plan period"}  # kept as it was

@@ -6,12 +6,23 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from service.auth import service as auth
+from service.auth.service import Principal
 from service.events.models import Event
 from service.kit.time import today as service_today
 from service.settings import Settings
 from service.workflow.models import RequestHistory
 from tests.conftest import site_body
+
+
+def new_principal(session: Session, kind: str, role: str, name: str) -> Principal:
+    """A new organisation with a key, as the service layer sees its caller (for tests that call services in
+    transactions of their own rather than over the API)."""
+    org = auth.create_organisation(session, name=name, kind=kind)
+    key, _ = auth.create_key(session, org_id=org.id, role=role)
+    return Principal(org_id=org.id, org_name=name, org_kind=kind, role=role, key_id=key.id)
 
 
 def today() -> date:

@@ -10,28 +10,20 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.auth import service as auth
-from service.auth.service import Principal
 from service.requests import service as requests_service
 from service.requests.schemas import RequestWrite
 from service.workflow import repository, service
 from service.workflow.models import RequestDeadline
 from service.workflow.schemas import ActionBody
-from tests.workflow.flow import body_now, today
-
-
-def _principal(session: Session, kind: str, role: str, name: str) -> Principal:
-    org = auth.create_organisation(session, name=name, kind=kind)
-    key, _ = auth.create_key(session, org_id=org.id, role=role)
-    return Principal(org_id=org.id, org_name=name, org_kind=kind, role=role, key_id=key.id)
+from tests.workflow.flow import body_now, new_principal, today
 
 
 def test_two_workers_withhold_a_deemed_approval_once(engine, settings, clean_database,  # noqa: ANN001
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     with Session(engine) as s:
-        city = _principal(s, "city", "submitter", "Stadt Essen")
-        utility = _principal(s, "utility", "submitter", "Stadtwerke Essen")
-        coordinator = _principal(s, "coordinator", "coordinator", "Koordination")
+        city = new_principal(s, "city", "submitter", "Stadt Essen")
+        utility = new_principal(s, "utility", "submitter", "Stadtwerke Essen")
+        coordinator = new_principal(s, "coordinator", "coordinator", "Koordination")
         mine, _ = requests_service.create(s, city, RequestWrite.model_validate(body_now()), settings)
         service.propose(s, coordinator, mine.id, today(), None, None, settings)
         service.accept(s, city, mine.id, ActionBody(), settings)

@@ -21,7 +21,7 @@ from service.workflow import service
 from service.workflow.calendar import add_working_days, is_working_day, working_days_deadline
 from service.workflow.models import RequestDeadline
 from service.workflow.schemas import ActionBody
-from tests.workflow.flow import act, approved, body_now, create, d, events, history, ok, today
+from tests.workflow.flow import act, approved, body_now, create, d, events, history, new_principal, ok, today
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -220,16 +220,10 @@ def test_conflicting_change_is_placed_elsewhere_and_can_be_rejected(client, db, 
 
 def test_two_coordinators_approving_at_once_one_gets_412(engine, settings, clean_database) -> None:  # noqa: ANN001
     """Two real transactions: the second waits for the first's row lock, then sees the new version."""
-
-    def principal(session: Session, kind: str, role: str, name: str) -> Principal:
-        org = auth.create_organisation(session, name=name, kind=kind)
-        key, _ = auth.create_key(session, org_id=org.id, role=role)
-        return Principal(org_id=org.id, org_name=name, org_kind=kind, role=role, key_id=key.id)
-
     with Session(engine) as s:
-        owner = principal(s, "city", "submitter", "Stadt Bochum")
-        c1 = principal(s, "coordinator", "coordinator", "Koordination 1")
-        c2 = principal(s, "coordinator", "coordinator", "Koordination 2")
+        owner = new_principal(s, "city", "submitter", "Stadt Bochum")
+        c1 = new_principal(s, "coordinator", "coordinator", "Koordination 1")
+        c2 = new_principal(s, "coordinator", "coordinator", "Koordination 2")
         req, _ = requests_service.create(s, owner, RequestWrite.model_validate(body_now()), settings)
         service.propose(s, c1, req.id, today(), None, None, settings)
         rid, tag = req.id, requests_service.etag(req)
