@@ -82,6 +82,12 @@ def shifts_clash(a: str, b: str) -> bool:
     return not ({a, b} == {"day", "night"})
 
 
+def occupies(shift: str, part: str) -> bool:
+    """Whether works of ``shift`` occupy the road in ``part`` (``day`` or ``night``, :data:`SHIFT_HOURS`):
+    ``continuous`` works occupy both. A capacity rule counts its members per part."""
+    return shift in ("continuous", part)
+
+
 # --- impact and distance --------------------------------------------------------------------------
 
 
@@ -301,8 +307,8 @@ def capacity_excess(members: Sequence[Member], capacity: int) -> list[Excess]:
     for i, seg_start in enumerate(days[:-1]):
         seg_end = days[i + 1] - timedelta(days=1)
         active = [m for m in members if m.start <= seg_start and m.end >= seg_end]
-        for shift in ("day", "night"):
-            group = [m for m in active if m.shift in ("continuous", shift)]
+        for part in SHIFT_HOURS:
+            group = [m for m in active if occupies(m.shift, part)]
             if len(group) <= capacity:
                 continue
             group.sort(key=lambda m: str(m.id))

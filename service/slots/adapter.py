@@ -79,6 +79,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.geo.rules import SHIFT_HOURS, occupies
 from service.kit.time import today
 from service.requests.models import EXCAVATING_KINDS, IMPACT_ORDER
 from service.scheduler import Bundle, Conflict, Forbidden, Precedence, Problem, Task, Zone
@@ -538,9 +539,9 @@ def shift_groups(ids: Sequence[str], tasks: dict[str, Task]) -> list[tuple[str, 
     day-only and night-only members both present, two resources (``("day", continuous and day members)``,
     ``("night", continuous and night members)``); else one (``("", ids)``), as the other would be a part of it."""
     shifts = {tasks[t].shift for t in ids}
-    if not {"day", "night"} <= shifts:
+    if not set(SHIFT_HOURS) <= shifts:
         return [("", list(ids))]
-    return [(s, [t for t in ids if tasks[t].shift in ("continuous", s)]) for s in ("day", "night")]
+    return [(part, [t for t in ids if occupies(tasks[t].shift, part)]) for part in SHIFT_HOURS]
 
 
 # How a capacity rule's resource for one shift is named (``zone:<id>:day``); ``rule_ref`` gives the rule back.

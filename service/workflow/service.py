@@ -463,12 +463,13 @@ def _conflicts_at(session: Session, req: SiteRequest, start_day: date, end_day: 
         rules.setdefault((m.rule, m.rule_id), []).append(m)
     # day-only and night-only works never compete for a place; continuous works take one by day and one by night
     shift = str(works.shift or req.shift)
-    shifts = ("day", "night") if shift == "continuous" else (shift,)
+    parts = [part for part in geo_rules.SHIFT_HOURS if geo_rules.occupies(shift, part)]
     for (rule, rule_id), all_slots in rules.items():
         capacity = all_slots[0].capacity
         peak, slots = None, []
         for d in _days(start_day, end_day):
-            full = [[m for m in all_slots if m.start <= d <= m.end and m.shift in ("continuous", s)] for s in shifts]
+            full = [[m for m in all_slots if m.start <= d <= m.end and geo_rules.occupies(m.shift, part)]
+                    for part in parts]
             slots = next((group for group in full if len(group) >= capacity), [])
             if slots:
                 peak = d
