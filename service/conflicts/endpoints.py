@@ -21,8 +21,8 @@ from service.conflicts.schemas import (
     ZoneWrite,
 )
 from service.kit.encode import to_json
-from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
-from service.kit.links import public_link
+from service.kit.geojson import GeoJSONResponse, geojson_response_doc
+from service.kit.links import next_links
 from service.kit.query import KnownQueryOnly
 from service.kit.types import Day
 
@@ -69,10 +69,7 @@ def list_conflicts(
     features, next_cursor = service.list_features(
         session, principal, bbox=bbox, start=start, end=end, kinds=[k.value for k in kind], owners=owner,
         hard=hard, cursor=cursor, limit=limit)
-    links = []
-    if next_cursor is not None:
-        links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
-                      "href": public_link(request, cursor=next_cursor)})
+    links = next_links(request, next_cursor)
     rules = service.rules_state(session, request.app.state.settings)
     pending = service.pending_count(session)
     return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features,
@@ -99,10 +96,7 @@ def list_opportunities(
     and a `next` link."""
     features, next_cursor = service.list_opportunities(session, principal, status=status, owners=owner, bbox=bbox,
                                                        cursor=cursor, limit=limit)
-    links = []
-    if next_cursor is not None:
-        links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
-                      "href": public_link(request, cursor=next_cursor)})
+    links = next_links(request, next_cursor)
     return GeoJSONResponse(to_json({"type": "FeatureCollection", "features": features,
                                     "numberReturned": len(features), "links": links, "next_cursor": next_cursor}))
 

@@ -6,7 +6,11 @@ keyed without ``Host`` kept and served it to everyone.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
+
+from service.kit.geojson import GEOJSON_MEDIA_TYPE
 
 
 def public_base(request: Request) -> str:
@@ -18,3 +22,11 @@ def public_link(request: Request, **params: int | str) -> str:
     """This request's path and query (``params`` set in it) under the public address."""
     url = request.url.include_query_params(**params) if params else request.url
     return f"{public_base(request)}{url.path}" + (f"?{url.query}" if url.query else "")
+
+
+def next_links(request: Request, cursor: str | None) -> list[dict[str, Any]]:
+    """A cursor-paged GeoJSON list's ``links``: a ``next`` link to this request with ``cursor`` set, none on the
+    last page (no cursor)."""
+    if not cursor:
+        return []
+    return [{"rel": "next", "type": GEOJSON_MEDIA_TYPE, "href": public_link(request, cursor=cursor)}]

@@ -8,8 +8,8 @@ from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, SessionDep
 from service.kit.encode import to_json
-from service.kit.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, geojson_response_doc
-from service.kit.links import public_link
+from service.kit.geojson import GeoJSONResponse, geojson_response_doc
+from service.kit.links import next_links
 from service.kit.query import KnownQueryOnly
 from service.kit.types import Day
 from service.requests import service
@@ -81,10 +81,7 @@ def list_requests(
         session, principal, bbox=bbox, start=start, end=end, statuses=[s.value for s in status],
         kinds=[k.value for k in kind], owners=owner, external_id=external_id, cursor=cursor, limit=limit,
     )
-    links = []
-    if next_cursor:
-        links.append({"rel": "next", "type": GEOJSON_MEDIA_TYPE,
-                      "href": public_link(request, cursor=next_cursor)})
+    links = next_links(request, next_cursor)
     return GeoJSONResponse.feature_collection(
         features, numberReturned=len(features), links=links, next_cursor=next_cursor
     )
