@@ -38,7 +38,6 @@ conflict is unique (``uq_conflicts_identity``, migration 0021).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import time
@@ -61,6 +60,7 @@ from service.conflicts import repository
 from service.conflicts.models import RULE_NAME_INDEXES, Corridor, Opportunity, Zone
 from service.conflicts.schemas import RULE_SCHEMAS, CheckBody
 from service.geo import GeometryError, GeometryLimits, rules, validate_geojson
+from service.kit import cursor as cursors
 from service.kit.problems import InvalidField, Problem, forbidden, not_found
 from service.kit.time import now, today, wall_clock, years_after
 from service.requests import repository as requests_repository
@@ -874,17 +874,17 @@ def _json(text_value: str | None) -> Any:
 
 
 def encode_opportunity_cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps([row.status, row.distance_m, str(row.id)]).encode()).decode()
+    return cursors.encode([row.status, row.distance_m, str(row.id)])
 
 
 def decode_opportunity_cursor(cursor: str) -> tuple[str, float, uuid.UUID]:
+    status, distance, opp_id = cursors.decode(cursor, 3)
     try:
-        status, distance, opp_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(status, str) or isinstance(distance, bool) or not isinstance(distance, int | float):
             raise TypeError(cursor)
         return status, float(distance), uuid.UUID(opp_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidField("cursor", "is not a cursor this service handed out") from exc
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise cursors.refused() from exc
 
 
 def list_opportunities(session: Session, principal: Principal, *, status: str | None, owners: list[uuid.UUID],

@@ -5,7 +5,6 @@ Nothing here commits; the HTTP request or CLI command around it does.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import uuid
@@ -25,6 +24,7 @@ from service.auth.service import Principal
 from service.domains import modules
 from service.events import service as events
 from service.geo import GeometryError, GeometryLimits, check_crs, validate_geojson
+from service.kit import cursor as cursors
 from service.kit.etags import if_match_allows, if_match_wellformed
 from service.kit.problems import InvalidField, Problem, conflict, forbidden, not_found
 from service.kit.time import today, years_after
@@ -805,15 +805,15 @@ def refresh_public_titles(session: Session, *, limit: int = PUBLIC_TITLE_BATCH,
 
 
 def encode_cursor(created_at: datetime, request_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(json.dumps([created_at.isoformat(), str(request_id)]).encode()).decode()
+    return cursors.encode([created_at.isoformat(), str(request_id)])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    created, rid = cursors.decode(cursor, 2)
     try:
-        created, rid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return datetime.fromisoformat(created), uuid.UUID(rid)
-    except (ValueError, TypeError) as exc:
-        raise InvalidField("cursor", "is not a cursor this service handed out") from exc
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise cursors.refused() from exc
 
 
 def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
