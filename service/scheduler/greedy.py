@@ -68,15 +68,19 @@ class Occupancy:
         self.horizon = problem_horizon(problem)
         self.starts: dict[str, int] = {}
         bundle_pairs = problem.bundle_pairs()
-        self.neighbours: dict[str, set[str]] = defaultdict(set)
+        # each task's conflict partners, in the order the conflicts list them (a dict as an ordered set): a set
+        # would iterate in an order that changes with each process's string hashing, and so would the
+        # blockers of the explanations and the model a repair builds (a re-plan of an unchanged problem must
+        # write nothing new)
+        self.neighbours: dict[str, dict[str, None]] = defaultdict(dict)
         self._conflicts = problem.conflicts
         for c in problem.conflicts:
             members = list(dict.fromkeys(c.tasks))
             for i, a in enumerate(members):
                 for b in members[i + 1 :]:
                     if frozenset((a, b)) not in bundle_pairs:
-                        self.neighbours[a].add(b)
-                        self.neighbours[b].add(a)
+                        self.neighbours[a][b] = None
+                        self.neighbours[b][a] = None
         self._labels: dict[frozenset[str], str] | None = None
         self.capacity: dict[str, int] = {}
         self.usage: dict[str, list[int]] = {}

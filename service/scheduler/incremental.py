@@ -99,7 +99,7 @@ class InsertionIndex:
             if task.id not in (p.before, p.after) or other not in occ.tasks or other == task.id:
                 raise ValueError(f"precedence {p.before}->{p.after} must link {task.id} with a known task")
         task = replace(task, forbidden=tuple(task.forbidden) + tuple(forbidden))
-        neigh = {c for c in conflicts if c in occ.tasks and c != task.id}
+        neigh = dict.fromkeys(c for c in conflicts if c in occ.tasks and c != task.id)
         t0 = time.perf_counter()
         occ.tasks[task.id] = task
         occ.neighbours[task.id] = neigh
@@ -161,7 +161,7 @@ class InsertionIndex:
                     continue  # each pair among model tasks once
                 if y in starts or (y in occ.starts and tasks[y].duration > 0):
                     pairs.add((x, y))
-        for x, y in pairs:
+        for x, y in sorted(pairs):  # in one order in every process: the same model, the same answer
             m.add_no_overlap([ivs[x], ivs[y] if y in starts else fixed_iv(y)])
         for x in [task.id, *movable]:
             for y, lo, hi in occ.prec.get(x, ()):
@@ -242,7 +242,7 @@ class InsertionIndex:
             result.start, result.moved, result.method = new_start, moved, "cpsat"
 
     # -- commit ------------------------------------------------------------------------------
-    def _commit(self, task: Task, neigh: set[str], demand: dict[str, int], result: InsertionResult,
+    def _commit(self, task: Task, neigh: dict[str, None], demand: dict[str, int], result: InsertionResult,
                 labels: Mapping[str, str], precedences: list[Precedence]) -> None:
         occ, pb = self.occ, self.problem
         pb.tasks.append(task)
@@ -252,8 +252,8 @@ class InsertionIndex:
         occ.add_precedences(precedences)
         for j in sorted(neigh):
             pb.conflicts.append(Conflict((task.id, j), labels.get(j) or "inserted"))
-            occ.neighbours[task.id].add(j)
-            occ.neighbours[j].add(task.id)
+            occ.neighbours[task.id][j] = None
+            occ.neighbours[j][task.id] = None
         for z, q in demand.items():
             k = self.zone_pos[z]
             old = pb.zones[k]

@@ -621,14 +621,17 @@ def load_runs(load: dict[int, int]) -> list[tuple[int, int, int]]:
 
 def conflicts_of(pairs: Iterable[tuple[uuid.UUID, uuid.UUID, str]], tasks: dict[str, Task]) -> list[Conflict]:
     out: dict[frozenset[str], Conflict] = {}
-    for a, b, kind in pairs:
+    for a, b, kind in sorted(pairs, key=lambda p: (str(p[0]), str(p[1]), p[2])):
         x, y = str(a), str(b)
         if x == y or x not in tasks or y not in tasks:
             continue
         if tasks[x].fixed_start is not None and tasks[y].fixed_start is not None:
             continue
         out.setdefault(frozenset((x, y)), Conflict(tuple(sorted((x, y))), kind))
-    return list(out.values())
+    # in one order (and one kind per pair) whatever order the database returned the pairs in: the greedy lists
+    # blockers and a repair builds its model in the conflicts' order, and an unchanged problem must give the same
+    # plan and explanations
+    return sorted(out.values(), key=lambda c: c.tasks)
 
 
 def bundles_of(rows: Iterable[Any], tasks: dict[str, Task],
