@@ -178,6 +178,10 @@ class Opportunity(Base):
     __table_args__ = (
         UniqueConstraint("request_a", "request_b", name="uq_opportunities_pair"),
         CheckConstraint("request_a < request_b", name="ck_opportunities_pair_order"),
+        # the list's order and its cursor (``repository.list_opportunities``: ORDER BY status, distance_m, id; the
+        # next page WHERE (status, distance_m, id) > ...), so a page is read in index order, not by sorting every
+        # pair; its leading column serves the lookups by status too (migration 0026)
+        Index("ix_opportunities_status_distance_id", "status", "distance_m", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -185,7 +189,7 @@ class Opportunity(Base):
     request_b: Mapped[uuid.UUID] = mapped_column(ForeignKey("site_requests.id", ondelete="CASCADE"), index=True)
     distance_m: Mapped[float] = mapped_column(Float)
     gap_days: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | accepted
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | accepted
     accepted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

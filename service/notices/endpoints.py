@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionDep
@@ -19,14 +20,16 @@ from service.kit.etags import if_match_allows
 from service.kit.head import get_and_head
 from service.kit.problems import Problem, forbidden
 from service.kit.time import tz
-from service.notices import pages, service
+from service.notices import delivery, pages, service
 from service.notices.schemas import (
     SETTINGS_FORM_OPENAPI,
     SubscriptionAccepted,
     SubscriptionPatch,
     SubscriptionRead,
     SubscriptionWrite,
+    WebhookNotice,
 )
+from service.settings import Settings
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["notices"])
 
@@ -266,3 +269,55 @@ def atom(ref: str, session: SessionDep, request: Request, principal: OptionalPri
     sub = service.resolve(session, ref, principal)
     body = service.atom_feed(session, sub, request.app.state.settings)
     return _feed_response(request, body, "application/atom+xml; charset=utf-8", if_none_match)
+
+
+# --- the webhook deliveries in /openapi.json (OpenAPI 3.1 ``webhooks``): what a subscriber's endpoint receives ---
+
+
+def notice_webhook(
+    body: WebhookNotice,
+    webhook_id: Annotated[str, Header(description=(
+        "`msg_<delivery id>`: the same for every attempt of a delivery, so a receiver drops a copy by it (delivery "
+        "is at least once)"), examples=["msg_2f1c0d3e4b5a69788796a5b4c3d2e1f0"])],
+    webhook_timestamp: Annotated[int, Header(description=(
+        "Unix time in seconds when this attempt was sent; reject one too far from your clock (Standard Webhooks "
+        "suggests 5 minutes)"), examples=[1795250000])],
+    webhook_signature: Annotated[str, Header(description=(
+        "`v1,<base64 HMAC-SHA256>` (several space-separated when there are several): the HMAC, with the "
+        "base64-decoded part of the endpoint's `whsec_` secret (`webhooks[].secret` of the subscription) as key, of "
+        "`<webhook-id>.<webhook-timestamp>.<body>` (the raw body bytes). Any Standard Webhooks library verifies it, "
+        "e.g. `standardwebhooks.Webhook(secret).verify(body, headers)`"),
+        examples=["v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="])],
+) -> None:
+    """A notice for the subscription (the same as its email, sent at once whatever the delivery rhythm), signed
+    with the endpoint's secret as [Standard Webhooks](https://www.standardwebhooks.com/) do. Not sent: the welcome
+    overview, digests, the confirmation (email only).
+
+    **Your answer.** Any 2xx (with any body) counts as received. Anything else, a redirect (not followed), no
+    answer within {timeout} seconds or no connection is a failed attempt: it is sent again, with the same
+    `webhook-id` and a new `webhook-timestamp` and signature, after {first} s, then doubling the wait up to
+    {most} hours apart. An endpoint's deliveries go out in the order the notices were queued: while one waits for
+    its retry, the later ones wait behind it. An endpoint that has failed for {disable}
+    (`BAUSTELLEN_WEBHOOK_DISABLE_AFTER_S`) is disabled, its queued deliveries are cancelled and the subscriber is
+    emailed ("Webhook abgeschaltet"); saving its URL again (`PATCH /v1/subscriptions/{ref}`) enables it again.
+    Connections go only to public addresses (checked when connecting); no proxy."""
+
+
+WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "default": {"description": f"Any other status (redirects are not followed), a timeout "
+                               f"({delivery.WEBHOOK_TIMEOUT_S:g} s) or no connection: the attempt failed and is "
+                               f"retried with the same `webhook-id` (see above)"},
+}
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Document the signed webhook deliveries (``delivery.webhook_body``) in the OpenAPI document's ``webhooks``."""
+    days = settings.webhook_disable_after_s / 86400
+    disable = (f"{days:g} days" if days >= 1 else f"{settings.webhook_disable_after_s:g} seconds")
+    app.webhooks.add_api_route(
+        "notice", notice_webhook, methods=["POST"], tags=["notices"], status_code=200, response_class=Response,
+        summary="Notice (signed webhook)", operation_id="webhook_notice", responses=WEBHOOK_RESPONSES,
+        description=inspect.cleandoc(notice_webhook.__doc__ or "").replace("{disable}", disable)
+        .replace("{timeout}", f"{delivery.WEBHOOK_TIMEOUT_S:g}").replace("{first}", f"{delivery.BACKOFF_BASE_S:g}")
+        .replace("{most}", f"{delivery.BACKOFF_MAX_S / 3600:g}"),
+        response_description="Received: any 2xx status counts (the body of the answer is ignored)")

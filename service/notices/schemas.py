@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,10 +16,11 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from service.kit.types import WholeNumber
-from service.requests.models import Impact, Mode, WorkKind
+from service.requests.models import Impact, Mode, Shift, Status, Urgency, WorkKind
 
 Delivery = Literal["immediate", "daily", "weekly"]
 Language = Literal["de", "en"]
@@ -159,3 +160,133 @@ SETTINGS_FORM_OPENAPI: dict[str, Any] = {"requestBody": {"content": {"applicatio
         "min_impact": {"type": "string", "enum": ["", *[i.value for i in Impact]],
                        "description": "empty: any restriction"},
     }}}}}}
+
+
+# --- the webhook deliveries, as /openapi.json documents them (``webhooks``; ``endpoints.install``) -------------------
+# What ``delivery.webhook_body`` sends: the documentation of the payload, not used to build it;
+# tests/notices/test_webhook_openapi.py checks a delivered payload against the document. Receivers should ignore
+# members they do not know: new ones may be added.
+
+# The notice kinds a webhook can carry (``render.HEADLINES``, ``render.SITE_LEFT``): the welcome, the digests, the
+# confirmation and the warning about a disabled endpoint go by email only.
+WEBHOOK_NOTICE_KINDS = (
+    "request.created", "request.submitted", "request.updated", "request.approved", "request.deemed_approved",
+    "slot.displaced", "approval.revoked", "request.started", "change.approved", "request.completed",
+    "request.emergency", "request.withdrawn", "request.rejected", "lead_time", "lead_time_today",
+    "lead_time_tomorrow", "site.left",
+)
+WebhookNoticeKind = Literal[WEBHOOK_NOTICE_KINDS]  # type: ignore[valid-type]
+SiteDates = Literal["slot", "proposed", "preferred", "window"]
+ChangedAspect = Literal["dates", "hours", "area", "impact", "details"]
+
+
+class Headline(BaseModel):
+    de: str = Field(examples=["Neue Baustelle geplant"])
+    en: str = Field(examples=["New site planned"])
+
+
+class AffectedMode(BaseModel):
+    """A mode of traffic the site affects, as this subscriber is told it (the modes it chose first)."""
+
+    mode: Mode
+    routes: list[str] = Field(description="the transit lines affected (GTFS `route_short_name`), e.g. `[\"142\"]`")
+    corridors: list[str] = Field(description="the registered corridors affected, by name")
+
+
+# An optional member of a payload is left out when it does not apply, never null: documented without the null.
+Absent = SkipJsonSchema[None]
+
+
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
+class WebhookSitePrevious(BaseModel):
+    """What the subscriber was told before (the members that can have changed; each only when known)."""
+
+    model_config = ConfigDict(json_schema_extra=_absent_not_null)
+
+    title: str | Absent = None
+    kind: WorkKind | Absent = None
+    start: date | Absent = None
+    end: date | Absent = None
+    dates: SiteDates | Absent = None
+    duration_days: int | Absent = None
+    shift: Shift | Absent = None
+    impact: Impact | Absent = None
+    modes: list[Mode] | Absent = None
+    affected: list[AffectedMode] | Absent = None
+    diversion: bool | Absent = None
+    replacement: bool | Absent = None
+
+
+class WebhookSiteChange(BaseModel):
+    """The change after approval that gave the site its current slot (approved by the coordination office)."""
+
+    what: str = Field(description="`extended`, `shortened`, `moved`, `area`, `effect` or `window`")
+    effect: list[str] = Field(description="the effects on traffic it changed: `impact`, `modes`, `shift`, "
+                                          "`diversions`, `replacement_routes`")
+    previous: dict[str, date] | None = Field(description="the approved dates before it: `{\"start\", \"end\"}`")
+    area: bool = Field(description="whether it gave the works another footprint")
+
+
+class WebhookSite(BaseModel):
+    """The site as the notice tells it: public facts only (never the contact); the title without e-mail addresses,
+    telephone numbers and names of persons, as the open data feeds publish it."""
+
+    model_config = ConfigDict(json_schema_extra=_absent_not_null)
+
+    id: uuid.UUID = Field(description="the site request's id")
+    title: str
+    kind: WorkKind
+    impact: Impact
+    modes: list[Mode] = Field(description="the modes the request names")
+    shift: Shift
+    status: Status
+    urgency: Urgency
+    owner: str = Field(description="the organisation that builds")
+    start: date = Field(description="first day (Europe/Berlin), as `dates` says how binding")
+    end: date = Field(description="last day (inclusive)")
+    dates: SiteDates = Field(description="`slot`: approved dates; `proposed`: provisional; `preferred`: the owner's "
+                                         "wish, not fixed yet; `window`: only the window the works must fit in")
+    duration_days: int
+    diversion: bool = Field(description="whether a diversion is signposted")
+    replacement: bool = Field(description="whether replacement buses run")
+    lon: float = Field(description="a point on the site (WGS84)")
+    lat: float
+    version: int = Field(description="the request's version")
+    sequence: int = Field(description="rises with every change of the site (the calendar's `SEQUENCE`)")
+    updated_at: datetime
+    last_notice: str | None = Field(description="the kind of the site's latest noticed event")
+    change: WebhookSiteChange | None
+    area_key: str = Field(description="a fingerprint of the footprint and diversions: changes when the area does")
+    map_url: str = Field(description="the site on the public map")
+    affected: list[AffectedMode] | Absent = Field(
+        default=None, description="the modes the site affects with their transit lines, the subscriber's first")
+    first_dates: bool | Absent = Field(
+        default=None, description="`slot.displaced` only: the site got its first dates (it had none), not a move")
+    previous: WebhookSitePrevious | Absent = Field(
+        default=None, description="change notices: what the subscriber was told before")
+    changed: list[ChangedAspect] | Absent = Field(default=None, description="change notices: what changed")
+    left: list[Literal["area", "kinds", "impact", "modes", "street"]] | Absent = Field(
+        default=None, description="`site.left` only: the parts of the subscription the site no longer matches")
+    days_until: int | Absent = Field(default=None, description="`lead_time*` only: days until the works start")
+
+
+class WebhookNoticeData(BaseModel):
+    notice_id: uuid.UUID = Field(description="the notice (the same in its email and Atom entry)")
+    subscription_id: uuid.UUID
+    kind: WebhookNoticeKind
+    headline: Headline = Field(description="the notice's headline, German and English")
+    site: WebhookSite
+
+
+class WebhookNotice(BaseModel):
+    """The body of a webhook delivery (Standard Webhooks: `type`, `timestamp`, `data`)."""
+
+    type: str = Field(pattern=r"^notice\.", description="`notice.<kind>`, e.g. `notice.request.approved`",
+                      examples=["notice.request.created"])
+    timestamp: datetime = Field(description="when this attempt was sent (UTC), as the `webhook-timestamp` header")
+    data: WebhookNoticeData

@@ -6,6 +6,10 @@ scrubbed when the title is set, with the rules of that moment. When a release ch
 start and every ``CHECK_EVERY_S`` after (a database restored from an older backup, an attempt that failed).
 ``baustellen db upgrade`` does the same after the migrations (:func:`refresh_public_titles`). When every title is
 current it is one read that finds nothing, and logs nothing.
+
+:func:`purge_idempotency_keys` deletes the stored answers to ``Idempotency-Key`` calls once they are older than
+``BAUSTELLEN_IDEMPOTENCY_KEEP_HOURS`` (at the worker's start and every ``PURGE_EVERY_S``), so the table holds about
+one period's keys, not every key ever sent.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from service.requests import service
 log = logging.getLogger("baustellen.requests")
 
 CHECK_EVERY_S = 3600
+PURGE_EVERY_S = 3600
 
 
 def refresh_public_titles(
@@ -51,7 +56,25 @@ def follow_scrub_rules(context: Any) -> int:
     return total.refreshed
 
 
+def purge_idempotency_keys(context: Any, batch: int = service.IDEMPOTENCY_PURGE_BATCH) -> int:
+    """The worker's purge of expired ``Idempotency-Key`` answers, one transaction per ``batch``; how many."""
+    purged = 0
+    while True:
+        with session_scope(context.sessionmaker) as session:
+            step = service.purge_idempotency_keys(session, context.settings, limit=batch)
+        purged += step
+        if step < batch or context.stop.is_set():  # the rest waits for the next run
+            break
+    if purged:
+        log.info("requests: %d Idempotency-Key answer(s) older than %d h deleted", purged,
+                 context.settings.idempotency_keep_hours)
+    return purged
+
+
 def register(scheduler: Any, context: Any) -> None:
     scheduler.add_job(follow_scrub_rules, "interval", args=[context], seconds=CHECK_EVERY_S,
                       id="requests.follow_scrub_rules", next_run_time=datetime.now(UTC), max_instances=1,
+                      coalesce=True)
+    scheduler.add_job(purge_idempotency_keys, "interval", args=[context], seconds=PURGE_EVERY_S,
+                      id="requests.purge_idempotency_keys", next_run_time=datetime.now(UTC), max_instances=1,
                       coalesce=True)

@@ -207,7 +207,8 @@ class RequestPrecedence(Base):
 
 
 class IdempotencyRecord(Base):
-    """What a POST with an ``Idempotency-Key`` answered, so a retry gets the same answer."""
+    """What a POST with an ``Idempotency-Key`` answered, so a retry gets the same answer; kept for
+    ``Settings.idempotency_keep_hours`` (``repository.purge_idempotency``, by ``created_at``: migration 0026)."""
 
     __tablename__ = "idempotency_keys"
 
@@ -218,4 +219,4 @@ class IdempotencyRecord(Base):
     body_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Date, Row, String, Text, and_, case, cast, delete, func, or_, select, text, tuple_
@@ -153,6 +153,24 @@ def lock_idempotency_key(session: Session, org_id: uuid.UUID, key: str) -> None:
 def add_idempotency(session: Session, record: IdempotencyRecord) -> None:
     session.add(record)
     session.flush()
+
+
+def purge_idempotency(session: Session, keep_hours: int, *, limit: int | None = None,
+                      org_id: uuid.UUID | None = None, key: str | None = None) -> int:
+    """Delete the stored answers to ``Idempotency-Key`` calls made more than ``keep_hours`` ago (by the database's
+    clock, which set ``created_at``): at most ``limit`` of them (None: all), or only the one of ``org_id`` and
+    ``key``. How many were deleted."""
+    expired = IdempotencyRecord.created_at < func.now() - timedelta(hours=keep_hours)
+    if org_id is not None:
+        stmt = delete(IdempotencyRecord).where(expired, IdempotencyRecord.organisation_id == org_id,
+                                               IdempotencyRecord.key == key)
+    else:
+        oldest = select(IdempotencyRecord.organisation_id, IdempotencyRecord.key).where(expired)
+        if limit is not None:
+            oldest = oldest.order_by(IdempotencyRecord.created_at).limit(limit)
+        stmt = delete(IdempotencyRecord).where(
+            tuple_(IdempotencyRecord.organisation_id, IdempotencyRecord.key).in_(oldest))
+    return session.execute(stmt, execution_options={"synchronize_session": False}).rowcount
 
 
 # --- precedences --------------------------------------------------------------------------------

@@ -545,11 +545,14 @@ def body_hash(raw: Any) -> str:
 def create_idempotent(
     session: Session, principal: Principal, body: RequestWrite, settings: Settings, *, key: str, raw: Any
 ) -> tuple[int, dict[str, Any]]:
-    """Create once per ``Idempotency-Key``: a retry with the same key and body gets the stored answer."""
+    """Create once per ``Idempotency-Key``: a retry with the same key and body within
+    ``settings.idempotency_keep_hours`` gets the stored answer; after that the key is free again (a new call), also
+    before the worker's purge (:func:`purge_idempotency_keys`) has deleted the old answer."""
     from service.kit.encode import to_json
 
     digest = body_hash(raw)
     repository.lock_idempotency_key(session, principal.org_id, key)
+    repository.purge_idempotency(session, settings.idempotency_keep_hours, org_id=principal.org_id, key=key)
     record = repository.get_idempotency(session, principal.org_id, key)
     if record is not None:
         if record.body_hash != digest:
@@ -566,6 +569,15 @@ def create_idempotent(
                                    status_code=201, response=response)
     )
     return 201, response
+
+
+IDEMPOTENCY_PURGE_BATCH = 10_000
+
+
+def purge_idempotency_keys(session: Session, settings: Settings, limit: int = IDEMPOTENCY_PURGE_BATCH) -> int:
+    """Delete up to ``limit`` stored ``Idempotency-Key`` answers older than ``settings.idempotency_keep_hours``, the
+    oldest first; how many."""
+    return repository.purge_idempotency(session, settings.idempotency_keep_hours, limit=limit)
 
 
 # What the owner can do in each state instead of what was refused: editing (PATCH) or a change after approval
