@@ -75,6 +75,19 @@ class Settings(BaseSettings):
     # writes for minutes: waiting for them would hold a pooled connection and a server thread all that time, and a
     # few such calls use up the pool. The worker and CLI commands wait as long as it takes.
     api_lock_timeout_ms: int = Field(5000, ge=0, le=3_600_000)
+    # How long an API call waits for a connection of the pool when every one is in use before it gives up with 503
+    # `busy` (SQLAlchemy's ``pool_timeout``, 30 s by default: each waiting call held a server thread that long). The
+    # worker and the CLI keep SQLAlchemy's default.
+    db_pool_timeout_s: float = Field(5.0, gt=0, le=300)
+    # Origins whose browser scripts may call the API (CORS), e.g. ``https://planung.example.org``; comma-separated
+    # or a JSON list, ``*`` for any. Empty (the default): no CORS headers. The open data feeds (/feeds/…) answer
+    # every origin regardless (``service.feeds.endpoints``).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # How long the answer to a POST with an ``Idempotency-Key`` is kept (hours): a retry with the key within that
+    # time gets the first answer, a later one is a new call (the worker's ``requests.purge_idempotency_keys`` deletes
+    # older ones). The IETF httpapi Idempotency-Key draft (section 2.3) leaves the expiry to the server and asks it to
+    # publish it; 24 h is what common APIs keep.
+    idempotency_keep_hours: int = Field(24, ge=1, le=24 * 366)
     public_url: str = "http://127.0.0.1:8000"
     timezone: str = "Europe/Berlin"
     # The calendar day the service works on. Unset (production) it is the real day in ``timezone``; set, the
@@ -198,6 +211,33 @@ class Settings(BaseSettings):
             raise ValueError(f"{list(value)} is not minlon,minlat,maxlon,maxlat in WGS84 with minlon < maxlon "
                              f"and minlat < maxlat (longitudes -180..180, latitudes -90..90)")
         return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors_origins_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = json.loads(text) if text.startswith("[") else text.split(",")
+            except json.JSONDecodeError:
+                raise ValueError(f"{text!r} is not origins like https://a.example,https://b.example") from None
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins(cls, value: list[str]) -> list[str]:
+        origins = []
+        for raw in value:
+            origin = raw.strip().removesuffix("/")  # a browser's Origin header never ends with a slash
+            if not origin:
+                continue
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path
+                                  or parts.query or parts.fragment):
+                raise ValueError(f"{raw!r} is not an origin like https://planung.example.org (scheme and host, "
+                                 f"no path) or *")
+            origins.append(origin)
+        return origins
 
     @field_validator("conflict_distance_m")
     @classmethod

@@ -50,6 +50,7 @@ from service.feeds.common import (
     shift_boundary,
 )
 from service.feeds.models import FeedPushState
+from service.kit.etags import if_none_match_matches
 from service.kit.time import now as local_now
 from service.kit.time import today, wall_clock
 from service.settings import Settings
@@ -361,18 +362,13 @@ def _build(session: Session, settings: Settings, fmt: FeedFormat, reference: dat
                     media_type=gtfsrt.MEDIA_TYPE, etag=_etag(gtfsrt.to_bytes(feed)))
 
 
-def _etag_values(header: str) -> list[str]:
-    return [v.strip().removeprefix("W/") for v in header.split(",") if v.strip()]
-
-
 def not_modified(rendered: Rendered, *, if_none_match: str | None, if_modified_since: str | None,
                  now: datetime | None = None) -> bool:
     """RFC 9110 conditional GET: If-None-Match (weak comparison) wins over If-Modified-Since. An If-Modified-Since
     later than the server's current time (``now``, at least the body's generation time) is ignored (§13.1.3): the
     client's clock says nothing about our content."""
     if if_none_match is not None:
-        values = _etag_values(if_none_match)
-        return "*" in values or rendered.etag.removeprefix("W/") in values
+        return if_none_match_matches(if_none_match, rendered.etag)
     if if_modified_since:
         from email.utils import parsedate_to_datetime
 

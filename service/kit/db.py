@@ -26,13 +26,15 @@ class Base(DeclarativeBase):
 CONNECTION_OPTIONS = "-c timezone=UTC -c jit=off"
 
 
-def make_engine(settings: Settings, *, lock_timeout_ms: int = 0) -> Engine:
+def make_engine(settings: Settings, *, lock_timeout_ms: int = 0, pool_timeout_s: float = 30.0) -> Engine:
     """The engine of the worker and the CLI (they wait for locks as long as it takes: a plan run must not give up
-    on a row an API call holds for a moment), or with ``lock_timeout_ms`` the API's (:func:`make_api_engine`)."""
+    on a row an API call holds for a moment), or with ``lock_timeout_ms`` and ``pool_timeout_s`` the API's
+    (:func:`make_api_engine`)."""
     options = CONNECTION_OPTIONS + (f" -c lock_timeout={int(lock_timeout_ms)}" if lock_timeout_ms > 0 else "")
     return create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
+        pool_timeout=pool_timeout_s,
         pool_pre_ping=True,
         connect_args={"options": options},
     )
@@ -42,8 +44,11 @@ def make_api_engine(settings: Settings) -> Engine:
     """The API's engine: every statement of its transactions gives up waiting for a lock after
     ``settings.api_lock_timeout_ms`` (PostgreSQL's ``lock_timeout`` as the connections' default; a ``SET LOCAL
     lock_timeout`` inside a transaction still wins for that transaction). A call meeting the rows a plan run
-    writes then answers 503 ``busy`` (``service.kit.problems``) instead of holding a pooled connection for minutes."""
-    return make_engine(settings, lock_timeout_ms=settings.api_lock_timeout_ms)
+    writes then answers 503 ``busy`` (``service.kit.problems``) instead of holding a pooled connection for minutes.
+    A call finding every pooled connection in use waits ``settings.db_pool_timeout_s`` for one, then answers 503
+    ``busy`` too (SQLAlchemy's ``TimeoutError``), instead of holding a server thread for the pool's default 30 s."""
+    return make_engine(settings, lock_timeout_ms=settings.api_lock_timeout_ms,
+                       pool_timeout_s=settings.db_pool_timeout_s)
 
 
 # Seconds /healthz waits to open its connection: an answer within the healthchecks' usual timeouts.

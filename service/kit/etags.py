@@ -41,3 +41,14 @@ def if_match_allows(header: str, current: str) -> bool:
         tags.append(element.group(1))
         pos = element.end()
     return current in tags
+
+
+def if_none_match_matches(header: str | None, current: str) -> bool:
+    """Whether an ``If-None-Match`` value names the resource whose ETag is ``current``: ``*``, or a list of entity
+    tags of which one is ``current`` by the weak comparison If-None-Match uses (RFC 9110, 13.1.2: ``W/"v3"`` and
+    ``"v3"`` match each other). Read with the parser of ``If-Match``; a malformed value names nothing (the GET
+    then answers 200)."""
+    if header is None:
+        return False
+    opaque = current.removeprefix("W/")
+    return any(if_match_allows(header, tag) for tag in (opaque, "W/" + opaque))

@@ -8,6 +8,9 @@
 - JSON nested too deeply to parse gets 422 on ``body``, as from the endpoints' parser (``service.kit.problems``).
 - JSON bodies that are not UTF-8 (UTF-16, UTF-32, Latin-1) or start with a byte order mark get 422 on ``body``
   (RFC 8259, section 8.1).
+- Bodies sent with a content coding (``Content-Encoding: gzip``, ``br``, …) get 415 with ``Accept-Encoding:
+  identity`` (RFC 9110, section 15.5.16): the API reads bodies as sent, and decoding them here would let a few
+  kilobytes of gzip unpack to far more than the body limit.
 
 The body is read here once (bounded by the limit) and replayed to the application.
 """
@@ -69,6 +72,21 @@ def _not_utf8(body: bytes) -> Problem | None:
     return None
 
 
+def _content_coding(scope: Scope) -> str | None:
+    """The content coding a request's body was sent with (``gzip``), or None for none or ``identity``."""
+    codings = [c.strip().lower() for name, value in scope.get("headers") or [] if name == b"content-encoding"
+               for c in value.decode("latin-1").split(",")]
+    coded = [c for c in codings if c and c != "identity"]
+    return ", ".join(coded) if coded else None
+
+
+def _coded_body(coding: str) -> Problem:
+    return Problem(415, "Unsupported Media Type",
+                   f"Content codings are not accepted (got Content-Encoding: {coding[:40]}); send the body as it is, "
+                   f"without a Content-Encoding header.", type_="unsupported-content-encoding",
+                   headers={"Accept-Encoding": "identity"})
+
+
 def _is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers") or []:
         if name == b"content-type":
@@ -106,6 +124,10 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        coding = _content_coding(scope) if body else None
+        if coding is not None:
+            await _send_problem(scope, send, _coded_body(coding))
+            return
         if body and _is_json(scope):
             problem = _not_utf8(body)
             if problem is not None:
@@ -142,6 +164,7 @@ class BodySizeLimit:
 
 async def _send_problem(scope: Scope, send: Send, problem: Problem) -> None:
     body = json.dumps(problem.body(instance=scope.get("path"))).encode()
-    await send({"type": "http.response.start", "status": problem.status, "headers": [
-        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (problem.headers or {}).items()]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -12,7 +12,8 @@ with a key. :func:`describe_errors` rewrites the generated document accordingly:
   refused), 409 where it can refuse a call for the state of what it names (:data:`CONFLICT_RESPONSES`), 413
   where it takes a body, 415 where that body is JSON; 404 also on ``/tiles`` (an unknown layer or tile); 503
   ``busy`` (with ``Retry-After``) where it runs on a database session (``kit.db.get_session``): the call gave up
-  waiting for a lock another job holds (``kit.problems.busy``);
+  waiting for a lock another job holds (``kit.problems.busy``) or for a connection of the pool
+  (``kit.problems.pool_busy``);
 - ``security: [{}, {"HTTPBearer": []}]`` (a key is optional) where the operation answers without one.
 """
 
@@ -113,10 +114,12 @@ DESCRIPTIONS = {
            "matches)",
     "428": "Precondition required: send `If-Match` with the ETag from GET",
     "413": "Payload too large: the body exceeds the configured limit (also when sent chunked)",
-    "415": "Unsupported media type: the body must be JSON (`Content-Type: application/json`)",
+    "415": "Unsupported media type: the body must be JSON (`Content-Type: application/json`), sent without a "
+           "content coding (`Content-Encoding: gzip` is refused; `Accept-Encoding: identity` says so)",
     "422": "Invalid input: `errors[].field` names each field that is wrong",
     "503": "Busy: another job (e.g. a plan run) holds what this call would change for longer than the API waits "
-           "(`BAUSTELLEN_API_LOCK_TIMEOUT_MS`); nothing was changed. `Retry-After` says in how many seconds to try "
+           "(`BAUSTELLEN_API_LOCK_TIMEOUT_MS`), or every database connection of the API stayed in use "
+           "(`BAUSTELLEN_DB_POOL_TIMEOUT_S`); nothing was changed. `Retry-After` says in how many seconds to try "
            "again",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
@@ -229,10 +232,11 @@ def describe_errors(schema: dict[str, Any], app: FastAPI, key_required_by: Calla
 
 
 def _drop_unused(schemas: dict[str, Any], schema: dict[str, Any], names: tuple[str, ...]) -> None:
-    """Remove FastAPI's validation error schemas once nothing refers to them."""
+    """Remove FastAPI's validation error schemas once nothing refers to them (operations and ``webhooks``)."""
     for name in names:
         if name in schemas:
             others = {k: v for k, v in schemas.items() if k != name}
-            text = json.dumps({"paths": schema.get("paths", {}), "schemas": others})
+            text = json.dumps({"paths": schema.get("paths", {}), "webhooks": schema.get("webhooks", {}),
+                               "schemas": others})
             if f'"#/components/schemas/{name}"' not in text:
                 del schemas[name]

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.staticfiles import StaticFiles
@@ -89,6 +90,9 @@ def conflict(detail: str, **extra: Any) -> Problem:
 # Seconds a caller is asked to wait (``Retry-After``) after its call gave up waiting for a lock: a plan run writes
 # its proposals for minutes, so an earlier retry would most likely give up again.
 BUSY_RETRY_AFTER_S = 30
+# ... and after it found every connection of the API's pool in use for ``BAUSTELLEN_DB_POOL_TIMEOUT_S``: the calls
+# holding them end within the lock timeout, so a connection is most likely free again in a few seconds.
+POOL_RETRY_AFTER_S = 5
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a statement that waited longer than ``lock_timeout``
 
 
@@ -103,6 +107,14 @@ def busy() -> Problem:
     return Problem(503, "Busy", "Another job (e.g. a plan run) is writing the requests or data this call would "
                    f"change; nothing was changed. Please try again in {BUSY_RETRY_AFTER_S} seconds or later.",
                    type_="busy", headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
+
+
+def pool_busy() -> Problem:
+    """503 ``busy``: every connection of the API's pool stayed in use for ``BAUSTELLEN_DB_POOL_TIMEOUT_S`` (many
+    calls at once, or calls waiting for locks); the call did nothing."""
+    return Problem(503, "Busy", "The service is answering too many calls at once (all database connections are in "
+                   f"use); nothing was changed. Please try again in {POOL_RETRY_AFTER_S} seconds or later.",
+                   type_="busy", headers={"Retry-After": str(POOL_RETRY_AFTER_S)})
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -168,6 +180,14 @@ def install_handlers(app: FastAPI) -> None:
                                                      request.url.path)
             return problem_response(busy(), request)
         raise exc  # any other database error: the last-resort 500 below (and its traceback in the log)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # No connection was checked out, so nothing ran; a warning, not a traceback: the pool is too small for the
+        # load, or calls hold their connections waiting for locks.
+        logging.getLogger("baustellen.api").warning("%s %s: busy, no database connection free (%s)", request.method,
+                                                    request.url.path, str(exc).splitlines()[0])
+        return problem_response(pool_busy(), request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, SessionDep
+from service.kit.compression import gzip_adds_vary
 from service.kit.encode import to_json
+from service.kit.etags import if_none_match_matches
 from service.kit.geojson import GeoJSONResponse, geojson_response_doc
 from service.kit.links import next_links
 from service.kit.query import KnownQueryOnly
@@ -34,9 +36,14 @@ def create_request(
     principal: Authenticated,
     session: SessionDep,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200, description=(
+        "Any unique string (a UUID): a retry with the same key and body gets the first answer instead of a second "
+        "request; the same key with another body answers 422. Kept for `BAUSTELLEN_IDEMPOTENCY_KEEP_HOURS` (default "
+        "24 h) after the first call; after that the key is free again and a call with it creates a new "
+        "request"))] = None,
 ) -> Response:
-    """Submit a site request. With an `Idempotency-Key` header a retry returns the first answer."""
+    """Submit a site request. With an `Idempotency-Key` header a retry within 24 hours (the configured period)
+    returns the first answer."""
     settings = request.app.state.settings
     if idempotency_key:
         status_code, content = service.create_idempotent(
@@ -106,11 +113,21 @@ def import_requests(
     return service.import_features(session, principal, collection, request.app.state.settings, atomic=atomic)
 
 
-@router.get("/{request_id}", response_model=RequestRead)
-def get_request(request_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> Response:
-    """The request in full for its owner and coordinators; others get the public view (no contact)."""
+@router.get("/{request_id}", response_model=RequestRead,
+            responses={304: {"description": "Not modified: `If-None-Match` names the current ETag"}})
+def get_request(request_id: uuid.UUID, principal: Authenticated, session: SessionDep, request: Request,
+                if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The request in full for its owner and coordinators; others get the public view (no contact). With
+    `If-None-Match` naming its current `ETag` (weak comparison, `*` or a list of tags) the answer is 304 without
+    a body."""
     req, full = service.get_visible(session, principal, request_id)
-    return _read_response(req, full=full)
+    response = _read_response(req, full=full)
+    tag = response.headers["etag"]
+    if if_none_match_matches(if_none_match, tag):
+        # the headers the 200 has (RFC 9110 15.4.5), with the Vary the gzip middleware adds to it (none to a 304)
+        vary = {"Vary": "Accept-Encoding"} if gzip_adds_vary(request, len(response.body)) else {}
+        return Response(status_code=304, headers={"ETag": tag, **vary})
+    return response
 
 
 @router.patch("/{request_id}", response_model=RequestRead)
