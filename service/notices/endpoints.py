@@ -16,7 +16,7 @@ from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionD
 from service.kit.accept import prefers_html
 from service.kit.compression import gzip_adds_vary
 from service.kit.encode import to_json
-from service.kit.etags import if_match_allows
+from service.kit.etags import if_none_match_matches
 from service.kit.head import get_and_head
 from service.kit.problems import Problem, forbidden
 from service.kit.time import tz
@@ -228,18 +228,12 @@ def _feed_etag(body: bytes) -> str:
     return f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
-def _none_match(header: str | None, etag: str) -> bool:
-    """Whether ``If-None-Match`` names the feed's weak ``etag`` (``*`` or a list holding it, weak or not:
-    RFC 9110 13.1.2 compares weakly), read with the parser of ``If-Match`` (``service.kit.etags``)."""
-    return header is not None and any(if_match_allows(header, tag) for tag in (etag, etag.removeprefix("W/")))
-
-
 def _feed_response(request: Request, body: bytes, media_type: str, if_none_match: str | None) -> Response:
     """The feed with its ``ETag`` and ``Cache-Control``, or 304 when ``If-None-Match`` names that tag. The body
     must be the same bytes while the feed's content is (no time of the request in it), else every poll is 200."""
     etag = _feed_etag(body)
     headers = {"ETag": etag, "Cache-Control": FEED_CACHE_CONTROL}
-    if _none_match(if_none_match, etag):
+    if if_none_match_matches(if_none_match, etag):
         # the headers the 200 has (RFC 9110 15.4.5), with the Vary the gzip middleware adds to it (none to a 304)
         vary = {"Vary": "Accept-Encoding"} if gzip_adds_vary(request, len(body)) else {}
         return Response(status_code=304, headers={**headers, **vary})
