@@ -84,6 +84,8 @@ def test_org_and_key_refuse_bad_values_without_a_traceback(run, clean_database, 
         "key", "create", "--org", org_id, "--role", "coordinator")
     assert "--name: Value error, must not be blank" in refused("org", "create", "--name", "   ", "--kind", "city")
     assert "named 'DEW21' exists already" in refused("org", "create", "--name", "DEW21", "--kind", "city")
+    assert "named 'DEW21' exists already (names are compared regardless of case)" in refused(
+        "org", "create", "--name", " dew21 ", "--kind", "city")
     assert f"--org: Organisation {uuid.UUID(int=1)} does not exist" in refused(
         "key", "create", "--org", str(uuid.UUID(int=1)))
     assert f"API key {uuid.UUID(int=2)} does not exist" in refused(

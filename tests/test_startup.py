@@ -79,7 +79,7 @@ def test_serve_and_worker_refuse_a_database_not_at_the_codes_revision(bare_datab
     env = {"BAUSTELLEN_DATABASE_URL": bare_database}
     for command in ("serve", "worker"):
         assert refused(command, **env).startswith(
-            "error: the database is not initialised (no Alembic revision), the code needs 0026_")
+            "error: the database is not initialised (no Alembic revision), the code needs 0027_")
     assert refused("org", "list", **env) == (
         'error: database: relation "organisations" does not exist: run `baustellen db upgrade`')
     engine = create_engine(bare_database)
@@ -88,7 +88,7 @@ def test_serve_and_worker_refuse_a_database_not_at_the_codes_revision(bare_datab
         conn.execute(text("insert into alembic_version values ('0023_public_titles')"))
     for command in ("serve", "worker"):
         assert refused(command, **env) == ("error: the database is at revision 0023_public_titles, the code needs "
-                                           "0026_list_and_purge_indexes: run `baustellen db upgrade`")
+                                           "0027_org_names_ci: run `baustellen db upgrade`")
     with engine.begin() as conn:
         conn.execute(text("update alembic_version set version_num = '0031_from_the_future'"))
     engine.dispose()
@@ -108,7 +108,7 @@ def test_db_downgrade_steps_back_with_minus_one_and_names_an_unknown_revision(ba
     assert CliRunner().invoke(cli, ["db", "upgrade"], env=env).exit_code == 0
     back = CliRunner().invoke(cli, ["db", "downgrade", "-1"], env=env)  # as README says: one step back
     assert back.exit_code == 0, back.output
-    assert "database at 0025_corridor_modes" in back.output
+    assert "database at 0026_list_and_purge_indexes" in back.output
     assert refused("db", "downgrade", "nonsense", **env) == (
         "error: Can't locate revision identified by 'nonsense'")
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.kit.db import Base
@@ -39,11 +39,14 @@ class Organisation(Base):
     __tablename__ = "organisations"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # unique regardless of case (migration 0027): ``repository.get_org_by_name`` compares the same way
+    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="organisation")
+
+    __table_args__ = (Index("uq_organisations_lower_name", func.lower(name), unique=True),)
 
 
 class ApiKey(Base):

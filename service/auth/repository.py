@@ -13,7 +13,8 @@ def get_org(session: Session, org_id: uuid.UUID) -> Organisation | None:
 
 
 def get_org_by_name(session: Session, name: str) -> Organisation | None:
-    return session.scalar(select(Organisation).where(Organisation.name == name))
+    """The organisation of that name, regardless of case (the unique index of migration 0027 compares so)."""
+    return session.scalar(select(Organisation).where(func.lower(Organisation.name) == func.lower(name)))
 
 
 def list_orgs(session: Session) -> list[Organisation]:

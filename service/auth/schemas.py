@@ -7,13 +7,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth.models import KeyStatus, OrgKind, Role
-from service.kit.types import NotBlank, OneLine
+from service.kit.types import NotBlank, OneLine, Trimmed
 
 
 class OrganisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=2, max_length=200), NotBlank, OneLine]
+    # trimmed, and unique regardless of case: "stadt essen " names the organisation "Stadt Essen"
+    name: Annotated[str, Field(min_length=2, max_length=200), NotBlank, OneLine, Trimmed]
     kind: OrgKind
 
 

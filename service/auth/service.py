@@ -56,8 +56,11 @@ def hash_key(key: str) -> str:
 
 def create_organisation(session: Session, *, name: str, kind: OrgKind | str) -> Organisation:
     kind = OrgKind(kind)
-    if repository.get_org_by_name(session, name) is not None:
-        raise Problem(409, "Conflict", f"An organisation named {name!r} exists already.", type_="conflict")
+    existing = repository.get_org_by_name(session, name)
+    if existing is not None:
+        same = "" if existing.name == name else " (names are compared regardless of case)"
+        raise Problem(409, "Conflict", f"An organisation named {existing.name!r} exists already{same}.",
+                      type_="conflict", existing_id=str(existing.id))
     org = Organisation(name=name, kind=kind.value)
     repository.add(session, org)
     return org
