@@ -3,6 +3,7 @@ vector tiles (``/tiles``)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -13,7 +14,7 @@ from service.auth.dependencies import OptionalPrincipal, SessionDep
 from service.kit.encode import to_json
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, geojson_response_doc
 from service.map import ogc, service, tiles
-from service.map.schemas import MapConfig
+from service.map.schemas import LinkedSites, MapConfig
 from service.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -52,3 +53,12 @@ def map_timeline(collection_id: str, rule_id: str, session: SessionDep, principa
     """Sites in a zone or on a corridor (within its buffer), for the Gantt chart: window, slot, dates."""
     data = service.timeline(session, collection_id, rule_id, service.viewer_of(principal))
     return JSONResponse(to_json(data))
+
+
+@router.get("/map/linked/{request_id}", response_model=LinkedSites)
+def map_linked(request_id: uuid.UUID, session: SessionDep, principal: OptionalPrincipal) -> JSONResponse:
+    """The sites linked to a site by a precedence (`after`, either way) that the caller may see: after a step the
+    page reads them again (a step places provisional slots that break the order with it again). 404 for a site
+    the caller cannot see."""
+    data = service.linked(session, request_id, service.viewer_of(principal))
+    return JSONResponse(to_json(data), headers={"Cache-Control": "no-store"})

@@ -374,6 +374,21 @@ def sites_in_rule(session: Session, viewer: Viewer, table: str, rule_id: str) ->
     return [dict(row) for row in rows]
 
 
+def linked_sites(session: Session, viewer: Viewer, request_id: uuid.UUID) -> list[uuid.UUID] | None:
+    """The sites linked to the site ``request_id`` by a precedence (an ``after`` link, either way) that ``viewer``
+    may see; ``None`` when the viewer may not see the site itself (or it does not exist)."""
+    params: dict[str, Any] = {"rid": request_id}
+    own = _visibility(viewer, "r", params)
+    if session.execute(text(f"SELECT 1 FROM site_requests r WHERE r.id = :rid AND {own}"), params).first() is None:
+        return None
+    rows = session.execute(text(f"""
+        SELECT r.id FROM site_requests r
+        WHERE {own} AND r.id IN (SELECT predecessor_id FROM request_precedences WHERE request_id = :rid
+                                 UNION SELECT request_id FROM request_precedences WHERE predecessor_id = :rid)
+        ORDER BY r.id"""), params).scalars().all()
+    return list(rows)
+
+
 # --- vector tiles --------------------------------------------------------------------------------
 
 TILE_EXTENT = 4096

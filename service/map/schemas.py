@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -50,3 +51,9 @@ class MapConfig(BaseModel):
     statuses: list[str]
     collections: list[str]
     available: dict[str, bool]
+
+
+class LinkedSites(BaseModel):
+    id: uuid.UUID
+    linked: list[uuid.UUID] = Field(description="the sites linked to it by a precedence (`after`, either way) the "
+                                                "caller may see")

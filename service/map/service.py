@@ -323,3 +323,12 @@ def timeline(session: Session, collection_id: str, rule_id: str, viewer: Viewer)
         raise not_found(f"Feature in {collection_id}", rule_id)
     sites = repository.sites_in_rule(session, viewer, c.id, rule_id)
     return {"collection": c.id, "id": rule_id, "name": name, "sites": sites}
+
+
+def linked(session: Session, request_id: uuid.UUID, viewer: Viewer) -> dict[str, Any]:
+    """The sites linked to a site by a precedence (``after``, either way), as far as the viewer sees them: a step on
+    the site may have placed them again (a successor's provisional slot moved behind an approved one)."""
+    ids = repository.linked_sites(session, viewer, request_id)
+    if ids is None:
+        raise not_found("Site", request_id)
+    return {"id": request_id, "linked": ids}

@@ -17,6 +17,36 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+# The page asks its questions (approve despite a conflict, start a plan run, the API key) in its own dialog
+# (#ask-dialog), never with the browser's confirm() or prompt(). A tab with this init script says yes to every
+# question without a field, and keeps what was asked in window.bstAsked ({title, text}).
+SAY_YES = """
+document.addEventListener('DOMContentLoaded', () => {
+  const dialog = document.getElementById('ask-dialog');
+  if (!dialog) return;
+  window.bstAsked = [];
+  new MutationObserver(() => {
+    if (!dialog.open || !document.getElementById('ask-field').hidden) return;
+    window.bstAsked.push({title: document.getElementById('ask-title').textContent,
+                          text: document.getElementById('ask-text').textContent});
+    document.getElementById('ask-ok').click();
+  }).observe(dialog, {attributes: true, attributeFilter: ['open']});
+});
+"""
+
+
+def asked(page: Page) -> list[dict[str, str]]:
+    """The questions a tab with SAY_YES answered so far."""
+    return page.evaluate("window.bstAsked || []")
+
+
+def question(page: Page) -> dict[str, str]:
+    """Waits for the page's question dialog and returns its title and text (the test answers it)."""
+    page.wait_for_selector("#ask-dialog[open]")
+    return page.evaluate("""() => ({title: document.getElementById('ask-title').textContent,
+                                   text: document.getElementById('ask-text').textContent})""")
+
+
 def with_key(page: Page, key: str) -> None:
     """The tab signs in with this API key (as the page's key button would) before the page loads."""
     page.add_init_script(f"sessionStorage.setItem('bst-key', '{key}')")

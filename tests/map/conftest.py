@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from geoalchemy2.shape import from_shape, to_shape
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from service.requests.schemas import RequestWrite
 from service.requests.service import prepare
 from service.settings import REPO_ROOT, Settings
 from service.slots.models import Slot
-from tests.map.browser import CHROMIUM_ARGS
+from tests.map.browser import CHROMIUM_ARGS, SAY_YES
 
 RUHR = REPO_ROOT / "examples" / "ruhr"
 
@@ -67,13 +67,21 @@ def browser() -> Iterator[Browser]:
 
 
 def tab(browser: Browser, *, accept_dialogs: bool = False, locale: str = "de-DE", **options: object) -> Iterator[Page]:
-    """A fresh tab (German locale unless told) with these context options; any page error fails the test."""
+    """A fresh tab (German locale unless told) with these context options; any page error, and any dialog of the
+    browser (confirm, prompt, alert: the page asks in its own dialog), fails the test. ``accept_dialogs``: the
+    page's questions are answered with yes ("approve despite conflicts?" and the like; browser.SAY_YES)."""
     context = browser.new_context(locale=locale, **options)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+
+    def browser_dialog(d: Dialog) -> None:
+        errors.append(f"browser dialog ({d.type}): {d.message}")
+        d.dismiss()
+
+    pg.on("dialog", browser_dialog)
     if accept_dialogs:
-        pg.on("dialog", lambda d: d.accept())  # "approve despite conflicts?" and the like
+        pg.add_init_script(SAY_YES)
     yield pg
     context.close()
     assert not errors, errors
@@ -81,7 +89,7 @@ def tab(browser: Browser, *, accept_dialogs: bool = False, locale: str = "de-DE"
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A wide screen's tab (1600 x 950); JavaScript dialogs are accepted."""
+    """A wide screen's tab (1600 x 950); the page's questions are answered with yes."""
     yield from tab(browser, accept_dialogs=True, viewport={"width": 1600, "height": 950})
 
 

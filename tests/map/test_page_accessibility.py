@@ -134,8 +134,9 @@ def test_the_list_is_the_maps_text_alternative_and_one_tab_stop(live_server: str
     assert page.locator("#site-list li[data-id]").count() > 3
     assert page.locator("#site-list li[data-id][tabindex='0']").count() == 1  # one stop in the tab order
 
-    # Tab from the last layer box lands on the list once, the next Tab leaves it for the map
-    page.locator("#f-layers input").last.focus()
+    # Tab from the last stop of the filters (the folded zones' and corridors' timelines) lands on the list once, the
+    # next Tab leaves it for the map
+    page.locator("#timelines > summary").focus()
     page.keyboard.press("Tab")
     entry = page.evaluate("document.activeElement.dataset.id")
     assert entry == page.locator("#site-list li[data-id]").first.get_attribute("data-id")
@@ -193,7 +194,7 @@ def test_reject_dialog_keeps_and_gives_back_the_focus(live_server: str, ruhr: Ru
     assert page.evaluate("document.activeElement.dataset.action") == "reject"
     assert not page.locator("#details").is_hidden()  # Escape closed the dialog, not the details
 
-    # sent: the details are drawn anew, the focus goes to the step's message
+    # sent: the details are drawn anew, the focus goes to their title (the status line says the step's message)
     button.focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("#reject-dialog[open]")
@@ -201,5 +202,5 @@ def test_reject_dialog_keeps_and_gives_back_the_focus(live_server: str, ruhr: Ru
     page.locator("#reject-send").focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("#d-message .message.ok")
-    page.wait_for_function("document.activeElement.classList.contains('message')")
-    assert page.evaluate("document.activeElement.getAttribute('role')") == "status"
+    page.wait_for_function("document.activeElement.id === 'd-title'")
+    assert page.locator("#status-line").inner_text() == "Abgelehnt."

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.auth import service as auth
 from service.requests.models import SiteRequest
 from service.workflow.reasons import COORDINATOR_CODES
-from tests.map.browser import get_request, idle, list_ids, open_map, rendered_ids, select_site, shot, with_key
+from tests.map.browser import asked, get_request, idle, list_ids, open_map, rendered_ids, select_site, shot, with_key
 from tests.map.conftest import Ruhr
 
 DEFAULT_STATUSES = {"draft", "submitted", "slot_proposed", "accepted", "contested", "approved", "active"}
@@ -140,8 +140,6 @@ def test_planner_locks_a_proposed_slot(live_server: str, ruhr: Ruhr, page: Page)
 
 
 def test_planner_starts_a_plan_run(live_server: str, ruhr: Ruhr, page: Page, clean_database: Engine) -> None:
-    asked: list[str] = []
-    page.on("dialog", lambda d: asked.append(d.message))  # the fixture accepts it
     with_key(page, ruhr.coordinator_key)
     open_map(page, live_server)
     idle(page)
@@ -159,8 +157,11 @@ def test_planner_starts_a_plan_run(live_server: str, ruhr: Ruhr, page: Page, cle
     assert (sent["from"], sent["to"]) == (lo, hi)
     west, south, east, north = page.evaluate("window.bst.map.getBounds().toArray().flat()")
     assert all(abs(a - b) < 1e-5 for a, b in zip(sent["bbox"], (west, south, east, north), strict=True))
-    assert len(asked) == 1 and "sichtbaren Kartenausschnitt" in asked[0]
-    assert f"{lo[8:10]}.{lo[5:7]}.{lo[:4]}" in asked[0]
+    questions = asked(page)  # the page's question, answered by the fixture
+    assert len(questions) == 1 and questions[0]["title"] == "Planungslauf starten", questions
+    assert "sichtbaren Kartenausschnitt" in questions[0]["text"]
+    assert f"{lo[8:10]}.{lo[5:7]}.{lo[:4]}" in questions[0]["text"]
+    assert page.evaluate("document.activeElement.id") == "plan-button"  # the focus back where the question came from
 
     # the page polls the run and shows its state: queued, as no worker runs here
     page.wait_for_function("(id) => document.getElementById('status-line').textContent.includes(id)",

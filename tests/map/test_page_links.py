@@ -110,8 +110,10 @@ def test_a_link_to_a_site_selects_it_fits_the_map_and_sets_the_day(live_server: 
     assert page.locator("#details").is_hidden()
     assert page.evaluate("location.hash") == f"#request={sites['draft']}"
     shot(page, "link_not_visible")
-    page.evaluate("(key) => { window.prompt = () => key; }", ruhr.coordinator_key)
-    page.locator("#key-button").click()
+    page.locator("#key-button").click()  # the page's own dialog asks for the key
+    page.wait_for_selector("#ask-dialog[open]")
+    page.locator("#ask-input").fill(ruhr.coordinator_key)
+    page.keyboard.press("Enter")
     wait_selected(page, sites["draft"], "Entwurf: Leitungsbau Gelsenkirchen")
     assert page.locator("#link-notice").is_hidden()
     # the notice can be dismissed; it takes the site out of the address

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from playwright.sync_api import Dialog, Page
+from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +20,7 @@ from service.auth import service as auth
 from service.requests.models import SiteRequest
 from service.settings import Settings
 from service.slots.service import run_plan
-from tests.map.browser import get_request, idle, open_map, post_example_moratorium, select_site, with_key
+from tests.map.browser import get_request, idle, open_map, post_example_moratorium, question, select_site, with_key
 from tests.map.conftest import Ruhr
 
 FIRST, SECOND, FOURTH = "EB-2027-0142", "SWE-W-27-0318", "RB-GL-2027-08"
@@ -154,15 +154,8 @@ def test_plan_run_covers_the_windows_in_view_and_reports_its_outcome(
 
 
 def test_slot_conflict_names_the_sites_in_the_page_language(live_server: str, ruhr: Ruhr, laptop: Page) -> None:
-    page = laptop  # a tab whose dialogs the test answers itself
+    page = laptop  # a tab whose questions the test answers itself
     site, other = ruhr.ids[FIRST], ruhr.ids[SECOND]
-    asked: list[str] = []
-
-    def decline(dialog: Dialog) -> None:
-        asked.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", decline)
     with_key(page, ruhr.coordinator_key)
     open_map(page, live_server)
     select_site(page, str(site))
@@ -172,11 +165,13 @@ def test_slot_conflict_names_the_sites_in_the_page_language(live_server: str, ru
     problem = answer.value.json()
     assert answer.value.status == 409 and problem["type"].endswith("slot-conflict"), problem
     assert [c["request_id"] for c in problem["conflicts"]] == [str(other)]
+    asked = [question(page)]
+    page.locator("#ask-cancel").click()  # declined
     page.wait_for_selector("#d-message .message.err")
 
     sentence = (f"Der Slot kollidiert mit genehmigten oder fixierten Slots: „{ruhr.titles[other]}“ "
                 f"(Slot 10.05.2027 – 08.07.2027; Überschneidung 10.05.2027 – 30.05.2027).")
-    assert len(asked) == 1 and asked[0] == f"{sentence}\nTrotzdem genehmigen?", asked  # no developer wording
+    assert asked == [{"title": "Trotzdem genehmigen?", "text": sentence}], asked  # no developer wording
     shown = page.locator("#d-message").inner_text()
     assert shown.startswith(sentence), shown
     assert "override" not in shown  # the API's detail is folded away
@@ -189,9 +184,12 @@ def test_slot_conflict_names_the_sites_in_the_page_language(live_server: str, ru
     page.locator("#lang-button").click()
     page.wait_for_selector("#d-more [data-action='approve']")
     page.locator("#d-more [data-action='approve']").click()
+    asked.append(question(page))
+    page.keyboard.press("Escape")
     page.wait_for_selector("#d-message .message.err")
-    assert asked[1].startswith(f"The slot conflicts with approved or locked slots: “{ruhr.titles[other]}” "
-                               "(slot 2027-05-10 – 2027-07-08; overlap 2027-05-10 – 2027-05-30)."), asked
+    assert asked[1]["title"] == "Approve anyway?", asked
+    assert asked[1]["text"].startswith(f"The slot conflicts with approved or locked slots: “{ruhr.titles[other]}” "
+                                       "(slot 2027-05-10 – 2027-07-08; overlap 2027-05-10 – 2027-05-30)."), asked
 
 
 def test_approval_despite_a_clash_says_so_in_the_success_message(live_server: str, ruhr: Ruhr, page: Page) -> None:
@@ -210,7 +208,7 @@ def test_approval_despite_a_clash_says_so_in_the_success_message(live_server: st
     shown = page.locator("#d-message").inner_text()
     assert shown == ("Genehmigt. Hinweise: Trotz Überschneidung mit genehmigten oder fixierten Slots genehmigt: "
                      f"„{ruhr.titles[other]}“."), shown
-    assert page.locator("#d-message [role='status']").count() == 1
+    assert page.locator("#status-line").inner_text() == shown  # said there (the live region), once
     assert get_request(live_server, str(site), ruhr.coordinator_key)["status"] == "approved"
 
 

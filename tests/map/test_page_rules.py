@@ -8,9 +8,9 @@ lies in the example's no-dig area "Aufgrabungssperre Hohe Straße (Dortmund)" (2
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Dialog, Page
+from playwright.sync_api import Page
 
-from tests.map.browser import get_request, open_map, post_example_moratorium, select_site, with_key
+from tests.map.browser import get_request, open_map, post_example_moratorium, question, select_site, with_key
 from tests.map.conftest import Ruhr
 
 HOHE_STRASSE = "DEW-WG-2027-131"
@@ -59,7 +59,7 @@ def test_reject_of_a_stale_page_is_refused(live_server: str, ruhr: Ruhr, page: P
 
 def test_slot_in_a_moratorium_is_refused_in_german_and_approved_with_override(
         live_server: str, ruhr: Ruhr, laptop: Page) -> None:
-    page = laptop  # a tab whose dialogs the test answers itself
+    page = laptop  # a tab whose questions the test answers itself
     site = str(ruhr.ids[HOHE_STRASSE])
     headers = {"Authorization": f"Bearer {ruhr.coordinator_key}"}
     post_example_moratorium(live_server, MORATORIUM, ruhr.coordinator_key)
@@ -68,17 +68,6 @@ def test_slot_in_a_moratorium_is_refused_in_german_and_approved_with_override(
     assert r.status_code == 200, r.text
     assert r.json()["warnings"]
 
-    asked: list[str] = []
-    answers = [False, True]  # the first "approve anyway?" is declined, the second accepted
-
-    def answer(dialog: Dialog) -> None:
-        asked.append(dialog.message)
-        if answers.pop(0):
-            dialog.accept()
-        else:
-            dialog.dismiss()
-
-    page.on("dialog", answer)
     with_key(page, ruhr.coordinator_key)
     open_map(page, live_server)
     select_site(page, site)
@@ -92,22 +81,25 @@ def test_slot_in_a_moratorium_is_refused_in_german_and_approved_with_override(
     assert error.startswith(german), error
     assert "no-dig moratorium" not in error  # the API's own detail: folded away
     assert "no-dig moratorium" in page.locator("#d-message .api-detail").text_content()
-    assert asked == []
+    assert not page.locator("#ask-dialog").evaluate("(d) => d.open")
     assert get_request(live_server, site, ruhr.coordinator_key)["slot"]["status"] == "proposed"
 
     # an approval asks whether to override, in German; declined, the refusal is shown and nothing changes
     page.evaluate("document.getElementById('d-message').replaceChildren()")
     page.locator("#d-more [data-action='approve']").click()
+    asked = question(page)
+    assert asked == {"title": "Trotzdem genehmigen?", "text": german}, asked
+    page.locator("#ask-cancel").click()
     page.wait_for_selector("#d-message .message.err")
-    assert len(asked) == 1 and asked[0].startswith(german) and asked[0].endswith("Trotzdem genehmigen?"), asked
     assert page.locator("#d-message").inner_text().startswith(german)
     assert get_request(live_server, site, ruhr.coordinator_key)["status"] == "slot_proposed"
 
     # accepted: approved with override
     with page.expect_request(lambda q: q.url.endswith("/approve") and q.post_data_json == {"override": True}):
         page.locator("#d-more [data-action='approve']").click()
+        assert question(page)["text"] == german
+        page.locator("#ask-ok").click()
     page.wait_for_selector("#d-message .message.ok")
-    assert len(asked) == 2 and asked[1].startswith(german), asked
     after = get_request(live_server, site, ruhr.coordinator_key)
     assert after["status"] == "approved"
     assert (after["slot"]["start"], after["slot"]["status"]) == ("2027-05-03", "approved")

@@ -62,6 +62,7 @@ const state = {
   reasonCodes: null,
   playing: null,
   gantt: null,
+  ganttReturn: null, // where the focus goes back to when the Gantt chart opened from the keyboard closes
   loadErrors: [], // collections that could not be loaded (completely): the map says so instead of "no conflicts"
   returnFocus: null, // where the focus goes back to when the details close
   linkMissing: null, // the site the address names (#request=<id>) when the viewer cannot see it: a notice says so
@@ -170,6 +171,7 @@ async function loadData() {
   state.sitesById = new Map(state.data.sites.features.map((f) => [f.id, f]));
   state.bboxes = new Map(state.data.sites.features.map((f) => [f.id, featureBbox(f.geometry)]));
   state.data.conflicts.features.forEach(conflictDates);
+  renderRuleList();
   for (const id of LAYER_GROUPS) map.getSource(id)?.setData(state.data[id]);
   map.getSource(MARKER_SOURCES.sites)?.setData(siteMarkers(state.data.sites.features));
   map.getSource(MARKER_SOURCES.conflicts)?.setData(conflictMarkers(state.data.conflicts.features));
@@ -198,6 +200,17 @@ async function fetchSite(id) {
     const r = await api(`/ogc/collections/sites/items/${encodeURIComponent(id)}`);
     if (r.ok && r.data?.type === "Feature") return r.data;
     return r.status === 404 ? null : undefined;
+  } catch { return undefined; }
+}
+
+// The sites linked to a site by a precedence (`after`, either way; `/map/linked/{id}`): a step on it may place them
+// again without any conflict between the two (a successor's provisional slot moved behind an approved one).
+// `undefined` when they could not be read.
+async function fetchLinked(id) {
+  try {
+    const r = await api(`/map/linked/${encodeURIComponent(id)}`);
+    if (r.ok && Array.isArray(r.data?.linked)) return r.data.linked;
+    return r.status === 404 ? [] : undefined;
   } catch { return undefined; }
 }
 
@@ -235,14 +248,17 @@ function siteChanged(before, after) {
 
 // After a step on the request `id` (approve, reject, lock, unlock, propose): only what the step may have changed is
 // read again, not every collection: the request itself (the OGC item), its conflicts (and opportunities, when
-// loaded) and the sites it had or has a conflict with (an approval or a lock places submitted neighbours that
-// clash with it again); of those that changed, their conflicts too; the pairs of the zones and corridors these
-// count for. The sources are patched in place. Anything unreadable (or too many partners): everything again.
+// loaded), the sites it had or has a conflict with and those linked to it by a precedence (an approval, a lock or a
+// proposal places submitted neighbours that clash with it or break the order with it again); of those that changed,
+// their conflicts too; the pairs of the zones and corridors these count for. The sources are patched in place.
+// Anything unreadable (or too many partners): everything again.
 async function refreshAfterStep(id) {
   const lazyOn = LAZY_GROUPS.filter((g) => !state.data[g]?.unloaded);
-  const [site, pairs] = await Promise.all([fetchSite(id), fetchCollection("conflicts", `&site=${id}`)]);
-  if (site === undefined || pairs.failed !== null) return loadData();
-  const partners = new Set([...partnersIn(state.data.conflicts.features, id), ...partnersIn(pairs.features, id)]);
+  const [site, pairs, linked] = await Promise.all([fetchSite(id), fetchCollection("conflicts", `&site=${id}`),
+    fetchLinked(id)]);
+  if (site === undefined || pairs.failed !== null || linked === undefined) return loadData();
+  const partners = new Set([...partnersIn(state.data.conflicts.features, id), ...partnersIn(pairs.features, id),
+    ...linked]);
   partners.delete(id);
   if (partners.size > MAX_PARTNERS) return loadData();
   const others = await Promise.all([...partners].map((p) => fetchSite(p)));
@@ -1040,19 +1056,21 @@ function dateField(id, iso, describedBy, attributes = "") {
 // The request's ETag as read with the details: a step on a request changed meanwhile answers 412.
 function ifMatch(full) { return { "If-Match": full.etag || `"v${full.version}"` }; }
 
-// A message below the details; `detail` (the API's own wording of a problem) folded away as secondary text.
+// A message below the details; `detail` (the API's own wording of a problem) folded away as secondary text. A
+// refusal is an alert (said at once); a step's success is said by the status line (refreshAfterAction), so the
+// message below the details is no live region of its own: a screen reader says it once, not twice.
 function message(text, ok, detail = "") {
   const el = $("d-message");
   const more = detail ? `<details class="api-detail"><summary>${esc(t("api_detail"))}</summary>${esc(detail)}</details>` : "";
-  if (el) el.innerHTML = `<div class="message ${ok ? "ok" : "err"}" role="${ok ? "status" : "alert"}" tabindex="-1">${esc(text)}${more}</div>`;
+  if (el) el.innerHTML = `<div class="message ${ok ? "ok" : "err"}"${ok ? "" : ` role="alert"`}>${esc(text)}${more}</div>`;
 }
 
 // The focus was on something a step disabled or drew anew (a button of the details): it is nowhere now.
 const focusLost = () => !document.activeElement || document.activeElement === document.body;
 
-// After a step the details are drawn anew, the button pressed with them: the keyboard's focus goes to the step's
-// message (read out on focus) instead of the start of the page.
-function focusMessage() { ($("d-message")?.querySelector(".message") || $("d-title")).focus(); }
+// After a step the details are drawn anew, the button pressed with them: the keyboard's focus goes to their title
+// instead of the start of the page (the step's message is said by the status line; focused, it would be said twice).
+function focusDetails() { $("d-title").focus(); }
 
 // A refused step: the page's sentence, the API's detail folded below it.
 function problemMessage(r, context) {
@@ -1076,7 +1094,7 @@ function bindDetailActions(id, full) {
     btn.disabled = true; // one click, one request (disabled, the button loses the keyboard's focus)
     try { await run[btn.dataset.action](); } finally {
       btn.disabled = false;
-      if (focusLost()) { if (btn.isConnected) btn.focus(); else focusMessage(); }
+      if (focusLost()) { if (btn.isConnected) btn.focus(); else focusDetails(); }
     }
   }));
   $("d-propose-start")?.addEventListener("keydown", (e) => {
@@ -1123,7 +1141,9 @@ async function approve(id, full, override = false) {
   const type = String(r.data?.type || "").split("/").pop();
   const context = { slot: full.slot };
   if (r.status === 409 && !override && (r.data?.conflicts || OVERRIDABLE.includes(type))) {
-    if (confirm(t("override_confirm", { problem: problemText(r, context) }))) return approve(id, full, true);
+    const yes = await ask({ title: t("override_title"), text: problemText(r, context), ok: t("override_ok"),
+                            returnTo: () => $("d-more").querySelector("[data-action='approve']") });
+    if (yes) return approve(id, full, true);
   }
   problemMessage(r, context);
 }
@@ -1178,8 +1198,66 @@ async function openReject(id, full) {
   const dialog = $("reject-dialog");
   dialog.dataset.id = id;
   dialog.dataset.etag = ifMatch(full)["If-Match"]; // the request as these details read it
+  openModal(dialog, $("reject-code"), () => $("d-more").querySelector("[data-action='reject']"));
+}
+
+// The page's modal dialogs (the reject dialog, the questions of `ask`): Tab wraps round inside (the page behind is
+// inert, but the browser would let the focus leave it), Escape cancels (the browser's own), and once closed the
+// focus goes back to what opened it (`returnTo()`, looked up when it closes: the details may have been drawn anew
+// meanwhile), else to the details' title; then `dialog.onanswer` hears how it was closed (`returnValue`).
+function bindModal(dialog) {
+  dialog.addEventListener("keydown", (e) => {
+    if (e.key !== "Tab") return;
+    const stops = [...dialog.querySelectorAll("input, select, textarea, button")]
+      .filter((el) => !el.disabled && el.getClientRects().length);
+    const first = stops[0], last = stops[stops.length - 1];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  });
+  dialog.addEventListener("close", () => {
+    const back = dialog.returnTo?.();
+    dialog.returnTo = null;
+    // a button disabled while its step waits for the answer gets the focus back from its step (bindDetailActions:
+    // the focus must not stay on a button of the closed dialog)
+    if (back?.isConnected) { if (back.disabled) document.activeElement?.blur(); else back.focus(); }
+    else if (!$("details").hidden) $("d-title").focus();
+    const answer = dialog.onanswer;
+    dialog.onanswer = null;
+    answer?.(dialog.returnValue);
+  });
+}
+
+function openModal(dialog, first, returnTo) {
+  dialog.returnTo = returnTo;
+  dialog.returnValue = ""; // Escape and "Abbrechen" leave it so
   dialog.showModal();
-  $("reject-code").focus();
+  first.focus();
+}
+
+// A question of the page in its own modal dialog instead of the browser's confirm() and prompt() (whose texts and
+// buttons follow the browser, not the page, and which a screen reader may not relate to the page): `title`, the
+// question's `text`, the label `ok` of the button that says yes and, to ask for a text, a labelled `field`
+// ({label, type}) with an `error` said above the buttons. Resolves to true or false, or to the text typed (null
+// when cancelled or empty). The first stop is the field, or "Abbrechen" (the answer that changes nothing).
+function ask({ title, text = "", ok, field = null, error = "", returnTo = () => null }) {
+  const dialog = $("ask-dialog"), input = $("ask-input");
+  $("ask-title").textContent = title;
+  $("ask-text").textContent = text;
+  $("ask-text").hidden = !text;
+  $("ask-ok").textContent = ok;
+  $("ask-field").hidden = !field;
+  input.disabled = !field;
+  input.value = "";
+  if (field) { $("ask-label").textContent = field.label; input.type = field.type || "text"; }
+  $("ask-error").textContent = error;
+  $("ask-error").hidden = !error;
+  return new Promise((resolve) => {
+    dialog.onanswer = (value) => {
+      const yes = value === "ok";
+      resolve(field ? (yes && input.value.trim()) || null : yes);
+    };
+    openModal(dialog, field ? input : $("ask-cancel"), returnTo);
+  });
 }
 
 async function sendReject(ev) {
@@ -1207,21 +1285,46 @@ async function sendReject(ev) {
   await refreshAfterAction(id, t("rejected_ok"));
 }
 
+// After a successful step: what it changed read again, the details drawn anew with its message below them, and the
+// message said once, by the status line (the page's polite live region).
 async function refreshAfterAction(id, text) {
   await reloadData(() => refreshAfterStep(id));
   await select(id);
   message(text, true);
   setStatus(text);
-  if (focusLost()) focusMessage();
+  if (focusLost()) focusDetails();
 }
 
 // --- Gantt of a zone or corridor -----------------------------------------------------------------
 
-async function openGantt(collection, id) {
+// `focus`: opened from the keyboard's way (the list of zones and corridors): the focus goes to the chart's title
+// and, when it closes, back to where it was.
+async function openGantt(collection, id, { focus = false } = {}) {
   const r = await api(`/map/timeline/${collection}/${encodeURIComponent(id)}`);
   if (!r.ok) return;
   state.gantt = r.data;
+  state.ganttReturn = focus ? document.activeElement : null;
   renderGantt();
+  if (focus) $("gantt-title").focus();
+}
+
+function closeGantt() {
+  const back = state.ganttReturn;
+  state.gantt = null;
+  state.ganttReturn = null;
+  renderGantt();
+  if (back?.isConnected) back.focus();
+}
+
+// The zones and corridors by name, each a button that opens its Gantt chart: the way to the chart for the keyboard
+// and a screen reader (a click on a zone or a corridor on the map opens it, too).
+function renderRuleList() {
+  const rules = [["zones", "rule_zone"], ["corridors", "rule_corridor"]].flatMap(([group, kind]) =>
+    (state.data[group]?.features || []).map((f) => ({ group, kind, id: f.properties?.id ?? f.id, name: f.properties?.name })));
+  rules.sort((a, b) => String(a.name ?? "").localeCompare(String(b.name ?? ""), language()));
+  $("rule-list").innerHTML = rules.length ? rules.map((r) => `<li><button type="button" data-gantt="${esc(r.group)}" data-id="${esc(r.id)}">${
+    esc(r.name || r.id)} <span class="m">(${esc(t(r.kind))})</span></button></li>`).join("")
+    : `<li class="empty">${esc(t("no_rules"))}</li>`;
 }
 
 // The month steps the Gantt's axis may label: every month, every second, each quarter, half year, year, …
@@ -1522,8 +1625,8 @@ function bindControls() {
   $("details-close").addEventListener("click", () => closeDetails());
   $("link-notice-close").addEventListener("click", () => { state.linkMissing = null; renderLinkNotice(); writeHash(null); });
   document.addEventListener("keydown", (e) => {
-    if (e.key !== "Escape" || $("reject-dialog").open) return; // the dialog closes itself on Escape
-    if (!$("gantt").hidden && $("gantt").contains(document.activeElement)) { state.gantt = null; renderGantt(); return; }
+    if (e.key !== "Escape" || document.querySelector("dialog[open]")) return; // a dialog closes itself on Escape
+    if (!$("gantt").hidden && $("gantt").contains(document.activeElement)) { closeGantt(); return; }
     if (!$("details").hidden) closeDetails();
   });
   $("legend-toggle").addEventListener("click", () => showLegend($("legend").hidden));
@@ -1532,22 +1635,16 @@ function bindControls() {
     const open = document.querySelector(".sidebar").classList.toggle("open");
     $("sidebar-toggle").setAttribute("aria-expanded", String(open));
   });
-  $("gantt-close").addEventListener("click", () => { state.gantt = null; renderGantt(); });
+  $("gantt-close").addEventListener("click", closeGantt);
+  $("rule-list").addEventListener("click", (e) => {
+    const button = e.target.closest("button[data-gantt]");
+    if (button) openGantt(button.dataset.gantt, button.dataset.id, { focus: true });
+  });
   $("reject-form").addEventListener("submit", sendReject);
   $("reject-cancel").addEventListener("click", () => $("reject-dialog").close());
-  // Tab wraps round inside the open dialog (the page behind is inert; the browser would let the focus leave it)
-  $("reject-dialog").addEventListener("keydown", (e) => {
-    if (e.key !== "Tab") return;
-    const stops = [...$("reject-dialog").querySelectorAll("select, textarea, button:not([disabled])")];
-    const first = stops[0], last = stops[stops.length - 1];
-    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
-    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
-  });
-  // closed (cancelled, Escape or sent): the focus goes back to the button that opened it, if still there
-  $("reject-dialog").addEventListener("close", () => {
-    const back = $("d-more").querySelector("[data-action='reject']");
-    if (back) back.focus(); else if (!$("details").hidden) $("d-title").focus();
-  });
+  $("ask-cancel").addEventListener("click", () => $("ask-dialog").close());
+  bindModal($("reject-dialog"));
+  bindModal($("ask-dialog"));
   $("lang-button").addEventListener("click", () => { setLanguage(language() === "de" ? "en" : "de"); renderTexts(); });
   $("key-button").addEventListener("click", toggleKey);
   $("plan-button").addEventListener("click", startPlan);
@@ -1623,6 +1720,7 @@ function renderTexts({ reselect = true } = {}) {
   $("plan-button").hidden = !(state.me && ["coordinator", "admin"].includes(state.me.role));
   localiseMapControls();
   if (state.config) { renderControls(); renderLegend(); renderSliderLabels(); applyFilters(); renderGantt(); }
+  if (state.data.zones) renderRuleList();
   renderLoadError();
   renderLinkNotice();
   if (reselect && state.selected) select(state.selected);
@@ -1715,11 +1813,16 @@ async function toggleKey() {
     sessionStorage.removeItem("bst-key");
     state.key = null; state.me = null;
   } else {
-    const key = prompt(t("key_prompt"));
-    if (!key) return;
-    state.key = key.trim();
-    sessionStorage.setItem("bst-key", state.key);
-    if (!(await loadMe())) { alert(t("key_invalid")); return; }
+    let error = "";
+    for (;;) { // an unknown key: asked again, saying so
+      const key = await ask({ title: t("key_title"), text: t("key_prompt"), ok: t("key_sign_in"), error,
+                              field: { label: t("key_label"), type: "password" }, returnTo: () => $("key-button") });
+      if (!key) return;
+      state.key = key;
+      sessionStorage.setItem("bst-key", state.key);
+      if (await loadMe()) break;
+      error = t("key_invalid");
+    }
   }
   // the details shown belong to the old view: reload first, then show them again only if still visible; the
   // filter values (owners) are the viewer's too
@@ -1787,7 +1890,9 @@ function planOutcome(id, run) {
 async function startPlan() {
   const b = map.getBounds();
   const { from, to, fallback } = planPeriod(b);
-  if (!confirm(t("plan_confirm", { from: formatDate(from), to: formatDate(to) }))) return;
+  const yes = await ask({ title: t("plan_run"), text: t("plan_confirm", { from: formatDate(from), to: formatDate(to) }),
+                          ok: t("plan_start"), returnTo: () => $("plan-button") });
+  if (!yes) return;
   const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((n) => Math.round(n * 1e5) / 1e5);
   const r = await api("/v1/plans", { method: "POST", body: { bbox, from, to } });
   if (!r.ok) { setStatus(problemText(r)); return; }
