@@ -2,10 +2,11 @@
 
 The pair queries share one shape: a CTE ``a`` holds the side being checked — one stored request
 (``single``), every active request (``all``, for the set-based conflict graph) or a draft given as WKB
-(``check``, nothing stored) — and is joined to ``site_requests b`` with ``ST_DWithin`` on the GiST-indexed
-EPSG:25832 columns (footprint, diversions, replacement routes) plus the time overlap of the effective
-periods. The effective period of a request is its assigned slot (proposed, locked or approved) where one
-exists, else its window.
+(``check``, nothing stored) — and is joined to ``site_requests b`` on the GiST-indexed EPSG:25832 columns
+(footprint, diversions, replacement routes: ``ST_DWithin``, or for pairs of requests
+:func:`service.kit.spatial_sql.pair_ctes`, which looks them up piece by piece of a detailed geometry) plus the time
+overlap of the effective periods. The effective period of a request is its assigned slot (proposed, locked or
+approved) where one exists, else its window.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from service.conflicts.models import (
     Zone,
 )
 from service.geo.rules import IMPACTS, ROAD_KINDS, TOLERANCE_M, TRACK_KINDS, UTILITY_KINDS
+from service.kit.spatial_sql import PIECE_VERTICES, detailed_wkb, pair_ctes
 from service.map.repository import Viewer, title_sql
 
 INACTIVE = ("withdrawn", "rejected", "completed")
@@ -93,7 +95,7 @@ class Draft:
 
 def _a_cte(mode: str, params: dict[str, Any], *, request_id: uuid.UUID | None = None,
            draft: Draft | None = None) -> str:
-    cols = ("r.id, r.owner_id, r.kind, r.modes, r.impact, r.shift, r.urgency, r.status, r.bundle_with, "
+    cols = ("r.id, r.id AS k, r.owner_id, r.kind, r.modes, r.impact, r.shift, r.urgency, r.status, r.bundle_with, "
             "r.geom_utm, r.diversions_utm, r.replacement_utm, COALESCE(s.start, r.earliest_start) AS p_start, "
             "COALESCE(s.\"end\", r.latest_end) AS p_end, r.earliest_start AS w_start, r.latest_end AS w_end")
     if mode == "check":
@@ -103,7 +105,9 @@ def _a_cte(mode: str, params: dict[str, Any], *, request_id: uuid.UUID | None = 
                       a_div=draft.diversions_wkb, a_rep=draft.replacement_wkb, a_exclude=draft.exclude_id,
                       a_modes=list(draft.modes))
         return (
-            "a AS MATERIALIZED (SELECT CAST(:a_exclude AS uuid) AS id, CAST(:a_owner AS uuid) AS owner_id, "
+            "a AS MATERIALIZED (SELECT CAST(:a_exclude AS uuid) AS id, "
+            "COALESCE(CAST(:a_exclude AS uuid), CAST('00000000-0000-0000-0000-000000000000' AS uuid)) AS k, "
+            "CAST(:a_owner AS uuid) AS owner_id, "
             "CAST(:a_kind AS text) AS kind, CAST(:a_modes AS varchar[]) AS modes, "
             "CAST(:a_impact AS text) AS impact, "
             "CAST(:a_shift AS text) AS shift, CAST(:a_urgency AS text) AS urgency, 'submitted' AS status, "
@@ -125,6 +129,23 @@ def _pair_filter(mode: str) -> str:
     if mode == "all":
         return "b.id::text > a.id::text"  # same order as uuid; keeps the planner off a pkey range per row
     return "(a.id IS NULL OR b.id <> a.id)"
+
+
+def _detailed(session: Session, mode: str, *, request_id: uuid.UUID | None = None, draft: Draft | None = None,
+              routes: bool = True) -> bool:
+    """Whether the pairs of ``mode`` are looked up piece by piece (:func:`service.kit.spatial_sql.pair_ctes`): for every
+    request, and for one request (or draft) with a footprint (or, with ``routes``, diversions or replacement routes)
+    of more than :data:`~service.kit.spatial_sql.PIECE_VERTICES` vertices. Small geometries are checked whole, on the
+    indexes too: for them that is the faster query."""
+    if mode == "all":
+        return True
+    if mode == "check":
+        assert draft is not None
+        return detailed_wkb(draft.geom_wkb, *((draft.diversions_wkb, draft.replacement_wkb) if routes else ()))
+    columns = "ST_NPoints(geom_utm), ST_NPoints(diversions_utm), ST_NPoints(replacement_utm)" if routes \
+        else "ST_NPoints(geom_utm)"
+    return bool(session.scalar(text(f"SELECT GREATEST({columns}) > :k FROM site_requests WHERE id = :id"),
+                               {"k": PIECE_VERTICES, "id": request_id}))
 
 
 def _distance_case(col: str, distances: Mapping[str, float], params: dict[str, Any]) -> str:
@@ -152,15 +173,21 @@ def pair_candidates(
     # Works in the road and works on a track of their own need no distance: they clash where they meet.
     required = (f"CASE WHEN works_in_road(a.kind, a.modes) = works_in_road(b.kind, b.modes) "
                 f"THEN GREATEST({da}, {db}) ELSE 0 END")
-    sql = f"""
-    WITH {cte}
-    SELECT a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner,
+    columns = f"""a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner,
            {_title(viewer, "b", params)} AS b_title, b.status AS b_status,
            (SELECT o.name FROM organisations o WHERE o.id = b.owner_id) AS b_owner_name,
            a.kind AS a_kind, b.kind AS b_kind, a.impact AS a_impact, b.impact AS b_impact,
            works_in_road(a.kind, a.modes) AS a_in_road, works_in_road(b.kind, b.modes) AS b_in_road,
            a.shift AS a_shift, b.shift AS b_shift, a.p_start AS a_start, a.p_end AS a_end,
-           bp.p_start AS b_start, bp.p_end AS b_end, a.bundle_with AS a_bundle, b.bundle_with AS b_bundle,
+           bp.p_start AS b_start, bp.p_end AS b_end, a.bundle_with AS a_bundle, b.bundle_with AS b_bundle"""
+    b_period = f"""{_slot_join('sb', 'b')}
+    CROSS JOIN LATERAL (SELECT COALESCE(sb.start, b.earliest_start) AS p_start,
+                               COALESCE(sb."end", b.latest_end) AS p_end) bp"""
+    if not _detailed(session, mode, request_id=request_id, draft=draft):
+        # one request of small geometries: the stored sites near them on the indexes, checked whole
+        sql = f"""
+    WITH {cte}
+    SELECT {columns},
            ST_Distance(a.geom_utm, b.geom_utm) AS distance,
            ST_DWithin(a.geom_utm, b.geom_utm, {required} + :eps) AS space_hit,
            COALESCE(ST_DWithin(a.geom_utm, b.diversions_utm, :tol), false) AS a_on_b_div,
@@ -174,10 +201,22 @@ def pair_candidates(
         OR ST_DWithin(b.replacement_utm, a.geom_utm, :tol)
         OR ST_DWithin(b.geom_utm, a.diversions_utm, :tol)
         OR ST_DWithin(b.geom_utm, a.replacement_utm, :tol))
-    {_slot_join('sb', 'b')}
-    CROSS JOIN LATERAL (SELECT COALESCE(sb.start, b.earliest_start) AS p_start,
-                               COALESCE(sb."end", b.latest_end) AS p_end) bp
+    {b_period}
     WHERE b.status NOT IN {_INACTIVE_SQL} AND {_pair_filter(mode)}
+      AND bp.p_start <= a.p_end AND bp.p_end >= a.p_start
+    """
+        return list(session.execute(text(sql), params))
+    # a detailed geometry, or every request: piece by piece (service.kit.spatial_sql)
+    near = pair_ctes(required=f"{required} + :eps", reach=":maxd", tol=":tol",
+                     pair_filter=f"b.status NOT IN {_INACTIVE_SQL} AND {_pair_filter(mode)}")
+    sql = f"""
+    WITH {cte}, {near}
+    SELECT {columns},
+           COALESCE(n.space_d, ST_Distance(a.geom_utm, b.geom_utm)) AS distance, n.space_hit,
+           n.a_on_b_div, n.a_on_b_rep, n.b_on_a_div, n.b_on_a_rep
+    FROM near n JOIN a ON a.k = n.a_k JOIN site_requests b ON b.id = n.b_id
+    {b_period}
+    WHERE (n.space_d IS NOT NULL OR n.a_on_b_div OR n.a_on_b_rep OR n.b_on_a_div OR n.b_on_a_rep)
       AND bp.p_start <= a.p_end AND bp.p_end >= a.p_start
     """
     return list(session.execute(text(sql), params))
@@ -192,19 +231,28 @@ def opportunity_candidates(
     params: dict[str, Any] = {"dmax": max_distance_m + TOLERANCE_M, "months": months,
                               "kinds": sorted(ROAD_KINDS | UTILITY_KINDS | TRACK_KINDS)}
     cte = _a_cte(mode, params, request_id=request_id, draft=draft)
-    sql = f"""
-    WITH {cte}
-    SELECT a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner, b.status AS b_status,
+    columns = f"""a.id AS a_id, b.id AS b_id, a.owner_id AS a_owner, b.owner_id AS b_owner, b.status AS b_status,
            a.kind AS a_kind, b.kind AS b_kind, a.w_start AS a_start, a.w_end AS a_end,
            b.earliest_start AS b_start, b.latest_end AS b_end, a.bundle_with AS a_bundle,
-           b.bundle_with AS b_bundle, {_title(viewer, "b", params)} AS b_title,
-           ST_Distance(a.geom_utm, b.geom_utm) AS distance
+           b.bundle_with AS b_bundle, {_title(viewer, "b", params)} AS b_title"""
+    pair = f"""b.status NOT IN {_INACTIVE_SQL} AND {_pair_filter(mode)}
+        AND a.kind = ANY(:kinds) AND b.kind = ANY(:kinds)
+        AND b.earliest_start <= a.w_end + make_interval(months => :months)
+        AND a.w_start <= b.latest_end + make_interval(months => :months)"""
+    if not _detailed(session, mode, request_id=request_id, draft=draft, routes=False):
+        sql = f"""
+    WITH {cte}
+    SELECT {columns}, ST_Distance(a.geom_utm, b.geom_utm) AS distance
     FROM a
     JOIN site_requests b ON ST_DWithin(b.geom_utm, a.geom_utm, :dmax)
-    WHERE b.status NOT IN {_INACTIVE_SQL} AND {_pair_filter(mode)}
-      AND a.kind = ANY(:kinds) AND b.kind = ANY(:kinds)
-      AND b.earliest_start <= a.w_end + make_interval(months => :months)
-      AND a.w_start <= b.latest_end + make_interval(months => :months)
+    WHERE {pair}
+    """
+        return list(session.execute(text(sql), params))
+    sql = f"""
+    WITH {cte}, {pair_ctes(required=":dmax", reach=":dmax", routes=False, pair_filter=pair)}
+    SELECT {columns}, n.space_d AS distance
+    FROM near n JOIN a ON a.k = n.a_k JOIN site_requests b ON b.id = n.b_id
+    WHERE n.space_d IS NOT NULL
     """
     return list(session.execute(text(sql), params))
 

@@ -30,8 +30,13 @@ Day and night work (the request's ``shift``) occupy the road only at their hours
 to 20:00, night 20:00 to 07:00, local time): one ``validPeriod`` from the first shift's start to the last one's end,
 named "Arbeiten nur tagsüber, 07:00–20:00 Uhr" / "Nachtarbeit, 20:00–07:00 Uhr" (German, then English), with the
 daily ``recurringTimePeriodOfDay``; a night's ``endTimeOfPeriod`` lies before its ``startTimeOfPeriod``: it runs
-past midnight. The public comment names the hours too. ``continuous`` works have no ``validPeriod``.
-Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``).
+past midnight. Such works reported set up have a first ``validPeriod`` "Baustelle eingerichtet" / "Works set up"
+from the set-up time to the end of the shift running then or of the next one (``common.setup_period``): in place
+now, not only from their next shift. The public comment names the hours too. ``continuous`` works have no
+``validPeriod``.
+Positions are WGS84 ``latitude longitude`` pairs (GML ``posList``) with 6 decimals, of the geometry on that grid and
+valid there (``service.geo.precision.on_grid``: parts a few centimetres apart that the rounding would make overlap are
+merged, never published as a self-intersecting polygon).
 Pure: takes :class:`FeedSite` lists, returns bytes.
 """
 
@@ -54,14 +59,17 @@ from service.feeds.common import (
     FeedMeta,
     FeedSite,
     iso_z,
+    next_shift_start,
     road_names,
     sentence,
+    setup_period,
     shift_bounds,
     shift_text,
     site_end,
     site_start,
     vehicle_impact,
 )
+from service.geo.precision import DATEX2_DECIMALS, on_grid
 
 NS = {
     "con": "http://datex2.eu/schema/3/messageContainer",
@@ -131,7 +139,7 @@ def _multilingual(parent: etree._Element, tag: str, values: Iterable[tuple[str, 
 
 
 def _pos_list(coords: Iterable[tuple[float, ...]]) -> str:
-    return " ".join(f"{c[1]:.6f} {c[0]:.6f}" for c in coords)
+    return " ".join(f"{c[1]:.{DATEX2_DECIMALS}f} {c[0]:.{DATEX2_DECIMALS}f}" for c in coords)
 
 
 def record_ids(site_id: str, vehicle_impact: str, road_diversion: bool) -> list[str]:
@@ -174,8 +182,8 @@ class Dropped:
 def _display(parent: etree._Element, geom: BaseGeometry) -> None:
     point = geom.representative_point()
     coords = _el(parent, "loc:coordinatesForDisplay")
-    _el(coords, "loc:latitude", f"{point.y:.6f}")
-    _el(coords, "loc:longitude", f"{point.x:.6f}")
+    _el(coords, "loc:latitude", f"{point.y:.{DATEX2_DECIMALS}f}")
+    _el(coords, "loc:longitude", f"{point.x:.{DATEX2_DECIMALS}f}")
 
 
 def _supplementary(parent: etree._Element, site: FeedSite) -> None:
@@ -196,8 +204,8 @@ def _location(parent: etree._Element, tag: str, geom: BaseGeometry, site: FeedSi
         _display(loc, geom)
         _supplementary(loc, site)
         coords = _el(_el(loc, "loc:pointByCoordinates"), "loc:pointCoordinates")
-        _el(coords, "loc:latitude", f"{geom.y:.6f}")
-        _el(coords, "loc:longitude", f"{geom.x:.6f}")
+        _el(coords, "loc:latitude", f"{geom.y:.{DATEX2_DECIMALS}f}")
+        _el(coords, "loc:longitude", f"{geom.x:.{DATEX2_DECIMALS}f}")
     elif isinstance(geom, LineString):
         loc = _el(parent, tag, xsi_type="loc:LinearLocation")
         _display(loc, geom)
@@ -215,7 +223,8 @@ def _location(parent: etree._Element, tag: str, geom: BaseGeometry, site: FeedSi
 
 
 def _location_reference(parent: etree._Element, site: FeedSite) -> None:
-    geom = site.geometry
+    # on the grid of the positions written (6 decimals), and valid there (service.geo.precision)
+    geom = on_grid(site.geometry, DATEX2_DECIMALS)
     if isinstance(geom, MultiLineString):
         merged = linemerge(geom)
         geom = merged if isinstance(merged, LineString) else geom
@@ -272,19 +281,36 @@ def _record_head(situation: etree._Element, site: FeedSite, record_id: str, xsi_
     return rec
 
 
+# The name of the first ``validPeriod`` of day or night work reported set up (``common.setup_period``).
+SET_UP_NAME = ("Baustelle eingerichtet", "Works set up")
+
+
 def _valid_period(period: etree._Element, site: FeedSite, meta: FeedMeta) -> None:
     """The hours day or night work occupies the road (``common.SHIFT_HOURS``), as one ``validPeriod`` within the
     overall period: from the first shift's start to the last one's end (``common.shift_bounds``), named in German
     and English, recurring daily at the local times of day. A night runs past midnight: its
     ``endTimeOfPeriod`` (07:00) is before its ``startTimeOfPeriod`` (20:00), and its last night ends at 07:00 the
-    morning after the last day, where ``overallEndTime`` ends too (``common.site_end``). ``continuous`` works have
-    none: they are valid throughout the overall period."""
+    morning after the last day, where ``overallEndTime`` ends too (``common.site_end``). Works reported set up (an
+    emergency, the owner's start) are in place from then, whatever their hours: a first ``validPeriod`` "Baustelle
+    eingerichtet" / "Works set up" from the set-up time to the end of the shift running then or of the next one
+    (``common.setup_period``, as the first WZDx occurrence and GTFS-RT period), and the recurring one from the next
+    shift's start. ``continuous`` works have none: they are valid throughout the overall period."""
     bounds, names = shift_bounds(site, meta.timezone), shift_text(site.shift)
     if bounds is None or names is None:
         return
     begin, end = SHIFT_HOURS[site.shift]
+    first = bounds[0]
+    setup = setup_period(site, meta.timezone)
+    if setup is not None:  # set up: in place from then to the end of that shift (or the next), then by its hours
+        in_place = _el(period, "com:validPeriod")
+        _el(in_place, "com:startOfPeriod", iso_z(setup[0]))
+        _el(in_place, "com:endOfPeriod", iso_z(setup[1]))
+        _multilingual(in_place, "com:periodName", [("de", SET_UP_NAME[0]), ("en", SET_UP_NAME[1])])
+        first = next_shift_start(site, meta.timezone, setup[1])
+        if first is None or first >= bounds[1]:
+            return
     valid = _el(period, "com:validPeriod")
-    _el(valid, "com:startOfPeriod", iso_z(bounds[0]))
+    _el(valid, "com:startOfPeriod", iso_z(first))
     _el(valid, "com:endOfPeriod", iso_z(bounds[1]))
     _multilingual(valid, "com:periodName", [("de", names[0]), ("en", names[1])])
     time_of_day = _el(valid, "com:recurringTimePeriodOfDay")

@@ -37,8 +37,10 @@
   first day, ``is_start_date_verified`` false; once the works are reported set up (status ``active``, e.g. an
   emergency), the time they were (``FeedSite.activated_at``) and true. An active site whose set-up time is not
   recorded (or lies outside its period) keeps midnight, not verified. ``end_date``: local midnight after the last
-  day (``common.site_end``). A shift's occurrence runs from the shift's start (the set-up time, verified, for the
-  shift the works were set up in) to its end.
+  day (``common.site_end``). A shift's occurrence runs from the shift's start to its end; works reported set up are
+  in place from the set-up time (verified) to the end of the shift running then or of the next one, their first
+  occurrence (``common.setup_period``: an emergency with night work reported in the morning is in the feed now,
+  not only from the evening).
 - ``feed_info.license`` may only be CC0 in WZDx 4.2; for any other licence it is left out and the licence is
   stated in the HTTP ``Link: <…>; rel="license"`` header and in docs/feeds.md.
 Pure: takes :class:`FeedSite` lists (and the diversion routes by request id), returns a dict.
@@ -75,6 +77,7 @@ from service.feeds.common import (
     site_start,
 )
 from service.geo.crs import to_metric
+from service.geo.precision import GEOJSON_DECIMALS, grid_coords, on_grid
 
 MEDIA_TYPE = "application/geo+json"
 # Occurrences of day and night work published: the shift running at the reference time and the next ones.
@@ -108,7 +111,7 @@ _DIVERSION_RE = re.compile(r"\bUmleitung\w*([^.!?]*)", re.IGNORECASE)
 
 
 def _round(coords: Any) -> list[list[float]]:
-    return [[round(c[0], 7), round(c[1], 7)] for c in coords]
+    return grid_coords(coords, GEOJSON_DECIMALS)
 
 
 def _farthest_pair(polygon: Polygon) -> list[tuple[float, float]]:
@@ -129,21 +132,26 @@ def _farthest_pair(polygon: Polygon) -> list[tuple[float, float]]:
 
 def wzdx_geometries(geom: BaseGeometry) -> list[dict[str, Any]]:
     """The site geometry as the WZDx geometries of its road events, one per part that is a path of its own (see
-    the module docstring): LineStrings, or MultiPoints of a start and an end."""
+    the module docstring): LineStrings, or MultiPoints of a start and an end; on the grid of the 7 decimals written
+    and valid there (``service.geo.precision.on_grid``: no line collapses to one position)."""
+    return _geometries(on_grid(geom, GEOJSON_DECIMALS))
+
+
+def _geometries(geom: BaseGeometry) -> list[dict[str, Any]]:
     if isinstance(geom, LineString):
         return [{"type": "LineString", "coordinates": _round(geom.coords)}]
     if isinstance(geom, MultiLineString):
         merged = linemerge(geom)
         if isinstance(merged, LineString):
-            return wzdx_geometries(merged)
+            return _geometries(merged)
         given = list(geom.geoms)
         lines = sorted(merged.geoms, key=lambda line: next(
             (n for n, part in enumerate(given) if line.covers(part)), len(given)))
-        return [g for line in lines for g in wzdx_geometries(line)]
+        return [g for line in lines for g in _geometries(line)]
     if isinstance(geom, Polygon):
         return [{"type": "MultiPoint", "coordinates": _round(_farthest_pair(geom))}]
     if isinstance(geom, MultiPolygon | MultiPoint):
-        return [g for part in geom.geoms for g in wzdx_geometries(part)]
+        return [g for part in geom.geoms for g in _geometries(part)]
     point = geom if isinstance(geom, Point) else geom.representative_point()
     return [{"type": "MultiPoint", "coordinates": _round([point.coords[0], point.coords[0]])}]
 

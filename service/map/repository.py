@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.kit.spatial_sql import geojson_sql
+
 # A slot counts for "when is the site set up" when the solver proposed it, a coordinator locked it or the
 # workflow approved it; otherwise the requested window is used.
 EFFECTIVE_START = (
@@ -127,7 +129,7 @@ def site_features(
     matched = session.execute(text(f"SELECT count(*) FROM {SITE_FROM} WHERE {where}"), params).scalar_one()
     rows = session.execute(text(f"""
         SELECT json_build_object('type', 'Feature', 'id', r.id,
-                                 'geometry', ST_AsGeoJSON(r.geom, 7)::json,
+                                 'geometry', {geojson_sql("r.geom")}::json,
                                  'properties', {site_properties(title_sql(viewer, "r", params))})::text
         FROM {SITE_FROM} WHERE {where}
         ORDER BY r.created_at, r.id LIMIT :limit OFFSET :offset"""), params).scalars().all()
@@ -184,7 +186,7 @@ def route_features(
         WHERE {bbox_cond}"""
     matched = session.execute(text(f"SELECT count(*) FROM ({base}) c"), params).scalar_one()
     rows = session.execute(text(f"""
-        SELECT json_build_object('type', 'Feature', 'id', b.fid, 'geometry', ST_AsGeoJSON(b.geom, 7)::json,
+        SELECT json_build_object('type', 'Feature', 'id', b.fid, 'geometry', {geojson_sql("b.geom")}::json,
             'properties', json_build_object('id', b.fid, 'site_id', b.site_id, 'route_kind', b.kind,
                 'title', b.title, 'status', b.status, 'impact', b.impact, 'start', b.start, 'end', b."end"))::text
         FROM ({base}) b ORDER BY b.created_at, b.fid LIMIT :limit OFFSET :offset"""), params).scalars().all()
@@ -281,7 +283,7 @@ def rule_features(
     matched = session.execute(text(f"SELECT count(*) FROM {_q(info.name)} t WHERE {where}"), params).scalar_one()
     rows = session.execute(text(f"""
         SELECT json_build_object('type', 'Feature', 'id', t.{_q(info.order)},
-            'geometry', ST_AsGeoJSON({geom}, 7)::json, 'properties', {_props(info, 't')})::text
+            'geometry', {geojson_sql(geom)}::json, 'properties', {_props(info, 't')})::text
         FROM {_q(info.name)} t WHERE {where} ORDER BY t.{_q(info.order)} LIMIT :limit OFFSET :offset"""),
         params).scalars().all()
     return int(matched), list(rows)

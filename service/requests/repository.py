@@ -7,16 +7,35 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Date, Row, String, Text, and_, case, cast, delete, func, or_, select, text, tuple_
+from sqlalchemy import (
+    JSON,
+    Date,
+    Row,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import column, table
 
 from service.auth.models import Organisation
+from service.kit.spatial_sql import geojson_sql
 from service.requests.models import IdempotencyRecord, RequestPrecedence, SiteRequest
 
 # The slots domain's table, read (never written) here for the list's date filter; named as a table clause so the
 # foundation does not import that domain.
 _slots = table("slots", column("request_id"), column("start", Date), column("end", Date), column("status", String))
+# The workflow's changes after approval, read here for the list's ``pending_change`` filter (likewise).
+_changes = table("request_changes", column("request_id"), column("status", String))
 # When a site is set up: the dates of its slot when the planner proposed it, a coordinator locked it or the
 # workflow approved it, else its requested window; the same rule as the map's EFFECTIVE_START / EFFECTIVE_END
 # (service/map/repository.py) and the OGC API's ``datetime``.
@@ -55,7 +74,9 @@ def _summary_feature_json(viewer_org: uuid.UUID | None):  # noqa: ANN202 - SQL e
     return cast(
         func.json_build_object(
             "type", "Feature", "id", cast(SiteRequest.id, Text),
-            "geometry", cast(func.ST_AsGeoJSON(SiteRequest.geom, 7), JSON), "properties", props,
+            # 7 decimals, valid on that grid (service.kit.spatial_sql.geojson_sql)
+            "geometry", cast(literal_column(geojson_sql(f"{SiteRequest.__tablename__}.geom")), JSON),
+            "properties", props,
         ),
         Text,
     ).label("feature")
@@ -99,11 +120,13 @@ def list_summaries(
     external_id: str | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int = 100,
+    pending_change: bool | None = None,
 ) -> list[Row[Any]]:
     """Public summaries as GeoJSON Feature text (``feature``), in (created_at, id) order. ``viewer_org=None`` means a
     coordinator: drafts of every organisation are included; otherwise only the viewer's own drafts. ``start`` and
     ``end`` keep the sites set up on some day between them: by their slot's dates where they have a dated slot
-    (proposed, locked, approved), else by their requested window."""
+    (proposed, locked, approved), else by their requested window. ``pending_change`` keeps the requests with (true)
+    or without (false) a change after approval waiting for a decision, the viewer's own only (a coordinator's: any)."""
     stmt = select(SiteRequest.created_at, SiteRequest.id, _summary_feature_json(viewer_org)).join(
         Organisation, Organisation.id == SiteRequest.owner_id
     )
@@ -125,6 +148,12 @@ def list_summaries(
         stmt = stmt.where(SiteRequest.owner_id.in_(owners))
     if external_id is not None:  # others' external ids are not theirs to see: a viewer matches only its own
         stmt = stmt.where(SiteRequest.external_id == external_id)
+        if viewer_org is not None:
+            stmt = stmt.where(SiteRequest.owner_id == viewer_org)
+    if pending_change is not None:  # whether a change is pending is the owner's and the coordinators' to know
+        has = select(_changes.c.request_id).where(_changes.c.request_id == SiteRequest.id,
+                                                  _changes.c.status == "pending").exists()
+        stmt = stmt.where(has if pending_change else ~has)
         if viewer_org is not None:
             stmt = stmt.where(SiteRequest.owner_id == viewer_org)
     if after is not None:

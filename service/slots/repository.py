@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.kit.spatial_sql import pair_ctes
 from service.requests.models import SiteRequest
 from service.slots.models import PlanRun, Slot
 
@@ -37,6 +38,47 @@ def get_plan(session: Session, plan_id: uuid.UUID, *, for_update: bool = False) 
     if for_update:
         stmt = stmt.with_for_update()
     return session.scalar(stmt)
+
+
+def plan_params(session: Session, plan_id: uuid.UUID) -> dict[str, Any]:
+    """A run's params, read without locking its row (progress updates write it meanwhile)."""
+    return session.scalar(select(PlanRun.params).where(PlanRun.id == plan_id)) or {}
+
+
+_PLAN_COLUMNS = ("id, status, progress, params, stats - cast(:leave_out as text[]) as stats, fcfs, error, "
+                 "created_by, created_at, started_at, finished_at")
+
+
+def plan_light(session: Session, plan_id: uuid.UUID, *, leave_out: Sequence[str]) -> Row[Any] | None:
+    """A run as a row, its statistics without the keys ``leave_out`` (left in the database, not transferred)."""
+    return session.execute(text(f"select {_PLAN_COLUMNS} from plan_runs where id = :id"),
+                           {"id": plan_id, "leave_out": list(leave_out)}).first()
+
+
+def plan_page(session: Session, *, after: tuple[datetime, uuid.UUID] | None, limit: int,
+              leave_out: Sequence[str]) -> list[Row[Any]]:
+    """Runs newest first (``created_at``, then id), those after the cursor ``after`` (a row's sort key)."""
+    where = "where (created_at, id) < (:at, :id)" if after is not None else ""
+    params: dict[str, Any] = {"limit": limit, "leave_out": list(leave_out)}
+    if after is not None:
+        params.update(at=after[0], id=after[1])
+    return list(session.execute(text(
+        f"select {_PLAN_COLUMNS} from plan_runs {where} order by created_at desc, id desc limit :limit"), params))
+
+
+def plan_outcomes(session: Session, plan_id: uuid.UUID) -> tuple[str, dict[str, Any] | None] | None:
+    """A run's status and the requests it moved or left unplaced (``stats -> 'outcomes'``); None: no such run."""
+    row = session.execute(text("select status, stats -> 'outcomes' as outcomes from plan_runs where id = :id"),
+                          {"id": plan_id}).first()
+    return None if row is None else (row.status, row.outcomes)
+
+
+def request_states(session: Session, ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    """Id, title and status of the requests ``ids``."""
+    if not ids:
+        return []
+    return list(session.execute(text("select id, title, status from site_requests where id = any(:ids)"),
+                                {"ids": list(ids)}))
 
 
 def claim_queued_plan(session: Session) -> PlanRun | None:
@@ -189,41 +231,36 @@ def hard_conflicts(
     none between works in the road and works on a track of their own: ``works_in_road``) or one footprint,
     with an impact other than ``none``, on the other's diversion or replacement route (``diversion``). Pairs
     come back as ``(a, b, kind)`` with ``a < b``. With ``whole_range`` the requests ``ids`` count as in place
-    over all of ``[start, end]`` instead of their windows (for a wider window to try)."""
+    over all of ``[start, end]`` instead of their windows (for a wider window to try).
+
+    The stored sites near each request are found on the GiST indexes, piece by piece of its geometries
+    (:mod:`service.kit.spatial_sql`: a diversion of thousands of vertices is not checked whole against every site in
+    its bounding box)."""
     if not ids:
         return []
-    sql = """
-    with a as (
-        select r.* from site_requests r where r.id = any(:ids)
-    ), b as (
-        select r.*, case when r.id = any(:ids) then r.earliest_start else s.start end as t0,
+    required = ("case when works_in_road(a.kind, a.modes) = works_in_road(b.kind, b.modes) "
+                "then greatest(coalesce((cast(:dist as jsonb) ->> a.impact)::float, 0), "
+                "coalesce((cast(:dist as jsonb) ->> b.impact)::float, 0)) else 0 end + 0.001")
+    pair_rules = ("b.status = any(:statuses) and a.id <> b.id and a.owner_id <> b.owner_id and not ((a.shift = 'day' "
+                  "and b.shift = 'night') or (a.shift = 'night' and b.shift = 'day'))")
+    sql = f"""
+    with a as materialized (
+        select r.id as k, r.id, r.owner_id, r.kind, r.modes, r.impact, r.shift, r.earliest_start, r.latest_end,
+               r.geom_utm, r.diversions_utm, r.replacement_utm
+        from site_requests r where r.id = any(:ids)
+    ), {pair_ctes(required=required, reach=":maxd", tol=":tol", pair_filter=pair_rules)}, b as (
+        select r.id, r.impact as b_impact, case when r.id = any(:ids) then r.earliest_start else s.start end as t0,
                case when r.id = any(:ids) then r.latest_end else s."end" end as t1
         from site_requests r left join slots s on s.request_id = r.id
         where r.status = any(:statuses) and (r.id = any(:ids) or s.start is not null)
-    ), cand as (
-        select a.id as a_id, b.id as b_id,
-               st_dwithin(a.geom_utm, b.geom_utm,
-                          case when works_in_road(a.kind, a.modes) = works_in_road(b.kind, b.modes)
-                               then greatest(coalesce((cast(:dist as jsonb) ->> a.impact)::float, 0),
-                                             coalesce((cast(:dist as jsonb) ->> b.impact)::float, 0))
-                               else 0 end + 0.001) as space_hit,
-               (a.impact <> 'none' and (coalesce(st_dwithin(a.geom_utm, b.diversions_utm, :tol), false)
-                                        or coalesce(st_dwithin(a.geom_utm, b.replacement_utm, :tol), false)))
-               or (b.impact <> 'none' and (coalesce(st_dwithin(b.geom_utm, a.diversions_utm, :tol), false)
-                                           or coalesce(st_dwithin(b.geom_utm, a.replacement_utm, :tol), false)))
-               as route_hit
-        from a join b on a.id <> b.id
-         and a.owner_id <> b.owner_id
-         and not ((a.shift = 'day' and b.shift = 'night') or (a.shift = 'night' and b.shift = 'day'))
-         and greatest(case when :whole then :start else a.earliest_start end, b.t0, :start)
-             <= least(case when :whole then :end else a.latest_end end, b.t1, :end)
-         and (st_dwithin(a.geom_utm, b.geom_utm, :maxd) or st_dwithin(a.geom_utm, b.diversions_utm, :tol)
-              or st_dwithin(a.geom_utm, b.replacement_utm, :tol) or st_dwithin(b.geom_utm, a.diversions_utm, :tol)
-              or st_dwithin(b.geom_utm, a.replacement_utm, :tol))
     )
-    select distinct least(a_id, b_id) as x, greatest(a_id, b_id) as y,
-           case when space_hit then 'space' else 'diversion' end as kind
-    from cand where space_hit or route_hit
+    select distinct least(a.id, b.id) as x, greatest(a.id, b.id) as y,
+           case when n.space_hit then 'space' else 'diversion' end as kind
+    from near n join a on a.k = n.a_k join b on b.id = n.b_id
+    where (n.space_hit or (a.impact <> 'none' and (n.a_on_b_div or n.a_on_b_rep))
+           or (b_impact <> 'none' and (n.b_on_a_div or n.b_on_a_rep)))
+      and greatest(case when :whole then :start else a.earliest_start end, b.t0, :start)
+          <= least(case when :whole then :end else a.latest_end end, b.t1, :end)
     order by 1, 2
     """
     rows = session.execute(text(sql), {

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Row, delete, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from service.kit.spatial_sql import pair_ctes
 from service.requests.models import SiteRequest
 from service.slots.models import Slot
 from service.workflow.models import RequestChange, RequestComment, RequestDeadline, RequestHistory
@@ -37,6 +38,14 @@ def get_slot(session: Session, request_id: uuid.UUID, *, for_update: bool = Fals
     return session.scalar(stmt)
 
 
+def displaced_by(session: Session, emergency_id: uuid.UUID) -> list[uuid.UUID]:
+    """The requests whose slot is still the one an emergency's displacement gave them (their slot's explanation
+    names it in ``displaced_by``), oldest submission first."""
+    return list(session.scalars(text(
+        "select s.request_id from slots s join site_requests r on r.id = s.request_id "
+        "where s.explanation ->> 'displaced_by' = :eid order by r.created_at, r.id"), {"eid": str(emergency_id)}))
+
+
 def delete_slot(session: Session, request_id: uuid.UUID) -> None:
     slot = session.get(Slot, request_id)
     if slot is not None:
@@ -46,14 +55,6 @@ def delete_slot(session: Session, request_id: uuid.UUID) -> None:
 
 ACTIVE_REQUEST_STATUSES = ("submitted", "slot_proposed", "accepted", "contested", "approved", "active")
 BLOCKING_SLOT_STATUSES = ("proposed", "locked", "approved")
-
-
-def _distance_sql() -> str:
-    """The distance ``r`` and the request's works (``me``) must keep: none between works in the road and works on a
-    track of their own (they clash where they meet), else the larger of the two impacts' distances."""
-    return ("case when works_in_road(r.kind, r.modes) = works_in_road(me.kind, me.modes) "
-            "then greatest(coalesce((cast(:dist as jsonb) ->> r.impact)::float, 0), "
-            "coalesce((cast(:dist as jsonb) ->> :impact)::float, 0)) else 0 end + 0.001")
 
 
 def _rank(col: str) -> str:
@@ -93,10 +94,21 @@ def conflicting_slots(
     own_routes = ("st_transform(st_geomfromwkb(cast(:div as bytea), 4326), 25832) as diversions_utm, "
                   "st_transform(st_geomfromwkb(cast(:rep as bytea), 4326), 25832) as replacement_utm"
                   if routes is not None else "diversions_utm, replacement_utm")
+    # the other requests near the works are found on the GiST indexes, piece by piece of a detailed geometry
+    # (service.kit.spatial_sql); the corridors the works count on once, not once per slot
+    required = ("case when works_in_road(b.kind, b.modes) = works_in_road(a.kind, a.modes) "
+                "then greatest(coalesce((cast(:dist as jsonb) ->> b.impact)::float, 0), "
+                "coalesce((cast(:dist as jsonb) ->> :impact)::float, 0)) else 0 end + 0.001")
     sql = f"""
-    with me as (
-        select {footprint} as geom, {own_routes}, kind, coalesce(cast(:modes as varchar[]), modes) as modes
+    with a as materialized (
+        select id as k, {footprint} as geom_utm, {own_routes}, kind, coalesce(cast(:modes as varchar[]), modes) as modes
         from site_requests where id = :rid
+    ), {pair_ctes(required=required, reach=":maxd", tol=":tol", pair_filter="b.id <> a.k")},
+    corridors_on as materialized (
+        select c.kind, c.geom_utm, c.buffer_m, c.min_impact from corridors c, a
+        where c.max_concurrent <= 1
+          and corridor_counts(c.kind, c.geom_utm, c.buffer_m, a.geom_utm, a.kind, a.modes)
+          and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
     ), cand as (
         select r.id, r.owner_id, r.status as request_status,
                case when r.owner_id = :owner then r.title else r.public_title end as title,
@@ -106,20 +118,14 @@ def conflicting_slots(
                r.owner_id <> :owner
                  and not ((r.shift = 'day' and :shift = 'night') or (r.shift = 'night' and :shift = 'day'))
                  as pair_rules,
-               st_dwithin(r.geom_utm, me.geom, {_distance_sql()}) as space_hit,
-               (:impact <> 'none' and (coalesce(st_dwithin(me.geom, r.diversions_utm, :tol), false)
-                                       or coalesce(st_dwithin(me.geom, r.replacement_utm, :tol), false)))
-               or (r.impact <> 'none' and (coalesce(st_dwithin(r.geom_utm, me.diversions_utm, :tol), false)
-                                           or coalesce(st_dwithin(r.geom_utm, me.replacement_utm, :tol), false)))
-                 as route_hit,
+               coalesce(n.space_hit, false) as space_hit,
+               coalesce((:impact <> 'none' and (n.a_on_b_div or n.a_on_b_rep))
+                        or (r.impact <> 'none' and (n.b_on_a_div or n.b_on_a_rep)), false) as route_hit,
                not ((r.shift = 'day' and :shift = 'night') or (r.shift = 'night' and :shift = 'day'))
-               and exists (select 1 from corridors c
-                       where c.max_concurrent <= 1
-                         and corridor_counts(c.kind, c.geom_utm, c.buffer_m, me.geom, me.kind, me.modes)
-                         and corridor_counts(c.kind, c.geom_utm, c.buffer_m, r.geom_utm, r.kind, r.modes)
-                         and {_rank(':impact')} >= coalesce({_rank('c.min_impact')}, 0)
+               and exists (select 1 from corridors_on c
+                       where corridor_counts(c.kind, c.geom_utm, c.buffer_m, r.geom_utm, r.kind, r.modes)
                          and {_rank('r.impact')} >= coalesce({_rank('c.min_impact')}, 0)) as corridor_hit
-        from slots s join site_requests r on r.id = s.request_id cross join me
+        from slots s join site_requests r on r.id = s.request_id left join near n on n.b_id = r.id
         where s.request_id <> :rid and s.status = any(:slot_statuses) and s.start is not null
           and r.status = any(:req_statuses) and r.id <> all(:mates)
           and s.start <= :end and s."end" >= :start
@@ -134,7 +140,7 @@ def conflicting_slots(
               "start": start, "end": end, "dist": json.dumps(distances), "slot_statuses": list(statuses),
               "req_statuses": list(ACTIVE_REQUEST_STATUSES), "tol": route_tolerance_m + 0.001,
               "order": json.dumps(impact_order), "modes": list(modes) if modes is not None else None,
-              "mates": bundle_mates(session, request_id)}
+              "mates": bundle_mates(session, request_id), "maxd": max(distances.values(), default=0.0) + 0.001}
     if geom_wkb is None:
         params.pop("wkb")
     if routes is not None:
@@ -167,13 +173,15 @@ def neighbour_slots(
     session: Session, *, request_id: uuid.UUID, owner_id: uuid.UUID, geom_wkb: bytes | None, impact: str,
     shift: str, distances: dict[str, float], route_tolerance_m: float, impact_order: dict[str, int], start: date,
     end: date, routes: tuple[bytes | None, bytes | None] | None = None, modes: Sequence[str] | None = None,
+    statuses: tuple[str, ...] = BLOCKING_SLOT_STATUSES,
 ) -> list[Row[Any]]:
-    """Every slot (of any blocking status) that would conflict with the request somewhere in ``[start, end]``:
-    what a placement inside that window must avoid."""
+    """Every slot (of any blocking status, or of ``statuses``: the fixed ones only for an approved site an
+    emergency displaces) that would conflict with the request somewhere in ``[start, end]``: what a placement
+    inside that window must avoid."""
     return conflicting_slots(session, request_id=request_id, owner_id=owner_id, geom_wkb=geom_wkb, impact=impact,
                              shift=shift, start=start, end=end, distances=distances,
                              route_tolerance_m=route_tolerance_m, impact_order=impact_order, routes=routes,
-                             modes=modes)
+                             modes=modes, statuses=statuses)
 
 
 def capacity_members(
