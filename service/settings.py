@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # permitted in sections, and a line over 50 km is almost always a mistake (swapped coordinates, a route sent
     # as the footprint). Diversions and replacement routes are not capped: they go where traffic can go.
     max_line_km: float = Field(50.0, gt=0)
+    # The diagonal of a works geometry's bounding box (EPSG:25832): the parts of a Multi* geometry belong to one site,
+    # so they may not lie far apart (two small parts in Aachen and Görlitz pass the area and length caps). Diversions
+    # and replacement routes are not capped, as for their length.
+    max_extent_km: float = Field(60.0, gt=0)
     max_body_bytes: int = Field(5_000_000, ge=1024)
     max_years_ahead: int = Field(10, ge=1, le=100)
 

@@ -75,6 +75,10 @@ def list_requests(
         "Your organisation's own reference (exact match, without the spaces around it): finds your request "
         "stored under it. External ids are internal to their organisation: others' requests never match "
         "(coordinators: any organisation's; add `owner` to pick one)"))] = None,
+    pending_change: Annotated[bool | None, Query(description=(
+        "true: the requests with a change after approval waiting for a decision (`GET /v1/requests/{id}/changes` "
+        "lists it), false: those without; your organisation's requests only (coordinators: any organisation's)"))
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> GeoJSONResponse:
@@ -87,6 +91,7 @@ def list_requests(
     features, next_cursor = service.list_page(
         session, principal, bbox=bbox, start=start, end=end, statuses=[s.value for s in status],
         kinds=[k.value for k in kind], owners=owner, external_id=external_id, cursor=cursor, limit=limit,
+        pending_change=pending_change,
     )
     links = next_links(request, next_cursor)
     return GeoJSONResponse.feature_collection(
@@ -106,10 +111,16 @@ def import_requests(
     With `atomic=true` either all are stored or none (422 with the report).
 
     A Feature's `id` (a string or a number) is the request's `external_id` when `properties.external_id` is absent
-    (both given and different: refused naming `features[i].id`). An external id your organisation already used is
-    refused for that feature, and its result carries `existing_id`, the request stored under it: a retry after a
-    lost answer thus stores nothing twice and returns every feature's id (`id` if stored now, else
-    `existing_id`)."""
+    (both given and different: refused naming `features[i].id`). A feature whose external id your organisation
+    already stored with the same content (the fields as stored: geometry normalised, links by id) is answered
+    `existing` with `existing_id`, the request stored under it, and does not make an atomic import fail: a retry
+    after a lost answer thus stores nothing twice and returns every feature's id (`id` if stored now, else
+    `existing_id`). Stored with other content, it is refused (with `existing_id`; change that request with
+    `PATCH /v1/requests/{id}`). The summary counts `stored`, `existing` and `refused`.
+
+    `after[].request` and `bundle_with` may name a request by your organisation's external id, also one of another
+    feature of the same file, before or after it: those are linked in the same transaction once stored (a
+    feature naming one that is refused, or an unknown external id, is refused naming the field)."""
     return service.import_features(session, principal, collection, request.app.state.settings, atomic=atomic)
 
 

@@ -15,8 +15,15 @@ import shapely
 from shapely.errors import ShapelyError
 from shapely.geometry import mapping, shape
 
+from service.geo import GeometryError, check_crs, to_metric, to_wgs84
+
 ATTRIBUTION = "Datensatz „Baustellen“, Stadt Karlsruhe, CC BY 4.0"
 MAX_OWNER_NAME = 200  # organisations.name
+# A GeometryCollection that mixes areas with lines or points (a trench drawn as a line next to the polygons of its
+# pits) is stored as one area: each line becomes a strip this wide on each side (a 1 m strip: a cable or pipe
+# trench is 0.3 to 0.6 m wide, plus its edges) and each point a disc of this radius, measured in EPSG:25832. The
+# line stays inside its strip, so every distance to it (conflicts, notices) is at most this much shorter.
+STRIP_HALF_WIDTH_M = 0.5
 
 KIND_BY_ART = {
     "Strom bzw. TK-Versorgung": "power",
@@ -76,16 +83,44 @@ def owner_of(verursacher: str | None) -> tuple[str, str]:
 
 
 def _flatten_collection(geometry: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """A GeometryCollection becomes the union of its highest-dimension parts."""
+    """A GeometryCollection becomes one geometry: the union of its parts when they all have one dimension, else
+    one area: its polygons as published, its lines and points widened by :data:`STRIP_HALF_WIDTH_M` (nothing of
+    the published site is dropped). The note says what was widened."""
     if not isinstance(geometry, dict) or geometry.get("type") != "GeometryCollection":
         return geometry, None  # anything else is the request validation's to judge
     try:
-        geom = shape(geometry)
-        top = max(shapely.get_dimensions(g) for g in geom.geoms)
-        merged = shapely.union_all([g for g in geom.geoms if shapely.get_dimensions(g) == top])
+        check_crs(geometry)  # the merged geometry carries no crs member any more: judged here
+    except GeometryError as exc:
+        raise InvalidFeature(f"geometry.crs: {exc.detail}") from None
+    try:
+        parts = [g for g in shape(geometry).geoms if not g.is_empty]
+        dims = {int(shapely.get_dimensions(g)) for g in parts}
+        if not dims:
+            raise ValueError("it has no parts")
+        if len(dims) == 1:
+            merged = shapely.union_all(parts)
+            return mapping(merged), "GeometryCollection as published; its parts were merged"
+        areas = [g for g in parts if shapely.get_dimensions(g) == 2]
+        lines = [g for g in parts if shapely.get_dimensions(g) == 1]
+        points = [g for g in parts if shapely.get_dimensions(g) == 0]
+        widened = [to_wgs84(to_metric(g).buffer(STRIP_HALF_WIDTH_M, quad_segs=4)) for g in lines + points]
+        merged = shapely.union_all(areas + widened)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError, ShapelyError) as exc:
         raise InvalidFeature(f"geometry: unreadable GeometryCollection ({exc or type(exc).__name__})") from None
-    return mapping(merged), "GeometryCollection as published; its highest-dimension parts were merged"
+    what = []
+    if lines:
+        metres = sum(to_metric(g).length for g in lines)
+        what.append(f"its {_count(len(lines), 'line')} ({metres:,.0f} m) widened by {STRIP_HALF_WIDTH_M:g} m on "
+                    "each side")
+    if points:
+        what.append(f"its {_count(len(points), 'point')} widened to {'a disc' if len(points) == 1 else 'discs'} "
+                    f"of {STRIP_HALF_WIDTH_M:g} m radius")
+    kept = f", merged with its {_count(len(areas), 'area')} as published" if areas else ""
+    return mapping(merged), f"GeometryCollection as published, stored as one area: {' and '.join(what)}{kept}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def to_request(feature: dict[str, Any]) -> tuple[str, str, dict[str, Any], list[str]]:
@@ -97,6 +132,10 @@ def to_request(feature: dict[str, Any]) -> tuple[str, str, dict[str, Any], list[
     site_id = p.get("id")
     if not isinstance(site_id, str) or not site_id.strip():
         raise InvalidFeature("id: missing")
+    try:
+        check_crs(feature)  # RFC 7946 has no crs: one naming another CRS would be misread
+    except GeometryError as exc:
+        raise InvalidFeature(f"crs: {exc.detail}") from None
     owner_name, owner_kind = owner_of(_text(p, "verursacher"))
     if len(owner_name) > MAX_OWNER_NAME:
         raise InvalidFeature(f"verursacher: longer than {MAX_OWNER_NAME - len(' (Karlsruhe)')} characters")

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.auth import service as auth
+from service.geo import GeometryError, check_crs
 from service.kit.example import move_request, years_ahead
 from service.kit.time import today
 from service.requests import karlsruhe
@@ -20,8 +21,8 @@ Progress = Callable[[int], None]
 
 
 class BadFile(ValueError):
-    """A file that cannot be loaded at all (missing, unreadable, not JSON, not a FeatureCollection); the message
-    names the file and why, for the CLI to print as one line."""
+    """A file that cannot be loaded at all (missing, unreadable, not JSON, not a FeatureCollection, one naming a
+    ``crs`` other than WGS84); the message names the file and why, for the CLI to print as one line."""
 
 
 def _features(path: Path) -> list[Any]:
@@ -44,6 +45,10 @@ def _features(path: Path) -> list[Any]:
         found = data.get("type") if isinstance(data, dict) else type(data).__name__
         raise BadFile(f"{path}: not a GeoJSON FeatureCollection (found {found!r}), expected "
                       '{"type": "FeatureCollection", "features": [...]}')
+    try:
+        check_crs(data)  # as POST /v1/requests/import: a crs other than WGS84 would have every position misread
+    except GeometryError as exc:
+        raise BadFile(f"{path}: crs: {exc.detail}") from None
     return features
 
 

@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, PlainValidator, WithJsonSchema
 
-from service.kit.types import BlankIsNone, Day, Name, NotBlank, OneLine, Trimmed, WholeNumber
+from service.kit.types import BlankIsNone, Day, Name, NotBlank, OneLine, Trimmed, WholeNumber, one_line, trim
 from service.requests.models import Impact, Mode, Shift, Urgency, WorkKind
 
 GeoJSONGeometry = dict[str, Any]
@@ -16,9 +16,37 @@ GeoJSONGeometry = dict[str, Any]
 # A title people read in lists and notices: something visible, not only spaces. Days are whole numbers, not
 # true/false or "3". An external id is compared as the organisation wrote it without the spaces around it
 # (" EB-1 " is "EB-1"), on one line; a blank one is no external id (stored as null: it identifies nothing).
+MAX_EXTERNAL_ID = 100
 Title = Annotated[str, Field(min_length=1, max_length=300), NotBlank, OneLine]
-ExternalId = Annotated[Annotated[str, Field(max_length=100), Trimmed, OneLine] | None, BlankIsNone]
+ExternalId = Annotated[Annotated[str, Field(max_length=MAX_EXTERNAL_ID), Trimmed, OneLine] | None, BlankIsNone]
 Days = WholeNumber
+# A request named in ``after`` or ``bundle_with``: its id, or the external id the writing organisation stored it
+# under (trimmed as stored). A value in the form of a UUID is an id. Reads always give the id.
+
+
+def _request_ref(value: Any) -> uuid.UUID | str:
+    """A request's id (a UUID, also as a string), else an external id: a string, trimmed, on one line."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a request id or your organisation's external id of it (a string)")
+    text = trim(value)
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        pass
+    if not text:
+        raise ValueError("must not be blank: give a request id or your organisation's external id of it")
+    if len(text) > MAX_EXTERNAL_ID:
+        raise ValueError(f"is neither a request id nor an external id (at most {MAX_EXTERNAL_ID} characters)")
+    return one_line(text)
+
+
+RequestRef = Annotated[uuid.UUID | str, PlainValidator(_request_ref), WithJsonSchema({"anyOf": [
+    {"type": "string", "format": "uuid"}, {"type": "string", "minLength": 1, "maxLength": MAX_EXTERNAL_ID}]})]
+REF = (
+    "The request's id, or the `external_id` your organisation gave it (in `POST /v1/requests/import` also one "
+    "of another feature of the same file, before or after this one); the answer names it by its id.")
 MODES = (
     "The traffic the works affect (`impact` says how hard): `car`, `cycle`, `pedestrian`, `tram` (trams and "
     "Stadtbahn), `bus`, `rail` (trains: S-Bahn, Deutsche Bahn), and `transit`, which means buses and trams as it "
@@ -40,8 +68,13 @@ AFTER = (
     "(null: no limit). Plans and the placement of new requests keep the order whenever both get a slot; a "
     "predecessor outside the plan counts with its slot, or, without one, with the earliest day it can end. Name "
     "requests of your own organisation; the order of two organisations' works is set by the coordination office "
-    "(a coordinator's PATCH with only `after`). Sending the list replaces it; `[]` removes every precedence."
+    "(a coordinator's PATCH with only `after`). Sending the list replaces it; `[]` removes every precedence. "
+    "`request` may also be the `external_id` your organisation gave the other request (in an import: also one "
+    "of another feature of the same file); the answer names it by its id."
 )
+BUNDLE = ("Requests of your organisation this one is bundled with (one closure; their conflicts are lifted): their "
+          "ids, or the `external_id`s your organisation gave them (in an import: also those of other features of "
+          "the same file); the answer names them by their ids.")
 
 
 class Predecessor(BaseModel):
@@ -56,6 +89,12 @@ class Predecessor(BaseModel):
     max_gap_days: Annotated[WholeNumber, Field(ge=0, le=MAX_GAP_DAYS)] | None = Field(
         default=None, description="At most this many whole days between them (null: no limit); not below "
                                   "`min_gap_days`.")
+
+
+class PredecessorRef(Predecessor):
+    """One precedence as written: ``request`` is the predecessor's id or your organisation's external id of it."""
+
+    request: RequestRef = Field(description="The request this one comes after (the predecessor). " + REF)  # type: ignore[assignment]
 
 
 class Contact(BaseModel):
@@ -109,8 +148,8 @@ class RequestWrite(BaseModel):
     urgency: Urgency = Urgency.planned
     external_id: ExternalId = None
     contact: Contact | None = None
-    bundle_with: list[uuid.UUID] = Field(default_factory=list, max_length=50)
-    after: list[Predecessor] = Field(default_factory=list, max_length=50, description=AFTER)
+    bundle_with: list[RequestRef] = Field(default_factory=list, max_length=50, description=BUNDLE)
+    after: list[PredecessorRef] = Field(default_factory=list, max_length=50, description=AFTER)
     status: Literal["draft", "submitted"] | None = None
 
 
@@ -157,8 +196,8 @@ class RequestPatch(BaseModel):
     urgency: Urgency | None = None
     external_id: ExternalId = None
     contact: Contact | None = None
-    bundle_with: list[uuid.UUID] | None = Field(default=None, max_length=50)
-    after: list[Predecessor] | None = Field(default=None, max_length=50, description=AFTER)
+    bundle_with: list[RequestRef] | None = Field(default=None, max_length=50, description=BUNDLE)
+    after: list[PredecessorRef] | None = Field(default=None, max_length=50, description=AFTER)
 
 
 class OwnerRef(BaseModel):
@@ -320,12 +359,16 @@ class RequestRead(BaseModel):
 
 class ImportResult(BaseModel):
     index: int
-    status: Literal["stored", "refused"]
+    status: Literal["stored", "existing", "refused"] = Field(description=(
+        "`stored` now (`id`); `existing`: your organisation stored a request under this external id before, with "
+        "the same content (`existing_id`; nothing stored, as for a retry after a lost answer); `refused` with "
+        "`errors`, also for an external id stored with other content (change that request with PATCH)"))
     id: uuid.UUID | None = None
     external_id: str | None = None
     existing_id: uuid.UUID | None = Field(default=None, description=(
-        "For a feature refused because its external id is already stored: the id of the request stored under it "
-        "(as the 409 of `POST /v1/requests` names it), so a retry after a lost answer learns the ids."))
+        "For a feature whose external id is already stored (`existing`, or refused as stored with other content or "
+        "named twice in the file): the id of the request stored under it (as the 409 of `POST /v1/requests` names "
+        "it), so a retry after a lost answer learns the ids."))
     errors: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
@@ -333,5 +376,6 @@ class ImportResult(BaseModel):
 class ImportReport(BaseModel):
     atomic: bool
     stored: int
+    existing: int = Field(default=0, description="features stored before with the same content (`existing`)")
     refused: int
     results: list[ImportResult]

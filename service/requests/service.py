@@ -6,6 +6,7 @@ Nothing here commits; the HTTP request or CLI command around it does.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import uuid
 from collections.abc import Callable, Collection
@@ -31,7 +32,14 @@ from service.kit.time import today, years_after
 from service.kit.types import is_blank, trim
 from service.requests import repository
 from service.requests.models import IdempotencyRecord, SiteRequest, Status, public_title_of
-from service.requests.schemas import PATCH_NOT_NULL, ImportReport, ImportResult, RequestPatch, RequestWrite
+from service.requests.schemas import (
+    PATCH_NOT_NULL,
+    ImportReport,
+    ImportResult,
+    PredecessorRef,
+    RequestPatch,
+    RequestWrite,
+)
 from service.settings import Settings
 
 FOOTPRINT_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
@@ -54,13 +62,15 @@ PUBLISHED_SOURCES = {"karlsruhe"}
 
 
 def geometry_limits(settings: Settings, *, footprint: bool = False) -> GeometryLimits:
-    """The input limits of the settings. Only the works' ``footprint`` has a length cap (``max_line_km``): routes
-    (diversions, replacement routes) go where traffic can go and may be longer."""
+    """The input limits of the settings. Only the works' ``footprint`` has a length and an extent cap
+    (``max_line_km``, ``max_extent_km``): routes (diversions, replacement routes) go where traffic can go and may be
+    longer."""
     return GeometryLimits(
         service_area=tuple(settings.service_area),  # type: ignore[arg-type]
         max_vertices=settings.max_vertices,
         max_area_km2=settings.max_area_km2,
         max_line_km=settings.max_line_km if footprint else None,
+        max_extent_km=settings.max_extent_km if footprint else None,
     )
 
 
@@ -326,6 +336,89 @@ def _check_references(session: Session, principal: Principal, values: dict[str, 
                                "organisations are bundled by the coordination office (GET /v1/opportunities)")
 
 
+# --- references by external id ------------------------------------------------------------------
+
+# ``lookup(external_id, field)``: the id of the request an external id in ``after`` or ``bundle_with`` names; None
+# to link it later (a feature of an import not stored yet); InvalidField naming ``field`` when it names none.
+RefLookup = Callable[[str, str], "uuid.UUID | None"]
+
+
+def _stored_lookup(session: Session, owner_id: uuid.UUID) -> RefLookup:
+    def lookup(external_id: str, field_name: str) -> uuid.UUID | None:
+        found = repository.get_by_external_id(session, owner_id, external_id)
+        if found is None:
+            raise InvalidField(field_name, f"no request of your organisation has external_id {external_id!r}")
+        return found.id
+    return lookup
+
+
+@dataclass
+class Deferred:
+    """The references :func:`resolve_refs` left out to link later, by their position in the list sent, and the
+    positions of those it kept (for the field a refusal names)."""
+
+    after: dict[int, dict[str, Any]] = field(default_factory=dict)
+    bundle_with: dict[int, str] = field(default_factory=dict)
+    kept: dict[str, list[int]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.after or self.bundle_with)
+
+    def sent_field(self, name: str) -> str:
+        """``name`` (``after[k]…``, ``bundle_with[k]``, as the checks name the kept entries) with the position sent."""
+        for key, positions in self.kept.items():
+            if name.startswith(f"{key}[") and "]" in name:
+                k, rest = name[len(key) + 1:].split("]", 1)
+                if k.isdigit() and int(k) < len(positions):
+                    return f"{key}[{positions[int(k)]}]{rest}"
+        return name
+
+
+def resolve_refs(session: Session, owner_id: uuid.UUID, data: dict[str, Any],
+                 lookup: RefLookup | None = None) -> tuple[dict[str, Any], Deferred]:
+    """``data`` (a write body or a PATCH's changes, dumped) with each ``after[i].request`` and ``bundle_with[i]``
+    given as an external id replaced by the id of the request ``owner_id`` stored under it: a link is to the
+    request (reads name it by its id), the external id may change. An unknown one is refused naming the field,
+    as an unknown id is (by ``lookup``, default: the stored requests). Those ``lookup`` defers are left out and
+    returned."""
+    lookup = lookup or _stored_lookup(session, owner_id)
+    out, deferred = dict(data), Deferred()
+    if data.get("after"):
+        entries, kept = [], []
+        for i, entry in enumerate(data["after"]):
+            ref = entry["request"]
+            if isinstance(ref, str) and not _is_uuid(ref):
+                found = lookup(ref, f"after[{i}].request")
+                if found is None:
+                    deferred.after[i] = entry
+                    continue
+                entry = {**entry, "request": found}
+            entries.append(entry)
+            kept.append(i)
+        out["after"], deferred.kept["after"] = entries, kept
+    if data.get("bundle_with"):
+        values, kept = [], []
+        for i, ref in enumerate(data["bundle_with"]):
+            if isinstance(ref, str) and not _is_uuid(ref):
+                found = lookup(ref, f"bundle_with[{i}]")
+                if found is None:
+                    deferred.bundle_with[i] = ref
+                    continue
+                ref = found
+            values.append(ref)
+            kept.append(i)
+        out["bundle_with"], deferred.kept["bundle_with"] = values, kept
+    return out, deferred
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 # --- precedences (``after``) ---------------------------------------------------------------------
 
 # A precedence naming a request in one of these states holds nothing (its works are off): it cannot be added,
@@ -514,11 +607,14 @@ def create(
     source: str = "api", owner_id: uuid.UUID | None = None,
 ) -> tuple[SiteRequest, list[str]]:
     # published records (a city's open data) keep their dates, even when their works have ended
-    prepared = prepare(body, settings, repair=repair, allow_past=source in PUBLISHED_SOURCES)
+    data = body.model_dump(mode="python")
+    prepared = prepare(data, settings, repair=repair, allow_past=source in PUBLISHED_SOURCES)
     owner = owner_id or principal.org_id
+    data, _ = resolve_refs(session, owner, data)  # the requests it names by external id, by their ids
+    prepared.values["bundle_with"] = [str(b) for b in data["bundle_with"]]
     _check_references(session, principal, prepared.values, owner_id=owner)
     status = Status.draft if body.status == "draft" else Status.submitted
-    after = _after_entries([e.model_dump() for e in body.after])
+    after = _after_entries(data["after"])
     values, day = prepared.values, today(settings)
     window = Starts.of(values["earliest_start"], values["latest_end"], values["duration_days"], status, day)
     check_after(session, principal, after, owner_id=owner, self_id=None, window=window, existing={},
@@ -633,6 +729,8 @@ def update(
     for key in NOT_NULL:
         if key in changes and changes[key] is None:
             raise InvalidField(key, "may not be null" + NULL_HINTS.get(key, ""))
+    # the requests named by external id (the request's owner's), by their ids: as they are stored and read
+    changes, _ = resolve_refs(session, req.owner_id, changes)
     current = _current_body(req)
     # fields sent with the value they already have, as the request would store it, change nothing
     kept_warnings: list[str] = []
@@ -828,7 +926,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise cursors.refused() from exc
 
 
-def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
+def parse_bbox(bbox: str | None, service_area: tuple[float, float, float, float] = GeometryLimits.service_area,
+               ) -> tuple[float, float, float, float] | None:
+    """``minlon,minlat,maxlon,maxlat``; 422 ``bbox`` for anything else, also for one that misses the service area
+    (default: Germany) but would lie in it read as ``minlat,minlon,maxlat,maxlon``, as geometries are told."""
     if bbox is None:
         return None
     try:
@@ -840,6 +941,11 @@ def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
     x0, y0, x1, y1 = parts
     if not all(map(_finite, parts)) or not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
         raise InvalidField("bbox", "must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90")
+    ax0, ay0, ax1, ay1 = service_area
+    if (x1 < ax0 or x0 > ax1 or y1 < ay0 or y0 > ay1) and ax0 <= y0 and y1 <= ax1 and ay0 <= x0 and x1 <= ay1:
+        a, b, c, d = (p.strip() for p in bbox.split(","))
+        raise InvalidField("bbox", f"{bbox} lies outside the service area {ax0:g},{ay0:g},{ax1:g},{ay1:g}; it looks "
+                           f"like lat/lon: the order is minlon,minlat,maxlon,maxlat ({b},{a},{d},{c})")
     return parts  # type: ignore[return-value]
 
 
@@ -850,10 +956,11 @@ def _finite(v: float) -> bool:
 def list_page(
     session: Session, principal: Principal, *, bbox: str | None, start: date | None, end: date | None,
     statuses: list[str], kinds: list[str], owners: list[uuid.UUID], cursor: str | None, limit: int,
-    external_id: str | None = None,
+    external_id: str | None = None, pending_change: bool | None = None,
 ) -> tuple[list[str], str | None]:
     """One page of public summaries, each a GeoJSON Feature already serialised by PostgreSQL. ``external_id``
-    matches the caller's own requests only (a coordinator's: any): external ids are internal to their owner."""
+    matches the caller's own requests only (a coordinator's: any): external ids are internal to their owner.
+    ``pending_change`` (true: with a change after approval waiting for a decision, false: without) likewise."""
     if start and end and end < start:
         raise InvalidField("end", "is before start")
     if external_id is not None:
@@ -863,7 +970,7 @@ def list_page(
     rows = repository.list_summaries(
         session, viewer_org=None if principal.is_coordinator else principal.org_id, bbox=parse_bbox(bbox),
         start=start, end=end, statuses=statuses, kinds=kinds, owners=owners, external_id=external_id,
-        after=decode_cursor(cursor) if cursor else None, limit=limit + 1,
+        after=decode_cursor(cursor) if cursor else None, limit=limit + 1, pending_change=pending_change,
     )
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return [r.feature for r in rows[:limit]], next_cursor
@@ -883,47 +990,79 @@ def _validation_errors(exc: ValidationError, prefix: str) -> list[dict[str, Any]
     return out
 
 
+@dataclass
+class _Feature:
+    """One feature of an import: its report line and, once read, its body and the features of the file it names
+    (``refs``, by index)."""
+
+    index: int
+    result: ImportResult
+    from_id: bool = False
+    body: RequestWrite | None = None  # None: refused as it was read
+    refs: set[int] = field(default_factory=set)
+
+    @property
+    def prefix(self) -> str:
+        return f"features[{self.index}]"
+
+    def errors(self, exc: Problem, deferred: Deferred | None = None) -> list[dict[str, Any]]:
+        """The errors of ``exc`` naming this feature's fields (positions in ``after`` / ``bundle_with`` as sent)."""
+        def name(f: str) -> str:
+            return _id_field(_feature_field(self.prefix, deferred.sent_field(f) if deferred else f), self.prefix,
+                             self.from_id)
+        return [{**e, "field": name(e.get("field", ""))} for e in (exc.errors or [])] or [
+            {"field": self.prefix, "detail": exc.detail or exc.title}]
+
+
+class _Relink(Exception):
+    """A pass of an import whose links (phase two) refused features: it is rolled back and run again without them."""
+
+    def __init__(self, failed: dict[int, list[dict[str, Any]]]) -> None:
+        super().__init__(f"{len(failed)} features")
+        self.failed = failed
+
+
 def import_features(
     session: Session, principal: Principal, collection: Any, settings: Settings, *, atomic: bool
 ) -> ImportReport:
+    """Store the features of a FeatureCollection, each answered ``stored``, ``existing`` (stored before under its
+    external id with the same content) or ``refused``. A feature may name others of the same file by external id
+    in ``after`` and ``bundle_with``: the features are stored in an order that stores the ones named first where
+    it can (file order otherwise); a name that still points ahead (a circle) is linked once all are stored, in the
+    same transaction, checked as a PATCH would. When that refuses a feature, the pass is rolled back and run again
+    without it (a feature naming it is then refused too), so what is reported stored is stored as reported."""
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
         raise InvalidField("type", "the body must be a GeoJSON FeatureCollection")
     _check_crs(collection, "")
     features = collection.get("features")
     if not isinstance(features, list):
         raise InvalidField("features", "must be an array of GeoJSON Features")
-    results: list[ImportResult] = []
-    for i, feature in enumerate(features):
-        prefix = f"features[{i}]"
-        result = ImportResult(index=i, status="refused")
-        from_id = False
+    items = [_read_feature(i, feature) for i, feature in enumerate(features)]
+    in_file: dict[str, int] = {}  # external id -> the first feature of the file with it
+    for item in items:
+        if item.body is not None and item.body.external_id:
+            in_file.setdefault(item.body.external_id, item.index)
+    for item in items:
+        if item.body is not None:
+            named = [e.request for e in item.body.after] + list(item.body.bundle_with)
+            item.refs = {in_file[r] for r in named if isinstance(r, str) and r in in_file} - {item.index}
+    order = _creation_order(items)
+    excluded: dict[int, list[dict[str, Any]]] = {}
+    while True:
         try:
-            if not isinstance(feature, dict) or feature.get("type") != "Feature":
-                raise InvalidField(prefix, "is not a GeoJSON Feature")
-            _check_crs(feature, f"{prefix}.")
-            props = feature.get("properties") or {}
-            if not isinstance(props, dict):
-                raise InvalidField(f"{prefix}.properties", "must be a JSON object")
-            props, from_id = _feature_external_id(feature, props, prefix)
-            result.external_id = _external_id_of(props.get("external_id"))
-            body = RequestWrite.model_validate({**props, "geometry": feature.get("geometry")})
             with session.begin_nested():
-                req, warnings = create(session, principal, body, settings, source="import")
-            result.status, result.id, result.warnings = "stored", req.id, warnings
-        except ValidationError as exc:
-            result.errors = [{**e, "field": _id_field(
-                e["field"].replace(f"{prefix}.properties.geometry", f"{prefix}.geometry"), prefix, from_id)}
-                for e in _validation_errors(exc, f"{prefix}.properties")]
-        except Problem as exc:
-            result.errors = [
-                {**e, "field": _id_field(_feature_field(prefix, e.get("field", "")), prefix, from_id)}
-                for e in (exc.errors or [])
-            ] or [{"field": prefix, "detail": exc.detail or exc.title}]
-            if exc.extra.get("existing_id"):  # a retry after a lost answer: the id stored the first time
-                result.existing_id = uuid.UUID(exc.extra["existing_id"])
-        results.append(result)
+                failed = _import_pass(session, principal, items, order, in_file, excluded, settings)
+                if failed and not atomic:
+                    raise _Relink(failed)
+        except _Relink as exc:
+            excluded.update(exc.failed)
+            continue
+        break
+    results = [item.result for item in items]
     stored = sum(r.status == "stored" for r in results)
-    report = ImportReport(atomic=atomic, stored=stored, refused=len(results) - stored, results=results)
+    existing = sum(r.status == "existing" for r in results)
+    report = ImportReport(atomic=atomic, stored=stored, existing=existing, refused=len(results) - stored - existing,
+                          results=results)
     if atomic and report.refused:
         invalid = [e for r in report.results for e in r.errors]  # before the stored ones are marked "not stored"
         rolled_back = {r.id for r in report.results if r.status == "stored"}
@@ -933,10 +1072,166 @@ def import_features(
             if r.status == "stored":
                 r.status, r.id = "refused", None
                 r.errors = [{"field": f"features[{r.index}]", "detail": "not stored: the atomic import failed"}]
-        report.stored, report.refused = 0, len(results)
+        report.stored, report.refused = 0, len(results) - existing
         raise Problem(422, "Import refused", "At least one feature is invalid; with atomic=true nothing was stored.",
                       type_="import-refused", errors=invalid, report=report.model_dump(mode="json"))
     return report
+
+
+def _read_feature(i: int, feature: Any) -> _Feature:
+    """A feature of an import read into its write body, or its report line refused with the reasons."""
+    item = _Feature(index=i, result=ImportResult(index=i, status="refused"))
+    prefix, result = item.prefix, item.result
+    try:
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise InvalidField(prefix, "is not a GeoJSON Feature")
+        props = feature.get("properties") or {}
+        if not isinstance(props, dict):
+            raise InvalidField(f"{prefix}.properties", "must be a JSON object")
+        props, item.from_id = _feature_external_id(feature, props, prefix)
+        result.external_id = _external_id_of(props.get("external_id"))
+        _check_crs(feature, f"{prefix}.")  # after the external id: the report names the refused feature by it
+        item.body = RequestWrite.model_validate({**props, "geometry": feature.get("geometry")})
+    except ValidationError as exc:
+        result.errors = [{**e, "field": _id_field(
+            e["field"].replace(f"{prefix}.properties.geometry", f"{prefix}.geometry"), prefix, item.from_id)}
+            for e in _validation_errors(exc, f"{prefix}.properties")]
+    except Problem as exc:
+        result.errors = item.errors(exc)
+    return item
+
+
+def _creation_order(items: list[_Feature]) -> list[int]:
+    """The indices of the features read, each after the features of the file it names (``refs``) where it can,
+    else in file order; where names go round in a circle, the first feature of it comes first."""
+    waiting = {it.index: set(it.refs) for it in items if it.body is not None}
+    named_by: dict[int, list[int]] = {}
+    for i, refs in waiting.items():
+        for j in refs:
+            named_by.setdefault(j, []).append(i)
+    ready = [i for i, refs in waiting.items() if not (refs & waiting.keys())]
+    heapq.heapify(ready)
+    order: list[int] = []
+    left = set(waiting)
+    while left:
+        i = heapq.heappop(ready) if ready else min(left)  # none ready: a circle, broken at its first feature
+        if i not in left:
+            continue
+        left.discard(i)
+        order.append(i)
+        for k in named_by.get(i, []):
+            if k in left and not (waiting[k] & left):
+                heapq.heappush(ready, k)
+    return order
+
+
+def _import_pass(session: Session, principal: Principal, items: list[_Feature], order: list[int],
+                 in_file: dict[str, int], excluded: dict[int, list[dict[str, Any]]],
+                 settings: Settings) -> dict[int, list[dict[str, Any]]]:
+    """One pass of an import: each feature read is stored, found ``existing`` or refused (those ``excluded`` by
+    an earlier pass are refused with their errors); then the names that pointed ahead are linked. Returns the
+    features that linking refused (index: errors)."""
+    done: set[int] = set()  # features this pass has dealt with
+    created: set[uuid.UUID] = set()
+    later: list[tuple[_Feature, SiteRequest]] = []
+
+    def lookup(external_id: str, field_name: str) -> uuid.UUID | None:
+        found = repository.get_by_external_id(session, principal.org_id, external_id)
+        if found is not None:
+            return found.id
+        j = in_file.get(external_id)
+        if j is not None and j not in done:
+            return None  # a feature of this file not stored yet: linked once it is
+        if j is not None:
+            raise InvalidField(field_name, f"external_id {external_id!r} names features[{j}] of this file, "
+                               "which was not stored")
+        raise InvalidField(field_name, f"no request of your organisation has external_id {external_id!r} (stored "
+                           "or in this file)")
+
+    for i in order:
+        item = items[i]
+        assert item.body is not None
+        item.result = result = ImportResult(index=i, status="refused", external_id=item.result.external_id)
+        if i in excluded:
+            result.errors = excluded[i]
+            done.add(i)
+            continue
+        deferred = None
+        try:
+            stored = (repository.get_by_external_id(session, principal.org_id, item.body.external_id)
+                      if item.body.external_id else None)
+            if stored is not None and stored.id not in created:  # stored before this import
+                result.existing_id = stored.id
+                _check_same_content(session, principal, item, stored, lookup, settings)
+                result.status = "existing"
+            else:
+                data, deferred = resolve_refs(session, principal.org_id, item.body.model_dump(mode="python"), lookup)
+                body = item.body.model_copy(update={"after": [PredecessorRef(**e) for e in data["after"]],
+                                                    "bundle_with": data["bundle_with"]})
+                with session.begin_nested():
+                    req, warnings = create(session, principal, body, settings, source="import")
+                created.add(req.id)
+                result.status, result.id, result.warnings = "stored", req.id, warnings
+                if deferred:
+                    later.append((item, req))
+        except Problem as exc:
+            result.errors = item.errors(exc, deferred)
+            if exc.extra.get("existing_id"):  # a retry after a lost answer: the id stored the first time
+                result.existing_id = uuid.UUID(exc.extra["existing_id"])
+        done.add(i)
+
+    failed: dict[int, list[dict[str, Any]]] = {}
+    for item, req in sorted(later, key=lambda x: x[0].index):
+        try:
+            _link_later(session, principal, req, item.body, lookup, settings)  # type: ignore[arg-type]
+        except Problem as exc:
+            failed[item.index] = item.errors(exc)
+            item.result.status, item.result.id, item.result.errors = "refused", None, failed[item.index]
+    return failed
+
+
+def _check_same_content(session: Session, principal: Principal, item: _Feature, stored: SiteRequest,
+                        lookup: RefLookup, settings: Settings) -> None:
+    """A feature whose external id names a request stored before: nothing to do when it has the same content (the
+    fields as that request stores them: geometry validated and normalised, the requests it names by their ids; not
+    its state), else refused naming the fields that differ and the request to change."""
+    assert item.body is not None
+    data, deferred = resolve_refs(session, principal.org_id, item.body.model_dump(mode="python"), lookup)
+    current = _current_body(stored)
+    differ = [k for k in RequestWrite.model_fields if k not in ("status", "external_id")
+              and ((k == "after" and deferred.after) or (k == "bundle_with" and deferred.bundle_with)
+                   or not _unchanged(k, data.get(k), current.get(k), settings, []))]
+    if differ:
+        raise Problem(409, "Conflict", f"external_id {stored.external_id!r} is stored with other content",
+                      type_="duplicate-external-id", errors=[{"field": "external_id", "detail": (
+                          f"your organisation stored request {stored.id} under this external id with other content "
+                          f"({', '.join(differ)} differ): change it with PATCH /v1/requests/{stored.id}")}])
+
+
+def _link_later(session: Session, principal: Principal, req: SiteRequest, body: RequestWrite, lookup: RefLookup,
+                settings: Settings) -> None:
+    """Give ``req`` (stored by this import) the ``after`` and ``bundle_with`` of its feature in full, now that the
+    features they name ahead of it are stored: checked as a PATCH of them is (the entries given at creation were
+    checked then), stored, and followed by the hooks of a change (the request is placed again with them)."""
+    data, _ = resolve_refs(session, req.owner_id, body.model_dump(mode="python"), lookup)
+    current = after_of(req)
+    after, bundle = _after_entries(data["after"]), [str(b) for b in data["bundle_with"]]
+    day = today(settings)
+    window = Starts.of(req.earliest_start, req.latest_end, req.duration_days, req.status, day)
+    check_after(session, principal, after, owner_id=req.owner_id, self_id=req.id, window=window,
+                existing={e["request"]: (e["min_gap_days"], e["max_gap_days"]) for e in current},
+                window_changed=False, day=day)
+    _check_references(session, principal, {"bundle_with": bundle}, owner_id=req.owner_id, self_id=req.id,
+                      existing=set(req.bundle_with or []))
+    fields = [name for name, new, old in (("after", after, current), ("bundle_with", bundle, req.bundle_with or []))
+              if _same(new) != _same(old)]
+    with session.begin_nested():
+        if "after" in fields:
+            repository.replace_precedences(session, req.id, after)
+        req.bundle_with = bundle
+        req.updated_at = func.clock_timestamp()
+        session.flush()
+    _after_change(session, req, events.REQUEST_UPDATED, principal, {"fields": fields})
 
 
 def _check_crs(obj: dict[str, Any], prefix: str) -> None:

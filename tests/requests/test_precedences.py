@@ -91,7 +91,7 @@ def test_bad_precedences_are_refused_and_nothing_is_stored(client, city, utility
         ([after(t, 10, 5)], "after[0].max_gap_days", "less than min_gap_days (10)"),
         ([{"request": t, "min_gap_days": "3"}], "after[0].min_gap_days", "valid integer"),
         ([{"request": t, "gap": 3}], "after[0].gap", "Extra inputs"),
-        ([{"request": "Graben"}], "after[0].request", "UUID"),
+        ([{"request": "Graben"}], "after[0].request", "external_id 'Graben'"),
     ]
     for entries, field, contains in cases:
         refused(client.post("/v1/requests", json=body(after=entries), headers=city.headers), field, contains)
