@@ -208,7 +208,8 @@ CONFLICTING = [
     ("post", "/v1/organisations"),
     ("post", "/v1/requests/{request_id}/slot/lock"), ("post", "/v1/requests/{request_id}/slot/unlock"),
     *[("post", f"/v1/requests/{{request_id}}/{action}") for action in (
-        "submit", "accept", "contest", "approve", "reject", "propose", "start", "complete", "withdraw", "revoke")],
+        "submit", "accept", "contest", "approve", "reject", "propose", "start", "complete", "withdraw", "revoke",
+        "cancel")],
     ("post", "/v1/requests/{request_id}/changes"),
     *[("post", f"/v1/requests/{{request_id}}/changes/{{change_id}}/{step}")
       for step in ("approve", "reject", "withdraw")],

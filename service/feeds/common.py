@@ -326,24 +326,65 @@ def shift_periods(site: FeedSite, tz: str, reference: datetime, count: int) -> l
 
     Each shift runs at its local hours (:data:`SHIFT_HOURS`; across a change of summer time a night lasts 10 or 12
     hours); a night belongs to the day it begins on (:func:`shift_bounds`). Works reported set up
-    (:func:`site_start`) begin no earlier than that: the shift they were set up in starts then, a shift over before
-    it is left out. Empty when every shift is over (day work on the evening of its last day)."""
+    (:func:`site_start`) are in place from then to the end of the shift running then or of the next one
+    (:func:`setup_period`, the first period; a shift over before it is left out, the shift it ends with is in it).
+    Empty when every shift is over (day work on the evening of its last day)."""
     hours = SHIFT_HOURS.get(site.shift)
     if hours is None:
         return None
     begin, end = hours
     overnight = end <= begin
     started = site_start(site, tz)[0]
+    setup = setup_period(site, tz)
+    periods: list[tuple[datetime, datetime]] = []
+    if setup is not None and setup[1] > reference and count > 0:
+        periods.append(setup)  # the works are in place since they were set up, whatever their hours
     # the night running at ``reference`` began the day before: start there, never before the works' first day
     day = max(site.start, reference.astimezone(ZoneInfo(tz)).date() - timedelta(days=1))
-    periods: list[tuple[datetime, datetime]] = []
     while day <= site.end and len(periods) < count:
         first = max(local_instant(day, begin, tz), started)
         last = local_instant(day + timedelta(days=1) if overnight else day, end, tz)
-        if last > reference and last > first:
+        if last > reference and last > first and (setup is None or first >= setup[1]):
             periods.append((first, last))
         day += timedelta(days=1)
     return periods
+
+
+def setup_period(site: FeedSite, tz: str) -> tuple[datetime, datetime] | None:
+    """Day or night work reported set up (:func:`site_start` real: the owner's start, an emergency set up at once)
+    is in place from then, whatever its hours: the crew is there and the road is closed now. It occupies the road
+    from its set-up time to the end of the shift of the works running then, or of the next one when it was set up
+    between two (an emergency with night work reported at 06:40 on its first day: until 07:00 the next morning, its
+    first night's end), at most to the works' end (:func:`site_end`); after that by its hours. None for
+    ``continuous`` works and works not reported set up. The one rule behind the first WZDx occurrence, the first
+    GTFS-RT ``active_period`` (:func:`shift_periods`) and DATEX II's first ``validPeriod``."""
+    hours = SHIFT_HOURS.get(site.shift)
+    started, real = site_start(site, tz)
+    if hours is None or not real:
+        return None
+    begin, end = hours
+    overnight = end <= begin
+    day = max(site.start, started.astimezone(ZoneInfo(tz)).date() - timedelta(days=1))
+    while day <= site.end:
+        last = local_instant(day + timedelta(days=1) if overnight else day, end, tz)
+        if last > started:
+            return started, last
+        day += timedelta(days=1)
+    return started, site_end(site, tz)
+
+
+def next_shift_start(site: FeedSite, tz: str, moment: datetime) -> datetime | None:
+    """The start of the works' first shift of day or night work beginning at or after ``moment``, or None when none
+    is left (or the works are ``continuous``)."""
+    hours = SHIFT_HOURS.get(site.shift)
+    if hours is None:
+        return None
+    day = max(site.start, moment.astimezone(ZoneInfo(tz)).date() - timedelta(days=1))
+    while day <= site.end:
+        if (start := local_instant(day, hours[0], tz)) >= moment:
+            return start
+        day += timedelta(days=1)
+    return None
 
 
 def site_end(site: FeedSite, tz: str) -> datetime:

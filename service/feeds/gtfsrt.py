@@ -47,6 +47,9 @@ reference time (``FeedMeta.reference``: the service gives the last shift boundar
 ETag and Last-Modified move on when a shift ends and not in between), the running one included (a night begun
 yesterday evening is active until 07:00), none already over (:func:`active_periods`, ``common.shift_periods``).
 A site whose last shift is over has no alert (one without a period would be shown as long as it is in the feed).
+Cause ``CONSTRUCTION``; for emergency works (``urgency`` emergency) ``MAINTENANCE`` (a repair of the infrastructure,
+as DATEX II's ``repairWork``), headed "Kein Betrieb wegen Notfallbaustelle" / "No service due to emergency works"
+(:data:`EMERGENCY_EFFECT_TEXT`) and described as "Notfallbaustelle …" / "Emergency works …".
 Header and description are German and English (in that order); the description names the hours of day and night
 work (``common.shift_text``), as DATEX II's public comment does. The description speaks to the riders of the
 alert's modes (:func:`service_texts`): trains and trams are stopped ("Kein Zugverkehr", "Kein Straßenbahnverkehr")
@@ -99,6 +102,18 @@ EFFECT_TEXT = {
     rt.Alert.REDUCED_SERVICE: ("Eingeschränkter Betrieb wegen Baustelle", "Reduced service due to construction"),
     rt.Alert.OTHER_EFFECT: ("Bauarbeiten", "Construction work"),
 }
+# The same for emergency works (``urgency`` emergency: a burst main, a collapsed road, repaired at once), whose alert
+# has the cause MAINTENANCE (repair of the infrastructure, as DATEX II's ``roadMaintenance`` / ``repairWork``), not
+# CONSTRUCTION (planned building works).
+EMERGENCY_EFFECT_TEXT = {
+    rt.Alert.NO_SERVICE: ("Kein Betrieb wegen Notfallbaustelle", "No service due to emergency works"),
+    rt.Alert.DETOUR: ("Umleitung wegen Notfallbaustelle", "Detour due to emergency works"),
+    rt.Alert.REDUCED_SERVICE: ("Eingeschränkter Betrieb wegen Notfallbaustelle",
+                               "Reduced service due to emergency works"),
+    rt.Alert.OTHER_EFFECT: ("Notfallbaustelle", "Emergency works"),
+}
+# (German, English) of what the works are, heading an alert's description
+WORKS_WORDS = {False: ("Baustelle", "Construction work"), True: ("Notfallbaustelle", "Emergency works")}
 # the mode of a corridor's vehicles, as ``modes`` names it; corridors of other kinds (``arterial``) carry buses
 CORRIDOR_MODES = {"tram": "tram", "rail": "rail", "bus": "bus"}
 # modes on a track of their own: a full closure stops them (buses detour)
@@ -274,9 +289,10 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
             selector.route_id = route
         if stop:
             selector.stop_id = stop
-    alert.cause = rt.Alert.CONSTRUCTION
+    emergency = site.urgency == "emergency"
+    alert.cause = rt.Alert.MAINTENANCE if emergency else rt.Alert.CONSTRUCTION
     alert.effect = effect
-    effect_de, effect_en = EFFECT_TEXT[effect]
+    effect_de, effect_en = (EMERGENCY_EFFECT_TEXT if emergency else EFFECT_TEXT)[effect]
     impact_de, impact_en = alert_impact_text(site, modes)
     _translated(alert.header_text, f"{effect_de}: {site.title}", f"{effect_en}: {site.title}")
     period_de = f"vom {local_date(site.start)} bis {local_date(site.end)}"
@@ -284,8 +300,9 @@ def _add_alert(feed: rt.FeedMessage, entity_id: str, site: FeedSite, effect: int
     hours = shift_text(site.shift)
     if hours is not None:  # day or night work: "vom 01.04.2027 bis 03.04.2027. Nachtarbeit, 20:00–07:00 Uhr."
         period_de, period_en = f"{period_de}. {hours[0]}", f"{period_en}. {hours[1]}"
-    de = [f"Baustelle {site.title} {period_de}. {impact_de}."]
-    en = [f"Construction work {site.title} {period_en}. {impact_en}."]
+    works_de, works_en = WORKS_WORDS[emergency]
+    de = [f"{works_de} {site.title} {period_de}. {impact_de}."]
+    en = [f"{works_en} {site.title} {period_en}. {impact_en}."]
     for text_de, text_en in service_texts(site, effect, modes):
         de.append(text_de)
         en.append(text_en)

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from service.feeds.models import FeedPublication, FeedPushState
 
-# Effective dates: the slot where it is approved or locked, else the request's window.
+# Effective dates: the slot where it is approved or locked, else the request's window; an active site (set up, not
+# reported completed) ends today at the earliest: its closure is in the street until its owner reports completion,
+# also after its planned end (``:today``, the calendar's day, renewed every day while it overruns).
 # Publishable: approved or active, or emergency works that are not (yet) decided; and not over. Night work is
 # over when its last night is: the morning after its last day (``:night_today`` is the day whose night runs now).
 _CTES = """
@@ -23,8 +25,9 @@ with eff as (
            (s.status in ('approved', 'locked') and s.start is not null and s."end" is not null) as from_slot,
            case when s.status in ('approved', 'locked') and s.start is not null and s."end" is not null
                 then s.start else r.earliest_start end as start_date,
-           case when s.status in ('approved', 'locked') and s.start is not null and s."end" is not null
-                then s."end" else r.latest_end end as end_date
+           greatest(case when s.status in ('approved', 'locked') and s.start is not null and s."end" is not null
+                         then s."end" else r.latest_end end,
+                    case when r.status = 'active' then cast(:today as date) end) as end_date
     from site_requests r left join slots s on s.request_id = r.id
 )
 """
@@ -49,7 +52,8 @@ on conflict (request_id) do update
 _END = text(_CTES + f"""
 update feed_publications p
    set cancelled_at = clock_timestamp(), last_changed = clock_timestamp(),
-       end_reason = case when e.status = 'completed' or e.end_date < :today then 'closed' else 'cancelled' end
+       end_reason = case when e.status in ('withdrawn', 'rejected') then 'cancelled'
+                         when e.status = 'completed' or e.end_date < :today then 'closed' else 'cancelled' end
   from eff e
  where e.id = p.request_id and p.cancelled_at is null and not {_PUBLISHABLE}
 """)
@@ -90,8 +94,9 @@ def sync(session: Session, today: date, night_today: date) -> int:
     return published + ended
 
 
-def published(session: Session) -> list[Row[Any]]:
-    return list(session.execute(_PUBLISHED))
+def published(session: Session, today: date) -> list[Row[Any]]:
+    """The published sites, with their effective dates on ``today`` (an active site's end is today at the earliest)."""
+    return list(session.execute(_PUBLISHED, {"today": today}))
 
 
 # The diversion routes of the published requests (one line per route), for the WZDx ``detour`` road events.

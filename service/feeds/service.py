@@ -168,8 +168,8 @@ def running_night(day: date, clock: time) -> date:
     return day - timedelta(days=1) if clock < SHIFT_HOURS["night"][1] else day
 
 
-def load_sites(session: Session, *, with_corridors: bool = False) -> list[FeedSite]:
-    rows = repository.published(session)
+def load_sites(session: Session, settings: Settings, *, with_corridors: bool = False) -> list[FeedSite]:
+    rows = repository.published(session, today(settings))
     sites = [
         FeedSite(
             id=row.id, title=scrub(row.title), description=scrub(row.description), kind=row.kind,
@@ -346,12 +346,14 @@ def _build(session: Session, settings: Settings, fmt: FeedFormat, reference: dat
     meta = feed_meta(settings, PLACEHOLDER, reference)
     if fmt is FeedFormat.datex2:
         ended, dropped = load_ended(session, settings)
-        return _text_template(datex2.build(load_sites(session), ended, meta, dropped), datex2.MEDIA_TYPE, 2)
+        sites = load_sites(session, settings)
+        return _text_template(datex2.build(sites, ended, meta, dropped), datex2.MEDIA_TYPE, 2)
     if fmt is FeedFormat.wzdx:
         routes = {row.id: shape(json.loads(row.geometry)) for row in repository.diversions(session)}
-        body = json.dumps(wzdx.build(load_sites(session), meta, routes), ensure_ascii=False, separators=(",", ":"))
+        body = json.dumps(wzdx.build(load_sites(session, settings), meta, routes), ensure_ascii=False,
+                          separators=(",", ":"))
         return _text_template(body.encode(), wzdx.MEDIA_TYPE, 1)
-    feed = gtfsrt.build(load_sites(session, with_corridors=True), meta)
+    feed = gtfsrt.build(load_sites(session, settings, with_corridors=True), meta)
     if fmt is FeedFormat.gtfsrt_json:
         body = gtfsrt.to_json(feed)
         return Template(parts=_cut(body, _json_timestamp(PLACEHOLDER), 1), write=_json_timestamp,

@@ -82,7 +82,7 @@ CONFLICT_RESPONSES: dict[tuple[str, str], str] = {
     ("post", _R + "/slot/lock"): "Conflict: the request has no slot to lock, or its slot is approved" + _SLOT,
     ("post", _R + "/slot/unlock"): "Conflict: the request has no slot to unlock, or its slot is approved",
     **{("post", f"{_R}/{action}"): _STATE for action in (
-        "submit", "accept", "contest", "reject", "start", "complete", "withdraw", "revoke")},
+        "submit", "accept", "contest", "reject", "start", "complete", "withdraw", "revoke", "cancel")},
     ("post", _R + "/propose"): _STATE + _SLOT,
     ("post", _R + "/approve"): _STATE + "; no slot to approve, or one in the past" + _SLOT + " (unless `override`)",
     ("post", _R + "/changes"): "Conflict: changes need an approved or active request, a change is pending already, "

@@ -91,6 +91,11 @@ CANCELLING = {"request.withdrawn", "request.rejected"}
 # A ``slot.displaced`` that gave a site its first dates (it had none: left unplaced until its blocker gave its slot
 # back, ``slots.service.place_unblocked``; the site carries ``first_dates``) is no move.
 FIRST_DATES_HEADLINE = ("Baustellentermin vorläufig festgelegt", "Site dates provisionally set")
+# A ``slot.displaced`` that left a site without a slot (an emergency took its dates and its window has no other free
+# start, ``workflow.service._displace``; the site's dates are then its window, ``repository._OPEN_SQL``): like a
+# revoked approval, its dates are open and new ones follow (:func:`left_without_slot`).
+NO_SLOT_HEADLINE = ("Baustellentermin verschoben, neuer Termin folgt", "Site dates moved, new dates to follow")
+OPEN_DATES = ("noch offen, ein neuer Termin folgt", "open, new dates to follow")
 # A site that no longer matches a subscription whose subscriber was told about it (``service.queue_left_notices``):
 # no outbox event of its own, one notice once, saying why (the parts of the match it fails, ``LEFT_REASONS``).
 SITE_LEFT = "site.left"
@@ -297,10 +302,19 @@ def headline(kind: str, site: dict[str, Any] | None, lang: str) -> str:
         labels = _update_labels(site)
     elif kind == "slot.displaced" and site is not None and site.get("first_dates"):
         labels = FIRST_DATES_HEADLINE
+    elif site is not None and left_without_slot(kind, site):
+        labels = NO_SLOT_HEADLINE
     text = _pair(labels, lang)
     if "{days}" in text and site is not None:
         text = text.format(days=site.get("days_until", "?"))
     return text
+
+
+def left_without_slot(kind: str, site: dict[str, Any]) -> bool:
+    """Whether a ``slot.displaced`` notice (or a calendar entry headed by one) is of a site the displacement left
+    without a slot: it has no dates of its own (``VOID_DATES``), neither its preferred dates nor its window are when
+    it takes place."""
+    return kind == "slot.displaced" and site.get("dates") in VOID_DATES and not site.get("first_dates")
 
 
 def subject(kind: str, site: dict[str, Any] | None, lang: str) -> str:
@@ -486,6 +500,12 @@ def site_block(kind: str, site: dict[str, Any], lang: str) -> str:
         if previous and previous.get("start"):
             was = "Bisher genehmigt" if de else "Previously approved"
             changed = {"dates"}
+    elif left_without_slot(kind, site):
+        # an emergency took its dates and left it without a slot: open, as after a revoked approval ("Bisher
+        # genehmigt" when the dates it lost were approved), never its preferred dates as if it took place then
+        when_now = _pair(OPEN_DATES, lang)
+        if previous and previous.get("start") and previous.get("dates") == "slot":
+            was = "Bisher genehmigt" if de else "Previously approved"
     elif kind in CANCELLING:
         # the site's dates as they were planned: one without dates of its own (never set, or void after its
         # approval was revoked, ``repository._VOID_CANCELLED_SQL``) is not "still open" once it is cancelled

@@ -102,14 +102,25 @@ FIRST_DATES_MARK = "+first"
 # ``preferred`` for the owner's wish, ``window`` when nothing narrower is known. ``{s}``: the slot's alias.
 _SITE_DATES = """
     CASE WHEN {s}.start IS NOT NULL AND {s}.status IN ('approved', 'locked', 'proposed') THEN {s}.start
-         WHEN r.preferred_start IS NOT NULL THEN r.preferred_start ELSE r.earliest_start END AS start_date,
+         WHEN r.preferred_start IS NOT NULL AND {s}.status IS DISTINCT FROM 'open' THEN r.preferred_start
+         ELSE r.earliest_start END AS start_date,
     CASE WHEN {s}.start IS NOT NULL AND {s}.status IN ('approved', 'locked', 'proposed') THEN {s}."end"
-         WHEN r.preferred_start IS NOT NULL THEN r.preferred_start + (r.duration_days - 1)
+         WHEN r.preferred_start IS NOT NULL AND {s}.status IS DISTINCT FROM 'open'
+         THEN r.preferred_start + (r.duration_days - 1)
          ELSE r.latest_end END AS end_date,
     CASE WHEN {s}.start IS NOT NULL AND {s}.status = 'approved' THEN 'slot'
          WHEN {s}.start IS NOT NULL AND {s}.status IN ('proposed', 'locked') THEN 'proposed'
-         WHEN r.preferred_start IS NOT NULL THEN 'preferred' ELSE 'window' END AS dates
+         WHEN r.preferred_start IS NOT NULL AND {s}.status IS DISTINCT FROM 'open' THEN 'preferred'
+         ELSE 'window' END AS dates
 """
+# A site an emergency left without a slot (``workflow.service._displace``: its slot ``unplaced``, explained by the
+# emergency, ``displaced_by``): its status reads ``open``, and its dates are its window, never its preferred dates
+# (which the emergency holds, or which lie behind it): a notice says "noch offen, ein neuer Termin folgt"
+# (``render.left_without_slot``) and the calendar spans the window. ``{s}``: the slot row's alias.
+_OPEN_SQL = (
+    "({s}.status = 'unplaced' AND {s}.start IS NULL"
+    " AND jsonb_exists(coalesce({s}.explanation, '{{}}'::jsonb), 'displaced_by'))"
+)
 # A slot whose approval was revoked (``approval.revoked``: the workflow leaves its dates in the slot, as a proposal
 # for the coordination office): the request is submitted again, the slot proposed, neither placed anew (the
 # incremental placement's slots are ``provisional``) nor proposed, locked, displaced or approved since (the
@@ -142,9 +153,9 @@ _VOID_CANCELLED_SQL = (
 _CURRENT_SLOT_SQL = """
     LEFT JOIN slots sl ON sl.request_id = r.id
     LEFT JOIN LATERAL (
-        SELECT sl.start, sl."end", CASE WHEN {void} THEN 'void' ELSE sl.status END AS status
+        SELECT sl.start, sl."end", CASE WHEN {void} THEN 'void' WHEN {open} THEN 'open' ELSE sl.status END AS status
     ) sv ON true
-""".replace("{void}", _VOID_SQL.format(s="sl"))
+""".replace("{void}", _VOID_SQL.format(s="sl")).replace("{open}", _OPEN_SQL.format(s="sl"))
 SITE_DATES_SQL = _SITE_DATES.format(s="sv")
 # Whether the latest approved change after approval gave the works another footprint (its history row, which holds
 # the fields that changed, has the geometry): the notices name the new area also when the dates changed with it.
@@ -154,23 +165,25 @@ _CHANGED_AREA_SQL = (
 )
 # The slot a site's dates come from (``_SITE_DATES`` over ``sd``): its slot row; for a withdrawn or rejected site,
 # whose slot the cancellation deleted, the slot it had then (the ``before`` of the withdraw/reject row of its
-# history, which holds every change of the slot): the dates its subscribers were last told, approved or
-# provisional as they were, not the owner's wish ("Wunschtermin, noch nicht festgelegt") of before. A slot whose
+# history, or of the ``cancel`` of an emergency, which holds every change of the slot): the dates its subscribers
+# were last told, approved or provisional as they were, not the owner's wish ("Wunschtermin, noch nicht
+# festgelegt") of before. A slot whose
 # approval had been revoked is void then too (``_VOID_CANCELLED_SQL``): a withdrawal does not bring its dates back.
 _SLOT_OR_CANCELLED_SQL = """
     LEFT JOIN slots sl ON sl.request_id = r.id
     LEFT JOIN LATERAL (
-        SELECT sl.start, sl."end", CASE WHEN {void} THEN 'void' ELSE sl.status END AS status
+        SELECT sl.start, sl."end", CASE WHEN {void} THEN 'void' WHEN {open} THEN 'open' ELSE sl.status END AS status
         WHERE sl.request_id IS NOT NULL
         UNION ALL
         (SELECT (h.before -> 'slot' ->> 'start')::date, (h.before -> 'slot' ->> 'end')::date,
                 CASE WHEN {void_cancelled} THEN 'void' ELSE h.before -> 'slot' ->> 'status' END
          FROM request_history h
          WHERE sl.request_id IS NULL AND r.status IN ('withdrawn', 'rejected')
-           AND h.request_id = r.id AND h.action IN ('withdraw', 'reject')
+           AND h.request_id = r.id AND h.action IN ('withdraw', 'reject', 'cancel')
          ORDER BY h.seq DESC LIMIT 1)
     ) sd ON true
-""".replace("{void}", _VOID_SQL.format(s="sl")).replace("{void_cancelled}", _VOID_CANCELLED_SQL)
+""".replace("{void}", _VOID_SQL.format(s="sl")).replace("{void_cancelled}", _VOID_CANCELLED_SQL).replace(
+    "{open}", _OPEN_SQL.format(s="sl"))
 
 
 # --- subscriptions ------------------------------------------------------------------------------
@@ -295,6 +308,18 @@ def match_subscriptions(session: Session, request_id: uuid.UUID) -> list[Any]:
     """), {"rid": request_id}))
 
 
+def owner_subscriptions(session: Session, request_id: uuid.UUID, exclude: Sequence[uuid.UUID]) -> list[Any]:
+    """Active subscriptions owned by the organisation that owns the site (made with its key), whatever their area
+    and filters, except ``exclude`` (those the site matches): the owner's own channel for what happens to its site
+    (``service.OWNER_KINDS``)."""
+    return list(session.execute(text("""
+        SELECT s.id, s.email, s.delivery, s.language, s.modes
+        FROM site_requests r JOIN subscriptions s ON s.organisation_id = r.owner_id
+        WHERE r.id = :rid AND s.status = 'active' AND NOT (s.id = ANY(:exclude))
+        ORDER BY s.id
+    """), {"rid": request_id, "exclude": list(exclude)}))
+
+
 def count_matches(session: Session, request_id: uuid.UUID) -> int:
     return int(session.scalar(text(f"""
         SELECT count(*) FROM site_requests r JOIN subscriptions s ON {MATCH_SQL}
@@ -318,7 +343,7 @@ def told_sites(session: Session, sub_id: uuid.UUID, ids: Sequence[uuid.UUID]) ->
         return set()
     return set(session.scalars(text("""
         SELECT cast(n.request_id AS text) FROM notices n
-        WHERE n.subscription_id = :sid AND n.request_id = ANY(:ids)
+        WHERE n.subscription_id = :sid AND n.request_id = ANY(:ids) AND NOT jsonb_exists(n.payload, 'own_site')
         UNION
         SELECT item -> 'site' ->> 'id'
         FROM notices n CROSS JOIN LATERAL jsonb_array_elements(n.payload -> 'items') AS item
@@ -432,6 +457,7 @@ _LAST_TOLD_SQL = """
         SELECT n.subscription_id, n.seq, n.kind, n.payload -> 'site' AS site
         FROM notices n
         WHERE n.request_id = :rid AND {subs} AND jsonb_exists(n.payload, 'site')
+          AND NOT jsonb_exists(n.payload, 'own_site')  -- told its owner as such, not as a subscriber of the area
         UNION ALL
         SELECT n.subscription_id, n.seq, n.kind, item -> 'site'
         FROM notices n CROSS JOIN LATERAL jsonb_array_elements(n.payload -> 'items') AS item

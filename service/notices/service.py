@@ -842,6 +842,35 @@ def _queue_event_notices(session: Session, settings: Settings, event: Event, kin
                         payload=_site_payload(site, settings, m.modes, **facts),
                         request_id=event.request_id, event_id=event.id):
             queued += 1
+    if owner_told(event, kind):
+        queued += _queue_owner_notices(session, settings, event, kind, site, [m.id for m in matches])
+    return queued
+
+
+def owner_told(event: Event, kind: str) -> bool:
+    """Whether the owner organisation of the event's site is told through its own subscriptions too: when an
+    emergency displaced its site (``slot.displaced`` with ``emergency_id``: moved, or left without a slot). Its other
+    sites' news reach it as any subscriber's, by area."""
+    return kind == "slot.displaced" and bool((event.payload or {}).get("emergency_id"))
+
+
+def _queue_owner_notices(session: Session, settings: Settings, event: Event, kind: str, site: dict[str, Any],
+                         matched: list[uuid.UUID]) -> int:
+    """The notice of ``event`` to every active subscription the site's owner organisation made with its key
+    (``repository.owner_subscriptions``) that the site does not match by area and filters (those got it already):
+    its own channel, by email and its webhooks, at its rhythm and language. Marked ``own_site``: it is not what
+    the subscription was told about the area (``repository.last_told``), so no "Baustelle betrifft Ihr Abo nicht
+    mehr" follows when the site changes. The request's ``contact`` is never written to (see docs/notices.md)."""
+    owners = repository.owner_subscriptions(session, event.request_id, matched)
+    endpoints = repository.enabled_endpoints(session, [o.id for o in owners])
+    queued = 0
+    for o in owners:
+        facts = change_facts(kind, event, site, None) or {}
+        payload = {**_site_payload(site, settings, o.modes, **facts), "own_site": True}
+        if queue_notice(session, o.id, o.email, o.delivery, endpoints.get(o.id, []), kind=kind,
+                        dedupe_key=dedupe_key_for(event, kind), payload=payload,
+                        request_id=event.request_id, event_id=event.id):
+            queued += 1
     return queued
 
 

@@ -95,7 +95,7 @@ def _step(action: str, fn: Callable[..., SiteRequest]) -> None:
         return _answer(req)
 
     endpoint.__name__ = f"{action}_request"
-    who = "Owners" if t.who == "owner" else "Coordinators"
+    who = {"owner": "Owners", "coordinator": "Coordinators"}.get(t.who, "Owners and coordinators")
     router.add_api_route(
         f"{PREFIX}/{action}", endpoint, methods=["POST"], response_model=RequestRead,
         summary=f"{action.capitalize()} ({t.who})",

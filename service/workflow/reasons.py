@@ -1,7 +1,8 @@
 """Reason codes: machine-readable, explained in German and English.
 
 ``use`` says who gives the code: ``coordinator`` (reject, revoke, change decisions) or ``system`` (what
-the service records by itself: deemed approvals (and withheld ones), lapsed proposals, emergency displacements).
+the service records by itself: deemed approvals (and withheld ones), lapsed proposals, emergency displacements and
+extensions).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ REASON_CODES: tuple[ReasonCode, ...] = (
                "Proposal lapsed: the owner did not answer in time", use="system"),
     ReasonCode("emergency_displacement", "Verschoben wegen einer Notfallbaustelle",
                "Moved because of an emergency site", use="system"),
+    ReasonCode("emergency_cancelled", "Die Notfallbaustelle wurde storniert: der frühere Termin gilt wieder",
+               "The emergency site was cancelled: the earlier dates hold again", use="system"),
+    ReasonCode("emergency_extension",
+               "Notfall: Änderung der Termine sofort wirksam; die Koordinierungsstelle prüft nachträglich",
+               "Emergency: the change of dates is in effect at once; the coordination office reviews it afterwards",
+               use="system"),
 )
 
 BY_CODE = {r.code: r for r in REASON_CODES}

@@ -57,8 +57,9 @@ SNAPSHOT_FIELDS = (
 # Fields the snapshot gained after histories were written: a row that lacks one had this value then.
 LATER_FIELDS: dict[str, Any] = {"after": []}
 # Which answer deadline starts when a transition lands: the coordinator's (working days) or the owner's.
-COORDINATOR_CLOCK_ACTIONS = {"create", "submit", "accept"}
-OWNER_CLOCK_ACTIONS = {"propose", "displace"}
+# ``displace_unplaced``: a site an emergency left without a slot waits in the coordinator's queue with a deadline
+COORDINATOR_CLOCK_ACTIONS = {"create", "submit", "accept", "displace_unplaced"}
+OWNER_CLOCK_ACTIONS = {"propose", "displace", "restore"}
 
 
 # --- snapshots and history ------------------------------------------------------------------------
@@ -231,10 +232,13 @@ def _transition(
 
 
 def _illegal(req: SiteRequest, action: str, roles: set[str]) -> Problem:
-    allowed = allowed_actions(req.status, roles)
+    allowed = allowed_actions(req.status, roles, req.urgency)
+    t = TRANSITIONS.get(action)
+    why = (f"'{action}' is only for requests of urgency {t.urgency} (this one is {req.urgency})"
+           if t is not None and req.status in t.sources and not t.applies(req.urgency)
+           else f"'{action}' is not possible while the request is {req.status}")
     return Problem(
-        409, "Conflict", f"'{action}' is not possible while the request is {req.status}; "
-        f"allowed now: {', '.join(allowed) or 'nothing'}.", type_="illegal-transition",
+        409, "Conflict", f"{why}; allowed now: {', '.join(allowed) or 'nothing'}.", type_="illegal-transition",
         status_now=req.status, allowed=allowed,
     )
 
@@ -257,18 +261,19 @@ def load_for_action(session: Session, principal: Principal, request_id: uuid.UUI
     req = load_visible(session, principal, request_id, lock=True)
     t = TRANSITIONS[action]
     roles = _roles(principal, req)
-    if t.who not in roles:
-        who = "the owner of the request" if t.who == "owner" else "the coordination office"
+    if not t.roles & roles:
+        who = " or ".join({"owner": "the owner of the request", "coordinator": "the coordination office"}[w]
+                          for w in sorted(t.roles, reverse=True))
         raise forbidden(f"Only {who} may {action} this request.")
     requests_service.check_if_match(req, if_match)
-    if req.status not in t.sources:
+    if req.status not in t.sources or not t.applies(req.urgency):
         raise _illegal(req, action, roles)
     return req
 
 
 def available_actions(session: Session, principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
     req = load_visible(session, principal, request_id, lock=False)
-    return {"status": req.status, "allowed": allowed_actions(req.status, _roles(principal, req)),
+    return {"status": req.status, "allowed": allowed_actions(req.status, _roles(principal, req), req.urgency),
             "deadline": deadline_json(session, req.id)}
 
 
@@ -318,7 +323,7 @@ def accept(session: Session, principal: Principal, request_id: uuid.UUID, body: 
     slot = repository.get_slot(session, req.id)
     if slot is None or slot.start is None:  # nothing to agree to; a slot proposed later must be seen first
         raise Problem(409, "Conflict", "There is no slot to accept: the coordination office proposes one first.",
-                      type_="no-slot", allowed=allowed_actions(req.status, _roles(principal, req)))
+                      type_="no-slot", allowed=allowed_actions(req.status, _roles(principal, req), req.urgency))
     return _transition(session, req, "accept", principal, settings, reason=body.reason)
 
 
@@ -418,6 +423,95 @@ def withdraw(session: Session, principal: Principal, request_id: uuid.UUID, body
         _cancel_pending_changes(session, req, "request withdrawn")
 
     return _transition(session, req, "withdraw", principal, settings, reason=body.reason, mutate=free_slot)
+
+
+def cancel(session: Session, principal: Principal, request_id: uuid.UUID, body: ActionBody,
+           settings: Settings, *, if_match: str | None = None) -> SiteRequest:
+    """An active emergency reported by mistake (wrong street, a duplicate) is cancelled by its owner or the
+    coordination office, with a reason: it becomes ``withdrawn`` (event ``request.withdrawn``: the subscribers
+    get the cancellation, the feeds list it as cancelled), its slot is freed and a pending change cancelled. The
+    submitted sites it left unplaced are placed again (the slots domain's hook, ``place_unblocked``, as for any
+    withdrawn request); those it moved to a new proposal get the dates it took proposed again
+    (:func:`_restore_displaced`)."""
+    req = load_for_action(session, principal, request_id, "cancel", if_match=if_match)
+    if not body.reason or not body.reason.strip():
+        raise InvalidField("reason", "say why the emergency is cancelled (e.g. reported for the wrong street, a "
+                           "duplicate)")
+    displaced = repository.displaced_by(session, req.id)
+
+    def free_slot() -> None:
+        repository.delete_slot(session, req.id)
+        _cancel_pending_changes(session, req, "emergency cancelled")
+
+    _transition(session, req, "cancel", principal, settings, reason=body.reason, mutate=free_slot,
+                payload={"cancelled_emergency": True})
+    for victim_id in displaced:
+        _restore_displaced(session, victim_id, req, settings)
+    return req
+
+
+def _move_approved(session: Session, victim: SiteRequest, start_day: date, end_day: date, explanation: dict[str, Any],
+                   payload: dict[str, Any], *, action: str, reason: str, reason_code: str,
+                   history: str | None = None) -> Slot:
+    """Approved works moved to ``[start_day, end_day]`` by an emergency (``displace``) or back after its cancellation
+    (``restore``) with their approval kept: the approved slot, a history row (``history``, else ``action``; the
+    summary as its reason) and event ``slot.displaced`` marked ``approval_kept``. No state changes."""
+    summary = explanation["summary"]
+    slot = slot_repository.put_slot(session, victim.id, start=start_day, end=end_day, status="approved",
+                                    provisional=False, explanation=explanation, unplaced=None, plan_id=None)
+    record(session, victim, history or action, None, reason=f"{summary['de']} / {summary['en']}",
+           reason_code=reason_code, force=True)
+    _notify(session, victim, "slot.displaced", None, {
+        "from": victim.status, "action": action, "owner_id": str(victim.owner_id), "reason": reason,
+        "reason_code": reason_code, "slot": slot_json(slot), "approval_kept": True, **payload})
+    return slot
+
+
+def _restore_displaced(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, settings: Settings) -> None:
+    """A cancelled emergency had moved ``victim_id`` to a new proposal: while that proposal still stands (nobody
+    decided on it since), the dates the emergency took are proposed again, when they have not begun and clash
+    with no locked or approved slot (``restore``, event ``slot.displaced``: the owner answers again, the
+    subscribers hear of the dates). Else the proposal stays for the owner and the coordination office."""
+    victim = repository.lock_request(session, victim_id)
+    slot = repository.get_slot(session, victim_id, for_update=True)
+    if victim is None or slot is None or (slot.explanation or {}).get("displaced_by") != str(emergency.id):
+        return
+    kept = victim.status == Status.approved and slot.status == "approved"  # moved with its approval kept
+    if not kept and (slot.status != "proposed" or victim.status not in TRANSITIONS["restore"].sources):
+        return
+    previous = (slot.explanation or {}).get("previous") or {}
+    if not previous.get("start") or not previous.get("end"):
+        return
+    start_day, end_day = date.fromisoformat(previous["start"]), date.fromisoformat(previous["end"])
+    if (start_day < service_today(settings) or start_day < victim.earliest_start or end_day > victim.latest_end
+            or (end_day - start_day).days + 1 != victim.duration_days
+            or _conflicts_at(session, victim, start_day, end_day, settings)):
+        return
+    if kept and (rule_conflicts_at(session, victim, start_day, end_day)
+                 or precedences_at(session, victim, start_day, end_day).fixed):
+        return  # its old dates would need an override now: the approved new dates stay
+    old_json = slot_json(slot)
+    title = explanations.title_for(emergency, victim.owner_id)
+    again_de, again_en = ("gilt wieder als genehmigt", "are approved again") if kept else (
+        "wird wieder vorgeschlagen", "are proposed again")
+    summary = {"de": (f"Die Notfall-Baustelle „{title}“ wurde storniert: der Termin "
+                      f"{explanations.date_de(start_day)}–{explanations.date_de(end_day)} {again_de}."),
+               "en": (f"The emergency works “{title}” were cancelled: the dates {explanations.date_en(start_day)} – "
+                      f"{explanations.date_en(end_day)} {again_en}.")}
+    explanation = {"restored_after": str(emergency.id), "previous": old_json, "method": "restored",
+                   "summary": summary, **({"approval_kept": True} if kept else {})}
+    payload = {"emergency_id": str(emergency.id), "previous_slot": old_json, "method": "restored"}
+    if kept:  # approved works go back to their approved dates, approved (as the displacement kept them)
+        _move_approved(session, victim, start_day, end_day, explanation, payload, action="restore",
+                       reason="emergency cancelled", reason_code="emergency_cancelled")
+        return
+
+    def put_back() -> None:
+        slot_repository.put_slot(session, victim.id, start=start_day, end=end_day, status="proposed",
+                                 provisional=False, explanation=explanation, unplaced=None, plan_id=None)
+
+    _transition(session, victim, "restore", None, settings, reason="emergency cancelled",
+                reason_code="emergency_cancelled", mutate=put_back, payload=payload)
 
 
 # --- coordinator steps ----------------------------------------------------------------------------
@@ -839,7 +933,8 @@ def propose(session: Session, principal: Principal, request_id: uuid.UUID, start
 
 
 def _place_provisional_again(session: Session, req: SiteRequest, start_day: date, end_day: date,
-                             settings: Settings, *, why: str) -> list[uuid.UUID]:
+                             settings: Settings, *, why: str, skip: frozenset[uuid.UUID] = frozenset(),
+                             ) -> list[uuid.UUID]:
     """``req``'s slot was set to ``[start_day, end_day]`` (the slot is written already): approved or proposed by a
     coordinator, locked (:func:`lock_placed`) or deemed approved (:func:`check_deadlines`); ``why`` says which
     (``approved``, ``proposed``, ``locked``, ``deemed_approved``: ``slots.service``'s constants). A fixed slot
@@ -848,7 +943,8 @@ def _place_provisional_again(session: Session, req: SiteRequest, start_day: date
     zone's or corridor's capacity) or breaks a precedence against it is placed again at once around it, as after
     an approved change (``slots.service.place_again``: explanation ``fixed_by`` and ``placed_again``, history
     ``slot.placed``, event ``slot.displaced``). Slots a plan run or a coordinator proposed stay: their approval
-    checks them, and ``req``'s slot warns of the precedences they break. Returns the re-placed ids."""
+    checks them, and ``req``'s slot warns of the precedences they break. ``skip``: requests left alone (those an
+    emergency displaces next anyway). Returns the re-placed ids."""
     from service.slots import service as slots_service  # slots calls the workflow lazily too: no import cycle
 
     clashes = _conflicts_at(session, req, start_day, end_day, settings,
@@ -857,6 +953,7 @@ def _place_provisional_again(session: Session, req: SiteRequest, start_day: date
     ids = [uuid.UUID(c["request_id"]) for c in clashes
            if c["slot_status"] == "proposed" and c["request_status"] == Status.submitted]
     ids += [uuid.UUID(b["request_id"]) for b in order.proposed]
+    ids = [i for i in ids if i not in skip]
     if not ids:
         return []
     return slots_service.place_again(session, req, list(dict.fromkeys(ids)), settings, why=why)
@@ -912,10 +1009,11 @@ def approve(session: Session, principal: Principal, request_id: uuid.UUID, body:
         if end_day < service_today(settings):
             raise Problem(409, "Conflict", f"The slot {start_day} to {end_day} has passed: the works could never "
                           "start in it. Propose a new slot (POST .../propose) or send `start`.",
-                          type_="slot-passed", allowed=allowed_actions(req.status, _roles(principal, req)))
+                          type_="slot-passed", allowed=allowed_actions(req.status, _roles(principal, req), req.urgency))
     else:
         raise Problem(409, "Conflict", "There is no slot to approve: propose one first (POST .../propose) or "
-                      "send `start`.", type_="no-slot", allowed=allowed_actions(req.status, _roles(principal, req)))
+                      "send `start`.", type_="no-slot",
+                      allowed=allowed_actions(req.status, _roles(principal, req), req.urgency))
     clashes = _conflicts_at(session, req, start_day, end_day, settings)
     order = precedences_at(session, req, start_day, end_day)
     rules = rule_conflicts_at(session, req, start_day, end_day)
@@ -997,7 +1095,7 @@ def revoke(session: Session, principal: Principal, request_id: uuid.UUID, body: 
 
 
 ACTIONS = {"submit": submit, "accept": accept, "contest": contest, "reject": reject, "start": start,
-           "complete": complete, "withdraw": withdraw, "revoke": revoke}
+           "complete": complete, "withdraw": withdraw, "revoke": revoke, "cancel": cancel}
 
 
 # --- placement (emergencies, changes) -------------------------------------------------------------
@@ -1013,8 +1111,10 @@ class Placement:
 def place_around(
     session: Session, req: SiteRequest, settings: Settings, *, window_start: date, window_end: date, duration: int,
     preferred: date, ignore: set[uuid.UUID], works: Works = AS_STORED, avoid: Sequence[tuple[date, date]] = (),
+    statuses: tuple[str, ...] = repository.BLOCKING_SLOT_STATUSES,
 ) -> Placement:
-    """The start for ``duration`` days inside ``[window_start, window_end]`` that avoids every blocking slot of
+    """The start for ``duration`` days inside ``[window_start, window_end]`` that avoids every blocking slot (of
+    ``statuses``: only the fixed ones for approved works an emergency displaces, see :func:`_displace`) of
     a request conflicting with the works (as ``works`` changes them; except ``ignore``) and every period of
     ``avoid`` (inclusive days: the blackouts and moratoriums, :func:`_rule_periods`), closest to ``preferred``.
     Uses the pure scheduler's incremental insertion (greedy step, all neighbours fixed) when it is present, else
@@ -1027,7 +1127,7 @@ def place_around(
         session, request_id=req.id, owner_id=req.owner_id, geom_wkb=works.geom_wkb, impact=works.impact or req.impact,
         shift=works.shift or req.shift, distances=settings.conflict_distance_m,
         route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER), start=window_start,
-        end=window_end, routes=works.routes, modes=works.modes,
+        end=window_end, routes=works.routes, modes=works.modes, statuses=statuses,
     ) if r.id not in ignore]
     blockers = sorted({str(r.id) for r in obstacles})
     if InsertionIndex is not None:
@@ -1076,13 +1176,7 @@ def activate_emergency(session: Session, req: SiteRequest, settings: Settings, *
         raise InvalidField("latest_end" if end_day > req.latest_end else "earliest_start", (
             f"an emergency starts today ({day}) and needs {req.duration_days} days, to {end_day}; its window "
             f"{req.earliest_start} to {req.latest_end} does not hold them: no slot can be granted outside it"))
-    victims = [r for r in repository.conflicting_slots(
-        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=None, impact=req.impact, shift=req.shift,
-        start=start_day, end=end_day, distances=settings.conflict_distance_m,
-        route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER),
-    )]
-    movable = [r for r in victims if r.request_status != Status.active]
-    running = [str(r.id) for r in victims if r.request_status == Status.active]
+    movable, running = _in_the_way(session, req, start_day, end_day, settings)
 
     def fix_slot() -> None:
         slot_repository.put_slot(session, req.id, start=start_day, end=end_day, status="approved", provisional=False,
@@ -1091,39 +1185,173 @@ def activate_emergency(session: Session, req: SiteRequest, settings: Settings, *
                                  unplaced=None, plan_id=None)
 
     _transition(session, req, "emergency", None, settings, reason="emergency", mutate=fix_slot, payload={
-        "displaced": [str(r.id) for r in movable], "conflicts_with_active": running})
-    moved = []
-    pending = {r.id for r in movable}
-    for row in movable:
-        pending.discard(row.id)
-        moved.append(_displace(session, row.id, req, settings, day, ignore=pending))
+        "displaced": [str(i) for i in movable], "conflicts_with_active": running})
+    moved = _displace_all(session, req, movable, settings, day)
+    _answer_emergency(session, req, moved, settings, day, end_day, reported=None if today else service_now(settings))
     return moved
 
 
+def _in_the_way(session: Session, req: SiteRequest, start_day: date, end_day: date,
+                settings: Settings) -> tuple[list[uuid.UUID], list[str]]:
+    """The other sites whose slots (proposed, locked or approved) the emergency ``req`` clashes with on ``[start_day,
+    end_day]``: those to move, approved works first (they rank above the proposals, which are then placed around
+    their new dates), and the ids of the active ones, which stay."""
+    rows = repository.conflicting_slots(
+        session, request_id=req.id, owner_id=req.owner_id, geom_wkb=None, impact=req.impact, shift=req.shift,
+        start=start_day, end=end_day, distances=settings.conflict_distance_m,
+        route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER))
+    victims = list({r.id: r for r in rows}.values())
+    movable = [r.id for r in sorted((r for r in victims if r.request_status != Status.active),
+                                    key=lambda r: r.request_status != Status.approved)]
+    return movable, [str(r.id) for r in victims if r.request_status == Status.active]
+
+
+def _displace_all(session: Session, emergency: SiteRequest, ids: list[uuid.UUID], settings: Settings,
+                  day: date) -> list[dict[str, Any]]:
+    """:func:`_displace` each of ``ids`` in turn around ``emergency``, ignoring the slots of those still to move."""
+    pending, moved = set(ids), []
+    for victim_id in ids:
+        pending.discard(victim_id)
+        moved.append(_displace(session, victim_id, emergency, settings, day, ignore=pending))
+    return moved
+
+
+# An emergency reported from this hour on (local time) whose slot ends the same day gets a warning: ``duration_days``
+# counts the day it is reported as a whole day, so one day reported in the evening ends at the coming midnight.
+EMERGENCY_LATE_HOUR = 18
+# How the state of a displaced slot before the emergency reads in its answer.
+SLOT_STATE_WORDS = {"approved": ("genehmigt", "approved"), "locked": ("festgelegt", "locked"),
+                    "proposed": ("vorgeschlagen", "proposed")}
+
+
+def _span(slot: dict[str, Any] | None) -> tuple[str, str] | None:
+    if not slot or not slot.get("start") or not slot.get("end"):
+        return None
+    start, end = date.fromisoformat(slot["start"]), date.fromisoformat(slot["end"])
+    de, en = SLOT_STATE_WORDS.get(slot.get("status") or "", (slot.get("status"), slot.get("status")))
+    return (f"{explanations.date_de(start)}–{explanations.date_de(end)} ({de})",
+            f"{explanations.date_en(start)} – {explanations.date_en(end)} ({en})")
+
+
+def _answer_emergency(session: Session, req: SiteRequest, moved: list[dict[str, Any]], settings: Settings,
+                      day: date, end_day: date, *, reported: datetime | None) -> None:
+    """What the answer to an emergency (the request as read after its activation: its slot's ``explanation``) says
+    beyond its slot: ``displaced``, every site it moved (also those moved to make room for them; ``request_id``,
+    ``title`` as the emergency's owner may read it, ``previous`` and ``slot`` dates, ``slot`` null when none was left
+    in its window) and ``warnings``, one
+    ``{"de", "en"}`` sentence per displaced site and one when the emergency was reported late in the day
+    (:data:`EMERGENCY_LATE_HOUR`) and ends that very day. ``emergency_warnings`` gives them as "German / English"
+    lines, like every answer's ``warnings``."""
+    displaced, warnings = [], []
+
+    def flat(entries: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:  # also the proposals moved to make room
+        for entry in entries:
+            yield entry
+            yield from flat(entry.get("made_room") or [])
+
+    for entry in flat(moved):
+        victim = session.get(SiteRequest, uuid.UUID(entry["request_id"]))
+        title = explanations.title_for(victim, req.owner_id) if victim is not None else ""
+        slot = entry["slot"] if entry["slot"] and entry["slot"].get("start") else None
+        displaced.append({"request_id": entry["request_id"], "title": title, "previous": entry["previous"],
+                          "slot": slot})
+        was = _span(entry["previous"]) or ("ohne Termin", "no dates")
+        now = _span(slot)
+        if now is not None:
+            warnings.append({"de": f"„{title}“ verschoben: bisher {was[0]}, jetzt {now[0]}.",
+                             "en": f"“{title}” moved: previously {was[1]}, now {now[1]}."})
+        else:
+            warnings.append({"de": f"„{title}“ ohne Termin: bisher {was[0]}; in seinem Zeitfenster ist kein Beginn "
+                                   "mehr frei, ein neuer Termin folgt.",
+                             "en": f"“{title}” left without a slot: previously {was[1]}; no start is free in its "
+                                   "window, new dates to follow."})
+    if reported is not None and reported.date() == day == end_day and reported.hour >= EMERGENCY_LATE_HOUR:
+        warnings.append({
+            "de": (f"Die Notfallbaustelle endet heute um 24:00 Uhr: duration_days zählt den Tag der Meldung "
+                   f"({reported:%H:%M} Uhr) als ganzen Tag. Dauern die Arbeiten bis morgen, bitte eine Änderung mit "
+                   "mehr Tagen beantragen (POST …/changes)."),
+            "en": (f"The emergency works end at midnight tonight: duration_days counts the day of the report "
+                   f"({reported:%H:%M}) as a whole day. If the works go on tomorrow, ask for a change with more days "
+                   "(POST …/changes)."),
+        })
+    if not displaced and not warnings:
+        return
+    slot = repository.get_slot(session, req.id, for_update=True)
+    if slot is not None:
+        slot.explanation = {**(slot.explanation or {}), "displaced": displaced, "warnings": warnings}
+        session.flush()
+
+
+def emergency_warnings(explanation: dict[str, Any] | None) -> list[str]:
+    """The warnings of an emergency's activation (:func:`_answer_emergency`), one "German / English" line each."""
+    return [f"{w['de']} / {w['en']}" for w in (explanation or {}).get("warnings") or []]
+
+
+FIXED_SLOT_STATUSES = ("locked", "approved")
+
+# Approved works an emergency moved keep their approval at the new dates (see :func:`_displace`).
+APPROVAL_KEPT = {"de": "Die Genehmigung gilt für die neuen Termine.", "en": "The approval holds for the new dates."}
+
+
+def _made_room_summary(title: str, emergency: str, start: date | None, previous: date | None) -> dict[str, str]:
+    """Why a proposal moved (to ``start``; ``None``: no start left) for approved works “title” that the emergency
+    works “emergency” displaced (both titles as the proposal's owner may read them)."""
+    de = f"Platz gemacht für „{title}“, deren genehmigter Termin der Notfall-Baustelle „{emergency}“ weichen musste"
+    en = f"Made room for “{title}”, whose approved dates had to give way to the emergency works “{emergency}”"
+    if start is None:
+        return {"de": f"{de}; im Zeitfenster ist kein anderer Beginn frei. Der Antrag wartet auf eine neue "
+                      "Entscheidung.",
+                "en": f"{en}; no other start is free in the window. The request waits for a new decision."}
+    was_de = f" statt {explanations.date_de(previous)}" if previous else ""
+    was_en = f" instead of {explanations.date_en(previous)}" if previous else ""
+    return {"de": f"{de}: Beginn {explanations.date_de(start)}{was_de}.",
+            "en": f"{en}: starts {explanations.date_en(start)}{was_en}."}
+
+
 def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, settings: Settings, day: date, *,
-              ignore: set[uuid.UUID]) -> dict[str, Any]:
+              ignore: set[uuid.UUID], room_for: SiteRequest | None = None) -> dict[str, Any]:
+    """Re-plan ``victim_id`` around ``emergency`` (and ``ignore``: the requests displaced next, whose slots will
+    move). Approved works rank above proposals: only fixed slots (locked, approved, the emergency's) stand in their
+    way, and where the new dates need no override (no clash with a fixed slot, no blackout or moratorium, no
+    precedence broken against a fixed slot) they stay approved at them (:func:`_keep_approval`); the proposals in
+    the way of the new dates are moved out of it (:func:`_make_room`). Any other site gets a new proposal around
+    every slot (``displace``, the owner answers again), or none (``displace_unplaced``: back to the coordinator's
+    queue, with the coordinator's deadline). ``room_for``: approved works this proposal made room for."""
     victim = repository.lock_request(session, victim_id)
     assert victim is not None
     old = repository.get_slot(session, victim.id, for_update=True)
     old_json = slot_json(old)
+    ranked = victim.status == Status.approved and old is not None and old.status == "approved"
+    statuses = FIXED_SLOT_STATUSES if ranked else repository.BLOCKING_SLOT_STATUSES
     window_start, preferred = max(victim.earliest_start, day), old.start if old and old.start else victim.earliest_start
     # as a plan run, outside the blackouts and moratoriums when it can be; else the nearest free start (its
     # approval then needs override: the rules are named then)
     placement = place_around(
         session, victim, settings, window_start=window_start, window_end=victim.latest_end,
         duration=victim.duration_days, preferred=preferred, ignore=ignore,
-        avoid=_rule_periods(session, victim, window_start, victim.latest_end),
+        avoid=_rule_periods(session, victim, window_start, victim.latest_end), statuses=statuses,
     )
     if placement.start is None:
         placement = place_around(session, victim, settings, window_start=window_start, window_end=victim.latest_end,
-                                 duration=victim.duration_days, preferred=preferred, ignore=ignore)
+                                 duration=victim.duration_days, preferred=preferred, ignore=ignore, statuses=statuses)
     explanation = {"displaced_by": str(emergency.id), "previous": old_json, "method": placement.method,
                    # the emergency's title as the victim's owner may read it (another owner: its public title)
                    "summary": explanations.displaced_summary(explanations.title_for(emergency, victim.owner_id),
                                                              placement.start, old.start if old else None)}
+    if room_for is not None:
+        explanation["room_for"] = str(room_for.id)
+        explanation["summary"] = _made_room_summary(
+            explanations.title_for(room_for, victim.owner_id), explanations.title_for(emergency, victim.owner_id),
+            placement.start, old.start if old else None)
+    payload = {"emergency_id": str(emergency.id), "previous_slot": old_json, "method": placement.method,
+               **({"room_for": str(room_for.id)} if room_for is not None else {})}
+    made_room: list[dict[str, Any]] = []
     if placement.start is not None:
         new_start = placement.start
         new_end = new_start + timedelta(days=victim.duration_days - 1)
+        if ranked and _approval_holds(session, victim, new_start, new_end, settings, ignore):
+            return _keep_approval(session, victim, emergency, explanation, payload, new_start, new_end, settings, day,
+                                  ignore)
 
         def move() -> None:
             slot_repository.put_slot(session, victim.id, start=new_start, end=new_end, status="proposed",
@@ -1136,10 +1364,68 @@ def _displace(session: Session, victim_id: uuid.UUID, emergency: SiteRequest, se
                                          "reason": explanation["summary"], "blocking": placement.blockers})
         action = "displace_unplaced"
     _transition(session, victim, action, None, settings, reason="emergency_displacement",
-                reason_code="emergency_displacement", mutate=move,
-                payload={"emergency_id": str(emergency.id), "previous_slot": old_json, "method": placement.method})
+                reason_code="emergency_displacement", mutate=move, payload=payload)
+    if ranked and placement.start is not None:  # approved works, now only proposed (the dates need an override)
+        made_room = _make_room(session, victim, emergency, new_start, new_end, settings, day, ignore, why="proposed")
     new = repository.get_slot(session, victim.id)
-    return {"request_id": str(victim.id), "previous": old_json, "slot": slot_json(new), "status": victim.status}
+    return {"request_id": str(victim.id), "previous": old_json, "slot": slot_json(new), "status": victim.status,
+            **({"made_room": made_room} if made_room else {})}
+
+
+def _approval_holds(session: Session, victim: SiteRequest, start_day: date, end_day: date, settings: Settings,
+                    ignore: set[uuid.UUID]) -> bool:
+    """Approved works an emergency moves to ``[start_day, end_day]`` stay approved there when an approval without
+    ``override`` would pass: no clash with a fixed slot (the requests displaced next do not count: theirs move), no
+    blackout or moratorium, no precedence broken against a fixed slot."""
+    clashes = [c for c in _conflicts_at(session, victim, start_day, end_day, settings)
+               if uuid.UUID(c["request_id"]) not in ignore]
+    broken = [b for b in precedences_at(session, victim, start_day, end_day).fixed
+              if uuid.UUID(b["request_id"]) not in ignore]
+    return not clashes and not broken and not rule_conflicts_at(session, victim, start_day, end_day)
+
+
+def _keep_approval(session: Session, victim: SiteRequest, emergency: SiteRequest, explanation: dict[str, Any],
+                   payload: dict[str, Any], start_day: date, end_day: date, settings: Settings, day: date,
+                   ignore: set[uuid.UUID]) -> dict[str, Any]:
+    """Approved works moved by an emergency to dates an approval without ``override`` would grant: they stay
+    ``approved`` there (the owner may start on the new first day; no new answer, no deadline), the slot says so
+    (``approval_kept``), the history has a ``slot.displaced`` row naming the emergency, and the owner and the
+    subscribers are told by the event ``slot.displaced`` (``approval_kept``: true). The proposals in the way of the
+    new dates are moved out of it (:func:`_make_room`)."""
+    old_json = payload["previous_slot"]
+    summary = {lang: f"{explanation['summary'][lang]} {APPROVAL_KEPT[lang]}" for lang in ("de", "en")}
+    explanation = {**explanation, "approval_kept": True, "summary": summary}
+    repository.clear_deadline(session, victim.id)
+    slot = _move_approved(session, victim, start_day, end_day, explanation, payload, action="displace",
+                          reason="emergency_displacement", reason_code="emergency_displacement",
+                          history="slot.displaced")
+    made_room = _make_room(session, victim, emergency, start_day, end_day, settings, day, ignore, why="approved")
+    # as an approval: the slot warns of the precedences it breaks against proposed slots still in place
+    warned = precedences_at(session, victim, start_day, end_day).proposed
+    kept = _warning_precedences(slot.explanation, warned)
+    if kept != (slot.explanation or {}):
+        slot.explanation = kept
+        session.flush()
+    return {"request_id": str(victim.id), "previous": old_json, "slot": slot_json(slot), "status": victim.status,
+            "approval_kept": True, **({"made_room": made_room} if made_room else {})}
+
+
+def _make_room(session: Session, victim: SiteRequest, emergency: SiteRequest, start_day: date, end_day: date,
+               settings: Settings, day: date, ignore: set[uuid.UUID], *, why: str) -> list[dict[str, Any]]:
+    """Approved works an emergency moved to ``[start_day, end_day]`` (their slot is written) rank above the
+    proposals in their way there: submitted requests' provisional slots are placed again around them
+    (:func:`_place_provisional_again`, as after an approval), and every other proposed slot still clashing with
+    them by the hard rules (a plan run's or a coordinator's proposal) is displaced like the emergency's own
+    victims (a new proposal around every slot, or none; ``room_for`` names ``victim``). The requests the emergency
+    displaces next (``ignore``) are left to it. Returns what was displaced."""
+    skip = frozenset(ignore | {emergency.id})
+    _place_provisional_again(session, victim, start_day, end_day, settings, why=why, skip=skip)
+    rows = repository.conflicting_slots(
+        session, request_id=victim.id, owner_id=victim.owner_id, geom_wkb=None, impact=victim.impact,
+        shift=victim.shift, start=start_day, end=end_day, distances=settings.conflict_distance_m,
+        route_tolerance_m=settings.diversion_tolerance_m, impact_order=dict(IMPACT_ORDER), statuses=("proposed",))
+    return [_displace(session, r.id, emergency, settings, day, ignore=ignore, room_for=victim)
+            for r in rows if r.id not in skip and r.request_status in TRANSITIONS["displace"].sources]
 
 
 # --- deadlines (worker) ---------------------------------------------------------------------------
@@ -1564,7 +1850,7 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         raise Problem(409, "Conflict", f"Changes after approval need an approved or active request; this one is "
                       f"{req.status}: {requests_service.what_instead(req)}.",
                       type_="illegal-transition", status_now=req.status,
-                      allowed=allowed_actions(req.status, _roles(principal, req)))
+                      allowed=allowed_actions(req.status, _roles(principal, req), req.urgency))
     if all(getattr(body, name) is None for name in CHANGE_FIELDS):
         raise InvalidField("body", f"give at least one of {', '.join(CHANGE_FIELDS)}")
     latest_end = body.latest_end if body.latest_end is not None else req.latest_end
@@ -1590,9 +1876,16 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
     after = _change_after(session, principal, req, body, latest_end, duration, settings)
     _refuse_unchanged(req, body, geom_value, diversions, replacements, after)
     # a bad body is named first; a valid one waits for the pending decision
-    if repository.pending_change(session, req.id) is not None:
-        raise Problem(409, "Conflict", "A change of this request is pending already; wait for the decision.",
-                      type_="change-pending")
+    pending = repository.pending_change(session, req.id)
+    if pending is not None:
+        url = f"/v1/requests/{req.id}/changes/{pending.id}"
+        raise Problem(409, "Conflict", f"A change of this request is pending already ({url}): wait for the "
+                      f"coordination office's decision, or take it back with POST {url}/withdraw (its owner, or "
+                      "the organisation that asked for it) and ask again.", type_="change-pending",
+                      change_id=str(pending.id), change_url=url, withdraw_url=f"{url}/withdraw")
+    if _active_emergency(req) and all(getattr(body, n) is None for n in CHANGE_FIELDS
+                                      if n not in ("latest_end", "duration_days")):
+        return _change_emergency_dates(session, principal, req, body, latest_end, duration, settings)
     # the works as changed, for the conflict checks: a bigger impact reaches further, a new route may pass
     # another site, continuous work clashes with night work where day work did not
     works = Works(geom_wkb=geom_wkb, impact=str(body.impact) if body.impact is not None else None,
@@ -1713,6 +2006,74 @@ def _active_emergency(req: SiteRequest) -> bool:
     return req.urgency == "emergency" and req.status == Status.active
 
 
+def _change_emergency_dates(session: Session, principal: Principal, req: SiteRequest, body: ChangeBody,
+                            latest_end: date, duration: int, settings: Settings) -> RequestChange:
+    """An active emergency's change of dates only (``duration_days``, ``latest_end``) is in effect at once, as its
+    activation was: the works cannot wait for the coordination office, nor stop at night when the planned end
+    passes. The slot keeps its start and ends after ``duration`` days; every slot (proposed, locked or approved)
+    of another site that is not active and clashes with the days it adds is re-planned around it as at the
+    activation (:func:`_displace`: a new proposal, or unplaced; ``slot.displaced``); active sites in the way stay
+    (``conflicts_with_active``). The change is recorded as asked for by the owner and approved by the system
+    (reason code ``emergency_extension``; history ``change.requested`` then ``change.approved``, both events), so
+    the coordination office reviews it afterwards. Only an end after ``latest_end`` is refused (409 ``no-slot``)."""
+    slot = repository.get_slot(session, req.id, for_update=True)
+    assert slot is not None and slot.start is not None and slot.end is not None
+    previous, new = (slot.start, slot.end), (slot.start, slot.start + timedelta(days=duration - 1))
+    if new[1] > latest_end:
+        raise Problem(409, "Conflict", "No slot fits the changed works: the extended works end after latest_end. "
+                      + _active_advice(req, body, slot, new[1], latest_end, []), type_="no-slot",
+                      conflicts=[], blocking=[])
+    added = (max(new[0], previous[1] + timedelta(days=1)), new[1])  # what the slot held is the emergency's already
+    # as at the activation (:func:`activate_emergency`): approved works first, they rank above the proposals
+    movable, running = ([], []) if added[0] > added[1] else _in_the_way(session, req, added[0], added[1], settings)
+    now = service_now(settings)
+    change = repository.add_change(session, RequestChange(
+        request_id=req.id, status="approved", organisation_id=principal.org_id, key_id=principal.key_id,
+        latest_end=body.latest_end, duration_days=body.duration_days, reason=body.reason, start=new[0], end=new[1],
+        conflicts=[], placement=_json({"method": "in_place", "emergency": True,
+                                       **({"displaces": movable} if movable else {}),
+                                       **({"conflicts_with_active": running} if running else {})}),
+        decided_at=now, decision_reason="emergency", decision_reason_code="emergency_extension",
+    ))
+    _ensure_created(session, req, principal)
+    asked = change_json(session, change)
+    repository.add_history(session, RequestHistory(
+        request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
+        organisation_id=principal.org_id, key_id=principal.key_id, action="change.requested",
+        before=None, after=_json({"change_id": change.id, **{k: asked[k] for k in CHANGE_FIELDS},
+                                  "placement": {"start": new[0], "end": new[1]}}),
+        reason=body.reason,
+    ))
+    _notify(session, req, "change.requested", principal, {
+        "change_id": str(change.id), "owner_id": str(req.owner_id), "start": new[0], "end": new[1],
+        "conflicts": [], "emergency": True})
+    _apply_change(session, req, change)
+    what = explanations.change_kind(previous, new, area_changed=False)
+    said = explanations.change_summary(previous, new, area_changed=False, reason=body.reason)
+    old = slot.explanation or {}
+    slot_repository.put_slot(session, req.id, start=new[0], end=new[1], status="approved", provisional=False,
+                             unplaced=None, plan_id=None, explanation={
+                                 "emergency": True, **({"reported": old["reported"]} if "reported" in old else {}),
+                                 "method": "change", "change_id": str(change.id), "reason": body.reason,
+                                 "change": what, "effect": [], "approved_by": "system",
+                                 "previous": {"start": previous[0].isoformat(), "end": previous[1].isoformat()},
+                                 "summary": {"de": f"Notfall: {said['de']} Sofort wirksam; die Koordinierungsstelle "
+                                                   "prüft nachträglich.",
+                                             "en": f"Emergency: {said['en']} In effect at once; the coordination "
+                                                   "office reviews it afterwards."}})
+    displaced = _displace_all(session, req, movable, settings, service_today(settings))
+    change.conflicts = _json(_conflicts_at(session, req, new[0], new[1], settings,
+                                           statuses=("proposed", "locked", "approved")))
+    session.flush()
+    record(session, req, "change.approved", None, reason="emergency", reason_code="emergency_extension", force=True)
+    _notify(session, req, "change.approved", None, {
+        "change_id": str(change.id), "owner_id": str(req.owner_id), "slot": slot_json(session.get(Slot, req.id)),
+        "reason": "emergency", "reason_code": "emergency_extension", "change": what, "effect": [],
+        "emergency": True, **({"displaced": [m["request_id"] for m in displaced]} if displaced else {}),
+        **({"conflicts_with_active": running} if running else {})})
+    return change
+
+
 def _emergency_victims(session: Session, req: SiteRequest, start_day: date, end_day: date, settings: Settings,
                        works: Works = AS_STORED) -> list[Any]:
     """The merely proposed slots of other owners' requests that the works of an active emergency (as ``works``
@@ -1731,12 +2092,7 @@ def _displace_for_emergency(session: Session, req: SiteRequest, start_day: date,
     the merely proposed slots in its way are re-planned around it as its activation re-planned them
     (:func:`_displace`: a new proposal, or unplaced, event ``slot.displaced``). Returns what moved."""
     victims = _emergency_victims(session, req, start_day, end_day, settings)
-    pending = {r.id for r in victims}
-    moved = []
-    for row in victims:
-        pending.discard(row.id)
-        moved.append(_displace(session, row.id, req, settings, service_today(settings), ignore=pending))
-    return moved
+    return _displace_all(session, req, [r.id for r in victims], settings, service_today(settings))
 
 
 def _active_advice(req: SiteRequest, body: ChangeBody, slot: Slot, keep_end: date, latest_end: date,

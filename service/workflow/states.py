@@ -2,7 +2,8 @@
 outbox event it emits. Endpoints, the 409 ``allowed`` list, jobs and docs all read it.
 
 ``who`` is ``owner`` (the organisation that submitted the request), ``coordinator`` (role coordinator or
-admin) or ``system`` (deadline jobs, emergencies; never reachable over the API).
+admin), ``owner or coordinator`` (either may) or ``system`` (deadline jobs, emergencies; never reachable over the
+API). ``urgency``, when set, limits a transition to requests of that urgency (``cancel``: emergencies only).
 """
 
 from __future__ import annotations
@@ -22,10 +23,20 @@ class Transition:
     who: str
     event: str
     doc: str
+    urgency: str | None = None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles that may take this step (``who``, split at "or")."""
+        return frozenset(self.who.split(" or "))
+
+    def applies(self, urgency: str | None) -> bool:
+        return self.urgency is None or self.urgency == urgency
 
 
-def _t(action: str, sources: set[Status], target: Status, who: str, event: str, doc: str) -> Transition:
-    return Transition(action, frozenset(s.value for s in sources), target.value, who, event, doc)
+def _t(action: str, sources: set[Status], target: Status, who: str, event: str, doc: str,
+       urgency: str | None = None) -> Transition:
+    return Transition(action, frozenset(s.value for s in sources), target.value, who, event, doc, urgency)
 
 
 UNDECIDED = {S.submitted, S.slot_proposed, S.accepted, S.contested}
@@ -46,6 +57,10 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        "withdraw the request (any time before it is active)"),
     _t("revoke", {S.approved}, S.submitted, "coordinator", "approval.revoked",
        "revoke an approval, with a reason; the request goes back to the coordinator's queue"),
+    _t("cancel", {S.active}, S.withdrawn, "owner or coordinator", "request.withdrawn",
+       "cancel an active emergency reported by mistake (wrong street, a duplicate), with a reason: its slot is "
+       "freed, the sites it displaced are placed again, subscribers and feeds are told it is cancelled",
+       urgency="emergency"),
     # System transitions: deadline jobs and emergencies.
     _t("deem_approve", {S.submitted, S.accepted}, S.approved, "system", "request.deemed_approved",
        "the coordinator's deadline passed: the proposal is deemed approved"),
@@ -59,9 +74,12 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        "a plan run found no slot for the proposal any more: back to the coordinator's queue"),
     _t("displace_unplaced", UNDECIDED | {S.approved}, S.submitted, "system", "slot.displaced",
        "an emergency took the slot and no other fits the window: back to the coordinator's queue"),
+    _t("restore", UNDECIDED, S.slot_proposed, "system", "slot.displaced",
+       "the emergency that displaced the slot was cancelled: the dates it took are proposed again"),
 )}
 
-API_ACTIONS = ("submit", "accept", "contest", "approve", "reject", "start", "complete", "withdraw", "revoke")
+API_ACTIONS = ("submit", "accept", "contest", "approve", "reject", "start", "complete", "withdraw", "revoke",
+               "cancel")
 
 
 def roles_of(*, is_owner: bool, is_coordinator: bool) -> set[str]:
@@ -73,9 +91,11 @@ def roles_of(*, is_owner: bool, is_coordinator: bool) -> set[str]:
     return roles
 
 
-def allowed_actions(status: str, roles: set[str]) -> list[str]:
-    """The API actions the caller (with ``roles``) may take from ``status``, in table order."""
-    return [t.action for t in TRANSITIONS.values() if t.who in roles and status in t.sources]
+def allowed_actions(status: str, roles: set[str], urgency: str | None = None) -> list[str]:
+    """The API actions the caller (with ``roles``) may take from ``status`` on a request of ``urgency``, in table
+    order (a transition limited to an urgency is left out when ``urgency`` is not given)."""
+    return [t.action for t in TRANSITIONS.values()
+            if t.roles & roles and status in t.sources and t.applies(urgency)]
 
 
 def event_kinds() -> list[str]:

@@ -233,12 +233,13 @@ def _built(site: FeedSite, reference: datetime) -> Periods:
     return [period for e in feed.entity for period in _periods(e.alert)]
 
 
-def test_works_set_up_during_a_shift_begin_then_and_a_shift_over_before_is_left_out() -> None:
+def test_works_set_up_during_a_shift_begin_then_and_between_shifts_stay_until_the_next_ends() -> None:
     # night work set up at 21:30 on its first night (20:30Z): that night's period begins then
     night = _site("night", date(2027, 3, 1), date(2027, 3, 3), utc(2027, 3, 1, 20, 30))
     assert _built(night, utc(2027, 3, 1, 19)) == [(utc(2027, 3, 1, 20, 30), utc(2027, 3, 2, 6)),
                                                   (utc(2027, 3, 2, 19), utc(2027, 3, 3, 6)),
                                                   (utc(2027, 3, 3, 19), utc(2027, 3, 4, 6))]
-    # day work reported set up at 21:00 on its first day: that day's shift was over, the next day's is the first
+    # day work reported set up at 21:00 on its first day, after that day's shift: in place from then to the end of
+    # the next day's shift (``common.setup_period``), not absent from the feed until 07:00
     day = _site("day", date(2027, 3, 1), date(2027, 3, 2), utc(2027, 3, 1, 20))
-    assert _built(day, utc(2027, 3, 1, 19)) == [(utc(2027, 3, 2, 6), utc(2027, 3, 2, 19))]
+    assert _built(day, utc(2027, 3, 1, 19)) == [(utc(2027, 3, 1, 20), utc(2027, 3, 2, 19))]

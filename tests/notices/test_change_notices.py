@@ -165,8 +165,9 @@ def test_a_displaced_site_says_its_old_dates(client, db, city, coordinator, make
     run_jobs()
     [moved] = [m for m in inbox.messages if m["Subject"].startswith("Baustellentermin verschoben")]
     german, english = moved.get_content().split("English version below")
-    assert f"Wann: {de(15)} bis {de(24)} (vorläufig)\nBisher: {de(0)} bis {de(9)}\n" in german
-    assert f"When: {iso(15)} to {iso(24)} (provisional)\nPreviously: {iso(0)} to {iso(9)}\n" in english
+    # approved works keep their approval at the new dates: no longer "vorläufig"
+    assert f"Wann: {de(15)} bis {de(24)}\nBisher: {de(0)} bis {de(9)}\n" in german
+    assert f"When: {iso(15)} to {iso(24)}\nPreviously: {iso(0)} to {iso(9)}\n" in english
 
 
 def test_a_revoked_approval_no_longer_gives_its_dates_as_current(client, db, city, coordinator, smtp,  # noqa: ANN001

@@ -128,10 +128,11 @@ def test_emergency_displaces_two_approved_sites_and_replans_them(client, db, cit
 
     slots = {rid: db.get(Slot, rid) for rid in (a, b)}
     for rid, old_start in ((a, d(0)), (b, d(10))):
+        # approved works keep their approval at the nearest free dates (no override needed there)
         got = client.get(f"/v1/requests/{rid}", headers=coordinator.headers).json()
-        assert got["status"] == "slot_proposed"
+        assert got["status"] == "approved" and got["deadline"] is None
         slot = slots[rid]
-        assert slot.status == "proposed" and slot.start >= today()
+        assert slot.status == "approved" and slot.start >= today() and slot.explanation["approval_kept"] is True
         assert (slot.end - slot.start).days + 1 == 10 and slot.end <= today() + timedelta(days=89)
         assert _no_overlap(slot, e_slot)
         assert slot.explanation["displaced_by"] == eid
@@ -142,14 +143,15 @@ def test_emergency_displaces_two_approved_sites_and_replans_them(client, db, cit
         assert displaced.kind == "slot.displaced"
         assert displaced.payload["previous_slot"]["start"] == old_start
         assert displaced.payload["owner_id"] == got["owner"]["id"]
-        assert history(db, rid)[-1].reason_code == "emergency_displacement"
+        assert displaced.payload["approval_kept"] is True
+        assert (history(db, rid)[-1].action, history(db, rid)[-1].reason_code) == (
+            "slot.displaced", "emergency_displacement")
     assert _no_overlap(slots[a], slots[b])
     assert slots[a].start == today() + timedelta(days=15)  # as close as possible to where it was
     assert db.get(Slot, far).status == "approved" and db.get(Slot, far).start == today()  # not in the way
 
-    for rid, owner in ((a, city), (b, utility)):
-        ok(client, owner, rid, "accept")
-        assert ok(client, coordinator, rid, "approve")["status"] == "approved"
+    for rid, owner in ((a, city), (b, utility)):  # nothing to answer again: the approval holds
+        assert act(client, owner, rid, "accept").status_code == 409
 
 
 def test_emergency_without_room_goes_back_to_the_queue(client, db, city, coordinator, make_caller) -> None:  # noqa: ANN001

@@ -1,6 +1,7 @@
-"""An active emergency asks for more days: merely proposed slots of other sites in the way do not stop it (the
-emergency's activation moves them too); the approval of the change moves them. Blocked by a fixed slot, an active
-site is told what can help (fewer days), never to ask for a later end (it cannot move)."""
+"""An active emergency asks for more days: the extension is in effect at once, as the activation was, and moves the
+slots of other sites in its way as the activation moved them (``test_emergency_at_night.py`` has the approved ones).
+Blocked by a fixed slot, an active (planned) site is told what can help (fewer days), never to ask for a later end
+(it cannot move)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from service.slots.models import Slot
 from service.workflow.models import RequestHistory
-from tests.workflow.flow import approved, body_now, get
+from tests.workflow.flow import approved, body_now, get, ok
 
 
 def emergency(client, owner) -> dict:  # noqa: ANN001
@@ -37,11 +38,11 @@ def test_an_active_emergency_extends_over_a_merely_proposed_slot_and_moves_it(  
                     json={"duration_days": 230, "reason": "Schaden größer als gedacht"})
     assert r.status_code == 201, r.text
     change = r.json()
-    assert (change["start"], change["end"]) == ("2026-11-21", "2027-07-08")
+    assert (change["start"], change["end"], change["status"]) == ("2026-11-21", "2027-07-08", "approved")
     assert change["placement"]["displaces"] == [surface["id"]]
-
+    # in effect at once: nothing left for the coordination office to approve
     r = client.post(f"/v1/requests/{burst['id']}/changes/{change['id']}/approve", headers=coordinator.headers)
-    assert r.status_code == 200, r.text
+    assert r.status_code == 409 and r.json()["type"].endswith("/change-decided"), r.text
     assert get(client, utility, burst["id"])["slot"]["end"] == "2027-07-08"
     moved = get(client, city, surface["id"])
     assert moved["status"] == "slot_proposed"
@@ -54,7 +55,9 @@ def test_an_active_emergency_extends_over_a_merely_proposed_slot_and_moves_it(  
 
 def test_an_active_site_blocked_by_a_fixed_slot_is_told_how_many_days_fit(  # noqa: ANN001
         client, db, city, utility, coordinator) -> None:
-    burst = emergency(client, utility)
+    burst = approved(client, utility, coordinator, 0, title="Hausanschluss", kind="water", earliest_start="2026-11-21",
+                     latest_end="2027-08-31", duration_days=30, preferred_start=None)
+    assert ok(client, utility, burst["id"], "start")["status"] == "active"  # a planned site, set up
     fixed = approved(client, city, coordinator, 40, title="Deckschicht", kind="road_maintenance",
                      earliest_start="2026-11-21", latest_end="2027-06-30", duration_days=10,
                      preferred_start=None)  # 2026-12-31 .. 2027-01-09

@@ -34,7 +34,7 @@ def test_an_emergency_displacing_another_owners_slot_is_named_by_its_public_titl
                                                   duration_days=15, latest_end=d(30)), headers=water.headers)
     assert r.status_code == 201, r.text
     got = client.get(f"/v1/requests/{victim}", headers=city.headers)
-    assert got.json()["status"] == "slot_proposed"
+    assert got.json()["status"] == "approved"  # moved, the approval kept at the new dates
     summary = got.json()["slot"]["explanation"]["summary"]
     assert summary["de"].startswith(f"Wegen der Notfall-Baustelle „{PUBLIC}“ verschoben"), summary
     assert summary["en"].startswith(f"Moved for the emergency works “{PUBLIC}”"), summary
