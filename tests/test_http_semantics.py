@@ -62,7 +62,7 @@ def test_head_is_answered_wherever_get_is(client, city) -> None:  # noqa: ANN001
     assert client.head("/map/config.json").status_code == 200  # not the map page's files: the GET route
     assert client.head("/healthz").status_code == 200  # a route of its own (kit.head) still answers
 
-    post_only = client.head("/v1/plans")  # no GET: no HEAD either
+    post_only = client.head(f"/v1/requests/{uuid.uuid4()}/withdraw")  # no GET: no HEAD either
     assert post_only.status_code == 405 and allow(post_only) == {"POST"}
 
 

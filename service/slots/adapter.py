@@ -155,6 +155,9 @@ class Built:
     # (predecessor task, successor task) -> (min_gap_days, max_gap_days) of the precedences in the problem
     gaps: dict[tuple[str, str], tuple[int, int | None]] = field(default_factory=dict)
     counter: dict[str, CounterProposal] = field(default_factory=dict)
+    # The slots requests this run may keep (skipped, or a counter-proposal that cannot be met) break these hard
+    # rules: task id -> {"start", "end", "rules": [...]} (``kept_slot_breaks``); only tasks whose slot breaks one.
+    slot_breaks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def day(self, d: date) -> int:
         return (d - self.day0).days
@@ -295,12 +298,55 @@ def build(session: Session, scope: Scope, settings: Settings) -> Built:
         for tid, c in built.counter.items():
             if c.fallback is not None:
                 c.fallback = replace(c.fallback, forbidden=tuple(forbidden.get(tid, ())))
+    built.slot_breaks = kept_slot_breaks(session, built, rows, tasks, pairs)
     links = repository.precedences_touching(session, [built.info[t].request_id for t in built.movable()])
     built.problem.precedences, anchors, built.gaps = precedences_of(session, links, tasks, built.day0, built.horizon,
                                                                    now)
     built.problem.tasks += anchors
     built.problem.validate()
     return built
+
+
+def kept_slot_breaks(session: Session, built: Built, rows: Sequence[Any], tasks: dict[str, Task],
+                     pairs: Iterable[tuple[uuid.UUID, uuid.UUID, str]]) -> dict[str, dict[str, Any]]:
+    """The hard rules broken by the slots this run keeps without planning them: a request skipped with the slot it
+    holds, or one whose counter-proposal may fall back to its slot (``CounterProposal.kept``). The plan works
+    around such a slot as a fixed task, so nothing in the run would say that it lies in a blackout or moratorium
+    added since (over the slot's own dates, also beyond the period) or clashes (``space``, ``diversion``) with
+    another fixed slot in the period: the run's statistics name them (``kept_breaking_rules``) so that the
+    coordination office can act. Zone and corridor capacities are not looked at here."""
+    kept = {str(r.id): r for r in rows
+            if r.slot_start is not None and r.slot_end is not None and str(r.id) in built.info
+            and (str(r.id) in built.skipped and built.info[str(r.id)].fixed
+                 or (str(r.id) in built.counter and built.counter[str(r.id)].kept is not None))}
+    if not kept:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+
+    def entry(tid: str) -> dict[str, Any]:
+        row = kept[tid]
+        return out.setdefault(tid, {"start": row.slot_start.isoformat(), "end": row.slot_end.isoformat(),
+                                    "rules": []})
+
+    first, last = min(r.slot_start for r in kept.values()), max(r.slot_end for r in kept.values())
+    for r in repository.forbidden_periods(session, [r.id for r in kept.values()], dict(IMPACT_ORDER),
+                                          sorted(EXCAVATING_KINDS), start=first, end=last):
+        row = kept[str(r.request_id)]
+        if r.start <= row.slot_end and r.end >= row.slot_start:
+            entry(str(r.request_id))["rules"].append({"kind": r.kind, "id": str(r.rule_id), "name": r.name,
+                                                      "start": r.start.isoformat(), "end": r.end.isoformat()})
+    for a, b, kind in sorted(pairs, key=lambda p: (str(p[0]), str(p[1]), p[2])):
+        for tid, other in ((str(a), str(b)), (str(b), str(a))):
+            o = tasks.get(other)
+            if tid not in kept or o is None or o.fixed_start is None:
+                continue
+            row = kept[tid]
+            first_day, end_day = built.day(row.slot_start), built.day(row.slot_end) + 1
+            if max(first_day, o.fixed_start, 0) < min(end_day, o.fixed_start + o.duration, built.horizon):
+                rules = entry(tid)["rules"]
+                if not any(x.get("request_id") == other for x in rules):
+                    rules.append({"kind": kind, "request_id": other})
+    return out
 
 
 def fall_back(built: Built, ids: Iterable[str]) -> list[str]:

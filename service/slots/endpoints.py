@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, Coordinator, SessionDep
 from service.kit.encode import to_json
+from service.kit.links import public_link
+from service.kit.query import KnownQueryOnly
 from service.requests import service as requests_service
 from service.requests.schemas import RequestRead
 from service.slots import service
-from service.slots.schemas import PlanCreate, PlanRead
+from service.slots.schemas import PlanCreate, PlanList, PlanRead, PlanRequests
 
 router = APIRouter(tags=["slots"])
 
@@ -26,10 +28,39 @@ def create_plan(body: PlanCreate, principal: Coordinator, session: SessionDep, r
                         headers={"Location": f"/v1/plans/{run.id}"})
 
 
+@router.get("/v1/plans", response_model=PlanList, dependencies=[KnownQueryOnly])
+def list_plans(principal: Coordinator, session: SessionDep, request: Request, cursor: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=100)] = 20) -> JSONResponse:
+    """Past and queued plan runs (coordinators), newest first, `limit` per page (the `next` link carries the
+    cursor); each run as `GET /v1/plans/{id}` shows it, its statistics without the per-request lists
+    (`skipped_requests`, `skipped_reasons`, `kept_breaking_rules_requests`)."""
+    items, next_cursor = service.list_plans(session, cursor=cursor, limit=limit)
+    return JSONResponse(to_json({"items": items, "next_cursor": next_cursor,
+                                 "links": _next(request, next_cursor)}))
+
+
 @router.get("/v1/plans/{plan_id}", response_model=PlanRead)
 def get_plan(plan_id: uuid.UUID, principal: Authenticated, session: SessionDep) -> dict:
-    """Status (`queued`, `running`, `done`, `failed`), progress, statistics and the FCFS comparison."""
-    return service.plan_read(service.get_plan(session, plan_id))
+    """Status (`queued`, `running`, `done`, `failed`), progress, statistics and the FCFS comparison. The
+    requests the run moved or left unplaced: `GET /v1/plans/{id}/requests`."""
+    return service.plan_view(session, plan_id)
+
+
+@router.get("/v1/plans/{plan_id}/requests", response_model=PlanRequests, dependencies=[KnownQueryOnly])
+def plan_requests(plan_id: uuid.UUID, principal: Coordinator, session: SessionDep, request: Request,
+                  outcome: Literal["moved", "unplaced"] | None = None, cursor: str | None = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> JSONResponse:
+    """The requests the run left unplaced (with the reason), then those it moved (the most days from the preferred
+    start first; `previous_start` is the proposed slot it held before, where it held one), each with its title and
+    its status now (coordinators). `outcome` keeps one kind; `counts` counts both in the whole run. A dry run's
+    list says what the run would have done."""
+    got = service.plan_requests(session, plan_id, outcome=outcome, cursor=cursor, limit=limit)
+    return JSONResponse(to_json({**got, "links": _next(request, got["next_cursor"])}))
+
+
+def _next(request: Request, cursor: str | None) -> list[dict]:
+    """A ``next`` link (plain JSON, not GeoJSON as ``kit.links.next_links``) while there are more."""
+    return [{"rel": "next", "type": "application/json", "href": public_link(request, cursor=cursor)}] if cursor else []
 
 
 def _read(req, principal, warnings: list[str] | None = None) -> JSONResponse:  # noqa: ANN001

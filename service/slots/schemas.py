@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,8 @@ class PlanCreate(BaseModel):
     zone: str | None = Field(default=None, max_length=100, description="id of a zone instead of a bbox")
     from_: Day = Field(alias="from")
     to: Day
+    dry_run: bool = Field(default=False, description=(
+        "compute the plan and its statistics (and `GET /v1/plans/{id}/requests`) without writing any slot"))
 
 
 class PlanRead(BaseModel):
@@ -37,3 +39,36 @@ class PlanRead(BaseModel):
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class PlanList(BaseModel):
+    """Plan runs, newest first; each run's statistics without the per-request lists."""
+
+    items: list[PlanRead]
+    next_cursor: str | None = None
+    links: list[dict[str, Any]] = Field(default_factory=list, description="a `next` link while there are more")
+
+
+class PlanOutcome(BaseModel):
+    """A request a plan run moved (from its preferred start, or from the proposed slot it held: `previous_start`)
+    or left unplaced (`reason`)."""
+
+    outcome: Literal["moved", "unplaced"]
+    request_id: uuid.UUID
+    title: str | None = None
+    status: str | None = Field(default=None, description="the request's status now")
+    preferred_start: date | None = None
+    previous_start: date | None = None
+    start: date | None = None
+    end: date | None = None
+    deviation_days: int | None = None
+    reason: dict[str, str] | None = Field(default=None, description="why it stays unplaced (de, en)")
+
+
+class PlanRequests(BaseModel):
+    plan_id: uuid.UUID
+    plan_status: str
+    counts: dict[str, int] = Field(description="`moved` and `unplaced` in the whole run")
+    items: list[PlanOutcome]
+    next_cursor: str | None = None
+    links: list[dict[str, Any]] = Field(default_factory=list)

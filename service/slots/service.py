@@ -12,9 +12,10 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from service.auth.service import Principal
 from service.events import service as events
+from service.kit import cursor as cursors
 from service.kit.db import session_scope
 from service.kit.problems import InvalidField, conflict, not_found
 from service.kit.time import today, wall_clock
@@ -84,6 +86,8 @@ def create_plan(session: Session, created_by: uuid.UUID | None, body: PlanCreate
               "from": first.isoformat(), "to": body.to.isoformat()}
     if first != body.from_:
         params["from_requested"] = body.from_.isoformat()
+    if body.dry_run:  # computes the plan and its statistics, writes no slot (``_finish``)
+        params["dry_run"] = True
     run = repository.add_plan(session, PlanRun(status="queued", params=params, progress=0.0, stats={}, fcfs={},
                                                created_by=created_by))
     events.emit(session, "plan.queued", organisation_id=created_by, payload={"plan_id": str(run.id), **params})
@@ -105,12 +109,79 @@ def get_plan(session: Session, plan_id: uuid.UUID) -> PlanRun:
     return run
 
 
-def plan_read(run: PlanRun) -> dict[str, Any]:
+# ``PlanRun.stats`` key of the requests a run moved or left unplaced (``plan_outcomes``): thousands of entries
+# in a large run, so plan reads leave it out and ``GET /v1/plans/{id}/requests`` pages through it.
+OUTCOMES = "outcomes"
+
+
+def plan_read(run: Any) -> dict[str, Any]:
+    """A plan run as the API shows it (a :class:`PlanRun` or a row of ``repository.plan_light``/``plan_page``):
+    without the per-request outcomes (``GET /v1/plans/{id}/requests`` pages through them)."""
+    stats = {k: v for k, v in (run.stats or {}).items() if k != OUTCOMES}
     return {
         "id": run.id, "status": run.status, "progress": run.progress, "params": run.params,
-        "statistics": run.stats or None, "fcfs": run.fcfs or None, "error": run.error,
+        "statistics": stats or None, "fcfs": run.fcfs or None, "error": run.error,
         "created_at": run.created_at, "started_at": run.started_at, "finished_at": run.finished_at,
     }
+
+
+def plan_view(session: Session, plan_id: uuid.UUID) -> dict[str, Any]:
+    """``GET /v1/plans/{id}``: the run without its outcomes, which are not even read from the database."""
+    row = repository.plan_light(session, plan_id, leave_out=(OUTCOMES,))
+    if row is None:
+        raise not_found("Plan", plan_id)
+    return plan_read(row)
+
+
+# What the list of plan runs leaves out of each run's statistics: the per-request lists (the run's own read has them).
+LIST_LEFT_OUT = (OUTCOMES, "skipped_requests", "skipped_reasons", "kept_breaking_rules_requests")
+
+
+def list_plans(session: Session, *, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """``GET /v1/plans``: the runs, newest first, ``limit`` per page, and the cursor of the next page (``None``
+    on the last). Each run's statistics without the per-request lists (:data:`LIST_LEFT_OUT`)."""
+    after = None
+    if cursor:
+        created, pid = cursors.decode(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(created), uuid.UUID(pid))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise cursors.refused() from exc
+    rows = repository.plan_page(session, after=after, limit=limit + 1, leave_out=LIST_LEFT_OUT)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = cursors.encode([rows[-1].created_at.isoformat(), str(rows[-1].id)]) if more else None
+    return [plan_read(r) for r in rows], next_cursor
+
+
+OUTCOME_KINDS = ("unplaced", "moved")
+
+
+def plan_requests(session: Session, plan_id: uuid.UUID, *, outcome: str | None, cursor: str | None,
+                  limit: int) -> dict[str, Any]:
+    """``GET /v1/plans/{id}/requests``: the requests the run left unplaced (with the reason), then those it moved
+    (the most days first), each with its title and status now; ``outcome`` keeps one kind. Paged by ``limit``
+    with an opaque cursor (the list of a finished run never changes)."""
+    found = repository.plan_outcomes(session, plan_id)
+    if found is None:
+        raise not_found("Plan", plan_id)
+    status, outcomes = found
+    items = [{"outcome": kind, **x} for kind in OUTCOME_KINDS if outcome in (None, kind)
+             for x in (outcomes or {}).get(kind, [])]
+    first = 0
+    if cursor:
+        (first,) = cursors.decode(cursor, 1)
+        if not isinstance(first, int) or isinstance(first, bool) or not 0 <= first <= len(items):
+            raise cursors.refused()
+    page = items[first:first + limit]
+    known = {r.id: r for r in repository.request_states(session, [uuid.UUID(x["request_id"]) for x in page])}
+    for x in page:
+        r = known.get(uuid.UUID(x["request_id"]))
+        x["title"], x["status"] = (r.title, r.status) if r is not None else (None, None)
+    more = first + limit < len(items)
+    return {"plan_id": plan_id, "plan_status": status,
+            "counts": {kind: len((outcomes or {}).get(kind, [])) for kind in OUTCOME_KINDS},
+            "items": page, "next_cursor": cursors.encode([first + limit]) if more else None}
 
 
 def scope_of(params: dict[str, Any]) -> adapter.Scope:
@@ -290,11 +361,15 @@ def _finish(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: An
     """Write the slots, the statistics and the FCFS comparison, mark the run done (one transaction). ``progress``
     hears how far the write has got (0..1)."""
     t_write = time.perf_counter()
-    written = write_plan(session, plan_id, built, plan, settings, progress)
+    params = repository.plan_params(session, plan_id)
+    written = (write_plan(session, plan_id, built, plan, settings, progress) if not params.get("dry_run")
+               else {})
     run = repository.get_plan(session, plan_id, for_update=True)
     assert run is not None
     requeued = (run.stats or {}).get("requeued")
     run.stats = statistics(built, plan, written, t_build)
+    if params.get("dry_run"):
+        run.stats["dry_run"] = True
     if requeued:  # how often a dead process left this run behind stays on it
         run.stats["requeued"] = requeued
     run.stats["write_time_s"] = round(time.perf_counter() - t_write, 3)
@@ -302,7 +377,8 @@ def _finish(session: Session, plan_id: uuid.UUID, built: adapter.Built, plan: An
     run.fcfs = fcfs_comparison(built, plan)
     run.status, run.progress, run.finished_at = "done", 1.0, wall_clock(settings)
     events.emit(session, "plan.done", organisation_id=run.created_by,
-                payload={"plan_id": str(plan_id), "placed": run.stats["placed"], "unplaced": run.stats["unplaced"]})
+                payload={"plan_id": str(plan_id), "placed": run.stats["placed"], "unplaced": run.stats["unplaced"],
+                         **({"dry_run": True} if params.get("dry_run") else {})})
 
 
 def plan_in_session(session: Session, params: dict[str, Any], settings: Settings,
@@ -601,6 +677,7 @@ def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -
         comp_status[c.status] = comp_status.get(c.status, 0) + 1
     fixed = sum(i.fixed for i in built.info.values())
     context = sum(not i.in_scope for i in built.info.values())
+    breaking = kept_breaking_rules(built)
     return {
         "from": built.day0.isoformat(), "horizon_days": built.horizon,
         "requests": len(movable), "fixed": fixed, "fixed_in_scope": sum(
@@ -620,7 +697,43 @@ def statistics(built: adapter.Built, plan: Any, written: dict, t_build: float) -
         "solver_status": plan.status, "components": len(plan.stats), "component_status": comp_status,
         "violations": 0, "build_time_s": round(t_build, 3), "solve_time_s": round(plan.wall_time_s, 3),
         "slots": written,
+        "skipped_by_reason": dict(sorted(Counter(built.skipped.values()).items(), key=lambda x: (-x[1], x[0]))),
+        "kept_breaking_rules": len(breaking), "kept_breaking_rules_requests": dict(list(breaking.items())[:100]),
+        OUTCOMES: plan_outcomes(built, plan),
     }
+
+
+def kept_breaking_rules(built: adapter.Built) -> dict[str, dict[str, Any]]:
+    """The requests the run skipped and whose slot it kept although that slot breaks a hard rule (a blackout or
+    moratorium, a clash with another fixed slot: ``adapter.kept_slot_breaks``), by request id. ``violations``
+    (the checker's count over what the run wrote) cannot see them: the run did not write them."""
+    return {str(built.info[tid].request_id): {**found, "reason": built.skipped[tid]}
+            for tid, found in built.slot_breaks.items()
+            if tid in built.skipped and tid in built.info and built.info[tid].fixed}
+
+
+def plan_outcomes(built: adapter.Built, plan: Any) -> dict[str, list[dict[str, Any]]]:
+    """What the run decided for each movable request that is not simply where it was wanted: ``moved`` (placed
+    away from its preferred start, or away from the proposed slot it held: ``previous_start``), ``unplaced``
+    (with the reason). Stored on the run (``OUTCOMES``), so that a dry run can be read too."""
+    tasks = built.problem.task_map()
+    moved, unplaced = [], []
+    for tid in built.movable():
+        info, task = built.info[tid], tasks[tid]
+        if tid in plan.starts:
+            start = built.date(plan.starts[tid])
+            preferred = info.preferred or built.date(task.preferred)
+            previous = built.date(task.current_start) if task.current_start is not None else None
+            if plan.starts[tid] != task.preferred or (previous is not None and previous != start):
+                moved.append({"request_id": str(info.request_id), "preferred_start": preferred.isoformat(),
+                              "previous_start": previous.isoformat() if previous else None,
+                              "start": start.isoformat(),
+                              "end": (start + timedelta(days=task.duration - 1)).isoformat(),
+                              "deviation_days": abs((start - preferred).days)})
+        elif tid in plan.unplaced:
+            unplaced.append({"request_id": str(info.request_id), "reason": unplaced_info(built, tid, plan)["reason"]})
+    moved.sort(key=lambda x: (-x["deviation_days"], x["request_id"]))
+    return {"moved": moved, "unplaced": unplaced}
 
 
 def fcfs_comparison(built: adapter.Built, plan: Any) -> dict[str, Any]:
@@ -714,6 +827,8 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
     target = "locked" if locked else "proposed"
     if slot.status != target:
         explanation = {**(slot.explanation or {}), "locked_by" if locked else "unlocked_by": str(principal.org_id)}
+        if locked and "as_of" not in explanation:
+            explanation = frozen_explanation(explanation, slot, today(settings))
         check = workflow_hook("lock_checks") if locked else None
         if check is not None:  # refuses (409) before anything changed; the warnings replace the proposal's
             assert slot.end is not None
@@ -732,6 +847,26 @@ def set_lock(session: Session, principal: Principal, request_id: uuid.UUID, *, l
                     payload={"start": slot.start.isoformat(), "end": slot.end.isoformat() if slot.end else None})
         _record_history(session, req, SLOT_LOCKED if locked else SLOT_UNLOCKED, principal)
     return req
+
+
+def frozen_explanation(explanation: dict[str, Any], slot: Slot, on: date) -> dict[str, Any]:
+    """A slot's explanation as a lock keeps it: written for the plan run (or placement) that proposed the slot, it
+    is not rewritten while the slot is locked, so the blockers it names may have moved since. ``as_of`` records
+    the run (``plan_id``) and the day of the lock (``locked_on``), and the summary says so."""
+    plan_id = explanation.get("plan_id") or (str(slot.plan_id) if slot.plan_id else None)
+    day_de, day_en = explanations.date_de(on), explanations.date_en(on)
+    source = ("des Planungslaufs, der diesen Zeitraum vorgeschlagen hat", "of the plan run that proposed these dates"
+              ) if plan_id else ("der Einplanung dieses Zeitraums", "of the placement that chose these dates")
+    note = {"de": f"(Begründung {source[0]}; seit der Sperre am {day_de} nicht aktualisiert: die genannten "
+                  "Hindernisse können sich inzwischen verschoben haben.)",
+            "en": f"(Explanation {source[1]}; not updated since the lock on {day_en}: the obstacles it names may "
+                  "have moved since.)"}
+    out = {**explanation, "as_of": {"plan_id": plan_id, "locked_on": on.isoformat(), "note": note}}
+    summary = explanation.get("summary")
+    if isinstance(summary, dict):
+        out["summary"] = {lang: f"{summary[lang]} {note[lang]}" if summary.get(lang) else note[lang]
+                          for lang in ("de", "en")}
+    return out
 
 
 def lock_warnings(session: Session, req: SiteRequest) -> list[str]:
