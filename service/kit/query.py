@@ -2,8 +2,9 @@
 (`?stauts=approved`) is not read as "no filter" and answered with everything.
 
 Add ``dependencies=[KnownQueryOnly]`` to a route; the known names are the route's own query parameters (its
-dependencies' too), so a parameter added to the endpoint is known at once. The OGC API and the feeds keep their
-own rules (OGC API Features lets a server ignore parameters it does not know) and do not use it."""
+dependencies' too), so a parameter added to the endpoint is known at once. The OGC API's items list uses it too,
+its route class answering 400 instead (OGC API Features /req/core/query-param-unknown; ``service.map.ogc``); the
+feeds keep their own rules and do not use it."""
 
 from __future__ import annotations
 

@@ -9,18 +9,86 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from service.auth.dependencies import OptionalPrincipal, SessionDep
 from service.kit.geojson import GEOJSON_MEDIA_TYPE, geojson_response_doc
 from service.kit.links import public_base, public_link
+from service.kit.problems import Problem, field_path
+from service.kit.query import known_query_only
 from service.map import service
 from service.map.schemas import CollectionDoc, Collections, Conformance, LandingPage
 
-router = APIRouter(prefix="/ogc", tags=["ogc"])
+
+class OgcRoute(APIRoute):
+    """OGC API Features answers a query parameter it refuses with 400 (/req/core/query-param-invalid, and
+    /req/core/query-param-unknown with :func:`known_ogc_query`), where the /v1 API answers 422: the same problem
+    details (``errors`` naming the parameter), another status."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = [{"field": field_path(e.get("loc", ())), "detail": e.get("msg", "invalid")}
+                          for e in exc.errors()] or [{"field": "query", "detail": "invalid"}]
+                raise Problem(400, "Invalid query parameter", f"{errors[0]['field']}: {errors[0]['detail']}",
+                              type_="invalid-input", errors=errors) from exc
+            except Problem as exc:
+                if exc.status == 422:  # a value the service refused (bbox, datetime, limit, status, …)
+                    exc.status = 400
+                raise
+
+        return route
+
+
+router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=OgcRoute)
+
+# Part 2 (Coordinate Reference Systems by Reference) is not implemented: every answer is in CRS84 and a `bbox` is
+# read in CRS84. These parameters are refused (400) rather than ignored, so that coordinates in another CRS are
+# never read, or answered, as longitude and latitude.
+CRS_PARAMS = ("crs", "bbox-crs", "filter-crs")
+
+
+FORMATS = ("json", "geojson")  # `f`: GeoJSON is the only encoding
+
+
+def crs84_only(
+    request: Request,
+    f: Annotated[str | None, Query(description="encoding: `json` or `geojson` (GeoJSON, the only one)")] = None,
+) -> None:
+    """400 for the CRS parameters of Part 2, with a hint that only CRS84 is served; 400 for an `f` other than
+    GeoJSON."""
+    for name in CRS_PARAMS:
+        if name in request.query_params:
+            detail = ("only CRS84 (longitude, latitude; http://www.opengis.net/def/crs/OGC/1.3/CRS84) is served: "
+                      "OGC API Features Part 2 (crs, bbox-crs) is not implemented; send `bbox` in CRS84 and leave "
+                      f"`{name}` out")
+            raise Problem(400, "Unknown query parameter", f"{name}: {detail}", type_="unknown-query-parameter",
+                          errors=[{"field": name, "detail": detail}])
+    if f is not None and f.lower() not in FORMATS:
+        detail = f"unsupported encoding; one of: {', '.join(FORMATS)}"
+        raise Problem(400, "Invalid query parameter", f"f: {detail}", type_="invalid-input",
+                      errors=[{"field": "f", "detail": detail}])
+
+
+def known_ogc_query(request: Request, _: Annotated[None, Depends(crs84_only)]) -> None:
+    """400 for a query parameter the operation does not define (/req/core/query-param-unknown), naming it."""
+    known_query_only(request)  # its 422 is this router's 400 (OgcRoute)
+
+
+# the items list refuses every parameter it does not define (a typo is never read as "no filter"); a single item
+# has no filters: it refuses only what would change its coordinates' meaning (`crs`) or encoding (`f`)
+KnownOgcQuery = Depends(known_ogc_query)
+Crs84Only = Depends(crs84_only)
 
 ListParam = Annotated[list[str] | None, Query()]
 
@@ -48,7 +116,7 @@ def collection(collection_id: str, request: Request, session: SessionDep, princi
     return JSONResponse(service.collection_doc(session, c, public_base(request), service.viewer_of(principal)))
 
 
-@router.get("/collections/{collection_id}/items",
+@router.get("/collections/{collection_id}/items", dependencies=[KnownOgcQuery],
             responses=geojson_response_doc("FeatureCollection with numberMatched, numberReturned and next link"))
 def collection_items(
     collection_id: str,
@@ -91,7 +159,8 @@ def collection_items(
     return Response(body, media_type=GEOJSON_MEDIA_TYPE)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", responses=geojson_response_doc("one Feature"))
+@router.get("/collections/{collection_id}/items/{feature_id}", dependencies=[Crs84Only],
+            responses=geojson_response_doc("one Feature"))
 def collection_item(
     collection_id: str, feature_id: str, request: Request, session: SessionDep, principal: OptionalPrincipal
 ) -> Response:
