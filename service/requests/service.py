@@ -631,7 +631,8 @@ def create(
 
     _store(session, req.external_id, write)
     _after_change(session, req, events.REQUEST_CREATED, principal)
-    return req, prepared.warnings
+    # the domains' warnings too: an emergency, active at once, warns of the sites it displaced
+    return req, [*prepared.warnings, *_hook_warnings(session, req)]
 
 
 def body_hash(raw: Any) -> str:
@@ -767,8 +768,8 @@ def update(
 
 
 def _hook_warnings(session: Session, req: SiteRequest) -> list[str]:
-    """What the domains warn of after a request was edited (``hooks.edit_warnings``): e.g. precedences its
-    proposed slot now breaks."""
+    """What the domains warn of after a request was created or edited (``hooks.edit_warnings``): e.g. precedences
+    its proposed slot now breaks, or what an emergency's activation did (sites displaced)."""
     out: list[str] = []
     for module in modules("hooks"):
         hook = getattr(module, "edit_warnings", None)
@@ -857,7 +858,16 @@ def withdraw(session: Session, principal: Principal, request_id: uuid.UUID, *,
     req = get_owned(session, principal, request_id)
     check_if_match(req, if_match)
     if req.status in (Status.active, Status.completed):
-        raise conflict(f"A request in state {req.status} cannot be withdrawn.", allowed=[])
+        from service.workflow.states import allowed_actions, roles_of  # the workflow's table (imports this module)
+
+        allowed = allowed_actions(req.status, roles_of(is_owner=True, is_coordinator=principal.is_coordinator),
+                                  req.urgency)
+        detail = f"A request in state {req.status} cannot be withdrawn"
+        if "cancel" in allowed:
+            detail += (f"; an active emergency reported by mistake is cancelled with POST /v1/requests/{req.id}/cancel"
+                       " and a reason")
+        raise conflict(f"{detail}; allowed now: {', '.join(allowed) or 'nothing'}.", allowed=allowed,
+                       status_now=req.status)
     if req.status != Status.withdrawn:
         previous = req.status
         req.status = Status.withdrawn.value

@@ -92,7 +92,8 @@ def _step(action: str, fn: Callable[..., SiteRequest]) -> None:
                  if_match: Annotated[str | None, Header()] = None) -> Response:
         req = fn(session, principal, request_id, body or ActionBody(), request.app.state.settings,
                  if_match=if_match)
-        return _answer(req)
+        # submitting an emergency draft activates it: the answer says what that did, as a create's does
+        return _answer(req, service.edit_warnings(session, req) if action == "submit" else None)
 
     endpoint.__name__ = f"{action}_request"
     who = {"owner": "Owners", "coordinator": "Coordinators"}.get(t.who, "Owners and coordinators")

@@ -1605,12 +1605,16 @@ def _recheck_order(session: Session, req: SiteRequest) -> None:
 
 
 def edit_warnings(session: Session, req: SiteRequest) -> list[str]:
-    """What the answer to a PATCH of a request whose slot is being agreed on warns of: the precedences its slot
-    breaks (:func:`_recheck_order`)."""
-    if req.status not in requests_service.ORDER_ONLY_STATES:
+    """What the answer to a create or PATCH warns of: for a request whose slot is being agreed on, the precedences
+    its slot breaks (:func:`_recheck_order`); for an emergency the call activated (only drafts and submitted
+    requests are created or edited, so an active one was activated by it), what the activation did
+    (:func:`emergency_warnings`: sites displaced, a late report of one day)."""
+    activated = req.urgency == "emergency" and req.status == Status.active
+    if not activated and req.status not in requests_service.ORDER_ONLY_STATES:
         return []
     slot = session.get(Slot, req.id)
-    return explanations.precedence_warnings(slot.explanation if slot is not None else None)
+    explanation = slot.explanation if slot is not None else None
+    return emergency_warnings(explanation) if activated else explanations.precedence_warnings(explanation)
 
 
 @cache
