@@ -1007,6 +1007,8 @@ function renderActions(full, actions) {
   const buttons = [];
   if (allowed.has("approve") && hasSlot) buttons.push(`<button type="button" class="ok" data-action="approve">${esc(t("approve"))}</button>`);
   if (allowed.has("reject")) buttons.push(`<button type="button" class="danger" data-action="reject">${esc(t("reject"))}</button>`);
+  // an active emergency reported by mistake (the API offers `cancel` for emergencies only)
+  if (allowed.has("cancel")) buttons.push(`<button type="button" class="danger" data-action="cancel">${esc(t("cancel_emergency"))}</button>`);
   if (full.slot && full.slot.status === "proposed") buttons.push(`<button type="button" data-action="lock">${esc(t("lock"))}</button>`);
   if (full.slot && full.slot.status === "locked") buttons.push(`<button type="button" data-action="unlock">${esc(t("unlock"))}</button>`);
   const note = allowed.has("approve") && !hasSlot ? `<p class="empty" id="d-no-approve">${esc(t("approve_needs_slot"))}</p>` : "";
@@ -1086,6 +1088,7 @@ function bindDetailActions(id, full) {
   const run = {
     approve: () => approve(id, full),
     reject: () => openReject(id, full),
+    cancel: () => openCancel(id, full),
     lock: () => setLock(id, full, true),
     unlock: () => setLock(id, full, false),
     propose: () => proposeAt(id, full),
@@ -1190,15 +1193,34 @@ function reasonLabel(code) {
   return c ? c[language()] || c.de : code;
 }
 
+// The dialog that asks for a reason (#reject-dialog) serves two steps: `reject` (a reason code, and a text) and
+// `cancel` (an active emergency reported by mistake: a text only, required, and a note of what the step does).
+function reasonDialog(id, full, step) {
+  const dialog = $("reject-dialog"), cancel = step === "cancel";
+  dialog.dataset.id = id;
+  dialog.dataset.step = step;
+  dialog.dataset.etag = ifMatch(full)["If-Match"]; // the request as these details read it
+  $("reject-title").textContent = t(cancel ? "cancel_emergency" : "reject");
+  $("reject-send").textContent = t(cancel ? "cancel_emergency" : "send");
+  $("reject-note").textContent = cancel ? t("cancel_note") : "";
+  $("reject-note").hidden = !cancel;
+  if (cancel) dialog.setAttribute("aria-describedby", "reject-note"); else dialog.removeAttribute("aria-describedby");
+  $("reject-code-field").hidden = cancel;
+  $("reject-code").disabled = cancel; // no code to give (nor to check) for a cancellation
+  $("reject-text").value = "";
+  $("reject-error").hidden = true;
+  const button = () => $("d-more").querySelector(`[data-action='${step}']`);
+  openModal(dialog, cancel ? $("reject-text") : $("reject-code"), button);
+}
+
 async function openReject(id, full) {
   const codes = (await loadReasonCodes()).filter((c) => c.use === "coordinator");
   $("reject-code").innerHTML = codes.map((c) => `<option value="${esc(c.code)}">${esc(c[language()] || c.de)}</option>`).join("");
-  $("reject-text").value = "";
-  $("reject-error").hidden = true;
-  const dialog = $("reject-dialog");
-  dialog.dataset.id = id;
-  dialog.dataset.etag = ifMatch(full)["If-Match"]; // the request as these details read it
-  openModal(dialog, $("reject-code"), () => $("d-more").querySelector("[data-action='reject']"));
+  reasonDialog(id, full, "reject");
+}
+
+function openCancel(id, full) {
+  reasonDialog(id, full, "cancel");
 }
 
 // The page's modal dialogs (the reject dialog, the questions of `ask`): Tab wraps round inside (the page behind is
@@ -1260,21 +1282,25 @@ function ask({ title, text = "", ok, field = null, error = "", returnTo = () => 
   });
 }
 
+// Sends the reason dialog's step: a rejection (`reason_code`, `reason`) or an emergency's cancellation (`reason`).
 async function sendReject(ev) {
   ev.preventDefault();
   const dialog = $("reject-dialog");
   const id = dialog.dataset.id;
-  const body = { reason_code: $("reject-code").value };
+  const cancel = dialog.dataset.step === "cancel";
+  const body = cancel ? {} : { reason_code: $("reject-code").value };
   if ($("reject-text").value.trim()) body.reason = $("reject-text").value.trim();
   const error = $("reject-error");
-  if (body.reason_code === "other" && !body.reason) {
-    error.textContent = t("reject_text_needed");
+  const missing = cancel ? !body.reason : body.reason_code === "other" && !body.reason;
+  if (missing) {
+    error.textContent = t(cancel ? "cancel_reason_needed" : "reject_text_needed");
     error.hidden = false;
     $("reject-text").focus();
     return;
   }
   // with the ETag read: a request changed meanwhile is not rejected unseen (412, said below the details)
-  const r = await api(`/v1/requests/${id}/reject`, { method: "POST", body, headers: { "If-Match": dialog.dataset.etag } });
+  const r = await api(`/v1/requests/${id}/${cancel ? "cancel" : "reject"}`, { method: "POST", body,
+                                                                         headers: { "If-Match": dialog.dataset.etag } });
   if (!r.ok && r.status === 422) { // the input was refused: say so in the dialog, keep what was typed
     error.textContent = problemText(r);
     error.hidden = false;
@@ -1282,13 +1308,17 @@ async function sendReject(ev) {
   }
   dialog.close();
   if (!r.ok) return problemMessage(r);
+  // a cancelled emergency gives the sites it displaced or left unplaced their dates back: which they are, its
+  // answer does not say (they need not be in conflict with it any more), so everything is read again
+  if (cancel) return refreshAfterAction(id, t("cancelled_ok"), loadData);
   await refreshAfterAction(id, t("rejected_ok"));
 }
 
-// After a successful step: what it changed read again, the details drawn anew with its message below them, and the
-// message said once, by the status line (the page's polite live region).
-async function refreshAfterAction(id, text) {
-  await reloadData(() => refreshAfterStep(id));
+// After a successful step: what it changed read again (`refresh`: what the step may have changed; else
+// everything), the details drawn anew with its message below them, and the message said once, by the status line
+// (the page's polite live region).
+async function refreshAfterAction(id, text, refresh = () => refreshAfterStep(id)) {
+  await reloadData(refresh);
   await select(id);
   message(text, true);
   setStatus(text);
