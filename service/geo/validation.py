@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -192,6 +193,22 @@ def _clean_positions(obj: dict, service_area: tuple[float, float, float, float])
     return {"type": gtype, "coordinates": cleaned}, dropped
 
 
+def _each_part(gtype: str, coords: list, line: Callable[[list, str], None],
+               polygon: Callable[[list, str], None]) -> None:
+    """``line(positions, where)`` for each line and ``polygon(rings, where)`` for each polygon of a (Multi)LineString
+    or (Multi)Polygon, ``where`` naming the part for a message ("line 2 ", "the polygon ")."""
+    if gtype == "LineString":
+        line(coords, "the line ")
+    elif gtype == "MultiLineString":
+        for i, part in enumerate(coords):
+            line(part, f"line {i} ")
+    elif gtype == "Polygon":
+        polygon(coords, "the polygon ")
+    elif gtype == "MultiPolygon":
+        for i, part in enumerate(coords):
+            polygon(part, f"polygon {i} ")
+
+
 def _check_structure(gtype: str, coords: list) -> None:
     """What RFC 7946 requires of each part: a line has two or more positions, a ring four or more with the
     last equal to the first. Checked here so that the caller learns which part is wrong."""
@@ -212,16 +229,7 @@ def _check_structure(gtype: str, coords: list) -> None:
         for i, r in enumerate(rings):
             ring(r, f"{where}ring {i} ")
 
-    if gtype == "LineString":
-        line(coords, "the line ")
-    elif gtype == "MultiLineString":
-        for i, part in enumerate(coords):
-            line(part, f"line {i} ")
-    elif gtype == "Polygon":
-        polygon(coords, "the polygon ")
-    elif gtype == "MultiPolygon":
-        for i, part in enumerate(coords):
-            polygon(part, f"polygon {i} ")
+    _each_part(gtype, coords, line, polygon)
 
 
 def _first_point(geom: BaseGeometry) -> tuple[float, float] | None:
@@ -354,16 +362,7 @@ def _check_collapsed(flat: dict) -> None:
                 raise GeometryError(f"{where}ring {i} encloses no area: it needs at least three different positions",
                                     location=tuple(r[0]))
 
-    if gtype == "LineString":
-        line(coords, "the line ")
-    elif gtype == "MultiLineString":
-        for i, part in enumerate(coords):
-            line(part, f"line {i} ")
-    elif gtype == "Polygon":
-        polygon(coords, "the polygon ")
-    elif gtype == "MultiPolygon":
-        for i, part in enumerate(coords):
-            polygon(part, f"polygon {i} ")
+    _each_part(gtype, coords, line, polygon)
 
 
 def rounded(geom: BaseGeometry, decimals: int = OUTPUT_DECIMALS) -> BaseGeometry:

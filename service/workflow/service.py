@@ -1990,20 +1990,27 @@ def request_change(session: Session, principal: Principal, request_id: uuid.UUID
         replacement_geom=from_shape(replacements, srid=4326) if replacements is not None else None,
         reason=body.reason, start=new_start, end=new_end, conflicts=_json(remaining), placement=_json(placement),
     ))
+    _record_requested(session, req, principal, change, new_start, new_end)
+    _notify(session, req, "change.requested", principal, {
+        "change_id": str(change.id), "owner_id": str(req.owner_id), "start": new_start, "end": new_end,
+        "conflicts": remaining, **({"precedences": broken} if broken else {}),
+        **({"after": after} if after is not None else {})})
+    return change
+
+
+def _record_requested(session: Session, req: SiteRequest, principal: Principal, change: RequestChange,
+                      start_day: date | None, end_day: date | None) -> None:
+    """The history row ``change.requested`` of a change the owner filed (what it asks for and where it would
+    go), after the request's own ``create`` row if it has none yet."""
     _ensure_created(session, req, principal)
     asked = change_json(session, change)
     repository.add_history(session, RequestHistory(
         request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
         organisation_id=principal.org_id, key_id=principal.key_id, action="change.requested",
         before=None, after=_json({"change_id": change.id, **{k: asked[k] for k in CHANGE_FIELDS},
-                                  "placement": {"start": new_start, "end": new_end}}),
-        reason=body.reason,
+                                  "placement": {"start": start_day, "end": end_day}}),
+        reason=change.reason,
     ))
-    _notify(session, req, "change.requested", principal, {
-        "change_id": str(change.id), "owner_id": str(req.owner_id), "start": new_start, "end": new_end,
-        "conflicts": remaining, **({"precedences": broken} if broken else {}),
-        **({"after": after} if after is not None else {})})
-    return change
 
 
 def _active_emergency(req: SiteRequest) -> bool:
@@ -2039,15 +2046,7 @@ def _change_emergency_dates(session: Session, principal: Principal, req: SiteReq
                                        **({"conflicts_with_active": running} if running else {})}),
         decided_at=now, decision_reason="emergency", decision_reason_code="emergency_extension",
     ))
-    _ensure_created(session, req, principal)
-    asked = change_json(session, change)
-    repository.add_history(session, RequestHistory(
-        request_id=req.id, seq=repository.next_seq(session, req.id), actor=_actor(principal, req),
-        organisation_id=principal.org_id, key_id=principal.key_id, action="change.requested",
-        before=None, after=_json({"change_id": change.id, **{k: asked[k] for k in CHANGE_FIELDS},
-                                  "placement": {"start": new[0], "end": new[1]}}),
-        reason=body.reason,
-    ))
+    _record_requested(session, req, principal, change, new[0], new[1])
     _notify(session, req, "change.requested", principal, {
         "change_id": str(change.id), "owner_id": str(req.owner_id), "start": new[0], "end": new[1],
         "conflicts": [], "emergency": True})
