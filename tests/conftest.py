@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from alembic.config import Config
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.app import create_app
 from service.auth import service as auth
 from service.kit.db import get_session, session_scope, temporary_database
+from service.kit.schema import alembic_config
 from service.settings import Settings
 
 # The tests are written on a fixed calendar: their dates (windows in 2027, blackouts at Christmas 2027, DST
@@ -30,6 +32,22 @@ TODAY = "2026-11-21"
 os.environ["BAUSTELLEN_TODAY"] = TODAY
 
 BASE_URL = os.environ.get("BAUSTELLEN_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/baustellen")
+
+
+def migration_config(url: str) -> Config:
+    """The Alembic configuration of the database at ``url``, without Alembic's own logging setup (which would
+    replace pytest's log capture)."""
+    cfg = alembic_config(Settings(database_url=url))
+    cfg.attributes["skip_logging"] = True
+    return cfg
+
+
+@pytest.fixture
+def scratch_url() -> Iterator[str]:
+    """A database of its own that no migration has run on (dropped afterwards), for the tests of a migration:
+    upgrade it to the revision before, fill it, then upgrade past it."""
+    with temporary_database(BASE_URL, "baustellen_scratch", migrate=False) as url:
+        yield url
 
 
 def _admin_engine() -> Engine:

@@ -7,10 +7,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from service.cli import alembic_config
-from service.kit.db import temporary_database
-from service.settings import Settings
-from tests.conftest import BASE_URL
+from tests.conftest import migration_config
 
 
 def test_a_name_differing_only_in_case_or_spaces_names_the_existing_organisation(client, make_caller) -> None:  # noqa: ANN001
@@ -28,15 +25,9 @@ def test_a_name_differing_only_in_case_or_spaces_names_the_existing_organisation
     assert sum(n.lower() == "stadt herne – tiefbau" for n in names) == 1
 
 
-@pytest.fixture
-def scratch_url():  # noqa: ANN201
-    with temporary_database(BASE_URL, "baustellen_orgnames", migrate=False) as url:
-        yield url
-
 
 def test_the_upgrade_stops_on_names_differing_only_in_case_and_trims_the_others(scratch_url: str) -> None:
-    cfg = alembic_config(Settings(database_url=scratch_url))
-    cfg.attributes["skip_logging"] = True
+    cfg = migration_config(scratch_url)
     command.upgrade(cfg, "0026_list_and_purge_indexes")
     engine = create_engine(scratch_url)
     try:

@@ -9,12 +9,9 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from service.cli import alembic_config
 from service.conflicts import repository
-from service.kit.db import temporary_database
-from service.settings import Settings
 from tests.conflicts.helpers import box, line
-from tests.conftest import BASE_URL
+from tests.conftest import migration_config
 
 BODIES: dict[str, dict[str, Any]] = {
     "zones": {"capacity": 2, "geometry": box(-500, -500, 500, 500)},
@@ -92,15 +89,9 @@ def test_a_corridor_names_each_stop_and_route_once(client, coordinator, make_cal
 # --- migration 0020 ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def scratch_url():  # noqa: ANN201
-    with temporary_database(BASE_URL, "baustellen_names", migrate=False) as url:
-        yield url
-
 
 def test_upgrade_refuses_names_differing_only_in_case(scratch_url: str) -> None:
-    cfg = alembic_config(Settings(database_url=scratch_url))
-    cfg.attributes["skip_logging"] = True
+    cfg = migration_config(scratch_url)
     command.upgrade(cfg, "0019_conflicts_pending")
     engine = create_engine(scratch_url)
     zone = "INSERT INTO zones (id, name, capacity, min_impact, geom) VALUES (gen_random_uuid(), :name, 1, " \

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
-from service.cli import alembic_config
-from service.kit.db import temporary_database
-from service.settings import Settings
-from tests.conftest import BASE_URL
+from tests.conftest import migration_config
 
 REVISION = "0018_notice_payload_contacts"
 CONTACT = {"name": "Bauleitung", "phone": "+49 201 000000", "email": "bau@example.org"}
 
-
-@pytest.fixture
-def scratch_url() -> Iterator[str]:
-    with temporary_database(BASE_URL, "baustellen_contacts", migrate=False) as url:
-        yield url
 
 
 def _site(name: str, **extra: object) -> dict:
@@ -32,8 +22,7 @@ def _site(name: str, **extra: object) -> dict:
 
 
 def test_upgrade_removes_the_stored_contacts(scratch_url: str) -> None:
-    cfg = alembic_config(Settings(database_url=scratch_url))
-    cfg.attributes["skip_logging"] = True
+    cfg = migration_config(scratch_url)
     before = ScriptDirectory.from_config(cfg).get_revision(REVISION).down_revision
     assert before == "0017_conflict_rules_revision"
     command.upgrade(cfg, before)
