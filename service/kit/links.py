@@ -24,9 +24,9 @@ def public_link(request: Request, **params: int | str) -> str:
     return f"{public_base(request)}{url.path}" + (f"?{url.query}" if url.query else "")
 
 
-def next_links(request: Request, cursor: str | None) -> list[dict[str, Any]]:
-    """A cursor-paged GeoJSON list's ``links``: a ``next`` link to this request with ``cursor`` set, none on the
-    last page (no cursor)."""
+def next_links(request: Request, cursor: str | None, media_type: str = GEOJSON_MEDIA_TYPE) -> list[dict[str, Any]]:
+    """A cursor-paged list's ``links`` (a GeoJSON list unless ``media_type`` says otherwise): a ``next`` link to
+    this request with ``cursor`` set, none on the last page (no cursor)."""
     if not cursor:
         return []
-    return [{"rel": "next", "type": GEOJSON_MEDIA_TYPE, "href": public_link(request, cursor=cursor)}]
+    return [{"rel": "next", "type": media_type, "href": public_link(request, cursor=cursor)}]

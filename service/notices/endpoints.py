@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from service.auth.dependencies import Authenticated, OptionalPrincipal, SessionDep
 from service.kit.accept import prefers_html
-from service.kit.compression import gzip_adds_vary
+from service.kit.compression import not_modified
 from service.kit.encode import to_json
 from service.kit.etags import if_none_match_matches
 from service.kit.head import get_and_head
@@ -234,9 +234,7 @@ def _feed_response(request: Request, body: bytes, media_type: str, if_none_match
     etag = _feed_etag(body)
     headers = {"ETag": etag, "Cache-Control": FEED_CACHE_CONTROL}
     if if_none_match_matches(if_none_match, etag):
-        # the headers the 200 has (RFC 9110 15.4.5), with the Vary the gzip middleware adds to it (none to a 304)
-        vary = {"Vary": "Accept-Encoding"} if gzip_adds_vary(request, len(body)) else {}
-        return Response(status_code=304, headers={**headers, **vary})
+        return not_modified(request, headers, len(body))
     return Response(body, media_type=media_type, headers=headers)
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, SessionDep
-from service.kit.compression import gzip_adds_vary
+from service.kit.compression import not_modified
 from service.kit.encode import to_json
 from service.kit.etags import if_none_match_matches
 from service.kit.geojson import GeoJSONResponse, geojson_response_doc
@@ -135,9 +135,7 @@ def get_request(request_id: uuid.UUID, principal: Authenticated, session: Sessio
     response = _read_response(req, full=full)
     tag = response.headers["etag"]
     if if_none_match_matches(if_none_match, tag):
-        # the headers the 200 has (RFC 9110 15.4.5), with the Vary the gzip middleware adds to it (none to a 304)
-        vary = {"Vary": "Accept-Encoding"} if gzip_adds_vary(request, len(response.body)) else {}
-        return Response(status_code=304, headers={"ETag": tag, **vary})
+        return not_modified(request, {"ETag": tag}, len(response.body))
     return response
 
 

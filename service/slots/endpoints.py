@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import Authenticated, Coordinator, SessionDep
 from service.kit.encode import to_json
-from service.kit.links import public_link
+from service.kit.links import next_links
 from service.kit.query import KnownQueryOnly
 from service.requests import service as requests_service
 from service.requests.schemas import RequestRead
@@ -59,8 +59,8 @@ def plan_requests(plan_id: uuid.UUID, principal: Coordinator, session: SessionDe
 
 
 def _next(request: Request, cursor: str | None) -> list[dict]:
-    """A ``next`` link (plain JSON, not GeoJSON as ``kit.links.next_links``) while there are more."""
-    return [{"rel": "next", "type": "application/json", "href": public_link(request, cursor=cursor)}] if cursor else []
+    """A ``next`` link while there are more (these lists are plain JSON)."""
+    return next_links(request, cursor, media_type="application/json")
 
 
 def _read(req, principal, warnings: list[str] | None = None) -> JSONResponse:  # noqa: ANN001
